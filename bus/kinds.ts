@@ -1,0 +1,83 @@
+/**
+ * The registry of resource types Flotilla serves: the one place that knows a resource's plural,
+ * kind, API group, scope, short names and which KV bucket holds it.
+ */
+export type BucketName = "main" | "events" | "leases";
+
+export interface ResourceType {
+  /** Plural, lower case: the URL segment and the first KV key token. */
+  resource: string;
+  singular: string;
+  kind: string;
+  group: string; // "" for core
+  version: string;
+  namespaced: boolean;
+  shortNames: string[];
+  categories: string[];
+  subresources: string[];
+  bucket: BucketName;
+}
+
+function t(
+  resource: string,
+  kind: string,
+  group: string,
+  namespaced: boolean,
+  shortNames: string[],
+  opts: Partial<Pick<ResourceType, "categories" | "subresources" | "bucket">> = {},
+): ResourceType {
+  return {
+    resource,
+    singular: kind.toLowerCase(),
+    kind,
+    group,
+    version: "v1",
+    namespaced,
+    shortNames,
+    categories: opts.categories ?? [],
+    subresources: opts.subresources ?? [],
+    bucket: opts.bucket ?? "main",
+  };
+}
+
+export const RESOURCE_TYPES: readonly ResourceType[] = [
+  t("namespaces", "Namespace", "", false, ["ns"], { subresources: ["status"] }),
+  t("nodes", "Node", "", false, ["no"], { subresources: ["status"] }),
+  t("pods", "Pod", "", true, ["po"], { categories: ["all"], subresources: ["status", "binding", "eviction", "log"] }),
+  t("services", "Service", "", true, ["svc"], { categories: ["all"], subresources: ["status"] }),
+  t("endpoints", "Endpoints", "", true, ["ep"]),
+  t("configmaps", "ConfigMap", "", true, ["cm"]),
+  t("secrets", "Secret", "", true, []),
+  t("replicationcontrollers", "ReplicationController", "", true, ["rc"], { categories: ["all"], subresources: ["status", "scale"] }),
+  t("events", "Event", "", true, ["ev"], { bucket: "events" }),
+  t("deployments", "Deployment", "apps", true, ["deploy"], { categories: ["all"], subresources: ["status", "scale"] }),
+  t("replicasets", "ReplicaSet", "apps", true, ["rs"], { categories: ["all"], subresources: ["status", "scale"] }),
+  t("leases", "Lease", "coordination.k8s.io", true, [], { bucket: "leases" }),
+];
+// Endpoints' singular is "endpoints" in Kubernetes.
+(RESOURCE_TYPES.find((r) => r.resource === "endpoints") as ResourceType).singular = "endpoints";
+
+const byResource = new Map(RESOURCE_TYPES.map((r) => [r.resource, r]));
+const byKind = new Map(RESOURCE_TYPES.map((r) => [r.kind, r]));
+
+export function resourceType(resource: string): ResourceType | undefined {
+  return byResource.get(resource);
+}
+export function resourceForKind(kind: string): ResourceType | undefined {
+  return byKind.get(kind);
+}
+export function apiVersionOf(rt: ResourceType): string {
+  return rt.group ? `${rt.group}/${rt.version}` : rt.version;
+}
+/** Finds a type by plural, singular, short name or kind (case-insensitive), as kubectl resolves names. */
+export function lookupResource(name: string): ResourceType | undefined {
+  const n = name.toLowerCase().split(".")[0]!;
+  return RESOURCE_TYPES.find(
+    (r) => r.resource === n || r.singular === n || r.shortNames.includes(n) || r.kind.toLowerCase() === n,
+  );
+}
+/** The resources of one API group/version, in discovery order. */
+export function resourcesOfGroup(group: string, version = "v1"): ResourceType[] {
+  return RESOURCE_TYPES.filter((r) => r.group === group && r.version === version);
+}
+export const API_GROUPS = [...new Set(RESOURCE_TYPES.map((r) => r.group).filter((g) => g !== ""))];

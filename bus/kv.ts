@@ -1,0 +1,219 @@
+/**
+ * JetStream KV helpers: the buckets, key encoding, and the one watch primitive every reader uses
+ * (initial snapshot, then changes; a synced signal even for an empty prefix; resume after a
+ * revision; `Expired` when that revision is no longer retained).
+ */
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { JetStreamClient, JetStreamManager, JsMsg } from "@nats-io/jetstream";
+import type { KV } from "@nats-io/kv";
+import type { BucketName } from "./kinds.ts";
+import type { KubeObject } from "./resources.ts";
+import { jetstream, jetstreamManager, DeliverPolicy, AckPolicy } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
+import { nanos } from "@nats-io/transport-node";
+import { subjects, encodeToken, decodeToken, CLUSTER_SCOPE_TOKEN } from "./subjects.ts";
+import { FlotillaError, ErrorCode } from "./errors.ts";
+
+/** History kept per key in the main bucket: what a resumed watch can replay (see docs/store.md). */
+export const MAIN_HISTORY = 16;
+export const EVENTS_MAX_AGE_MS = 60 * 60 * 1000;
+export const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
+
+export const KV_OPERATION_HEADER = "KV-Operation";
+
+export interface BucketOptions {
+  replicas?: number;
+  /** "file" (default) or "memory". */
+  storage?: "file" | "memory";
+  eventsMaxAgeMs?: number;
+}
+
+export interface Buckets {
+  main: KV;
+  events: KV;
+  leases: KV;
+  names: Record<BucketName, string>;
+}
+
+/** Creates (idempotently) or opens the cluster's buckets, with republish onto the events feed. */
+export async function ensureBuckets(nc: NatsConnection, cluster: string, opts: BucketOptions = {}): Promise<Buckets> {
+  const s = subjects(cluster);
+  const kvm = new Kvm(nc);
+  const names = { main: s.bucket(), events: s.eventsBucket(), leases: s.leasesBucket() };
+  const common = {
+    replicas: opts.replicas ?? 1,
+    storage: opts.storage === "memory" ? ("memory" as const) : ("file" as const),
+    maxValueSize: 2 * 1024 * 1024,
+    allow_direct: false,
+  };
+  const republish = (bucket: string) => ({ src: s.kvSubjects(bucket), dest: `${s.eventsPrefix()}>` });
+  const create = async (name: string, extra: Record<string, unknown>) => {
+    try {
+      return await kvm.create(name, { ...common, ...extra, republish: republish(name) } as never);
+    } catch (e) {
+      // An existing bucket with other limits: use it as it is.
+      if (String((e as Error).message).includes("already in use") || String((e as Error).message).includes("exists")) {
+        return await kvm.open(name);
+      }
+      throw e;
+    }
+  };
+  const [main, events, leases] = await Promise.all([
+    create(names.main, { history: MAIN_HISTORY }),
+    create(names.events, { history: 1, ttl: opts.eventsMaxAgeMs ?? EVENTS_MAX_AGE_MS }),
+    create(names.leases, { history: 1 }),
+  ]);
+  return { main, events, leases, names };
+}
+
+/** `<resource>.<namespace|_>.<name with . encoded>` */
+export function keyOf(resource: string, namespace: string | undefined, name: string): string {
+  return `${resource}.${namespace ? namespace : CLUSTER_SCOPE_TOKEN}.${encodeToken(name)}`;
+}
+/** Prefix filter for a resource, optionally one namespace. */
+export function prefixOf(resource: string, namespace?: string): string {
+  return namespace ? `${resource}.${namespace}.>` : `${resource}.>`;
+}
+export function parseKey(key: string): { resource: string; namespace: string; name: string } {
+  const [resource, ns, ...rest] = key.split(".");
+  return { resource: resource!, namespace: ns === CLUSTER_SCOPE_TOKEN ? "" : ns!, name: decodeToken(rest.join(".")) };
+}
+
+export interface KvChange {
+  op: "put" | "delete";
+  key: string;
+  revision: number;
+  /** The stored object (for deletes: the last state the store wrote into the delete marker, if any). */
+  object?: KubeObject;
+  /** True for entries of the initial snapshot. */
+  initial: boolean;
+}
+
+export interface WatchOptions {
+  /** Subject filter inside the bucket, e.g. `pods.>` or `pods.default.>`. */
+  filter: string;
+  /** Deliver only changes after this revision (no snapshot). */
+  afterRevision?: number;
+  /** With no afterRevision: send the current value of every key first (default true). */
+  snapshot?: boolean;
+  onChange: (c: KvChange) => void;
+  onSynced?: (revision: number) => void;
+  onError?: (e: FlotillaError) => void;
+}
+
+export interface WatchHandle {
+  stop(): void;
+  /** Resolves when the initial snapshot (or the replay up to now) was delivered. */
+  synced: Promise<number>;
+}
+
+function decodeObject(data: Uint8Array): KubeObject | undefined {
+  if (data.length === 0) return undefined;
+  try {
+    return JSON.parse(new TextDecoder().decode(data)) as KubeObject;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Stream bounds of a bucket: first and last stream sequence (revision). */
+export async function bucketBounds(jsm: JetStreamManager, bucket: string): Promise<{ first: number; last: number }> {
+  const info = await jsm.streams.info(`KV_${bucket}`);
+  return { first: info.state.first_seq, last: info.state.last_seq };
+}
+
+/**
+ * Watches a bucket under a filter. The snapshot is each key's last value; after it (or from
+ * `afterRevision + 1`) every change is delivered in revision order, deletes included.
+ */
+export async function watchBucket(nc: NatsConnection, bucket: string, opts: WatchOptions): Promise<WatchHandle> {
+  const js: JetStreamClient = jetstream(nc);
+  const jsm = await jetstreamManager(nc);
+  const prefix = `$KV.${bucket}.`;
+  const bounds = await bucketBounds(jsm, bucket);
+  const resuming = opts.afterRevision !== undefined && opts.afterRevision > 0;
+  if (resuming) {
+    const from = (opts.afterRevision as number) + 1;
+    // Revisions between the requested point and the stream's first retained one were compacted away.
+    if (from < bounds.first) {
+      throw new FlotillaError(ErrorCode.Expired, `too old resource version: ${opts.afterRevision} (${bounds.first - 1})`);
+    }
+  }
+  const snapshot = !resuming && opts.snapshot !== false;
+  const cc: Record<string, unknown> = {
+    ack_policy: AckPolicy.None,
+    filter_subject: `${prefix}${opts.filter}`,
+    flow_control: true,
+    idle_heartbeat: nanos(5000),
+    deliver_policy: resuming ? DeliverPolicy.StartSequence : snapshot ? DeliverPolicy.LastPerSubject : DeliverPolicy.New,
+  };
+  if (resuming) cc.opt_start_seq = (opts.afterRevision as number) + 1;
+  const oc = await js.consumers.getPushConsumer(`KV_${bucket}`, cc as never);
+  const info = await oc.info(true);
+  let remaining = snapshot || resuming ? info.num_pending : 0;
+  let maxRev = resuming ? (opts.afterRevision as number) : bounds.last;
+  let resolveSynced!: (rev: number) => void;
+  const synced = new Promise<number>((r) => (resolveSynced = r));
+  let isSynced = false;
+  const markSynced = () => {
+    if (isSynced) return;
+    isSynced = true;
+    maxRev = Math.max(maxRev, bounds.last);
+    opts.onSynced?.(maxRev);
+    resolveSynced(maxRev);
+  };
+  if (remaining === 0) markSynced();
+  let stopped = false;
+  const iter = await oc.consume({
+    callback: (m: JsMsg) => {
+      if (stopped) return;
+      const op = m.headers?.get(KV_OPERATION_HEADER);
+      const del = op === "DEL" || op === "PURGE";
+      const initial = !isSynced;
+      maxRev = Math.max(maxRev, m.seq);
+      const key = m.subject.substring(prefix.length);
+      // The initial snapshot omits keys whose last value is a delete marker.
+      if (!(initial && snapshot && del)) {
+        try {
+          opts.onChange({ op: del ? "delete" : "put", key, revision: m.seq, object: decodeObject(m.data), initial });
+        } catch (e) {
+          opts.onError?.(new FlotillaError(ErrorCode.Internal, `watch handler failed: ${(e as Error).message}`, { cause: e }));
+        }
+      }
+      if (!isSynced) {
+        remaining--;
+        if (remaining <= 0 || m.info.pending === 0) markSynced();
+      }
+    },
+  });
+  iter.closed().then((err) => {
+    if (!stopped && err) opts.onError?.(new FlotillaError(ErrorCode.Unavailable, `watch closed: ${String(err)}`, { cause: err }));
+    if (!stopped && !err) opts.onError?.(new FlotillaError(ErrorCode.Unavailable, "watch closed"));
+  });
+  return {
+    synced,
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      iter.stop();
+    },
+  };
+}
+
+/** A consistent snapshot of a prefix: the last value of each key and the revision it reflects. */
+export async function snapshotBucket(
+  nc: NatsConnection,
+  bucket: string,
+  filter: string,
+): Promise<{ revision: number; entries: { key: string; revision: number; object: KubeObject }[] }> {
+  const entries: { key: string; revision: number; object: KubeObject }[] = [];
+  const w = await watchBucket(nc, bucket, {
+    filter,
+    onChange: (c) => {
+      if (c.initial && c.op === "put" && c.object) entries.push({ key: c.key, revision: c.revision, object: c.object });
+    },
+  });
+  const revision = await w.synced;
+  w.stop();
+  return { revision, entries };
+}

@@ -1,0 +1,67 @@
+/**
+ * The only place a NATS subject (or bucket name) is built. Every subject starts with
+ * `flotilla.<cluster>.` so several clusters can share one NATS network.
+ *
+ * @example
+ *   const s = subjects("default");
+ *   s.store("create")          // "flotilla.default.store.create"
+ *   s.nodeVerb("n1", "logs")   // "flotilla.default.node.n1.logs"
+ */
+export const DEFAULT_CLUSTER = "default";
+
+export const StoreVerb = {
+  get: "get",
+  list: "list",
+  create: "create",
+  update: "update",
+  patch: "patch",
+  delete: "delete",
+  bind: "bind",
+  evict: "evict",
+  status: "status",
+} as const;
+export type StoreVerb = (typeof StoreVerb)[keyof typeof StoreVerb];
+
+export const NodeVerb = { logs: "logs", stats: "stats" } as const;
+export type NodeVerb = (typeof NodeVerb)[keyof typeof NodeVerb];
+
+/** Encodes a NATS token: object names may contain `.` but never `_`, so `.`→`_` is reversible. */
+export function encodeToken(name: string): string {
+  return name.replaceAll(".", "_");
+}
+export function decodeToken(token: string): string {
+  return token.replaceAll("_", ".");
+}
+
+export const CLUSTER_SCOPE_TOKEN = "_";
+
+export function subjects(cluster: string = DEFAULT_CLUSTER) {
+  const root = `flotilla.${cluster}`;
+  return {
+    root,
+    cluster,
+    store: (verb: StoreVerb) => `${root}.store.${verb}`,
+    storeAll: () => `${root}.store.*`,
+    storeQueue: () => `${root}.store`,
+    nodeVerb: (node: string, verb: NodeVerb) => `${root}.node.${encodeToken(node)}.${verb}`,
+    nodeQueue: (node: string) => `${root}.node.${encodeToken(node)}`,
+    actorsPing: () => `${root}.actors.ping`,
+    /** Mirror of every stored write (the bucket's republish), for any NATS client. */
+    events: (resource = "*", namespace = "*", name = ">") =>
+      `${root}.events.${resource}.${namespace === "" ? CLUSTER_SCOPE_TOKEN : namespace}.${name === ">" || name === "*" ? name : encodeToken(name)}`,
+    eventsAll: () => `${root}.events.>`,
+    eventsPrefix: () => `${root}.events.`,
+    /** KV bucket names (one per cluster, plus a short-lived one for Event objects and one for Leases). */
+    bucket: () => `flotilla-${cluster}`,
+    eventsBucket: () => `flotilla-${cluster}-events`,
+    leasesBucket: () => `flotilla-${cluster}-leases`,
+    /** The republish source for a bucket (JetStream KV subjects). */
+    kvSubjects: (bucket: string) => `$KV.${bucket}.>`,
+    kvPrefix: (bucket: string) => `$KV.${bucket}.`,
+    kvStream: (bucket: string) => `KV_${bucket}`,
+    /** NATS system-account connection advisories (node controller's fast signal). */
+    sysDisconnect: (account: string) => `$SYS.ACCOUNT.${account}.DISCONNECT`,
+    sysConnect: (account: string) => `$SYS.ACCOUNT.${account}.CONNECT`,
+  };
+}
+export type Subjects = ReturnType<typeof subjects>;
