@@ -107,13 +107,22 @@ export interface WatchHandle {
   synced: Promise<number>;
 }
 
-function decodeObject(data: Uint8Array): KubeObject | undefined {
+/** Decodes a stored object; its resourceVersion is always the KV revision it was read at. */
+export function decodeObject(data: Uint8Array, revision: number): KubeObject | undefined {
   if (data.length === 0) return undefined;
   try {
-    return JSON.parse(new TextDecoder().decode(data)) as KubeObject;
+    const o = JSON.parse(new TextDecoder().decode(data)) as KubeObject;
+    if (o && typeof o === "object" && o.metadata) o.metadata.resourceVersion = String(revision);
+    return o;
   } catch {
     return undefined;
   }
+}
+
+/** The bucket that holds a resource type. */
+export function bucketFor(cluster: string, bucket: BucketName): string {
+  const s = subjects(cluster);
+  return bucket === "main" ? s.bucket() : bucket === "events" ? s.eventsBucket() : s.leasesBucket();
 }
 
 /** Stream bounds of a bucket: first and last stream sequence (revision). */
@@ -175,7 +184,7 @@ export async function watchBucket(nc: NatsConnection, bucket: string, opts: Watc
       // The initial snapshot omits keys whose last value is a delete marker.
       if (!(initial && snapshot && del)) {
         try {
-          opts.onChange({ op: del ? "delete" : "put", key, revision: m.seq, object: decodeObject(m.data), initial });
+          opts.onChange({ op: del ? "delete" : "put", key, revision: m.seq, object: decodeObject(m.data, m.seq), initial });
         } catch (e) {
           opts.onError?.(new FlotillaError(ErrorCode.Internal, `watch handler failed: ${(e as Error).message}`, { cause: e }));
         }

@@ -1,0 +1,45 @@
+/** What every component is: an actor started by the host with a context. */
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { Subjects } from "../bus/subjects.ts";
+import type { StoreClient } from "../bus/store-client.ts";
+import type { Logger } from "./logger.ts";
+
+export interface ActorContext {
+  nc: NatsConnection;
+  cluster: string;
+  subjects: Subjects;
+  store: StoreClient;
+  kind: string;
+  id: string;
+  host: string;
+  version: string;
+  log: Logger;
+  /** Aborted when the actor is being stopped. */
+  signal: AbortSignal;
+  now: () => number;
+  isLeader: () => boolean;
+  /** Report a fatal error: the supervisor stops this instance and restarts it with back-off. */
+  crash: (e: unknown) => void;
+}
+
+export interface Actor {
+  stop(): Promise<void>;
+}
+
+export interface ActorDefinition<O = Record<string, unknown>> {
+  kind: string;
+  /** Started only while this replica holds the Lease `kube-system/<kind>` (several replicas may run). */
+  leaderElected?: boolean;
+  /** NATS connection name (default `<kind>/<id>`); kubelets use `kubelet/<nodeName>`. */
+  connectionName?: (opts: O, id: string) => string;
+  start(ctx: ActorContext, opts: O): Promise<Actor>;
+}
+
+export const VERSION = "0.1.0";
+
+/** For type-erased lists of actors with their options. */
+export interface ActorSpec {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  def: ActorDefinition<any>;
+  opts?: Record<string, unknown>;
+}

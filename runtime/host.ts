@@ -1,0 +1,194 @@
+/**
+ * The host starts any list of actors against a NATS URL: one connection per actor (named so the
+ * server's advisories say who left), a supervisor per actor, leader election for leader-elected
+ * kinds, presence answers on `actors.ping`, and a graceful drain on SIGTERM/SIGINT.
+ */
+import type { NatsConnection, ConnectionOptions } from "@nats-io/transport-node";
+import type { ActorContext, ActorSpec, Actor } from "./actor.ts";
+import { connect, credsAuthenticator, createInbox } from "@nats-io/transport-node";
+import { readFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { nanoid } from "nanoid";
+import { subjects, DEFAULT_CLUSTER } from "../bus/subjects.ts";
+import { StoreClient } from "../bus/store-client.ts";
+import { encode } from "../bus/codec.ts";
+import { createLogger } from "./logger.ts";
+import { Supervisor } from "./supervisor.ts";
+import { LeaderElector } from "./leader.ts";
+import { VERSION } from "./actor.ts";
+
+export interface HostOptions {
+  natsUrl: string;
+  creds?: string;
+  cluster?: string;
+  actors: ActorSpec[];
+  /** Lease timing for leader-elected actors (ms). */
+  leaseDurationMs?: number;
+  /** Install SIGTERM/SIGINT handlers that stop everything (the CLI does; specs do not). */
+  handleSignals?: boolean;
+}
+
+export interface RunningActor {
+  kind: string;
+  id: string;
+  nc: NatsConnection;
+  isLeader(): boolean;
+  supervisor: Supervisor;
+  stop(): Promise<void>;
+}
+
+export interface Host {
+  actors: RunningActor[];
+  stop(): Promise<void>;
+}
+
+export interface PresenceInfo {
+  kind: string;
+  id: string;
+  host: string;
+  version: string;
+  leader: boolean | null;
+  uptimeSeconds: number;
+  cluster: string;
+  pid: number;
+}
+
+export async function connectNats(url: string, name: string, creds?: string, extra: Partial<ConnectionOptions> = {}): Promise<NatsConnection> {
+  const opts: ConnectionOptions = {
+    servers: url.split(","),
+    name,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+    pingInterval: 2000,
+    maxPingOut: 3,
+    ...extra,
+  };
+  if (creds) opts.authenticator = credsAuthenticator(readFileSync(creds));
+  try {
+    return await connect(opts);
+  } catch (e) {
+    throw new Error(`cannot reach NATS at ${url}: ${(e as Error).message}. Is the cluster up (flotilla up) or the --nats URL right?`);
+  }
+}
+
+export async function startActor(spec: ActorSpec, o: { natsUrl: string; creds?: string; cluster: string; leaseDurationMs?: number }): Promise<RunningActor> {
+  const { def } = spec;
+  const opts = spec.opts ?? {};
+  const id = `${def.kind}-${nanoid(6)}`;
+  const log = createLogger(def.kind, { id });
+  const nc = await connectNats(o.natsUrl, def.connectionName?.(opts, id) ?? `${def.kind}/${id}`, o.creds);
+  const s = subjects(o.cluster);
+  const store = new StoreClient(nc, o.cluster);
+  const started = Date.now();
+  let elector: LeaderElector | undefined;
+  const ctxFor = (crash: (e: unknown) => void, signal: AbortSignal): ActorContext => ({
+    nc,
+    cluster: o.cluster,
+    subjects: s,
+    store,
+    kind: def.kind,
+    id,
+    host: hostname(),
+    version: VERSION,
+    log,
+    signal,
+    now: Date.now,
+    isLeader: () => (elector ? elector.isLeader : true),
+    crash,
+  });
+  const supervisor = new Supervisor({ log, start: (crash, signal): Promise<Actor> => def.start(ctxFor(crash, signal), opts) });
+  if (def.leaderElected) {
+    elector = new LeaderElector({
+      store,
+      name: def.kind,
+      identity: id,
+      leaseDurationMs: o.leaseDurationMs,
+      log,
+      onStarted: () => void supervisor.start(),
+      onStopped: () => void supervisor.stop(),
+    });
+    elector.start();
+  } else {
+    await supervisor.start();
+  }
+  const presence = nc.subscribe(s.actorsPing(), {
+    callback: (_e, m) => {
+      const info: PresenceInfo = {
+        kind: def.kind,
+        id,
+        host: hostname(),
+        version: VERSION,
+        leader: elector ? elector.isLeader : null,
+        uptimeSeconds: Math.round((Date.now() - started) / 1000),
+        cluster: o.cluster,
+        pid: process.pid,
+      };
+      if (m.reply) m.respond(encode(info));
+    },
+  });
+  return {
+    kind: def.kind,
+    id,
+    nc,
+    supervisor,
+    isLeader: () => (elector ? elector.isLeader : true),
+    async stop() {
+      presence.unsubscribe();
+      if (elector) await elector.stop();
+      await supervisor.stop();
+      await nc.drain().catch(() => nc.close());
+    },
+  };
+}
+
+export async function startHost(o: HostOptions): Promise<Host> {
+  const cluster = o.cluster ?? DEFAULT_CLUSTER;
+  const actors: RunningActor[] = [];
+  for (const spec of o.actors) actors.push(await startActor(spec, { natsUrl: o.natsUrl, creds: o.creds, cluster, leaseDurationMs: o.leaseDurationMs }));
+  let stopping: Promise<void> | undefined;
+  const host: Host = {
+    actors,
+    stop() {
+      stopping ??= (async () => {
+        for (const a of [...actors].reverse()) await a.stop().catch(() => undefined);
+      })();
+      return stopping;
+    },
+  };
+  if (o.handleSignals) installSignalHandlers(() => host.stop());
+  return host;
+}
+
+/** SIGTERM/SIGINT → graceful drain, then exit; a second signal exits at once. */
+export function installSignalHandlers(stop: () => Promise<void>): void {
+  let n = 0;
+  const onSignal = (sig: string) => {
+    n++;
+    if (n > 1) process.exit(130);
+    createLogger("host").info(`${sig}: stopping`);
+    const t = setTimeout(() => process.exit(1), 15_000);
+    t.unref();
+    void stop().then(() => process.exit(0));
+  };
+  process.on("SIGTERM", () => onSignal("SIGTERM"));
+  process.on("SIGINT", () => onSignal("SIGINT"));
+}
+
+/** Scatter-gather on actors.ping: every live actor answers. */
+export async function pingActors(nc: NatsConnection, cluster: string, waitMs = 300): Promise<PresenceInfo[]> {
+  const out: PresenceInfo[] = [];
+  const inbox = createInbox();
+  const sub = nc.subscribe(inbox, {
+    callback: (_e, m) => {
+      try {
+        out.push(JSON.parse(new TextDecoder().decode(m.data)) as PresenceInfo);
+      } catch {
+        // ignore malformed answers
+      }
+    },
+  });
+  nc.publish(subjects(cluster).actorsPing(), new Uint8Array(), { reply: inbox });
+  await new Promise((r) => setTimeout(r, waitMs));
+  sub.unsubscribe();
+  return out.sort((a, b) => a.kind.localeCompare(b.kind) || a.id.localeCompare(b.id));
+}

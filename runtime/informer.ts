@@ -1,0 +1,214 @@
+/**
+ * The one informer: snapshot (each key's last value) → changes from the next revision; after a
+ * broken watch it resumes from the last revision, and on `Expired` re-lists and diffs so handlers
+ * see exactly what changed. Handlers should only enqueue keys. Cached objects are shared: never
+ * mutate them.
+ */
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { KubeObject } from "../bus/resources.ts";
+import type { KvChange, WatchHandle } from "../bus/kv.ts";
+import type { Logger } from "./logger.ts";
+import { watchBucket, bucketFor, prefixOf, parseKey } from "../bus/kv.ts";
+import { resourceType } from "../bus/kinds.ts";
+import { ErrorCode, FlotillaError } from "../bus/errors.ts";
+import { createLogger } from "./logger.ts";
+
+export interface InformerOptions<T> {
+  resource: string;
+  namespace?: string;
+  filter?: (o: T) => boolean;
+  indexers?: Record<string, (o: T) => string[]>;
+  log?: Logger;
+}
+export interface InformerHandlers<T> {
+  add?(o: T): void;
+  update?(old: T, cur: T): void;
+  delete?(o: T): void;
+}
+
+export function keyFor(o: { metadata: { namespace?: string; name?: string } }): string {
+  return o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : (o.metadata.name ?? "");
+}
+export function splitKey(key: string): { namespace?: string; name: string } {
+  const i = key.indexOf("/");
+  return i < 0 ? { name: key } : { namespace: key.slice(0, i), name: key.slice(i + 1) };
+}
+
+export class Informer<T extends KubeObject = KubeObject> {
+  private readonly cache = new Map<string, T>();
+  private readonly indexes = new Map<string, Map<string, Set<string>>>();
+  private readonly handlers: InformerHandlers<T>[] = [];
+  private watch?: WatchHandle;
+  private stopped = false;
+  private _synced = false;
+  private _revision = 0;
+  private readonly bucket: string;
+  private readonly log: Logger;
+  private retryDelay = 100;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    cluster: string,
+    private readonly opts: InformerOptions<T>,
+  ) {
+    const rt = resourceType(opts.resource);
+    if (!rt) throw new FlotillaError(ErrorCode.NotFound, `unknown resource ${opts.resource}`);
+    this.bucket = bucketFor(cluster, rt.bucket);
+    this.log = opts.log ?? createLogger("informer", { resource: opts.resource });
+    for (const name of Object.keys(opts.indexers ?? {})) this.indexes.set(name, new Map());
+  }
+
+  get synced(): boolean {
+    return this._synced;
+  }
+  get revision(): number {
+    return this._revision;
+  }
+  get size(): number {
+    return this.cache.size;
+  }
+
+  addHandlers(h: InformerHandlers<T>): void {
+    this.handlers.push(h);
+  }
+
+  get(namespace: string | undefined, name: string): T | undefined {
+    return this.cache.get(namespace ? `${namespace}/${name}` : name);
+  }
+  list(namespace?: string): T[] {
+    const all = [...this.cache.values()];
+    return namespace === undefined ? all : all.filter((o) => (o.metadata.namespace ?? "") === namespace);
+  }
+  byIndex(index: string, value: string): T[] {
+    const keys = this.indexes.get(index)?.get(value);
+    if (!keys) return [];
+    return [...keys].map((k) => this.cache.get(k)!).filter(Boolean);
+  }
+
+  async start(): Promise<void> {
+    await this.resync();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.watch?.stop();
+  }
+
+  /** Snapshot + watch with one consumer; the snapshot is diffed against the cache. */
+  private async resync(): Promise<void> {
+    const initial = new Map<string, T>();
+    let syncedNow = false;
+    this.watch = await watchBucket(this.nc, this.bucket, {
+      filter: prefixOf(this.opts.resource, this.opts.namespace),
+      onChange: (c) => {
+        if (!syncedNow && c.initial) {
+          if (c.op === "put" && c.object) {
+            const o = c.object as T;
+            if (!this.opts.filter || this.opts.filter(o)) initial.set(keyFor(o), o);
+          }
+          this._revision = Math.max(this._revision, c.revision);
+          return;
+        }
+        this.apply(c);
+      },
+      onError: (e) => this.recover(e),
+    });
+    const rev = await this.watch.synced;
+    syncedNow = true;
+    this._revision = Math.max(this._revision, rev);
+    // Diff the snapshot against what handlers have seen.
+    for (const [k, old] of this.cache) {
+      if (!initial.has(k)) {
+        this.remove(k, old);
+        for (const h of this.handlers) h.delete?.(old);
+      }
+    }
+    for (const [k, o] of initial) {
+      const old = this.cache.get(k);
+      if (old && old.metadata.resourceVersion === o.metadata.resourceVersion) continue;
+      this.put(k, o, old);
+      for (const h of this.handlers) (old ? h.update?.(old, o) : h.add?.(o));
+    }
+    this._synced = true;
+    this.retryDelay = 100;
+  }
+
+  private apply(c: KvChange): void {
+    this._revision = Math.max(this._revision, c.revision);
+    const { namespace, name } = parseKey(c.key);
+    const k = namespace ? `${namespace}/${name}` : name;
+    const old = this.cache.get(k);
+    if (c.op === "put" && c.object) {
+      const o = c.object as T;
+      if (this.opts.filter && !this.opts.filter(o)) {
+        if (old) {
+          this.remove(k, old);
+          for (const h of this.handlers) h.delete?.(o);
+        }
+        return;
+      }
+      this.put(k, o, old);
+      for (const h of this.handlers) (old ? h.update?.(old, o) : h.add?.(o));
+    } else if (c.op === "delete" && old) {
+      this.remove(k, old);
+      const last = (c.object as T | undefined) ?? old;
+      for (const h of this.handlers) h.delete?.(last);
+    }
+  }
+
+  private put(k: string, o: T, old: T | undefined): void {
+    if (old) this.unindex(k, old);
+    this.cache.set(k, o);
+    for (const [name, fn] of Object.entries(this.opts.indexers ?? {})) {
+      const idx = this.indexes.get(name)!;
+      for (const v of fn(o)) {
+        let s = idx.get(v);
+        if (!s) idx.set(v, (s = new Set()));
+        s.add(k);
+      }
+    }
+  }
+  private remove(k: string, old: T): void {
+    this.unindex(k, old);
+    this.cache.delete(k);
+  }
+  private unindex(k: string, old: T): void {
+    for (const [name, fn] of Object.entries(this.opts.indexers ?? {})) {
+      const idx = this.indexes.get(name)!;
+      for (const v of fn(old)) {
+        const s = idx.get(v);
+        s?.delete(k);
+        if (s && s.size === 0) idx.delete(v);
+      }
+    }
+  }
+
+  /** A broken watch: resume after the last revision; if that is compacted away, re-list and diff. */
+  private recover(e: FlotillaError): void {
+    if (this.stopped) return;
+    this.watch?.stop();
+    this.log.warn("watch broken, resuming", { error: e.message, revision: this._revision });
+    const attempt = async () => {
+      if (this.stopped) return;
+      try {
+        try {
+          this.watch = await watchBucket(this.nc, this.bucket, {
+            filter: prefixOf(this.opts.resource, this.opts.namespace),
+            afterRevision: this._revision,
+            onChange: (c) => this.apply(c),
+            onError: (err) => this.recover(err),
+          });
+        } catch (err) {
+          if (err instanceof FlotillaError && err.code === ErrorCode.Expired) await this.resync();
+          else throw err;
+        }
+        this.retryDelay = 100;
+      } catch (err) {
+        this.retryDelay = Math.min(this.retryDelay * 2, 5000);
+        this.log.warn("watch resume failed, retrying", { error: (err as Error).message, delayMs: this.retryDelay });
+        setTimeout(attempt, this.retryDelay).unref?.();
+      }
+    };
+    setTimeout(attempt, this.retryDelay).unref?.();
+  }
+}

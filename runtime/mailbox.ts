@@ -1,0 +1,88 @@
+/**
+ * Serves a request/reply protocol on a subject: decode and validate at the edge, then a mailbox that
+ * hands the handler one message at a time (or `concurrency` at a time for stateless actors such as
+ * the store), and a typed reply for everything — malformed input and thrown errors included.
+ */
+import type { Msg, Subscription } from "@nats-io/transport-node";
+import type { ActorContext } from "./actor.ts";
+import { encode, decode as decodeJson } from "../bus/codec.ts";
+import { ErrorCode, FlotillaError, toWireError, ok } from "../bus/errors.ts";
+
+export interface ServeOptions<M, R> {
+  queue?: string;
+  concurrency?: number;
+  decode: (raw: unknown) => M;
+  handle: (msg: M, raw: Msg) => Promise<R>;
+  /** Reply with the handler's result (default true); false for handlers that reply themselves (streams). */
+  autoReply?: boolean;
+}
+
+export function serve<M, R>(ctx: ActorContext, subject: string, opts: ServeOptions<M, R>): { stop(): Promise<void> } {
+  const concurrency = opts.concurrency ?? 1;
+  const mailbox: Msg[] = [];
+  let active = 0;
+  let idle: (() => void) | undefined;
+  const respond = (m: Msg, v: unknown) => {
+    if (m.reply) m.respond(encode(v));
+  };
+  const process = async (m: Msg) => {
+    let msg: M;
+    try {
+      let raw: unknown;
+      try {
+        raw = decodeJson(m.data);
+      } catch {
+        throw new FlotillaError(ErrorCode.Invalid, `malformed message on ${m.subject}: not JSON`);
+      }
+      msg = opts.decode(raw);
+    } catch (e) {
+      respond(m, { ok: false, error: e instanceof FlotillaError ? e.toWire() : { code: ErrorCode.Invalid, message: String((e as Error).message) } });
+      return;
+    }
+    try {
+      const r = await opts.handle(msg, m);
+      if (opts.autoReply !== false) respond(m, ok(r));
+    } catch (e) {
+      if (!(e instanceof FlotillaError)) ctx.log.error("handler failed", { subject: m.subject, error: (e as Error).stack ?? String(e) });
+      respond(m, { ok: false, error: toWireError(e) });
+    }
+  };
+  const pump = () => {
+    while (active < concurrency && mailbox.length > 0) {
+      const m = mailbox.shift()!;
+      active++;
+      void process(m).finally(() => {
+        active--;
+        pump();
+      });
+    }
+    if (active === 0 && mailbox.length === 0) idle?.();
+  };
+  const sub: Subscription = ctx.nc.subscribe(subject, {
+    queue: opts.queue,
+    callback: (err, m) => {
+      if (err) return;
+      mailbox.push(m);
+      pump();
+    },
+  });
+  return {
+    async stop() {
+      await sub.drain().catch(() => undefined);
+      if (active > 0 || mailbox.length > 0) await new Promise<void>((r) => (idle = r));
+    },
+  };
+}
+
+/** A decoder for `{type}` unions: checks `type` is one of the known ones, else Invalid. */
+export function typedDecoder<M extends { type: string }>(known: readonly string[], validate?: (m: M) => void): (raw: unknown) => M {
+  return (raw) => {
+    if (!raw || typeof raw !== "object" || typeof (raw as { type?: unknown }).type !== "string") {
+      throw new FlotillaError(ErrorCode.Invalid, "message must be an object with a string `type`");
+    }
+    const t = (raw as { type: string }).type;
+    if (!known.includes(t)) throw new FlotillaError(ErrorCode.Invalid, `unknown message type ${JSON.stringify(t)}`);
+    validate?.(raw as M);
+    return raw as M;
+  };
+}

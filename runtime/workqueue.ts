@@ -1,0 +1,114 @@
+/**
+ * A work queue of keys (client-go's workqueue): adding a key that is already queued is a no-op, a
+ * key is never processed twice at once (re-added while running → runs again after), and a failing
+ * key is retried with per-key exponential back-off; success resets its back-off.
+ */
+import type { Logger } from "./logger.ts";
+
+export interface WorkQueueOptions {
+  concurrency?: number;
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  log?: Logger;
+}
+
+export class WorkQueue {
+  private readonly queue: string[] = [];
+  private readonly queued = new Set<string>();
+  private readonly running = new Set<string>();
+  private readonly dirty = new Set<string>();
+  private readonly failures = new Map<string, number>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private active = 0;
+  private closed = false;
+  private idleWaiters: (() => void)[] = [];
+  private readonly concurrency: number;
+  private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
+
+  constructor(
+    private readonly handler: (key: string) => Promise<void>,
+    private readonly opts: WorkQueueOptions = {},
+  ) {
+    this.concurrency = opts.concurrency ?? 1;
+    this.baseDelayMs = opts.baseDelayMs ?? 50;
+    this.maxDelayMs = opts.maxDelayMs ?? 30_000;
+  }
+
+  get length(): number {
+    return this.queue.length;
+  }
+
+  add(key: string): void {
+    if (this.closed) return;
+    if (this.running.has(key)) {
+      this.dirty.add(key);
+      return;
+    }
+    if (this.queued.has(key)) return;
+    this.queued.add(key);
+    this.queue.push(key);
+    this.pump();
+  }
+
+  addAfter(key: string, delayMs: number): void {
+    if (this.closed) return;
+    if (delayMs <= 0) return this.add(key);
+    const existing = this.timers.get(key);
+    if (existing) clearTimeout(existing);
+    const t = setTimeout(() => {
+      this.timers.delete(key);
+      this.add(key);
+    }, delayMs);
+    t.unref?.();
+    this.timers.set(key, t);
+  }
+
+  /** Resolves when nothing is queued or running (for specs and graceful drain). */
+  idle(): Promise<void> {
+    if (this.queue.length === 0 && this.active === 0) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  async shutdown(): Promise<void> {
+    this.closed = true;
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    this.queue.length = 0;
+    this.queued.clear();
+    if (this.active > 0) await new Promise<void>((r) => this.idleWaiters.push(r));
+  }
+
+  private pump(): void {
+    while (this.active < this.concurrency && this.queue.length > 0) {
+      const key = this.queue.shift()!;
+      this.queued.delete(key);
+      this.running.add(key);
+      this.active++;
+      void this.run(key);
+    }
+    if (this.queue.length === 0 && this.active === 0) {
+      const w = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const r of w) r();
+    }
+  }
+
+  private async run(key: string): Promise<void> {
+    try {
+      await this.handler(key);
+      this.failures.delete(key);
+    } catch (e) {
+      const n = (this.failures.get(key) ?? 0) + 1;
+      this.failures.set(key, n);
+      const delay = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (n - 1));
+      this.opts.log?.debug("requeue after error", { key, attempt: n, delayMs: delay, error: (e as Error).message });
+      if (!this.closed) this.addAfter(key, delay);
+    } finally {
+      this.running.delete(key);
+      this.active--;
+      if (this.dirty.delete(key)) this.add(key);
+      this.pump();
+    }
+  }
+}
