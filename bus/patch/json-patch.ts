@@ -107,36 +107,43 @@ function remove(doc: unknown, path: string[]): unknown {
   return doc;
 }
 
-function applyOne(doc: unknown, o: Operation): unknown {
-  switch (o.op) {
-    case "add":
-      return add(doc, o.path, cloneJson(o.value));
-    case "remove":
-      return remove(doc, o.path);
-    case "replace":
-      get(doc, o.path);
-      return add(remove(doc.constructor === undefined ? doc : doc, o.path.length ? o.path : []), o.path, cloneJson(o.value));
-    case "move": {
-      if (o.path.length > o.from.length && o.from.every((t, i) => o.path[i] === t)) {
-        throw invalid(`cannot move ${show(o.from)} into its own child ${show(o.path)}`);
-      }
-      const value = get(doc, o.from);
-      return add(remove(doc, o.from), o.path, value);
-    }
-    case "copy":
-      return add(doc, o.path, cloneJson(get(doc, o.from)));
-    case "test": {
-      const actual = get(doc, o.path);
-      if (!jsonEqual(actual, o.value)) {
-        throw invalid(`test operation failed: ${show(o.path)} is ${JSON.stringify(actual)}, not ${JSON.stringify(o.value)}`);
-      }
-      return doc;
-    }
+function replace(doc: unknown, path: string[], value: unknown): unknown {
+  if (path.length === 0) return value;
+  const parent = parentOf(doc, path);
+  const last = path[path.length - 1]!;
+  if (Array.isArray(parent)) parent[arrayIndex(parent, last, path, false)] = value;
+  else {
+    const obj = parent as Record<string, unknown>;
+    if (!Object.hasOwn(obj, last)) throw invalid(`path ${show(path)} does not exist`);
+    obj[last] = value;
   }
+  return doc;
 }
+
+/** One handler per op; each takes the (owned, mutable) document and returns the new one. */
+const apply: Record<Op, (doc: unknown, o: Operation) => unknown> = {
+  add: (doc, o) => add(doc, o.path, cloneJson(o.value)),
+  remove: (doc, o) => remove(doc, o.path),
+  replace: (doc, o) => replace(doc, o.path, cloneJson(o.value)),
+  move: (doc, o) => {
+    if (o.path.length > o.from.length && o.from.every((t, i) => o.path[i] === t)) {
+      throw invalid(`cannot move ${show(o.from)} into its own child ${show(o.path)}`);
+    }
+    const value = get(doc, o.from);
+    return add(remove(doc, o.from), o.path, value);
+  },
+  copy: (doc, o) => add(doc, o.path, cloneJson(get(doc, o.from))),
+  test: (doc, o) => {
+    const actual = get(doc, o.path);
+    if (!jsonEqual(actual, o.value)) {
+      throw invalid(`test operation failed: ${show(o.path)} is ${JSON.stringify(actual)}, not ${JSON.stringify(o.value)}`);
+    }
+    return doc;
+  },
+};
 
 export function applyJsonPatch(target: unknown, ops: unknown): unknown {
   if (!Array.isArray(ops)) throw bad("the patch must be a JSON array of operations");
   const parsed = ops.map(parseOperation);
-  return parsed.reduce(applyOne, cloneJson(target));
+  return parsed.reduce((doc: unknown, o) => apply[o.op](doc, o), cloneJson(target));
 }
