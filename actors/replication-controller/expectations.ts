@@ -39,6 +39,10 @@ export class Expectations {
   deletionObserved(key: string, uid: string): void {
     this.entries.get(key)?.deletes.delete(uid);
   }
+  /** Uids whose deletion was asked for and not observed yet. */
+  pendingDeletes(key: string): ReadonlySet<string> {
+    return this.entries.get(key)?.deletes ?? new Set();
+  }
   satisfied(key: string): boolean {
     const e = this.entries.get(key);
     if (!e) return true;

@@ -26,6 +26,8 @@ export interface RsView {
   pods: readonly Pod[];
   /** False while earlier creates/deletes have not been observed: no new creates or deletes then. */
   expectationsSatisfied: boolean;
+  /** Pods this controller already asked to delete whose deletion has not been observed yet. */
+  pendingDeletes?: ReadonlySet<string>;
   now: number;
   burst?: number;
 }
@@ -94,7 +96,8 @@ export function reconcileReplicas(owner: ReplicaOwner, view: RsView): RsDecision
       owned.push(p);
     }
   }
-  const active = owned.filter(isPodActive);
+  const pending = view.pendingDeletes;
+  const active = owned.filter((p) => isPodActive(p) && !pending?.has(p.metadata.uid!));
   const expect = { creates: 0, deleteUids: [] as string[] };
 
   if (view.expectationsSatisfied && !deleting) {
@@ -115,7 +118,9 @@ export function reconcileReplicas(owner: ReplicaOwner, view: RsView): RsDecision
     }
   }
 
-  const status = computeStatus(owner, active, view.now);
+  // Status counts the pods that stay: pods being deleted no longer count as ready or available.
+  const leaving = new Set(expect.deleteUids);
+  const status = computeStatus(owner, active.filter((p) => !leaving.has(p.metadata.uid!)), view.now);
   if (!sameStatus(owner.status, status)) commands.push({ type: "status.update", status });
 
   const waits = active
