@@ -1,0 +1,80 @@
+/**
+ * The store actor: serves the store protocol on `…store.<verb>` (queue group "store", so any number
+ * of replicas share the load). Stateless — all truth is in JetStream KV — so it handles many
+ * requests at once; correctness comes from CAS on the revision, not from a mailbox of one.
+ */
+import type { ActorDefinition } from "../../runtime/actor.ts";
+import type { StoreRequest } from "../../bus/store-protocol.ts";
+import type { KubeObject } from "../../bus/resources.ts";
+import { match } from "ts-pattern";
+import { ensureBuckets } from "../../bus/kv.ts";
+import { STORE_REQUEST_TYPES } from "../../bus/store-protocol.ts";
+import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
+import { serve, typedDecoder } from "../../runtime/mailbox.ts";
+import { Store } from "./store.ts";
+
+export interface StoreActorOptions {
+  serviceCidr?: string;
+  defaultTolerationSeconds?: number;
+  concurrency?: number;
+  replicas?: number;
+}
+
+function requireString(m: Record<string, unknown>, field: string): void {
+  if (typeof m[field] !== "string" || m[field] === "") throw new FlotillaError(ErrorCode.Invalid, `${field} must be a non-empty string`);
+}
+
+/** Decode + validate a store request at the edge. */
+export const decodeStoreRequest = typedDecoder<StoreRequest>(STORE_REQUEST_TYPES, (m) => {
+  const r = m as unknown as Record<string, unknown>;
+  if (m.type === "bind" || m.type === "evict") {
+    requireString(r, "namespace");
+    requireString(r, "name");
+    if (m.type === "bind") requireString(r, "node");
+    return;
+  }
+  requireString(r, "resource");
+  if (m.type !== "list" && m.type !== "create") requireString(r, "name");
+  if ((m.type === "create" || m.type === "update" || m.type === "status") && (typeof r.object !== "object" || r.object === null)) {
+    throw new FlotillaError(ErrorCode.Invalid, "object must be a JSON object");
+  }
+  if (r.namespace !== undefined && typeof r.namespace !== "string") throw new FlotillaError(ErrorCode.Invalid, "namespace must be a string");
+});
+
+export function handleStoreRequest(store: Store, req: StoreRequest): Promise<unknown> {
+  return match(req)
+    .with({ type: "get" }, (r) => store.get(r.resource, r.namespace, r.name))
+    .with({ type: "list" }, (r) => store.list(r.resource, r.namespace, r))
+    .with({ type: "create" }, (r) => store.create(r.resource, r.namespace, r.object as KubeObject, { dryRun: r.dryRun }))
+    .with({ type: "update" }, (r) => store.update(r.resource, r.namespace, r.name, r.object, { dryRun: r.dryRun, subresource: r.subresource }))
+    .with({ type: "status" }, (r) => store.updateStatus(r.resource, r.namespace, r.name, r.object))
+    .with({ type: "patch" }, (r) =>
+      store.patch(r.resource, r.namespace, r.name, r.patchType, r.patch, { dryRun: r.dryRun, subresource: r.subresource, fieldManager: r.fieldManager, force: r.force }),
+    )
+    .with({ type: "delete" }, (r) => store.delete(r.resource, r.namespace, r.name, r.options))
+    .with({ type: "bind" }, (r) => store.bind(r.namespace, r.name, r.node, r.uid))
+    .with({ type: "evict" }, (r) => store.evict(r.namespace, r.name, r.options))
+    .exhaustive();
+}
+
+export const storeActor: ActorDefinition<StoreActorOptions> = {
+  kind: "store",
+  async start(ctx, opts) {
+    const buckets = await ensureBuckets(ctx.nc, ctx.cluster, { replicas: opts.replicas });
+    const store = new Store(ctx.nc, buckets, { serviceCidr: opts.serviceCidr, defaultTolerationSeconds: opts.defaultTolerationSeconds });
+    await store.bootstrap();
+    const prefix = `${ctx.subjects.storeQueue()}.`;
+    const server = serve<StoreRequest, unknown>(ctx, ctx.subjects.storeAll(), {
+      queue: "store",
+      concurrency: opts.concurrency ?? 256,
+      decode: (raw) => decodeStoreRequest(raw),
+      handle: (req, m) => {
+        const verb = m.subject.slice(prefix.length);
+        if (verb !== req.type) throw new FlotillaError(ErrorCode.Invalid, `message type ${req.type} sent to ${m.subject}`);
+        return handleStoreRequest(store, req);
+      },
+    });
+    ctx.log.info("store serving", { subject: ctx.subjects.storeAll() });
+    return { stop: () => server.stop() };
+  },
+};
