@@ -1,0 +1,134 @@
+/**
+ * The proxy (one per node, not leader-elected): watches Services and Endpoints and makes every
+ * service port reachable on its ClusterIP (a loopback address, so no packet rewriting), on the
+ * node's address for NodePorts, and on the Docker bridge gateway for docker pods; connections are
+ * forwarded round-robin (or ClientIP-sticky) to ready endpoints. See docs/proxy.md.
+ *
+ * @example
+ *   await startHost({ natsUrl, actors: [{ def: proxy, opts: { nodeName: "n1" } }] });
+ */
+import type { ActorContext, ActorDefinition, Actor } from "../../runtime/actor.ts";
+import type { Endpoints, Node, Service } from "../../bus/resources.ts";
+import type { ListenerSpec, NodeAddresses } from "./table.ts";
+import { Informer } from "../../runtime/informer.ts";
+import { WorkQueue } from "../../runtime/workqueue.ts";
+import { Balancer } from "./balancer.ts";
+import { desiredListeners, portConfigs, diffListeners } from "./table.ts";
+import { TcpListener, BindResult } from "./tcp.ts";
+import { UdpListener } from "./udp.ts";
+
+export interface ProxyOptions {
+  nodeName: string;
+  /** The node's address: NodePorts listen here (default 127.0.0.1). */
+  nodeAddress?: string;
+  /** Overrides where NodePorts bind (default nodeAddress). */
+  bindAddress?: string;
+  /** Extra addresses to serve service ports on; default: the Docker bridge gateway a docker node reports. */
+  bridgeAddresses?: string[];
+  /** How often a listener that could not bind is tried again (default 5000 ms). */
+  rebindIntervalMs?: number;
+}
+
+const SYNC = "sync";
+
+/** A docker node reports the bridge gateway (what containers reach the host at) among its non-loopback InternalIPs. */
+export function bridgeAddressesOf(node: Node | undefined): string[] {
+  if (!node || node.metadata.labels?.["flotilla.io/engine"] !== "docker") return [];
+  return (node.status?.addresses ?? []).filter((a) => a.type === "InternalIP" && !a.address.startsWith("127.")).map((a) => a.address);
+}
+
+type Listener = TcpListener | UdpListener;
+
+export async function startProxy(ctx: ActorContext, opts: ProxyOptions): Promise<Actor & { listening(): string[] }> {
+  const log = ctx.log.child({ node: opts.nodeName });
+  const rebindMs = opts.rebindIntervalMs ?? 5000;
+  const balancers = new Map<string, Balancer>();
+  const listeners = new Map<string, Listener>();
+  /** Listeners that could not bind (another local proxy serves the address, or it does not exist here). */
+  const blocked = new Map<string, BindResult>();
+
+  const services = new Informer<Service>(ctx.nc, ctx.cluster, { resource: "services", log: log.child({ informer: "services" }) });
+  const endpoints = new Informer<Endpoints>(ctx.nc, ctx.cluster, { resource: "endpoints", log: log.child({ informer: "endpoints" }) });
+  const nodes = new Informer<Node>(ctx.nc, ctx.cluster, { resource: "nodes", filter: (n) => n.metadata.name === opts.nodeName, log: log.child({ informer: "nodes" }) });
+
+  const addresses = (): NodeAddresses => ({
+    nodeAddress: opts.bindAddress ?? opts.nodeAddress ?? "127.0.0.1",
+    bridgeAddresses: opts.bridgeAddresses ?? bridgeAddressesOf(nodes.get(undefined, opts.nodeName)),
+  });
+  const deps = { balancer: (k: string) => balancers.get(k), now: ctx.now, log };
+
+  const open = async (spec: ListenerSpec): Promise<void> => {
+    const l: Listener = spec.protocol === "UDP" ? new UdpListener(spec, deps) : new TcpListener(spec, deps);
+    const r = await l.listen();
+    if (r === BindResult.Ok) {
+      listeners.set(spec.id, l);
+      if (blocked.delete(spec.id)) log.info("listener bound after all", { listener: spec.id });
+      else log.debug("listening", { listener: spec.id, service: spec.service });
+      return;
+    }
+    if (!blocked.has(spec.id)) {
+      log.warn(
+        r === BindResult.InUse
+          ? "address already in use (another proxy on this host serves it?): watching, will retry"
+          : "address not available on this host: watching, will retry",
+        { listener: spec.id, service: spec.service },
+      );
+    }
+    blocked.set(spec.id, r);
+  };
+
+  const sync = async () => {
+    // Balancers first, so a listener never opens without its backends.
+    const configs = portConfigs(services.list(), (s) => endpoints.get(s.metadata.namespace, s.metadata.name!));
+    const keep = new Set<string>();
+    for (const c of configs) {
+      keep.add(c.portKey);
+      let b = balancers.get(c.portKey);
+      if (!b) balancers.set(c.portKey, (b = new Balancer()));
+      b.configure({ sessionAffinity: c.sessionAffinity, affinityTimeoutSeconds: c.affinityTimeoutSeconds });
+      b.setBackends(c.backends);
+    }
+    for (const k of [...balancers.keys()]) if (!keep.has(k)) balancers.delete(k);
+
+    const want = desiredListeners(services.list(), addresses());
+    const { open: toOpen, close } = diffListeners(new Set(listeners.keys()), want);
+    for (const id of close) {
+      await listeners.get(id)?.close();
+      listeners.delete(id);
+      log.debug("closed listener", { listener: id });
+    }
+    const wantIds = new Set(want.map((w) => w.id));
+    for (const id of [...blocked.keys()]) if (!wantIds.has(id)) blocked.delete(id);
+    for (const w of want) {
+      const l = listeners.get(w.id);
+      if (l) l.portKey = w.portKey;
+    }
+    await Promise.all(toOpen.map(open));
+    if (blocked.size > 0) queue.addAfter(SYNC, rebindMs);
+  };
+  const queue = new WorkQueue(sync, { log, baseDelayMs: 100, maxDelayMs: 5000 });
+  const poke = () => queue.add(SYNC);
+  for (const inf of [services, endpoints, nodes] as Informer[]) inf.addHandlers({ add: poke, update: poke, delete: poke });
+
+  await Promise.all([services.start(), endpoints.start(), nodes.start()]);
+  queue.add(SYNC);
+  await queue.idle();
+
+  return {
+    listening: () => [...listeners.keys()].sort(),
+    async stop() {
+      services.stop();
+      endpoints.stop();
+      nodes.stop();
+      await queue.shutdown();
+      await Promise.all([...listeners.values()].map((l) => l.close()));
+      listeners.clear();
+    },
+  };
+}
+
+export const proxy: ActorDefinition<ProxyOptions> = {
+  kind: "proxy",
+  start: startProxy,
+};
+export default proxy;
