@@ -36,8 +36,8 @@ export const MIN_FEASIBLE_NODES_PERCENTAGE = 5;
 
 export function numFeasibleNodesToFind(nodes: number, percentage?: number): number {
   if (nodes < MIN_FEASIBLE_NODES_TO_FIND || percentage === 100) return nodes;
-  let pct = percentage && percentage > 0 ? percentage : 50 - nodes / 125;
-  if (pct < MIN_FEASIBLE_NODES_PERCENTAGE) pct = MIN_FEASIBLE_NODES_PERCENTAGE;
+  let pct = percentage ?? 0;
+  if (pct <= 0) pct = Math.max(50 - nodes / 125, MIN_FEASIBLE_NODES_PERCENTAGE);
   const n = Math.floor((nodes * pct) / 100);
   return Math.min(nodes, Math.max(n, MIN_FEASIBLE_NODES_TO_FIND));
 }
