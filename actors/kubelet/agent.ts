@@ -1,0 +1,309 @@
+/**
+ * The per-node pod worker: one work-queue key per pod. Each run re-reads the pod (informer cache)
+ * and the engine's containers, asks `decideSync` what to do, does it, and writes the status that
+ * `computeStatus` derives — through the status subresource with CAS. Used by the kubelet actor
+ * (one node) and by the simulated node pool (many nodes sharing one informer).
+ */
+import type { Pod, Event } from "../../bus/resources.ts";
+import type { StoreClient } from "../../bus/store-client.ts";
+import type { Logger } from "../../runtime/logger.ts";
+import type { Engine, EngineContainer, SandboxInfo, PodRef } from "./engines/types.ts";
+import type { SyncAction, SyncEvent, WaitingError, ProbeResults } from "./pod-sync.ts";
+import type { BackoffConfig } from "./backoff.ts";
+import { randomBytes } from "node:crypto";
+import { WorkQueue } from "../../runtime/workqueue.ts";
+import { isCode, ErrorCode } from "../../bus/errors.ts";
+import { ImageError, StartError } from "./engines/types.ts";
+import { ConfigError } from "./env.ts";
+import { decideSync } from "./pod-sync.ts";
+import { computeStatus } from "./pod-status.ts";
+import { containerConfig } from "./container-config.ts";
+import { ProbeWorker } from "./probes.ts";
+import { rfc3339 } from "./backoff.ts";
+
+export const PORTS_ANNOTATION = "flotilla.io/ports";
+
+export interface AgentOptions {
+  nodeName: string;
+  hostIP: string;
+  engine: Engine;
+  store: StoreClient;
+  log: Logger;
+  backoff: BackoffConfig;
+  getPod(namespace: string, name: string): Pod | undefined;
+  now?: () => number;
+  concurrency?: number;
+}
+
+const keyOf = (ns: string | undefined, name: string | undefined) => `${ns ?? "default"}/${name}`;
+
+export class NodeAgent {
+  readonly queue: WorkQueue;
+  private readonly waiting = new Map<string, Record<string, WaitingError>>(); // pod uid → container → error
+  private readonly probes = new Map<string, ProbeWorker>(); // container id → worker
+  private readonly emitted = new Map<string, Set<string>>(); // pod uid → event keys
+  private readonly lastSeen = new Map<string, Pod>();
+  private readonly now: () => number;
+  private fenced = false;
+
+  constructor(private readonly o: AgentOptions) {
+    this.now = o.now ?? Date.now;
+    this.queue = new WorkQueue((k) => this.sync(k), { concurrency: o.concurrency ?? 16, baseDelayMs: 200, maxDelayMs: 10_000, log: o.log });
+    o.engine.onExit((c) => this.queue.add(keyOf(c.pod.namespace, c.pod.name)));
+  }
+
+  enqueue(pod: Pod): void {
+    this.queue.add(keyOf(pod.metadata.namespace, pod.metadata.name));
+  }
+
+  /** Queues every pod the engine still runs (so pods deleted while we were away get cleaned up). */
+  async resyncEngine(): Promise<void> {
+    const [cs, ss] = await Promise.all([this.o.engine.listContainers(), this.o.engine.listSandboxes()]);
+    for (const r of [...cs.map((c) => c.pod), ...ss.map((s) => s.pod)]) this.queue.add(keyOf(r.namespace, r.name));
+  }
+
+  setFenced(fenced: boolean): void {
+    this.fenced = fenced;
+  }
+
+  /** Self-fencing: stop and remove every container and sandbox of this node. */
+  async stopEverything(): Promise<void> {
+    for (const w of this.probes.values()) w.stop();
+    this.probes.clear();
+    const [cs, ss] = await Promise.all([this.o.engine.listContainers(), this.o.engine.listSandboxes()]);
+    await Promise.all(cs.filter((c) => c.state !== "exited").map((c) => this.o.engine.stopContainer(c.id, 0).catch(() => undefined)));
+    for (const c of cs) await this.o.engine.removeContainer(c.id).catch(() => undefined);
+    for (const s of ss) await this.o.engine.removeSandbox(s.id).catch(() => undefined);
+    this.waiting.clear();
+  }
+
+  async stop(): Promise<void> {
+    await this.queue.shutdown();
+    for (const w of this.probes.values()) w.stop();
+    this.probes.clear();
+  }
+
+  private async sync(key: string): Promise<void> {
+    if (this.fenced) return;
+    const [ns, name] = key.split("/") as [string, string];
+    const cached = this.o.getPod(ns, name);
+    const pod = cached && cached.spec.nodeName === this.o.nodeName ? cached : undefined;
+    const [allContainers, allSandboxes] = await Promise.all([this.o.engine.listContainers(), this.o.engine.listSandboxes()]);
+    const mine = (r: PodRef) => r.namespace === ns && r.name === name;
+    // Containers of this name that belong to another (older) pod object, or to no pod at all.
+    const stale = allContainers.filter((c) => mine(c.pod) && c.pod.uid !== pod?.metadata.uid);
+    const staleSandboxes = allSandboxes.filter((s) => mine(s.pod) && s.pod.uid !== pod?.metadata.uid);
+    if (stale.length || staleSandboxes.length) {
+      const grace = this.lastSeen.get(key)?.spec.terminationGracePeriodSeconds ?? 0;
+      await Promise.all(stale.filter((c) => c.state !== "exited").map((c) => this.kill(c, grace)));
+      for (const c of stale) await this.o.engine.removeContainer(c.id);
+      for (const s of staleSandboxes) await this.o.engine.removeSandbox(s.id);
+      for (const s of staleSandboxes) this.forget(s.pod.uid);
+    }
+    if (!pod) {
+      this.lastSeen.delete(key);
+      return;
+    }
+    this.lastSeen.set(key, pod);
+    const uid = pod.metadata.uid!;
+    let containers = allContainers.filter((c) => c.pod.uid === uid);
+    let sandbox = allSandboxes.find((s) => s.pod.uid === uid);
+    const input = () => ({ pod, sandbox, containers, probes: this.probeResults(containers), waiting: this.waiting.get(uid) ?? {}, now: this.now(), backoff: this.o.backoff });
+    const plan = decideSync(input());
+    for (const e of plan.events) this.event(pod, e);
+    const finalize = await this.execute(pod, plan.actions, containers, (s) => (sandbox = s));
+    if (finalize) return;
+    if (plan.actions.length > 0) containers = (await this.o.engine.listContainers()).filter((c) => c.pod.uid === uid);
+    this.reconcileProbes(pod, containers, sandbox);
+    await this.writeStatus(pod, computeStatus(input(), { hostIP: this.o.hostIP, engineName: this.o.engine.name }));
+    if (plan.requeueAfterMs !== undefined) this.queue.addAfter(key, plan.requeueAfterMs);
+  }
+
+  private probeResults(containers: EngineContainer[]): Record<string, ProbeResults> {
+    const out: Record<string, ProbeResults> = {};
+    for (const c of containers) {
+      const w = this.probes.get(c.id);
+      if (w) out[c.id] = w.results();
+    }
+    return out;
+  }
+
+  /** Runs the plan. Returns true when the pod object was finalized. */
+  private async execute(pod: Pod, actions: SyncAction[], containers: EngineContainer[], setSandbox: (s: SandboxInfo) => void): Promise<boolean> {
+    const byId = new Map(containers.map((c) => [c.id, c]));
+    const kills = actions.filter((a) => a.type === "kill");
+    await Promise.all(kills.map((a) => {
+      const c = byId.get(a.id)!;
+      const why = a.reason === "Unhealthy" ? `Container ${a.container} failed liveness probe, will be restarted` : `Stopping container ${a.container}`;
+      this.event(pod, { type: "Normal", reason: "Killing", message: why, key: `Killing:${a.id}` });
+      return this.kill(c, a.graceSeconds);
+    }));
+    let sandbox: SandboxInfo | undefined;
+    const starts: Promise<void>[] = [];
+    for (const a of actions) {
+      if (a.type === "removeContainer") await this.o.engine.removeContainer(a.id);
+      else if (a.type === "removeSandbox") {
+        await this.o.engine.removeSandbox(a.id);
+      } else if (a.type === "createSandbox") {
+        sandbox = await this.createSandbox(pod);
+        setSandbox(sandbox);
+      } else if (a.type === "start") {
+        sandbox ??= (await this.o.engine.listSandboxes()).find((s) => s.pod.uid === pod.metadata.uid) ?? (await this.createSandbox(pod));
+        starts.push(this.start(pod, sandbox, a.container, a.init, a.attempt));
+      } else if (a.type === "finalize") {
+        this.forget(pod.metadata.uid!);
+        try {
+          await this.o.store.delete("pods", pod.metadata.namespace, pod.metadata.name!, { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata.uid } });
+        } catch (e) {
+          if (!isCode(e, ErrorCode.NotFound) && !isCode(e, ErrorCode.Conflict)) throw e;
+        }
+        return true;
+      }
+    }
+    await Promise.all(starts);
+    return false;
+  }
+
+  private async kill(c: EngineContainer, graceSeconds: number): Promise<void> {
+    this.probes.get(c.id)?.stop();
+    this.probes.delete(c.id);
+    await this.o.engine.stopContainer(c.id, graceSeconds);
+  }
+
+  private forget(uid: string): void {
+    this.waiting.delete(uid);
+    this.emitted.delete(uid);
+  }
+
+  private async createSandbox(pod: Pod): Promise<SandboxInfo> {
+    const ref = { uid: pod.metadata.uid!, namespace: pod.metadata.namespace ?? "default", name: pod.metadata.name! };
+    const ports = [...pod.spec.containers, ...(pod.spec.initContainers ?? [])].flatMap((c) => c.ports ?? []);
+    const s = await this.o.engine.ensureSandbox(ref, { hostname: pod.spec.hostname ?? pod.metadata.name!, ports });
+    if (Object.keys(s.hostPorts).length > 0) {
+      const value = JSON.stringify(s.hostPorts);
+      if (pod.metadata.annotations?.[PORTS_ANNOTATION] !== value) {
+        await this.o.store.patch("pods", ref.namespace, ref.name, "merge", { metadata: { annotations: { [PORTS_ANNOTATION]: value } } });
+      }
+    }
+    return s;
+  }
+
+  private setWaiting(uid: string, container: string, reason: string, message: string): void {
+    const w = this.waiting.get(uid) ?? {};
+    const prev = w[container];
+    w[container] = { reason, message, failures: prev && prev.reason === reason ? prev.failures + 1 : 1, lastAt: this.now() };
+    this.waiting.set(uid, w);
+  }
+
+  private async start(pod: Pod, sandbox: SandboxInfo, name: string, init: boolean, attempt: number): Promise<void> {
+    const uid = pod.metadata.uid!;
+    const spec = (init ? pod.spec.initContainers ?? [] : pod.spec.containers).find((c) => c.name === name)!;
+    const fail = (reason: string, message: string) => {
+      this.setWaiting(uid, name, reason, message);
+      this.event(pod, { type: "Warning", reason: "Failed", message: reason === "CreateContainerConfigError" ? `Error: ${message}` : message, key: `Failed:${name}:${reason}:${this.waiting.get(uid)![name]!.failures}` });
+    };
+    let cfg;
+    try {
+      cfg = await containerConfig(this.o.store, pod, spec, init, attempt, { podIP: sandbox.ip, hostIP: this.o.hostIP, nodeName: this.o.nodeName });
+    } catch (e) {
+      if (e instanceof ConfigError) return fail(e.reason, e.message);
+      throw e;
+    }
+    let imageID: string;
+    try {
+      const img = await this.o.engine.ensureImage(cfg.image, cfg.imagePullPolicy);
+      imageID = img.imageID;
+      if (this.o.engine.name !== "simulated") {
+        const msg = img.pulled ? `Successfully pulled image "${cfg.image}"` : `Container image "${cfg.image}" already present on machine`;
+        this.event(pod, { type: "Normal", reason: "Pulled", message: msg, key: `Pulled:${name}:${attempt}` });
+      }
+    } catch (e) {
+      if (e instanceof ImageError) return fail(e.reason, `Failed to pull image "${cfg.image}": ${e.message}`);
+      throw e;
+    }
+    try {
+      const c = await this.o.engine.startContainer(sandbox, cfg, imageID);
+      this.waiting.get(uid) && delete this.waiting.get(uid)![name];
+      this.event(pod, { type: "Normal", reason: "Created", message: `Created container ${name}`, key: `Created:${c.id}` });
+      this.event(pod, { type: "Normal", reason: "Started", message: `Started container ${name}`, key: `Started:${c.id}` });
+    } catch (e) {
+      if (e instanceof StartError) return fail("RunContainerError", e.message);
+      throw e;
+    }
+  }
+
+  private reconcileProbes(pod: Pod, containers: EngineContainer[], sandbox: SandboxInfo | undefined): void {
+    const key = keyOf(pod.metadata.namespace, pod.metadata.name);
+    const runningIds = new Set<string>();
+    for (const c of containers) {
+      if (c.state !== "running" || c.init) continue;
+      runningIds.add(c.id);
+      const spec = pod.spec.containers.find((s) => s.name === c.name);
+      if (!spec || this.probes.has(c.id) || !(spec.livenessProbe || spec.readinessProbe || spec.startupProbe)) continue;
+      const ports = pod.spec.containers.flatMap((x) => x.ports ?? []);
+      const resolvePort = (p: number | string) => {
+        const cp = typeof p === "number" ? p : (ports.find((x) => x.name === p)?.containerPort ?? Number(p));
+        return sandbox?.hostPorts[String(cp)] ?? cp;
+      };
+      const w = new ProbeWorker(
+        spec,
+        { engine: this.o.engine, containerId: c.id, host: sandbox?.ip ?? "127.0.0.1", resolvePort },
+        () => this.queue.add(key),
+        (kind, message) => {
+          const label = kind === "liveness" ? "Liveness" : kind === "readiness" ? "Readiness" : "Startup";
+          this.event(pod, { type: "Warning", reason: "Unhealthy", message: `${label} probe failed: ${message}`, key: `Unhealthy:${c.id}:${kind}:${Math.floor(this.now() / 30_000)}` });
+        },
+      );
+      this.probes.set(c.id, w);
+    }
+    for (const c of containers) {
+      if (!runningIds.has(c.id) && this.probes.has(c.id)) {
+        this.probes.get(c.id)!.stop();
+        this.probes.delete(c.id);
+      }
+    }
+  }
+
+  private async writeStatus(pod: Pod, status: NonNullable<Pod["status"]>): Promise<void> {
+    let current = pod;
+    for (let i = 0; i < 5; i++) {
+      if (JSON.stringify(current.status ?? {}) === JSON.stringify(status)) return;
+      try {
+        await this.o.store.updateStatus("pods", { ...current, status });
+        return;
+      } catch (e) {
+        if (isCode(e, ErrorCode.NotFound)) return;
+        if (!isCode(e, ErrorCode.Conflict)) throw e;
+        current = await this.o.store.get<Pod>("pods", pod.metadata.namespace, pod.metadata.name!);
+        if (current.metadata.uid !== pod.metadata.uid) return;
+      }
+    }
+    throw new Error(`status of ${pod.metadata.namespace}/${pod.metadata.name}: too many conflicts`);
+  }
+
+  /** Records a Kubernetes Event once per de-duplication key (best effort, never blocks the sync). */
+  event(pod: Pod, e: SyncEvent): void {
+    const uid = pod.metadata.uid!;
+    const seen = this.emitted.get(uid) ?? new Set<string>();
+    if (seen.has(e.key)) return;
+    seen.add(e.key);
+    this.emitted.set(uid, seen);
+    const now = rfc3339(this.now());
+    const ev: Event = {
+      apiVersion: "v1",
+      kind: "Event",
+      metadata: { name: `${pod.metadata.name}.${randomBytes(8).toString("hex")}`, namespace: pod.metadata.namespace },
+      involvedObject: { kind: "Pod", namespace: pod.metadata.namespace, name: pod.metadata.name, uid, apiVersion: "v1", resourceVersion: pod.metadata.resourceVersion },
+      reason: e.reason,
+      message: e.message,
+      source: { component: "kubelet", host: this.o.nodeName },
+      firstTimestamp: now,
+      lastTimestamp: now,
+      count: 1,
+      type: e.type,
+      reportingComponent: "kubelet",
+      reportingInstance: this.o.nodeName,
+    };
+    this.o.store.create("events", pod.metadata.namespace, ev).catch((err) => this.o.log.debug("event not recorded", { reason: e.reason, error: (err as Error).message }));
+  }
+}

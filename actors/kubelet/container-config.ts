@@ -1,0 +1,76 @@
+/**
+ * Turns a pod's container spec into the engine's ContainerConfig: resolved env (ConfigMaps and
+ * Secrets fetched from the store first), limits, pull policy. Throws ConfigError for a missing
+ * reference (→ CreateContainerConfigError).
+ */
+import type { Pod, Container, ConfigMap, Secret } from "../../bus/resources.ts";
+import type { StoreClient } from "../../bus/store-client.ts";
+import type { ContainerConfig } from "./engines/types.ts";
+import type { EnvContext } from "./env.ts";
+import { resolveEnv } from "./env.ts";
+import { isCode, ErrorCode } from "../../bus/errors.ts";
+import { milliCpu, units } from "../../bus/quantity.ts";
+
+export function pullPolicy(c: Container): ContainerConfig["imagePullPolicy"] {
+  if (c.imagePullPolicy) return c.imagePullPolicy;
+  const image = c.image ?? "";
+  const tag = image.includes("@") ? "digest" : (/:([^/:]+)$/.exec(image)?.[1] ?? "latest");
+  return tag === "latest" ? "Always" : "IfNotPresent";
+}
+
+async function fetchOr<T>(p: Promise<T>): Promise<T | undefined> {
+  try {
+    return await p;
+  } catch (e) {
+    if (isCode(e, ErrorCode.NotFound)) return undefined;
+    throw e;
+  }
+}
+
+/** Reads the ConfigMaps and Secrets the container references (missing ones stay absent). */
+async function referenced(store: StoreClient, pod: Pod, c: Container) {
+  const ns = pod.metadata.namespace ?? "default";
+  const cms = new Set<string>();
+  const secrets = new Set<string>();
+  for (const f of c.envFrom ?? []) {
+    if (f.configMapRef) cms.add(f.configMapRef.name);
+    if (f.secretRef) secrets.add(f.secretRef.name);
+  }
+  for (const e of c.env ?? []) {
+    if (e.valueFrom?.configMapKeyRef) cms.add(e.valueFrom.configMapKeyRef.name);
+    if (e.valueFrom?.secretKeyRef) secrets.add(e.valueFrom.secretKeyRef.name);
+  }
+  const cmMap = new Map<string, ConfigMap>();
+  const secretMap = new Map<string, Secret>();
+  await Promise.all([
+    ...[...cms].map(async (n) => {
+      const o = await fetchOr(store.get<ConfigMap>("configmaps", ns, n));
+      if (o) cmMap.set(n, o);
+    }),
+    ...[...secrets].map(async (n) => {
+      const o = await fetchOr(store.get<Secret>("secrets", ns, n));
+      if (o) secretMap.set(n, o);
+    }),
+  ]);
+  return { configMap: (_ns: string, n: string) => cmMap.get(n), secret: (_ns: string, n: string) => secretMap.get(n) };
+}
+
+export async function containerConfig(store: StoreClient, pod: Pod, c: Container, init: boolean, attempt: number, ctx: EnvContext): Promise<ContainerConfig> {
+  const lookups = await referenced(store, pod, c);
+  const env = resolveEnv(pod, c, lookups, ctx);
+  const limits = c.resources?.limits ?? {};
+  return {
+    name: c.name,
+    image: c.image ?? "",
+    command: c.command,
+    args: c.args,
+    workingDir: c.workingDir,
+    env,
+    ports: (c.ports ?? []).map((p) => ({ name: p.name, containerPort: p.containerPort, protocol: p.protocol })),
+    cpuMillis: limits.cpu !== undefined ? milliCpu(limits.cpu) : undefined,
+    memoryBytes: limits.memory !== undefined ? units(limits.memory) : undefined,
+    imagePullPolicy: pullPolicy(c),
+    init,
+    attempt,
+  };
+}

@@ -1,0 +1,321 @@
+/**
+ * The Docker engine (dockerode). A pod is a sandbox container (busybox `sleep`, the pod's hostname,
+ * `IpcMode: shareable`) that owns the network namespace; the pod's containers join it with
+ * `NetworkMode`/`IpcMode` `container:<sandbox>`. Everything carries labels for cluster, node, pod
+ * and container, and every query filters on cluster + node, so kubelets sharing one dockerd never
+ * touch each other's containers. Exits arrive through the label-filtered `die` event stream
+ * (re-listed after the stream breaks). Every container runs with `Init: true`.
+ */
+import type { Engine, EngineContainer, SandboxInfo, ContainerConfig, PodRef, LogStream, ExecResult, LogOptions } from "./types.ts";
+import Docker from "dockerode";
+import { PassThrough } from "node:stream";
+import { ImageError, StartError } from "./types.ts";
+import { rfc3339 } from "../backoff.ts";
+import { tailText } from "./log-files.ts";
+import { ensureBusyboxImageSync, BUSYBOX_IMAGE } from "./busybox-image.ts";
+
+export const Label = {
+  cluster: "flotilla.cluster",
+  node: "flotilla.node",
+  podUid: "flotilla.pod.uid",
+  podName: "flotilla.pod.name",
+  podNamespace: "flotilla.pod.namespace",
+  container: "flotilla.container",
+  attempt: "flotilla.attempt",
+  init: "flotilla.init",
+  role: "flotilla.role",
+} as const;
+
+export interface DockerOptions {
+  cluster: string;
+  nodeName: string;
+  socketPath?: string;
+  sandboxImage?: string;
+}
+
+type Inspect = Docker.ContainerInspectInfo;
+
+const statusCode = (e: unknown) => (e as { statusCode?: number }).statusCode;
+const ignore = (...codes: number[]) => (e: unknown) => {
+  if (!codes.includes(statusCode(e) ?? 0)) throw e;
+};
+const sanitize = (s: string) => s.replace(/[^a-zA-Z0-9_.-]/g, "-");
+const time = (s: string | undefined) => (s && !s.startsWith("0001") ? rfc3339(Date.parse(s.replace(/(\.\d{3})\d*/, "$1"))) : undefined);
+
+/** Splits Docker's multiplexed log frames (8-byte headers) into text. */
+export function demuxBuffer(buf: Buffer): string {
+  let out = "";
+  let i = 0;
+  while (i + 8 <= buf.length) {
+    const len = buf.readUInt32BE(i + 4);
+    out += buf.subarray(i + 8, i + 8 + len).toString("utf8");
+    i += 8 + len;
+  }
+  return out;
+}
+
+export class DockerEngine implements Engine {
+  readonly name = "docker" as const;
+  readonly docker: Docker;
+  private exitCbs: ((c: { id: string; pod: PodRef }) => void)[] = [];
+  private events?: NodeJS.ReadableStream;
+  private closed = false;
+  private readonly sandboxImage: string;
+
+  constructor(private readonly o: DockerOptions) {
+    this.docker = new Docker(o.socketPath ? { socketPath: o.socketPath } : {});
+    this.sandboxImage = o.sandboxImage ?? BUSYBOX_IMAGE;
+  }
+
+  private filters(role?: "sandbox" | "container"): string {
+    const label = [`${Label.cluster}=${this.o.cluster}`, `${Label.node}=${this.o.nodeName}`];
+    if (role) label.push(`${Label.role}=${role}`);
+    return JSON.stringify({ label });
+  }
+
+  async init(): Promise<void> {
+    await this.docker.ping();
+    if (this.sandboxImage === BUSYBOX_IMAGE) ensureBusyboxImageSync(BUSYBOX_IMAGE, this.o.socketPath ? `unix://${this.o.socketPath}` : undefined);
+    await this.watchEvents();
+  }
+
+  private async watchEvents(): Promise<void> {
+    const label = [`${Label.cluster}=${this.o.cluster}`, `${Label.node}=${this.o.nodeName}`];
+    const stream = (await this.docker.getEvents({ filters: JSON.stringify({ type: ["container"], event: ["die"], label }) })) as NodeJS.ReadableStream;
+    this.events = stream;
+    let buf = "";
+    stream.on("data", (d: Buffer) => {
+      buf += d.toString("utf8");
+      let nl: number;
+      while ((nl = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        try {
+          const ev = JSON.parse(line) as { id: string; Actor?: { Attributes?: Record<string, string> } };
+          const a = ev.Actor?.Attributes ?? {};
+          if (a[Label.podUid]) this.fire(ev.id, { uid: a[Label.podUid]!, name: a[Label.podName] ?? "", namespace: a[Label.podNamespace] ?? "" });
+        } catch {
+          /* partial line */
+        }
+      }
+    });
+    const restart = () => {
+      if (this.closed || this.events !== stream) return;
+      this.events = undefined;
+      setTimeout(() => {
+        if (this.closed) return;
+        this.watchEvents()
+          .then(() => this.relistAll())
+          .catch(() => restart());
+      }, 1000).unref();
+    };
+    stream.on("end", restart);
+    stream.on("error", restart);
+  }
+
+  /** After the event stream broke (dockerd restart): tell the kubelet to look at every pod again. */
+  private async relistAll(): Promise<void> {
+    for (const c of await this.listContainers()) this.fire(c.id, c.pod);
+  }
+
+  private fire(id: string, pod: PodRef): void {
+    for (const cb of this.exitCbs) cb({ id, pod });
+  }
+
+  private podOf(labels: Record<string, string>): PodRef {
+    return { uid: labels[Label.podUid] ?? "", namespace: labels[Label.podNamespace] ?? "", name: labels[Label.podName] ?? "" };
+  }
+
+  async listSandboxes(): Promise<SandboxInfo[]> {
+    const list = await this.docker.listContainers({ all: true, filters: this.filters("sandbox") });
+    const out: SandboxInfo[] = [];
+    for (const c of list) {
+      if (c.State !== "running") {
+        // A dead sandbox has no network any more: drop it, the pod gets a new one.
+        await this.docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
+        continue;
+      }
+      const ip = Object.values(c.NetworkSettings?.Networks ?? {})[0]?.IPAddress ?? "";
+      out.push({ pod: this.podOf(c.Labels), id: c.Id, ip, hostPorts: {}, createdAt: rfc3339(c.Created * 1000) });
+    }
+    return out;
+  }
+
+  private view(i: Inspect): EngineContainer {
+    const l = i.Config.Labels ?? {};
+    const st = i.State;
+    const state = st.Status === "created" ? "created" : st.Status === "exited" || st.Status === "dead" ? "exited" : "running";
+    const c: EngineContainer = {
+      id: i.Id,
+      pod: this.podOf(l),
+      name: l[Label.container] ?? "",
+      attempt: Number(l[Label.attempt] ?? 0),
+      init: l[Label.init] === "true",
+      state,
+      image: i.Config.Image,
+      imageID: `docker-pullable://${i.Image}`,
+      startedAt: time(st.StartedAt),
+    };
+    if (state === "exited") {
+      c.exitCode = st.ExitCode;
+      c.finishedAt = time(st.FinishedAt);
+      c.reason = st.OOMKilled ? "OOMKilled" : st.ExitCode === 0 ? "Completed" : "Error";
+    }
+    return c;
+  }
+
+  async listContainers(): Promise<EngineContainer[]> {
+    const list = await this.docker.listContainers({ all: true, filters: this.filters("container") });
+    const infos = await Promise.all(list.map((c) => this.docker.getContainer(c.Id).inspect().catch(() => undefined)));
+    return infos.filter((i): i is Inspect => !!i).map((i) => this.view(i));
+  }
+
+  private labels(pod: PodRef, role: "sandbox" | "container", extra: Record<string, string> = {}): Record<string, string> {
+    return {
+      [Label.cluster]: this.o.cluster,
+      [Label.node]: this.o.nodeName,
+      [Label.podUid]: pod.uid,
+      [Label.podName]: pod.name,
+      [Label.podNamespace]: pod.namespace,
+      [Label.role]: role,
+      ...extra,
+    };
+  }
+
+  private baseName(pod: PodRef): string {
+    return sanitize(`flotilla_${this.o.cluster}_${this.o.nodeName}_${pod.namespace}_${pod.name}`);
+  }
+
+  async ensureSandbox(pod: PodRef, opts: { hostname: string }): Promise<SandboxInfo> {
+    const existing = (await this.listSandboxes()).find((s) => s.pod.uid === pod.uid);
+    if (existing) return existing;
+    const c = await this.docker.createContainer({
+      name: `${this.baseName(pod)}_POD_${pod.uid.slice(0, 8)}_${Date.now().toString(36)}`,
+      Image: this.sandboxImage,
+      Cmd: ["sleep", "2147483647"],
+      Hostname: opts.hostname.slice(0, 63),
+      Labels: this.labels(pod, "sandbox", { [Label.container]: "POD" }),
+      HostConfig: { Init: true, IpcMode: "shareable", NetworkMode: "bridge" },
+    });
+    await c.start().catch(ignore(304));
+    const i = await c.inspect();
+    const ip = i.NetworkSettings.IPAddress || (Object.values(i.NetworkSettings.Networks ?? {})[0]?.IPAddress ?? "");
+    return { pod, id: i.Id, ip, hostPorts: {}, createdAt: rfc3339(Date.now()) };
+  }
+
+  async ensureImage(image: string, policy: ContainerConfig["imagePullPolicy"]): Promise<{ imageID: string; pulled: boolean }> {
+    const local = await this.docker.getImage(image).inspect().catch(() => undefined);
+    if (local && policy !== "Always") return { imageID: local.Id, pulled: false };
+    if (!local && policy === "Never") throw new ImageError("ErrImageNeverPull", `Container image "${image}" is not present with pull policy of Never`);
+    try {
+      const stream = await this.docker.pull(image);
+      await new Promise<void>((resolve, reject) => this.docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve())));
+      const img = await this.docker.getImage(image).inspect();
+      return { imageID: img.Id, pulled: true };
+    } catch (e) {
+      // No registry reachable: with pull policy Always, an image already on the machine is used (docs/kubelet.md).
+      if (local) return { imageID: local.Id, pulled: false };
+      const msg = ((e as { json?: { message?: string } }).json?.message ?? (e as Error).message).trim();
+      throw new ImageError("ErrImagePull", msg);
+    }
+  }
+
+  async startContainer(sandbox: SandboxInfo, cfg: ContainerConfig, _imageID: string): Promise<EngineContainer> {
+    let c: Docker.Container;
+    try {
+      c = await this.docker.createContainer({
+        name: `${this.baseName(sandbox.pod)}_${sanitize(cfg.name)}_${cfg.attempt}_${sandbox.pod.uid.slice(0, 8)}_${Date.now().toString(36)}`,
+        Image: cfg.image,
+        Entrypoint: cfg.command?.length ? cfg.command : undefined,
+        Cmd: cfg.args?.length ? cfg.args : cfg.command?.length ? [] : undefined,
+        Env: Object.entries(cfg.env).map(([k, v]) => `${k}=${v}`),
+        WorkingDir: cfg.workingDir,
+        Labels: this.labels(sandbox.pod, "container", { [Label.container]: cfg.name, [Label.attempt]: String(cfg.attempt), [Label.init]: String(cfg.init) }),
+        HostConfig: {
+          Init: true,
+          NetworkMode: `container:${sandbox.id}`,
+          IpcMode: `container:${sandbox.id}`,
+          NanoCpus: cfg.cpuMillis ? cfg.cpuMillis * 1_000_000 : undefined,
+          Memory: cfg.memoryBytes || undefined,
+        },
+      });
+    } catch (e) {
+      throw new StartError(((e as { json?: { message?: string } }).json?.message ?? (e as Error).message).trim());
+    }
+    c.wait({ condition: "next-exit" }).catch(() => undefined);
+    try {
+      await c.start();
+    } catch (e) {
+      if (statusCode(e) !== 304) {
+        await c.remove({ force: true }).catch(() => undefined);
+        throw new StartError(((e as { json?: { message?: string } }).json?.message ?? (e as Error).message).trim());
+      }
+    }
+    return this.view(await c.inspect());
+  }
+
+  async stopContainer(id: string, graceSeconds: number): Promise<void> {
+    await this.docker.getContainer(id).stop({ t: Math.max(0, Math.round(graceSeconds)) }).catch(ignore(304, 404));
+  }
+
+  async removeContainer(id: string): Promise<void> {
+    await this.docker.getContainer(id).remove({ force: true }).catch(ignore(404, 409));
+  }
+
+  async removeSandbox(id: string): Promise<void> {
+    await this.docker.getContainer(id).remove({ force: true }).catch(ignore(404, 409));
+  }
+
+  async exec(containerId: string, command: string[], timeoutMs: number): Promise<ExecResult> {
+    const ex = await this.docker.getContainer(containerId).exec({ Cmd: command, AttachStdout: true, AttachStderr: true });
+    const stream = await ex.start({ hijack: true, stdin: false });
+    const out = new PassThrough();
+    let output = "";
+    out.on("data", (d) => (output += d));
+    this.docker.modem.demuxStream(stream, out, out);
+    const ended = new Promise<void>((r) => stream.on("end", () => r()));
+    const timedOut = await Promise.race([ended.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), timeoutMs).unref())]);
+    if (timedOut) {
+      stream.destroy();
+      return { exitCode: 124, output: `command timed out after ${timeoutMs} ms` };
+    }
+    const info = await ex.inspect();
+    return { exitCode: info.ExitCode ?? 1, output };
+  }
+
+  async logs(containerId: string, opts: LogOptions): Promise<LogStream> {
+    const c = this.docker.getContainer(containerId);
+    const base = { stdout: true, stderr: true, timestamps: !!opts.timestamps, since: opts.sinceSeconds ? Math.floor(Date.now() / 1000) - opts.sinceSeconds : 0 };
+    const tail = opts.tailLines !== undefined && opts.tailLines >= 0 ? opts.tailLines : "all";
+    if (!opts.follow) {
+      const buf = (await c.logs({ ...base, follow: false, tail: tail as number })) as unknown as Buffer;
+      const text = tailText(demuxBuffer(buf), opts.tailLines);
+      return { chunks: (async function* () { if (text) yield text; })(), cancel() {} };
+    }
+    const stream = (await c.logs({ ...base, follow: true, tail: tail as number })) as unknown as NodeJS.ReadableStream & { destroy(): void };
+    const out = new PassThrough({ encoding: "utf8" });
+    this.docker.modem.demuxStream(stream, out, out);
+    stream.on("end", () => out.end());
+    stream.on("error", () => out.end());
+    return {
+      chunks: (async function* () {
+        for await (const chunk of out) yield String(chunk);
+      })(),
+      cancel() {
+        stream.destroy();
+        out.end();
+      },
+    };
+  }
+
+  onExit(cb: (c: { id: string; pod: PodRef }) => void): void {
+    this.exitCbs.push(cb);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const s = this.events as (NodeJS.ReadableStream & { destroy?: () => void }) | undefined;
+    this.events = undefined;
+    s?.destroy?.();
+  }
+}

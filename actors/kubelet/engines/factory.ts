@@ -1,0 +1,27 @@
+/** Builds the engine a kubelet was asked for. */
+import type { Engine, EngineName } from "./types.ts";
+import { SimulatedEngine } from "./simulated.ts";
+import { ProcessEngine } from "./process.ts";
+import { DockerEngine } from "./docker.ts";
+
+export interface EngineOptions {
+  engine: EngineName;
+  cluster: string;
+  nodeName: string;
+  dataDir?: string;
+  startLatencyMs?: number;
+  nodeIndex?: number;
+  dockerSocket?: string;
+  sandboxImage?: string;
+}
+
+export function createEngine(o: EngineOptions): Engine {
+  switch (o.engine) {
+    case "simulated":
+      return new SimulatedEngine({ startLatencyMs: o.startLatencyMs, nodeIndex: o.nodeIndex });
+    case "process":
+      return new ProcessEngine({ dataDir: o.dataDir, cluster: o.cluster, nodeName: o.nodeName });
+    case "docker":
+      return new DockerEngine({ cluster: o.cluster, nodeName: o.nodeName, socketPath: o.dockerSocket, sandboxImage: o.sandboxImage });
+  }
+}

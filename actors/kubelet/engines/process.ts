@@ -1,0 +1,292 @@
+/**
+ * The process engine: each container is a host process in its own process group, started through
+ * a tiny `sh` shim that forwards SIGTERM/SIGINT and records the exit code in a file, so a restarted
+ * kubelet re-adopts running processes (pid files) and still learns how they ended.
+ *
+ * Layout under `<dataDir>/kubelet/<cluster>/<node>/` (so kubelets of other nodes or clusters never
+ * see each other's work):
+ *   sandboxes/<podUid>.json          pod identity, IP (127.0.0.1) and containerPort → host port map
+ *   containers/<id>/meta.json        pod, container name, attempt, image, pid (= process group)
+ *   containers/<id>/log              stdout + stderr
+ *   containers/<id>/exit             exit code (written by the shim), its mtime is finishedAt
+ *
+ * Networking: pods share the host network, so every declared containerPort gets its own free
+ * loopback port, passed in as PORT, PORT_<NAME> and PORT_<containerPort>.
+ */
+import type { Engine, EngineContainer, SandboxInfo, ContainerConfig, PodRef, LogStream, ExecResult, LogOptions } from "./types.ts";
+import { StartError } from "./types.ts";
+import { spawn } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync, readdirSync, rmSync, statSync, existsSync, openSync, closeSync, accessSync, constants } from "node:fs";
+import { join, delimiter, isAbsolute } from "node:path";
+import { homedir } from "node:os";
+import { createServer } from "node:net";
+import { randomBytes } from "node:crypto";
+import { rfc3339 } from "../backoff.ts";
+import { tailText, followFile, stampLines } from "./log-files.ts";
+
+export interface ProcessOptions {
+  dataDir?: string;
+  cluster: string;
+  nodeName: string;
+}
+
+const SHIM = `x=$1; shift; "$@" & c=$!; trap 'kill -TERM $c 2>/dev/null' TERM; trap 'kill -INT $c 2>/dev/null' INT
+while :; do wait $c; r=$?; kill -0 $c 2>/dev/null || break; done; echo $r > "$x.tmp" && mv "$x.tmp" "$x"; exit $r`;
+
+interface Meta {
+  id: string;
+  pod: PodRef;
+  name: string;
+  attempt: number;
+  init: boolean;
+  image: string;
+  imageID: string;
+  pid: number;
+  startedAt: string;
+  env: Record<string, string>;
+  cwd: string;
+}
+
+export function defaultDataDir(): string {
+  return join(process.env.FLOTILLA_DATA_DIR ?? join(homedir(), ".flotilla"));
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === "object" && a ? a.port : 0));
+    });
+  });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function findExecutable(cmd: string, path: string): string | undefined {
+  const candidates = cmd.includes("/") ? [cmd] : path.split(delimiter).map((d) => join(d, cmd));
+  for (const c of candidates) {
+    try {
+      accessSync(c, constants.X_OK);
+      if (statSync(c).isFile()) return c;
+    } catch {
+      /* next */
+    }
+  }
+  return undefined;
+}
+
+export class ProcessEngine implements Engine {
+  readonly name = "process" as const;
+  readonly root: string;
+  private exitCbs: ((c: { id: string; pod: PodRef }) => void)[] = [];
+  private watched = new Set<string>();
+  private poll?: NodeJS.Timeout;
+
+  constructor(opts: ProcessOptions) {
+    this.root = join(opts.dataDir ?? defaultDataDir(), "kubelet", opts.cluster, opts.nodeName);
+  }
+
+  private dir(...p: string[]): string {
+    return join(this.root, ...p);
+  }
+
+  async init(): Promise<void> {
+    mkdirSync(this.dir("sandboxes"), { recursive: true });
+    mkdirSync(this.dir("containers"), { recursive: true });
+    // Re-adopted processes are not our children: poll them for exit.
+    this.poll = setInterval(() => this.pollAdopted(), 250);
+    this.poll.unref();
+    for (const m of this.metas()) if (!this.exitedCode(m) && alive(m.pid)) this.watched.add(m.id);
+  }
+
+  private pollAdopted(): void {
+    for (const id of this.watched) {
+      const m = this.meta(id);
+      if (!m) {
+        this.watched.delete(id);
+        continue;
+      }
+      if (!alive(m.pid)) {
+        this.watched.delete(id);
+        for (const cb of this.exitCbs) cb({ id, pod: m.pod });
+      }
+    }
+  }
+
+  private metas(): Meta[] {
+    const out: Meta[] = [];
+    for (const id of readdirSync(this.dir("containers"))) {
+      const m = this.meta(id);
+      if (m) out.push(m);
+    }
+    return out;
+  }
+
+  private meta(id: string): Meta | undefined {
+    try {
+      return JSON.parse(readFileSync(this.dir("containers", id, "meta.json"), "utf8")) as Meta;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private exitedCode(m: Meta): { code: number; at: string } | undefined {
+    for (const f of ["exit", "killed"]) {
+      const p = this.dir("containers", m.id, f);
+      if (existsSync(p)) return { code: Number(readFileSync(p, "utf8").trim()), at: rfc3339(statSync(p).mtimeMs) };
+    }
+    return undefined;
+  }
+
+  private view(m: Meta): EngineContainer {
+    const base = { id: m.id, pod: m.pod, name: m.name, attempt: m.attempt, init: m.init, image: m.image, imageID: m.imageID, startedAt: m.startedAt };
+    const ended = this.exitedCode(m);
+    if (ended) return { ...base, state: "exited", exitCode: ended.code, finishedAt: ended.at, reason: ended.code === 0 ? "Completed" : "Error" };
+    if (alive(m.pid)) return { ...base, state: "running" };
+    // Died without a trace (shim killed from outside): report it as killed.
+    return { ...base, state: "exited", exitCode: 137, finishedAt: rfc3339(Date.now()), reason: "Error" };
+  }
+
+  async listSandboxes(): Promise<SandboxInfo[]> {
+    return readdirSync(this.dir("sandboxes"))
+      .filter((f) => f.endsWith(".json"))
+      .map((f) => JSON.parse(readFileSync(this.dir("sandboxes", f), "utf8")) as SandboxInfo);
+  }
+
+  async listContainers(): Promise<EngineContainer[]> {
+    return this.metas().map((m) => this.view(m));
+  }
+
+  async ensureSandbox(pod: PodRef, opts: { ports: { name?: string; containerPort: number }[] }): Promise<SandboxInfo> {
+    const file = this.dir("sandboxes", `${pod.uid}.json`);
+    if (existsSync(file)) return JSON.parse(readFileSync(file, "utf8")) as SandboxInfo;
+    const hostPorts: Record<string, number> = {};
+    for (const p of opts.ports) hostPorts[String(p.containerPort)] ??= await freePort();
+    mkdirSync(this.dir("pods", pod.uid), { recursive: true });
+    const s: SandboxInfo = { pod, id: pod.uid, ip: "127.0.0.1", hostPorts, createdAt: rfc3339(Date.now()) };
+    writeFileSync(file, JSON.stringify(s));
+    return s;
+  }
+
+  async ensureImage(image: string): Promise<{ imageID: string; pulled: boolean }> {
+    return { imageID: `process://${image}`, pulled: false };
+  }
+
+  /** Environment a process of this pod sees: host PATH, the pod's ports, then the container's env. */
+  portEnv(sandbox: SandboxInfo, cfg: ContainerConfig): Record<string, string> {
+    const env: Record<string, string> = {};
+    let first: number | undefined;
+    for (const p of cfg.ports) {
+      const hp = sandbox.hostPorts[String(p.containerPort)];
+      if (hp === undefined) continue;
+      first ??= hp;
+      env[`PORT_${p.containerPort}`] = String(hp);
+      if (p.name) env[`PORT_${p.name.toUpperCase().replace(/[^A-Z0-9]/g, "_")}`] = String(hp);
+    }
+    if (first !== undefined) env.PORT = String(first);
+    return env;
+  }
+
+  async startContainer(sandbox: SandboxInfo, cfg: ContainerConfig, imageID: string): Promise<EngineContainer> {
+    const id = `${sandbox.pod.uid.slice(0, 8)}-${cfg.name}-${cfg.attempt}-${randomBytes(3).toString("hex")}`;
+    const cdir = this.dir("containers", id);
+    const env = { PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin", HOME: "/", HOSTNAME: sandbox.pod.name, ...this.portEnv(sandbox, cfg), ...cfg.env };
+    const argv = cfg.command?.length ? [...cfg.command, ...(cfg.args ?? [])] : cfg.args?.length ? cfg.args : ["sleep", "infinity"];
+    const exe = findExecutable(argv[0]!, env.PATH);
+    if (!exe) throw new StartError(`exec: "${argv[0]}": executable file not found in $PATH`);
+    const cwd = cfg.workingDir ?? this.dir("pods", sandbox.pod.uid);
+    if (!isAbsolute(cwd) || !existsSync(cwd)) throw new StartError(`chdir to cwd ("${cwd}") set in config.json failed: no such file or directory`);
+    mkdirSync(cdir, { recursive: true });
+    const log = openSync(join(cdir, "log"), "a");
+    const child = spawn("/bin/sh", ["-c", SHIM, "shim", join(cdir, "exit"), ...argv], { cwd, env, detached: true, stdio: ["ignore", log, log] });
+    closeSync(log);
+    const pid = child.pid;
+    if (pid === undefined) throw new StartError(`could not start ${argv[0]}`);
+    child.unref();
+    const m: Meta = { id, pod: sandbox.pod, name: cfg.name, attempt: cfg.attempt, init: cfg.init, image: cfg.image, imageID, pid, startedAt: rfc3339(Date.now()), env, cwd };
+    writeFileSync(join(cdir, "meta.json"), JSON.stringify(m));
+    child.once("exit", () => {
+      this.watched.delete(id);
+      for (const cb of this.exitCbs) cb({ id, pod: m.pod });
+    });
+    return this.view(m);
+  }
+
+  async stopContainer(id: string, graceSeconds: number): Promise<void> {
+    const m = this.meta(id);
+    if (!m || !alive(m.pid)) return;
+    const group = (sig: NodeJS.Signals) => {
+      try {
+        process.kill(-m.pid, sig);
+      } catch {
+        /* gone */
+      }
+    };
+    group("SIGTERM");
+    const deadline = Date.now() + graceSeconds * 1000;
+    while (alive(m.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    if (alive(m.pid)) {
+      if (!this.exitedCode(m)) writeFileSync(this.dir("containers", id, "killed"), "137");
+      group("SIGKILL");
+      while (alive(m.pid)) await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  async removeContainer(id: string): Promise<void> {
+    this.watched.delete(id);
+    rmSync(this.dir("containers", id), { recursive: true, force: true });
+  }
+
+  async removeSandbox(id: string): Promise<void> {
+    rmSync(this.dir("sandboxes", `${id}.json`), { force: true });
+    rmSync(this.dir("pods", id), { recursive: true, force: true });
+  }
+
+  async exec(containerId: string, command: string[], timeoutMs: number): Promise<ExecResult> {
+    const m = this.meta(containerId);
+    if (!m || command.length === 0) return { exitCode: 126, output: "container not found" };
+    return new Promise((resolve) => {
+      const p = spawn(command[0]!, command.slice(1), { cwd: m.cwd, env: m.env, stdio: ["ignore", "pipe", "pipe"], timeout: timeoutMs, killSignal: "SIGKILL" });
+      let output = "";
+      p.stdout.on("data", (d) => (output += d));
+      p.stderr.on("data", (d) => (output += d));
+      p.once("error", (e) => resolve({ exitCode: 127, output: e.message }));
+      p.once("close", (code, signal) => resolve({ exitCode: code ?? (signal ? 137 : 1), output }));
+    });
+  }
+
+  async logs(containerId: string, opts: LogOptions): Promise<LogStream> {
+    const file = this.dir("containers", containerId, "log");
+    if (!existsSync(file)) return { chunks: (async function* () {})(), cancel() {} };
+    const m = this.meta(containerId);
+    const done = () => !m || this.view(m).state === "exited";
+    const text = tailText(readFileSync(file, "utf8"), opts.tailLines);
+    const stamp = (s: string) => (opts.timestamps ? stampLines(s, new Date()) : s);
+    if (!opts.follow) return { chunks: (async function* () { if (text) yield stamp(text); })(), cancel() {} };
+    const f = followFile(file, statSync(file).size, done);
+    return {
+      chunks: (async function* () {
+        if (text) yield stamp(text);
+        for await (const c of f.chunks) yield stamp(c);
+      })(),
+      cancel: f.cancel,
+    };
+  }
+
+  onExit(cb: (c: { id: string; pod: PodRef }) => void): void {
+    this.exitCbs.push(cb);
+  }
+
+  async close(): Promise<void> {
+    if (this.poll) clearInterval(this.poll);
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * The container engine interface the kubelet drives. An engine knows nothing about Kubernetes
+ * objects beyond what is passed in: it creates pod sandboxes (the network identity of a pod) and
+ * containers inside them, reports what exists (so a restarted kubelet re-adopts its work), stops
+ * them gracefully, runs exec probes and reads logs. Types only: no runtime code here.
+ */
+
+export const EngineName = { docker: "docker", process: "process", simulated: "simulated" } as const;
+export type EngineName = (typeof EngineName)[keyof typeof EngineName];
+
+/** Identity of the pod a sandbox or container belongs to (recorded as labels / in pid files). */
+export interface PodRef {
+  uid: string;
+  namespace: string;
+  name: string;
+}
+
+/** What the kubelet asks the engine to run: the container spec with env already resolved. */
+export interface ContainerConfig {
+  name: string;
+  image: string;
+  command?: string[];
+  args?: string[];
+  workingDir?: string;
+  env: Record<string, string>;
+  ports: { name?: string; containerPort: number; protocol?: string }[];
+  /** cpu limit in millicores, memory limit in bytes (0 / undefined = none). */
+  cpuMillis?: number;
+  memoryBytes?: number;
+  imagePullPolicy: "Always" | "IfNotPresent" | "Never";
+  /** True for init containers. */
+  init: boolean;
+  /** Restart count of this container name in the pod: 0 for the first run. */
+  attempt: number;
+}
+
+export interface SandboxInfo {
+  pod: PodRef;
+  /** Engine id of the sandbox (container id, directory, …). */
+  id: string;
+  ip: string;
+  /** containerPort → host port, when the engine remaps ports (process engine). */
+  hostPorts: Record<string, number>;
+  createdAt: string;
+}
+
+export const ContainerRunState = { created: "created", running: "running", exited: "exited" } as const;
+export type ContainerRunState = (typeof ContainerRunState)[keyof typeof ContainerRunState];
+
+/** One container (one attempt of a pod container) as the engine sees it. */
+export interface EngineContainer {
+  id: string;
+  pod: PodRef;
+  name: string;
+  attempt: number;
+  init: boolean;
+  state: ContainerRunState;
+  image: string;
+  imageID: string;
+  startedAt?: string;
+  finishedAt?: string;
+  exitCode?: number;
+  /** "Completed", "Error", "OOMKilled", … for exited containers. */
+  reason?: string;
+}
+
+/** An image could not be made available: ErrImagePull / ErrImageNeverPull with the engine's message. */
+export class ImageError extends Error {
+  override name = "ImageError";
+  constructor(
+    readonly reason: "ErrImagePull" | "ErrImageNeverPull",
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The engine refused to create or start a container (bad command, …): RunContainerError. */
+export class StartError extends Error {
+  override name = "StartError";
+}
+
+export interface LogOptions {
+  follow?: boolean;
+  tailLines?: number;
+  timestamps?: boolean;
+  sinceSeconds?: number;
+  limitBytes?: number;
+}
+
+export interface LogStream {
+  /** Chunks of log text (lines keep their "\n"). Ends when the log ends (not following) or on cancel. */
+  chunks: AsyncIterable<string>;
+  cancel(): void;
+}
+
+export interface ExecResult {
+  exitCode: number;
+  output: string;
+}
+
+export interface Engine {
+  readonly name: EngineName;
+  /** Connects, (re)starts event streams. Rejects when the engine cannot be reached. */
+  init(): Promise<void>;
+  /** Sandboxes of this node and cluster only. */
+  listSandboxes(): Promise<SandboxInfo[]>;
+  /** Containers of this node and cluster only (every attempt still present). */
+  listContainers(): Promise<EngineContainer[]>;
+  /** Creates the pod's sandbox (idempotent: returns the existing one). */
+  ensureSandbox(pod: PodRef, opts: { hostname: string; ports: { name?: string; containerPort: number }[] }): Promise<SandboxInfo>;
+  /** Makes the image available per pull policy; returns its id. Throws ImageError. */
+  ensureImage(image: string, policy: ContainerConfig["imagePullPolicy"]): Promise<{ imageID: string; pulled: boolean }>;
+  /** Creates and starts one container in the sandbox. Throws StartError when the engine refuses. */
+  startContainer(sandbox: SandboxInfo, cfg: ContainerConfig, imageID: string): Promise<EngineContainer>;
+  /** SIGTERM, wait up to graceSeconds, SIGKILL. Resolves once the container has exited. */
+  stopContainer(id: string, graceSeconds: number): Promise<void>;
+  removeContainer(id: string): Promise<void>;
+  /** Stops (if needed) and removes the sandbox. */
+  removeSandbox(sandboxId: string): Promise<void>;
+  exec(containerId: string, command: string[], timeoutMs: number): Promise<ExecResult>;
+  logs(containerId: string, opts: LogOptions): Promise<LogStream>;
+  /** Called (soon) after any container of this node exits. */
+  onExit(cb: (c: { id: string; pod: PodRef }) => void): void;
+  close(): Promise<void>;
+}

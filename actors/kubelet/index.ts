@@ -1,0 +1,144 @@
+/**
+ * The kubelet actor: registers its Node, renews its Lease, watches the pods bound to it (one
+ * informer filtered on spec.nodeName), converges them through an engine (NodeAgent), serves logs,
+ * and fences itself: cut off from NATS longer than its lease, it stops its pods' containers; back
+ * online, it re-lists and starts only what the store still binds to it.
+ *
+ * @example
+ *   await startHost({ natsUrl, actors: [{ def: kubelet, opts: { nodeName: "n1", engine: "process" } }] });
+ */
+import type { ActorDefinition, ActorContext, Actor } from "../../runtime/actor.ts";
+import type { Pod, Taint, Labels } from "../../bus/resources.ts";
+import type { EngineName } from "./engines/types.ts";
+import { Informer, keyFor } from "../../runtime/informer.ts";
+import { VERSION } from "../../runtime/actor.ts";
+import { createEngine } from "./engines/factory.ts";
+import { NodeAgent } from "./agent.ts";
+import { registerNode, heartbeatNode, LeaseKeeper } from "./node-status.ts";
+import type { NodeFacts } from "./node-status.ts";
+import { serveLogs } from "./logs.ts";
+import { DEFAULT_BACKOFF_BASE_MS, DEFAULT_BACKOFF_MAX_MS } from "./backoff.ts";
+
+export interface KubeletOptions {
+  nodeName: string;
+  engine: EngineName;
+  labels?: Labels;
+  taints?: Taint[];
+  capacity?: { cpu?: string | number; memory?: string | number; pods?: string | number };
+  dataDir?: string;
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  leaseDurationSeconds?: number;
+  renewIntervalMs?: number;
+  /** How often the Node status (lastHeartbeatTime) is rewritten; the Lease is the real heartbeat. */
+  nodeStatusIntervalMs?: number;
+  startLatencyMs?: number;
+  hostIP?: string;
+  dockerSocket?: string;
+}
+
+const NODE_STATUS_INTERVAL_MS = 60_000;
+
+export async function startKubelet(ctx: ActorContext, opts: KubeletOptions): Promise<Actor> {
+  const { nodeName } = opts;
+  const log = ctx.log.child({ node: nodeName });
+  const engine = createEngine({ engine: opts.engine, cluster: ctx.cluster, nodeName, dataDir: opts.dataDir, startLatencyMs: opts.startLatencyMs, dockerSocket: opts.dockerSocket });
+  await engine.init();
+  const leaseSeconds = opts.leaseDurationSeconds ?? 10;
+  const facts: NodeFacts = {
+    nodeName,
+    engine: engine.name,
+    engineVersion: VERSION,
+    labels: opts.labels,
+    taints: opts.taints,
+    capacity: opts.capacity,
+    hostIP: opts.hostIP ?? "127.0.0.1",
+    kubeletVersion: `v1.32.0-flotilla.${VERSION}`,
+  };
+  const node = await registerNode(ctx.store, facts, ctx.now());
+  const leases = new LeaseKeeper(ctx.store, { durationSeconds: leaseSeconds, renewIntervalMs: opts.renewIntervalMs ?? Math.max(500, (leaseSeconds * 1000) / 4), log, now: ctx.now });
+  leases.add(nodeName, node.metadata.uid);
+  await leases.start();
+
+  const makeInformer = () => new Informer<Pod>(ctx.nc, ctx.cluster, { resource: "pods", filter: (p) => p.spec?.nodeName === nodeName, log });
+  let informer = makeInformer();
+  const agent = new NodeAgent({
+    nodeName,
+    hostIP: facts.hostIP,
+    engine,
+    store: ctx.store,
+    log,
+    backoff: { baseMs: opts.backoffBaseMs ?? DEFAULT_BACKOFF_BASE_MS, maxMs: opts.backoffMaxMs ?? DEFAULT_BACKOFF_MAX_MS },
+    getPod: (ns, name) => informer.get(ns, name),
+    now: ctx.now,
+  });
+  const watchPods = async (inf: Informer<Pod>) => {
+    inf.addHandlers({ add: (p) => agent.enqueue(p), update: (_o, p) => agent.enqueue(p), delete: (p) => agent.enqueue(p) });
+    await inf.start();
+  };
+  await watchPods(informer);
+  await agent.resyncEngine();
+  const logs = serveLogs({ nc: ctx.nc, subjects: ctx.subjects, nodeName, engine, getPod: (ns, n) => informer.get(ns, n), log });
+
+  const statusTimer = setInterval(() => {
+    heartbeatNode(ctx.store, facts, ctx.now()).catch((e) => log.warn("node status update failed", { error: (e as Error).message }));
+  }, opts.nodeStatusIntervalMs ?? NODE_STATUS_INTERVAL_MS);
+  statusTimer.unref();
+
+  // Self-fencing: lost NATS for longer than the lease → stop our pods; back → re-list and resync.
+  let fenceTimer: NodeJS.Timeout | undefined;
+  let fenced = false;
+  let fencing: Promise<void> = Promise.resolve();
+  let stopped = false;
+  void (async () => {
+    for await (const s of ctx.nc.status()) {
+      if (stopped) break;
+      if (s.type === "disconnect" && !fenceTimer) {
+        log.warn("lost NATS; fencing pods if it lasts longer than the lease", { leaseSeconds });
+        fenceTimer = setTimeout(() => {
+          fenced = true;
+          agent.setFenced(true);
+          log.warn("fenced: stopping this node's containers");
+          fencing = agent.stopEverything().catch((e) => log.error("fencing failed", { error: (e as Error).message }));
+        }, leaseSeconds * 1000);
+      } else if (s.type === "reconnect") {
+        if (fenceTimer) clearTimeout(fenceTimer);
+        fenceTimer = undefined;
+        if (fenced) {
+          fenced = false;
+          await fencing;
+          log.info("reconnected after fencing: re-listing pods");
+          // A fresh list: only what the store binds to this node now is started again.
+          const old = informer;
+          informer = makeInformer();
+          old.stop();
+          await watchPods(informer).catch((e) => log.error("re-list failed", { error: (e as Error).message }));
+          agent.setFenced(false);
+          for (const p of informer.list()) agent.enqueue(p);
+        }
+      }
+    }
+  })().catch(() => undefined);
+
+  return {
+    async stop() {
+      stopped = true;
+      if (fenceTimer) clearTimeout(fenceTimer);
+      clearInterval(statusTimer);
+      logs.stop();
+      informer.stop();
+      await leases.stop();
+      await agent.stop();
+      await engine.close();
+    },
+  };
+}
+
+export const kubelet: ActorDefinition<KubeletOptions> = {
+  kind: "kubelet",
+  connectionName: (o) => `kubelet/${o.nodeName}`,
+  start: startKubelet,
+};
+
+export { startNodePool } from "./pool.ts";
+export { keyFor };

@@ -1,0 +1,208 @@
+/**
+ * Node registration and heartbeats. `nodeObject` (pure) builds the Node from flags and host facts;
+ * `registerNode` creates it or refreshes its status; `LeaseKeeper` renews the Leases
+ * `kube-node-lease/<node>` of one or many nodes (batched, bounded concurrency) with CAS.
+ */
+import type { Node, Lease, Taint, NodeCondition, Labels } from "../../bus/resources.ts";
+import type { StoreClient } from "../../bus/store-client.ts";
+import type { Logger } from "../../runtime/logger.ts";
+import { cpus, totalmem, hostname, release, arch } from "node:os";
+import { isCode, ErrorCode } from "../../bus/errors.ts";
+import { rfc3339, rfc3339Micro } from "./backoff.ts";
+import { formatBytes } from "../../bus/quantity.ts";
+
+export const NODE_LEASE_NAMESPACE = "kube-node-lease";
+
+export interface NodeFacts {
+  nodeName: string;
+  engine: string;
+  engineVersion: string;
+  labels?: Labels;
+  taints?: Taint[];
+  capacity?: { cpu?: string | number; memory?: string | number; pods?: string | number };
+  hostIP: string;
+  kubeletVersion: string;
+}
+
+function conditions(now: string, prev?: NodeCondition[]): NodeCondition[] {
+  const c = (type: string, status: "True" | "False", reason: string, message: string): NodeCondition => {
+    const old = prev?.find((x) => x.type === type);
+    return { type, status, reason, message, lastHeartbeatTime: now, lastTransitionTime: old && old.status === status ? old.lastTransitionTime : now };
+  };
+  return [
+    c("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
+    c("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+    c("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+    c("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
+  ];
+}
+
+/** The Node as this kubelet reports it (pure apart from reading host facts when no capacity is given). */
+export function nodeObject(f: NodeFacts, now: number, prev?: Node): Node {
+  const cap = {
+    cpu: String(f.capacity?.cpu ?? cpus().length),
+    memory: typeof f.capacity?.memory === "number" ? formatBytes(f.capacity.memory) : (f.capacity?.memory ?? formatBytes(Math.floor(totalmem() / 1024) * 1024)),
+    pods: String(f.capacity?.pods ?? 110),
+  };
+  const nowStr = rfc3339(now);
+  return {
+    apiVersion: "v1",
+    kind: "Node",
+    metadata: {
+      ...(prev?.metadata ?? {}),
+      name: f.nodeName,
+      labels: {
+        ...(prev?.metadata.labels ?? {}),
+        "kubernetes.io/hostname": f.nodeName,
+        "kubernetes.io/os": "linux",
+        "kubernetes.io/arch": arch() === "x64" ? "amd64" : arch(),
+        "flotilla.io/engine": f.engine,
+        ...(f.labels ?? {}),
+      },
+    },
+    spec: prev?.spec ?? { taints: f.taints && f.taints.length ? f.taints : undefined },
+    status: {
+      capacity: cap,
+      allocatable: { ...cap },
+      conditions: conditions(nowStr, prev?.status?.conditions),
+      addresses: [
+        { type: "InternalIP", address: f.hostIP },
+        { type: "Hostname", address: f.engine === "simulated" ? f.nodeName : hostname() },
+      ],
+      nodeInfo: {
+        machineID: "",
+        systemUUID: "",
+        bootID: "",
+        kernelVersion: f.engine === "simulated" ? "simulated" : release(),
+        osImage: f.engine === "simulated" ? "simulated" : "Linux",
+        containerRuntimeVersion: `${f.engine}://${f.engineVersion}`,
+        kubeletVersion: f.kubeletVersion,
+        kubeProxyVersion: f.kubeletVersion,
+        operatingSystem: "linux",
+        architecture: arch() === "x64" ? "amd64" : arch(),
+      },
+      daemonEndpoints: { kubeletEndpoint: { Port: 0 } },
+    },
+  };
+}
+
+/** Creates the Node, or refreshes the status (and our labels) of an existing one. */
+export async function registerNode(store: StoreClient, f: NodeFacts, now: number): Promise<Node> {
+  try {
+    const created = await store.create<Node>("nodes", undefined, nodeObject(f, now));
+    return await store.updateStatus<Node>("nodes", { ...created, status: nodeObject(f, now).status });
+  } catch (e) {
+    if (!isCode(e, ErrorCode.AlreadyExists)) throw e;
+  }
+  return heartbeatNode(store, f, now);
+}
+
+/** Writes the Node status (conditions' lastHeartbeatTime) with CAS; on Conflict re-reads and retries. */
+export async function heartbeatNode(store: StoreClient, f: NodeFacts, now: number): Promise<Node> {
+  for (let i = 0; ; i++) {
+    const prev = await store.get<Node>("nodes", undefined, f.nodeName);
+    const want = nodeObject(f, now, prev);
+    try {
+      let cur = prev;
+      if (JSON.stringify(prev.metadata.labels) !== JSON.stringify(want.metadata.labels)) {
+        cur = await store.update<Node>("nodes", { ...prev, metadata: { ...prev.metadata, labels: want.metadata.labels } });
+      }
+      return await store.updateStatus<Node>("nodes", { ...cur, status: want.status });
+    } catch (e) {
+      if (!isCode(e, ErrorCode.Conflict) || i >= 4) throw e;
+    }
+  }
+}
+
+export function leaseObject(nodeName: string, durationSeconds: number, now: number, prev?: Lease, nodeUid?: string): Lease {
+  return {
+    apiVersion: "coordination.k8s.io/v1",
+    kind: "Lease",
+    metadata: prev?.metadata ?? {
+      name: nodeName,
+      namespace: NODE_LEASE_NAMESPACE,
+      ownerReferences: nodeUid ? [{ apiVersion: "v1", kind: "Node", name: nodeName, uid: nodeUid }] : undefined,
+    },
+    spec: {
+      holderIdentity: nodeName,
+      leaseDurationSeconds: durationSeconds,
+      acquireTime: prev?.spec.acquireTime ?? rfc3339Micro(now),
+      renewTime: rfc3339Micro(now),
+      leaseTransitions: prev?.spec.leaseTransitions ?? 0,
+    },
+  };
+}
+
+/** Renews the Leases of a set of nodes, each at most `concurrency` writes in flight. */
+export class LeaseKeeper {
+  private readonly leases = new Map<string, { lease?: Lease; nodeUid?: string }>();
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  private stopped = false;
+
+  constructor(
+    private readonly store: StoreClient,
+    private readonly o: { durationSeconds: number; renewIntervalMs: number; concurrency?: number; log: Logger; now?: () => number },
+  ) {}
+
+  add(nodeName: string, nodeUid?: string): void {
+    this.leases.set(nodeName, { nodeUid });
+  }
+  remove(nodeName: string): void {
+    this.leases.delete(nodeName);
+  }
+
+  /** Renews every Lease once now, then every renewIntervalMs. */
+  async start(): Promise<void> {
+    await this.renewAll();
+    const tick = () => {
+      if (this.stopped) return;
+      this.running = this.renewAll().finally(() => {
+        if (!this.stopped) this.timer = setTimeout(tick, this.o.renewIntervalMs);
+      });
+    };
+    this.timer = setTimeout(tick, this.o.renewIntervalMs);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running?.catch(() => undefined);
+  }
+
+  async renewAll(): Promise<void> {
+    const names = [...this.leases.keys()];
+    let i = 0;
+    const worker = async () => {
+      while (i < names.length && !this.stopped) {
+        const n = names[i++]!;
+        await this.renew(n).catch((e) => this.o.log.warn("lease renewal failed", { node: n, error: (e as Error).message }));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.o.concurrency ?? 32, names.length) }, worker));
+  }
+
+  async renew(nodeName: string): Promise<Lease> {
+    const entry = this.leases.get(nodeName) ?? {};
+    const now = (this.o.now ?? Date.now)();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const lease = entry.lease
+          ? await this.store.update<Lease>("leases", leaseObject(nodeName, this.o.durationSeconds, now, entry.lease))
+          : await this.store.create<Lease>("leases", NODE_LEASE_NAMESPACE, leaseObject(nodeName, this.o.durationSeconds, now, undefined, entry.nodeUid));
+        entry.lease = lease;
+        this.leases.set(nodeName, entry);
+        return lease;
+      } catch (e) {
+        if (attempt >= 3) throw e;
+        if (isCode(e, ErrorCode.Conflict) || isCode(e, ErrorCode.AlreadyExists)) {
+          entry.lease = await this.store.get<Lease>("leases", NODE_LEASE_NAMESPACE, nodeName);
+        } else if (isCode(e, ErrorCode.NotFound) && entry.lease) {
+          entry.lease = undefined;
+        } else if (isCode(e, ErrorCode.NotFound)) {
+          await this.store.create("namespaces", undefined, { apiVersion: "v1", kind: "Namespace", metadata: { name: NODE_LEASE_NAMESPACE } }).catch(() => undefined);
+        } else throw e;
+      }
+    }
+  }
+}
