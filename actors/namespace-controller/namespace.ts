@@ -1,0 +1,48 @@
+/**
+ * The namespace controller's pure step: a Terminating namespace and what is still in it →
+ * delete what is not yet being deleted; when nothing is left, remove the `kubernetes` finalizer
+ * from spec.finalizers so the store removes the namespace.
+ */
+import type { KubeObject, Namespace } from "../../bus/resources.ts";
+import { RESOURCE_TYPES } from "../../bus/kinds.ts";
+
+export const NAMESPACE_FINALIZER = "kubernetes";
+
+/** Namespaced types, workload owners first so their controllers stop before their pods go. */
+export function namespacedResources(): string[] {
+  const first = ["deployments", "replicasets", "replicationcontrollers"];
+  const rest = RESOURCE_TYPES.filter((r) => r.namespaced && !first.includes(r.resource)).map((r) => r.resource);
+  return [...first, ...rest];
+}
+
+export type NsCommand =
+  | { type: "delete"; resource: string; namespace: string; name: string; uid: string }
+  | { type: "finalize"; namespace: Namespace };
+
+export interface NsDecision {
+  commands: NsCommand[];
+  /** Something is still going away: look again after this long. */
+  requeueAfterMs?: number;
+}
+
+export const RECHECK_MS = 250;
+
+export function decideNamespace(ns: Namespace, contents: ReadonlyMap<string, readonly KubeObject[]>): NsDecision {
+  if (!ns.metadata.deletionTimestamp) return { commands: [] };
+  const finalizers = ns.spec?.finalizers ?? [];
+  if (!finalizers.includes(NAMESPACE_FINALIZER)) return { commands: [] };
+  const commands: NsCommand[] = [];
+  let left = 0;
+  for (const resource of namespacedResources()) {
+    for (const o of contents.get(resource) ?? []) {
+      left++;
+      if (!o.metadata.deletionTimestamp) {
+        commands.push({ type: "delete", resource, namespace: ns.metadata.name!, name: o.metadata.name!, uid: o.metadata.uid! });
+      }
+    }
+  }
+  if (left > 0) return { commands, requeueAfterMs: RECHECK_MS };
+  const copy = structuredClone(ns);
+  copy.spec = { ...(copy.spec ?? {}), finalizers: finalizers.filter((f) => f !== NAMESPACE_FINALIZER) };
+  return { commands: [{ type: "finalize", namespace: copy }] };
+}
