@@ -1,0 +1,100 @@
+/**
+ * The cluster CA and the api-server's serving certificate, generated with node-forge on first start
+ * and kept in `<dataDir>/pki/` (ca.crt, ca.key, server.crt, server.key).
+ *
+ * @example
+ *   const { caPem, certPem, keyPem } = ensurePki(dataDir);
+ *   https.createServer({ cert: certPem, key: keyPem }, handler);
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { hostname, networkInterfaces } from "node:os";
+import { join } from "node:path";
+import forge from "node-forge";
+
+const { pki } = forge;
+const YEARS_CA = 10;
+const YEARS_SERVER = 2;
+
+function serial(): string {
+  // Positive 16-byte serial number.
+  return "01" + forge.util.bytesToHex(forge.random.getBytesSync(15));
+}
+
+function years(n: number): { notBefore: Date; notAfter: Date } {
+  const notBefore = new Date(Date.now() - 60_000);
+  const notAfter = new Date(notBefore);
+  notAfter.setFullYear(notAfter.getFullYear() + n);
+  return { notBefore, notAfter };
+}
+
+/** The subject alternative names the serving certificate carries. */
+export function serverSans(): { dns: string[]; ips: string[] } {
+  const dns = [...new Set(["localhost", hostname(), "kubernetes", "kubernetes.default"])];
+  const ips = new Set(["127.0.0.1", "::1"]);
+  for (const addrs of Object.values(networkInterfaces())) {
+    for (const a of addrs ?? []) if (!a.address.includes("%")) ips.add(a.address);
+  }
+  return { dns, ips: [...ips] };
+}
+
+export function generateCa(): { certPem: string; keyPem: string } {
+  const keys = pki.rsa.generateKeyPair({ bits: 2048 });
+  const cert = pki.createCertificate();
+  cert.publicKey = keys.publicKey;
+  cert.serialNumber = serial();
+  Object.assign(cert.validity, years(YEARS_CA));
+  const attrs = [{ name: "commonName", value: "flotilla-ca" }];
+  cert.setSubject(attrs);
+  cert.setIssuer(attrs);
+  cert.setExtensions([
+    { name: "basicConstraints", cA: true, critical: true },
+    { name: "keyUsage", keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
+    { name: "subjectKeyIdentifier" },
+  ]);
+  cert.sign(keys.privateKey, forge.md.sha256.create());
+  return { certPem: pki.certificateToPem(cert), keyPem: pki.privateKeyToPem(keys.privateKey) };
+}
+
+export function generateServerCert(ca: { certPem: string; keyPem: string }, sans = serverSans()): { certPem: string; keyPem: string } {
+  const caCert = pki.certificateFromPem(ca.certPem);
+  const caKey = pki.privateKeyFromPem(ca.keyPem);
+  const keys = pki.rsa.generateKeyPair({ bits: 2048 });
+  const cert = pki.createCertificate();
+  cert.publicKey = keys.publicKey;
+  cert.serialNumber = serial();
+  Object.assign(cert.validity, years(YEARS_SERVER));
+  cert.setSubject([{ name: "commonName", value: "flotilla-api-server" }]);
+  cert.setIssuer(caCert.subject.attributes);
+  cert.setExtensions([
+    { name: "basicConstraints", cA: false },
+    { name: "keyUsage", digitalSignature: true, keyEncipherment: true, critical: true },
+    { name: "extKeyUsage", serverAuth: true },
+    {
+      name: "subjectAltName",
+      altNames: [...sans.dns.map((value) => ({ type: 2, value })), ...sans.ips.map((ip) => ({ type: 7, ip }))],
+    },
+  ]);
+  cert.sign(caKey, forge.md.sha256.create());
+  return { certPem: pki.certificateToPem(cert), keyPem: pki.privateKeyToPem(keys.privateKey) };
+}
+
+/** Reads the PKI from `<dataDir>/pki`, creating whatever is missing. */
+export function ensurePki(dataDir: string): { caPem: string; certPem: string; keyPem: string } {
+  const dir = join(dataDir, "pki");
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const p = (f: string) => join(dir, f);
+  let fresh = false;
+  if (!existsSync(p("ca.crt")) || !existsSync(p("ca.key"))) {
+    const ca = generateCa();
+    writeFileSync(p("ca.key"), ca.keyPem, { mode: 0o600 });
+    writeFileSync(p("ca.crt"), ca.certPem);
+    fresh = true;
+  }
+  const ca = { certPem: readFileSync(p("ca.crt"), "utf8"), keyPem: readFileSync(p("ca.key"), "utf8") };
+  if (fresh || !existsSync(p("server.crt")) || !existsSync(p("server.key"))) {
+    const s = generateServerCert(ca);
+    writeFileSync(p("server.key"), s.keyPem, { mode: 0o600 });
+    writeFileSync(p("server.crt"), s.certPem);
+  }
+  return { caPem: ca.certPem, certPem: readFileSync(p("server.crt"), "utf8"), keyPem: readFileSync(p("server.key"), "utf8") };
+}

@@ -1,0 +1,138 @@
+/**
+ * URL → what the request is about. Pure: no I/O.
+ *
+ * @example
+ *   parseRoute("GET", "/apis/apps/v1/namespaces/default/deployments/web/scale", new URLSearchParams())
+ *   // { type: "resource", rt: <deployments>, namespace: "default", name: "web", subresource: "scale", verb: "get" }
+ */
+import type { ResourceType } from "../../bus/kinds.ts";
+import { RESOURCE_TYPES, API_GROUPS } from "../../bus/kinds.ts";
+
+export const Verb = {
+  get: "get",
+  list: "list",
+  watch: "watch",
+  create: "create",
+  update: "update",
+  patch: "patch",
+  delete: "delete",
+  deletecollection: "deletecollection",
+} as const;
+export type Verb = (typeof Verb)[keyof typeof Verb];
+
+export const READ_VERBS: readonly Verb[] = [Verb.get, Verb.list, Verb.watch];
+
+export interface ResourceRoute {
+  type: "resource";
+  rt: ResourceType;
+  namespace?: string;
+  name?: string;
+  subresource?: string;
+  verb: Verb;
+}
+
+export type Route =
+  | { type: "version" }
+  | { type: "health"; check: "healthz" | "livez" | "readyz" }
+  | { type: "core-versions" }
+  | { type: "groups" }
+  | { type: "group"; group: string }
+  | { type: "group-version"; group: string; version: string }
+  | { type: "openapi-index" }
+  | { type: "openapi-gv"; group: string; version: string }
+  | { type: "actors" }
+  | { type: "ui"; path: string }
+  | ResourceRoute
+  | { type: "not-found"; reason: string }
+  | { type: "method-not-allowed"; method: string };
+
+const isWatch = (q: URLSearchParams) => q.get("watch") === "true" || q.get("watch") === "1";
+
+/** The group/version a path prefix names, or undefined for an unknown one. */
+function groupVersion(segs: string[]): { group: string; version: string; rest: string[] } | undefined {
+  if (segs[0] === "api" && segs[1] === "v1") return { group: "", version: "v1", rest: segs.slice(2) };
+  if (segs[0] === "apis" && segs.length >= 3 && API_GROUPS.includes(segs[1]!) && segs[2] === "v1") {
+    return { group: segs[1]!, version: segs[2]!, rest: segs.slice(3) };
+  }
+  return undefined;
+}
+
+function verbFor(method: string, hasName: boolean, subresource: string | undefined, watch: boolean): Verb | undefined {
+  switch (method) {
+    case "GET":
+      if (watch) return Verb.watch;
+      return hasName ? Verb.get : Verb.list;
+    case "POST":
+      if (!hasName) return Verb.create;
+      return subresource === "binding" || subresource === "eviction" ? Verb.create : undefined;
+    case "PUT":
+      return hasName ? Verb.update : undefined;
+    case "PATCH":
+      return hasName ? Verb.patch : undefined;
+    case "DELETE":
+      return hasName ? (subresource ? undefined : Verb.delete) : Verb.deletecollection;
+    default:
+      return undefined;
+  }
+}
+
+function find(group: string, resource: string): ResourceType | undefined {
+  return RESOURCE_TYPES.find((r) => r.group === group && r.resource === resource);
+}
+
+function resourceRoute(method: string, group: string, rest: string[], q: URLSearchParams): Route {
+  let watch = isWatch(q);
+  if (rest[0] === "watch") {
+    watch = true;
+    rest = rest.slice(1);
+  }
+  let namespace: string | undefined;
+  // `/namespaces/<ns>/<resource>…` is namespaced; `/namespaces[/<name>[/status]]` is the Namespace itself.
+  const namespaceItself = group === "" && rest.length === 3 && rest[2] === "status";
+  if (rest[0] === "namespaces" && rest.length >= 3 && !namespaceItself) {
+    namespace = rest[1];
+    rest = rest.slice(2);
+  }
+  const [resource, name, subresource, ...extra] = rest;
+  if (!resource || extra.length > 0) return { type: "not-found", reason: "unknown path" };
+  const rt = find(group, resource);
+  if (!rt) return { type: "not-found", reason: `the server could not find the requested resource` };
+  if (namespace !== undefined && !rt.namespaced) return { type: "not-found", reason: `${rt.resource} is not namespaced` };
+  if (subresource !== undefined && !rt.subresources.includes(subresource)) {
+    return { type: "not-found", reason: `the server could not find the requested resource` };
+  }
+  if (subresource !== undefined && watch) return { type: "method-not-allowed", method };
+  const verb = verbFor(method, name !== undefined, subresource, watch);
+  if (!verb) return { type: "method-not-allowed", method };
+  const route: ResourceRoute = { type: "resource", rt, verb };
+  if (namespace !== undefined) route.namespace = namespace;
+  if (name !== undefined) route.name = name;
+  if (subresource !== undefined) route.subresource = subresource;
+  return route;
+}
+
+export function parseRoute(method: string, pathname: string, query: URLSearchParams): Route {
+  const path = pathname.length > 1 ? pathname.replace(/\/+$/, "") : pathname;
+  if (path === "/ui" || path.startsWith("/ui/")) return { type: "ui", path: path.slice(3) || "/" };
+  const segs = path.split("/").filter((s) => s !== "").map((s) => decodeURIComponent(s));
+  const readOnly = method === "GET" || method === "HEAD";
+  const simple = (r: Route): Route => (readOnly ? r : { type: "method-not-allowed", method });
+  if (path === "/version") return simple({ type: "version" });
+  if (path === "/healthz" || path === "/livez" || path === "/readyz") {
+    return simple({ type: "health", check: path.slice(1) as "healthz" | "livez" | "readyz" });
+  }
+  if (path === "/api") return simple({ type: "core-versions" });
+  if (path === "/apis") return simple({ type: "groups" });
+  if (path === "/openapi/v3") return simple({ type: "openapi-index" });
+  if (path === "/flotilla/v1/actors") return simple({ type: "actors" });
+  if (segs[0] === "openapi" && segs[1] === "v3") {
+    const gv = groupVersion(segs.slice(2));
+    if (gv && gv.rest.length === 0) return simple({ type: "openapi-gv", group: gv.group, version: gv.version });
+    return { type: "not-found", reason: "unknown OpenAPI document" };
+  }
+  if (segs[0] === "apis" && segs.length === 2 && API_GROUPS.includes(segs[1]!)) return simple({ type: "group", group: segs[1]! });
+  const gv = groupVersion(segs);
+  if (!gv) return { type: "not-found", reason: "the server could not find the requested resource" };
+  if (gv.rest.length === 0) return simple({ type: "group-version", group: gv.group, version: gv.version });
+  return resourceRoute(method, gv.group, gv.rest, query);
+}
