@@ -98,6 +98,8 @@ export class Informer<T extends KubeObject = KubeObject> {
   private async resync(): Promise<void> {
     const initial = new Map<string, T>();
     let syncedNow = false;
+    // Keys changed live before the diff below: the cache already holds something newer than the snapshot.
+    const touched = new Set<string>();
     this.watch = await watchBucket(this.nc, this.bucket, {
       filter: prefixOf(this.opts.resource, this.opts.namespace),
       onChange: (c) => {
@@ -109,6 +111,10 @@ export class Informer<T extends KubeObject = KubeObject> {
           this._revision = Math.max(this._revision, c.revision);
           return;
         }
+        if (!syncedNow) {
+          const { namespace, name } = parseKey(c.key);
+          touched.add(namespace ? `${namespace}/${name}` : name);
+        }
         this.apply(c);
       },
       onError: (e) => this.recover(e),
@@ -118,12 +124,13 @@ export class Informer<T extends KubeObject = KubeObject> {
     this._revision = Math.max(this._revision, rev);
     // Diff the snapshot against what handlers have seen.
     for (const [k, old] of this.cache) {
-      if (!initial.has(k)) {
+      if (!initial.has(k) && !touched.has(k)) {
         this.remove(k, old);
         for (const h of this.handlers) h.delete?.(old);
       }
     }
     for (const [k, o] of initial) {
+      if (touched.has(k)) continue;
       const old = this.cache.get(k);
       if (old && old.metadata.resourceVersion === o.metadata.resourceVersion) continue;
       this.put(k, o, old);
