@@ -25,6 +25,7 @@ export async function startEndpointsController(ctx: ActorContext): Promise<Actor
       const { namespace, name } = splitKey(key);
       const ns = namespace ?? "default";
       const cmd = decideEndpoints(services.get(ns, name), endpoints.get(ns, name), pods.list(ns), { namespace: ns, name });
+      if (cmd.type !== "none") log.debug("endpoints", { key, action: cmd.type });
       try {
         switch (cmd.type) {
           case "none":
