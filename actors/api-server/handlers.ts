@@ -1,0 +1,178 @@
+/**
+ * Resource verbs: HTTP request → store-protocol call → HTTP answer. Validation, defaulting and CAS
+ * happen in the store; this layer only translates (kube-api-surface.md §5, §8).
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { StoreClient } from "../../bus/store-client.ts";
+import type { KubeObject, KubeList, DeleteOptions, Binding } from "../../bus/resources.ts";
+import type { ResourceRoute } from "./routes.ts";
+import type { PatchType, Subresource } from "../../bus/store-protocol.ts";
+import { apiVersionOf } from "../../bus/kinds.ts";
+import { ErrorCode, FlotillaError, isCode } from "../../bus/errors.ts";
+import { objectFilter } from "../../bus/selectors.ts";
+import { readBody, parseBody, patchTypeOf, sendJson, wantsTable } from "./http.ts";
+import { successStatus } from "./status.ts";
+import { toScale } from "../../bus/scale.ts";
+import { toTable } from "./tables.ts";
+
+export interface HandlerDeps {
+  store: StoreClient;
+  now: () => number;
+}
+
+export type IncludeObject = "None" | "Metadata" | "Object";
+export function includeObjectOf(q: URLSearchParams): IncludeObject {
+  const v = q.get("includeObject");
+  return v === "None" || v === "Object" ? v : "Metadata";
+}
+
+const badRequest = (msg: string) => new FlotillaError(ErrorCode.BadRequest, msg);
+const isDryRun = (q: URLSearchParams) => q.getAll("dryRun").includes("All");
+
+/** Writes an object (or a one-row Table when asked). */
+function answer(deps: HandlerDeps, req: IncomingMessage, res: ServerResponse, route: ResourceRoute, q: URLSearchParams, code: number, o: KubeObject): void {
+  if (wantsTable(req.headers.accept) && route.subresource === undefined && req.method === "GET") {
+    const table = toTable(route.rt.resource, [o], { now: new Date(deps.now()), includeObject: includeObjectOf(q), resourceVersion: o.metadata.resourceVersion });
+    return sendJson(res, code, table);
+  }
+  sendJson(res, code, o);
+}
+
+/** Fills apiVersion/kind from the URL and checks name/namespace against it. */
+export function objectForRoute(route: ResourceRoute, body: unknown): KubeObject {
+  if (!body || typeof body !== "object" || Array.isArray(body)) throw badRequest("the request body must be a JSON object");
+  const o = { ...(body as KubeObject) };
+  const rt = route.rt;
+  o.apiVersion ??= apiVersionOf(rt);
+  o.kind ??= rt.kind;
+  if (o.kind !== rt.kind) throw badRequest(`the API version in the data (${o.apiVersion}) does not match the expected API version (${apiVersionOf(rt)}) for kind ${rt.kind}: got kind ${o.kind}`);
+  if (o.apiVersion !== apiVersionOf(rt)) throw badRequest(`the API version in the data (${o.apiVersion}) does not match the expected API version (${apiVersionOf(rt)})`);
+  o.metadata = { ...(o.metadata ?? {}) };
+  if (rt.namespaced) {
+    if (o.metadata.namespace && route.namespace && o.metadata.namespace !== route.namespace) {
+      throw badRequest("the namespace of the provided object does not match the namespace sent on the request");
+    }
+    if (route.namespace) o.metadata.namespace = route.namespace;
+  } else delete o.metadata.namespace;
+  if (route.name !== undefined && o.metadata.name !== undefined && o.metadata.name !== route.name) {
+    throw badRequest(`the name of the object (${o.metadata.name}) does not match the name on the URL (${route.name})`);
+  }
+  if (route.name !== undefined) o.metadata.name ??= route.name;
+  return o;
+}
+
+export async function handleGet(deps: HandlerDeps, req: IncomingMessage, res: ServerResponse, route: ResourceRoute, q: URLSearchParams): Promise<void> {
+  const o = await deps.store.get(route.rt.resource, route.namespace, route.name!);
+  if (route.subresource === "scale") return sendJson(res, 200, toScale(o));
+  answer(deps, req, res, route, q, 200, o);
+}
+
+export async function handleList(deps: HandlerDeps, req: IncomingMessage, res: ServerResponse, route: ResourceRoute, q: URLSearchParams): Promise<void> {
+  const rt = route.rt;
+  const labelSelector = q.get("labelSelector") ?? undefined;
+  const fieldSelector = q.get("fieldSelector") ?? undefined;
+  objectFilter(rt.resource, labelSelector, fieldSelector); // 400 on a malformed selector
+  const limit = Number(q.get("limit") ?? 0);
+  const list = await deps.store.list(rt.resource, route.namespace, {
+    labelSelector,
+    fieldSelector,
+    ...(limit > 0 ? { limit } : {}),
+    ...(q.get("continue") ? { continue: q.get("continue")! } : {}),
+  });
+  const out: KubeList = { ...list, apiVersion: apiVersionOf(rt), kind: `${rt.kind}List`, items: list.items.map((o) => ({ ...o, apiVersion: o.apiVersion ?? apiVersionOf(rt), kind: o.kind ?? rt.kind })) };
+  if (wantsTable(req.headers.accept)) {
+    const table = toTable(rt.resource, out.items, { now: new Date(deps.now()), includeObject: includeObjectOf(q), resourceVersion: list.metadata.resourceVersion });
+    if (list.metadata.continue) (table.metadata as Record<string, unknown>).continue = list.metadata.continue;
+    return sendJson(res, 200, table);
+  }
+  sendJson(res, 200, out);
+}
+
+export async function handleCreate(deps: HandlerDeps, req: IncomingMessage, res: ServerResponse, route: ResourceRoute, q: URLSearchParams): Promise<void> {
+  const body = parseBody(await readBody(req), req.headers["content-type"]);
+  const { rt, namespace, name } = route;
+  if (route.subresource === "binding") {
+    const b = body as Binding | undefined;
+    if (!b?.target?.name) throw new FlotillaError(ErrorCode.Invalid, `Binding "${name}" is invalid: target.name: Required value`);
+    await deps.store.bind(namespace!, name!, b.target.name, b.metadata?.uid);
+    return sendJson(res, 201, successStatus(201));
+  }
+  if (route.subresource === "eviction") {
+    const ev = (body ?? {}) as { deleteOptions?: DeleteOptions };
+    await deps.store.evict(namespace!, name!, ev.deleteOptions ?? undefined);
+    return sendJson(res, 201, successStatus(201));
+  }
+  const o = objectForRoute(route, body);
+  if (rt.namespaced && !namespace) throw badRequest("the server could not find the requested resource: a namespaced object needs a namespace in the URL");
+  const created = await deps.store.send<KubeObject>({ type: "create", resource: rt.resource, namespace, object: o, dryRun: isDryRun(q), fieldManager: q.get("fieldManager") ?? undefined });
+  sendJson(res, 201, created);
+}
+
+export async function handleUpdate(deps: HandlerDeps, req: IncomingMessage, res: ServerResponse, route: ResourceRoute, q: URLSearchParams): Promise<void> {
+  const body = parseBody(await readBody(req), req.headers["content-type"]);
+  const { rt, namespace, name } = route;
+  if (route.subresource === "scale") {
+    const scale = { ...(body as KubeObject), metadata: { ...((body as KubeObject)?.metadata ?? {}), name, namespace } };
+    return sendJson(res, 200, await deps.store.update(rt.resource, scale, { dryRun: isDryRun(q), subresource: "scale" }));
+  }
+  const o = objectForRoute(route, body);
+  const updated =
+    route.subresource === "status"
+      ? await deps.store.updateStatus(rt.resource, o)
+      : await deps.store.update(rt.resource, o, { dryRun: isDryRun(q) });
+  sendJson(res, 200, updated);
+}
+
+export async function handlePatch(deps: HandlerDeps, req: IncomingMessage, res: ServerResponse, route: ResourceRoute, q: URLSearchParams): Promise<void> {
+  const patchType: PatchType = patchTypeOf(req.headers["content-type"]);
+  const patch = parseBody(await readBody(req), req.headers["content-type"]);
+  if (patch === undefined) throw badRequest("the patch body is empty");
+  const { rt, namespace, name } = route;
+  const dryRun = isDryRun(q);
+  const fieldManager = q.get("fieldManager") ?? undefined;
+  const subresource = route.subresource as Subresource | undefined;
+  // Server-side apply creates the object when it is absent: answer 201 then.
+  const existed = patchType !== "apply" || subresource ? true : await deps.store.get(rt.resource, namespace, name!).then(() => true, () => false);
+  const o = await deps.store.patch(rt.resource, namespace, name!, patchType, patch, { dryRun, fieldManager, force: q.get("force") === "true", ...(subresource ? { subresource } : {}) });
+  sendJson(res, existed ? 200 : 201, o);
+}
+
+/** DeleteOptions from the body (JSON or protobuf) and the query (query wins where both are set). */
+export function deleteOptions(body: unknown, q: URLSearchParams): DeleteOptions {
+  const b = (body && typeof body === "object" ? body : {}) as DeleteOptions & { orphanDependents?: boolean };
+  const o: DeleteOptions = {};
+  const grace = q.get("gracePeriodSeconds") ?? b.gracePeriodSeconds;
+  if (grace !== undefined && grace !== null) o.gracePeriodSeconds = Number(grace);
+  const pp = q.get("propagationPolicy") ?? b.propagationPolicy ?? (b.orphanDependents ? "Orphan" : undefined);
+  if (pp) {
+    if (pp !== "Orphan" && pp !== "Background" && pp !== "Foreground") throw badRequest(`propagationPolicy: Unsupported value: "${pp}"`);
+    o.propagationPolicy = pp;
+  }
+  if (b.preconditions) o.preconditions = b.preconditions;
+  const dry = [...q.getAll("dryRun"), ...(b.dryRun ?? [])];
+  if (dry.length) o.dryRun = dry;
+  return o;
+}
+
+export async function handleDelete(deps: HandlerDeps, req: IncomingMessage, res: ServerResponse, route: ResourceRoute, q: URLSearchParams): Promise<void> {
+  const body = parseBody(await readBody(req), req.headers["content-type"]);
+  const o = await deps.store.delete(route.rt.resource, route.namespace, route.name!, deleteOptions(body, q));
+  sendJson(res, 200, o);
+}
+
+/** deletecollection: list with the selectors, then delete each (an object already gone is skipped). */
+export async function handleDeleteCollection(deps: HandlerDeps, req: IncomingMessage, res: ServerResponse, route: ResourceRoute, q: URLSearchParams): Promise<void> {
+  const body = parseBody(await readBody(req), req.headers["content-type"]);
+  const opts = deleteOptions(body, q);
+  const { rt, namespace } = route;
+  const list = await deps.store.list(rt.resource, namespace, { labelSelector: q.get("labelSelector") ?? undefined, fieldSelector: q.get("fieldSelector") ?? undefined });
+  const items: KubeObject[] = [];
+  for (const o of list.items) {
+    try {
+      items.push(await deps.store.delete(rt.resource, o.metadata.namespace || undefined, o.metadata.name!, opts));
+    } catch (e) {
+      if (!isCode(e, ErrorCode.NotFound)) throw e;
+    }
+  }
+  sendJson(res, 200, { apiVersion: apiVersionOf(rt), kind: `${rt.kind}List`, metadata: { resourceVersion: list.metadata.resourceVersion }, items });
+}

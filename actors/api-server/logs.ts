@@ -1,0 +1,107 @@
+/**
+ * pods/log: forwards to the pod's kubelet over NATS (`…node.<node>.logs`, KubeletRequest /
+ * LogFrame in bus/kubelet-protocol.ts) and streams the frames as `text/plain`. Following stops
+ * when the HTTP client goes away (a message to `logCancelSubject(inbox)`).
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { NatsConnection, Msg } from "@nats-io/transport-node";
+import type { StoreClient } from "../../bus/store-client.ts";
+import type { Pod } from "../../bus/resources.ts";
+import type { KubeletRequest, LogFrame } from "../../bus/kubelet-protocol.ts";
+import type { ResourceRoute } from "./routes.ts";
+import { createInbox } from "@nats-io/transport-node";
+import { subjects } from "../../bus/subjects.ts";
+import { logCancelSubject } from "../../bus/kubelet-protocol.ts";
+import { encode, decode } from "../../bus/codec.ts";
+import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
+
+export interface LogDeps {
+  nc: NatsConnection;
+  cluster: string;
+  store: StoreClient;
+}
+
+/** How long to wait for the kubelet's first frame. */
+export const FIRST_FRAME_MS = 10_000;
+
+const intParam = (q: URLSearchParams, name: string): number | undefined => {
+  const v = q.get(name);
+  if (v === null || v === "") return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new FlotillaError(ErrorCode.BadRequest, `${name}: Invalid value: ${JSON.stringify(v)}`);
+  return n;
+};
+
+/** Pod + query → the kubelet request (pure). Throws BadRequest for an unbound pod or an unknown container. */
+export function logRequest(pod: Pod, q: URLSearchParams): { node: string; req: KubeletRequest } {
+  const name = pod.metadata.name!;
+  const node = pod.spec?.nodeName;
+  if (!node) throw new FlotillaError(ErrorCode.BadRequest, `pod ${name} does not have a host assigned`);
+  const names = (pod.spec?.containers ?? []).map((c) => c.name);
+  let container = q.get("container") ?? undefined;
+  if (!container) {
+    if (names.length !== 1) {
+      throw new FlotillaError(ErrorCode.BadRequest, `a container name must be specified for pod ${name}, choose one of: [${names.join(" ")}]`);
+    }
+    container = names[0];
+  } else if (!names.includes(container) && !(pod.spec?.initContainers ?? []).some((c) => c.name === container)) {
+    throw new FlotillaError(ErrorCode.BadRequest, `container ${container} is not valid for pod ${name}`);
+  }
+  const req: KubeletRequest = { type: "logs", namespace: pod.metadata.namespace!, pod: name, container };
+  if (q.get("follow") === "true") req.follow = true;
+  if (q.get("timestamps") === "true") req.timestamps = true;
+  if (q.get("previous") === "true") req.previous = true;
+  const tail = intParam(q, "tailLines");
+  if (tail !== undefined) req.tailLines = tail;
+  const since = intParam(q, "sinceSeconds");
+  if (since !== undefined) req.sinceSeconds = since;
+  const limit = intParam(q, "limitBytes");
+  if (limit !== undefined) req.limitBytes = limit;
+  return { node, req };
+}
+
+export async function handleLogs(deps: LogDeps, req: IncomingMessage, res: ServerResponse, route: ResourceRoute, q: URLSearchParams): Promise<void> {
+  const pod = await deps.store.get<Pod>("pods", route.namespace, route.name!);
+  const { node, req: kreq } = logRequest(pod, q);
+  const inbox = createInbox();
+  const sub = deps.nc.subscribe(inbox);
+  let done = false;
+  let firstTimer: NodeJS.Timeout | undefined;
+  const finished = new Promise<void>((resolve, reject) => {
+    const end = (err?: FlotillaError) => {
+      if (done) return;
+      done = true;
+      clearTimeout(firstTimer);
+      sub.unsubscribe();
+      if (err && !res.headersSent) return reject(err);
+      res.end();
+      resolve();
+    };
+    firstTimer = setTimeout(() => end(new FlotillaError(ErrorCode.Timeout, `the kubelet on node ${node} did not answer within ${FIRST_FRAME_MS} ms`)), FIRST_FRAME_MS);
+    req.on("close", () => {
+      if (!done) deps.nc.publish(logCancelSubject(inbox));
+      end();
+    });
+    void (async () => {
+      for await (const m of sub as AsyncIterable<Msg>) {
+        if (m.data.length === 0 && m.headers?.code === 503) {
+          return end(new FlotillaError(ErrorCode.Unavailable, `no kubelet answers for node ${node}`));
+        }
+        clearTimeout(firstTimer);
+        let f: LogFrame;
+        try {
+          f = decode<LogFrame>(m.data);
+        } catch {
+          continue;
+        }
+        if (f.type === "error") return end(FlotillaError.fromWire(f.error));
+        if (f.type === "end") return end();
+        if (!res.headersSent) res.writeHead(200, { "Content-Type": "text/plain", "Transfer-Encoding": "chunked" });
+        res.write(f.data);
+      }
+      end();
+    })();
+  });
+  deps.nc.publish(subjects(deps.cluster).nodeVerb(node, "logs"), encode(kreq), { reply: inbox });
+  await finished;
+}

@@ -1,0 +1,106 @@
+/**
+ * The HTTP side of watch: newline-delimited `{"type","object"}` over a chunked response, fed by the
+ * resource's WatchCache (kube-api-surface.md §7). Bookmarks (when allowed) or a blank line every
+ * ~15 s keep idle streams alive; a too-old resourceVersion gets one ERROR event and the stream
+ * ends; a client that stops reading is cut off once its buffer passes a bound, so it never stalls
+ * the others.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ResourceRoute } from "./routes.ts";
+import type { WatchCache, WatchEventType } from "./watch-cache.ts";
+import type { KubeObject } from "../../bus/resources.ts";
+import type { Logger } from "../../runtime/logger.ts";
+import { apiVersionOf } from "../../bus/kinds.ts";
+import { ErrorCode, FlotillaError, isCode } from "../../bus/errors.ts";
+import { objectFilter } from "../../bus/selectors.ts";
+import { wantsTable } from "./http.ts";
+import { statusFromError } from "./status.ts";
+import { includeObjectOf } from "./handlers.ts";
+import { toTable } from "./tables.ts";
+
+export const KEEPALIVE_MS = 15_000;
+/** Bytes a watcher may have queued before its stream is closed. */
+export const MAX_WATCHER_BUFFER = 4 * 1024 * 1024;
+/** Without timeoutSeconds a stream lives 30–60 min, like kube-apiserver's. */
+const DEFAULT_TIMEOUT_MS = () => (30 + Math.random() * 30) * 60_000;
+const SYNC_WAIT_MS = 10_000;
+
+export interface WatchDeps {
+  cacheFor: (resource: string) => WatchCache | undefined;
+  now: () => number;
+  log: Logger;
+}
+
+function parseRv(s: string | null): number | undefined {
+  if (s === null || s === "") return undefined;
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < 0) throw new FlotillaError(ErrorCode.BadRequest, `invalid resourceVersion: ${JSON.stringify(s)}`);
+  return n;
+}
+
+export async function handleWatch(deps: WatchDeps, req: IncomingMessage, res: ServerResponse, route: ResourceRoute, q: URLSearchParams): Promise<void> {
+  const rt = route.rt;
+  const cache = deps.cacheFor(rt.resource);
+  if (!cache) throw new FlotillaError(ErrorCode.Unavailable, `no watch cache for ${rt.resource}`);
+  const rv = parseRv(q.get("resourceVersion"));
+  const fieldSelector = [q.get("fieldSelector"), route.name !== undefined ? `metadata.name=${route.name}` : null].filter((s) => s).join(",");
+  const matches = objectFilter(rt.resource, q.get("labelSelector") ?? undefined, fieldSelector || undefined);
+  const bookmarks = q.get("allowWatchBookmarks") === "true";
+  const timeoutSeconds = Number(q.get("timeoutSeconds") ?? 0);
+  const table = wantsTable(req.headers.accept);
+  const includeObject = includeObjectOf(q);
+  if (!cache.synced) {
+    const waited = await Promise.race([cache.ready.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), SYNC_WAIT_MS).unref())]);
+    if (!waited) throw new FlotillaError(ErrorCode.Unavailable, `the watch cache for ${rt.resource} is not ready; retry`);
+  }
+
+  res.writeHead(200, { "Content-Type": "application/json", "Transfer-Encoding": "chunked", "Cache-Control": "no-cache" });
+  res.flushHeaders();
+  let closed = false;
+  let first = true;
+  let lastRv = rv ?? 0;
+  let unregister: (() => void) | undefined;
+  const timers: NodeJS.Timeout[] = [];
+  const finish = () => {
+    if (closed) return;
+    closed = true;
+    unregister?.();
+    for (const t of timers) clearTimeout(t), clearInterval(t);
+    res.end();
+  };
+  const write = (line: string) => {
+    if (closed) return;
+    if (res.writableLength > MAX_WATCHER_BUFFER) {
+      deps.log.warn("closing a watch whose client does not keep up", { resource: rt.resource });
+      return finish();
+    }
+    res.write(line + "\n");
+  };
+  const send = (type: WatchEventType, object: KubeObject) => {
+    lastRv = Math.max(lastRv, Number(object.metadata.resourceVersion ?? 0));
+    const out = table
+      ? toTable(rt.resource, [object], { now: new Date(deps.now()), includeObject, resourceVersion: object.metadata.resourceVersion, noHeaders: !first })
+      : object;
+    first = false;
+    write(JSON.stringify({ type, object: out }));
+  };
+  req.on("close", finish);
+  res.on("close", finish);
+
+  try {
+    unregister = cache.watch({ namespace: route.namespace, matches, send, close: finish }, rv);
+  } catch (e) {
+    if (!isCode(e, ErrorCode.Expired)) throw e;
+    write(JSON.stringify({ type: "ERROR", object: statusFromError(e).body }));
+    return finish();
+  }
+  if (closed) unregister();
+
+  const keepAlive = setInterval(() => {
+    if (!bookmarks) return write("");
+    const resourceVersion = String(Math.max(lastRv, cache.revision));
+    write(JSON.stringify({ type: "BOOKMARK", object: { kind: rt.kind, apiVersion: apiVersionOf(rt), metadata: { resourceVersion } } }));
+  }, KEEPALIVE_MS);
+  timers.push(keepAlive);
+  timers.push(setTimeout(finish, timeoutSeconds > 0 ? timeoutSeconds * 1000 : DEFAULT_TIMEOUT_MS()));
+}
