@@ -14,6 +14,7 @@ import { readBody, parseBody, patchTypeOf, sendJson, wantsTable } from "./http.t
 import { successStatus } from "./status.ts";
 import { toScale } from "../../bus/scale.ts";
 import { toTable } from "./tables.ts";
+import { checkFields, warningHeaders } from "./field-validation.ts";
 
 export interface HandlerDeps {
   store: StoreClient;
@@ -28,6 +29,12 @@ export function includeObjectOf(q: URLSearchParams): IncludeObject {
 
 const badRequest = (msg: string) => new FlotillaError(ErrorCode.BadRequest, msg);
 const isDryRun = (q: URLSearchParams) => q.getAll("dryRun").includes("All");
+
+/** fieldValidation: Strict throws 400, Warn adds `Warning` headers. */
+function validateFields(res: ServerResponse, kind: string, body: unknown, q: URLSearchParams): void {
+  const warnings = checkFields(kind, body, q.get("fieldValidation"));
+  if (warnings.length) res.setHeader("Warning", warningHeaders(warnings));
+}
 
 /** Writes an object (or a one-row Table when asked). */
 function answer(deps: HandlerDeps, req: IncomingMessage, res: ServerResponse, route: ResourceRoute, q: URLSearchParams, code: number, o: KubeObject): void {
@@ -102,6 +109,7 @@ export async function handleCreate(deps: HandlerDeps, req: IncomingMessage, res:
     await deps.store.evict(namespace!, name!, ev.deleteOptions ?? undefined);
     return sendJson(res, 201, successStatus(201));
   }
+  validateFields(res, rt.kind, body, q);
   const o = objectForRoute(route, body);
   if (rt.namespaced && !namespace) throw badRequest("the server could not find the requested resource: a namespaced object needs a namespace in the URL");
   const created = await deps.store.send<KubeObject>({ type: "create", resource: rt.resource, namespace, object: o, dryRun: isDryRun(q), fieldManager: q.get("fieldManager") ?? undefined });
@@ -115,6 +123,7 @@ export async function handleUpdate(deps: HandlerDeps, req: IncomingMessage, res:
     const scale = { ...(body as KubeObject), metadata: { ...((body as KubeObject)?.metadata ?? {}), name, namespace } };
     return sendJson(res, 200, await deps.store.update(rt.resource, scale, { dryRun: isDryRun(q), subresource: "scale" }));
   }
+  if (route.subresource === undefined) validateFields(res, rt.kind, body, q);
   const o = objectForRoute(route, body);
   const updated =
     route.subresource === "status"
@@ -131,6 +140,7 @@ export async function handlePatch(deps: HandlerDeps, req: IncomingMessage, res: 
   const dryRun = isDryRun(q);
   const fieldManager = q.get("fieldManager") ?? undefined;
   const subresource = route.subresource as Subresource | undefined;
+  if (!subresource && patchType !== "json") validateFields(res, rt.kind, patch, q);
   // Server-side apply creates the object when it is absent: answer 201 then.
   const existed = patchType !== "apply" || subresource ? true : await deps.store.get(rt.resource, namespace, name!).then(() => true, () => false);
   const o = await deps.store.patch(rt.resource, namespace, name!, patchType, patch, { dryRun, fieldManager, force: q.get("force") === "true", ...(subresource ? { subresource } : {}) });

@@ -85,6 +85,12 @@ describe("kubectl against the api-server", function () {
     expect(d.metadata.annotations).to.have.property("kubectl.kubernetes.io/last-applied-configuration");
   });
 
+  it("rejects an unknown field under strict validation", async () => {
+    const r = await env.kubectl(["apply", "-f", file("bad-field.yaml", deployment("nginx:1.26").replace("replicas: 2", "replicas: 2\n  bogus: 1"))]);
+    expect(r.code).to.not.equal(0);
+    expect(r.stderr).to.contain('unknown field "spec.bogus"');
+  });
+
   it("prints server-side tables for get, get -o wide and get -A", async () => {
     const plain = await ok(["get", "deploy", "-n", NS]);
     expect(plain).to.match(/^NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE/);
