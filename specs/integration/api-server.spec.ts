@@ -4,6 +4,7 @@ import { request } from "node:https";
 import type { ApiEnv } from "../e2e/api-server-env.ts";
 import { startApiEnv } from "../e2e/api-server-env.ts";
 import { waitFor } from "../harness/cluster.ts";
+import { kubelet } from "../../actors/kubelet/index.ts";
 
 interface Answer {
   status: number;
@@ -129,6 +130,27 @@ describe("api-server over HTTPS", function () {
     const bound = await call("GET", "/api/v1/namespaces/default/pods/bound/log");
     expect(bound.status).to.equal(503);
     expect(JSON.parse(bound.body).message).to.contain("no kubelet answers for node ghost");
+  });
+
+  it("streams a pod's log from its kubelet, with tailLines and follow", async () => {
+    await env.tc.startActors([{ def: kubelet, opts: { nodeName: "k1", engine: "process", dataDir: env.dir } }]);
+    const script = "echo one; echo two; echo three; sleep 0.5; echo later; sleep 30";
+    const body = JSON.stringify({ metadata: { name: "talker" }, spec: { nodeName: "k1", containers: [{ name: "c", image: "busybox", command: ["sh", "-c", script] }] } });
+    expect((await call("POST", "/api/v1/namespaces/default/pods", { body, type: "application/json" })).status).to.equal(201);
+    const log = await waitFor(async () => {
+      const r = await call("GET", "/api/v1/namespaces/default/pods/talker/log");
+      return r.status === 200 && r.body.includes("later") ? r : undefined;
+    }, { what: "the pod's log", timeoutMs: 15_000 });
+    expect(log.headers["content-type"]).to.match(/^text\/plain/);
+    expect(log.body).to.equal("one\ntwo\nthree\nlater\n");
+    expect((await call("GET", "/api/v1/namespaces/default/pods/talker/log?tailLines=1")).body).to.equal("later\n");
+    const f = watch("/api/v1/namespaces/default/pods/talker/log?follow=true&container=c");
+    try {
+      await waitFor(() => f.lines.includes("later"), { what: "followed lines" });
+      expect(f.ended()).to.equal(false);
+    } finally {
+      f.stop();
+    }
   });
 
   it("lists the running actors", async () => {
