@@ -14,13 +14,16 @@ export interface StatusContext {
   engineName: string;
 }
 
+/** Engines report times with ms precision (back-off needs it); status shows seconds, as Kubernetes does. */
+const sec = (t: string | undefined) => (t ? rfc3339(Date.parse(t)) : undefined);
+
 function terminated(c: EngineContainer, engine: string): ContainerState {
   return {
     terminated: {
       exitCode: c.exitCode ?? 0,
       reason: c.reason ?? (c.exitCode === 0 ? "Completed" : "Error"),
-      startedAt: c.startedAt,
-      finishedAt: c.finishedAt,
+      startedAt: sec(c.startedAt),
+      finishedAt: sec(c.finishedAt),
       containerID: `${engine}://${c.id}`,
     },
   };
@@ -42,7 +45,7 @@ function containerStatus(input: SyncInput, ctx: StatusContext, spec: Container, 
     const p = input.probes[latest.id];
     const started = p ? p.started : !spec.startupProbe;
     const ready = started && (p ? p.ready : !spec.readinessProbe);
-    return { ...base, containerID, state: { running: { startedAt: latest.startedAt } }, lastState, ready, started };
+    return { ...base, containerID, state: { running: { startedAt: sec(latest.startedAt) } }, lastState, ready, started };
   }
   if (latest.state === "created") {
     return { ...base, containerID, state: { waiting: { reason: "ContainerCreating" } }, lastState, ready: false, started: false };

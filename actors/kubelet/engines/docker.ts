@@ -40,7 +40,7 @@ const ignore = (...codes: number[]) => (e: unknown) => {
   if (!codes.includes(statusCode(e) ?? 0)) throw e;
 };
 const sanitize = (s: string) => s.replace(/[^a-zA-Z0-9_.-]/g, "-");
-const time = (s: string | undefined) => (s && !s.startsWith("0001") ? rfc3339(Date.parse(s.replace(/(\.\d{3})\d*/, "$1"))) : undefined);
+const time = (s: string | undefined) => (s && !s.startsWith("0001") ? new Date(Date.parse(s.replace(/(\.\d{3})\d*/, "$1"))).toISOString() : undefined);
 
 /** Splits Docker's multiplexed log frames (8-byte headers) into text. */
 export function demuxBuffer(buf: Buffer): string {
@@ -199,7 +199,7 @@ export class DockerEngine implements Engine {
     });
     await c.start().catch(ignore(304));
     const i = await c.inspect();
-    const ip = i.NetworkSettings.IPAddress || (Object.values(i.NetworkSettings.Networks ?? {})[0]?.IPAddress ?? "");
+    const ip = (i.NetworkSettings as { IPAddress?: string }).IPAddress || (Object.values(i.NetworkSettings.Networks ?? {})[0]?.IPAddress ?? "");
     return { pod, id: i.Id, ip, hostPorts: {}, createdAt: rfc3339(Date.now()) };
   }
 

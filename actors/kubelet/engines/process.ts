@@ -30,7 +30,7 @@ export interface ProcessOptions {
   nodeName: string;
 }
 
-const SHIM = `x=$1; shift; "$@" & c=$!; trap 'kill -TERM $c 2>/dev/null' TERM; trap 'kill -INT $c 2>/dev/null' INT
+const SHIM = `x=$1; shift; c=; trap '[ -n "$c" ] && kill -TERM $c 2>/dev/null' TERM; trap '[ -n "$c" ] && kill -INT $c 2>/dev/null' INT; "$@" & c=$!
 while :; do wait $c; r=$?; kill -0 $c 2>/dev/null || break; done; echo $r > "$x.tmp" && mv "$x.tmp" "$x"; exit $r`;
 
 interface Meta {
@@ -142,7 +142,7 @@ export class ProcessEngine implements Engine {
   private exitedCode(m: Meta): { code: number; at: string } | undefined {
     for (const f of ["exit", "killed"]) {
       const p = this.dir("containers", m.id, f);
-      if (existsSync(p)) return { code: Number(readFileSync(p, "utf8").trim()), at: rfc3339(statSync(p).mtimeMs) };
+      if (existsSync(p)) return { code: Number(readFileSync(p, "utf8").trim()), at: new Date(statSync(p).mtimeMs).toISOString() };
     }
     return undefined;
   }
@@ -153,7 +153,7 @@ export class ProcessEngine implements Engine {
     if (ended) return { ...base, state: "exited", exitCode: ended.code, finishedAt: ended.at, reason: ended.code === 0 ? "Completed" : "Error" };
     if (alive(m.pid)) return { ...base, state: "running" };
     // Died without a trace (shim killed from outside): report it as killed.
-    return { ...base, state: "exited", exitCode: 137, finishedAt: rfc3339(Date.now()), reason: "Error" };
+    return { ...base, state: "exited", exitCode: 137, finishedAt: new Date().toISOString(), reason: "Error" };
   }
 
   async listSandboxes(): Promise<SandboxInfo[]> {
@@ -181,15 +181,18 @@ export class ProcessEngine implements Engine {
     return { imageID: `process://${image}`, pulled: false };
   }
 
-  /** Environment a process of this pod sees: host PATH, the pod's ports, then the container's env. */
+  /**
+   * Port env: PORT (the container's first declared port), PORT_<NAME> for its named ports, and
+   * PORT_<containerPort> for every port of the pod (so sibling containers find each other).
+   */
   portEnv(sandbox: SandboxInfo, cfg: ContainerConfig): Record<string, string> {
     const env: Record<string, string> = {};
+    for (const [cp, hp] of Object.entries(sandbox.hostPorts)) env[`PORT_${cp}`] = String(hp);
     let first: number | undefined;
     for (const p of cfg.ports) {
       const hp = sandbox.hostPorts[String(p.containerPort)];
       if (hp === undefined) continue;
       first ??= hp;
-      env[`PORT_${p.containerPort}`] = String(hp);
       if (p.name) env[`PORT_${p.name.toUpperCase().replace(/[^A-Z0-9]/g, "_")}`] = String(hp);
     }
     if (first !== undefined) env.PORT = String(first);
@@ -212,7 +215,7 @@ export class ProcessEngine implements Engine {
     const pid = child.pid;
     if (pid === undefined) throw new StartError(`could not start ${argv[0]}`);
     child.unref();
-    const m: Meta = { id, pod: sandbox.pod, name: cfg.name, attempt: cfg.attempt, init: cfg.init, image: cfg.image, imageID, pid, startedAt: rfc3339(Date.now()), env, cwd };
+    const m: Meta = { id, pod: sandbox.pod, name: cfg.name, attempt: cfg.attempt, init: cfg.init, image: cfg.image, imageID, pid, startedAt: new Date().toISOString(), env, cwd };
     writeFileSync(join(cdir, "meta.json"), JSON.stringify(m));
     child.once("exit", () => {
       this.watched.delete(id);

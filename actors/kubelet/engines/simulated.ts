@@ -60,7 +60,7 @@ export class SimulatedEngine implements Engine {
       state: "running",
       image: cfg.image,
       imageID,
-      startedAt: rfc3339(Date.now()),
+      startedAt: new Date().toISOString(),
     };
     this.containers.set(c.id, c);
     const words = [...(cfg.command ?? []), ...(cfg.args ?? [])].join(" ").trim().split(/\s+/);
@@ -88,7 +88,7 @@ export class SimulatedEngine implements Engine {
     c.state = "exited";
     c.exitCode = code;
     c.reason = code === 0 ? "Completed" : code === 137 || code === 143 ? "Error" : "Error";
-    c.finishedAt = rfc3339(Date.now());
+    c.finishedAt = new Date().toISOString();
     for (const cb of this.exitCbs) cb({ id, pod: c.pod });
   }
 

@@ -1,0 +1,186 @@
+/**
+ * Kubelet behaviours shared by the engine integration specs (process, docker): the same pods, the
+ * same expectations; only how a shell command becomes a container differs (`Flavor`).
+ */
+import { expect } from "chai";
+import { createInbox } from "@nats-io/transport-node";
+import type { Pod, Container, Event, Lease } from "../../../bus/resources.ts";
+import type { LogFrame, KubeletRequest } from "../../../bus/kubelet-protocol.ts";
+import type { TestCluster } from "../../harness/cluster.ts";
+import type { Host } from "../../../runtime/host.ts";
+import { logCancelSubject } from "../../../bus/kubelet-protocol.ts";
+import { subjects } from "../../../bus/subjects.ts";
+import { encode, decode } from "../../../bus/codec.ts";
+import { waitFor } from "../../harness/cluster.ts";
+import { kubelet } from "../../../actors/kubelet/index.ts";
+import type { KubeletOptions } from "../../../actors/kubelet/index.ts";
+
+export interface Flavor {
+  engine: "process" | "docker";
+  /** A container that runs `script` with sh; `port` is the port the script should listen on. */
+  sh(name: string, script: string, extra?: Partial<Container>): Container;
+  /** Is the container (by engine id) still running on the machine? */
+  isRunning(containerId: string): Promise<boolean>;
+  kubeletOpts?: Partial<KubeletOptions>;
+}
+
+let n = 0;
+export function podOf(node: string, containers: Container[], spec: Partial<Pod["spec"]> = {}): Pod {
+  return { apiVersion: "v1", kind: "Pod", metadata: { name: `p${++n}-${Date.now().toString(36)}`, namespace: "default" }, spec: { nodeName: node, containers, terminationGracePeriodSeconds: 5, ...spec } };
+}
+
+export async function getPod(c: TestCluster, p: Pod): Promise<Pod> {
+  return c.store.get<Pod>("pods", "default", p.metadata.name!);
+}
+
+export async function waitPod(c: TestCluster, p: Pod, pred: (p: Pod) => boolean, what: string, timeoutMs = 15_000): Promise<Pod> {
+  return waitFor(async () => {
+    const cur = await getPod(c, p);
+    return pred(cur) ? cur : undefined;
+  }, { timeoutMs, what });
+}
+
+export const running = (p: Pod) => p.status?.phase === "Running" && (p.status.containerStatuses ?? []).every((s) => !!s.state?.running);
+const idOf = (containerID: string | undefined) => (containerID ?? "").replace(/^[a-z]+:\/\//, "");
+
+/** Reads a container's logs over the kubelet's NATS protocol; stops a follow after `untilText`. */
+export async function readLogs(c: TestCluster, node: string, req: Omit<Extract<KubeletRequest, { type: "logs" }>, "type">, untilText?: string): Promise<string> {
+  const inbox = createInbox();
+  let text = "";
+  const done = new Promise<void>((resolve, reject) => {
+    const sub = c.nc.subscribe(inbox, {
+      callback: (_e, m) => {
+        const f = decode<LogFrame>(m.data);
+        if (f.type === "data") {
+          text += f.data;
+          if (untilText && text.includes(untilText)) c.nc.publish(logCancelSubject(inbox), encode({}));
+        } else {
+          sub.unsubscribe();
+          if (f.type === "error") reject(new Error(f.error.message));
+          else resolve();
+        }
+      },
+    });
+  });
+  await c.nc.flush();
+  c.nc.publish(subjects(c.cluster).nodeVerb(node, "logs"), encode({ type: "logs", ...req }), { reply: inbox });
+  await done;
+  return text;
+}
+
+async function events(c: TestCluster, p: Pod): Promise<Event[]> {
+  const list = await c.store.list<Event>("events", "default");
+  return list.items.filter((e) => e.involvedObject.name === p.metadata.name);
+}
+
+export function kubeletBehaviours(f: Flavor, getCluster: () => TestCluster, baseOpts: () => KubeletOptions): void {
+  let node: string;
+  let host: Host;
+  const c = () => getCluster();
+  const start = async () => (host = await c().startActors([{ def: kubelet, opts: { ...baseOpts(), ...(f.kubeletOpts ?? {}) } }]));
+
+  before(async () => {
+    node = baseOpts().nodeName;
+    await start();
+  });
+  after(async () => {
+    await host?.stop();
+  });
+
+  it("registers its Node as Ready and keeps its Lease fresh", async () => {
+    const nodeObj = await waitFor(() => c().store.get("nodes", undefined, node), { what: "node" });
+    const ready = (nodeObj.status as { conditions: { type: string; status: string }[] }).conditions.find((x) => x.type === "Ready");
+    expect(ready?.status).to.equal("True");
+    const first = await c().store.get<Lease>("leases", "kube-node-lease", node);
+    expect(first.spec.holderIdentity).to.equal(node);
+    await waitFor(async () => (await c().store.get<Lease>("leases", "kube-node-lease", node)).spec.renewTime !== first.spec.renewTime, { what: "lease renewal" });
+  });
+
+  it("runs a pod of two containers that talk over localhost", async () => {
+    const p = podOf(node, [
+      f.sh("web", "mkdir -p www && echo hello-from-web > www/index.html && exec busybox httpd -f -p 127.0.0.1:$PORT -h www", { ports: [{ containerPort: 8080, name: "web" }] }),
+      f.sh("client", "until busybox wget -q -O - http://127.0.0.1:$PORT_8080/; do sleep 0.2; done; exec sleep 1000"),
+    ]);
+    await c().store.create("pods", "default", p);
+    const cur = await waitPod(c(), p, running, "pod running");
+    expect(cur.status!.podIP).to.be.a("string").and.not.equal("");
+    expect(cur.status!.conditions!.find((x) => x.type === "Ready")!.status).to.equal("True");
+    await waitFor(async () => (await readLogs(c(), node, { namespace: "default", pod: p.metadata.name!, container: "client" })).includes("hello-from-web"), { what: "client log", timeoutMs: 10_000 });
+    const evs = (await events(c(), p)).map((e) => e.reason);
+    expect(evs).to.include.members(["Created", "Started"]);
+  });
+
+  it("restarts a crashing container with growing back-off, showing CrashLoopBackOff", async () => {
+    const p = podOf(node, [f.sh("crash", "echo crashing; exit 1")]);
+    await c().store.create("pods", "default", p);
+    const seen = new Set<string>();
+    const cur = await waitPod(c(), p, (x) => {
+      const s = x.status?.containerStatuses?.[0];
+      if (s?.state?.waiting?.reason) seen.add(s.state.waiting.reason);
+      return (s?.restartCount ?? 0) >= 3 && seen.has("CrashLoopBackOff");
+    }, "restartCount 3 and CrashLoopBackOff", 20_000);
+    const s = cur.status!.containerStatuses![0]!;
+    expect(s.lastState?.terminated?.exitCode).to.equal(1);
+    expect(cur.status!.phase).to.equal("Running");
+    await waitFor(async () => (await events(c(), p)).some((e) => e.reason === "BackOff"), { what: "BackOff event" });
+  });
+
+  it("restarts a container whose liveness probe fails", async () => {
+    const p = podOf(node, [f.sh("sick", "exec sleep 1000", { livenessProbe: { exec: { command: ["sh", "-c", "exit 1"] }, periodSeconds: 1, failureThreshold: 1 } })]);
+    await c().store.create("pods", "default", p);
+    await waitPod(c(), p, (x) => (x.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1, "a liveness restart", 20_000);
+    const evs = await events(c(), p);
+    expect(evs.some((e) => e.reason === "Unhealthy" && /Liveness probe failed/.test(e.message ?? ""))).to.equal(true);
+    expect(evs.some((e) => e.reason === "Killing")).to.equal(true);
+  });
+
+  it("keeps a pod unready until its readiness probe passes", async () => {
+    const p = podOf(node, [f.sh("slow", "sleep 1.5; touch ready-now; exec sleep 1000", { readinessProbe: { exec: { command: ["sh", "-c", "test -f ready-now"] }, periodSeconds: 1 } })]);
+    await c().store.create("pods", "default", p);
+    const early = await waitPod(c(), p, running, "running");
+    expect(early.status!.conditions!.find((x) => x.type === "Ready")!.status).to.equal("False");
+    await waitPod(c(), p, (x) => x.status?.conditions?.find((y) => y.type === "Ready")?.status === "True", "ready");
+  });
+
+  it("stops a deleted pod with SIGTERM, then SIGKILL after the grace period, and removes it", async () => {
+    const polite = podOf(node, [f.sh("polite", "trap 'echo bye; exit 0' TERM; echo armed; while :; do sleep 0.1; done")], { terminationGracePeriodSeconds: 30 });
+    const stubborn = podOf(node, [f.sh("stubborn", "trap '' TERM; echo armed; while :; do sleep 0.1; done")], { terminationGracePeriodSeconds: 2 });
+    for (const p of [polite, stubborn]) await c().store.create("pods", "default", p);
+    const ids = await Promise.all([polite, stubborn].map(async (p) => idOf((await waitPod(c(), p, running, "running")).status!.containerStatuses![0]!.containerID)));
+    // Signal handlers are installed once the script says so.
+    for (const p of [polite, stubborn]) await waitFor(async () => (await readLogs(c(), node, { namespace: "default", pod: p.metadata.name! })).includes("armed"), { what: "armed" });
+    const t0 = Date.now();
+    for (const p of [polite, stubborn]) await c().store.delete("pods", "default", p.metadata.name!);
+    await waitFor(async () => !(await getPod(c(), polite).catch(() => undefined)), { what: "polite pod gone", timeoutMs: 10_000 });
+    expect(Date.now() - t0, "SIGTERM honoured well before 30 s").to.be.lessThan(8_000);
+    await waitFor(async () => !(await getPod(c(), stubborn).catch(() => undefined)), { what: "stubborn pod gone", timeoutMs: 12_000 });
+    expect(Date.now() - t0, "killed after its 2 s grace").to.be.greaterThan(1_900);
+    for (const id of ids) expect(await f.isRunning(id)).to.equal(false);
+  });
+
+  it("serves logs with tailLines and follow", async () => {
+    const p = podOf(node, [f.sh("talker", "for i in 1 2 3 4 5; do echo line$i; done; while :; do echo tick; sleep 0.2; done")]);
+    await c().store.create("pods", "default", p);
+    await waitPod(c(), p, running, "running");
+    await waitFor(async () => (await readLogs(c(), node, { namespace: "default", pod: p.metadata.name! })).includes("tick"), { what: "first tick" });
+    const tail = await readLogs(c(), node, { namespace: "default", pod: p.metadata.name!, tailLines: 2 });
+    expect(tail.trimEnd().split("\n")).to.have.length(2);
+    const followed = await readLogs(c(), node, { namespace: "default", pod: p.metadata.name!, follow: true, tailLines: 0 }, "tick\ntick\ntick\n");
+    expect(followed).to.include("tick\ntick\ntick\n");
+  });
+
+  it("re-adopts its containers after a restart without restarting them", async () => {
+    const p = podOf(node, [f.sh("steady", "exec sleep 1000")]);
+    await c().store.create("pods", "default", p);
+    const before = (await waitPod(c(), p, running, "running")).status!.containerStatuses![0]!;
+    await host.stop();
+    await start();
+    const probe = podOf(node, [f.sh("after", "exec sleep 1000")]);
+    await c().store.create("pods", "default", probe);
+    await waitPod(c(), probe, running, "a pod started by the new kubelet");
+    const after = (await getPod(c(), p)).status!.containerStatuses![0]!;
+    expect(after.containerID).to.equal(before.containerID);
+    expect(after.restartCount).to.equal(0);
+    expect(await f.isRunning(idOf(before.containerID))).to.equal(true);
+  });
+}
