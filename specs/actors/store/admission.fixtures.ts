@@ -1,0 +1,94 @@
+/** Shared helpers for the admission specs: a fixed clock, minimal valid objects and error probes. */
+import { expect } from "chai";
+import type { KubeObject } from "../../../bus/resources.ts";
+import type { AdmissionContext } from "../../../actors/store/admission/index.ts";
+import { admit } from "../../../actors/store/admission/index.ts";
+import { resourceType } from "../../../bus/kinds.ts";
+import { FlotillaError, ErrorCode } from "../../../bus/errors.ts";
+
+export const NOW = new Date("2026-03-01T12:00:00.000Z");
+export type Obj = KubeObject & Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+export function rt(resource: string) {
+  const t = resourceType(resource);
+  if (!t) throw new Error(`unknown resource ${resource}`);
+  return t;
+}
+
+export function create(resource: string, obj: unknown, options?: AdmissionContext["options"]): Obj {
+  return admit(rt(resource), obj as KubeObject, { now: () => NOW, operation: "create", options }) as Obj;
+}
+export function update(resource: string, obj: unknown, old: unknown): Obj {
+  return admit(rt(resource), obj as KubeObject, { now: () => NOW, operation: "update", old: old as KubeObject }) as Obj;
+}
+export function status(resource: string, obj: unknown, old: unknown): Obj {
+  return admit(rt(resource), obj as KubeObject, { now: () => NOW, operation: "status", old: old as KubeObject }) as Obj;
+}
+
+/** Runs `fn`, expects an Invalid FlotillaError and returns it. */
+export function rejected(fn: () => unknown): FlotillaError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).to.be.instanceOf(FlotillaError);
+    expect((e as FlotillaError).code, (e as Error).message).to.equal(ErrorCode.Invalid);
+    return e as FlotillaError;
+  }
+  expect.fail("the object was admitted");
+}
+export const fieldsOf = (e: FlotillaError): string[] => (e.details?.causes ?? []).map((c) => c.field);
+/** The cause for one field (fails when absent). */
+export function causeAt(e: FlotillaError, field: string) {
+  const c = (e.details?.causes ?? []).find((x) => x.field === field);
+  expect(c, `no cause at ${field} in: ${e.message}`).to.not.equal(undefined);
+  return c!;
+}
+
+export const clone = <T>(o: T): T => structuredClone(o);
+
+const container = { name: "app", image: "registry.local/app:1.2" };
+const labels = { app: "web" };
+const template = { metadata: { labels }, spec: { containers: [container] } };
+
+/** The smallest valid object of each registered resource. */
+export const MINIMAL: Record<string, Obj> = {
+  namespaces: { apiVersion: "v1", kind: "Namespace", metadata: { name: "team-a" } },
+  nodes: { apiVersion: "v1", kind: "Node", metadata: { name: "node-1" }, spec: {} },
+  pods: { apiVersion: "v1", kind: "Pod", metadata: { name: "web-1", namespace: "default" }, spec: { containers: [container] } },
+  services: { apiVersion: "v1", kind: "Service", metadata: { name: "web", namespace: "default" }, spec: { selector: labels, ports: [{ port: 80 }] } },
+  endpoints: {
+    apiVersion: "v1",
+    kind: "Endpoints",
+    metadata: { name: "web", namespace: "default" },
+    subsets: [{ addresses: [{ ip: "127.0.0.1" }], ports: [{ port: 8080 }] }],
+  },
+  configmaps: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "cfg", namespace: "default" }, data: { "app.conf": "x=1" } },
+  secrets: { apiVersion: "v1", kind: "Secret", metadata: { name: "creds", namespace: "default" }, stringData: { password: "hunter2" } },
+  replicationcontrollers: { apiVersion: "v1", kind: "ReplicationController", metadata: { name: "web", namespace: "default" }, spec: { template } },
+  events: {
+    apiVersion: "v1",
+    kind: "Event",
+    metadata: { name: "web-1.17f0", namespace: "default" },
+    involvedObject: { kind: "Pod", name: "web-1", namespace: "default" },
+    reason: "Scheduled",
+    message: "Successfully assigned default/web-1 to node-1",
+  },
+  deployments: { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web", namespace: "default" }, spec: { selector: { matchLabels: labels }, template } },
+  replicasets: { apiVersion: "apps/v1", kind: "ReplicaSet", metadata: { name: "web-5d8f", namespace: "default" }, spec: { selector: { matchLabels: labels }, template } },
+  leases: {
+    apiVersion: "coordination.k8s.io/v1",
+    kind: "Lease",
+    metadata: { name: "node-1", namespace: "kube-node-lease" },
+    spec: { holderIdentity: "node-1", leaseDurationSeconds: 10, renewTime: "2026-03-01T12:00:00.000000Z" },
+  },
+};
+export const minimal = (resource: string): Obj => clone(MINIMAL[resource]!);
+
+/** A stored object: what create returned plus the fields the store adds. */
+export function stored(resource: string, obj: unknown = minimal(resource)): Obj {
+  const out = create(resource, obj);
+  out.metadata.uid = "11111111-2222-3333-4444-555555555555";
+  out.metadata.creationTimestamp = "2026-03-01T11:00:00Z";
+  out.metadata.resourceVersion = "7";
+  return out;
+}
