@@ -169,15 +169,17 @@ export async function startWatchCache(
   let handle: WatchHandle | undefined;
   let stopped = false;
   let retry: NodeJS.Timeout | undefined;
+  let failures = 0;
   const filter = `${rt.resource}.>`;
 
   const open = async (resume: boolean): Promise<void> => {
     const initial: KubeObject[] = [];
     const onError = (e: FlotillaError) => {
       if (stopped) return;
-      log.warn("watch feed broken; resuming", { resource: rt.resource, error: e.message });
+      const delay = Math.min(5000, 250 * 2 ** failures++);
+      if (failures <= 3 || failures % 10 === 0) log.warn("watch feed broken; resuming", { resource: rt.resource, error: e.message, retryMs: delay });
       handle?.stop();
-      retry = setTimeout(() => void open(cache.synced).catch(() => undefined), 500);
+      retry = setTimeout(() => void open(cache.synced).catch(() => undefined), delay);
     };
     try {
       handle = await watchBucket(nc, bucket, {
@@ -191,6 +193,7 @@ export async function startWatchCache(
         onError,
       });
       const rev = await handle.synced;
+      failures = 0;
       if (!resume) cache.reset(initial, rev);
     } catch (e) {
       if (stopped) return;
