@@ -42,8 +42,13 @@ export async function startReplicationController(ctx: ActorContext, opts: Replic
     return rc && { raw: rc, owner: fromReplicationController(rc) };
   };
 
+  // No key is worked on before every informer has its initial list: a partial cache would look
+  // like missing pods (and make duplicates).
+  let markSynced!: () => void;
+  const synced = new Promise<void>((r) => (markSynced = r));
   const queue = new WorkQueue(
     async (key) => {
+      await synced;
       const k = parseOwnerKey(key);
       if (!k) return;
       const found = lookup(k.resource, k.namespace, k.name);
@@ -131,6 +136,7 @@ export async function startReplicationController(ctx: ActorContext, opts: Replic
   rcs.addHandlers(ownerHandlers("replicationcontrollers"));
 
   await Promise.all([pods.start(), sets.start(), rcs.start()]);
+  markSynced();
   log.info("replication controller started", { replicasets: sets.list().length, replicationcontrollers: rcs.list().length });
 
   return {

@@ -68,7 +68,7 @@ describe("replication controller (integration)", function () {
   });
 
   it("adopts a matching orphan pod instead of creating one more", async () => {
-    await c.store.create("pods", NS, { apiVersion: "v1", kind: "Pod", metadata: { name: "stray", namespace: NS, labels: { app: "solo" } }, spec: { containers: [{ name: "c" }] } });
+    await c.store.create("pods", NS, { apiVersion: "v1", kind: "Pod", metadata: { name: "stray", namespace: NS, labels: { app: "solo" } }, spec: { containers: [{ name: "c", image: "busybox" }] } });
     await c.store.create("replicasets", NS, replicaSet("solo", 1));
     const pod = await waitFor(async () => {
       const p = await c.store.get<Pod>("pods", NS, "stray");
@@ -84,7 +84,7 @@ describe("replication controller (integration)", function () {
       apiVersion: "v1",
       kind: "ReplicationController",
       metadata: { name: "legacy", namespace: NS },
-      spec: { replicas: 2, selector: { app: "legacy" }, template: { metadata: { labels: { app: "legacy" } }, spec: { containers: [{ name: "c" }] } } },
+      spec: { replicas: 2, selector: { app: "legacy" }, template: { metadata: { labels: { app: "legacy" } }, spec: { containers: [{ name: "c", image: "busybox" }] } } },
     };
     await c.store.create("replicationcontrollers", NS, rc);
     await waitFor(async () => (await c.store.get<ReplicationController>("replicationcontrollers", NS, "legacy")).status?.readyReplicas === 2, { what: "2 ready" });
