@@ -14,7 +14,8 @@ import { KUBE_PROTO, PROTOBUF_KINDS } from "./protobuf-schema.ts";
 export const PROTOBUF_MAGIC = Uint8Array.of(0x6b, 0x38, 0x73, 0x00);
 
 /** The parsed schema (parsed once, at load). Exported so specs can build envelopes with it. */
-export const kubeProto: protobuf.Root = protobuf.parse(KUBE_PROTO, { keepCase: true }).root.resolveAll();
+export const kubeProto: protobuf.Root = protobuf.parse(KUBE_PROTO, { keepCase: true }).root;
+kubeProto.resolveAll();
 const Unknown = kubeProto.lookupType("k8s.Unknown");
 
 type Json = Record<string, unknown>;
@@ -48,7 +49,8 @@ function decodeMessage(type: protobuf.Type, bytes: Uint8Array): Json {
   }
 }
 
-const toNumber = (v: unknown): number => (protobuf.util.Long.isLong(v) ? (v as protobuf.Long).toNumber() : Number(v));
+/** int64 fields decode as Long objects (or numbers). */
+const toNumber = (v: unknown): number => (typeof v === "object" && v !== null ? protobuf.util.LongBits.from(v as protobuf.Long).toNumber() : Number(v));
 const base64 = (v: unknown): string => Buffer.from(v as Uint8Array).toString("base64");
 const isZero = (v: unknown) =>
   v === undefined || v === "" || v === 0 || v === false || (typeof v === "object" && v !== null && Object.keys(v).length === 0);
