@@ -54,7 +54,8 @@ export async function startNodeController(ctx: ActorContext, opts: NodeControlle
   };
   const lifecycle = { gracePeriodMs: o.gracePeriodMs, disconnectGraceMs: o.disconnectGraceMs };
   let watchingSince = ctx.now();
-  const leaseSeen = new Map<string, { renewTime?: string; at: number }>();
+  /** Per node: the lease's renewTime, when we last saw it (or granted a fresh grace), when it last really changed. */
+  const leaseSeen = new Map<string, { renewTime?: string; at: number; renewedAt?: number }>();
   const healths = new Map<string, Health>();
   const conns = new ConnectionTable();
   const limiter = new TokenBucket(o.rate, Math.max(1, Math.ceil(o.rate)), ctx.now());
@@ -89,13 +90,16 @@ export async function startNodeController(ctx: ActorContext, opts: NodeControlle
       const now = ctx.now();
       const seen = leaseSeen.get(name);
       const { health, recheckAt } = nodeHealth(
-        { node, leaseObservedAt: seen?.at, disconnectedAt: conns.disconnectedAt(name), watchingSince, ignoreConnections: ignoreConnections() },
+        { node, leaseObservedAt: seen?.at, leaseRenewedAt: seen?.renewedAt, disconnectedAt: conns.disconnectedAt(name), watchingSince, ignoreConnections: ignoreConnections() },
         now,
         lifecycle,
       );
       const before = healths.get(name);
       healths.set(name, health);
-      if (before !== health) log.info("node health", { node: name, health, was: before ?? null });
+      if (before !== health) {
+        const d = conns.disconnectedAt(name);
+        log.info("node health", { node: name, health, was: before ?? null, leaseAgeMs: seen ? now - seen.at : null, disconnectedMs: d === undefined ? null : now - d });
+      }
       const nowIso = new Date(now).toISOString();
       let cur = node;
       for (const cmd of decideNode(node, health, nowIso)) {
@@ -149,7 +153,7 @@ export async function startNodeController(ctx: ActorContext, opts: NodeControlle
     const name = l.metadata.name!;
     const prev = leaseSeen.get(name);
     if (prev && prev.renewTime === l.spec.renewTime) return;
-    leaseSeen.set(name, { renewTime: l.spec.renewTime, at: ctx.now() });
+    leaseSeen.set(name, { renewTime: l.spec.renewTime, at: ctx.now(), renewedAt: prev ? ctx.now() : undefined });
     conns.clearDrop(name);
     if (healths.get(name) !== Health.Ready) nodeQueue.add(name);
   };

@@ -15,8 +15,10 @@ export interface LifecycleOptions {
 
 export interface NodeObservation {
   node: Node;
-  /** When this controller last saw the node's Lease renewed (undefined: never). */
+  /** When this controller last saw the node's Lease (or gave it a fresh grace); undefined: never. */
   leaseObservedAt?: number;
+  /** When this controller last saw the Lease actually change (a real renewal, not a grace). */
+  leaseRenewedAt?: number;
   /** When the kubelet's last NATS connection dropped, if it has none now (undefined: connected or unknown). */
   disconnectedAt?: number;
   /** When this controller started watching (a fresh leader gives every node a full grace). */
@@ -39,6 +41,12 @@ export function nodeHealth(o: NodeObservation, now: number, opts: LifecycleOptio
   const lastSign = o.leaseObservedAt ?? Math.max(created, o.watchingSince);
   const leaseDeadline = lastSign + opts.gracePeriodMs;
   if (now >= leaseDeadline) return { health: Health.Unknown };
+  // Once we said Unknown, only a renewal seen after that brings the node back (a fresh grace does not).
+  const ready = readyCondition(o.node);
+  if (ready?.status === "Unknown" && ready.reason === REASON_UNKNOWN) {
+    const since = Date.parse(ready.lastTransitionTime ?? "") || 0;
+    if (o.leaseRenewedAt === undefined || o.leaseRenewedAt <= since) return { health: Health.Unknown };
+  }
   const lostConn =
     !o.ignoreConnections && o.disconnectedAt !== undefined && (o.leaseObservedAt ?? -Infinity) <= o.disconnectedAt;
   if (lostConn) {

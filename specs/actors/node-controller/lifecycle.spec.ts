@@ -56,6 +56,12 @@ describe("node controller lifecycle", () => {
       const o = obs({ watchingSince: T0 });
       expect(nodeHealth(o, T0 + 9_000, opts).health).to.equal(Health.New);
     });
+    it("keeps a node it marked Unknown Unknown until a renewal is seen after that, whatever the grace", () => {
+      const n = node({}, "Unknown", REASON_UNKNOWN);
+      n.status!.conditions![0]!.lastTransitionTime = iso(T0);
+      expect(nodeHealth(obs({ node: n, leaseObservedAt: T0 + 1_000 }), T0 + 2_000, opts).health).to.equal(Health.Unknown);
+      expect(nodeHealth(obs({ node: n, leaseObservedAt: T0 + 1_000, leaseRenewedAt: T0 + 1_000 }), T0 + 2_000, opts).health).to.equal(Health.Ready);
+    });
     it("reports NotReady when the kubelet says Ready=False with a fresh lease", () => {
       expect(nodeHealth(obs({ node: node({}, "False"), leaseObservedAt: T0 }), T0 + 1, opts).health).to.equal(Health.NotReady);
     });
