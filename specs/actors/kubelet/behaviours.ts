@@ -169,6 +169,22 @@ export function kubeletBehaviours(f: Flavor, getCluster: () => TestCluster, base
     expect(followed).to.include("tick\ntick\ntick\n");
   });
 
+  it("waits with CreateContainerConfigError for a missing ConfigMap, then starts with its value", async () => {
+    const cmName = `cfg-${Date.now().toString(36)}`;
+    const p = podOf(node, [f.sh("configured", "echo mode=$MODE pod=$POD_NAME; exec sleep 1000", {
+      env: [
+        { name: "MODE", valueFrom: { configMapKeyRef: { name: cmName, key: "mode" } } },
+        { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+      ],
+    })]);
+    await c().store.create("pods", "default", p);
+    const waiting = await waitPod(c(), p, (x) => x.status?.containerStatuses?.[0]?.state?.waiting?.reason === "CreateContainerConfigError", "CreateContainerConfigError");
+    expect(waiting.status!.containerStatuses![0]!.state!.waiting!.message).to.include(cmName);
+    await c().store.create("configmaps", "default", { apiVersion: "v1", kind: "ConfigMap", metadata: { name: cmName }, data: { mode: "turbo" } });
+    await waitPod(c(), p, running, "running after the ConfigMap appears", 20_000);
+    await waitFor(async () => (await readLogs(c(), node, { namespace: "default", pod: p.metadata.name! })).includes(`mode=turbo pod=${p.metadata.name}`), { what: "env in log" });
+  });
+
   it("re-adopts its containers after a restart without restarting them", async () => {
     const p = podOf(node, [f.sh("steady", "exec sleep 1000")]);
     await c().store.create("pods", "default", p);
