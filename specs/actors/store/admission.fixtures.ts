@@ -7,7 +7,8 @@ import { resourceType } from "../../../bus/kinds.ts";
 import { FlotillaError, ErrorCode } from "../../../bus/errors.ts";
 
 export const NOW = new Date("2026-03-01T12:00:00.000Z");
-export type Obj = KubeObject & Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+/** Specs poke at arbitrary, sometimes deliberately wrong, shapes: a loose JSON object type. */
+export type Obj = { metadata: Record<string, any>; [field: string]: any }; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 export function rt(resource: string) {
   const t = resourceType(resource);
@@ -16,13 +17,13 @@ export function rt(resource: string) {
 }
 
 export function create(resource: string, obj: unknown, options?: AdmissionContext["options"]): Obj {
-  return admit(rt(resource), obj as KubeObject, { now: () => NOW, operation: "create", options }) as Obj;
+  return admit(rt(resource), obj as KubeObject, { now: () => NOW, operation: "create", options }) as unknown as Obj;
 }
 export function update(resource: string, obj: unknown, old: unknown): Obj {
-  return admit(rt(resource), obj as KubeObject, { now: () => NOW, operation: "update", old: old as KubeObject }) as Obj;
+  return admit(rt(resource), obj as KubeObject, { now: () => NOW, operation: "update", old: old as KubeObject }) as unknown as Obj;
 }
 export function status(resource: string, obj: unknown, old: unknown): Obj {
-  return admit(rt(resource), obj as KubeObject, { now: () => NOW, operation: "status", old: old as KubeObject }) as Obj;
+  return admit(rt(resource), obj as KubeObject, { now: () => NOW, operation: "status", old: old as KubeObject }) as unknown as Obj;
 }
 
 /** Runs `fn`, expects an Invalid FlotillaError and returns it. */

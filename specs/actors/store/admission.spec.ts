@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import type { KubeObject } from "../../../bus/resources.ts";
 import { RESOURCE_TYPES } from "../../../bus/kinds.ts";
 import { FlotillaError, ErrorCode } from "../../../bus/errors.ts";
 import { admit, MAX_OBJECT_BYTES } from "../../../actors/store/admission/index.ts";
@@ -200,7 +201,7 @@ describe("store admission", () => {
   });
 
   it("uses the clock from the context, not the wall clock", () => {
-    const ev = admit(rt("events"), minimal("events"), { now: () => NOW, operation: "create" }) as Record<string, unknown>;
+    const ev = admit(rt("events"), minimal("events") as unknown as KubeObject, { now: () => NOW, operation: "create" }) as Record<string, unknown>;
     expect(ev.firstTimestamp).to.equal("2026-03-01T12:00:00Z");
   });
 });
