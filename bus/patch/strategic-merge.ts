@@ -83,7 +83,7 @@ function mergeMap(original: JsonObject, patch: JsonObject, type: TypeMeta | unde
   return original;
 }
 
-/** A list that became empty through merging disappears, as in Kubernetes. */
+/** Stores the ordered list; an empty result does not create a field the object did not have. */
 function setOrReplaceList(obj: JsonObject, field: string, list: unknown[]): void {
   if (list.length === 0 && !Array.isArray(obj[field])) delete obj[field];
   else obj[field] = list;
@@ -91,7 +91,7 @@ function setOrReplaceList(obj: JsonObject, field: string, list: unknown[]): void
 
 const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
-/** The merged value of one field (never called with a null patch value). */
+/** The merged value of one field; `undefined` (no patch value) keeps the original. */
 function mergeField(original: unknown, patch: unknown, meta: FieldMeta): unknown {
   if (isObject(patch)) {
     return mergeMap(isObject(original) ? original : {}, patch, typeMeta(meta.type));
