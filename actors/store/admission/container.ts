@@ -2,6 +2,7 @@
 import type { Cause } from "../../../bus/errors.ts";
 import { isQuantity, parseQuantity } from "../../../bus/quantity.ts";
 import { type Path, type Rec, invalid, required, duplicate, notSupported, forbidden, notFound, wrongType, isRec, isInt, rec, arr, str } from "./field.ts";
+import { validateMemberName } from "./meta.ts";
 import { isDNS1123Label, isValidPortName, isValidPortNum, isEnvVarName, isConfigMapKey, isQualifiedName, isValidIP } from "./names.ts";
 
 /** `Always` for `:latest` or an untagged image, else `IfNotPresent` (a digest counts as pinned). */
@@ -170,12 +171,7 @@ function validatePorts(ports: unknown, p: Path, hostPorts: Set<string>): Cause[]
   arr(ports).forEach((raw, i) => {
     const pp = p.index(i);
     const port = rec(raw);
-    const name = str(port.name);
-    if (name) {
-      for (const m of isValidPortName(name)) errs.push(invalid(pp.child("name"), name, m));
-      if (names.has(name)) errs.push(duplicate(pp.child("name"), name));
-      names.add(name);
-    }
+    errs.push(...validateMemberName(port.name, pp.child("name"), names, isValidPortName, true));
     if (port.containerPort === undefined || port.containerPort === 0) errs.push(required(pp.child("containerPort")));
     else for (const m of isValidPortNum(port.containerPort as number)) errs.push(invalid(pp.child("containerPort"), port.containerPort, m));
     if (port.hostPort !== undefined && port.hostPort !== 0) {
@@ -224,13 +220,7 @@ export function validateContainers(list: unknown, p: Path, scope: ContainerScope
     const cp = p.index(i);
     if (!isRec(raw)) return errs.push(invalid(cp, raw, "must be of type object"));
     const c = raw;
-    const name = str(c.name);
-    if (!name) errs.push(required(cp.child("name")));
-    else {
-      for (const m of isDNS1123Label(name)) errs.push(invalid(cp.child("name"), name, m));
-      if (scope.names.has(name)) errs.push(duplicate(cp.child("name"), name));
-      scope.names.add(name);
-    }
+    errs.push(...validateMemberName(c.name, cp.child("name"), scope.names, isDNS1123Label));
     const image = str(c.image);
     if (!image) errs.push(required(cp.child("image")));
     else if (scope.isPod && image.trim() !== image) errs.push(invalid(cp.child("image"), image, "must not have leading or trailing whitespace"));

@@ -1,7 +1,7 @@
 /** ObjectMeta, labels, annotations and label selectors (apimachinery's ValidateObjectMeta family). */
 import type { Cause } from "../../../bus/errors.ts";
 import type { KubeObject } from "../../../bus/resources.ts";
-import { type Path, path, invalid, required, forbidden, tooLong, notSupported, wrongType, isRec, isInt, rec, arr, str } from "./field.ts";
+import { type Path, path, invalid, required, duplicate, forbidden, tooLong, notSupported, wrongType, isRec, isInt, rec, arr, str } from "./field.ts";
 import { type NameFn, isQualifiedName, isValidLabelValue, isDNS1123Label } from "./names.ts";
 
 export const TOTAL_ANNOTATION_SIZE_LIMIT = 256 * 1024;
@@ -34,6 +34,27 @@ export function validateAnnotations(annotations: unknown, p: Path): Cause[] {
 
 const SELECTOR_OPS = ["DoesNotExist", "Exists", "In", "NotIn"] as const;
 
+/** In/NotIn need values, Exists/DoesNotExist take none (label and node selector requirements alike). */
+export function validateOperatorValues(op: string, values: unknown[], p: Path): Cause[] {
+  if ((op === "In" || op === "NotIn") && values.length === 0) return [required(p, "must be specified when `operator` is 'In' or 'NotIn'")];
+  if ((op === "Exists" || op === "DoesNotExist") && values.length > 0)
+    return [forbidden(p, "may not be specified when `operator` is 'Exists' or 'DoesNotExist'")];
+  return [];
+}
+
+/**
+ * A list member's name: required (unless `optional`), of the given format, and unique in `seen`.
+ * Used for containers, volumes and service/endpoint ports.
+ */
+export function validateMemberName(name: unknown, p: Path, seen: Set<string>, format: (v: string) => string[], optional = false): Cause[] {
+  const n = str(name);
+  if (!n) return optional ? [] : [required(p)];
+  const errs = format(n).map((m) => invalid(p, n, m));
+  if (seen.has(n)) errs.push(duplicate(p, n));
+  seen.add(n);
+  return errs;
+}
+
 /** A LabelSelector (matchLabels + matchExpressions). */
 export function validateLabelSelector(sel: unknown, p: Path): Cause[] {
   if (sel === undefined || sel === null) return [];
@@ -46,10 +67,7 @@ export function validateLabelSelector(sel: unknown, p: Path): Cause[] {
     const op = str(e.operator);
     const values = arr(e.values);
     if (!(SELECTOR_OPS as readonly string[]).includes(op)) errs.push(notSupported(ep.child("operator"), e.operator ?? "", SELECTOR_OPS));
-    else if ((op === "In" || op === "NotIn") && values.length === 0)
-      errs.push(required(ep.child("values"), "must be specified when `operator` is 'In' or 'NotIn'"));
-    else if ((op === "Exists" || op === "DoesNotExist") && values.length > 0)
-      errs.push(forbidden(ep.child("values"), "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"));
+    else errs.push(...validateOperatorValues(op, values, ep.child("values")));
     for (const m of isQualifiedName(str(e.key))) errs.push(invalid(ep.child("key"), e.key ?? "", m));
     values.forEach((v, j) => {
       for (const m of isValidLabelValue(str(v))) errs.push(invalid(ep.child("values").index(j), v, m));

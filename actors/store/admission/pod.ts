@@ -2,9 +2,9 @@
 import type { Cause } from "../../../bus/errors.ts";
 import type { KubeObject } from "../../../bus/resources.ts";
 import type { Admitter } from "./types.ts";
-import { type Path, type Rec, path, invalid, required, duplicate, notSupported, forbidden, wrongType, deepEqual, isRec, isInt, rec, arr, str } from "./field.ts";
+import { type Path, type Rec, path, invalid, required, notSupported, forbidden, wrongType, deepEqual, isRec, isInt, rec, arr, str } from "./field.ts";
 import { isDNS1123Label, isDNS1123Subdomain, isValidIP, nameIsDNSSubdomain } from "./names.ts";
-import { validateLabels, validateAnnotations } from "./meta.ts";
+import { validateLabels, validateAnnotations, validateMemberName } from "./meta.ts";
 import { defaultContainer, validateContainers } from "./container.ts";
 import { validateTolerations, validateOnlyAddedTolerations, addDefaultTolerations, DEFAULT_TOLERATION_SECONDS } from "./tolerations.ts";
 import { validateAffinity, validateTopologySpread } from "./scheduling.ts";
@@ -41,13 +41,7 @@ function validateVolumes(volumes: unknown, p: Path): { errs: Cause[]; names: Set
   arr(volumes).forEach((raw, i) => {
     const vp = p.index(i);
     const v = rec(raw);
-    const name = str(v.name);
-    if (!name) errs.push(required(vp.child("name")));
-    else {
-      for (const m of isDNS1123Label(name)) errs.push(invalid(vp.child("name"), name, m));
-      if (names.has(name)) errs.push(duplicate(vp.child("name"), name));
-      names.add(name);
-    }
+    errs.push(...validateMemberName(v.name, vp.child("name"), names, isDNS1123Label));
     const sources = Object.keys(v).filter((k) => k !== "name" && v[k] !== undefined && v[k] !== null);
     if (sources.length === 0) errs.push(required(vp, "must specify a volume type"));
     for (const extra of sources.slice(1)) errs.push(forbidden(vp.child(extra), "may not specify more than 1 volume type"));

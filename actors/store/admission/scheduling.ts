@@ -1,8 +1,8 @@
 /** Scheduling constraints of a pod spec: affinity (node, pod, anti) and topology spread. */
 import type { Cause } from "../../../bus/errors.ts";
-import { type Path, invalid, required, duplicate, notSupported, forbidden, wrongType, isRec, isInt, rec, arr, str } from "./field.ts";
+import { type Path, invalid, required, duplicate, notSupported, wrongType, isRec, isInt, rec, arr, str } from "./field.ts";
 import { isQualifiedName, isValidLabelValue } from "./names.ts";
-import { validateLabelSelector } from "./meta.ts";
+import { validateLabelSelector, validateOperatorValues } from "./meta.ts";
 
 const NODE_OPS = ["DoesNotExist", "Exists", "Gt", "In", "Lt", "NotIn"] as const;
 
@@ -14,11 +14,8 @@ function validateNodeSelectorRequirements(reqs: unknown, p: Path, fields: boolea
     const op = str(r.operator);
     const values = arr(r.values);
     if (!(NODE_OPS as readonly string[]).includes(op)) errs.push(notSupported(rp.child("operator"), r.operator ?? "", NODE_OPS));
-    else if ((op === "In" || op === "NotIn") && values.length === 0)
-      errs.push(required(rp.child("values"), "must be specified when `operator` is 'In' or 'NotIn'"));
-    else if ((op === "Exists" || op === "DoesNotExist") && values.length > 0)
-      errs.push(forbidden(rp.child("values"), "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"));
-    else if ((op === "Gt" || op === "Lt") && (values.length !== 1 || !/^-?\d+$/.test(str(values[0]))))
+    else errs.push(...validateOperatorValues(op, values, rp.child("values")));
+    if ((op === "Gt" || op === "Lt") && (values.length !== 1 || !/^-?\d+$/.test(str(values[0]))))
       errs.push(required(rp.child("values"), "must be specified single value when `operator` is 'Lt' or 'Gt'"));
     if (fields) {
       if (r.key !== "metadata.name") errs.push(invalid(rp.child("key"), r.key ?? "", "not a valid field selector key"));

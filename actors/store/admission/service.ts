@@ -3,14 +3,14 @@ import type { Cause } from "../../../bus/errors.ts";
 import type { Admitter } from "./types.ts";
 import { type Path, type Rec, path, invalid, required, duplicate, notSupported, forbidden, wrongType, isRec, isInt, rec, arr, str } from "./field.ts";
 import { nameIsDNS1035Label, nameIsDNSSubdomain, isDNS1123Label, isDNS1123Subdomain, isValidIP, isValidPortNum, isIPv6 } from "./names.ts";
-import { validateLabels } from "./meta.ts";
+import { validateLabels, validateMemberName } from "./meta.ts";
 import { validatePortNumOrName } from "./container.ts";
+import { NODE_PORT_RANGE } from "../allocator.ts";
 
 const TYPES = ["ClusterIP", "ExternalName", "LoadBalancer", "NodePort"] as const;
 const PROTOCOLS = ["SCTP", "TCP", "UDP"] as const;
 const AFFINITIES = ["ClientIP", "None"] as const;
 const TRAFFIC_POLICIES = ["Cluster", "Local"] as const;
-export const NODE_PORT_RANGE = { min: 30000, max: 32767 } as const;
 const MAX_AFFINITY_TIMEOUT = 86400;
 
 const needsClusterIP = (spec: Rec) => spec.type !== "ExternalName";
@@ -39,14 +39,7 @@ function validatePorts(spec: Rec, p: Path): Cause[] {
   const nodePorts = new Set<string>();
   ports.forEach((port, i) => {
     const pp = p.index(i);
-    const name = str(port.name);
-    if (!name) {
-      if (ports.length > 1) errs.push(required(pp.child("name")));
-    } else {
-      for (const m of isDNS1123Label(name)) errs.push(invalid(pp.child("name"), name, m));
-      if (names.has(name)) errs.push(duplicate(pp.child("name"), name));
-      names.add(name);
-    }
+    errs.push(...validateMemberName(port.name, pp.child("name"), names, isDNS1123Label, ports.length === 1));
     const protocol = str(port.protocol);
     if (!(PROTOCOLS as readonly string[]).includes(protocol)) errs.push(notSupported(pp.child("protocol"), port.protocol ?? "", PROTOCOLS));
     for (const m of isValidPortNum(port.port as number)) errs.push(invalid(pp.child("port"), port.port ?? 0, m));
@@ -193,14 +186,7 @@ export const endpointsAdmitter: Admitter = {
       const names = new Set<string>();
       ports.forEach((port, j) => {
         const pp = sp.child("ports").index(j);
-        const name = str(port.name);
-        if (!name) {
-          if (ports.length > 1) errs.push(required(pp.child("name")));
-        } else {
-          for (const m of isDNS1123Label(name)) errs.push(invalid(pp.child("name"), name, m));
-          if (names.has(name)) errs.push(duplicate(pp.child("name"), name));
-          names.add(name);
-        }
+        errs.push(...validateMemberName(port.name, pp.child("name"), names, isDNS1123Label, ports.length === 1));
         for (const m of isValidPortNum(port.port as number)) errs.push(invalid(pp.child("port"), port.port ?? 0, m));
         if (!(PROTOCOLS as readonly unknown[]).includes(port.protocol)) errs.push(notSupported(pp.child("protocol"), port.protocol ?? "", PROTOCOLS));
       });

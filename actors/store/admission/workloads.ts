@@ -31,13 +31,34 @@ function validateReplicatedTemplate(tpl: unknown, matches: ((labels: Labels) => 
 }
 
 /** spec.selector (a LabelSelector) for apps/v1 kinds. */
-function validateAppsSelector(spec: Rec, p: Path): { errs: Cause[]; matches?: (l: Labels) => boolean } {
+function validateAppsSelector(spec: Rec, p: Path): ReturnType<SelectorCheck> {
   const sel = spec.selector;
   if (sel === undefined || sel === null) return { errs: [required(p.child("selector"))] };
   const errs = validateLabelSelector(sel, p.child("selector"));
   if (isRec(sel) && isEmptySelector(sel)) errs.push(invalid(p.child("selector"), sel, "empty selector is invalid for deployment"));
   if (errs.length) return { errs };
   return { errs, matches: (l) => matchesSelector(sel as LabelSelector, l) };
+}
+
+type SelectorCheck = (spec: Rec, p: Path) => { errs: Cause[]; matches?: (l: Labels) => boolean };
+
+/** core/v1 selectors are plain label maps, required and non-empty. */
+const validateMapSelector: SelectorCheck = (spec, p) => {
+  const selector = rec(spec.selector) as Labels;
+  if (Object.keys(selector).length === 0) return { errs: [required(p.child("selector"))] };
+  return { errs: validateLabels(spec.selector, p.child("selector")), matches: (l) => Object.entries(selector).every(([k, v]) => l[k] === v) };
+};
+
+/** ReplicaSet and ReplicationController specs: counts, selector, template. */
+function validateReplicatedSpec(obj: KubeObject, selector: SelectorCheck, owner: string, mismatch: string): Cause[] {
+  const p = path("spec");
+  if (!isRec(obj.spec)) return [required(p)];
+  const spec = obj.spec;
+  const errs = [...nonNegative(spec.replicas, p.child("replicas")), ...nonNegative(spec.minReadySeconds, p.child("minReadySeconds"))];
+  const sel = selector(spec, p);
+  errs.push(...sel.errs);
+  errs.push(...validateReplicatedTemplate(spec.template, sel.matches, p.child("template"), owner, mismatch));
+  return errs;
 }
 
 function validateReplicaCounts(status: unknown, p: Path, fields: string[]): Cause[] {
@@ -133,16 +154,7 @@ export const replicaSetAdmitter: Admitter = {
   prepareCreate(obj) {
     obj.status = { replicas: 0 };
   },
-  validate(obj) {
-    const p = path("spec");
-    if (!isRec(obj.spec)) return [required(p)];
-    const spec = obj.spec;
-    const errs = [...nonNegative(spec.replicas, p.child("replicas")), ...nonNegative(spec.minReadySeconds, p.child("minReadySeconds"))];
-    const sel = validateAppsSelector(spec, p);
-    errs.push(...sel.errs);
-    errs.push(...validateReplicatedTemplate(spec.template, sel.matches, p.child("template"), "ReplicaSet", "`selector` does not match template `labels`"));
-    return errs;
-  },
+  validate: (obj) => validateReplicatedSpec(obj, (spec, p) => validateAppsSelector(spec, p), "ReplicaSet", "`selector` does not match template `labels`"),
   validateUpdate: selectorImmutable,
   validateStatus: (obj) =>
     validateReplicaCounts(obj.status, path("status"), ["replicas", "fullyLabeledReplicas", "readyReplicas", "availableReplicas"]),
@@ -166,18 +178,7 @@ export const replicationControllerAdmitter: Admitter = {
   prepareCreate(obj) {
     obj.status = { replicas: 0 };
   },
-  validate(obj) {
-    const p = path("spec");
-    if (!isRec(obj.spec)) return [required(p)];
-    const spec = obj.spec;
-    const errs = [...nonNegative(spec.replicas, p.child("replicas")), ...nonNegative(spec.minReadySeconds, p.child("minReadySeconds"))];
-    const selector = rec(spec.selector) as Labels;
-    if (Object.keys(selector).length === 0) errs.push(required(p.child("selector")));
-    else errs.push(...validateLabels(spec.selector, p.child("selector")));
-    const matches = Object.keys(selector).length ? (l: Labels) => Object.entries(selector).every(([k, v]) => l[k] === v) : undefined;
-    errs.push(...validateReplicatedTemplate(spec.template, matches, p.child("template"), "ReplicationController", "selector does not match template labels"));
-    return errs;
-  },
+  validate: (obj) => validateReplicatedSpec(obj, validateMapSelector, "ReplicationController", "selector does not match template labels"),
   validateStatus: (obj) =>
     validateReplicaCounts(obj.status, path("status"), ["replicas", "fullyLabeledReplicas", "readyReplicas", "availableReplicas"]),
 };
