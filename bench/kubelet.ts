@@ -1,0 +1,91 @@
+/**
+ * Pod startup latency per engine: create → Running observed by a watch (an informer on pods),
+ * p50 and p99 over `n` pods (default 100), created one after another on one kubelet.
+ *
+ * @example
+ *   const r = await benchPodStartup("process");   // { p50Ms, p99Ms, n }
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
+import type { Pod } from "../bus/resources.ts";
+import { Informer } from "../runtime/informer.ts";
+import { startTestCluster } from "../specs/harness/cluster.ts";
+import { ensureBusyboxImage, BUSYBOX_IMAGE } from "../specs/harness/images.ts";
+import { kubelet } from "../actors/kubelet/index.ts";
+
+export interface StartupResult {
+  engine: string;
+  p50Ms: number;
+  p99Ms: number;
+  n: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+export async function benchPodStartup(engine: "docker" | "process" | "simulated", n = 100): Promise<StartupResult> {
+  if (engine === "docker") await ensureBusyboxImage();
+  const dataDir = mkdtempSync(join(tmpdir(), "flotilla-bench-kubelet-"));
+  const nodeName = `bench-${engine}-${Date.now().toString(36)}`;
+  const cluster = await startTestCluster({ cluster: `bench${Date.now().toString(36)}` });
+  const host = await cluster.startActors([{ def: kubelet, opts: { nodeName, engine, dataDir } }]);
+  const informer = new Informer<Pod>(cluster.nc, cluster.cluster, { resource: "pods", filter: (p) => p.spec?.nodeName === nodeName });
+  const createdAt = new Map<string, number>();
+  const latencies: number[] = [];
+  const waiters = new Map<string, () => void>();
+  const seen = (p: Pod) => {
+    const name = p.metadata.name!;
+    const t0 = createdAt.get(name);
+    if (t0 === undefined || p.status?.phase !== "Running") return;
+    createdAt.delete(name);
+    latencies.push(Date.now() - t0);
+    waiters.get(name)?.();
+  };
+  informer.addHandlers({ add: seen, update: (_o, p) => seen(p) });
+  await informer.start();
+  try {
+    for (let i = 0; i < n; i++) {
+      const name = `startup-${i}`;
+      const running = new Promise<void>((r) => waiters.set(name, r));
+      createdAt.set(name, Date.now());
+      await cluster.store.create("pods", "default", {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name, namespace: "default" },
+        spec: {
+          nodeName,
+          terminationGracePeriodSeconds: 0,
+          containers: [{ name: "c", image: engine === "docker" ? BUSYBOX_IMAGE : "busybox", imagePullPolicy: "IfNotPresent", command: ["sleep", "3600"] }],
+        },
+      });
+      await running;
+    }
+    for (let i = 0; i < n; i++) await cluster.store.delete("pods", "default", `startup-${i}`, { gracePeriodSeconds: 1 }).catch(() => undefined);
+    // Let the kubelet stop what it started before it goes.
+    const deadline = Date.now() + 60_000;
+    while (informer.list().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  } finally {
+    informer.stop();
+    await host.stop();
+    await cluster.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  const sorted = [...latencies].sort((a, b) => a - b);
+  return { engine, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), n: sorted.length };
+}
+
+// `node --import tsx bench/kubelet.ts [engine…]` runs it standalone.
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const engines = (process.argv.slice(2).length ? process.argv.slice(2) : ["simulated", "process", "docker"]) as ("docker" | "process" | "simulated")[];
+  for (const e of engines) {
+    try {
+      console.log(JSON.stringify(await benchPodStartup(e)));
+    } catch (err) {
+      console.log(JSON.stringify({ engine: e, error: (err as Error).message }));
+    }
+  }
+  process.exit(0);
+}
