@@ -59,7 +59,11 @@ export function isDNS1035Label(v: string): string[] {
 
 /** A name function as used by ValidateObjectMeta; `prefix` is true for generateName. */
 export type NameFn = (name: string, prefix: boolean) => string[];
-const maskTrailingDash = (n: string) => (n.length > 1 && n.endsWith("-") ? n.slice(0, -2) + "a" : n);
+/**
+ * A generateName prefix is fine when some suffix completes it: like Kubernetes' maskTrailingDash,
+ * plus a trailing '.' (`node-1.` + suffix is a valid subdomain; event names are built that way).
+ */
+const maskTrailingDash = (n: string) => (n.length > 1 && (n.endsWith("-") || n.endsWith(".")) ? n.slice(0, -2) + "a" : n);
 export const nameIsDNSSubdomain: NameFn = (n, prefix) => isDNS1123Subdomain(prefix ? maskTrailingDash(n) : n);
 export const nameIsDNSLabel: NameFn = (n, prefix) => isDNS1123Label(prefix ? maskTrailingDash(n) : n);
 export const nameIsDNS1035Label: NameFn = (n, prefix) => isDNS1035Label(prefix ? maskTrailingDash(n) : n);

@@ -121,10 +121,13 @@ describe("store admission", () => {
       expect(causeAt(rejected(() => create("nodes", node)), "metadata.namespace").reason).to.equal("FieldValueForbidden");
     });
 
-    it("accepts generateName as a prefix (a trailing dash is fine) and checks it as a name", () => {
+    it("accepts generateName as a prefix (a trailing dash or dot is fine) and checks it as a name", () => {
       const pod = minimal("pods");
       pod.metadata = { generateName: "web-", namespace: "default" };
       expect(create("pods", pod).metadata.generateName).to.equal("web-");
+      const ev = minimal("events");
+      ev.metadata = { generateName: "node-1.", namespace: "default" };
+      expect(create("events", ev).metadata.generateName).to.equal("node-1.");
       pod.metadata.generateName = "Web_";
       expect(fieldsOf(rejected(() => create("pods", pod)))).to.deep.equal(["metadata.generateName"]);
     });
