@@ -104,6 +104,12 @@ export function kubeletBehaviours(f: Flavor, getCluster: () => TestCluster, base
     await c().store.create("pods", "default", p);
     const cur = await waitPod(c(), p, running, "pod running");
     expect(cur.status!.podIP).to.be.a("string").and.not.equal("");
+    if (f.engine === "process") {
+      // Host processes share the host network: each declared port got its own loopback port.
+      const ports = JSON.parse(cur.metadata.annotations?.["flotilla.io/ports"] ?? "{}") as Record<string, number>;
+      expect(ports["8080"]).to.be.a("number").and.not.equal(8080);
+      expect(cur.status!.podIP).to.equal("127.0.0.1");
+    }
     expect(cur.status!.conditions!.find((x) => x.type === "Ready")!.status).to.equal("True");
     await waitFor(async () => (await readLogs(c(), node, { namespace: "default", pod: p.metadata.name!, container: "client" })).includes("hello-from-web"), { what: "client log", timeoutMs: 10_000 });
     const evs = (await events(c(), p)).map((e) => e.reason);
