@@ -8,6 +8,7 @@ import { NOW, MINIMAL, create, update, status, rejected, fieldsOf, causeAt, mini
 describe("store admission", () => {
   describe("for every registered resource type", () => {
     for (const t of RESOURCE_TYPES) {
+      const a = /^[AEIOU]/.test(t.kind) ? "an" : "a";
       it(`admits a minimal ${t.kind} and returns it with its apiVersion and kind`, () => {
         const fixture = MINIMAL[t.resource];
         expect(fixture, `no fixture for ${t.resource}`).to.not.equal(undefined);
@@ -22,7 +23,7 @@ describe("store admission", () => {
         expect(again).to.deep.equal(once);
       });
 
-      it(`rejects a ${t.kind} whose name is not a valid DNS name, at metadata.name`, () => {
+      it(`rejects ${a} ${t.kind} whose name is not a valid DNS name, at metadata.name`, () => {
         const obj = minimal(t.resource);
         obj.metadata.name = "Not_Valid";
         const e = rejected(() => create(t.resource, obj));
