@@ -10,7 +10,7 @@ import type { Pod } from "../../bus/resources.ts";
 import { startTestCluster, waitFor } from "../harness/cluster.ts";
 import { startHost } from "../../runtime/host.ts";
 import { kubelet } from "../../actors/kubelet/index.ts";
-import { podOf, waitPod, running } from "../actors/kubelet/behaviours.ts";
+import { podOf, waitPod, running, pidAlive as alive, killProcessContainers } from "../actors/kubelet/behaviours.ts";
 
 /** A TCP relay in front of nats-server that the spec can cut and restore (a network partition). */
 class Relay {
@@ -43,14 +43,6 @@ class Relay {
   }
 }
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe("kubelet self-fencing (process engine)", function () {
   this.timeout(60_000);
@@ -77,6 +69,7 @@ describe("kubelet self-fencing (process engine)", function () {
     await host?.stop().catch(() => undefined);
     await relay?.cut().catch(() => undefined);
     await cluster?.stop();
+    killProcessContainers(dataDir);
     rmSync(dataDir, { recursive: true, force: true });
   });
 

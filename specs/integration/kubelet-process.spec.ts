@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import type { TestCluster } from "../harness/cluster.ts";
 import type { Container } from "../../bus/resources.ts";
 import { startTestCluster } from "../harness/cluster.ts";
-import { kubeletBehaviours } from "../actors/kubelet/behaviours.ts";
+import { kubeletBehaviours, pidAlive as alive, killProcessContainers } from "../actors/kubelet/behaviours.ts";
 
 describe("kubelet on the process engine", function () {
   this.timeout(60_000);
@@ -15,17 +15,10 @@ describe("kubelet on the process engine", function () {
   });
   after(async () => {
     await cluster?.stop();
+    killProcessContainers(dataDir);
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  const alive = (pid: number) => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
 
   kubeletBehaviours(
     {

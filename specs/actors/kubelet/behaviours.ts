@@ -3,6 +3,8 @@
  * same expectations; only how a shell command becomes a container differs (`Flavor`).
  */
 import { expect } from "chai";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { createInbox } from "@nats-io/transport-node";
 import type { Pod, Container, Event, Lease } from "../../../bus/resources.ts";
 import type { LogFrame, KubeletRequest } from "../../../bus/kubelet-protocol.ts";
@@ -22,6 +24,36 @@ export interface Flavor {
   /** Is the container (by engine id) still running on the machine? */
   isRunning(containerId: string): Promise<boolean>;
   kubeletOpts?: Partial<KubeletOptions>;
+}
+
+/** Is a host process alive (process-engine specs)? */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Kills every process group a process-engine kubelet left under `dataDir` (spec teardown). */
+export function killProcessContainers(dataDir: string): void {
+  const root = join(dataDir, "kubelet");
+  if (!existsSync(root)) return;
+  for (const cluster of readdirSync(root)) {
+    for (const node of readdirSync(join(root, cluster))) {
+      const dir = join(root, cluster, node, "containers");
+      if (!existsSync(dir)) continue;
+      for (const id of readdirSync(dir)) {
+        try {
+          const { pid } = JSON.parse(readFileSync(join(dir, id, "meta.json"), "utf8")) as { pid: number };
+          process.kill(-pid, "SIGKILL");
+        } catch {
+          /* gone already */
+        }
+      }
+    }
+  }
 }
 
 let n = 0;
