@@ -1,0 +1,43 @@
+/** Every actor kind Flotilla has, by the name `flotilla actor <kind>` takes. */
+import type { ActorDefinition } from "../runtime/actor.ts";
+import { storeActor } from "./store/index.ts";
+import { apiServer } from "./api-server/index.ts";
+import { scheduler } from "./scheduler/index.ts";
+import { nodeController } from "./node-controller/index.ts";
+import { replicationController } from "./replication-controller/index.ts";
+import { deploymentController } from "./deployment-controller/index.ts";
+import { endpointsController } from "./endpoints-controller/index.ts";
+import { garbageCollector } from "./garbage-collector/index.ts";
+import { namespaceController } from "./namespace-controller/index.ts";
+import { kubelet } from "./kubelet/index.ts";
+import { proxy } from "./proxy/index.ts";
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const ACTORS: Record<string, ActorDefinition<any>> = {
+  store: storeActor,
+  "api-server": apiServer,
+  scheduler,
+  "node-controller": nodeController,
+  "replication-controller": replicationController,
+  "deployment-controller": deploymentController,
+  "endpoints-controller": endpointsController,
+  "garbage-collector": garbageCollector,
+  "namespace-controller": namespaceController,
+  kubelet,
+  proxy,
+};
+
+/** The control plane, in start order (the store first: everything else talks through it). */
+export const CONTROL_PLANE = [
+  "store",
+  "scheduler",
+  "node-controller",
+  "replication-controller",
+  "deployment-controller",
+  "endpoints-controller",
+  "garbage-collector",
+  "namespace-controller",
+  "api-server",
+] as const;
+
+export const ACTOR_KINDS = Object.keys(ACTORS);

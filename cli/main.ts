@@ -1,0 +1,91 @@
+/**
+ * The `flotilla` command. Thin: parse arguments, call the runtime, the bus or the HTTP API, print.
+ */
+import { Command, Option } from "commander";
+import { resolve } from "node:path";
+import { ACTORS, ACTOR_KINDS } from "../actors/registry.ts";
+import { startHost } from "../runtime/host.ts";
+import { DEFAULT_CLUSTER } from "../bus/subjects.ts";
+import { VERSION } from "../runtime/actor.ts";
+import { up } from "./up.ts";
+import { defaultDataDir, readState, isAlive } from "./config.ts";
+import { parseActorOptions } from "./actor-options.ts";
+import { registerCommands } from "./commands.ts";
+
+const program = new Command();
+program.name("flotilla").description("A Kubernetes-style container orchestrator built as actors on NATS").version(VERSION);
+program.showHelpAfterError("(run `flotilla --help` for usage)");
+
+program
+  .command("up")
+  .description("bring a whole cluster up on this machine")
+  .option("--nodes <n>", "number of nodes (kubelet + proxy each)", "1")
+  .addOption(new Option("--engine <engine>", "container engine (default: docker when a Docker engine answers, else process)").choices(["docker", "process", "simulated"]))
+  .option("--data-dir <dir>", "where the cluster keeps its state", defaultDataDir())
+  .option("--port <port>", "api-server HTTPS port", "6443")
+  .option("--nats-port <port>", "NATS port (default: the last one used, else a free one)")
+  .option("--cluster <name>", "cluster name (NATS subject prefix)")
+  .option("--example", "apply examples/web-app.yaml once the cluster is up")
+  .action(async (o) => {
+    const dataDir = resolve(o.dataDir);
+    const c = await up({
+      dataDir,
+      nodes: Number(o.nodes),
+      engine: o.engine,
+      port: Number(o.port),
+      natsPort: o.natsPort ? Number(o.natsPort) : undefined,
+      cluster: o.cluster,
+      handleSignals: true,
+    });
+    if (o.example) {
+      const { applyExample } = await import("./example.ts");
+      await applyExample(c);
+    }
+  });
+
+program
+  .command("down")
+  .description("stop the cluster that `flotilla up` started (its state is kept)")
+  .option("--data-dir <dir>", "the cluster's data dir", defaultDataDir())
+  .action(async (o) => {
+    const s = readState(resolve(o.dataDir));
+    if (!s || !isAlive(s.pid)) {
+      console.log(`no cluster is running from ${resolve(o.dataDir)}`);
+      return;
+    }
+    process.kill(s.pid, "SIGTERM");
+    const deadline = Date.now() + 20_000;
+    while (isAlive(s.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    if (isAlive(s.pid)) {
+      console.error(`pid ${s.pid} did not stop in 20 s`);
+      process.exitCode = 1;
+    } else console.log("cluster stopped");
+  });
+
+program
+  .command("actor")
+  .description(`run one actor in this process: ${ACTOR_KINDS.join(", ")}`)
+  .argument("<kind>", "actor kind")
+  .requiredOption("--nats <url>", "NATS URL (comma-separated for several servers)")
+  .option("--creds <file>", "NATS credentials file")
+  .option("--cluster <name>", "cluster name", DEFAULT_CLUSTER)
+  .option("--opt <key=value...>", "actor option (repeatable), e.g. --opt nodeName=n1 --opt engine=process")
+  .option("--replicas <n>", "run this many replicas of the actor in this process", "1")
+  .action(async (kind: string, o) => {
+    const def = ACTORS[kind];
+    if (!def) {
+      console.error(`error: unknown actor kind "${kind}"; one of: ${ACTOR_KINDS.join(", ")}`);
+      process.exit(2);
+    }
+    const opts = parseActorOptions(o.opt ?? []);
+    const actors = Array.from({ length: Number(o.replicas) }, () => ({ def, opts }));
+    await startHost({ natsUrl: o.nats, creds: o.creds, cluster: o.cluster, actors, handleSignals: true });
+    console.error(`${kind} running (cluster "${o.cluster}", NATS ${o.nats}); Ctrl-C stops it`);
+  });
+
+registerCommands(program);
+
+program.parseAsync(process.argv).catch((e: Error) => {
+  console.error(`error: ${e.message}`);
+  process.exit(1);
+});
