@@ -187,7 +187,7 @@ describe("store", () => {
       const s = subjects(c.cluster);
       const got: { subject: string; op?: string; body: string }[] = [];
       const sub = c.nc.subscribe(s.events("configmaps", "default", ">"), {
-        callback: (_e, m) => got.push({ subject: m.subject, op: m.headers?.get("KV-Operation") || "PUT", body: new TextDecoder().decode(m.data) }),
+        callback: (_e, m) => void got.push({ subject: m.subject, op: m.headers?.get("KV-Operation") || "PUT", body: new TextDecoder().decode(m.data) }),
       });
       await c.nc.flush();
       await c.store.create("configmaps", "default", cm("feed.example", { a: "1" }));
