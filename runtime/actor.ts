@@ -32,6 +32,8 @@ export interface ActorDefinition<O = Record<string, unknown>> {
   leaderElected?: boolean;
   /** NATS connection name (default `<kind>/<id>`); kubelets use `kubelet/<nodeName>`. */
   connectionName?: (opts: O, id: string) => string;
+  /** Extra NATS connection options (a kubelet pings often so a frozen one is noticed fast). */
+  connectOptions?: { pingInterval?: number; maxPingOut?: number };
   start(ctx: ActorContext, opts: O): Promise<Actor>;
 }
 

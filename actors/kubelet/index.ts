@@ -137,6 +137,7 @@ export async function startKubelet(ctx: ActorContext, opts: KubeletOptions): Pro
 export const kubelet: ActorDefinition<KubeletOptions> = {
   kind: "kubelet",
   connectionName: (o) => `kubelet/${o.nodeName}`,
+  connectOptions: { pingInterval: 1000, maxPingOut: 2 },
   start: startKubelet,
 };
 
