@@ -5,13 +5,14 @@
  */
 import type { ActorDefinition } from "../../runtime/actor.ts";
 import type { StoreRequest } from "../../bus/store-protocol.ts";
-import type { KubeObject } from "../../bus/resources.ts";
+import type { KubeObject, Namespace } from "../../bus/resources.ts";
 import { match } from "ts-pattern";
 import { ensureBuckets } from "../../bus/kv.ts";
 import { STORE_REQUEST_TYPES } from "../../bus/store-protocol.ts";
 import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
 import { serve, typedDecoder } from "../../runtime/mailbox.ts";
 import { Store } from "./store.ts";
+import { Informer } from "../../runtime/informer.ts";
 
 export interface StoreActorOptions {
   serviceCidr?: string;
@@ -61,8 +62,10 @@ export const storeActor: ActorDefinition<StoreActorOptions> = {
   kind: "store",
   async start(ctx, opts) {
     const buckets = await ensureBuckets(ctx.nc, ctx.cluster, { replicas: opts.replicas });
-    const store = new Store(ctx.nc, buckets, { serviceCidr: opts.serviceCidr, defaultTolerationSeconds: opts.defaultTolerationSeconds });
+    const namespaces = new Informer<Namespace>(ctx.nc, ctx.cluster, { resource: "namespaces", log: ctx.log });
+    const store = new Store(ctx.nc, buckets, { namespaces, serviceCidr: opts.serviceCidr, defaultTolerationSeconds: opts.defaultTolerationSeconds });
     await store.bootstrap();
+    await namespaces.start();
     const prefix = `${ctx.subjects.storeQueue()}.`;
     const server = serve<StoreRequest, unknown>(ctx, ctx.subjects.storeAll(), {
       queue: "store",
@@ -75,6 +78,11 @@ export const storeActor: ActorDefinition<StoreActorOptions> = {
       },
     });
     ctx.log.info("store serving", { subject: ctx.subjects.storeAll() });
-    return { stop: () => server.stop() };
+    return {
+      stop: async () => {
+        await server.stop();
+        namespaces.stop();
+      },
+    };
   },
 };

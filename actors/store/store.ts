@@ -32,6 +32,8 @@ const suffix = customAlphabet("bcdfghjklmnpqrstvwxz2456789", 5);
 const enc = new TextEncoder();
 
 export interface StoreOptions {
+  /** A cache of namespaces: creates skip a KV read when the namespace is known to be active. */
+  namespaces?: { get(namespace: string | undefined, name: string): Namespace | undefined };
   serviceCidr?: string;
   defaultTolerationSeconds?: number;
   now?: () => Date;
@@ -150,6 +152,8 @@ export class Store {
 
   private async requireNamespace(rt: ResourceType, namespace: string | undefined): Promise<void> {
     if (!rt.namespaced || !namespace) return;
+    const cached = this.opts.namespaces?.get(undefined, namespace);
+    if (cached && !cached.metadata.deletionTimestamp) return;
     const ns = (await this.read(this.rt("namespaces"), undefined, namespace)) as Namespace | undefined;
     if (!ns) throw new FlotillaError(ErrorCode.NotFound, `namespaces "${namespace}" not found`, { details: { kind: "namespaces", name: namespace } });
     if (ns.metadata.deletionTimestamp && rt.resource !== "events") {
