@@ -41,6 +41,7 @@ export type Route =
   | { type: "openapi-index" }
   | { type: "openapi-gv"; group: string; version: string }
   | { type: "actors" }
+  | { type: "whoami" }
   | { type: "ui"; path: string }
   | ResourceRoute
   | { type: "not-found"; reason: string }
@@ -125,6 +126,7 @@ export function parseRoute(method: string, pathname: string, query: URLSearchPar
   if (path === "/apis") return simple({ type: "groups" });
   if (path === "/openapi/v3") return simple({ type: "openapi-index" });
   if (path === "/flotilla/v1/actors") return simple({ type: "actors" });
+  if (path === "/flotilla/v1/whoami") return simple({ type: "whoami" });
   if (segs[0] === "openapi" && segs[1] === "v3") {
     const gv = groupVersion(segs.slice(2));
     if (gv && gv.rest.length === 0) return simple({ type: "openapi-gv", group: gv.group, version: gv.version });

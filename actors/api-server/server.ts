@@ -20,6 +20,7 @@ import { handleGet, handleList, handleCreate, handleUpdate, handlePatch, handleD
 import { handleWatch } from "./watch.ts";
 import { handleLogs } from "./logs.ts";
 import { serveUi } from "./ui.ts";
+import { whoami } from "./whoami.ts";
 
 export interface ServerDeps {
   nc: NatsConnection;
@@ -92,6 +93,8 @@ export function createHandler(deps: ServerDeps): (req: IncomingMessage, res: Ser
         case "actors":
           if (!allowed(user, "list")) throw new FlotillaError(ErrorCode.Forbidden, `User "${user.name}" cannot list actors`);
           return sendJson(res, 200, { items: await pingActors(deps.nc, deps.cluster) });
+        case "whoami":
+          return sendJson(res, 200, whoami(user));
         case "resource":
           authorize(user, route);
           return handleResource(deps, req, res, route, q);
