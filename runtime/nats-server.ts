@@ -20,10 +20,14 @@ export interface NatsServerOptions {
   pingIntervalSeconds?: number;
   pingMax?: number;
   quiet?: boolean;
+  /** Serve the server's HTTP monitoring endpoints (/varz, /connz) on this loopback port (0 = a free one). */
+  monitorPort?: number;
 }
 
 export interface NatsServer {
   url: string;
+  /** http://127.0.0.1:<port> when monitoring was asked for. */
+  monitorUrl?: string;
   sysUrl: string;
   port: number;
   pid: number;
@@ -88,6 +92,7 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
   mkdirSync(join(dir, "jetstream"), { recursive: true });
   const port = opts.port && opts.port > 0 ? opts.port : await freePort(host);
   const account = opts.account ?? FLOTILLA_ACCOUNT;
+  const monitorPort = opts.monitorPort === undefined ? undefined : opts.monitorPort > 0 ? opts.monitorPort : await freePort(host);
   const sysPw = secret(dir, "sys.password");
   const userPw = secret(dir, "flotilla.password");
   const conf = `# written by flotilla
@@ -96,6 +101,7 @@ server_name: "flotilla-${port}"
 max_payload: 8MB
 ping_interval: "${opts.pingIntervalSeconds ?? 1}s"
 ping_max: ${opts.pingMax ?? 2}
+${monitorPort ? `http: "${host}:${monitorPort}"` : ""}
 jetstream {
   store_dir: "${join(dir, "jetstream")}"
 }
@@ -132,6 +138,7 @@ no_auth_user: "flotilla"
   }
   return {
     url: `nats://${host}:${port}`,
+    monitorUrl: monitorPort ? `http://${host}:${monitorPort}` : undefined,
     sysUrl: `nats://sys:${encodeURIComponent(sysPw)}@${host}:${port}`,
     port,
     pid: child.pid!,
