@@ -92,7 +92,8 @@ export async function registerNode(store: StoreClient, f: NodeFacts, now: number
     const created = await store.create<Node>("nodes", undefined, nodeObject(f, now));
     return await store.updateStatus<Node>("nodes", { ...created, status: nodeObject(f, now).status });
   } catch (e) {
-    if (!isCode(e, ErrorCode.AlreadyExists)) throw e;
+    // Already registered, or the node controller touched the new Node first: write status on what is there.
+    if (!isCode(e, ErrorCode.AlreadyExists) && !isCode(e, ErrorCode.Conflict)) throw e;
   }
   return heartbeatNode(store, f, now);
 }
