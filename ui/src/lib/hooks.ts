@@ -1,0 +1,35 @@
+/** Preact hooks over the shared watchers and the connection. */
+import type { KubeObject } from "../../../bus/resources.ts";
+import type { Snapshot } from "./watcher.ts";
+import type { WatchedResource } from "./resources.ts";
+import { useEffect, useState } from "preact/hooks";
+import { connection } from "./api.ts";
+import { Paths } from "./resources.ts";
+import { watcherFor } from "./watcher.ts";
+
+/** The live list of a resource across all namespaces. */
+export function useResource<T extends KubeObject>(resource: WatchedResource): Snapshot<T> {
+  const w = watcherFor<T>(Paths[resource]);
+  const [snap, setSnap] = useState(w.snapshot());
+  useEffect(() => {
+    setSnap(w.snapshot());
+    return w.subscribe(() => setSnap(w.snapshot()));
+  }, [w]);
+  return snap;
+}
+
+export function useConnection(): { reachable: boolean; token: string | null } {
+  const [, setTick] = useState(0);
+  useEffect(() => connection.subscribe(() => setTick((n) => n + 1)), []);
+  return { reachable: connection.reachable, token: connection.token };
+}
+
+/** A clock that ticks every `ms` for "age" columns (display only: no requests). */
+export function useNow(ms = 5000): number {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now()), ms);
+    return () => clearInterval(t);
+  }, [ms]);
+  return now;
+}

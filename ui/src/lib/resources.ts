@@ -1,0 +1,13 @@
+/** The list paths the dashboard watches (all namespaces; views filter by the namespace picker). */
+export const Paths = {
+  nodes: "/api/v1/nodes",
+  pods: "/api/v1/pods",
+  namespaces: "/api/v1/namespaces",
+  services: "/api/v1/services",
+  endpoints: "/api/v1/endpoints",
+  events: "/api/v1/events",
+  deployments: "/apis/apps/v1/deployments",
+  replicasets: "/apis/apps/v1/replicasets",
+  replicationcontrollers: "/api/v1/replicationcontrollers",
+} as const;
+export type WatchedResource = keyof typeof Paths;
