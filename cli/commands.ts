@@ -1,4 +1,15 @@
 /** Everyday commands (get, apply, describe, …) are registered here. */
 import type { Command } from "commander";
+import { registerGet } from "./cmd-get.ts";
+import { registerApply } from "./cmd-apply.ts";
+import { registerDescribe } from "./cmd-describe.ts";
+import { registerLogs } from "./cmd-logs.ts";
+import { registerRollout } from "./cmd-rollout.ts";
 
-export function registerCommands(_program: Command): void {}
+export function registerCommands(program: Command): void {
+  registerGet(program);
+  registerApply(program);
+  registerDescribe(program);
+  registerLogs(program);
+  registerRollout(program);
+}

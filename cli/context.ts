@@ -1,0 +1,110 @@
+/**
+ * What every everyday command shares: the API client from --kubeconfig, the namespace, the NATS
+ * connection of the local cluster, and kubectl-style resource arguments (`pods`, `deploy/web`,
+ * `pods,svc`).
+ */
+import type { Command } from "commander";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { ResourceType } from "../bus/kinds.ts";
+import { resolve } from "node:path";
+import { lookupResource, RESOURCE_TYPES } from "../bus/kinds.ts";
+import { DEFAULT_CLUSTER } from "../bus/subjects.ts";
+import { connectNats } from "../runtime/host.ts";
+import { ApiClient, resolveKubeconfig } from "./http.ts";
+import { defaultDataDir, readState } from "./config.ts";
+import { CliError } from "./errors.ts";
+
+export interface ApiFlags {
+  kubeconfig?: string;
+  namespace?: string;
+  allNamespaces?: boolean;
+  dataDir?: string;
+}
+
+/** Adds --kubeconfig and -n/--namespace (and optionally -A) to a command. */
+export function apiOptions(cmd: Command, o: { allNamespaces?: boolean } = {}): Command {
+  cmd.option("--kubeconfig <file>", "kubeconfig (default: $KUBECONFIG, else <data dir>/kubeconfig)");
+  cmd.option("-n, --namespace <ns>", "namespace (default: the kubeconfig's, else default)");
+  if (o.allNamespaces) cmd.option("-A, --all-namespaces", "every namespace");
+  cmd.option("--data-dir <dir>", "the cluster's data dir", defaultDataDir());
+  return cmd;
+}
+
+export function apiFrom(f: ApiFlags): ApiClient {
+  return ApiClient.fromKubeconfig(resolveKubeconfig(f.kubeconfig, f.dataDir ? resolve(f.dataDir) : undefined));
+}
+
+/** The namespace to use for a namespaced resource (undefined with -A). */
+export function namespaceOf(api: ApiClient, f: ApiFlags): string | undefined {
+  if (f.allNamespaces) return undefined;
+  return f.namespace ?? api.namespace;
+}
+
+export function resourceOrFail(name: string): ResourceType {
+  const rt = lookupResource(name);
+  if (!rt) throw new CliError(`the server doesn't have a resource type "${name}" (known: ${RESOURCE_TYPES.map((r) => r.resource).join(", ")})`);
+  return rt;
+}
+
+export interface Target {
+  rt: ResourceType;
+  names: string[];
+}
+
+/**
+ * kubectl's argument forms: `TYPE[,TYPE…] [NAME…]` or `TYPE/NAME…`.
+ * @example parseTargets(["deploy/web", "svc/web"]) // two targets, one name each
+ */
+export function parseTargets(args: string[]): Target[] {
+  if (args.length === 0) throw new CliError("you must specify the type of resource (e.g. pods, deployments, services)");
+  if (args.some((a) => a.includes("/"))) {
+    const out: Target[] = [];
+    for (const a of args) {
+      const [type, name] = a.split("/");
+      if (!type || !name) throw new CliError(`there is no need to specify a resource type as a separate argument when passing arguments in resource/name form (got "${a}")`);
+      const rt = resourceOrFail(type);
+      const t = out.find((x) => x.rt === rt);
+      if (t) t.names.push(name);
+      else out.push({ rt, names: [name] });
+    }
+    return out;
+  }
+  const [types, ...names] = args;
+  return types!.split(",").map((t) => ({ rt: resourceOrFail(t), names }));
+}
+
+/** `deployment.apps`, `pod`, … as kubectl names a type in messages. */
+export function typeLabel(rt: ResourceType): string {
+  return rt.group ? `${rt.singular}.${rt.group}` : rt.singular;
+}
+
+export interface NatsFlags {
+  nats?: string;
+  cluster?: string;
+  dataDir?: string;
+}
+
+/** The NATS URL and cluster: --nats, else `<data dir>/cluster.json` of a running `flotilla up`. */
+export function natsTarget(f: NatsFlags): { url: string; cluster: string } {
+  const dataDir = resolve(f.dataDir ?? defaultDataDir());
+  const state = readState(dataDir);
+  const url = f.nats ?? state?.natsUrl;
+  if (!url) throw new CliError(`no NATS URL: no cluster state in ${dataDir}/cluster.json — run \`flotilla up\`, or pass --nats URL`);
+  return { url, cluster: f.cluster ?? state?.cluster ?? DEFAULT_CLUSTER };
+}
+
+export function natsOptions(cmd: Command): Command {
+  return cmd
+    .option("--nats <url>", "NATS URL (default: from <data dir>/cluster.json)")
+    .option("--cluster <name>", "cluster name (default: from <data dir>/cluster.json, else default)")
+    .option("--data-dir <dir>", "the cluster's data dir", defaultDataDir());
+}
+
+/** Connects once, failing fast with one line when NATS does not answer. */
+export async function connectCli(url: string, name: string): Promise<NatsConnection> {
+  try {
+    return await connectNats(url, name, undefined, { maxReconnectAttempts: 0, timeout: 3000 });
+  } catch {
+    throw new CliError(`cannot reach NATS at ${url} — is the cluster up? run \`flotilla up\` (or pass the right --nats URL)`);
+  }
+}

@@ -1,0 +1,209 @@
+/**
+ * The CLI's HTTP API client: reads a kubeconfig (server, CA data, token) and talks HTTPS with the
+ * cluster CA — never an insecure skip. Errors come back as one readable line.
+ *
+ * @example
+ *   const api = ApiClient.fromKubeconfig(resolveKubeconfig(undefined));
+ *   const pods = await api.get<PodList>(pathFor(lookupResource("pods")!, { namespace: "default" }));
+ */
+import type { IncomingMessage } from "node:http";
+import type { ResourceType } from "../bus/kinds.ts";
+import { request as httpsRequest } from "node:https";
+import { existsSync, readFileSync } from "node:fs";
+import { parse } from "yaml";
+import { defaultDataDir, kubeconfigPath } from "./config.ts";
+import { CliError } from "./errors.ts";
+
+export interface Kubeconfig {
+  path: string;
+  server: string;
+  caPem?: string;
+  token?: string;
+  namespace: string;
+}
+
+/** `--kubeconfig`, else `$KUBECONFIG` (first entry), else `<data dir>/kubeconfig`. */
+export function resolveKubeconfig(flag: string | undefined, dataDir = defaultDataDir()): string {
+  if (flag) return flag;
+  const env = process.env.KUBECONFIG?.split(":").find((p) => p);
+  return env ?? kubeconfigPath(dataDir);
+}
+
+interface KcFile {
+  clusters?: { name: string; cluster: { server: string; "certificate-authority-data"?: string; "certificate-authority"?: string } }[];
+  users?: { name: string; user: { token?: string } }[];
+  contexts?: { name: string; context: { cluster: string; user: string; namespace?: string } }[];
+  "current-context"?: string;
+}
+
+export function loadKubeconfig(path: string): Kubeconfig {
+  if (!existsSync(path)) throw new CliError(`no kubeconfig at ${path} — is the cluster up? run \`flotilla up\` (or pass --kubeconfig)`);
+  const kc = parse(readFileSync(path, "utf8")) as KcFile;
+  const ctx = kc.contexts?.find((c) => c.name === kc["current-context"]) ?? kc.contexts?.[0];
+  const cluster = kc.clusters?.find((c) => c.name === ctx?.context.cluster) ?? kc.clusters?.[0];
+  if (!cluster) throw new CliError(`the kubeconfig ${path} names no cluster`);
+  const user = kc.users?.find((u) => u.name === ctx?.context.user) ?? kc.users?.[0];
+  const caData = cluster.cluster["certificate-authority-data"];
+  const caFile = cluster.cluster["certificate-authority"];
+  return {
+    path,
+    server: cluster.cluster.server.replace(/\/$/, ""),
+    caPem: caData ? Buffer.from(caData, "base64").toString("utf8") : caFile ? readFileSync(caFile, "utf8") : undefined,
+    token: user?.user.token,
+    namespace: ctx?.context.namespace ?? "default",
+  };
+}
+
+/** URL path of a resource collection or object, as the api-server routes it. */
+export function pathFor(rt: ResourceType, o: { namespace?: string; name?: string; subresource?: string } = {}): string {
+  const base = rt.group ? `/apis/${rt.group}/${rt.version}` : `/api/${rt.version}`;
+  const ns = rt.namespaced && o.namespace ? `/namespaces/${encodeURIComponent(o.namespace)}` : "";
+  const name = o.name ? `/${encodeURIComponent(o.name)}` : "";
+  const sub = o.name && o.subresource ? `/${o.subresource}` : "";
+  return `${base}${ns}/${rt.resource}${name}${sub}`;
+}
+
+/** A Kubernetes Status returned with a non-2xx code. */
+export class ApiError extends CliError {
+  constructor(
+    readonly status: number,
+    readonly body: Status,
+  ) {
+    super(body.message ?? `HTTP ${status}`);
+    this.name = "ApiError";
+  }
+  get reason(): string | undefined {
+    return this.body.reason;
+  }
+}
+
+export interface Status {
+  kind?: string;
+  status?: string;
+  message?: string;
+  reason?: string;
+  code?: number;
+  details?: { name?: string; kind?: string; causes?: { reason?: string; message?: string; field?: string }[] };
+}
+
+export interface RequestOptions {
+  body?: unknown;
+  contentType?: string;
+  accept?: string;
+  query?: Record<string, string | number | boolean | undefined>;
+}
+
+export const TABLE_ACCEPT = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json";
+
+export class ApiClient {
+  constructor(readonly kc: Kubeconfig) {}
+
+  static fromKubeconfig(path: string): ApiClient {
+    return new ApiClient(loadKubeconfig(path));
+  }
+
+  get namespace(): string {
+    return this.kc.namespace;
+  }
+
+  private open(method: string, path: string, o: RequestOptions): Promise<IncomingMessage> {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(o.query ?? {})) if (v !== undefined) q.set(k, String(v));
+    const url = new URL(this.kc.server + path + (q.size ? `?${q}` : ""));
+    const body = o.body === undefined ? undefined : typeof o.body === "string" ? o.body : JSON.stringify(o.body);
+    return new Promise((resolve, reject) => {
+      const req = httpsRequest(
+        url,
+        {
+          method,
+          ca: this.kc.caPem,
+          headers: {
+            Accept: o.accept ?? "application/json",
+            ...(this.kc.token ? { Authorization: `Bearer ${this.kc.token}` } : {}),
+            ...(body !== undefined ? { "Content-Type": o.contentType ?? "application/json", "Content-Length": Buffer.byteLength(body) } : {}),
+          },
+        },
+        resolve,
+      );
+      req.on("error", (e: NodeJS.ErrnoException) => reject(this.unreachable(e)));
+      if (body !== undefined) req.write(body);
+      req.end();
+    });
+  }
+
+  private unreachable(e: NodeJS.ErrnoException): CliError {
+    if (e.code === "ECONNREFUSED" || e.code === "ECONNRESET" || e.code === "EHOSTUNREACH" || e.code === "ETIMEDOUT") {
+      return new CliError(`cannot reach the api-server at ${this.kc.server} — is the cluster up? run \`flotilla up\``);
+    }
+    if (/certificate|self.signed|CERT|SELF_SIGNED/i.test(`${e.code} ${e.message}`)) {
+      return new CliError(`the api-server at ${this.kc.server} has a certificate the kubeconfig's CA does not trust (${e.message}); use the kubeconfig \`flotilla up\` wrote`);
+    }
+    return new CliError(`cannot reach the api-server at ${this.kc.server}: ${e.message}`);
+  }
+
+  /** One request; the JSON body of a 2xx answer, else an ApiError with the Status. */
+  async request<T = unknown>(method: string, path: string, o: RequestOptions = {}): Promise<T> {
+    return (await this.send<T>(method, path, o)).body;
+  }
+
+  /** Like request, with the HTTP status (201 Created vs 200 OK). */
+  async send<T = unknown>(method: string, path: string, o: RequestOptions = {}): Promise<{ status: number; body: T }> {
+    const res = await this.open(method, path, o);
+    const chunks: Buffer[] = [];
+    for await (const c of res) chunks.push(c as Buffer);
+    const text = Buffer.concat(chunks).toString("utf8");
+    const status = res.statusCode ?? 0;
+    if (status < 200 || status >= 300) {
+      let body: Status;
+      try {
+        body = JSON.parse(text) as Status;
+      } catch {
+        body = { message: text.trim() || `HTTP ${status}` };
+      }
+      if (status === 401) body.message = `the api-server refused the token in ${this.kc.path} (401 Unauthorized): ${body.message ?? ""}`;
+      throw new ApiError(status, body);
+    }
+    const ct = String(res.headers["content-type"] ?? "");
+    return { status, body: (ct.includes("json") ? JSON.parse(text) : text) as T };
+  }
+
+  get<T = unknown>(path: string, o: RequestOptions = {}): Promise<T> {
+    return this.request<T>("GET", path, o);
+  }
+
+  /**
+   * A streamed GET (watch, logs -f): calls onLine for each line until the server ends the
+   * response or the signal aborts. Resolves when the stream ends.
+   */
+  async stream(path: string, o: RequestOptions & { signal?: AbortSignal }, onLine: (line: string) => void): Promise<void> {
+    const res = await this.open("GET", path, o);
+    const status = res.statusCode ?? 0;
+    if (status < 200 || status >= 300) {
+      const chunks: Buffer[] = [];
+      for await (const c of res) chunks.push(c as Buffer);
+      let body: Status;
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as Status;
+      } catch {
+        body = { message: `HTTP ${status}` };
+      }
+      throw new ApiError(status, body);
+    }
+    o.signal?.addEventListener("abort", () => res.destroy(), { once: true });
+    let buf = "";
+    try {
+      for await (const c of res) {
+        buf += (c as Buffer).toString("utf8");
+        let i: number;
+        while ((i = buf.indexOf("\n")) >= 0) {
+          onLine(buf.slice(0, i));
+          buf = buf.slice(i + 1);
+        }
+      }
+    } catch (e) {
+      if (!o.signal?.aborted) throw e;
+    }
+    if (buf) onLine(buf);
+  }
+}
+
