@@ -130,11 +130,13 @@ export class DockerEngine implements Engine {
     const list = await this.docker.listContainers({ all: true, filters: this.filters("sandbox") });
     const out: SandboxInfo[] = [];
     for (const c of list) {
-      if (c.State !== "running") {
+      if (c.State === "exited" || c.State === "dead") {
         // A dead sandbox has no network any more: drop it, the pod gets a new one.
         await this.docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
         continue;
       }
+      // One being created or started right now by another pod's sync is not ours to remove.
+      if (c.State !== "running") continue;
       const ip = Object.values(c.NetworkSettings?.Networks ?? {})[0]?.IPAddress ?? "";
       out.push({ pod: this.podOf(c.Labels), id: c.Id, ip, hostPorts: {}, createdAt: rfc3339(c.Created * 1000) });
     }
