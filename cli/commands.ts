@@ -5,6 +5,9 @@ import { registerApply } from "./cmd-apply.ts";
 import { registerDescribe } from "./cmd-describe.ts";
 import { registerLogs } from "./cmd-logs.ts";
 import { registerRollout } from "./cmd-rollout.ts";
+import { registerNode } from "./cmd-node.ts";
+import { registerEvents } from "./cmd-events.ts";
+import { registerStatus } from "./cmd-status.ts";
 
 export function registerCommands(program: Command): void {
   registerGet(program);
@@ -12,4 +15,7 @@ export function registerCommands(program: Command): void {
   registerDescribe(program);
   registerLogs(program);
   registerRollout(program);
+  registerNode(program);
+  registerEvents(program);
+  registerStatus(program);
 }

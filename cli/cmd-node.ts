@@ -1,0 +1,119 @@
+/** `cordon`, `uncordon`, `drain` (over the HTTP API) and `node join` (a kubelet + proxy in this process). */
+import type { Command } from "commander";
+import type { Pod, KubeList } from "../bus/resources.ts";
+import type { ApiClient } from "./http.ts";
+import { Option } from "commander";
+import { join, resolve } from "node:path";
+import { hostname } from "node:os";
+import { apiOptions, apiFrom, type ApiFlags } from "./context.ts";
+import { pathFor, ApiError } from "./http.ts";
+import { resourceType } from "../bus/kinds.ts";
+import { DEFAULT_CLUSTER } from "../bus/subjects.ts";
+import { ACTORS } from "../actors/registry.ts";
+import { startHost } from "../runtime/host.ts";
+import { defaultDataDir } from "./config.ts";
+import { CliError } from "./errors.ts";
+
+const NODES = resourceType("nodes")!;
+const PODS = resourceType("pods")!;
+const say = (s: string) => process.stdout.write(s + "\n");
+
+async function setUnschedulable(api: ApiClient, node: string, on: boolean): Promise<void> {
+  await api.request("PATCH", pathFor(NODES, { name: node }), { body: { spec: { unschedulable: on ? true : null } }, contentType: "application/merge-patch+json" });
+  say(`node/${node} ${on ? "cordoned" : "uncordoned"}`);
+}
+
+/** Pods drain evicts: everything bound to the node except mirror pods and finished pods. */
+export function podsToEvict(pods: Pod[]): Pod[] {
+  return pods.filter((p) => !p.metadata.annotations?.["kubernetes.io/config.mirror"] && p.status?.phase !== "Succeeded" && p.status?.phase !== "Failed");
+}
+
+async function drain(api: ApiClient, node: string, timeoutMs: number, force: boolean): Promise<void> {
+  await setUnschedulable(api, node, true);
+  const list = await api.get<KubeList<Pod>>(pathFor(PODS), { query: { fieldSelector: `spec.nodeName=${node}` } });
+  const pods = podsToEvict(list.items);
+  const unmanaged = pods.filter((p) => !p.metadata.ownerReferences?.some((r) => r.controller));
+  if (unmanaged.length && !force) {
+    throw new CliError(`cannot drain node/${node}: pods not managed by a controller (use --force): ${unmanaged.map((p) => `${p.metadata.namespace}/${p.metadata.name}`).join(", ")}`);
+  }
+  for (const p of pods) {
+    const ns = p.metadata.namespace!;
+    const name = p.metadata.name!;
+    try {
+      await api.request("POST", pathFor(PODS, { namespace: ns, name, subresource: "eviction" }), {
+        body: { apiVersion: "policy/v1", kind: "Eviction", metadata: { name, namespace: ns } },
+      });
+      say(`evicting pod ${ns}/${name}`);
+    } catch (e) {
+      if (!(e instanceof ApiError && e.status === 404)) throw e;
+    }
+  }
+  const deadline = Date.now() + timeoutMs;
+  const remaining = new Set(pods.map((p) => `${p.metadata.namespace}/${p.metadata.name}/${p.metadata.uid}`));
+  while (remaining.size && Date.now() < deadline) {
+    for (const key of [...remaining]) {
+      const [ns, name, uid] = key.split("/") as [string, string, string];
+      const gone = await api.get<Pod>(pathFor(PODS, { namespace: ns, name })).then(
+        (p) => p.metadata.uid !== uid,
+        (e: unknown) => e instanceof ApiError && e.status === 404,
+      );
+      if (gone) {
+        remaining.delete(key);
+        say(`pod/${name} evicted`);
+      }
+    }
+    if (remaining.size) await new Promise((r) => setTimeout(r, 300));
+  }
+  if (remaining.size) throw new CliError(`drain of node/${node} timed out; still there: ${[...remaining].map((k) => k.split("/").slice(0, 2).join("/")).join(", ")}`);
+  say(`node/${node} drained`);
+}
+
+export function registerNode(program: Command): void {
+  for (const on of [true, false]) {
+    apiOptions(program.command(on ? "cordon" : "uncordon").description(on ? "mark nodes unschedulable" : "mark nodes schedulable again").argument("<nodes...>", "node names")).action(
+      async (nodes: string[], f: ApiFlags) => {
+        const api = apiFrom(f);
+        for (const n of nodes) await setUnschedulable(api, n.replace(/^nodes?\//, ""), on);
+      },
+    );
+  }
+  apiOptions(
+    program
+      .command("drain")
+      .description("cordon a node and evict its pods (their controllers re-create them elsewhere)")
+      .argument("<node>", "node name")
+      .option("--timeout <seconds>", "how long to wait for the pods to go", "120")
+      .option("--force", "also evict pods no controller manages")
+      .option("--ignore-daemonsets", "accepted for kubectl compatibility (Flotilla has no DaemonSets)")
+      .option("--delete-emptydir-data", "accepted for kubectl compatibility"),
+  ).action(async (node: string, f: ApiFlags & { timeout: string; force?: boolean }) => {
+    await drain(apiFrom(f), node.replace(/^nodes?\//, ""), Number(f.timeout) * 1000, !!f.force);
+  });
+
+  const nodeCmd = program.command("node").description("node commands");
+  nodeCmd
+    .command("join")
+    .description("run a kubelet + proxy in this process, joining the cluster over NATS")
+    .requiredOption("--nats <url>", "the cluster's NATS URL (comma-separated for several servers)")
+    .option("--name <name>", "node name", hostname())
+    .option("--creds <file>", "NATS credentials file")
+    .option("--cluster <name>", "cluster name", DEFAULT_CLUSTER)
+    .addOption(new Option("--engine <engine>", "container engine").choices(["docker", "process", "simulated"]).default("process"))
+    .option("--host-ip <ip>", "the node's InternalIP (default 127.0.0.1)")
+    .option("--data-dir <dir>", "where the kubelet keeps its state", defaultDataDir())
+    .option("--label <k=v...>", "node label (repeatable)")
+    .action(async (o: { nats: string; name: string; creds?: string; cluster: string; engine: string; hostIp?: string; dataDir: string; label?: string[] }) => {
+      const labels = Object.fromEntries((o.label ?? []).map((l) => l.split("=") as [string, string]));
+      await startHost({
+        natsUrl: o.nats,
+        creds: o.creds,
+        cluster: o.cluster,
+        handleSignals: true,
+        actors: [
+          { def: ACTORS.kubelet!, opts: { nodeName: o.name, engine: o.engine, labels, dataDir: join(resolve(o.dataDir), "nodes", o.name), ...(o.hostIp ? { hostIP: o.hostIp } : {}) } },
+          { def: ACTORS.proxy!, opts: { nodeName: o.name } },
+        ],
+      });
+      process.stderr.write(`node ${o.name} joined cluster "${o.cluster}" at ${o.nats} (${o.engine} engine); Ctrl-C leaves\n`);
+    });
+}
