@@ -1,0 +1,49 @@
+/** Resident memory of processes, read from /proc (Linux). */
+import { readFileSync, readdirSync } from "node:fs";
+
+/** VmRSS of one process in MB (0 when it is gone). */
+export function rssMb(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+function parentOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // "pid (comm) state ppid …" — comm may hold spaces and parentheses.
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+function commOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+  } catch {
+    return "?";
+  }
+}
+
+/** The process and all its descendants, each with its RSS. */
+export function treeRss(root: number): { pid: number; comm: string; mb: number }[] {
+  const pids = readdirSync("/proc").filter((d) => /^\d+$/.test(d)).map(Number);
+  const children = new Map<number, number[]>();
+  for (const p of pids) {
+    const pp = parentOf(p);
+    if (pp !== undefined) children.set(pp, [...(children.get(pp) ?? []), p]);
+  }
+  const out: { pid: number; comm: string; mb: number }[] = [];
+  const walk = (p: number) => {
+    out.push({ pid: p, comm: commOf(p), mb: rssMb(p) });
+    for (const c of children.get(p) ?? []) walk(c);
+  };
+  walk(root);
+  return out;
+}
+
+export const sumMb = (xs: { mb: number }[]) => Math.round(xs.reduce((a, x) => a + x.mb, 0));
