@@ -204,7 +204,13 @@ export class NodeAgent {
     };
     let cfg;
     try {
-      cfg = await containerConfig(this.o.store, pod, spec, init, attempt, { podIP: sandbox.ip, hostIP: this.o.hostIP, nodeName: this.o.nodeName });
+      cfg = await containerConfig(this.o.store, pod, spec, init, attempt, {
+        podIP: sandbox.ip,
+        hostIP: this.o.hostIP,
+        nodeName: this.o.nodeName,
+        serviceLinks: this.o.engine.name !== "simulated",
+        bridgeAddress: this.o.engine.nodeAddressForPods,
+      });
     } catch (e) {
       if (e instanceof ConfigError) return fail(e.reason, e.message);
       throw e;

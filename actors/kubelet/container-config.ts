@@ -3,11 +3,12 @@
  * Secrets fetched from the store first), limits, pull policy. Throws ConfigError for a missing
  * reference (→ CreateContainerConfigError).
  */
-import type { Pod, Container, ConfigMap, Secret } from "../../bus/resources.ts";
+import type { Pod, Container, ConfigMap, Secret, Service } from "../../bus/resources.ts";
 import type { StoreClient } from "../../bus/store-client.ts";
 import type { ContainerConfig } from "./engines/types.ts";
 import type { EnvContext } from "./env.ts";
 import { resolveEnv } from "./env.ts";
+import { serviceEnv } from "../../bus/service-links.ts";
 import { isCode, ErrorCode } from "../../bus/errors.ts";
 import { milliCpu, units } from "../../bus/quantity.ts";
 
@@ -55,9 +56,25 @@ async function referenced(store: StoreClient, pod: Pod, c: Container) {
   return { configMap: (_ns: string, n: string) => cmMap.get(n), secret: (_ns: string, n: string) => secretMap.get(n) };
 }
 
-export async function containerConfig(store: StoreClient, pod: Pod, c: Container, init: boolean, attempt: number, ctx: EnvContext): Promise<ContainerConfig> {
+/** Service links for pods that want them (`enableServiceLinks`, default true), from the Services of the pod's namespace. */
+async function serviceLinks(store: StoreClient, pod: Pod, bridgeAddress: string | undefined): Promise<Record<string, string>> {
+  if (pod.spec.enableServiceLinks === false) return {};
+  const list = await store.list<Service>("services", pod.metadata.namespace ?? "default");
+  return serviceEnv(list.items, { bridgeAddress });
+}
+
+export async function containerConfig(
+  store: StoreClient,
+  pod: Pod,
+  c: Container,
+  init: boolean,
+  attempt: number,
+  ctx: EnvContext & { serviceLinks?: boolean; bridgeAddress?: string },
+): Promise<ContainerConfig> {
   const lookups = await referenced(store, pod, c);
-  const env = resolveEnv(pod, c, lookups, ctx);
+  // Service variables come first: the container's own env overrides them, as in Kubernetes.
+  const links = ctx.serviceLinks === false ? {} : await serviceLinks(store, pod, ctx.bridgeAddress);
+  const env = { ...links, ...resolveEnv(pod, c, lookups, ctx) };
   const limits = c.resources?.limits ?? {};
   return {
     name: c.name,

@@ -53,6 +53,7 @@ export async function startKubelet(ctx: ActorContext, opts: KubeletOptions): Pro
     taints: opts.taints,
     capacity: opts.capacity,
     hostIP: opts.hostIP ?? "127.0.0.1",
+    podFacingIP: engine.nodeAddressForPods,
     kubeletVersion: `v1.32.0-flotilla.${VERSION}`,
   };
   const node = await registerNode(ctx.store, facts, ctx.now());

@@ -21,6 +21,8 @@ export interface NodeFacts {
   taints?: Taint[];
   capacity?: { cpu?: string | number; memory?: string | number; pods?: string | number };
   hostIP: string;
+  /** Where the node's pods reach it (the Docker bridge gateway), reported as another InternalIP. */
+  podFacingIP?: string;
   kubeletVersion: string;
 }
 
@@ -67,6 +69,7 @@ export function nodeObject(f: NodeFacts, now: number, prev?: Node): Node {
       conditions: conditions(nowStr, prev?.status?.conditions),
       addresses: [
         { type: "InternalIP", address: f.hostIP },
+        ...(f.podFacingIP && f.podFacingIP !== f.hostIP ? [{ type: "InternalIP", address: f.podFacingIP }] : []),
         { type: "Hostname", address: f.engine === "simulated" ? f.nodeName : hostname() },
       ],
       nodeInfo: {

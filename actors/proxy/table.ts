@@ -5,6 +5,7 @@
  */
 import type { Endpoints, Service, ServicePort } from "../../bus/resources.ts";
 import type { Backend } from "./balancer.ts";
+import { bridgePortOf } from "../../bus/service-links.ts";
 
 export type Protocol = "TCP" | "UDP";
 
@@ -60,7 +61,8 @@ export function desiredListeners(services: readonly Service[], node: NodeAddress
       if (!protocol) continue;
       const base = { protocol, portKey: portKeyOf(svc, sp), service: serviceKey(svc) };
       add({ ...base, ip: svc.spec.clusterIP!, port: sp.port, via: "clusterIP" });
-      for (const ip of node.bridgeAddresses) add({ ...base, ip, port: sp.port, via: "bridge" });
+      const bridgePort = bridgePortOf(svc, sp);
+      if (bridgePort) for (const ip of node.bridgeAddresses) add({ ...base, ip, port: bridgePort, via: "bridge" });
       if ((svc.spec.type === "NodePort" || svc.spec.type === "LoadBalancer") && sp.nodePort) {
         add({ ...base, ip: node.nodeAddress, port: sp.nodePort, via: "nodePort" });
       }

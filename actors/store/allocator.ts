@@ -7,6 +7,7 @@ import type { KV } from "@nats-io/kv";
 import type { Service } from "../../bus/resources.ts";
 import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
 import { isWrongLastSequence } from "./kv-errors.ts";
+import { BRIDGE_PORTS_ANNOTATION, BRIDGE_PORT_RANGE, bridgePorts, servicePortKey } from "../../bus/service-links.ts";
 
 export const DEFAULT_SERVICE_CIDR = "127.96.0.0/16";
 export const NODE_PORT_RANGE = { min: 30000, max: 32767 };
@@ -30,6 +31,7 @@ export function inCidr(ip: string, cidr: string): boolean {
 
 const ipKey = (ip: string) => `_alloc.clusterip.${ip.replaceAll(".", "_")}`;
 const portKey = (p: number) => `_alloc.nodeport.${p}`;
+const bridgeKey = (p: number) => `_alloc.bridgeport.${p}`;
 
 export class Allocator {
   constructor(
@@ -61,6 +63,7 @@ export class Allocator {
     const owner = `${svc.metadata.namespace}/${svc.metadata.name}`;
     const spec = { ...svc.spec, ports: (svc.spec.ports ?? []).map((p) => ({ ...p })) };
     const claimed: string[] = [];
+    let annotations: Record<string, string> | undefined;
     try {
       if (spec.type !== "ExternalName" && spec.clusterIP !== "None") {
         const { base, size } = parseCidr(this.cidr);
@@ -97,11 +100,29 @@ export class Allocator {
           claimed.push(portKey(p.nodePort));
         }
       }
+      // Every proxied port also gets a port on the Docker bridge gateway (bus/service-links.ts).
+      if (spec.type !== "ExternalName" && spec.clusterIP && spec.clusterIP !== "None") {
+        const had = held ? bridgePorts(held) : {};
+        const mine: Record<string, number> = {};
+        const span = BRIDGE_PORT_RANGE.max - BRIDGE_PORT_RANGE.min + 1;
+        for (const p of spec.ports) {
+          const k = servicePortKey(p);
+          if (had[k]) {
+            mine[k] = had[k];
+            continue;
+          }
+          const port = await this.claimRandom(() => String(BRIDGE_PORT_RANGE.min + Math.floor(Math.random() * span)), span, (v) => bridgeKey(Number(v)), owner);
+          if (!port) throw new FlotillaError(ErrorCode.Internal, "failed to allocate a bridge port: range is full");
+          mine[k] = Number(port);
+          claimed.push(bridgeKey(Number(port)));
+        }
+        annotations = { ...(svc.metadata.annotations ?? {}), [BRIDGE_PORTS_ANNOTATION]: JSON.stringify(mine) };
+      }
     } catch (e) {
       await this.releaseKeys(claimed);
       throw e;
     }
-    return { ...svc, spec };
+    return { ...svc, metadata: annotations ? { ...svc.metadata, annotations } : svc.metadata, spec };
   }
 
   /** Frees what a Service holds (after delete), or what an update dropped. */
@@ -115,6 +136,7 @@ export class Allocator {
     const keys: string[] = [];
     if (svc.spec?.clusterIP && svc.spec.clusterIP !== "None") keys.push(ipKey(svc.spec.clusterIP));
     for (const p of svc.spec?.ports ?? []) if (p.nodePort) keys.push(portKey(p.nodePort));
+    for (const p of Object.values(bridgePorts(svc))) keys.push(bridgeKey(p));
     return keys;
   }
 

@@ -73,8 +73,12 @@ export class DockerEngine implements Engine {
     return JSON.stringify({ label });
   }
 
+  nodeAddressForPods?: string;
+
   async init(): Promise<void> {
     await this.docker.ping();
+    const bridge = await this.docker.getNetwork("bridge").inspect().catch(() => undefined);
+    this.nodeAddressForPods = (bridge as { IPAM?: { Config?: { Gateway?: string }[] } } | undefined)?.IPAM?.Config?.[0]?.Gateway;
     if (this.sandboxImage === BUSYBOX_IMAGE) ensureBusyboxImageSync(BUSYBOX_IMAGE, this.o.socketPath ? `unix://${this.o.socketPath}` : undefined);
     await this.watchEvents();
   }

@@ -101,6 +101,11 @@ export interface ExecResult {
 
 export interface Engine {
   readonly name: EngineName;
+  /**
+   * Where this engine's containers reach the node (and its proxy) — the Docker bridge gateway; none
+   * for engines whose pods share the host's network (they use ClusterIPs directly). Known after init().
+   */
+  readonly nodeAddressForPods?: string;
   /** Connects, (re)starts event streams. Rejects when the engine cannot be reached. */
   init(): Promise<void>;
   /** Sandboxes of this node and cluster only. */
