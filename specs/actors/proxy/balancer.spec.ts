@@ -47,7 +47,7 @@ describe("proxy", () => {
     const svc: Service = {
       apiVersion: "v1",
       kind: "Service",
-      metadata: { name: "web", namespace: "default" },
+      metadata: { name: "web", namespace: "default", annotations: { "flotilla.io/bridge-ports": JSON.stringify({ "80/TCP": 24080 }) } },
       spec: { type: "NodePort", clusterIP: "127.96.0.10", selector: { app: "web" }, ports: [{ name: "http", port: 80, targetPort: 8080, nodePort: 30080 }] },
     };
     const ep: Endpoints = {
@@ -56,9 +56,9 @@ describe("proxy", () => {
       metadata: { name: "web", namespace: "default" },
       subsets: [{ addresses: [{ ip: "10.0.0.1" }], notReadyAddresses: [{ ip: "10.0.0.2" }], ports: [{ name: "http", port: 8080 }] }],
     };
-    it("listens on the ClusterIP, the node address for a NodePort and the bridge gateway", () => {
+    it("listens on the ClusterIP, the node address for a NodePort and the bridge gateway at the Service's bridge port", () => {
       const l = desiredListeners([svc], { nodeAddress: "127.0.0.1", bridgeAddresses: ["172.17.0.1"] });
-      expect(l.map((x) => `${x.via} ${x.id}`)).to.deep.equal(["nodePort TCP/127.0.0.1:30080", "clusterIP TCP/127.96.0.10:80", "bridge TCP/172.17.0.1:80"]);
+      expect(l.map((x) => `${x.via} ${x.id}`)).to.deep.equal(["nodePort TCP/127.0.0.1:30080", "clusterIP TCP/127.96.0.10:80", "bridge TCP/172.17.0.1:24080"]);
     });
     it("skips headless and ExternalName services", () => {
       const headless = { ...svc, spec: { ...svc.spec, type: "ClusterIP" as const, clusterIP: "None" } };
