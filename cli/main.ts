@@ -20,7 +20,7 @@ program
   .command("up")
   .description("bring a whole cluster up on this machine")
   .option("--nodes <n>", "number of nodes (kubelet + proxy each)", "1")
-  .addOption(new Option("--engine <engine>", "container engine (default: docker when a Docker engine answers, else process)").choices(["docker", "process", "simulated"]))
+  .addOption(new Option("--engine <engine>", "container engine (default: docker when a Docker engine answers, else process)").choices(["docker", "process", "simulated"]).env("FLOTILLA_ENGINE"))
   .option("--data-dir <dir>", "where the cluster keeps its state", defaultDataDir())
   .option("--port <port>", "api-server HTTPS port", "6443")
   .option("--nats-port <port>", "NATS port (default: the last one used, else a free one)")
