@@ -215,7 +215,7 @@ export class Store {
     for (let attempt = 0; ; attempt++) {
       const now = this.now();
       let obj: KubeObject = {
-        ...structuredClone(input),
+        ...input,
         apiVersion: input.apiVersion || apiVersionOf(rt),
         kind: input.kind || rt.kind,
       };
@@ -307,7 +307,7 @@ export class Store {
       const old = await this.read(rt, ns, name);
       if (!old) throw this.notFound(rt, name);
       if (wanted && wanted !== old.metadata.resourceVersion) throw this.conflict(rt, name);
-      const input = change(structuredClone(old));
+      const input = change(old);
       let obj: KubeObject = {
         ...input,
         apiVersion: old.apiVersion,
