@@ -13,6 +13,7 @@ import { Informer } from "../runtime/informer.ts";
 import { startTestCluster } from "../specs/harness/cluster.ts";
 import { ensureBusyboxImage, BUSYBOX_IMAGE } from "../specs/harness/images.ts";
 import { kubelet } from "../actors/kubelet/index.ts";
+import { latencies as histogram } from "./lib/hist.ts";
 
 export interface StartupResult {
   engine: string;
@@ -21,10 +22,6 @@ export interface StartupResult {
   n: number;
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
 
 export async function benchPodStartup(engine: "docker" | "process" | "simulated", n = 100): Promise<StartupResult> {
   if (engine === "docker") await ensureBusyboxImage();
@@ -73,8 +70,11 @@ export async function benchPodStartup(engine: "docker" | "process" | "simulated"
     await cluster.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
-  const sorted = [...latencies].sort((a, b) => a - b);
-  return { engine, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), n: sorted.length };
+  const h = histogram();
+  for (const ms of latencies) h.record(ms);
+  const r = { engine, p50Ms: h.percentile(50), p99Ms: h.percentile(99), n: h.count };
+  h.destroy();
+  return r;
 }
 
 // `node --import tsx bench/kubelet.ts [engine…]` runs it standalone.

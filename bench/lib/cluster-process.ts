@@ -53,7 +53,7 @@ export async function spawnUp(o: { nodes: number; engine: "docker" | "process" |
     for (;;) {
       if (child.exitCode !== null) throw new Error(`flotilla up exited with ${child.exitCode}`);
       const s = readState(dataDir);
-      if (s?.pid === child.pid && existsSync(join(dataDir, "tokens.csv"))) {
+      if (s && s.pid === child.pid && existsSync(join(dataDir, "tokens.csv"))) {
         api ??= apiClient({ baseUrl: s.apiUrl, token: adminTokenOf(dataDir)!, ca: ensurePki(dataDir).caPem, maxSockets: o.maxSockets });
         const r = await api.request("GET", "/api/v1/namespaces/default/configmaps").catch(() => ({ status: 0 }));
         if (r.status === 200) return { pid: child.pid!, dataDir, apiUrl: s.apiUrl, natsUrl: s.natsUrl, cluster: s.cluster, api, stop };

@@ -1,0 +1,130 @@
+/**
+ * Pure: each benchmark's raw result → the figures of the report, each beside its anchor and goal.
+ * The anchors and goals are the issue's (see docs/performance.md for their sources).
+ */
+import type { Figure } from "./report/types.ts";
+import type { StoreBench } from "./store.ts";
+import type { SchedulerBenchResult } from "./scheduler.ts";
+import type { DockerPeer } from "./docker-peer.ts";
+import type { ScaleMemory } from "./memory.ts";
+
+export const ANCHORS = {
+  kubeSchedulerGate: 270,
+  kubeApiP99SloMs: 1000,
+  kubePodStartupP99SloMs: 5000,
+  kubeFailoverS: 340,
+  k3sIdleMb: 500,
+  storeGoalRatio: 1.5,
+  engineGoalRatio: 1.2,
+  failoverGoalKillS: 5,
+  failoverGoalStopS: 15,
+} as const;
+
+const r1 = (n: number) => Math.round(n * 10) / 10;
+const r3 = (n: number) => Math.round(n * 1000) / 1000;
+
+export function storeFigures(b: StoreBench): Figure[] {
+  const out: Figure[] = [];
+  for (const row of b.rows) {
+    const c = row.inFlight;
+    const goal = ANCHORS.storeGoalRatio;
+    out.push(
+      { id: `store.c${c}.rate`, section: "Store", label: `create through the store actor, ${c} in flight`, value: Math.round(row.store.perSecond), unit: "/s", better: "higher",
+        anchor: { value: Math.round(row.raw.perSecond), label: "raw KV put" }, goal: { value: Math.round(row.raw.perSecond / goal), label: `≥ raw KV ÷ ${goal}` } },
+      { id: `store.c${c}.p50`, section: "Store", label: `create p50, ${c} in flight`, value: r3(row.store.p50Ms), unit: "ms", better: "lower",
+        anchor: { value: r3(row.raw.p50Ms), label: "raw KV put" }, goal: { value: r3(row.raw.p50Ms * goal), label: `≤ ${goal}× raw KV` } },
+      { id: `store.c${c}.p99`, section: "Store", label: `create p99, ${c} in flight`, value: r3(row.store.p99Ms), unit: "ms", better: "lower",
+        anchor: { value: r3(row.raw.p99Ms), label: "raw KV put" }, goal: { value: r3(row.raw.p99Ms * goal), label: `≤ ${goal}× raw KV` } },
+    );
+    const etcdLabel = `etcd ${b.etcdVersion ?? ""} put (JSON gateway)`.replace("  ", " ");
+    out.push(
+      { id: `store.c${c}.etcd.rate`, section: "Store", label: `create vs etcd, ${c} in flight`, value: row.etcd ? Math.round(row.store.perSecond) : undefined, unit: "/s", better: "higher",
+        anchor: row.etcd ? { value: Math.round(row.etcd.perSecond), label: etcdLabel } : undefined, note: row.etcd ? undefined : b.etcdNote },
+      { id: `store.c${c}.etcd.p99`, section: "Store", label: `create p99 vs etcd, ${c} in flight`, value: row.etcd ? r3(row.store.p99Ms) : undefined, unit: "ms", better: "lower",
+        anchor: row.etcd ? { value: r3(row.etcd.p99Ms), label: etcdLabel } : undefined, note: row.etcd ? undefined : b.etcdNote },
+    );
+  }
+  return out;
+}
+
+export function schedulerFigures(r: SchedulerBenchResult): Figure[] {
+  const gate = { value: ANCHORS.kubeSchedulerGate, label: "kube-scheduler gate (5,000 nodes)" };
+  return [
+    { id: `sched.${r.nodes}.rate`, section: "Scheduler", label: `throughput, ${r.nodes.toLocaleString("en-US")} nodes, ${r.pods.toLocaleString("en-US")} pods`, value: r.podsPerSecond, unit: "/s", better: "higher", anchor: gate, goal: { value: gate.value, label: "≥ the gate" } },
+    { id: `sched.${r.nodes}.p99`, section: "Scheduler", label: `create → bound p99, ${r.nodes.toLocaleString("en-US")} nodes`, value: r1(r.p99Ms), unit: "ms", better: "lower", note: `p50 ${r1(r.p50Ms)} ms; all pods created at once, so this includes queueing` },
+  ];
+}
+
+export function apiFigures(r: { rate: number; seconds: number; mutating: { p50Ms: number; p99Ms: number; errors: number }; read: { p50Ms: number; p99Ms: number; errors: number } }): Figure[] {
+  const slo = { value: ANCHORS.kubeApiP99SloMs, label: "Kubernetes p99 SLO" };
+  const at = `${r.rate} req/s for ${r.seconds} s`;
+  const errs = (e: number) => (e ? `${e} errors` : undefined);
+  return [
+    { id: "api.mutating.p50", section: "API (HTTPS)", label: `mutating p50, ${at}`, value: r3(r.mutating.p50Ms), unit: "ms", better: "lower", note: errs(r.mutating.errors) },
+    { id: "api.mutating.p99", section: "API (HTTPS)", label: `mutating p99, ${at}`, value: r3(r.mutating.p99Ms), unit: "ms", better: "lower", anchor: slo, goal: slo, note: errs(r.mutating.errors) },
+    { id: "api.read.p50", section: "API (HTTPS)", label: `read p50, ${at}`, value: r3(r.read.p50Ms), unit: "ms", better: "lower", note: errs(r.read.errors) },
+    { id: "api.read.p99", section: "API (HTTPS)", label: `read p99, ${at}`, value: r3(r.read.p99Ms), unit: "ms", better: "lower", anchor: slo, goal: slo, note: errs(r.read.errors) },
+  ];
+}
+
+export function watchFigures(r: { watchers: number; events: number; delivered: number; expected: number; p50Ms: number; p99Ms: number }): Figure[] {
+  const lost = r.expected - r.delivered;
+  return [
+    { id: "watch.p99", section: "Watch", label: `delivery p99, ${r.watchers} HTTP watchers`, value: r3(r.p99Ms), unit: "ms", better: "lower",
+      note: `p50 ${r3(r.p50Ms)} ms; ${r.events} creates × ${r.watchers} watchers${lost ? `; ${lost} events not delivered` : ""}` },
+  ];
+}
+
+export function podStartupFigures(r: { engine: string; p50Ms: number; p99Ms: number; n: number }): Figure[] {
+  const slo = { value: ANCHORS.kubePodStartupP99SloMs, label: "Kubernetes p99 SLO" };
+  return [
+    { id: `startup.${r.engine}.p50`, section: "Pod startup", label: `${r.engine} engine p50 (${r.n} pods)`, value: r.p50Ms, unit: "ms", better: "lower" },
+    { id: `startup.${r.engine}.p99`, section: "Pod startup", label: `${r.engine} engine p99 (${r.n} pods)`, value: r.p99Ms, unit: "ms", better: "lower", anchor: slo, goal: slo },
+  ];
+}
+
+export function dockerPeerFigures(r: DockerPeer): Figure[] {
+  const n = r.replicas;
+  const run = { value: r1(r.dockerRunS), label: `${n} × docker run, 8 parallel` };
+  return [
+    { id: "peer.vs-swarm", section: "Docker peer", label: `Deployment of ${n} busybox → all Running`, value: r.swarmS === undefined ? undefined : r1(r.flotillaS), unit: "s", better: "lower",
+      anchor: r.swarmS === undefined ? undefined : { value: r1(r.swarmS), label: "Docker Swarm service" }, goal: r.swarmS === undefined ? undefined : { value: r1(r.swarmS), label: "≤ Swarm" }, note: r.swarmNote },
+    { id: "peer.vs-engine", section: "Docker peer", label: `Deployment of ${n} busybox vs the engine's limit`, value: r1(r.flotillaS), unit: "s", better: "lower",
+      anchor: run, goal: { value: r1(r.dockerRunS * ANCHORS.engineGoalRatio), label: `≤ ${ANCHORS.engineGoalRatio}× docker run` },
+      note: `engine: ${r1(n / r.dockerRunS)} containers/s; Flotilla: ${r1(n / r.flotillaS)} pods/s (a sandbox + an app container each)` },
+  ];
+}
+
+export function failoverFigures(r: { mode: "kill" | "stop"; seconds: number }): Figure[] {
+  const goal = r.mode === "kill" ? ANCHORS.failoverGoalKillS : ANCHORS.failoverGoalStopS;
+  return [
+    { id: `failover.${r.mode}`, section: "Node failure", label: `${r.mode === "kill" ? "killed (SIGKILL)" : "frozen (SIGSTOP)"} node → pods Running elsewhere`, value: r.seconds, unit: "s", better: "lower",
+      anchor: { value: ANCHORS.kubeFailoverS, label: "Kubernetes defaults" }, goal: { value: goal, label: `≤ ${goal} s` } },
+  ];
+}
+
+export function idleMemoryFigures(r: { engine: string; idleSeconds: number; totalMb: number; parts: Record<string, number> }): Figure[] {
+  const parts = Object.entries(r.parts).map(([k, v]) => `${k} ${v} MB`).join(", ");
+  return [
+    { id: "memory.idle", section: "Memory", label: `whole control plane + 1 node (${r.engine}), idle ${r.idleSeconds} s`, value: r.totalMb, unit: "MB", better: "lower",
+      anchor: { value: ANCHORS.k3sIdleMb, label: "k3s server idle" }, note: parts },
+  ];
+}
+
+export function scaleMemoryFigures(r: ScaleMemory): Figure[] {
+  const k = (n: number) => n.toLocaleString("en-US");
+  const how = r.extrapolated
+    ? `EXTRAPOLATED: ${k(r.podsRunning)} pods Running within the time budget measured ${r.measuredMb} MB; linear per-pod slope from ${r.baseMb} MB with no pods`
+    : `${k(r.podsRunning)} pods Running after ${Math.round(r.seconds)} s`;
+  return [
+    { id: `memory.${r.nodes}.${r.podsTarget}`, section: "Memory", label: `control plane + nats-server, ${k(r.nodes)} simulated nodes / ${k(r.podsTarget)} pods`, value: r.totalMb, unit: "MB", better: "lower",
+      note: `${how}; the simulated nodes' own process: ${r.nodesProcessMb} MB` },
+  ];
+}
+
+export function proxyFigures(r: { direct: { rps: number; p99Ms: number }; proxied: { rps: number; p99Ms: number } }): Figure[] {
+  return [
+    { id: "proxy.rps", section: "Proxy", label: "requests/s through a Service's ClusterIP", value: r.proxied.rps, unit: "/s", better: "higher", anchor: { value: r.direct.rps, label: "straight to the pod" } },
+    { id: "proxy.p99", section: "Proxy", label: "request p99 through a Service's ClusterIP", value: r.proxied.p99Ms, unit: "ms", better: "lower", anchor: { value: r.direct.p99Ms, label: "straight to the pod" } },
+  ];
+}

@@ -1,0 +1,118 @@
+/**
+ * Control-plane memory, read from /proc: the `flotilla up` process and everything it started
+ * (nats-server included).
+ *
+ * - idle: one node, after `idleSeconds` with nothing to do (anchor: k3s server ~500 MB idle);
+ * - at scale: `flotilla up --nodes 0` plus N simulated nodes in a separate process, then P pods
+ *   created through the store until all are Running (events feed); when the time budget runs out
+ *   first, the per-pod slope measured so far is extrapolated to P and the result says so.
+ *
+ * @example
+ *   await benchIdleMemory({ idleSeconds: 20 });              // { totalMb, parts }
+ *   await benchScaleMemory({ nodes: 1000, pods: 30000, budgetMs: 180_000 });
+ */
+import type { Pod } from "../bus/resources.ts";
+import { connectNats } from "../runtime/host.ts";
+import { StoreClient } from "../bus/store-client.ts";
+import { subjects } from "../bus/subjects.ts";
+import { decode } from "../bus/codec.ts";
+import { dockerAnswers } from "../cli/up.ts";
+import { spawnUp } from "./lib/cluster-process.ts";
+import { spawnNodePool } from "./node-pool.ts";
+import { treeRss, sumMb } from "./lib/proc.ts";
+
+type Progress = (f: number, what: string) => void;
+
+function parts(pid: number): { totalMb: number; parts: Record<string, number> } {
+  const procs = treeRss(pid);
+  const byName: Record<string, number> = {};
+  for (const p of procs) byName[p.comm] = Math.round((byName[p.comm] ?? 0) + p.mb);
+  return { totalMb: sumMb(procs), parts: byName };
+}
+
+export async function benchIdleMemory(o: { idleSeconds: number; onProgress?: Progress }) {
+  const engine = (await dockerAnswers()) ? "docker" : "process";
+  const c = await spawnUp({ nodes: 1, engine });
+  try {
+    const t0 = Date.now();
+    while (Date.now() - t0 < o.idleSeconds * 1000) {
+      o.onProgress?.((Date.now() - t0) / (o.idleSeconds * 1000), "idle");
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    return { engine, idleSeconds: o.idleSeconds, ...parts(c.pid) };
+  } finally {
+    await c.stop();
+  }
+}
+
+export interface ScaleMemory {
+  nodes: number;
+  podsTarget: number;
+  podsRunning: number;
+  seconds: number;
+  /** Control plane + nats-server with the nodes registered and no pods. */
+  baseMb: number;
+  /** Measured with `podsRunning` pods. */
+  measuredMb: number;
+  /** measuredMb, or extrapolated to podsTarget when not every pod could run within the budget. */
+  totalMb: number;
+  extrapolated: boolean;
+  nodesProcessMb: number;
+  parts: Record<string, number>;
+}
+
+export async function benchScaleMemory(o: { nodes: number; pods: number; budgetMs: number; inFlight?: number; onProgress?: Progress }): Promise<ScaleMemory> {
+  const c = await spawnUp({ nodes: 0, engine: "simulated" });
+  const nc = await connectNats(c.natsUrl, "bench-memory");
+  const t0 = Date.now();
+  let pool: Awaited<ReturnType<typeof spawnNodePool>> | undefined;
+  try {
+    const store = new StoreClient(nc, c.cluster, 60_000);
+    pool = await spawnNodePool({ natsUrl: c.natsUrl, cluster: c.cluster, count: o.nodes });
+    o.onProgress?.(0.05, `${o.nodes} nodes registered`);
+    const base = parts(c.pid).totalMb;
+    const running = new Set<string>();
+    const sub = nc.subscribe(subjects(c.cluster).events("pods", "default"), {
+      callback: (_e, m) => {
+        if (m.data.length === 0) return;
+        const p = decode<Pod>(m.data);
+        if (p.status?.phase === "Running") running.add(p.metadata.name!);
+      },
+    });
+    const deadline = t0 + o.budgetMs;
+    // Leave a fifth of the budget for the last pods to start.
+    const createUntil = t0 + o.budgetMs * 0.8;
+    let created = 0;
+    await Promise.all(
+      Array.from({ length: o.inFlight ?? 64 }, async () => {
+        while (created < o.pods && Date.now() < createUntil) {
+          const i = created++;
+          await store.create("pods", "default", {
+            apiVersion: "v1",
+            kind: "Pod",
+            metadata: { name: `mem-${i}`, labels: { app: `app-${i % 100}` } },
+            spec: { terminationGracePeriodSeconds: 0, containers: [{ name: "c", image: "busybox", command: ["sleep", "3600"] }] },
+          } as Pod);
+          if (i % 500 === 0) o.onProgress?.(0.05 + 0.85 * (running.size / o.pods), `${running.size}/${o.pods} pods Running`);
+        }
+      }),
+    );
+    while (running.size < created && Date.now() < deadline) {
+      o.onProgress?.(0.05 + 0.85 * (running.size / o.pods), `${running.size}/${o.pods} pods Running`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    sub.unsubscribe();
+    const measured = parts(c.pid);
+    const podsRunning = running.size;
+    const extrapolated = podsRunning < o.pods;
+    const slope = podsRunning > 0 ? (measured.totalMb - base) / podsRunning : 0;
+    const totalMb = extrapolated ? Math.round(measured.totalMb + slope * (o.pods - podsRunning)) : measured.totalMb;
+    const nodesProcessMb = sumMb(treeRss(pool.child.pid!));
+    o.onProgress?.(1, "measured");
+    return { nodes: o.nodes, podsTarget: o.pods, podsRunning, seconds: (Date.now() - t0) / 1000, baseMb: base, measuredMb: measured.totalMb, totalMb, extrapolated, nodesProcessMb, parts: measured.parts };
+  } finally {
+    await nc.close();
+    await pool?.stop();
+    await c.stop();
+  }
+}
