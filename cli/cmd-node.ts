@@ -9,8 +9,6 @@ import { apiOptions, apiFrom, type ApiFlags } from "./context.ts";
 import { pathFor, ApiError } from "./http.ts";
 import { resourceType } from "../bus/kinds.ts";
 import { DEFAULT_CLUSTER } from "../bus/subjects.ts";
-import { ACTORS } from "../actors/registry.ts";
-import { startHost } from "../runtime/host.ts";
 import { defaultDataDir } from "./config.ts";
 import { CliError } from "./errors.ts";
 
@@ -103,6 +101,8 @@ export function registerNode(program: Command): void {
     .option("--data-dir <dir>", "where the kubelet keeps its state", defaultDataDir())
     .option("--label <k=v...>", "node label (repeatable)")
     .action(async (o: { nats: string; name: string; creds?: string; cluster: string; engine: string; hostIp?: string; dataDir: string; label?: string[] }) => {
+      const { ACTORS } = await import("../actors/registry.ts");
+      const { startHost } = await import("../runtime/host.ts");
       const labels = Object.fromEntries((o.label ?? []).map((l) => l.split("=") as [string, string]));
       await startHost({
         natsUrl: o.nats,

@@ -4,7 +4,6 @@ import type { Node, KubeList } from "../bus/resources.ts";
 import { resolve } from "node:path";
 import { spawn, spawnSync } from "node:child_process";
 import { defaultDataDir, readState, isAlive } from "./config.ts";
-import { adminTokenOf } from "./up.ts";
 import { ApiClient, pathFor } from "./http.ts";
 import { resourceType } from "../bus/kinds.ts";
 import { listActors } from "./cmd-actors.ts";
@@ -61,7 +60,8 @@ export function registerStatus(program: Command): void {
     .description("print (or --open) the dashboard URL and how to sign in")
     .option("--data-dir <dir>", "the cluster's data dir", defaultDataDir())
     .option("--open", "open it in a browser (xdg-open) when one is available")
-    .action((o: { dataDir: string; open?: boolean }) => {
+    .action(async (o: { dataDir: string; open?: boolean }) => {
+      const { adminTokenOf } = await import("./up.ts");
       const dataDir = resolve(o.dataDir);
       const s = runningState(dataDir);
       const url = `${s.apiUrl}/ui/`;
