@@ -1,17 +1,29 @@
 import type { Namespace } from "../../../bus/resources.ts";
-import { useResource } from "../lib/hooks.ts";
+import { useEffect, useState } from "preact/hooks";
+import { getJson } from "../lib/api.ts";
+import { Paths } from "../lib/resources.ts";
 
-/** "" means all namespaces. */
+/**
+ * "" means all namespaces. The names are listed once when the picker appears (not watched: a
+ * watch would hold one of the browser's six connections for a list that rarely changes).
+ */
 export function NamespacePicker(p: { value: string; onChange: (ns: string) => void }) {
-  const ns = useResource<Namespace>("namespaces");
-  const names = ns.items.map((n) => n.metadata.name!).sort();
-  if (p.value && !names.includes(p.value)) names.push(p.value);
+  const [names, setNames] = useState<string[]>([]);
+  useEffect(() => {
+    const abort = new AbortController();
+    getJson<{ items: Namespace[] }>(Paths.namespaces, { signal: abort.signal }).then(
+      (l) => setNames(l.items.map((n) => n.metadata.name!).sort()),
+      () => undefined,
+    );
+    return () => abort.abort();
+  }, []);
+  const shown = p.value && !names.includes(p.value) ? [...names, p.value] : names;
   return (
     <label class="picker">
       Namespace{" "}
       <select value={p.value} onChange={(e) => p.onChange((e.target as HTMLSelectElement).value)}>
         <option value="">All namespaces</option>
-        {names.map((n) => (
+        {shown.map((n) => (
           <option value={n}>{n}</option>
         ))}
       </select>

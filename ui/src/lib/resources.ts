@@ -1,4 +1,4 @@
-/** The list paths the dashboard watches (all namespaces; views filter by the namespace picker). */
+/** The list paths the dashboard watches (all namespaces; views filter by the namespace picker). Namespaces are only listed. */
 export const Paths = {
   nodes: "/api/v1/nodes",
   pods: "/api/v1/pods",

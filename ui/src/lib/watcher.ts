@@ -1,8 +1,12 @@
 /**
  * One list + watch stream per resource (the Kubernetes watch API over fetch streaming): list,
  * watch from the list's resourceVersion, resume from the last seen resourceVersion after a drop
- * (with back-off), list again on 410 Expired. No polling. Streams are opened on first use and kept
- * for the page's life; subscribers are told (at most every 50 ms) when the cache changed.
+ * (with back-off), list again on 410 Expired. No polling. Subscribers are told (at most every
+ * 50 ms) when the cache changed.
+ *
+ * A stream runs only while a view shows its resource (closed 1 s after the last view leaves,
+ * resumed from the cached resourceVersion when one comes back): over HTTP/1.1 a browser keeps at
+ * most six connections per origin, and a long-lived watch holds one each.
  */
 import type { KubeObject } from "../../../bus/resources.ts";
 import type { ListState, WatchEvent } from "./watch-state.ts";
@@ -18,13 +22,15 @@ export interface Snapshot<T extends KubeObject> {
 
 type Listener = () => void;
 
+const IDLE_MS = 1000;
+
 export class Watcher<T extends KubeObject = KubeObject> {
   private state: ListState<T> | undefined;
   private snap: Snapshot<T> = { items: [], synced: false };
   private listeners = new Set<Listener>();
-  private abort = new AbortController();
+  private abort: AbortController | undefined;
   private notifyTimer: ReturnType<typeof setTimeout> | undefined;
-  private started = false;
+  private idleTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(readonly listPath: string) {}
 
@@ -34,15 +40,25 @@ export class Watcher<T extends KubeObject = KubeObject> {
 
   subscribe(l: Listener): () => void {
     this.listeners.add(l);
-    if (!this.started) {
-      this.started = true;
-      void this.run();
+    clearTimeout(this.idleTimer);
+    if (!this.abort) {
+      this.abort = new AbortController();
+      const abort = this.abort;
+      void this.run(abort.signal).finally(() => {
+        if (this.abort === abort) this.abort = undefined;
+      });
     }
-    return () => this.listeners.delete(l);
+    return () => {
+      this.listeners.delete(l);
+      if (this.listeners.size === 0) this.idleTimer = setTimeout(() => this.stop(), IDLE_MS);
+    };
   }
 
+  /** Closes the stream; the cache stays, and the next subscriber resumes from its resourceVersion. */
   stop(): void {
-    this.abort.abort();
+    clearTimeout(this.idleTimer);
+    this.abort?.abort();
+    this.abort = undefined;
   }
 
   private publish(error?: string, now = false): void {
@@ -57,19 +73,18 @@ export class Watcher<T extends KubeObject = KubeObject> {
     for (const l of this.listeners) l();
   }
 
-  private async list(): Promise<ListState<T>> {
-    return fromList(await getJson<{ items: T[]; metadata: { resourceVersion?: string } }>(this.listPath, { signal: this.abort.signal }));
+  private async list(signal: AbortSignal): Promise<ListState<T>> {
+    return fromList(await getJson<{ items: T[]; metadata: { resourceVersion?: string } }>(this.listPath, { signal }));
   }
 
-  private async run(): Promise<void> {
-    const signal = this.abort.signal;
+  private async run(signal: AbortSignal): Promise<void> {
     let attempt = 0;
-    let relist = true;
+    let relist = !this.state;
     while (!signal.aborted) {
       try {
         if (!connection.token) return;
         if (relist || !this.state) {
-          this.state = await this.list();
+          this.state = await this.list(signal);
           relist = false;
           this.publish(undefined, true);
         }
