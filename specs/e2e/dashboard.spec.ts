@@ -8,7 +8,7 @@ import type { RunningCluster } from "../../cli/up.ts";
 import type { Host } from "../../runtime/host.ts";
 import { expect } from "chai";
 import { request as httpsRequest } from "node:https";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
@@ -65,6 +65,7 @@ describe("dashboard in a browser", function () {
   const nav = (p: Page, view: string) => p.getByRole("navigation", { name: "Views" }).getByRole("link", { name: view }).click();
 
   before(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run installs it)`);
     mkdirSync(ARTIFACTS, { recursive: true });
     process.env.FLOTILLA_LOG ??= "warn";
     cluster = await up({ dataDir, nodes: 2, engine: "simulated", port: 0, quiet: true });
@@ -132,8 +133,13 @@ describe("dashboard in a browser", function () {
     const web = () => page.locator('tr[data-pod^="web-"]');
     await waitFor(async () => (await web().count()) === 2, { what: "two web pods in the page" });
     await page.evaluate(() => ((window as unknown as { marker: number }).marker = 42));
-    await page.getByRole("button", { name: "Scale web" }).click();
     const dialog = page.getByRole("dialog", { name: "Scale deployment web" });
+    await page.getByRole("button", { name: "Scale web" }).focus();
+    await page.keyboard.press("Enter");
+    await dialog.waitFor();
+    await page.keyboard.press("Escape");
+    await dialog.waitFor({ state: "detached" });
+    await page.getByRole("button", { name: "Scale web" }).click();
     await dialog.getByLabel(/Replicas/).fill("4");
     await dialog.getByRole("button", { name: "Scale" }).click();
     await dialog.waitFor({ state: "detached" });
