@@ -1,0 +1,40 @@
+import { expect } from "chai";
+import { storeFigures, dockerPeerFigures, scaleMemoryFigures, failoverFigures } from "../../bench/figures.ts";
+import { verdict, ratioOf } from "../../bench/report/format.ts";
+
+describe("bench figures", () => {
+  it("puts store creates beside the raw KV put with a goal of at most 1.5× its latency", () => {
+    const figs = storeFigures({ n: 10, rows: [{ inFlight: 1, store: { perSecond: 1000, p50Ms: 0.9, p99Ms: 3 }, raw: { perSecond: 2000, p50Ms: 0.5, p99Ms: 2 } }], etcdNote: "no etcd binary" });
+    const p99 = figs.find((f) => f.id === "store.c1.p99")!;
+    expect(p99.anchor).to.deep.equal({ value: 2, label: "raw KV put" });
+    expect(p99.goal!.value).to.equal(3);
+    expect(verdict(p99)).to.equal("met");
+    expect(verdict(figs.find((f) => f.id === "store.c1.rate")!)).to.equal("missed");
+  });
+  it("marks the etcd comparison as not measured, with the reason, when etcd is absent", () => {
+    const figs = storeFigures({ n: 10, rows: [{ inFlight: 64, store: { perSecond: 1, p50Ms: 1, p99Ms: 1 }, raw: { perSecond: 1, p50Ms: 1, p99Ms: 1 } }], etcdNote: "no etcd binary" });
+    const etcd = figs.find((f) => f.id === "store.c64.etcd.rate")!;
+    expect(etcd.value).to.equal(undefined);
+    expect(etcd.note).to.equal("no etcd binary");
+  });
+  it("compares the Deployment with Swarm and with 1.2× the engine's own docker run time", () => {
+    const [swarm, engine] = dockerPeerFigures({ replicas: 50, flotillaS: 20, dockerRunS: 10, swarmS: 25 });
+    expect(verdict(swarm!)).to.equal("met");
+    expect(engine!.goal!.value).to.equal(12);
+    expect(ratioOf(engine!)).to.equal(2);
+  });
+  it("leaves the Swarm figure unmeasured with its note when the private dockerd could not start", () => {
+    const [swarm] = dockerPeerFigures({ replicas: 50, flotillaS: 20, dockerRunS: 10, swarmNote: "Swarm skipped: no unshare" });
+    expect(swarm!.value).to.equal(undefined);
+    expect(swarm!.note).to.equal("Swarm skipped: no unshare");
+  });
+  it("labels an extrapolated memory figure as such", () => {
+    const [f] = scaleMemoryFigures({ nodes: 5000, podsTarget: 150000, podsRunning: 50000, seconds: 240, baseMb: 400, measuredMb: 1400, totalMb: 3400, extrapolated: true, nodesProcessMb: 900, parts: {} });
+    expect(f!.value).to.equal(3400);
+    expect(f!.note).to.match(/^EXTRAPOLATED: 50,000 pods Running/);
+  });
+  it("holds a frozen node to 15 s and a killed one to 5 s", () => {
+    expect(failoverFigures({ mode: "kill", seconds: 6 })[0]!.goal!.value).to.equal(5);
+    expect(verdict(failoverFigures({ mode: "stop", seconds: 6 })[0]!)).to.equal("met");
+  });
+});
