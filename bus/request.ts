@@ -1,28 +1,93 @@
 /**
  * Typed request/reply over NATS. Replies are data (`Reply<T>`); nothing is thrown across the bus.
  * A request with no responder fails fast with `Unavailable`, a slow one with `Timeout`.
+ *
+ * Requests go through one reply inbox per connection (`<inbox>.<token>`), like the client's own
+ * request multiplexer but without building an error object for every request that succeeds.
  */
-import type { NatsConnection } from "@nats-io/transport-node";
+import type { NatsConnection, Msg, Subscription } from "@nats-io/transport-node";
 import type { Reply } from "./errors.ts";
+import { createInbox } from "@nats-io/transport-node";
 import { ErrorCode, FlotillaError } from "./errors.ts";
 import { encode, decode } from "./codec.ts";
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
 
+interface Waiter {
+  resolve: (m: Msg) => void;
+  reject: (e: FlotillaError) => void;
+  timer: NodeJS.Timeout;
+  subject: string;
+}
+
+class Mux {
+  private readonly prefix = createInbox();
+  private readonly waiters = new Map<string, Waiter>();
+  private readonly sub: Subscription;
+  private next = 0;
+
+  constructor(nc: NatsConnection) {
+    this.sub = nc.subscribe(`${this.prefix}.*`, {
+      callback: (_err, m) => {
+        const token = m.subject.slice(this.prefix.length + 1);
+        const w = this.waiters.get(token);
+        if (!w) return;
+        this.waiters.delete(token);
+        clearTimeout(w.timer);
+        // The server answers 503 when nobody subscribes to the subject.
+        if (m.data.length === 0 && m.headers?.code === 503) {
+          w.reject(new FlotillaError(ErrorCode.Unavailable, `no actor answers ${w.subject}`));
+        } else w.resolve(m);
+      },
+    });
+  }
+
+  request(nc: NatsConnection, subject: string, data: Uint8Array, timeoutMs: number): Promise<Msg> {
+    const token = (this.next++).toString(36);
+    return new Promise<Msg>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters.delete(token);
+        reject(new FlotillaError(ErrorCode.Timeout, `${subject} did not answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiters.set(token, { resolve, reject, timer, subject });
+      try {
+        nc.publish(subject, data, { reply: `${this.prefix}.${token}` });
+      } catch (e) {
+        clearTimeout(timer);
+        this.waiters.delete(token);
+        reject(new FlotillaError(ErrorCode.Unavailable, `${subject}: ${(e as Error).message}`));
+      }
+    });
+  }
+
+  get closed(): boolean {
+    return this.sub.isClosed();
+  }
+}
+
+const muxes = new WeakMap<NatsConnection, Mux>();
+
+function muxOf(nc: NatsConnection): Mux {
+  let m = muxes.get(nc);
+  if (!m || m.closed) {
+    m = new Mux(nc);
+    muxes.set(nc, m);
+  }
+  return m;
+}
+
+/** Sends one request and waits for its reply message. */
+export function requestMsg(nc: NatsConnection, subject: string, data: Uint8Array, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Msg> {
+  return muxOf(nc).request(nc, subject, data, timeoutMs);
+}
+
 export async function request<T>(nc: NatsConnection, subject: string, msg: unknown, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Reply<T>> {
   try {
-    const m = await nc.request(subject, encode(msg), { timeout: timeoutMs });
+    const m = await requestMsg(nc, subject, encode(msg), timeoutMs);
     return decode<Reply<T>>(m.data);
   } catch (e) {
-    const err = e as Error & { code?: string };
-    const text = `${err.name ?? ""} ${err.message ?? ""} ${err.code ?? ""} ${String((err as { cause?: unknown }).cause ?? "")}`;
-    if (/no ?responders|503/i.test(text)) {
-      return { ok: false, error: { code: ErrorCode.Unavailable, message: `no actor answers ${subject}` } };
-    }
-    if (/timeout/i.test(text)) {
-      return { ok: false, error: { code: ErrorCode.Timeout, message: `${subject} did not answer within ${timeoutMs} ms` } };
-    }
-    return { ok: false, error: { code: ErrorCode.Unavailable, message: `${subject}: ${err.message}` } };
+    if (e instanceof FlotillaError) return { ok: false, error: e.toWire() };
+    return { ok: false, error: { code: ErrorCode.Unavailable, message: `${subject}: ${(e as Error).message}` } };
   }
 }
 
