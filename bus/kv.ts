@@ -195,6 +195,13 @@ export async function watchBucket(nc: NatsConnection, bucket: string, opts: Watc
       }
     },
   });
+  // Safety net: an idle heartbeat means the server has nothing more to deliver right now.
+  void (async () => {
+    for await (const st of iter.status()) {
+      if (stopped) break;
+      if (st.type === "heartbeat" && !isSynced) markSynced();
+    }
+  })().catch(() => undefined);
   iter.closed().then((err) => {
     if (!stopped && err) opts.onError?.(new FlotillaError(ErrorCode.Unavailable, `watch closed: ${String(err)}`, { cause: err }));
     if (!stopped && !err) opts.onError?.(new FlotillaError(ErrorCode.Unavailable, "watch closed"));
