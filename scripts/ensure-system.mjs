@@ -44,10 +44,18 @@ async function ensureDockerd() {
   return false;
 }
 
+// npm dependencies first: `npm start` / `npm test` in a fresh clone works without a separate install.
+if (!existsSync(new URL("../node_modules/.package-lock.json", import.meta.url))) {
+  say("installing npm dependencies (npm ci)");
+  if (!run("npm", ["ci", "--no-audit", "--no-fund"])) process.exit(1);
+}
+
 const missing = [];
 if (!has("nats-server")) missing.push("nats-server");
 if (!existsSync("/bin/busybox") && !existsSync("/usr/bin/busybox")) missing.push("busybox-static");
 if (mode === "test" && !has("dockerd")) missing.push("docker.io");
+if (mode === "test" && !existsSync("/usr/bin/chromium")) missing.push("chromium");
+if (mode === "test" && !has("kubectl")) missing.push("kubernetes-client");
 
 if (missing.length) {
   if (!isRoot) {
