@@ -83,7 +83,7 @@ export async function up(o: UpOptions): Promise<RunningCluster> {
     opts: kind === "api-server" ? { port: apiPort, dataDir: o.dataDir } : kind === "node-controller" ? { sysNatsUrl: server.sysUrl } : {},
   }));
   const nodeActors: ActorSpec[] = nodes.flatMap((nodeName) => [
-    { def: ACTORS.kubelet!, opts: { nodeName, engine, dataDir: join(o.dataDir, "nodes", nodeName) } },
+    { def: ACTORS.kubelet!, opts: { nodeName, engine, dataDir: join(o.dataDir, "nodes", nodeName), stopPodsOnExit: true } },
     { def: ACTORS.proxy!, opts: { nodeName } },
   ]);
   let host: Host;

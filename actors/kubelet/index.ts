@@ -35,6 +35,12 @@ export interface KubeletOptions {
   startLatencyMs?: number;
   hostIP?: string;
   dockerSocket?: string;
+  /**
+   * Stop this node's containers when the kubelet stops (what `flotilla up` does on Ctrl-C, so a
+   * stopped laptop cluster leaves nothing running; the pods start again with the next `up`). Off by
+   * default: a restarted kubelet re-adopts its running containers.
+   */
+  stopPodsOnExit?: boolean;
 }
 
 const NODE_STATUS_INTERVAL_MS = 60_000;
@@ -128,6 +134,10 @@ export async function startKubelet(ctx: ActorContext, opts: KubeletOptions): Pro
       clearInterval(statusTimer);
       logs.stop();
       informer.stop();
+      if (opts.stopPodsOnExit) {
+        agent.setFenced(true);
+        await agent.stopEverything().catch((e) => log.error("stopping pods failed", { error: (e as Error).message }));
+      }
       await leases.stop();
       await agent.stop();
       await engine.close();

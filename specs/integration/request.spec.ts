@@ -28,8 +28,8 @@ describe("request/reply over NATS", () => {
   });
 
   it("answers Timeout when the responder is too slow, and matches replies to their requests", async () => {
-    nc.subscribe("flotilla.x.slow", { callback: (_e, m) => setTimeout(() => m.respond(encode({ ok: true, value: "late" })), 300) });
-    nc.subscribe("flotilla.x.echo", { callback: (_e, m) => m.respond(encode({ ok: true, value: JSON.parse(new TextDecoder().decode(m.data)) })) });
+    nc.subscribe("flotilla.x.slow", { callback: (_e, m) => void setTimeout(() => m.respond(encode({ ok: true, value: "late" })), 300) });
+    nc.subscribe("flotilla.x.echo", { callback: (_e, m) => void m.respond(encode({ ok: true, value: JSON.parse(new TextDecoder().decode(m.data)) })) });
     const slow = await request(nc, "flotilla.x.slow", {}, 100);
     if (!slow.ok) expect(slow.error.code).to.equal(ErrorCode.Timeout);
     expect(slow.ok).to.equal(false);
