@@ -16,6 +16,7 @@ import { matchesSelector } from "../../bus/selectors.ts";
 import { controllerRef } from "../replication-controller/pods.ts";
 import { reconcileDeployment } from "./deployment.ts";
 import { equalIgnoreHash } from "./template.ts";
+import { recordEvent } from "../../runtime/events.ts";
 
 export interface DeploymentControllerOptions {
   concurrency?: number;
@@ -40,7 +41,7 @@ export async function startDeploymentController(ctx: ActorContext, opts: Deploym
       let current: Deployment = d;
       let retry = false;
       for (const c of decision.commands) {
-        const r = await execute(ctx, current, c);
+        const r = await execute(ctx, current, c, (ns, name) => sets.get(ns, name));
         if (r.deployment) current = r.deployment;
         retry ||= r.retry;
       }
@@ -80,12 +81,18 @@ export async function startDeploymentController(ctx: ActorContext, opts: Deploym
 }
 
 /** Runs one command; returns the Deployment as last written (for the next write's CAS). */
-async function execute(ctx: ActorContext, d: Deployment, c: DeployCommand): Promise<{ deployment?: Deployment; retry: boolean }> {
+async function execute(
+  ctx: ActorContext,
+  d: Deployment,
+  c: DeployCommand,
+  cachedSet: (ns: string, name: string) => ReplicaSet | undefined,
+): Promise<{ deployment?: Deployment; retry: boolean }> {
   const ns = d.metadata.namespace!;
   switch (c.type) {
     case "rs.create":
       try {
         await ctx.store.create("replicasets", ns, c.rs);
+        if ((c.rs.spec.replicas ?? 0) > 0) void scalingEvent(ctx, d, c.rs.metadata.name!, 0, c.rs.spec.replicas ?? 0);
         return { retry: false };
       } catch (e) {
         if (!isCode(e, ErrorCode.AlreadyExists)) throw e;
@@ -99,7 +106,10 @@ async function execute(ctx: ActorContext, d: Deployment, c: DeployCommand): Prom
       }
     case "rs.update":
       try {
+        const before = cachedSet(ns, c.rs.metadata.name!)?.spec.replicas ?? 0;
         await ctx.store.update("replicasets", c.rs);
+        const after = c.rs.spec.replicas ?? 0;
+        if (after !== before) void scalingEvent(ctx, d, c.rs.metadata.name!, before, after);
       } catch (e) {
         if (!isCode(e, ErrorCode.NotFound)) throw e;
       }
@@ -124,3 +134,15 @@ export const deploymentController: ActorDefinition<DeploymentControllerOptions> 
   start: (ctx, opts) => startDeploymentController(ctx, opts ?? {}),
 };
 export default deploymentController;
+
+/** Kubernetes' ScalingReplicaSet event on the Deployment ("Scaled up replica set web-5d4 to 3 from 1"). */
+function scalingEvent(ctx: ActorContext, d: Deployment, rs: string, from: number, to: number): Promise<void> {
+  const verb = to > from ? "up" : "down";
+  return recordEvent(ctx.store, {
+    involved: { kind: "Deployment", apiVersion: "apps/v1", namespace: d.metadata.namespace, name: d.metadata.name, uid: d.metadata.uid },
+    type: "Normal",
+    reason: "ScalingReplicaSet",
+    message: `Scaled ${verb} replica set ${rs} to ${to} from ${from}`,
+    source: { component: "deployment-controller" },
+  });
+}

@@ -4,13 +4,12 @@
  * `computeStatus` derives — through the status subresource with CAS. Used by the kubelet actor
  * (one node) and by the simulated node pool (many nodes sharing one informer).
  */
-import type { Pod, Event } from "../../bus/resources.ts";
+import type { Pod } from "../../bus/resources.ts";
 import type { StoreClient } from "../../bus/store-client.ts";
 import type { Logger } from "../../runtime/logger.ts";
 import type { Engine, EngineContainer, SandboxInfo, PodRef } from "./engines/types.ts";
 import type { SyncAction, SyncEvent, WaitingError, ProbeResults } from "./pod-sync.ts";
 import type { BackoffConfig } from "./backoff.ts";
-import { randomBytes } from "node:crypto";
 import { WorkQueue } from "../../runtime/workqueue.ts";
 import { isCode, ErrorCode } from "../../bus/errors.ts";
 import { ImageError, StartError } from "./engines/types.ts";
@@ -19,7 +18,7 @@ import { decideSync } from "./pod-sync.ts";
 import { computeStatus } from "./pod-status.ts";
 import { containerConfig } from "./container-config.ts";
 import { ProbeWorker } from "./probes.ts";
-import { rfc3339 } from "./backoff.ts";
+import { recordEvent } from "../../runtime/events.ts";
 
 export const PORTS_ANNOTATION = "flotilla.io/ports";
 
@@ -294,22 +293,17 @@ export class NodeAgent {
     if (seen.has(e.key)) return;
     seen.add(e.key);
     this.emitted.set(uid, seen);
-    const now = rfc3339(this.now());
-    const ev: Event = {
-      apiVersion: "v1",
-      kind: "Event",
-      metadata: { name: `${pod.metadata.name}.${randomBytes(8).toString("hex")}`, namespace: pod.metadata.namespace },
-      involvedObject: { kind: "Pod", namespace: pod.metadata.namespace, name: pod.metadata.name, uid, apiVersion: "v1", resourceVersion: pod.metadata.resourceVersion },
-      reason: e.reason,
-      message: e.message,
-      source: { component: "kubelet", host: this.o.nodeName },
-      firstTimestamp: now,
-      lastTimestamp: now,
-      count: 1,
-      type: e.type,
-      reportingComponent: "kubelet",
-      reportingInstance: this.o.nodeName,
-    };
-    this.o.store.create("events", pod.metadata.namespace, ev).catch((err) => this.o.log.debug("event not recorded", { reason: e.reason, error: (err as Error).message }));
+    void recordEvent(
+      this.o.store,
+      {
+        involved: { kind: "Pod", namespace: pod.metadata.namespace, name: pod.metadata.name, uid, apiVersion: "v1", resourceVersion: pod.metadata.resourceVersion },
+        type: e.type,
+        reason: e.reason,
+        message: e.message,
+        source: { component: "kubelet", host: this.o.nodeName },
+        first: new Date(this.now()),
+      },
+      (err) => this.o.log.debug("event not recorded", { reason: e.reason, error: err.message }),
+    );
   }
 }

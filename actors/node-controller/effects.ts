@@ -1,7 +1,8 @@
 /** The node controller's writes, all through the store protocol with CAS. */
 import type { StoreClient } from "../../bus/store-client.ts";
-import type { Event, Node, NodeCondition, Pod, Taint } from "../../bus/resources.ts";
+import type { Node, NodeCondition, Pod, Taint } from "../../bus/resources.ts";
 import { ErrorCode, isCode } from "../../bus/errors.ts";
+import { recordEvent as writeEvent } from "../../runtime/events.ts";
 
 export const COMPONENT = "node-controller";
 
@@ -21,24 +22,13 @@ export async function recordEvent(
   type: "Normal" | "Warning",
   host: string,
 ): Promise<void> {
-  const now = new Date().toISOString();
-  const ns = o.namespace ?? "default";
-  const ev: Event = {
-    apiVersion: "v1",
-    kind: "Event",
-    metadata: { generateName: `${o.name}.`, namespace: ns },
-    involvedObject: { kind: o.kind, namespace: o.namespace, name: o.name, uid: o.uid, apiVersion: "v1" },
+  await writeEvent(store, {
+    involved: { kind: o.kind, namespace: o.namespace, name: o.name, uid: o.uid, apiVersion: "v1" },
+    type,
     reason,
     message,
-    type,
     source: { component: COMPONENT, host },
-    reportingComponent: COMPONENT,
-    reportingInstance: host,
-    firstTimestamp: now,
-    lastTimestamp: now,
-    count: 1,
-  };
-  await store.create("events", ns, ev).catch(() => undefined); // events are best effort
+  });
 }
 
 /** Kubernetes' MarkPodsNotReady: the kubelet cannot say so itself any more. */

@@ -19,6 +19,7 @@ import { fromReplicaSet, fromReplicationController, ownerKey, parseOwnerKey, res
 import { reconcileReplicas, slowStartBatches } from "./replicaset.ts";
 import { controllerRef } from "./pods.ts";
 import { Expectations } from "./expectations.ts";
+import { recordEvent } from "../../runtime/events.ts";
 
 export interface ReplicationControllerOptions {
   /** Most pods created or deleted per owner per pass (default 500). */
@@ -165,7 +166,11 @@ async function execute(ctx: ActorContext, key: string, resource: ReplicaResource
       let done = 0;
       for (const size of slowStartBatches(c.count)) {
         const results = await Promise.allSettled(Array.from({ length: size }, () => ctx.store.create("pods", c.namespace, c.pod)));
+        for (const r of results) {
+          if (r.status === "fulfilled") void ownerEvent(ctx, raw, "Normal", "SuccessfulCreate", `Created pod: ${r.value.metadata.name}`);
+        }
         const failed = results.filter((r) => r.status === "rejected") as PromiseRejectedResult[];
+        if (failed.length > 0) void ownerEvent(ctx, raw, "Warning", "FailedCreate", `Error creating: ${(failed[0]!.reason as Error).message}`);
         done += size;
         if (failed.length > 0) {
           expectations.lowerCreates(key, failed.length + (c.count - done));
@@ -181,7 +186,10 @@ async function execute(ctx: ActorContext, key: string, resource: ReplicaResource
       );
       let first: unknown;
       results.forEach((r, i) => {
-        if (r.status === "fulfilled") return;
+        if (r.status === "fulfilled") {
+          void ownerEvent(ctx, raw, "Normal", "SuccessfulDelete", `Deleted pod: ${c.pods[i]!.name}`);
+          return;
+        }
         // Already gone (or replaced by a namesake): the deletion will never be observed as ours.
         expectations.deletionObserved(key, c.pods[i]!.uid);
         if (!isCode(r.reason, ErrorCode.NotFound) && !isCode(r.reason, ErrorCode.Conflict)) first ??= r.reason;
@@ -205,3 +213,9 @@ export const replicationController: ActorDefinition<ReplicationControllerOptions
   start: (ctx, opts) => startReplicationController(ctx, opts ?? {}),
 };
 export default replicationController;
+
+/** An Event about the ReplicaSet / ReplicationController itself (what `kubectl describe` shows). */
+function ownerEvent(ctx: ActorContext, owner: KubeObject, type: "Normal" | "Warning", reason: string, message: string): Promise<void> {
+  const involved = { kind: owner.kind, apiVersion: owner.apiVersion, namespace: owner.metadata.namespace, name: owner.metadata.name, uid: owner.metadata.uid };
+  return recordEvent(ctx.store, { involved, type, reason, message, source: { component: "replicaset-controller" } });
+}

@@ -11,8 +11,9 @@
  *   await rec.stop();                      // drains what is pending (bounded wait)
  */
 import type { StoreClient } from "../../bus/store-client.ts";
-import type { Event, Pod, PodCondition } from "../../bus/resources.ts";
+import type { Pod, PodCondition } from "../../bus/resources.ts";
 import type { Logger } from "../../runtime/logger.ts";
+import { buildEvent } from "../../runtime/events.ts";
 
 type Work =
   | { type: "event"; pod: Pod; reason: string; message: string; eventType: "Normal" | "Warning"; count: number; first: number; last: number }
@@ -119,23 +120,17 @@ export class EventRecorder {
         this.written.delete(key); // expired or gone: write a new one
       }
     }
-    const name = `${w.pod.metadata.name}.${(w.first * 1e6 + Math.floor(Math.random() * 1e6)).toString(16)}`;
-    const ev: Event = {
-      apiVersion: "v1",
-      kind: "Event",
-      metadata: { name, namespace: ns },
-      involvedObject: { kind: "Pod", namespace: ns, name: w.pod.metadata.name, uid: w.pod.metadata.uid, apiVersion: "v1", resourceVersion: w.pod.metadata.resourceVersion },
+    const ev = buildEvent({
+      involved: { kind: "Pod", namespace: ns, name: w.pod.metadata.name, uid: w.pod.metadata.uid, apiVersion: "v1", resourceVersion: w.pod.metadata.resourceVersion },
+      type: w.eventType,
       reason: w.reason,
       message: w.message,
-      type: w.eventType,
-      source: { component: this.o.component },
-      reportingComponent: this.o.component,
-      reportingInstance: this.o.instance,
-      firstTimestamp: iso(w.first),
-      lastTimestamp: iso(w.last),
-      eventTime: null,
+      source: { component: this.o.component, host: this.o.instance },
+      first: new Date(w.first),
+      last: new Date(w.last),
       count: w.count,
-    };
+    });
+    const name = ev.metadata.name!;
     await this.o.store.create("events", ns, ev);
     this.written.set(key, { name, count: w.count, first: w.first });
     if (this.written.size > MAX_WRITTEN) this.written.delete(this.written.keys().next().value!);
