@@ -171,9 +171,9 @@ describe("dashboard in a browser", function () {
     await waitFor(
       async () => {
         const text = (await rowsOf(page, "Events").allInnerTexts()).join("\n");
-        return pods.every((p) => text.includes(`Pod/${p}`)) && text.includes("Scheduled");
+        return pods.every((p) => text.includes(`Pod/${p}`)) && text.includes("Scheduled") && /ScalingReplicaSet[\s\S]*Scaled up replica set web-[a-z0-9]+ to 4 from 2/.test(text);
       },
-      { what: "Scheduled events for every web pod", timeoutMs: 15_000 },
+      { what: "the Deployment's scale-up event and Scheduled events for every web pod", timeoutMs: 15_000 },
     );
     await shot(page, "events");
   });
