@@ -54,10 +54,17 @@ export function demuxBuffer(buf: Buffer): string {
   return out;
 }
 
+/** Docker's container state in the engine's terms. */
+function stateOf(status: string): EngineContainer["state"] {
+  return status === "created" ? "created" : status === "exited" || status === "dead" ? "exited" : "running";
+}
+
 export class DockerEngine implements Engine {
   readonly name = "docker" as const;
   readonly docker: Docker;
   private exitCbs: ((c: { id: string; pod: PodRef }) => void)[] = [];
+  /** What each container looked like when last inspected (see listContainers). */
+  private readonly views = new Map<string, EngineContainer>();
   private events?: NodeJS.ReadableStream;
   private closed = false;
   private readonly sandboxImage: string;
@@ -150,7 +157,7 @@ export class DockerEngine implements Engine {
   private view(i: Inspect): EngineContainer {
     const l = i.Config.Labels ?? {};
     const st = i.State;
-    const state = st.Status === "created" ? "created" : st.Status === "exited" || st.Status === "dead" ? "exited" : "running";
+    const state = stateOf(st.Status);
     const c: EngineContainer = {
       id: i.Id,
       pod: this.podOf(l),
@@ -170,10 +177,27 @@ export class DockerEngine implements Engine {
     return c;
   }
 
+  /**
+   * Every container of this node. The list call says each container's state; a container is
+   * inspected (for exit code and times) only when that state differs from what was cached, so a
+   * sync costs one list call, not one inspect per container of the node.
+   */
   async listContainers(): Promise<EngineContainer[]> {
     const list = await this.docker.listContainers({ all: true, filters: this.filters("container") });
-    const infos = await Promise.all(list.map((c) => this.docker.getContainer(c.Id).inspect().catch(() => undefined)));
-    return infos.filter((i): i is Inspect => !!i).map((i) => this.view(i));
+    const live = new Set(list.map((c) => c.Id));
+    for (const id of this.views.keys()) if (!live.has(id)) this.views.delete(id);
+    const views = await Promise.all(
+      list.map(async (c) => {
+        const cached = this.views.get(c.Id);
+        if (cached && cached.state === stateOf(c.State)) return cached;
+        const i = await this.docker.getContainer(c.Id).inspect().catch(() => undefined);
+        if (!i) return undefined;
+        const v = this.view(i);
+        this.views.set(c.Id, v);
+        return v;
+      }),
+    );
+    return views.filter((v): v is EngineContainer => !!v);
   }
 
   private labels(pod: PodRef, role: "sandbox" | "container", extra: Record<string, string> = {}): Record<string, string> {
@@ -265,6 +289,7 @@ export class DockerEngine implements Engine {
   }
 
   async removeContainer(id: string): Promise<void> {
+    this.views.delete(id);
     await this.docker.getContainer(id).remove({ force: true }).catch(ignore(404, 409));
   }
 
