@@ -2,19 +2,10 @@
  * The live actor inventory. Not a watch: the api-server answers it with an `actors.ping`
  * scatter-gather, so the view asks when it opens, when you press Refresh, and once a minute.
  */
+import type { PresenceInfo as ActorInfo } from "../../../runtime/host.ts";
 import { useEffect, useState } from "preact/hooks";
 import { getJson } from "../lib/api.ts";
 import { uptime } from "../lib/format.ts";
-
-export interface ActorInfo {
-  kind: string;
-  id: string;
-  host: string;
-  version: string;
-  leader: boolean | null;
-  uptimeSeconds: number;
-  pid: number;
-}
 
 export const ACTORS_REFRESH_MS = 60_000;
 
