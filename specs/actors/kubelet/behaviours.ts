@@ -156,7 +156,7 @@ export function kubeletBehaviours(f: Flavor, getCluster: () => TestCluster, base
       const s = x.status?.containerStatuses?.[0];
       if (s?.state?.waiting?.reason) seen.add(s.state.waiting.reason);
       return (s?.restartCount ?? 0) >= 3 && seen.has("CrashLoopBackOff");
-    }, "restartCount 3 and CrashLoopBackOff", 20_000);
+    }, "restartCount 3 and CrashLoopBackOff", 45_000);
     const s = cur.status!.containerStatuses![0]!;
     expect(s.lastState?.terminated?.exitCode).to.equal(1);
     expect(cur.status!.phase).to.equal("Running");
