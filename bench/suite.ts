@@ -35,7 +35,7 @@ export const SUITE: BenchDef[] = [
     limit: { quick: 90, full: 180 },
     async run(m, progress) {
       const { benchScheduler } = await import("./scheduler.ts");
-      const pods = quick(m) ? 500 : 5000;
+      const pods = quick(m) ? 500 : 10_000; // the load: 10,000 pods created as fast as the store takes them
       const a = await benchScheduler({ nodes: 1000, pods });
       progress(0.4, "1,000 nodes");
       const b = await benchScheduler({ nodes: 5000, pods });

@@ -44,7 +44,10 @@ export async function ensureBuckets(nc: NatsConnection, cluster: string, opts: B
     replicas: opts.replicas ?? 1,
     storage: opts.storage === "memory" ? ("memory" as const) : ("file" as const),
     maxValueSize: 2 * 1024 * 1024,
-    allow_direct: false,
+    // Direct gets skip the JSON stream API (and its base64 payloads). With one replica every read
+    // is served by the only server, so it sees every acknowledged write; clustered buckets read
+    // through the stream leader instead (read-after-write, see docs/store.md).
+    allow_direct: (opts.replicas ?? 1) === 1,
   };
   const republish = (bucket: string) => ({ src: s.kvSubjects(bucket), dest: `${s.eventsPrefix()}>` });
   const create = async (name: string, extra: Record<string, unknown>) => {
