@@ -4,7 +4,6 @@
  * NodePort reach every pod, and a pod made not-ready stops receiving traffic within 2 s.
  */
 import { expect } from "chai";
-import http from "node:http";
 import { execFileSync } from "node:child_process";
 import type { Deployment, Endpoints, Pod, Service } from "../../bus/resources.ts";
 import type { TestCluster } from "../harness/cluster.ts";
@@ -12,18 +11,8 @@ import { startTestCluster, waitFor } from "../harness/cluster.ts";
 import { ensureBusyboxImage } from "../harness/images.ts";
 import { dockerAnswers } from "../../cli/up.ts";
 import { ACTORS } from "../../actors/registry.ts";
+import { hits } from "../harness/http.ts";
 
-function get(host: string, port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host, port, path: "/", agent: false, timeout: 3000 }, (res) => {
-        let body = "";
-        res.on("data", (d) => (body += d));
-        res.on("end", () => resolve(body.trim()));
-      })
-      .on("error", reject);
-  });
-}
 
 const WEB = "mkdir -p /www && hostname > /www/index.html && touch /tmp/ready && httpd -f -p 8080 -h /www";
 
@@ -96,10 +85,7 @@ describe("proxy on the docker engine (integration)", function () {
   it("reaches all 3 pods with 300 requests through the ClusterIP and the NodePort", async () => {
     const pods = (await c!.store.list<Pod>("pods", "default", { labelSelector: "app=web" })).items.map((p) => p.metadata.name!).sort();
     for (const [host, port] of [[svc.spec.clusterIP!, 80], ["127.0.0.1", svc.spec.ports![0]!.nodePort!]] as const) {
-      const seen = new Map<string, number>();
-      for (let i = 0; i < 300; i += 30) {
-        for (const b of await Promise.all(Array.from({ length: 30 }, () => get(host, port)))) seen.set(b, (seen.get(b) ?? 0) + 1);
-      }
+      const seen = await hits(host, port, 300, { batch: 30 });
       expect([...seen.keys()].sort(), `${host}:${port}`).to.deep.equal(pods);
     }
   });
@@ -110,8 +96,7 @@ describe("proxy on the docker engine (integration)", function () {
     execFileSync("docker", ["exec", id, "rm", "/tmp/ready"]);
     const t0 = Date.now();
     await new Promise((r) => setTimeout(r, 2000));
-    const seen = new Set<string>();
-    for (let i = 0; i < 60; i += 20) for (const b of await Promise.all(Array.from({ length: 20 }, () => get(svc.spec.clusterIP!, 80)))) seen.add(b);
+    const seen = new Set((await hits(svc.spec.clusterIP!, 80, 60)).keys());
     expect(Date.now() - t0).to.be.lessThan(10_000);
     expect([...seen]).to.not.include(victim);
     expect(seen.size).to.equal(2);

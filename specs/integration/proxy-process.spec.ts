@@ -4,27 +4,16 @@
  * controller and the proxy make them one Service.
  */
 import { expect } from "chai";
-import http from "node:http";
 import type { Endpoints, Pod, Service } from "../../bus/resources.ts";
 import type { TestCluster } from "../harness/cluster.ts";
 import { startTestCluster, waitFor } from "../harness/cluster.ts";
 import { endpointsController } from "../../actors/endpoints-controller/index.ts";
 import { proxy } from "../../actors/proxy/index.ts";
 import { kubelet } from "../../actors/kubelet/index.ts";
+import { hits } from "../harness/http.ts";
 
 const SERVER = "require('http').createServer((q, s) => s.end(process.env.HOSTNAME)).listen(Number(process.env.PORT), '127.0.0.1')";
 
-function get(host: string, port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host, port, path: "/", agent: false, timeout: 3000 }, (res) => {
-        let body = "";
-        res.on("data", (d) => (body += d));
-        res.on("end", () => resolve(body));
-      })
-      .on("error", reject);
-  });
-}
 
 describe("proxy on the process engine (integration)", function () {
   this.timeout(60_000);
@@ -68,11 +57,7 @@ describe("proxy on the process engine (integration)", function () {
 
   it("reaches all 3 process pods with 300 requests through the ClusterIP and the NodePort", async () => {
     for (const [host, port] of [[svc.spec.clusterIP!, 8080], ["127.0.0.1", svc.spec.ports![0]!.nodePort!]] as const) {
-      const seen = new Map<string, number>();
-      for (let i = 0; i < 300; i += 30) {
-        const batch = await Promise.all(Array.from({ length: 30 }, () => get(host, port)));
-        for (const b of batch) seen.set(b, (seen.get(b) ?? 0) + 1);
-      }
+      const seen = await hits(host, port, 300, { batch: 30 });
       expect([...seen.keys()].sort(), `${host}:${port}`).to.deep.equal(["hello-a", "hello-b", "hello-c"]);
     }
   });

@@ -12,6 +12,7 @@ import { startTestCluster, waitFor } from "../harness/cluster.ts";
 import { endpointsController } from "../../actors/endpoints-controller/index.ts";
 import { proxy } from "../../actors/proxy/index.ts";
 import { PORTS_ANNOTATION } from "../../actors/endpoints-controller/endpoints.ts";
+import { hits } from "../harness/http.ts";
 
 interface Backend {
   name: string;
@@ -23,27 +24,6 @@ async function startBackend(name: string): Promise<Backend> {
   const server = http.createServer((_req, res) => res.end(name));
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   return { name, server, port: (server.address() as { port: number }).port };
-}
-
-function get(host: string, port: number, localAddress?: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host, port, path: "/", agent: false, localAddress, timeout: 3000 }, (res) => {
-      let body = "";
-      res.on("data", (d) => (body += d));
-      res.on("end", () => resolve(body));
-    });
-    req.on("error", reject);
-    req.on("timeout", () => req.destroy(new Error("timeout")));
-  });
-}
-
-async function hits(host: string, port: number, n: number, localAddress?: string): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
-  for (let i = 0; i < n; i += 20) {
-    const batch = await Promise.all(Array.from({ length: Math.min(20, n - i) }, () => get(host, port, localAddress)));
-    for (const b of batch) out.set(b, (out.get(b) ?? 0) + 1);
-  }
-  return out;
 }
 
 function refused(host: string, port: number): Promise<boolean> {
@@ -138,14 +118,14 @@ describe("proxy (integration, process-style pods)", function () {
   it("keeps a client on one pod with sessionAffinity ClientIP", async () => {
     const cur = await c.store.get<Service>("services", "default", "web");
     await c.store.update("services", { ...cur, spec: { ...cur.spec, sessionAffinity: "ClientIP" } });
-    await waitFor(async () => (await hits(svc.spec.clusterIP!, 80, 20, "127.0.0.7")).size === 1, { what: "sticky sessions" });
-    const h = await hits(svc.spec.clusterIP!, 80, 60, "127.0.0.7");
+    await waitFor(async () => (await hits(svc.spec.clusterIP!, 80, 20, { localAddress: "127.0.0.7" })).size === 1, { what: "sticky sessions" });
+    const h = await hits(svc.spec.clusterIP!, 80, 60, { localAddress: "127.0.0.7" });
     expect(h.size).to.equal(1);
-    const others = await hits(svc.spec.clusterIP!, 80, 20, "127.0.0.8");
+    const others = await hits(svc.spec.clusterIP!, 80, 20, { localAddress: "127.0.0.8" });
     expect(others.size).to.equal(1);
     const back = await c.store.get<Service>("services", "default", "web");
     await c.store.update("services", { ...back, spec: { ...back.spec, sessionAffinity: "None", sessionAffinityConfig: undefined } });
-    await waitFor(async () => (await hits(svc.spec.clusterIP!, 80, 30, "127.0.0.7")).size === 3, { what: "round-robin again" });
+    await waitFor(async () => (await hits(svc.spec.clusterIP!, 80, 30, { localAddress: "127.0.0.7" })).size === 3, { what: "round-robin again" });
   });
 
   it("keeps other connections alive when one backend goes away", async () => {
