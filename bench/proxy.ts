@@ -17,7 +17,7 @@ import { StoreClient } from "../bus/store-client.ts";
 import { storeActor } from "../actors/store/index.ts";
 import { endpointsController } from "../actors/endpoints-controller/index.ts";
 import { proxy } from "../actors/proxy/index.ts";
-import { PORTS_ANNOTATION } from "../actors/endpoints-controller/endpoints.ts";
+import { POD_PORTS_ANNOTATION } from "../bus/service-links.ts";
 
 export interface LoadResult {
   rps: number;
@@ -83,7 +83,7 @@ export async function benchProxy(o: { seconds?: number; concurrency?: number } =
     const pod = await store.create<Pod>("pods", "default", {
       apiVersion: "v1",
       kind: "Pod",
-      metadata: { name: "web", labels: { app: "web" }, annotations: { [PORTS_ANNOTATION]: JSON.stringify({ "8080": port }) } },
+      metadata: { name: "web", labels: { app: "web" }, annotations: { [POD_PORTS_ANNOTATION]: JSON.stringify({ "8080": port }) } },
       spec: { nodeName: "bench", containers: [{ name: "web", image: "node", ports: [{ name: "http", containerPort: 8080 }] }] },
     } as Pod);
     await store.updateStatus("pods", { ...pod, status: { phase: "Running", podIP: "127.0.0.1", conditions: [{ type: "Ready", status: "True" }] } });

@@ -2,7 +2,6 @@
 import type { KubeObject, Scale, LabelSelector, Labels } from "./resources.ts";
 import { selectorToString } from "./selectors.ts";
 
-export const SCALABLE = new Set(["deployments", "replicasets", "replicationcontrollers"]);
 
 export function toScale(o: KubeObject): Scale {
   const spec = (o.spec ?? {}) as { replicas?: number; selector?: LabelSelector | Labels };

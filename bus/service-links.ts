@@ -7,6 +7,12 @@
 import type { Service, ServicePort } from "./resources.ts";
 
 export const BRIDGE_PORTS_ANNOTATION = "flotilla.io/bridge-ports";
+/**
+ * Process-engine pods share the host's network, so each declared containerPort gets a free loopback
+ * port; the kubelet records the mapping on the pod (`{"<containerPort>": hostPort}`) and Endpoints
+ * point at it.
+ */
+export const POD_PORTS_ANNOTATION = "flotilla.io/ports";
 export const BRIDGE_PORT_RANGE = { min: 20000, max: 29999 };
 
 export const servicePortKey = (sp: ServicePort) => `${sp.port}/${sp.protocol ?? "TCP"}`;

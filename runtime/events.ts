@@ -5,6 +5,7 @@
 import type { Event, ObjectReference } from "../bus/resources.ts";
 import type { StoreClient } from "../bus/store-client.ts";
 import { randomBytes } from "node:crypto";
+import { rfc3339 as iso } from "../bus/time.ts";
 
 export interface EventSource {
   component: string;
@@ -24,9 +25,6 @@ export interface EventInit {
   name?: string;
 }
 
-function iso(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, "Z");
-}
 
 /** `<involved name>.<16 hex>` like Kubernetes' event names. */
 export function eventName(involvedName: string): string {

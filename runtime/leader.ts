@@ -8,6 +8,7 @@ import type { StoreClient } from "../bus/store-client.ts";
 import type { Lease } from "../bus/resources.ts";
 import type { Logger } from "./logger.ts";
 import { ErrorCode, FlotillaError } from "../bus/errors.ts";
+import { rfc3339Micro } from "../bus/time.ts";
 
 export const LEADER_NAMESPACE = "kube-system";
 
@@ -23,9 +24,6 @@ export interface LeaderOptions {
   now?: () => number;
 }
 
-function microTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
-}
 
 export class LeaderElector {
   private leading = false;
@@ -98,7 +96,7 @@ export class LeaderElector {
   private async tick(): Promise<void> {
     const { store, name, identity } = this.o;
     const now = this.now();
-    const spec = { holderIdentity: identity, leaseDurationSeconds: Math.ceil(this.durationMs / 1000), renewTime: microTime(now) };
+    const spec = { holderIdentity: identity, leaseDurationSeconds: Math.ceil(this.durationMs / 1000), renewTime: rfc3339Micro(now) };
     let lease: Lease;
     try {
       lease = await store.get<Lease>("leases", LEADER_NAMESPACE, name);

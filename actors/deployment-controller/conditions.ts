@@ -5,6 +5,7 @@
  */
 import type { Deployment, DeploymentStatus, ReplicaSetCondition } from "../../bus/resources.ts";
 import { maxUnavailableOf, replicasOf } from "./strategy.ts";
+import { rfc3339 } from "../../bus/time.ts";
 
 export const Reason = {
   available: "MinimumReplicasAvailable",
@@ -20,7 +21,7 @@ export const Reason = {
 export const DEFAULT_PROGRESS_DEADLINE_SECONDS = 600;
 
 export function iso(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(".000Z", "Z");
+  return rfc3339(ms);
 }
 
 /** Did the rollout move since the last written status? */

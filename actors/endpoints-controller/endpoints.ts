@@ -8,8 +8,8 @@
  */
 import type { EndpointAddress, EndpointPort, EndpointSubset, Endpoints, Pod, Service, ServicePort } from "../../bus/resources.ts";
 import { matchesSelector } from "../../bus/selectors.ts";
+import { POD_PORTS_ANNOTATION } from "../../bus/service-links.ts";
 
-export const PORTS_ANNOTATION = "flotilla.io/ports";
 
 export function podIsReady(pod: Pod): boolean {
   return pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
@@ -24,7 +24,7 @@ function eligible(pod: Pod, publishNotReady: boolean): boolean {
 }
 
 function hostPorts(pod: Pod): Record<string, number> {
-  const raw = pod.metadata.annotations?.[PORTS_ANNOTATION];
+  const raw = pod.metadata.annotations?.[POD_PORTS_ANNOTATION];
   if (!raw) return {};
   try {
     const v = JSON.parse(raw) as unknown;

@@ -19,8 +19,8 @@ import { computeStatus } from "./pod-status.ts";
 import { containerConfig } from "./container-config.ts";
 import { ProbeWorker } from "./probes.ts";
 import { recordEvent } from "../../runtime/events.ts";
+import { POD_PORTS_ANNOTATION } from "../../bus/service-links.ts";
 
-export const PORTS_ANNOTATION = "flotilla.io/ports";
 
 export interface AgentOptions {
   nodeName: string;
@@ -180,8 +180,8 @@ export class NodeAgent {
     const s = await this.o.engine.ensureSandbox(ref, { hostname: pod.spec.hostname ?? pod.metadata.name!, ports });
     if (Object.keys(s.hostPorts).length > 0) {
       const value = JSON.stringify(s.hostPorts);
-      if (pod.metadata.annotations?.[PORTS_ANNOTATION] !== value) {
-        await this.o.store.patch("pods", ref.namespace, ref.name, "merge", { metadata: { annotations: { [PORTS_ANNOTATION]: value } } });
+      if (pod.metadata.annotations?.[POD_PORTS_ANNOTATION] !== value) {
+        await this.o.store.patch("pods", ref.namespace, ref.name, "merge", { metadata: { annotations: { [POD_PORTS_ANNOTATION]: value } } });
       }
     }
     return s;

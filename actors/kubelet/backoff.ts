@@ -19,12 +19,4 @@ export function retryDelayMs(failures: number, cfg: BackoffConfig): number {
   return Math.min(cfg.baseMs * 2 ** (failures - 1), cfg.maxMs);
 }
 
-/** RFC3339 with second precision, as Kubernetes writes status timestamps. */
-export function rfc3339(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
-}
 
-/** RFC3339 with microseconds (Lease renewTime, MicroTime). */
-export function rfc3339Micro(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
-}

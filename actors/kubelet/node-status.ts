@@ -8,7 +8,7 @@ import type { StoreClient } from "../../bus/store-client.ts";
 import type { Logger } from "../../runtime/logger.ts";
 import { cpus, totalmem, hostname, release, arch } from "node:os";
 import { isCode, ErrorCode } from "../../bus/errors.ts";
-import { rfc3339, rfc3339Micro } from "./backoff.ts";
+import { rfc3339, rfc3339Micro } from "../../bus/time.ts";
 import { formatBytes } from "../../bus/quantity.ts";
 
 export const NODE_LEASE_NAMESPACE = "kube-node-lease";

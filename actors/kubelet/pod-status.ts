@@ -7,7 +7,7 @@ import type { Pod, PodStatus, PodCondition, ContainerStatus, ContainerState, Con
 import type { EngineContainer } from "./engines/types.ts";
 import type { SyncInput } from "./pod-sync.ts";
 import { attemptsByName, initDone, shouldRestart, restartAt, isTerminalPhase, retryAt } from "./pod-sync.ts";
-import { rfc3339 } from "./backoff.ts";
+import { rfc3339 } from "../../bus/time.ts";
 
 export interface StatusContext {
   hostIP: string;

@@ -107,7 +107,7 @@ export function initDone(pod: Pod, byName: Map<string, EngineContainer[]>): bool
 const podId = (pod: Pod) => `${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`;
 
 export function decideSync(input: SyncInput): SyncPlan {
-  const { pod, sandbox, containers, now, backoff } = input;
+  const { pod, sandbox, containers, now } = input;
   const actions: SyncAction[] = [];
   const events: SyncEvent[] = [];
   const byName = attemptsByName(containers);

@@ -14,6 +14,7 @@ import type { StoreClient } from "../../bus/store-client.ts";
 import type { Pod, PodCondition } from "../../bus/resources.ts";
 import type { Logger } from "../../runtime/logger.ts";
 import { buildEvent } from "../../runtime/events.ts";
+import { rfc3339 as iso } from "../../bus/time.ts";
 
 type Work =
   | { type: "event"; pod: Pod; reason: string; message: string; eventType: "Normal" | "Warning"; count: number; first: number; last: number }
@@ -29,7 +30,6 @@ export interface RecorderOptions {
   concurrency?: number;
 }
 
-const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 const MAX_WRITTEN = 10_000;
 
 export class EventRecorder {

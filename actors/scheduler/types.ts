@@ -6,7 +6,7 @@
  * - Filter plugin: rejects a node for a pod with reasons (Kubernetes' wording).
  * - Score plugin: ranks feasible nodes 0..100; its weight multiplies the normalized score.
  */
-import type { Labels, Node, Pod, PodAffinityTerm, Taint, Toleration, NodeSelectorTerm } from "../../bus/resources.ts";
+import type { Labels, Node, Pod, Taint, Toleration, NodeSelectorTerm } from "../../bus/resources.ts";
 import type { Requirement } from "../../bus/selectors.ts";
 
 export interface Resources {

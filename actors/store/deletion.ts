@@ -4,6 +4,7 @@
  */
 import type { KubeObject, DeleteOptions, Pod } from "../../bus/resources.ts";
 import type { ResourceType } from "../../bus/kinds.ts";
+import { rfc3339 as ts } from "../../bus/time.ts";
 
 export type DeletePlan = { action: "remove" | "mark" | "none"; object: KubeObject };
 
@@ -11,9 +12,6 @@ export const FOREGROUND_FINALIZER = "foregroundDeletion";
 export const ORPHAN_FINALIZER = "orphan";
 export const NAMESPACE_FINALIZER = "kubernetes";
 
-function ts(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, "Z");
-}
 
 function podIsTerminal(p: Pod): boolean {
   return p.status?.phase === "Succeeded" || p.status?.phase === "Failed";

@@ -18,7 +18,7 @@ import { resourceType, apiVersionOf } from "../../bus/kinds.ts";
 import { keyOf, prefixOf, snapshotBucket, decodeObject, KV_OPERATION_HEADER, MAX_OBJECT_BYTES } from "../../bus/kv.ts";
 import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
 import { objectFilter } from "../../bus/selectors.ts";
-import { toScale, fromScale, SCALABLE } from "../../bus/scale.ts";
+import { toScale, fromScale } from "../../bus/scale.ts";
 import { applyMergePatch } from "../../bus/patch/merge-patch.ts";
 import { applyJsonPatch } from "../../bus/patch/json-patch.ts";
 import { applyStrategicMergePatch } from "../../bus/patch/strategic-merge.ts";
@@ -26,6 +26,7 @@ import { admit } from "./admission/index.ts";
 import { Allocator } from "./allocator.ts";
 import { isWrongLastSequence, kvFailure } from "./kv-errors.ts";
 import { planDelete } from "./deletion.ts";
+import { rfc3339 as timestamp } from "../../bus/time.ts";
 
 /** Kubernetes' generateName alphabet (no vowels, no confusable digits). */
 const suffix = customAlphabet("bcdfghjklmnpqrstvwxz2456789", 5);
@@ -39,10 +40,6 @@ export interface StoreOptions {
   now?: () => Date;
 }
 
-/** Seconds-precision RFC 3339, as Kubernetes writes timestamps. */
-export function timestamp(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, "Z");
-}
 
 const SYSTEM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"];
 
@@ -134,7 +131,7 @@ export class Store {
 
   /** Removes the key with CAS, leaving the last state in the delete marker (so watchers get it). */
   private async remove(rt: ResourceType, o: KubeObject, expected: number): Promise<KubeObject> {
-    const bucket = rt.bucket === "main" ? this.buckets.names.main : rt.bucket === "events" ? this.buckets.names.events : this.buckets.names.leases;
+    const bucket = this.buckets.names[rt.bucket];
     const h = headers();
     h.set(KV_OPERATION_HEADER, "DEL");
     try {
@@ -174,7 +171,7 @@ export class Store {
   async list(resource: string, namespace?: string, o: { labelSelector?: string; fieldSelector?: string; limit?: number; continue?: string } = {}): Promise<KubeList> {
     const rt = this.rt(resource);
     const filter = objectFilter(resource, o.labelSelector, o.fieldSelector);
-    const bucket = rt.bucket === "main" ? this.buckets.names.main : rt.bucket === "events" ? this.buckets.names.events : this.buckets.names.leases;
+    const bucket = this.buckets.names[rt.bucket];
     let snap;
     try {
       snap = await snapshotBucket(this.nc, bucket, prefixOf(resource, rt.namespaced ? namespace || undefined : undefined));

@@ -11,7 +11,7 @@ import type { TestCluster } from "../harness/cluster.ts";
 import { startTestCluster, waitFor } from "../harness/cluster.ts";
 import { endpointsController } from "../../actors/endpoints-controller/index.ts";
 import { proxy } from "../../actors/proxy/index.ts";
-import { PORTS_ANNOTATION } from "../../actors/endpoints-controller/endpoints.ts";
+import { POD_PORTS_ANNOTATION } from "../../bus/service-links.ts";
 import { hits } from "../harness/http.ts";
 
 interface Backend {
@@ -57,7 +57,7 @@ describe("proxy (integration, process-style pods)", function () {
       await c.store.create("pods", "default", {
         apiVersion: "v1",
         kind: "Pod",
-        metadata: { name, labels: { app: "web" }, annotations: { [PORTS_ANNOTATION]: JSON.stringify({ "8080": b.port }) } },
+        metadata: { name, labels: { app: "web" }, annotations: { [POD_PORTS_ANNOTATION]: JSON.stringify({ "8080": b.port }) } },
         spec: { nodeName: "n1", containers: [{ name: "web", image: "node", ports: [{ name: "http", containerPort: 8080 }] }] },
       } as Pod);
       await setReady(b, true);

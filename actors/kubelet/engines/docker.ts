@@ -10,7 +10,7 @@ import type { Engine, EngineContainer, SandboxInfo, ContainerConfig, PodRef, Log
 import Docker from "dockerode";
 import { PassThrough } from "node:stream";
 import { ImageError, StartError } from "./types.ts";
-import { rfc3339 } from "../backoff.ts";
+import { rfc3339 } from "../../../bus/time.ts";
 import { tailText } from "./log-files.ts";
 import { ensureBusyboxImageSync, BUSYBOX_IMAGE } from "./busybox-image.ts";
 

@@ -21,7 +21,7 @@ import { join, delimiter, isAbsolute } from "node:path";
 import { homedir } from "node:os";
 import { createServer } from "node:net";
 import { randomBytes } from "node:crypto";
-import { rfc3339 } from "../backoff.ts";
+import { rfc3339 } from "../../../bus/time.ts";
 import { tailText, followFile, stampLines } from "./log-files.ts";
 
 export interface ProcessOptions {

@@ -5,7 +5,7 @@
  * that code right after starting. Pod IPs are fake, from 10.244.<nodeIndex>.<n>.
  */
 import type { Engine, EngineContainer, SandboxInfo, ContainerConfig, PodRef, LogStream, ExecResult } from "./types.ts";
-import { rfc3339 } from "../backoff.ts";
+import { rfc3339 } from "../../../bus/time.ts";
 
 export interface SimulatedOptions {
   /** Distinguishes nodes' fake IP ranges (10.244.<nodeIndex % 256>.x). */

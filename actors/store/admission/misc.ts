@@ -4,6 +4,7 @@ import type { KubeObject } from "../../../bus/resources.ts";
 import type { Admitter } from "./types.ts";
 import { type Path, path, invalid, required, notSupported, forbidden, tooLong, wrongType, deepEqual, isRec, isInt, rec, str } from "./field.ts";
 import { nameIsDNSSubdomain, isConfigMapKey, isTimestamp } from "./names.ts";
+import { rfc3339 as stamp } from "../../../bus/time.ts";
 
 /** ConfigMaps and Secrets hold at most 1 MiB of data. */
 export const MAX_DATA_SIZE = 1024 * 1024;
@@ -95,7 +96,6 @@ export const secretAdmitter: Admitter = {
 const EVENT_TYPES = ["Normal", "Warning"] as const;
 const REASON_MAX = 128;
 /** Kubernetes writes event times at second precision. */
-const stamp = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, "Z");
 
 export const eventAdmitter: Admitter = {
   nameFn: nameIsDNSSubdomain,

@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import type { Endpoints, Pod, Service } from "../../../bus/resources.ts";
-import { computeSubsets, decideEndpoints, PORTS_ANNOTATION } from "../../../actors/endpoints-controller/endpoints.ts";
+import { computeSubsets, decideEndpoints } from "../../../actors/endpoints-controller/endpoints.ts";
+import { POD_PORTS_ANNOTATION } from "../../../bus/service-links.ts";
 
 function svc(over: Partial<Service["spec"]> = {}): Service {
   return {
@@ -35,7 +36,7 @@ describe("endpoints controller", () => {
       expect(s.map((x) => x.ports![0]!.port).sort()).to.deep.equal([8080, 9090]);
     });
     it("uses the host port the kubelet reported for a process pod", () => {
-      const p = pod("a", "127.0.0.1", true, { annotations: { [PORTS_ANNOTATION]: JSON.stringify({ "8080": 41234 }) } });
+      const p = pod("a", "127.0.0.1", true, { annotations: { [POD_PORTS_ANNOTATION]: JSON.stringify({ "8080": 41234 }) } });
       expect(computeSubsets(svc(), [p])[0]!.ports![0]!.port).to.equal(41234);
     });
     it("leaves out pods of other labels, without an IP, and terminating pods", () => {

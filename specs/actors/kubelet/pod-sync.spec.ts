@@ -4,7 +4,8 @@ import type { EngineContainer, SandboxInfo } from "../../../actors/kubelet/engin
 import type { SyncInput } from "../../../actors/kubelet/pod-sync.ts";
 import { decideSync } from "../../../actors/kubelet/pod-sync.ts";
 import { computeStatus } from "../../../actors/kubelet/pod-status.ts";
-import { restartDelayMs, rfc3339 } from "../../../actors/kubelet/backoff.ts";
+import { restartDelayMs } from "../../../actors/kubelet/backoff.ts";
+import { rfc3339 } from "../../../bus/time.ts";
 
 const T0 = Date.parse("2026-01-01T00:00:00Z");
 const ref = { uid: "u1", namespace: "default", name: "p" };
