@@ -66,7 +66,59 @@ export async function ensureBuckets(nc: NatsConnection, cluster: string, opts: B
     create(names.events, { history: 1, ttl: opts.eventsMaxAgeMs ?? EVENTS_MAX_AGE_MS }),
     create(names.leases, { history: 1 }),
   ]);
-  return { main, events, leases, names };
+  // A bucket created earlier with fewer replicas is moved up in place (asking for fewer never
+  // shrinks one).
+  if ((opts.replicas ?? 1) > 1) {
+    const jsm = await jetstreamManager(nc);
+    await raiseReplicas(jsm, Object.values(names).map((b) => s.kvStream(b)), opts.replicas!);
+  }
+  const buckets = { main, events, leases, names };
+  await followDirectGets(nc, buckets);
+  return buckets;
+}
+
+/**
+ * Moves streams with fewer than `replicas` replicas up to that many, in place: a stream update
+ * keeps every message and the CAS sequence. Reads of a replicated bucket go through the stream
+ * leader (no direct gets, which a lagging follower could answer). Returns the streams it moved.
+ */
+export async function raiseReplicas(jsm: JetStreamManager, streams: string[], replicas: number): Promise<string[]> {
+  const moved: string[] = [];
+  for (const name of streams) {
+    const info = await jsm.streams.info(name).catch(() => undefined);
+    if (!info || info.config.num_replicas >= replicas) continue;
+    await jsm.streams.update(name, { ...info.config, num_replicas: replicas, allow_direct: false });
+    moved.push(name);
+  }
+  return moved;
+}
+
+/**
+ * Keeps the buckets' read path in step with their streams: when a stream has been moved to
+ * several replicas (direct gets switched off), reads go through the leader from then on.
+ * Checks now and every 2 s while the connection is open.
+ */
+export async function followDirectGets(nc: NatsConnection, b: Pick<Buckets, "main" | "events" | "leases" | "names">): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  const pairs = [
+    [b.main, b.names.main],
+    [b.events, b.names.events],
+    [b.leases, b.names.leases],
+  ] as const;
+  const check = async () => {
+    for (const [kv, name] of pairs) {
+      const handle = kv as unknown as { direct?: boolean };
+      if (!handle.direct) continue;
+      const info = await jsm.streams.info(`KV_${name}`).catch(() => undefined);
+      if (info && !info.config.allow_direct) handle.direct = false;
+    }
+  };
+  await check();
+  const t = setInterval(() => {
+    if (nc.isClosed()) clearInterval(t);
+    else void check().catch(() => undefined);
+  }, 2000);
+  t.unref();
 }
 
 /** `<resource>.<namespace|_>.<name with . encoded>` */

@@ -55,6 +55,8 @@ export function subjects(cluster: string = DEFAULT_CLUSTER) {
     bucket: () => `flotilla-${cluster}`,
     eventsBucket: () => `flotilla-${cluster}-events`,
     leasesBucket: () => `flotilla-${cluster}-leases`,
+    /** The servers' registry and the encrypted bootstrap data (CA, tokens) joining servers fetch. */
+    serversBucket: () => `flotilla-${cluster}-servers`,
     /** The republish source for a bucket (JetStream KV subjects). */
     kvSubjects: (bucket: string) => `$KV.${bucket}.>`,
     kvPrefix: (bucket: string) => `$KV.${bucket}.`,
@@ -62,6 +64,12 @@ export function subjects(cluster: string = DEFAULT_CLUSTER) {
     /** NATS system-account connection advisories (node controller's fast signal). */
     sysDisconnect: (account: string) => `$SYS.ACCOUNT.${account}.DISCONNECT`,
     sysConnect: (account: string) => `$SYS.ACCOUNT.${account}.CONNECT`,
+    /** Every server's JetStream report (system account; meta leader, peers). */
+    sysJsz: () => `$SYS.REQ.SERVER.PING.JSZ`,
+    /** Removes a lost server from the JetStream meta group (system account). */
+    jsPeerRemove: () => `$JS.API.SERVER.REMOVE`,
+    /** Asks the meta leader to step down (system account). */
+    jsMetaStepdown: () => `$JS.API.META.LEADER.STEPDOWN`,
   };
 }
 export type Subjects = ReturnType<typeof subjects>;

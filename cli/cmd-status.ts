@@ -36,6 +36,10 @@ export function registerStatus(program: Command): void {
       say(`  API server:  ${s.apiUrl}   (dashboard: ${s.apiUrl}/ui/)`);
       say(`  NATS:        ${s.natsUrl}`);
       say(`  kubeconfig:  ${s.kubeconfig}`);
+      if (s.servers?.length) {
+        const { printServers } = await import("./status-servers.ts");
+        await printServers(dataDir, s);
+      }
       try {
         const api = ApiClient.fromKubeconfig(s.kubeconfig);
         const nodes = await api.get<KubeList<Node>>(pathFor(resourceType("nodes")!));

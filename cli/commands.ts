@@ -8,6 +8,7 @@ import { registerRollout } from "./cmd-rollout.ts";
 import { registerNode } from "./cmd-node.ts";
 import { registerEvents } from "./cmd-events.ts";
 import { registerStatus } from "./cmd-status.ts";
+import { registerServer } from "./cmd-server.ts";
 
 export function registerCommands(program: Command): void {
   registerGet(program);
@@ -18,4 +19,5 @@ export function registerCommands(program: Command): void {
   registerNode(program);
   registerEvents(program);
   registerStatus(program);
+  registerServer(program);
 }

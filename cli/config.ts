@@ -18,6 +18,9 @@ export interface ClusterState {
   nodes: string[];
   kubeconfig: string;
   startedAt: string;
+  /** `flotilla up --servers N`: each server's data dir, and each api-server URL (first = the kubeconfig's). */
+  servers?: string[];
+  apiUrls?: string[];
 }
 
 export const stateFile = (dataDir: string) => join(dataDir, "cluster.json");

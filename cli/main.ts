@@ -28,8 +28,15 @@ program
   .option("--nats-port <port>", "NATS port (default: the last one used, else a free one)")
   .option("--cluster <name>", "cluster name (NATS subject prefix)")
   .option("--example", "apply examples/web-app.yaml once the cluster is up")
+  .option("--servers <n>", "run this many servers (NATS cluster + control plane each) on 127.0.0.2, 127.0.0.3, …; 3 or more replicate the store")
   .action(async (o) => {
     const dataDir = resolve(o.dataDir);
+    if (o.servers !== undefined) {
+      const [{ upServers }, { dockerAnswers }] = await Promise.all([import("./up-servers.ts"), import("./up.ts")]);
+      const engine = o.engine ?? ((await dockerAnswers()) ? "docker" : "process");
+      await upServers({ dataDir, servers: Number(o.servers), nodes: Number(o.nodes), engine, port: Number(o.port), natsPort: o.natsPort ? Number(o.natsPort) : undefined, cluster: o.cluster, handleSignals: true });
+      return;
+    }
     const { up } = await import("./up.ts");
     const c = await up({
       dataDir,

@@ -53,9 +53,26 @@ export interface PresenceInfo {
   pid: number;
 }
 
+/** Splits `nats://user:pass@host:port,…` into server URLs and the (first) user and password. */
+export function parseNatsUrls(url: string): { servers: string[]; user?: string; pass?: string } {
+  let user: string | undefined;
+  let pass: string | undefined;
+  const servers = url.split(",").map((raw) => {
+    const m = /^([a-z-]+:\/\/)([^@/]*)@(.*)$/.exec(raw.trim());
+    if (!m) return raw.trim();
+    const [u, p] = m[2]!.split(":");
+    user ??= decodeURIComponent(u ?? "");
+    pass ??= p === undefined ? undefined : decodeURIComponent(p);
+    return m[1]! + m[3]!;
+  });
+  return { servers, user, pass };
+}
+
 export async function connectNats(url: string, name: string, creds?: string, extra: Partial<ConnectionOptions> = {}): Promise<NatsConnection> {
+  const parsed = parseNatsUrls(url);
   const opts: ConnectionOptions = {
-    servers: url.split(","),
+    servers: parsed.servers,
+    ...(parsed.user ? { user: parsed.user, pass: parsed.pass } : {}),
     name,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,

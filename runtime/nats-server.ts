@@ -22,6 +22,26 @@ export interface NatsServerOptions {
   quiet?: boolean;
   /** Serve the server's HTTP monitoring endpoints (/varz, /connz) on this loopback port (0 = a free one). */
   monitorPort?: number;
+  /** Unique in a NATS cluster (default `flotilla-<port>`). */
+  serverName?: string;
+  /** Join a NATS cluster: routes to the other servers, JetStream clustered (see docs/ha.md). */
+  cluster?: NatsClusterOptions;
+  /** Accept leaf-node connections (workers behind NAT) on host:port. */
+  leafListen?: string;
+  /** Passwords of the system and flotilla users (default: random, kept in the config dir). */
+  passwords?: { sys: string; user: string };
+  /** Where the config and JetStream live (default `<dataDir>/nats`). */
+  configDir?: string;
+}
+
+export interface NatsClusterOptions {
+  name: string;
+  /** host:port the route listener binds. */
+  listen: string;
+  /** host:port of the other servers' route listeners (this server's own address is skipped). */
+  routes: string[];
+  /** Password every route presents (the same on every server of the cluster). */
+  routePassword: string;
 }
 
 export interface NatsServer {
@@ -64,7 +84,25 @@ export async function freePort(host = "127.0.0.1"): Promise<number> {
   });
 }
 
-async function portAccepts(host: string, port: number): Promise<boolean> {
+/** `n` distinct free ports on a host (all held open together while they are picked). */
+export async function freePorts(host: string, n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+          const s = createServer();
+          s.on("error", reject);
+          s.listen(0, host, () => resolve(s));
+        }),
+    ),
+  );
+  const ports = servers.map((s) => (s.address() as { port: number }).port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}
+
+export async function portAccepts(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const c = tcpConnect({ host, port });
     c.once("connect", () => {
@@ -83,21 +121,34 @@ function secret(dir: string, name: string): string {
   return v;
 }
 
+/** The `cluster {}` block: authorised routes to every other server. */
+export function clusterBlock(c: NatsClusterOptions): string {
+  const others = [...new Set(c.routes)].filter((r) => r !== c.listen);
+  const pw = JSON.stringify(c.routePassword);
+  const routes = others.map((r) => `"nats-route://route:${encodeURIComponent(c.routePassword)}@${r}"`).join(", ");
+  return `cluster {
+  name: "${c.name}"
+  listen: "${c.listen}"
+  authorization { user: "route", password: ${pw} }
+  routes: [ ${routes} ]
+}`;
+}
+
 export async function startNatsServer(opts: NatsServerOptions = {}): Promise<NatsServer> {
   const bin = findNatsServer();
   if (!bin) throw new Error(MISSING_NATS_SERVER);
   const host = opts.host ?? "127.0.0.1";
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "flotilla-nats-"));
-  const dir = join(dataDir, "nats");
-  mkdirSync(join(dir, "jetstream"), { recursive: true });
+  const dir = opts.configDir ?? join(dataDir, "nats");
+  mkdirSync(join(dir, "jetstream"), { recursive: true, mode: 0o700 });
   const port = opts.port && opts.port > 0 ? opts.port : await freePort(host);
   const account = opts.account ?? FLOTILLA_ACCOUNT;
   const monitorPort = opts.monitorPort === undefined ? undefined : opts.monitorPort > 0 ? opts.monitorPort : await freePort(host);
-  const sysPw = secret(dir, "sys.password");
-  const userPw = secret(dir, "flotilla.password");
+  const sysPw = opts.passwords?.sys ?? secret(dir, "sys.password");
+  const userPw = opts.passwords?.user ?? secret(dir, "flotilla.password");
   const conf = `# written by flotilla
 listen: "${host}:${port}"
-server_name: "flotilla-${port}"
+server_name: "${opts.serverName ?? `flotilla-${port}`}"
 max_payload: 8MB
 ping_interval: "${opts.pingIntervalSeconds ?? 1}s"
 ping_max: ${opts.pingMax ?? 2}
@@ -111,6 +162,8 @@ accounts {
 }
 system_account: SYS
 no_auth_user: "flotilla"
+${opts.cluster ? clusterBlock(opts.cluster) : ""}
+${opts.leafListen ? `leafnodes { listen: "${opts.leafListen}" }` : ""}
 `;
   const confPath = join(dir, "nats-server.conf");
   writeFileSync(confPath, conf, { mode: 0o600 });
@@ -151,6 +204,61 @@ no_auth_user: "flotilla"
       const t = setTimeout(() => child.kill("SIGKILL"), 5000);
       await exited;
       clearTimeout(t);
+    },
+  };
+}
+
+export interface SupervisedNatsServer {
+  /** The process running now (a new one after each restart). */
+  readonly current: NatsServer;
+  readonly restarts: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Keeps a nats-server running: when the process dies without being asked to stop, it is started
+ * again with the same config after a capped back-off (250 ms doubling to 5 s).
+ *
+ * @example
+ *   const nats = await superviseNatsServer(() => startNatsServer(opts), { onRestart: (s) => writePids(s.pid) });
+ */
+export async function superviseNatsServer(
+  start: () => Promise<NatsServer>,
+  o: { onRestart?: (s: NatsServer) => void; onError?: (e: Error) => void } = {},
+): Promise<SupervisedNatsServer> {
+  let current = await start();
+  let stopped = false;
+  let restarts = 0;
+  const watch = (s: NatsServer): void => {
+    void s.exited.then(async () => {
+      let delay = 250;
+      while (!stopped) {
+        try {
+          await new Promise((r) => setTimeout(r, delay));
+          if (stopped) return;
+          current = await start();
+          restarts++;
+          o.onRestart?.(current);
+          watch(current);
+          return;
+        } catch (e) {
+          o.onError?.(e as Error);
+          delay = Math.min(delay * 2, 5000);
+        }
+      }
+    });
+  };
+  watch(current);
+  return {
+    get current() {
+      return current;
+    },
+    get restarts() {
+      return restarts;
+    },
+    async stop() {
+      stopped = true;
+      await current.stop();
     },
   };
 }

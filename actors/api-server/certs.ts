@@ -9,6 +9,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname, networkInterfaces } from "node:os";
 import { join } from "node:path";
+import { generateKeyPairSync } from "node:crypto";
 import forge from "node-forge";
 
 const { pki } = forge;
@@ -37,8 +38,14 @@ export function serverSans(): { dns: string[]; ips: string[] } {
   return { dns, ips: [...ips] };
 }
 
+/** An RSA key pair from node's native crypto (forge's own generator takes seconds). */
+function rsaKeys(): { publicKey: forge.pki.rsa.PublicKey; privateKey: forge.pki.rsa.PrivateKey } {
+  const k = generateKeyPairSync("rsa", { modulusLength: 2048, publicKeyEncoding: { type: "spki", format: "pem" }, privateKeyEncoding: { type: "pkcs1", format: "pem" } });
+  return { publicKey: pki.publicKeyFromPem(k.publicKey) as forge.pki.rsa.PublicKey, privateKey: pki.privateKeyFromPem(k.privateKey) as forge.pki.rsa.PrivateKey };
+}
+
 export function generateCa(): { certPem: string; keyPem: string } {
-  const keys = pki.rsa.generateKeyPair({ bits: 2048 });
+  const keys = rsaKeys();
   const cert = pki.createCertificate();
   cert.publicKey = keys.publicKey;
   cert.serialNumber = serial();
@@ -58,7 +65,7 @@ export function generateCa(): { certPem: string; keyPem: string } {
 export function generateServerCert(ca: { certPem: string; keyPem: string }, sans = serverSans()): { certPem: string; keyPem: string } {
   const caCert = pki.certificateFromPem(ca.certPem);
   const caKey = pki.privateKeyFromPem(ca.keyPem);
-  const keys = pki.rsa.generateKeyPair({ bits: 2048 });
+  const keys = rsaKeys();
   const cert = pki.createCertificate();
   cert.publicKey = keys.publicKey;
   cert.serialNumber = serial();
@@ -97,4 +104,30 @@ export function ensurePki(dataDir: string): { caPem: string; certPem: string; ke
     writeFileSync(p("server.crt"), s.certPem);
   }
   return { caPem: ca.certPem, certPem: readFileSync(p("server.crt"), "utf8"), keyPem: readFileSync(p("server.key"), "utf8") };
+}
+
+/**
+ * Makes `<dataDir>/pki/server.crt` a certificate of the CA in `pki/ca.crt` that names `ips` too
+ * (a server's own address): issues a new one when the CA changed or an address is missing.
+ */
+export function ensureServingCert(dataDir: string, ips: string[]): void {
+  const p = (f: string) => join(dataDir, "pki", f);
+  const ca = { certPem: readFileSync(p("ca.crt"), "utf8"), keyPem: readFileSync(p("ca.key"), "utf8") };
+  if (existsSync(p("server.crt")) && existsSync(p("server.key"))) {
+    const cert = pki.certificateFromPem(readFileSync(p("server.crt"), "utf8"));
+    const issuedByCa = (() => {
+      try {
+        return pki.certificateFromPem(ca.certPem).verify(cert);
+      } catch {
+        return false;
+      }
+    })();
+    const san = cert.getExtension("subjectAltName") as { altNames?: { ip?: string }[] } | null;
+    const has = new Set((san?.altNames ?? []).map((a) => a.ip).filter(Boolean));
+    if (issuedByCa && ips.every((ip) => has.has(ip))) return;
+  }
+  const sans = serverSans();
+  const s = generateServerCert(ca, { dns: sans.dns, ips: [...new Set([...sans.ips, ...ips])] });
+  writeFileSync(p("server.key"), s.keyPem, { mode: 0o600 });
+  writeFileSync(p("server.crt"), s.certPem);
 }

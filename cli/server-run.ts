@@ -1,0 +1,156 @@
+/** Turns `flotilla server` flags into a server config (finding the cluster through --join) and runs it. */
+import type { ServerConfig } from "../runtime/cluster/server-config.ts";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { runServer, natsPasswords } from "../runtime/cluster/server.ts";
+import { readServerConfig, readServerState, tokenPath, DEFAULT_PORTS } from "../runtime/cluster/server-config.ts";
+import { ensureTokenFile, writeTokenFile, isJoinToken } from "../runtime/cluster/token.ts";
+import { openRegistry, listServers, deleteServer } from "../runtime/cluster/registry.ts";
+import { removePeer } from "../runtime/cluster/jetstream-cluster.ts";
+import { connectNats } from "../runtime/host.ts";
+import { readState } from "./config.ts";
+import { CliError } from "./errors.ts";
+
+const say = (s: string) => process.stdout.write(s + "\n");
+
+export interface ServeFlags {
+  address?: string;
+  join?: string;
+  token?: string;
+  dataDir: string;
+  name?: string;
+  cluster?: string;
+  natsPort?: string;
+  routePort?: string;
+  leafPort?: string;
+  apiPort?: string;
+  peer?: string[];
+  node?: string | boolean;
+  engine?: string;
+  leaseMs?: string;
+  /** false: never create the CA and tokens here, fetch them from the store (servers after the first). */
+  init?: boolean;
+  defaultName: string;
+  defaultCluster: string;
+}
+
+/** A NATS URL with the cluster user's credentials (derived from the join token). */
+export function userUrl(natsUrl: string, token: string, user: "flotilla" | "sys" = "flotilla"): string {
+  const pw = user === "sys" ? natsPasswords(token).sys : natsPasswords(token).user;
+  return natsUrl
+    .split(",")
+    .map((u) => u.replace(/^nats:\/\/(?:[^@/]*@)?/, `nats://${user}:${encodeURIComponent(pw)}@`))
+    .join(",");
+}
+
+/** The route addresses of every server the cluster at `joinHost` knows. */
+async function discoverPeers(joinHost: string, token: string, cluster: string): Promise<string[]> {
+  const hostPort = joinHost.includes(":") ? joinHost : `${joinHost}:${DEFAULT_PORTS.nats}`;
+  let nc;
+  try {
+    nc = await connectNats(userUrl(`nats://${hostPort}`, token), "server-join", undefined, { maxReconnectAttempts: 0, timeout: 5000 });
+  } catch (e) {
+    throw new CliError(`cannot reach the server to join at ${hostPort} with this token: ${(e as Error).message}`);
+  }
+  try {
+    const reg = await openRegistry(nc, cluster);
+    const servers = await listServers(reg);
+    if (!servers.length) throw new CliError(`the server at ${hostPort} has no servers' registry for cluster "${cluster}"`);
+    return servers.map((s) => s.route);
+  } finally {
+    await nc.close();
+  }
+}
+
+export async function serveFromFlags(f: ServeFlags): Promise<void> {
+  const dir = f.dataDir;
+  const prev = readServerConfig(dir);
+  const prevState = readServerState(dir);
+  if (prevState && prevState.pid !== process.pid && isRunning(prevState.pid)) throw new CliError(`a server from ${dir} is already running (pid ${prevState.pid})`);
+  let token: string;
+  if (f.token) {
+    if (!isJoinToken(f.token)) throw new CliError("--token is not a Flotilla join token (it starts with F1.)");
+    token = f.token;
+    writeTokenFile(tokenPath(dir), token);
+  } else if (existsSync(tokenPath(dir))) token = ensureTokenFile(tokenPath(dir));
+  else if (f.join) throw new CliError("--join needs --token (printed by the first server, in its <data-dir>/token)");
+  else token = ensureTokenFile(tokenPath(dir));
+  const cluster = f.cluster ?? prev?.cluster ?? f.defaultCluster;
+  const address = prev?.address ?? f.address ?? "127.0.0.1";
+  if (prev && f.address && f.address !== prev.address) throw new CliError(`this data dir belongs to a server at ${prev.address}; its address cannot change`);
+  const ports = prev?.ports ?? {
+    nats: Number(f.natsPort ?? DEFAULT_PORTS.nats),
+    route: Number(f.routePort ?? DEFAULT_PORTS.route),
+    leaf: Number(f.leafPort ?? DEFAULT_PORTS.leaf),
+    api: Number(f.apiPort ?? DEFAULT_PORTS.api),
+  };
+  const peers = new Set([...(prev?.peers ?? []), ...(f.peer ?? [])]);
+  if (f.join) for (const p of await discoverPeers(f.join, token, cluster)) peers.add(p);
+  const nodeName = typeof f.node === "string" ? f.node : f.node ? (prev?.node?.name ?? f.name ?? f.defaultName) : undefined;
+  const config: ServerConfig = {
+    name: prev?.name ?? f.name ?? f.defaultName,
+    address,
+    cluster,
+    ports,
+    peers: [...peers].filter((p) => p !== `${address}:${ports.route}`),
+    node: nodeName ? { name: nodeName, engine: f.engine ?? "process" } : prev?.node,
+    leaseDurationMs: f.leaseMs ? Number(f.leaseMs) : prev?.leaseDurationMs,
+  };
+  const init = f.init !== false && !f.join;
+  const s = await runServer({ dir, token, config, init });
+  let n = 0;
+  const onSignal = (leave: boolean) => {
+    if (++n > 1) process.exit(130);
+    const t = setTimeout(() => process.exit(1), 30_000);
+    t.unref();
+    void s.stop({ leave }).then(() => process.exit(0));
+  };
+  process.on("SIGTERM", () => onSignal(false));
+  process.on("SIGINT", () => onSignal(false));
+  process.on("SIGUSR2", () => onSignal(true));
+  say(`server ${config.name} is up: NATS ${s.natsUrl}, API ${s.apiUrl}`);
+  if (!prev && init) {
+    say(`join token (kept in ${tokenPath(dir)}):`);
+    say(`  ${token}`);
+    say(`more servers: flotilla server --address <their ip> --join ${address}${ports.nats === DEFAULT_PORTS.nats ? "" : `:${ports.nats}`} --token <token>`);
+    say(`workers:      flotilla node join ${address}${ports.nats === DEFAULT_PORTS.nats ? "" : `:${ports.nats}`} --token <token>`);
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** NATS URLs and token of a data dir: a server's own dir, or the dir of `flotilla up --servers`. */
+export function clusterAccess(dataDir: string): { urls: string; token: string; cluster: string } {
+  const st = readServerState(dataDir);
+  const cfg = readServerConfig(dataDir);
+  const up = readState(dataDir);
+  const tp = existsSync(tokenPath(dataDir)) ? tokenPath(dataDir) : join(dataDir, "token");
+  if (!existsSync(tp)) throw new CliError(`no join token in ${dataDir}`);
+  const token = ensureTokenFile(tp);
+  const urls = up?.natsUrl ?? st?.natsUrl;
+  if (!urls) throw new CliError(`no running server or cluster in ${dataDir}`);
+  return { urls, token, cluster: up?.cluster ?? cfg?.cluster ?? "default" };
+}
+
+export async function removeServer(dataDir: string, name: string): Promise<void> {
+  const a = clusterAccess(dataDir);
+  const sys = await connectNats(userUrl(a.urls, a.token, "sys"), "server-remove", undefined, { maxReconnectAttempts: 0, timeout: 5000 });
+  try {
+    await removePeer(sys, name);
+  } finally {
+    await sys.close();
+  }
+  const nc = await connectNats(userUrl(a.urls, a.token), "server-remove", undefined, { maxReconnectAttempts: 0, timeout: 5000 });
+  try {
+    await deleteServer(await openRegistry(nc, a.cluster), name);
+  } finally {
+    await nc.close();
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * What the NATS cluster says about itself, asked over the system account: every server's
+ * JetStream report (meta leader, meta peers), each stream's leader and replicas, and removing a
+ * lost server from the JetStream meta group.
+ */
+import type { NatsConnection } from "@nats-io/transport-node";
+import { createInbox } from "@nats-io/transport-node";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { subjects } from "../../bus/subjects.ts";
+
+export interface MetaPeer {
+  name: string;
+  current: boolean;
+  offline: boolean;
+}
+
+export interface ServerJetStream {
+  server: string;
+  metaLeader?: string;
+  clusterSize?: number;
+  peers: MetaPeer[];
+}
+
+export interface StreamPlacement {
+  stream: string;
+  replicas: number;
+  leader?: string;
+  /** Followers with whether they are current. */
+  followers: { name: string; current: boolean; offline: boolean; lag?: number }[];
+  messages: number;
+}
+
+interface JszReply {
+  server?: { name?: string };
+  data?: { meta_cluster?: { leader?: string; cluster_size?: number; replicas?: { name: string; current?: boolean; offline?: boolean }[] } };
+}
+
+/** Scatter-gather: each reachable server's JetStream view (system account connection). */
+export async function jetstreamReports(sys: NatsConnection, waitMs = 500): Promise<ServerJetStream[]> {
+  const out: ServerJetStream[] = [];
+  const inbox = createInbox();
+  const sub = sys.subscribe(inbox, {
+    callback: (_e, m) => {
+      try {
+        const r = JSON.parse(new TextDecoder().decode(m.data)) as JszReply;
+        const meta = r.data?.meta_cluster;
+        out.push({
+          server: r.server?.name ?? "?",
+          metaLeader: meta?.leader,
+          clusterSize: meta?.cluster_size,
+          peers: (meta?.replicas ?? []).map((p) => ({ name: p.name, current: p.current === true, offline: p.offline === true })),
+        });
+      } catch {
+        // an unreadable report counts as none
+      }
+    },
+  });
+  sys.publish(subjects().sysJsz(), new TextEncoder().encode("{}"), { reply: inbox });
+  await new Promise((r) => setTimeout(r, waitMs));
+  sub.unsubscribe();
+  return out.sort((a, b) => a.server.localeCompare(b.server));
+}
+
+/** The meta leader as most servers report it, and every known meta peer (leader included). */
+export function metaView(reports: ServerJetStream[]): { leader?: string; peers: string[] } {
+  const votes = new Map<string, number>();
+  const peers = new Set<string>();
+  for (const r of reports) {
+    if (r.metaLeader) {
+      votes.set(r.metaLeader, (votes.get(r.metaLeader) ?? 0) + 1);
+      peers.add(r.metaLeader);
+    }
+    for (const p of r.peers) peers.add(p.name);
+  }
+  const leader = [...votes].sort((a, b) => b[1] - a[1])[0]?.[0];
+  return { leader, peers: [...peers].sort() };
+}
+
+/** Leader and replicas of each named stream (any account connection that can use JetStream). */
+export async function streamPlacements(nc: NatsConnection, streams: string[]): Promise<StreamPlacement[]> {
+  const jsm = await jetstreamManager(nc, { timeout: 3000 });
+  const out: StreamPlacement[] = [];
+  for (const stream of streams) {
+    const info = await jsm.streams.info(stream).catch(() => undefined);
+    if (!info) continue;
+    out.push({
+      stream,
+      replicas: info.config.num_replicas,
+      leader: info.cluster?.leader,
+      followers: (info.cluster?.replicas ?? []).map((r) => ({ name: r.name, current: r.current, offline: r.offline === true, lag: r.lag })),
+      messages: info.state.messages,
+    });
+  }
+  return out;
+}
+
+/** Removes a server from the JetStream meta group (its stream replicas are placed elsewhere). */
+export async function removePeer(sys: NatsConnection, serverName: string): Promise<void> {
+  const m = await sys.request(subjects().jsPeerRemove(), new TextEncoder().encode(JSON.stringify({ peer: serverName })), { timeout: 5000 });
+  const r = JSON.parse(new TextDecoder().decode(m.data)) as { success?: boolean; error?: { description?: string } };
+  if (!r.success) throw new Error(`peer remove of ${serverName} failed: ${r.error?.description ?? "no reason given"}`);
+}

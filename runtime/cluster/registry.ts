@@ -1,0 +1,51 @@
+/**
+ * The servers' registry: a KV bucket `flotilla-<cluster>-servers` with one key per server (its
+ * addresses, so workers and other servers find every URL) and the sealed bootstrap data.
+ */
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { KV } from "@nats-io/kv";
+import { Kvm } from "@nats-io/kv";
+import { subjects, encodeToken } from "../../bus/subjects.ts";
+
+export interface ServerRecord {
+  name: string;
+  address: string;
+  natsUrl: string;
+  /** host:port of the route listener. */
+  route: string;
+  leafUrl?: string;
+  apiUrl: string;
+  startedAt: string;
+}
+
+export const BOOTSTRAP_KEY = "bootstrap";
+const serverKey = (name: string) => `server.${encodeToken(name)}`;
+
+export async function openRegistry(nc: NatsConnection, cluster: string, replicas = 1): Promise<KV> {
+  const kvm = new Kvm(nc);
+  const name = subjects(cluster).serversBucket();
+  try {
+    return await kvm.create(name, { history: 1, replicas, allow_direct: replicas === 1 } as never);
+  } catch (e) {
+    if (/already in use|exists/.test(String((e as Error).message))) return await kvm.open(name);
+    throw e;
+  }
+}
+
+export async function putServer(kv: KV, r: ServerRecord): Promise<void> {
+  await kv.put(serverKey(r.name), JSON.stringify(r));
+}
+
+export async function deleteServer(kv: KV, name: string): Promise<void> {
+  await kv.delete(serverKey(name));
+}
+
+export async function listServers(kv: KV): Promise<ServerRecord[]> {
+  const out: ServerRecord[] = [];
+  const keys = await kv.keys("server.>");
+  for await (const k of keys) {
+    const e = await kv.get(k);
+    if (e && e.operation === "PUT" && e.value.length) out.push(JSON.parse(e.string()) as ServerRecord);
+  }
+  return out.sort((a, b) => a.name.localeCompare(b.name));
+}

@@ -1,0 +1,263 @@
+/**
+ * One Flotilla server: a nats-server joined to the cluster's routes (kept running), the servers'
+ * registry and bootstrap data, the replication policy (every bucket R3 once three servers are
+ * known) and every control-plane actor (leader-elected ones stand by here when another server
+ * leads), the api-server on this server's address, and optionally a local node.
+ *
+ * @example
+ *   const s = await runServer({ dir: "/var/lib/flotilla", token, config });
+ *   await s.stop();
+ */
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { KV } from "@nats-io/kv";
+import type { ActorSpec } from "../actor.ts";
+import type { Host } from "../host.ts";
+import type { ServerConfig } from "./server-config.ts";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { join } from "node:path";
+import { startNatsServer, superviseNatsServer, FLOTILLA_ACCOUNT } from "../nats-server.ts";
+import { startHost, connectNats } from "../host.ts";
+import { createLogger } from "../logger.ts";
+import { ACTORS, CONTROL_PLANE } from "../../actors/registry.ts";
+import { ensurePki, ensureServingCert } from "../../actors/api-server/certs.ts";
+import { ensureTokens } from "../../actors/api-server/tokens.ts";
+import { raiseReplicas, ensureBuckets } from "../../bus/kv.ts";
+import { existsSync, renameSync } from "node:fs";
+import { importObjects } from "./migrate.ts";
+import { subjects } from "../../bus/subjects.ts";
+import { derive } from "./token.ts";
+import { seal, open, readLocal, writeLocal } from "./bootstrap.ts";
+import { openRegistry, putServer, listServers, deleteServer, BOOTSTRAP_KEY } from "./registry.ts";
+import { jetstreamReports, metaView, removePeer } from "./jetstream-cluster.ts";
+import { writeServerState, writeServerConfig } from "./server-config.ts";
+
+/** Servers needed before buckets are replicated (R3): a majority of 3 survives one loss. */
+export const REPLICATED_AT = 3;
+export const NATS_CLUSTER_NAME = "flotilla";
+
+export interface RunServerOptions {
+  dir: string;
+  token: string;
+  config: ServerConfig;
+  /** The first server: creates the CA and tokens when its data dir has none (others fetch them). */
+  init?: boolean;
+  log?: ReturnType<typeof createLogger>;
+}
+
+export interface RunningServer {
+  natsUrl: string;
+  sysUrl: string;
+  apiUrl: string;
+  host: Host;
+  stop(o?: { leave?: boolean }): Promise<void>;
+}
+
+/** The passwords of the NATS users, the same on every server of a cluster. */
+export function natsPasswords(token: string): { sys: string; user: string } {
+  return { sys: derive(token, "user:sys"), user: derive(token, "user:flotilla") };
+}
+
+/** Replicas every bucket should have with this many servers. */
+export function desiredReplicas(servers: number): number {
+  return servers >= REPLICATED_AT ? 3 : 1;
+}
+
+async function waitForJetStream(nc: NatsConnection, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const jsm = await jetstreamManager(nc, { timeout: 2000 });
+      await jsm.getAccountInfo();
+      return;
+    } catch (e) {
+      if (Date.now() > deadline) throw new Error(`JetStream did not become available in ${timeoutMs / 1000} s: ${(e as Error).message}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
+/** Retries a start-up step while the cluster settles (elections, routes coming up). */
+async function settle<T>(what: string, fn: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (Date.now() > deadline) throw new Error(`${what}: ${(e as Error).message}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
+/** First server: seal and store the local bootstrap data. Others: fetch, open and write it locally. */
+async function syncBootstrap(kv: KV, dir: string, token: string, log: ReturnType<typeof createLogger>): Promise<void> {
+  const local = readLocal(dir);
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const e = await kv.get(BOOTSTRAP_KEY).catch(() => undefined);
+    if (e && e.operation === "PUT" && e.value.length) {
+      // The stored data wins: every server serves with the same CA and tokens.
+      writeLocal(dir, open(token, e.string()));
+      return;
+    }
+    if (local && e !== undefined) {
+      const stored = await kv.create(BOOTSTRAP_KEY, seal(token, local)).then(
+        () => true,
+        () => false,
+      );
+      if (stored) {
+        log.info("bootstrap data stored (sealed with the join token)");
+        return;
+      }
+    }
+    if (Date.now() > deadline) throw new Error("no bootstrap data in the store after 60 s: start the first server (the one that wrote the token) first");
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+export async function runServer(o: RunServerOptions): Promise<RunningServer> {
+  const { dir, token, config: c } = o;
+  const log = o.log ?? createLogger("server", { name: c.name });
+  const s = subjects(c.cluster);
+  const passwords = natsPasswords(token);
+  const routeListen = `${c.address}:${c.ports.route}`;
+  const clustered = c.peers.filter((p) => p !== routeListen).length > 0;
+  writeServerConfig(dir, c);
+  const startedAt = new Date().toISOString();
+  const apiUrl = `https://${c.address}:${c.ports.api}`;
+  let state = { name: c.name, address: c.address, pid: process.pid, natsPid: 0, natsUrl: `nats://${c.address}:${c.ports.nats}`, apiUrl, route: routeListen, startedAt };
+  const nats = await superviseNatsServer(
+    () =>
+      startNatsServer({
+        host: c.address,
+        port: c.ports.nats,
+        dataDir: dir,
+        serverName: c.name,
+        passwords,
+        cluster: clustered ? { name: NATS_CLUSTER_NAME, listen: routeListen, routes: c.peers, routePassword: derive(token, "route") } : undefined,
+        leafListen: `${c.address}:${c.ports.leaf}`,
+      }),
+    {
+      onRestart: (n) => {
+        log.warn("nats-server died and was started again", { pid: n.pid });
+        state = { ...state, natsPid: n.pid };
+        writeServerState(dir, state);
+      },
+      onError: (e) => log.error("nats-server restart failed", { error: e.message }),
+    },
+  );
+  state = { ...state, natsPid: nats.current.pid };
+  writeServerState(dir, state);
+  const natsUrl = nats.current.url;
+  const sysUrl = nats.current.sysUrl;
+  const nc = await connectNats(natsUrl, `server/${c.name}`);
+  const sys = await connectNats(sysUrl, `server-sys/${c.name}`);
+  let timer: NodeJS.Timeout | undefined;
+  let host: Host | undefined;
+  try {
+    log.info("waiting for JetStream", { clustered });
+    await waitForJetStream(nc, 60_000);
+    log.info("JetStream available");
+    const servers = async () => metaView(await jetstreamReports(sys, 300)).peers.length || 1;
+    const registry = await settle("opening the servers' registry", async () => openRegistry(nc, c.cluster, desiredReplicas(await servers())));
+    if (o.init) {
+      ensurePki(dir);
+      ensureTokens(dir);
+    }
+    await syncBootstrap(registry, dir, token, log);
+    log.info("bootstrap data in place");
+    ensurePki(dir);
+    ensureTokens(dir);
+    ensureServingCert(dir, [c.address]);
+    await settle("registering this server", () => putServer(registry, { name: c.name, address: c.address, natsUrl, route: routeListen, leafUrl: `nats-leaf://${c.address}:${c.ports.leaf}`, apiUrl, startedAt }));
+
+    // Replication policy: once three servers are known every bucket is moved to R3 in place.
+    const reconcile = async () => {
+      const known = await servers();
+      const replicas = desiredReplicas(known);
+      log.debug("replication check", { servers: known, replicas });
+      if (replicas === 1) return;
+      const jsm = await jetstreamManager(nc);
+      const names: string[] = [];
+      for await (const n of jsm.streams.names()) if (n.startsWith(`KV_flotilla-${c.cluster}`)) names.push(n);
+      const moved = await raiseReplicas(jsm, names, replicas);
+      if (moved.length) log.info("buckets moved to more replicas", { replicas, streams: moved });
+    };
+    await reconcile().catch((e) => log.warn("replication check failed", { error: (e as Error).message }));
+    timer = setInterval(() => void reconcile().catch((e) => log.warn("replication check failed", { error: (e as Error).message })), 3000);
+    timer.unref();
+
+    const replicas = desiredReplicas(await servers());
+    const importPath = join(dir, "import.json");
+    if (o.init && existsSync(importPath)) {
+      await settle("creating the buckets", () => ensureBuckets(nc, c.cluster, { replicas }));
+      const n = await importObjects(nc, importPath);
+      renameSync(importPath, join(dir, "import.done.json"));
+      log.info("objects of the single-server data dir imported", { objects: n });
+    }
+    const plane: ActorSpec[] = CONTROL_PLANE.map((kind) => ({
+      def: ACTORS[kind]!,
+      opts:
+        kind === "api-server"
+          ? { port: c.ports.api, host: c.address, dataDir: dir }
+          : kind === "node-controller"
+            ? { sysNatsUrl: sysUrl }
+            : kind === "store"
+              ? { replicas }
+              : {},
+    }));
+    const nodeActors: ActorSpec[] = c.node
+      ? [
+          { def: ACTORS.kubelet!, opts: { nodeName: c.node.name, engine: c.node.engine, dataDir: join(dir, "nodes", c.node.name), hostIP: c.address } },
+          { def: ACTORS.proxy!, opts: { nodeName: c.node.name } },
+        ]
+      : [];
+    host = await startHost({ natsUrl, cluster: c.cluster, actors: [...plane, ...nodeActors], leaseDurationMs: c.leaseDurationMs });
+    log.info("server running", { nats: natsUrl, api: apiUrl, clustered, account: FLOTILLA_ACCOUNT, subjects: s.root });
+  } catch (e) {
+    if (timer) clearInterval(timer);
+    await host?.stop().catch(() => undefined);
+    await nc.close().catch(() => undefined);
+    await sys.close().catch(() => undefined);
+    await nats.stop();
+    throw e;
+  }
+  const running = host;
+  let stopping: Promise<void> | undefined;
+  return {
+    natsUrl,
+    sysUrl,
+    apiUrl,
+    host: running,
+    stop(so = {}) {
+      stopping ??= (async () => {
+        if (timer) clearInterval(timer);
+        await running.stop();
+        if (so.leave) {
+          const registry = await openRegistry(nc, c.cluster).catch(() => undefined);
+          if (registry) await deleteServer(registry, c.name).catch(() => undefined);
+          // The others remove this server from the JetStream meta group once it is gone.
+          const others = registry ? (await listServers(registry).catch(() => [])).filter((r) => r.name !== c.name) : [];
+          await nc.close().catch(() => undefined);
+          await sys.close().catch(() => undefined);
+          await nats.stop();
+          for (const r of others) {
+            try {
+              const other = await connectNats(`nats://sys:${encodeURIComponent(passwords.sys)}@${r.natsUrl.replace(/^nats:\/\//, "")}`, `server-leave/${c.name}`, undefined, { maxReconnectAttempts: 0, timeout: 3000 });
+              await removePeer(other, c.name).finally(() => other.close());
+              log.info("left the cluster", { removedBy: r.name });
+              break;
+            } catch (e) {
+              log.warn("peer remove through another server failed", { server: r.name, error: (e as Error).message });
+            }
+          }
+          return;
+        }
+        await nc.close().catch(() => undefined);
+        await sys.close().catch(() => undefined);
+        await nats.stop();
+      })();
+      return stopping;
+    },
+  };
+}
