@@ -1,0 +1,62 @@
+/** Helpers for specs that run several Flotilla servers: HTTPS to one api-server, JetStream views over the system account. */
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { RunningServers } from "../../cli/up-servers.ts";
+import { Agent, request } from "node:https";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { connectNats } from "../../runtime/host.ts";
+import { userUrl } from "../../cli/server-run.ts";
+import { readPids } from "../../runtime/cluster/server-config.ts";
+
+export interface ApiAnswer {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+/** One api-server over HTTPS with the cluster CA and the admin token. */
+export function apiOf(c: RunningServers, url: string, timeoutMs = 3000) {
+  const ca = readFileSync(join(c.servers[0]!.dir, "pki", "ca.crt"), "utf8");
+  const agent = new Agent({ keepAlive: true, maxSockets: 16, ca });
+  const u = new URL(url);
+  const call = (method: string, path: string, body?: unknown): Promise<ApiAnswer> =>
+    new Promise((resolve, reject) => {
+      const data = body === undefined ? undefined : JSON.stringify(body);
+      const req = request(
+        { host: u.hostname, port: u.port, path, method, agent, timeout: timeoutMs, headers: { authorization: `Bearer ${c.adminToken}`, ...(data ? { "content-type": "application/json" } : {}) } },
+        (res) => {
+          let text = "";
+          res.on("data", (d) => (text += d));
+          res.on("end", () => {
+            try {
+              resolve({ status: res.statusCode ?? 0, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} });
+            } catch (e) {
+              reject(e as Error);
+            }
+          });
+        },
+      );
+      req.on("timeout", () => req.destroy(new Error("timeout")));
+      req.on("error", reject);
+      req.end(data);
+    });
+  return { call, close: () => agent.destroy() };
+}
+
+/** A system-account connection and a cluster-user connection to every live server. */
+export async function adminConnections(c: RunningServers): Promise<{ sys: NatsConnection; nc: NatsConnection; close(): Promise<void> }> {
+  const sys = await connectNats(userUrl(c.natsUrl, c.token, "sys"), "spec-sys");
+  const nc = await connectNats(userUrl(c.natsUrl, c.token), "spec-admin");
+  return {
+    sys,
+    nc,
+    async close() {
+      await sys.close();
+      await nc.close();
+    },
+  };
+}
+
+/** The server a pid belongs to. */
+export function serverOf(c: RunningServers, pid: number): string | undefined {
+  return c.servers.find((s) => readPids(s.dir).includes(pid))?.name;
+}

@@ -1,0 +1,160 @@
+/**
+ * Three servers on loopback addresses; SIGKILL of every process of the server leading the main
+ * bucket while 2,000 writes go through another server's api-server.
+ */
+import type { RunningServers } from "../../cli/up-servers.ts";
+import { expect } from "chai";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { upServers } from "../../cli/up-servers.ts";
+import { signalServer } from "../../runtime/cluster/processes.ts";
+import { readPids } from "../../runtime/cluster/server-config.ts";
+import { jetstreamReports, metaView, streamPlacements } from "../../runtime/cluster/jetstream-cluster.ts";
+import { pingActors } from "../../runtime/host.ts";
+import { subjects } from "../../bus/subjects.ts";
+import { waitFor } from "../harness/cluster.ts";
+import { apiOf, adminConnections, serverOf } from "../harness/servers.ts";
+import { findNatsServer } from "../../runtime/nats-server.ts";
+
+const WRITES = 2000;
+const KILL_AT = 300;
+const CONCURRENCY = 8;
+
+describe("three servers on loopback addresses", function () {
+  this.timeout(150_000);
+  let dir: string;
+  let c: RunningServers;
+
+  before(async function () {
+    if (!findNatsServer()) this.skip();
+    process.env.FLOTILLA_LOG ??= "warn";
+    dir = mkdtempSync(join(tmpdir(), "flotilla-ha-"));
+    c = await upServers({ dataDir: dir, servers: 3, nodes: 1, engine: "simulated", port: 0, natsPort: 0, quiet: true, leaseDurationMs: 3000 });
+  });
+
+  after(async () => {
+    if (c) {
+      await c.stop();
+      for (const s of c.servers) signalServer(s.dir, "SIGKILL", s.pgid);
+    }
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("keeps every acknowledged write, re-elects every leader on the others and lets the killed server catch up", async () => {
+    const s = subjects("default");
+    const mainStream = s.kvStream(s.bucket());
+    const streams = [s.bucket(), s.eventsBucket(), s.leasesBucket(), s.serversBucket()].map((b) => s.kvStream(b));
+    const admin = await adminConnections(c);
+    try {
+      // Every bucket is replicated on the three servers.
+      await waitFor(async () => (await streamPlacements(admin.nc, streams)).every((p) => p.replicas === 3 && p.leader), { timeoutMs: 20_000, what: "R3 buckets" });
+      const leaderName = (await streamPlacements(admin.nc, [mainStream]))[0]!.leader!;
+      const victim = c.servers.find((x) => x.name === leaderName)!;
+      const writer = c.servers.find((x) => x !== victim)!;
+      const survivors = c.servers.filter((x) => x !== victim).map((x) => x.name);
+      const api = apiOf(c, writer.apiUrl);
+
+      // A Deployment whose pods run on the node in this process (connected to every server).
+      const dep = {
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name: "web", namespace: "default" },
+        spec: { replicas: 3, selector: { matchLabels: { app: "web" } }, template: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "c", image: "busybox" }] } } },
+      };
+      expect((await api.call("POST", "/apis/apps/v1/namespaces/default/deployments", dep)).status).to.equal(201);
+      const podsOf = async () => {
+        const r = await api.call("GET", "/api/v1/namespaces/default/pods?labelSelector=app%3Dweb");
+        return (r.body.items as { metadata: { uid: string; deletionTimestamp?: string }; status?: { phase?: string } }[]) ?? [];
+      };
+      const before = await waitFor(async () => {
+        const p = await podsOf();
+        return p.length === 3 && p.every((x) => x.status?.phase === "Running") ? p : undefined;
+      }, { timeoutMs: 30_000, what: "3 running pods" });
+
+      // 2,000 writes through the writer's api-server; the victim is killed after the first 300 acks.
+      const acked: string[] = [];
+      const ackTimes: number[] = [];
+      let failed = 0;
+      let next = 0;
+      let killedAt = 0;
+      const kill = () => {
+        killedAt = Date.now();
+        signalServer(victim.dir, "SIGKILL", victim.pgid);
+      };
+      const worker = async () => {
+        for (;;) {
+          const i = next++;
+          if (i >= WRITES) return;
+          const name = `w-${i}`;
+          try {
+            const r = await api.call("POST", "/api/v1/namespaces/default/configmaps", { apiVersion: "v1", kind: "ConfigMap", metadata: { name }, data: { i: String(i) } });
+            if (r.status === 201) {
+              acked.push(name);
+              ackTimes.push(Date.now());
+              if (acked.length === KILL_AT) kill();
+            } else failed++;
+          } catch {
+            failed++;
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+      expect(killedAt, "the victim was killed during the writes").to.be.greaterThan(0);
+
+      // Writes resumed within 10 s of the kill.
+      const firstAfter = ackTimes.find((t) => t > killedAt + 50);
+      expect(firstAfter, "a write acknowledged after the kill").to.not.equal(undefined);
+      expect(firstAfter! - killedAt).to.be.lessThan(10_000);
+      expect(acked.length).to.be.greaterThan(WRITES / 2);
+
+      // Every acknowledged write is there.
+      const listed = await waitFor(async () => {
+        const r = await api.call("GET", "/api/v1/namespaces/default/configmaps", undefined);
+        return r.status === 200 ? new Set((r.body.items as { metadata: { name: string } }[]).map((x) => x.metadata.name)) : undefined;
+      }, { what: "configmaps list" });
+      const missing = acked.filter((n) => !listed.has(n));
+      expect(missing, `acknowledged writes missing (${failed} writes failed)`).to.deep.equal([]);
+
+      // Every leader is on a survivor: JetStream meta, every bucket, every leader-elected actor.
+      await waitFor(async () => {
+        const meta = metaView(await jetstreamReports(admin.sys, 300));
+        return meta.leader && survivors.includes(meta.leader);
+      }, { timeoutMs: 20_000, what: "meta leader on a survivor" });
+      await waitFor(async () => (await streamPlacements(admin.nc, streams)).every((p) => p.leader && survivors.includes(p.leader)), { timeoutMs: 20_000, what: "bucket leaders on survivors" });
+      const kinds = ["scheduler", "node-controller", "replication-controller", "deployment-controller", "endpoints-controller", "garbage-collector", "namespace-controller"];
+      await waitFor(async () => {
+        const actors = await pingActors(admin.nc, "default", 300);
+        return kinds.every((k) => actors.some((a) => a.kind === k && a.leader === true && survivors.includes(serverOf(c, a.pid) ?? "")));
+      }, { timeoutMs: 20_000, what: "every actor led from a survivor" });
+
+      // The Deployment settles at its 3 pods: the same ones (the node did not fence), no extras.
+      const after = await waitFor(async () => {
+        const p = (await podsOf()).filter((x) => !x.metadata.deletionTimestamp);
+        return p.length === 3 && p.every((x) => x.status?.phase === "Running") ? p : undefined;
+      }, { timeoutMs: 20_000, what: "3 running pods after the kill" });
+      expect(after.map((p) => p.metadata.uid).sort()).to.deep.equal(before.map((p) => p.metadata.uid).sort());
+      expect(readPids(victim.dir).every((pid) => !isAlive(pid)), "every process of the victim is gone").to.equal(true);
+
+      // The victim comes back, catches up, and every bucket has 3 current replicas again.
+      await c.restart(victim.name);
+      await waitFor(
+        async () =>
+          (await streamPlacements(admin.nc, streams)).every((p) => p.replicas === 3 && p.leader && p.followers.length === 2 && p.followers.every((f) => f.current && !f.offline)),
+        { timeoutMs: 30_000, intervalMs: 250, what: "3 current replicas of every bucket" },
+      );
+      api.close();
+    } finally {
+      await admin.close();
+    }
+  });
+});
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
