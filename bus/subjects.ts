@@ -46,6 +46,8 @@ export function subjects(cluster: string = DEFAULT_CLUSTER) {
     nodeVerb: (node: string, verb: NodeVerb) => `${root}.node.${encodeToken(node)}.${verb}`,
     nodeQueue: (node: string) => `${root}.node.${encodeToken(node)}`,
     actorsPing: () => `${root}.actors.ping`,
+    /** A new server announces its route address to the cluster it joins. */
+    serversJoin: () => `${root}.servers.join`,
     /** Mirror of every stored write (the bucket's republish), for any NATS client. */
     events: (resource = "*", namespace = "*", name = ">") =>
       `${root}.events.${resource}.${namespace === "" ? CLUSTER_SCOPE_TOKEN : namespace}.${name === ">" || name === "*" ? name : encodeToken(name)}`,

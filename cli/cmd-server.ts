@@ -58,7 +58,8 @@ export function registerServer(program: Command): void {
     .command("leave")
     .description("stop the server of this data dir and take it out of the cluster (registry and JetStream peers)")
     .option("--data-dir <dir>", "the server's data dir", defaultDataDir())
-    .action(async (o: { dataDir: string }) => {
+    .action(async (_o: unknown, cmd: Command) => {
+      const o = cmd.optsWithGlobals<{ dataDir: string }>();
       const { readServerState } = await import("../runtime/cluster/server-config.ts");
       const dir = resolve(o.dataDir);
       const st = readServerState(dir);
@@ -76,7 +77,8 @@ export function registerServer(program: Command): void {
     .description("remove a lost server from the cluster (JetStream peer remove and the registry); run on any live server")
     .argument("<name>", "the lost server's name")
     .option("--data-dir <dir>", "a live server's data dir (or the data dir of `flotilla up --servers`)", defaultDataDir())
-    .action(async (name: string, o: { dataDir: string }) => {
+    .action(async (name: string, _o: unknown, cmd: Command) => {
+      const o = cmd.optsWithGlobals<{ dataDir: string }>();
       const { removeServer } = await import("./server-run.ts");
       await removeServer(resolve(o.dataDir), name);
       say(`server ${name} removed from the cluster`);

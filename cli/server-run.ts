@@ -7,6 +7,7 @@ import { readServerConfig, readServerState, tokenPath, DEFAULT_PORTS } from "../
 import { ensureTokenFile, writeTokenFile, isJoinToken } from "../runtime/cluster/token.ts";
 import { openRegistry, listServers, deleteServer } from "../runtime/cluster/registry.ts";
 import { removePeer } from "../runtime/cluster/jetstream-cluster.ts";
+import { requestJoin } from "../runtime/cluster/join.ts";
 import { connectNats } from "../runtime/host.ts";
 import { readState } from "./config.ts";
 import { CliError } from "./errors.ts";
@@ -43,8 +44,8 @@ export function userUrl(natsUrl: string, token: string, user: "flotilla" | "sys"
     .join(",");
 }
 
-/** The route addresses of every server the cluster at `joinHost` knows. */
-async function discoverPeers(joinHost: string, token: string, cluster: string): Promise<string[]> {
+/** The route addresses of every server the cluster at `joinHost` knows; tells it this server's route. */
+async function discoverPeers(joinHost: string, token: string, cluster: string, me: { name: string; route: string }): Promise<string[]> {
   const hostPort = joinHost.includes(":") ? joinHost : `${joinHost}:${DEFAULT_PORTS.nats}`;
   let nc;
   try {
@@ -56,6 +57,9 @@ async function discoverPeers(joinHost: string, token: string, cluster: string): 
     const reg = await openRegistry(nc, cluster);
     const servers = await listServers(reg);
     if (!servers.length) throw new CliError(`the server at ${hostPort} has no servers' registry for cluster "${cluster}"`);
+    const reply = await requestJoin(nc, cluster, me);
+    if (!reply.ok) throw new CliError(`the cluster refused the join: ${reply.error.message}`);
+    if (reply.converting) say(`the server at ${hostPort} ran alone: it restarts clustered with this one (a pause of a few seconds)`);
     return servers.map((s) => s.route);
   } finally {
     await nc.close();
@@ -85,10 +89,11 @@ export async function serveFromFlags(f: ServeFlags): Promise<void> {
     api: Number(f.apiPort ?? DEFAULT_PORTS.api),
   };
   const peers = new Set([...(prev?.peers ?? []), ...(f.peer ?? [])]);
-  if (f.join) for (const p of await discoverPeers(f.join, token, cluster)) peers.add(p);
+  const name = prev?.name ?? f.name ?? f.defaultName;
+  if (f.join && !prev) for (const p of await discoverPeers(f.join, token, cluster, { name, route: `${address}:${ports.route}` })) peers.add(p);
   const nodeName = typeof f.node === "string" ? f.node : f.node ? (prev?.node?.name ?? f.name ?? f.defaultName) : undefined;
   const config: ServerConfig = {
-    name: prev?.name ?? f.name ?? f.defaultName,
+    name,
     address,
     cluster,
     ports,
@@ -97,7 +102,7 @@ export async function serveFromFlags(f: ServeFlags): Promise<void> {
     leaseDurationMs: f.leaseMs ? Number(f.leaseMs) : prev?.leaseDurationMs,
   };
   const init = f.init !== false && !f.join;
-  const s = await runServer({ dir, token, config, init });
+  let s = await runServer({ dir, token, config, init });
   let n = 0;
   const onSignal = (leave: boolean) => {
     if (++n > 1) process.exit(130);
@@ -105,6 +110,16 @@ export async function serveFromFlags(f: ServeFlags): Promise<void> {
     t.unref();
     void s.stop({ leave }).then(() => process.exit(0));
   };
+  // A server that ran alone starts again clustered when the first other server joins.
+  void (async () => {
+    for (let next = await s.next; next; next = await s.next) {
+      s = await runServer({ dir, token, config: next, init: true });
+      say(`server ${next.name} is clustered now (routes: ${next.peers.join(", ")})`);
+    }
+  })().catch((e: Error) => {
+    process.stderr.write(`error: ${e.message}\n`);
+    process.exit(1);
+  });
   process.on("SIGTERM", () => onSignal(false));
   process.on("SIGINT", () => onSignal(false));
   process.on("SIGUSR2", () => onSignal(true));

@@ -24,7 +24,7 @@ const bucketsOf = (cluster: string) => {
   return [s.bucket(), s.eventsBucket(), s.leasesBucket()];
 };
 
-async function dump(nc: NatsConnection, cluster: string): Promise<ImportFile> {
+export async function dump(nc: NatsConnection, cluster: string): Promise<ImportFile> {
   const kvm = new Kvm(nc);
   const out: ImportFile = { cluster, buckets: {} };
   for (const name of bucketsOf(cluster)) {

@@ -22,8 +22,10 @@ import { ACTORS, CONTROL_PLANE } from "../../actors/registry.ts";
 import { ensurePki, ensureServingCert } from "../../actors/api-server/certs.ts";
 import { ensureTokens } from "../../actors/api-server/tokens.ts";
 import { raiseReplicas, ensureBuckets } from "../../bus/kv.ts";
-import { existsSync, renameSync } from "node:fs";
-import { importObjects } from "./migrate.ts";
+import type { Subscription } from "@nats-io/transport-node";
+import { existsSync, renameSync, writeFileSync } from "node:fs";
+import { importObjects, dump } from "./migrate.ts";
+import { serveJoins } from "./join.ts";
 import { subjects } from "../../bus/subjects.ts";
 import { derive } from "./token.ts";
 import { seal, open, readLocal, writeLocal } from "./bootstrap.ts";
@@ -49,6 +51,8 @@ export interface RunningServer {
   sysUrl: string;
   apiUrl: string;
   host: Host;
+  /** Resolves with a new config when this server must be started again (it became clustered), or undefined once stopped. */
+  next: Promise<ServerConfig | undefined>;
   stop(o?: { leave?: boolean }): Promise<void>;
 }
 
@@ -154,6 +158,32 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
   const sys = await connectNats(sysUrl, `server-sys/${c.name}`);
   let timer: NodeJS.Timeout | undefined;
   let host: Host | undefined;
+  let joins: Subscription | undefined;
+  let settleNext!: (c: ServerConfig | undefined) => void;
+  const next = new Promise<ServerConfig | undefined>((r) => (settleNext = r));
+  // Alone → clustered with the first server that joins: dump, restart NATS with a route, import.
+  const becomeClustered = async (route: string) => {
+    try {
+      if (timer) clearInterval(timer);
+      joins?.unsubscribe();
+      await host?.stop();
+      const data = await dump(nc, c.cluster);
+      writeFileSync(join(dir, "import.json"), JSON.stringify(data), { mode: 0o600 });
+      await nc.close().catch(() => undefined);
+      await sys.close().catch(() => undefined);
+      await nats.stop();
+      const js = join(dir, "nats", "jetstream");
+      if (existsSync(js)) renameSync(js, join(dir, "nats", `jetstream.standalone-${Date.now()}`));
+      const nextConfig = { ...c, peers: [route] };
+      writeServerConfig(dir, nextConfig);
+      log.info("restarting clustered", { route });
+      settleNext(nextConfig);
+    } catch (e) {
+      log.error("becoming clustered failed", { error: (e as Error).message });
+      process.exitCode = 1;
+      settleNext(undefined);
+    }
+  };
   try {
     log.info("waiting for JetStream", { clustered });
     await waitForJetStream(nc, 60_000);
@@ -171,8 +201,20 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
     ensureServingCert(dir, [c.address]);
     await settle("registering this server", () => putServer(registry, { name: c.name, address: c.address, natsUrl, route: routeListen, leafUrl: `nats-leaf://${c.address}:${c.ports.leaf}`, apiUrl, startedAt }));
 
+    joins = serveJoins(nc, c.cluster, (r) => {
+      log.info("a server joins", { ...r, converting: !clustered });
+      if (clustered) return { ok: true, converting: false };
+      setTimeout(() => void becomeClustered(r.route), 100);
+      return { ok: true, converting: true };
+    });
+
     // Replication policy: once three servers are known every bucket is moved to R3 in place.
     const reconcile = async () => {
+      const routes = (await listServers(registry)).map((r) => r.route).filter((r) => r !== routeListen);
+      if (clustered && routes.some((r) => !c.peers.includes(r))) {
+        c.peers = [...new Set([...c.peers, ...routes])];
+        writeServerConfig(dir, c);
+      }
       const known = await servers();
       const replicas = desiredReplicas(known);
       log.debug("replication check", { servers: known, replicas });
@@ -229,8 +271,11 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
     sysUrl,
     apiUrl,
     host: running,
+    next,
     stop(so = {}) {
       stopping ??= (async () => {
+        settleNext(undefined);
+        joins?.unsubscribe();
         if (timer) clearInterval(timer);
         await running.stop();
         if (so.leave) {
