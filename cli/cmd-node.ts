@@ -91,29 +91,81 @@ export function registerNode(program: Command): void {
   const nodeCmd = program.command("node").description("node commands");
   nodeCmd
     .command("join")
-    .description("run a kubelet + proxy in this process, joining the cluster over NATS")
-    .requiredOption("--nats <url>", "the cluster's NATS URL (comma-separated for several servers)")
+    .description("run a kubelet + proxy in this process, joining the cluster: `node join <server> --token T`, or `--nats URL`")
+    .argument("[server]", "a server of the cluster (address, or address:natsPort); every other server is found through it")
+    .option("--token <token>", "the cluster's join token")
+    .option("--address <ip>", "the node's InternalIP (default 127.0.0.1)")
+    .option("--leaf", "connect out as a NATS leaf node (a worker behind NAT: no inbound port)")
+    .option("--nats <url>", "the cluster's NATS URL instead of <server> (comma-separated for several servers)")
     .option("--name <name>", "node name", hostname())
-    .option("--creds <file>", "NATS credentials file")
+    .option("--creds <file>", "NATS credentials file (with --nats)")
     .option("--cluster <name>", "cluster name", DEFAULT_CLUSTER)
     .addOption(new Option("--engine <engine>", "container engine").choices(["docker", "process", "simulated"]).default("process"))
-    .option("--host-ip <ip>", "the node's InternalIP (default 127.0.0.1)")
+    .option("--host-ip <ip>", "same as --address")
     .option("--data-dir <dir>", "where the kubelet keeps its state", defaultDataDir())
     .option("--label <k=v...>", "node label (repeatable)")
-    .action(async (o: { nats: string; name: string; creds?: string; cluster: string; engine: string; hostIp?: string; dataDir: string; label?: string[] }) => {
-      const { ACTORS } = await import("../actors/registry.ts");
-      const { startHost } = await import("../runtime/host.ts");
-      const labels = Object.fromEntries((o.label ?? []).map((l) => l.split("=") as [string, string]));
-      await startHost({
-        natsUrl: o.nats,
-        creds: o.creds,
-        cluster: o.cluster,
-        handleSignals: true,
-        actors: [
-          { def: ACTORS.kubelet!, opts: { nodeName: o.name, engine: o.engine, labels, dataDir: join(resolve(o.dataDir), "nodes", o.name), ...(o.hostIp ? { hostIP: o.hostIp } : {}) } },
-          { def: ACTORS.proxy!, opts: { nodeName: o.name } },
-        ],
-      });
-      process.stderr.write(`node ${o.name} joined cluster "${o.cluster}" at ${o.nats} (${o.engine} engine); Ctrl-C leaves\n`);
+    .action(
+      async (
+        server: string | undefined,
+        o: { nats?: string; token?: string; address?: string; leaf?: boolean; name: string; creds?: string; cluster: string; engine: string; hostIp?: string; dataDir: string; label?: string[] },
+      ) => {
+        const labels = Object.fromEntries((o.label ?? []).map((l) => l.split("=") as [string, string]));
+        const address = o.address ?? o.hostIp;
+        if (server) {
+          if (!o.token) throw new CliError("node join <server> needs --token (printed by the first server, in its <data-dir>/token)");
+          const { nodeJoin } = await import("./node-join.ts");
+          const n = await nodeJoin({ server, token: o.token, name: o.name, cluster: o.cluster, engine: o.engine, address, leaf: o.leaf, dataDir: resolve(o.dataDir), labels });
+          let signals = 0;
+          const stop = (leave: boolean) => {
+            if (++signals > 1) process.exit(130);
+            void (leave ? n.leave() : n.host.stop().then(() => n.leafServer?.stop())).then(() => process.exit(0));
+          };
+          process.on("SIGTERM", () => stop(false));
+          process.on("SIGINT", () => stop(false));
+          process.on("SIGUSR2", () => stop(true));
+          process.stderr.write(`node ${o.name} joined cluster "${o.cluster}" through ${server}${o.leaf ? " as a leaf node" : ""} (${o.engine} engine); Ctrl-C stops it, \`flotilla node leave\` leaves\n`);
+          return;
+        }
+        if (!o.nats) throw new CliError("node join needs a server (with --token) or --nats URL");
+        const { ACTORS } = await import("../actors/registry.ts");
+        const { startHost } = await import("../runtime/host.ts");
+        await startHost({
+          natsUrl: o.nats,
+          creds: o.creds,
+          cluster: o.cluster,
+          handleSignals: true,
+          actors: [
+            { def: ACTORS.kubelet!, opts: { nodeName: o.name, engine: o.engine, labels, dataDir: join(resolve(o.dataDir), "nodes", o.name), ...(address ? { hostIP: address } : {}) } },
+            { def: ACTORS.proxy!, opts: { nodeName: o.name } },
+          ],
+        });
+        process.stderr.write(`node ${o.name} joined cluster "${o.cluster}" at ${o.nats} (${o.engine} engine); Ctrl-C leaves\n`);
+      },
+    );
+
+  nodeCmd
+    .command("leave")
+    .description("take the node run by `node join` out of the cluster: its Node object is deleted and it stops")
+    .option("--name <name>", "node name", hostname())
+    .option("--data-dir <dir>", "the node's data dir", defaultDataDir())
+    .action(async (o: { name: string; dataDir: string }) => {
+      const { nodeStatePath } = await import("./node-join.ts");
+      const { existsSync, readFileSync } = await import("node:fs");
+      const p = nodeStatePath(resolve(o.dataDir), o.name);
+      if (!existsSync(p)) throw new CliError(`no node ${o.name} is running from ${resolve(o.dataDir)}`);
+      const { pid } = JSON.parse(readFileSync(p, "utf8")) as { pid: number };
+      process.kill(pid, "SIGUSR2");
+      const alive = () => {
+        try {
+          process.kill(pid, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      const deadline = Date.now() + 30_000;
+      while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      if (alive()) throw new CliError(`node ${o.name} (pid ${pid}) did not stop in 30 s`);
+      say(`node ${o.name} left the cluster`);
     });
 }

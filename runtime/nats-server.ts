@@ -32,6 +32,8 @@ export interface NatsServerOptions {
   passwords?: { sys: string; user: string };
   /** Where the config and JetStream live (default `<dataDir>/nats`). */
   configDir?: string;
+  /** A leaf node: connect out to these `nats-leaf://user:pass@host:port` URLs (the cluster's account); no JetStream here. */
+  leafRemotes?: string[];
 }
 
 export interface NatsClusterOptions {
@@ -153,17 +155,18 @@ max_payload: 8MB
 ping_interval: "${opts.pingIntervalSeconds ?? 1}s"
 ping_max: ${opts.pingMax ?? 2}
 ${monitorPort ? `http: "${host}:${monitorPort}"` : ""}
-jetstream {
+${opts.leafRemotes ? "" : `jetstream {
   store_dir: "${join(dir, "jetstream")}"
-}
+}`}
 accounts {
   SYS: { users: [ { user: "sys", password: "${sysPw}" } ] }
-  ${account}: { jetstream: enabled, users: [ { user: "flotilla", password: "${userPw}" } ] }
+  ${account}: { ${opts.leafRemotes ? "" : "jetstream: enabled, "}users: [ { user: "flotilla", password: "${userPw}" } ] }
 }
 system_account: SYS
 no_auth_user: "flotilla"
 ${opts.cluster ? clusterBlock(opts.cluster) : ""}
 ${opts.leafListen ? `leafnodes { listen: "${opts.leafListen}" }` : ""}
+${opts.leafRemotes ? `leafnodes { remotes: [ { urls: [ ${opts.leafRemotes.map((u) => JSON.stringify(u)).join(", ")} ], account: "${account}" } ] }` : ""}
 `;
   const confPath = join(dir, "nats-server.conf");
   writeFileSync(confPath, conf, { mode: 0o600 });
