@@ -59,6 +59,13 @@ program
   .option("--data-dir <dir>", "the cluster's data dir", defaultDataDir())
   .action(async (o) => {
     const s = readState(resolve(o.dataDir));
+    if (s?.servers?.length && !isAlive(s.pid)) {
+      // `up --servers` is gone but its servers may still run: stop them.
+      const { stopServerDirs } = await import("./up-servers.ts");
+      const n = await stopServerDirs(s.servers);
+      console.log(n ? `stopped ${n} server(s)` : `no cluster is running from ${resolve(o.dataDir)}`);
+      return;
+    }
     if (!s || !isAlive(s.pid)) {
       console.log(`no cluster is running from ${resolve(o.dataDir)}`);
       return;

@@ -17,7 +17,7 @@ import { writeKubeconfig } from "../actors/api-server/kubeconfig.ts";
 import { ensureTokens } from "../actors/api-server/tokens.ts";
 import { ensureTokenFile } from "../runtime/cluster/token.ts";
 import { spawnServer, signalServer, alive } from "../runtime/cluster/processes.ts";
-import { readServerState, readServerConfig, DEFAULT_PORTS } from "../runtime/cluster/server-config.ts";
+import { readServerState, readServerConfig, readPids, DEFAULT_PORTS } from "../runtime/cluster/server-config.ts";
 import { migrateSingleServer } from "../runtime/cluster/migrate.ts";
 import { readState, writeState, isAlive, kubeconfigPath } from "./config.ts";
 import { userUrl } from "./server-run.ts";
@@ -166,6 +166,8 @@ export async function upServers(o: UpServersOptions): Promise<RunningServers> {
     servers: handles.map((h) => h.dir),
     apiUrls: handles.map((h) => h.apiUrl),
   });
+  // The servers are separate process groups: this process stays until it is told to stop them.
+  const keepAlive = setInterval(() => undefined, 1 << 30);
   let stopping: Promise<void> | undefined;
   const running: RunningServers = {
     servers: handles,
@@ -186,6 +188,7 @@ export async function upServers(o: UpServersOptions): Promise<RunningServers> {
     stop() {
       stopping ??= (async () => {
         say("stopping the cluster …");
+        clearInterval(keepAlive);
         await host.stop();
         for (const h of handles) signalServer(h.dir, "SIGTERM", h.pgid);
         await waitUntil("servers stopping", () => handles.every((h) => !alive(h.pgid)), 20_000).catch(() => {
@@ -208,4 +211,14 @@ export async function upServers(o: UpServersOptions): Promise<RunningServers> {
   say("");
   say("`flotilla status` shows every server, the leaders and the replicas; Ctrl-C stops everything.");
   return running;
+}
+
+/** SIGTERMs every server of these data dirs that still runs (SIGKILL after 20 s); how many there were. */
+export async function stopServerDirs(dirs: string[]): Promise<number> {
+  const live = dirs.filter((d) => readPids(d).some(alive));
+  for (const d of live) signalServer(d, "SIGTERM");
+  await waitUntil("servers stopping", () => live.every((d) => !readPids(d).some(alive)), 20_000).catch(() => {
+    for (const d of live) signalServer(d, "SIGKILL");
+  });
+  return live.length;
 }
