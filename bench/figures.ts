@@ -128,3 +128,13 @@ export function proxyFigures(r: { direct: { rps: number; p99Ms: number }; proxie
     { id: "proxy.p99", section: "Proxy", label: "request p99 through a Service's ClusterIP", value: r.proxied.p99Ms, unit: "ms", better: "lower", anchor: { value: r.direct.p99Ms, label: "straight to the pod" } },
   ];
 }
+
+export function haFigures(b: import("./ha.ts").HaBench): Figure[] {
+  const r1 = { label: "one server (R1)" };
+  return [
+    { id: "ha.r3.rate", section: "Several servers", label: "store create, 8 in flight, three servers (R3)", value: Math.round(b.r3.perSecond), unit: "/s", better: "higher", anchor: { ...r1, value: Math.round(b.r1.perSecond) } },
+    { id: "ha.r3.p99", section: "Several servers", label: "store create p99, three servers (R3)", value: r3(b.r3.p99Ms), unit: "ms", better: "lower", anchor: { ...r1, value: r3(b.r1.p99Ms) } },
+    { id: "ha.failover.write", section: "Several servers", label: "SIGKILL of the leading server → first acknowledged write", value: r3(b.firstWriteSeconds), unit: "s", better: "lower", goal: { value: 10, label: "≤ 10 s" } },
+    { id: "ha.failover.leaders", section: "Several servers", label: "SIGKILL of the leading server → every actor has a leader", value: r3(b.leadersSeconds), unit: "s", better: "lower", goal: { value: 15, label: "≤ 15 s" } },
+  ];
+}

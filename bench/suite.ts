@@ -21,6 +21,16 @@ const quick = (m: Mode) => m === "quick";
 
 export const SUITE: BenchDef[] = [
   {
+    name: "ha",
+    estimate: { quick: 45, full: 60 },
+    limit: { quick: 180, full: 240 },
+    async run(m, progress) {
+      const { benchHa } = await import("./ha.ts");
+      progress(0.1, "R1 and R3 writes, then SIGKILL of the leading server");
+      return F.haFigures(await benchHa({ writes: quick(m) ? 500 : 3000 }));
+    },
+  },
+  {
     name: "store",
     estimate: { quick: 6, full: 20 },
     limit: { quick: 60, full: 120 },
