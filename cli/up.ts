@@ -8,7 +8,7 @@ import type { NatsServer } from "../runtime/nats-server.ts";
 import { mkdirSync, existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import Docker from "dockerode";
-import { startNatsServer, freePort } from "../runtime/nats-server.ts";
+import { startNatsServer, superviseNatsServer, freePort } from "../runtime/nats-server.ts";
 import { startHost, installSignalHandlers } from "../runtime/host.ts";
 import { ACTORS, CONTROL_PLANE } from "../actors/registry.ts";
 import { ensureTokens } from "../actors/api-server/tokens.ts";
@@ -73,7 +73,27 @@ export async function up(o: UpOptions): Promise<RunningCluster> {
   const cluster = o.cluster ?? prev?.cluster ?? DEFAULT_CLUSTER;
   const engine: EngineChoice = o.engine ?? (await step("looking for a Docker engine", async () => ((await dockerAnswers()) ? "docker" : "process")));
   const natsPort = o.natsPort ?? prev?.natsPort ?? (await freePort());
-  const server = await step(`starting nats-server with JetStream on 127.0.0.1:${natsPort}`, () => startNatsServer({ port: natsPort, dataDir: o.dataDir }));
+  // Kept running: a nats-server that dies is started again on the same port with the same data.
+  const supervised = await step(`starting nats-server with JetStream on 127.0.0.1:${natsPort}`, () =>
+    superviseNatsServer(() => startNatsServer({ port: natsPort, dataDir: o.dataDir }), {
+      onRestart: (n) => process.stderr.write(`nats-server died and was started again (pid ${n.pid})\n`),
+    }),
+  );
+  const first = supervised.current;
+  const server: NatsServer = {
+    url: first.url,
+    sysUrl: first.sysUrl,
+    monitorUrl: first.monitorUrl,
+    port: first.port,
+    dataDir: first.dataDir,
+    get pid() {
+      return supervised.current.pid;
+    },
+    get exited() {
+      return supervised.current.exited;
+    },
+    stop: () => supervised.stop(),
+  };
   const apiPort = o.port === 0 ? await freePort() : o.port;
   const tokens = ensureTokens(o.dataDir);
   const pki = ensurePki(o.dataDir);
