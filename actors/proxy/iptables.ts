@@ -10,32 +10,13 @@
  *   await k.cleanup();
  */
 import type { Rules } from "./iptables-rules.ts";
-import { spawn } from "node:child_process";
-import { CHAIN, JUMPS } from "./iptables-rules.ts";
+import type { Runner } from "../../runtime/command.ts";
+import { commandRunner } from "../../runtime/command.ts";
+import { CHAIN, CHAIN_PREFIX, JUMPS } from "./iptables-rules.ts";
 
-export interface CommandResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-export type Runner = (cmd: string, args: string[], stdin?: string) => Promise<CommandResult>;
-
-/** Runs a command (inside a network namespace when asked), never throwing. */
-export function commandRunner(netns?: string): Runner {
-  return (cmd, args, stdin) =>
-    new Promise((resolve) => {
-      const [c, a] = netns ? ["ip", ["netns", "exec", netns, cmd, ...args]] : [cmd, args];
-      const p = spawn(c, a, { stdio: ["pipe", "pipe", "pipe"] });
-      let stdout = "";
-      let stderr = "";
-      p.stdout.on("data", (d) => (stdout += d));
-      p.stderr.on("data", (d) => (stderr += d));
-      p.on("error", (e) => resolve({ code: 127, stdout, stderr: String(e) }));
-      p.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
-      p.stdin.on("error", () => undefined);
-      p.stdin.end(stdin ?? "");
-    });
-}
+/** The chains the proxy owns (other parts of Flotilla own other `FLT-` chains, e.g. the pod network's). */
+const OWNED = [...Object.values(CHAIN), ...Object.values(CHAIN_PREFIX)];
+const owned = (chain: string) => OWNED.some((c) => chain === c || (c.endsWith("-") && chain.startsWith(c)));
 
 type Table = "nat" | "filter";
 
@@ -78,8 +59,8 @@ export class KernelServices {
       if (r.code !== 0) throw new Error(`iptables-save -t ${table}: ${r.stderr.trim()}`);
       const rules = new Map<string, string[]>();
       for (const line of r.stdout.split("\n")) {
-        if (line.startsWith(":FLT-")) rules.set(line.slice(1).split(" ")[0]!, rules.get(line.slice(1).split(" ")[0]!) ?? []);
-        else if (line.startsWith("-A FLT-")) {
+        if (line.startsWith(":") && owned(line.slice(1).split(" ")[0]!)) rules.set(line.slice(1).split(" ")[0]!, rules.get(line.slice(1).split(" ")[0]!) ?? []);
+        else if (line.startsWith("-A ") && owned(line.split(" ")[1]!)) {
           const chain = line.split(" ")[1]!;
           rules.set(chain, [...(rules.get(chain) ?? []), line]);
         }

@@ -45,6 +45,30 @@ export class NetnsLab {
     return ns;
   }
 
+  /** A "LAN": a namespace holding bridge `lan0` that test hosts attach to. */
+  lan(name: string): string {
+    const ns = this.netns(name);
+    this.sh(ns, "ip link add lan0 type bridge && ip link set lan0 up");
+    return ns;
+  }
+
+  /** A plain host namespace with `eth0` at `ipCidr` on `lan`'s bridge. */
+  lanHost(lan: string, name: string, ipCidr: string): string {
+    const ns = this.netns(name);
+    const a = `v${this.prefix.slice(3)}${this.links++}`;
+    execFileSync("ip", ["link", "add", `${a}a`, "type", "veth", "peer", "name", `${a}b`]);
+    execFileSync("ip", ["link", "set", `${a}a`, "netns", lan]);
+    execFileSync("ip", ["link", "set", `${a}b`, "netns", ns]);
+    this.sh(lan, `ip link set ${a}a master lan0 && ip link set ${a}a up`);
+    this.sh(ns, `ip link set ${a}b name eth0 && ip addr add ${ipCidr} dev eth0 && ip link set eth0 up`);
+    return ns;
+  }
+
+  /** Takes a host's LAN link down (or up again), as a cut cable would. */
+  link(host: string, up: boolean): void {
+    this.sh(host, `ip link set eth0 ${up ? "up" : "down"}`);
+  }
+
   /** A pod namespace at `ipCidr` on `host`'s bridge, default route via `gw`. */
   pod(host: string, name: string, ipCidr: string, gw: string): string {
     const ns = this.netns(name);

@@ -1,7 +1,8 @@
 import { expect } from "chai";
 import type { Endpoints, Service } from "../../../bus/resources.ts";
 import { serviceRules, CHAIN } from "../../../actors/proxy/iptables-rules.ts";
-import { KernelServices, commandRunner } from "../../../actors/proxy/iptables.ts";
+import { KernelServices } from "../../../actors/proxy/iptables.ts";
+import { commandRunner } from "../../../runtime/command.ts";
 import { NetnsLab, canUseNetns } from "../../harness/netns.ts";
 import { waitFor } from "../../harness/cluster.ts";
 
