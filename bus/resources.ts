@@ -320,6 +320,7 @@ export interface NodeSystemInfo {
 }
 export interface NodeSpec {
   podCIDR?: string;
+  podCIDRs?: string[];
   unschedulable?: boolean;
   taints?: Taint[];
   providerID?: string;
