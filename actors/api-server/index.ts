@@ -19,6 +19,7 @@ import { ensureTokens } from "./tokens.ts";
 import { loadTokenFile } from "./auth.ts";
 import { startWatchCache } from "./watch-cache.ts";
 import { createHandler } from "./server.ts";
+import { startKubernetesService } from "./kubernetes-service.ts";
 
 export interface ApiServerOptions {
   /** Default 6443; 0 picks a free port. */
@@ -28,6 +29,8 @@ export interface ApiServerOptions {
   dataDir: string;
   /** Default `<dataDir>/tokens.csv` (created with an admin and a view token on first start). */
   tokenFile?: string;
+  /** The address in-cluster clients reach this server at (the `default/kubernetes` Endpoints); default `host`, or 127.0.0.1 for a wildcard host. */
+  advertiseAddress?: string;
 }
 
 export interface ApiServer extends Actor {
@@ -83,10 +86,13 @@ export const apiServer: ActorDefinition<ApiServerOptions> = {
     port = (server.address() as AddressInfo).port;
     const url = `https://${host.includes(":") ? `[${host}]` : host}:${port}`;
     ctx.log.info("api-server listening", { url });
+    const advertise = opts.advertiseAddress ?? (host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host);
+    const kubernetesService = await startKubernetesService({ store: ctx.store, log: ctx.log, now: ctx.now, address: advertise, port });
     return {
       port,
       url,
       async stop() {
+        await kubernetesService.stop();
         for (const [, f] of feeds) f.stop();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
