@@ -19,7 +19,7 @@ import { ensureTokens } from "./tokens.ts";
 import { loadTokenFile } from "./auth.ts";
 import { startWatchCache } from "./watch-cache.ts";
 import { createHandler } from "./server.ts";
-import { startKubernetesService } from "./kubernetes-service.ts";
+import { registerServiceEndpoint, kubernetesService } from "../../runtime/service-registration.ts";
 
 export interface ApiServerOptions {
   /** Default 6443; 0 picks a free port. */
@@ -87,12 +87,12 @@ export const apiServer: ActorDefinition<ApiServerOptions> = {
     const url = `https://${host.includes(":") ? `[${host}]` : host}:${port}`;
     ctx.log.info("api-server listening", { url });
     const advertise = opts.advertiseAddress ?? (host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host);
-    const kubernetesService = await startKubernetesService({ store: ctx.store, log: ctx.log, now: ctx.now, address: advertise, port });
+    const registration = await registerServiceEndpoint({ store: ctx.store, log: ctx.log, now: ctx.now, service: kubernetesService(port), address: advertise, ports: [port] });
     return {
       port,
       url,
       async stop() {
-        await kubernetesService.stop();
+        await registration.stop();
         for (const [, f] of feeds) f.stop();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());

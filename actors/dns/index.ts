@@ -14,6 +14,8 @@ import { Informer } from "../../runtime/informer.ts";
 import { WorkQueue } from "../../runtime/workqueue.ts";
 import { answer, buildZone } from "./zone.ts";
 import { parseUpstream, serveDns } from "./server.ts";
+import { registerServiceEndpoint } from "../../runtime/service-registration.ts";
+import type { RegisteredService } from "../../runtime/service-registration.ts";
 
 export interface DnsOptions {
   /** `ip:port` to serve on (UDP and TCP). Default `127.0.0.1:53`. Port 0 picks a free one. */
@@ -23,7 +25,33 @@ export interface DnsOptions {
   /** Resolvers for names outside the cluster; default the host's `/etc/resolv.conf` nameservers. */
   upstreams?: string[];
   ttl?: number;
+  /** The kube-dns Service's ClusterIP to ask for (10.96.0.10 where the service CIDR is 10.96.0.0/12); default: allocated. */
+  clusterIP?: string;
+  /** The address other machines' pods reach this replica at (default the listen address). */
+  advertiseAddress?: string;
+  /** Keep `kube-system/kube-dns` pointing at the live replicas (default true). */
+  register?: boolean;
 }
+
+/** `kube-system/kube-dns`: port 53 over UDP and TCP → each replica's port. */
+export const kubeDnsService = (port: number, clusterIP?: string): RegisteredService => ({
+  namespace: "kube-system",
+  name: "kube-dns",
+  labels: { "k8s-app": "kube-dns", "kubernetes.io/name": "CoreDNS" },
+  spec: {
+    type: "ClusterIP",
+    ...(clusterIP ? { clusterIP } : {}),
+    ports: [
+      { name: "dns", port: 53, protocol: "UDP", targetPort: port },
+      { name: "dns-tcp", port: 53, protocol: "TCP", targetPort: port },
+    ],
+  },
+  component: "dns",
+  endpointPorts: [
+    { name: "dns", protocol: "UDP" },
+    { name: "dns-tcp", protocol: "TCP" },
+  ],
+});
 
 /** The nameservers of a resolv.conf, except loopback ones that would point back at us. */
 export function hostResolvers(text: string, self: string): string[] {
@@ -65,11 +93,17 @@ export async function startDns(ctx: ActorContext, opts: DnsOptions): Promise<Act
 
   const server = await serveDns({ host: listen.host, port: listen.port, resolve: (q) => answer(zone, q), upstreams, log, domain, ttl });
   log.info("serving cluster DNS", { listen: `${server.address.host}:${server.address.port}`, domain, upstreams });
+  const port = server.address.port;
+  const registration =
+    opts.register === false
+      ? undefined
+      : await registerServiceEndpoint({ store: ctx.store, log, now: ctx.now, service: kubeDnsService(port, opts.clusterIP), address: opts.advertiseAddress ?? listen.host, ports: [port, port] });
 
   return {
     address: () => server.address,
     zone: () => zone,
     async stop() {
+      await registration?.stop();
       await server.close();
       services.stop();
       endpoints.stop();

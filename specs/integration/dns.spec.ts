@@ -8,7 +8,7 @@ import dgram from "node:dgram";
 import net from "node:net";
 import * as packet from "dns-packet";
 import type { TestCluster } from "../harness/cluster.ts";
-import type { Service } from "../../bus/resources.ts";
+import type { Endpoints, Service } from "../../bus/resources.ts";
 import { startTestCluster, waitFor } from "../harness/cluster.ts";
 import { dns } from "../../actors/dns/index.ts";
 
@@ -89,7 +89,7 @@ describe("dns (integration)", function () {
     });
     upstreamPort = await new Promise<number>((r) => upstream.bind(0, "127.0.0.1", () => r(upstream.address().port)));
     port = await freePort();
-    c = await startTestCluster({ actors: [{ def: dns, opts: { listen: `127.0.0.1:${port}`, upstreams: [`127.0.0.1:${upstreamPort}`] } }] });
+    c = await startTestCluster({ actors: [{ def: dns, opts: { listen: `127.0.0.1:${port}`, upstreams: [`127.0.0.1:${upstreamPort}`], register: false } }] });
   });
   after(async () => {
     await c?.stop();
@@ -139,5 +139,23 @@ describe("dns (integration)", function () {
     const lookups = Array.from({ length: 200 }, (_, i) => queryUdp(port, "web.default.svc.cluster.local", i % 2 ? "AAAA" : "A", 1000));
     const answers = await Promise.all(lookups);
     expect(answers.filter((a) => rcode(a) === 0)).to.have.length(200);
+  });
+});
+
+describe("dns (integration) › the kube-dns Service", function () {
+  this.timeout(60_000);
+  it("points kube-system/kube-dns at the replica, and resolves its own name", async () => {
+    const port = await freePort();
+    const c = await startTestCluster({ actors: [{ def: dns, opts: { listen: `127.0.0.1:${port}`, upstreams: [] } }] });
+    try {
+      const svc = await waitFor(() => c.store.get<Service>("services", "kube-system", "kube-dns"), { what: "kube-dns" });
+      expect(svc.spec.ports?.map((p) => `${p.port}/${p.protocol}`)).to.deep.equal(["53/UDP", "53/TCP"]);
+      const eps = await waitFor(async () => (await c.store.get<Endpoints>("endpoints", "kube-system", "kube-dns").catch(() => undefined))?.subsets?.[0], { what: "kube-dns endpoints" });
+      expect(eps.addresses).to.deep.equal([{ ip: "127.0.0.1" }]);
+      expect(eps.ports).to.deep.equal([{ name: "dns", protocol: "UDP", port }, { name: "dns-tcp", protocol: "TCP", port }]);
+      await waitFor(async () => ips(await queryUdp(port, "kube-dns.kube-system.svc.cluster.local", "A"))[0] === svc.spec.clusterIP, { what: "kube-dns resolving itself" });
+    } finally {
+      await c.stop();
+    }
   });
 });

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startTestCluster, waitFor } from "../harness/cluster.ts";
 import { apiServer } from "../../actors/api-server/index.ts";
-import { apiserverSubsets } from "../../actors/api-server/kubernetes-service.ts";
+import { liveSubsets } from "../../runtime/service-registration.ts";
 
 describe("the kubernetes Service", function () {
   this.timeout(60_000);
@@ -51,7 +51,7 @@ describe("the kubernetes Service", function () {
       metadata: { name: ip, namespace: "kube-system", labels: { "apiserver.kubernetes.io/identity": "kube-apiserver" } },
       spec: { holderIdentity: `${ip}:6443`, leaseDurationSeconds: 15, renewTime: new Date(1_000_000 - renewMsAgo).toISOString() },
     });
-    const subsets = apiserverSubsets([lease("10.0.0.1", 1000), lease("10.0.0.2", 20_000)], 1_000_000);
+    const subsets = liveSubsets([lease("10.0.0.1", 1000), lease("10.0.0.2", 20_000)], 1_000_000, "kube-apiserver", [{ name: "https", protocol: "TCP" }]);
     expect(subsets).to.deep.equal([{ addresses: [{ ip: "10.0.0.1" }], ports: [{ name: "https", port: 6443, protocol: "TCP" }] }]);
   });
 });
