@@ -18,7 +18,7 @@ describe("api-server status mapping", () => {
     expect(HTTP_OF.UnsupportedMediaType.code).to.equal(415);
     expect(HTTP_OF.TooManyRequests.code).to.equal(429);
     expect(HTTP_OF.Unavailable.code).to.equal(503);
-    expect(HTTP_OF.Timeout.code).to.equal(503);
+    expect(HTTP_OF.Timeout.code).to.equal(504);
   });
 
   it("words NotFound the way kubectl prints it, with the plural in details.kind", () => {
