@@ -69,13 +69,25 @@ export async function handleWatch(deps: WatchDeps, req: IncomingMessage, res: Se
     }
     res.write(line);
   };
+  // Called from the cache's fan-out, outside the request's error boundary: a fault here ends
+  // this stream (the client re-lists) and never reaches the cache or the other watchers.
   const send = (type: WatchEventType, object: KubeObject) => {
-    lastRv = Math.max(lastRv, Number(object.metadata.resourceVersion ?? 0));
-    const out = table
-      ? toTable(rt.resource, [object], { now: new Date(deps.now()), includeObject, resourceVersion: object.metadata.resourceVersion, noHeaders: !first })
-      : object;
-    first = false;
-    write(encodeJson({ type, object: out }));
+    try {
+      lastRv = Math.max(lastRv, Number(object.metadata.resourceVersion ?? 0));
+      const out = table
+        ? toTable(rt.resource, [object], { now: new Date(deps.now()), includeObject, resourceVersion: object.metadata.resourceVersion, noHeaders: !first })
+        : object;
+      first = false;
+      write(encodeJson({ type, object: out }));
+    } catch (e) {
+      deps.log.error("closing a watch that could not encode an event", { resource: rt.resource, error: e instanceof Error ? e.message : String(e) });
+      if (!closed) {
+        closed = true;
+        unregister?.();
+        for (const t of timers) clearTimeout(t), clearInterval(t);
+        res.destroy();
+      }
+    }
   };
   req.on("close", finish);
   res.on("close", finish);
