@@ -11,6 +11,7 @@ import { garbageCollector } from "./garbage-collector/index.ts";
 import { namespaceController } from "./namespace-controller/index.ts";
 import { kubelet } from "./kubelet/index.ts";
 import { proxy } from "./proxy/index.ts";
+import { dns } from "./dns/index.ts";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const ACTORS: Record<string, ActorDefinition<any>> = {
@@ -25,6 +26,7 @@ export const ACTORS: Record<string, ActorDefinition<any>> = {
   "namespace-controller": namespaceController,
   kubelet,
   proxy,
+  dns,
 };
 
 /** The control plane, in start order (the store first: everything else talks through it). */

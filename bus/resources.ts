@@ -197,6 +197,11 @@ export interface Volume {
   secret?: { secretName: string; items?: { key: string; path: string }[]; optional?: boolean };
   [source: string]: unknown;
 }
+export interface PodDNSConfig {
+  nameservers?: string[];
+  searches?: string[];
+  options?: { name: string; value?: string }[];
+}
 export interface PodSpec {
   containers: Container[];
   initContainers?: Container[];
@@ -204,6 +209,7 @@ export interface PodSpec {
   terminationGracePeriodSeconds?: number;
   activeDeadlineSeconds?: number;
   dnsPolicy?: string;
+  dnsConfig?: PodDNSConfig;
   nodeSelector?: Labels;
   nodeName?: string;
   serviceAccountName?: string;
@@ -320,6 +326,7 @@ export interface NodeSystemInfo {
 }
 export interface NodeSpec {
   podCIDR?: string;
+  podCIDRs?: string[];
   unschedulable?: boolean;
   taints?: Taint[];
   providerID?: string;

@@ -9,8 +9,12 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { KubeObject, KubeList, DeleteOptions } from "./resources.ts";
 import type { StoreRequest, PatchType, Subresource } from "./store-protocol.ts";
+import type { FenceGuard } from "./fence.ts";
 import { subjects } from "./subjects.ts";
 import { call, DEFAULT_TIMEOUT_MS } from "./request.ts";
+import { isStoreWrite } from "./store-protocol.ts";
+import { ErrorCode, FlotillaError } from "./errors.ts";
+import { LEADER_NAMESPACE } from "./fence.ts";
 
 export interface ListOptions {
   labelSelector?: string;
@@ -24,13 +28,22 @@ export class StoreClient {
   constructor(
     readonly nc: NatsConnection,
     readonly cluster: string,
-    private readonly timeoutMs = DEFAULT_TIMEOUT_MS,
+    protected readonly timeoutMs = DEFAULT_TIMEOUT_MS,
   ) {
     this.s = subjects(cluster);
   }
 
-  send<T>(req: StoreRequest): Promise<T> {
-    return call<T>(this.nc, this.s.store(req.type), req, this.timeoutMs);
+  send<T>(req: StoreRequest, timeoutMs = this.timeoutMs): Promise<T> {
+    return call<T>(this.nc, this.s.store(req.type), req, timeoutMs);
+  }
+
+  /**
+   * A client for one term of leadership: its writes carry the term's fence (the store refuses
+   * them once the Lease moved on), and every call fails at once — without being sent — when the
+   * term is over, is cut short when it ends, and never waits past the leader's renew deadline.
+   */
+  fenced(guard: FenceGuard): StoreClient {
+    return new FencedStoreClient(this.nc, this.cluster, this.timeoutMs, guard);
   }
 
   get<T extends KubeObject = KubeObject>(resource: string, namespace: string | undefined, name: string): Promise<T> {
@@ -67,4 +80,36 @@ export class StoreClient {
   evict(namespace: string, name: string, options?: DeleteOptions): Promise<KubeObject> {
     return this.send<KubeObject>({ type: "evict", namespace, name, options });
   }
+}
+
+class FencedStoreClient extends StoreClient {
+  /** Calls in flight, failed together when the term ends (one abort listener, however many calls). */
+  private readonly inFlight = new Set<(e: FlotillaError) => void>();
+
+  constructor(nc: NatsConnection, cluster: string, timeoutMs: number, private readonly guard: FenceGuard) {
+    super(nc, cluster, timeoutMs);
+    guard.signal.addEventListener("abort", () => {
+      for (const fail of this.inFlight) fail(notLeader(guard));
+      this.inFlight.clear();
+    }, { once: true });
+  }
+
+  override send<T>(req: StoreRequest, timeoutMs = this.timeoutMs): Promise<T> {
+    const { signal, fence } = this.guard;
+    const left = this.guard.remainingMs();
+    if (signal.aborted || left <= 0) return Promise.reject(notLeader(this.guard));
+    const sent = super.send<T>(isStoreWrite(req) ? { ...req, fence } : req, Math.max(1, Math.min(timeoutMs, Math.floor(left))));
+    return new Promise<T>((resolve, reject) => {
+      this.inFlight.add(reject);
+      sent.then(
+        (v) => (this.inFlight.delete(reject), resolve(v)),
+        (e: unknown) => (this.inFlight.delete(reject), reject(e)),
+      );
+    });
+  }
+}
+
+function notLeader(g: FenceGuard): FlotillaError {
+  const f = g.fence;
+  return new FlotillaError(ErrorCode.Conflict, `${f.holder} no longer leads: its term ${f.term} of lease ${LEADER_NAMESPACE}/${f.lease} has ended`);
 }

@@ -1,5 +1,6 @@
 /** The store protocol: one request per subject `…store.<verb>`, payload discriminated on `type`. */
 import type { KubeObject, DeleteOptions } from "./resources.ts";
+import type { Fence } from "./fence.ts";
 
 export const PatchType = {
   merge: "merge",
@@ -17,6 +18,11 @@ interface Target {
   name: string;
 }
 
+/** Writes of a leader-elected actor carry the lease term they rely on (see bus/fence.ts). */
+interface Fenced {
+  fence?: Fence;
+}
+
 export type StoreRequest =
   | ({ type: "get" } & Target)
   | {
@@ -28,8 +34,8 @@ export type StoreRequest =
       limit?: number;
       continue?: string;
     }
-  | { type: "create"; resource: string; namespace?: string; object: KubeObject; dryRun?: boolean; fieldManager?: string }
-  | ({ type: "update"; object: KubeObject; dryRun?: boolean; subresource?: Subresource } & Target)
+  | ({ type: "create"; resource: string; namespace?: string; object: KubeObject; dryRun?: boolean; fieldManager?: string } & Fenced)
+  | ({ type: "update"; object: KubeObject; dryRun?: boolean; subresource?: Subresource } & Target & Fenced)
   | ({
       type: "patch";
       patchType: PatchType;
@@ -38,11 +44,12 @@ export type StoreRequest =
       fieldManager?: string;
       force?: boolean;
       subresource?: Subresource;
-    } & Target)
-  | ({ type: "delete"; options?: DeleteOptions } & Target)
-  | { type: "bind"; namespace: string; name: string; node: string; uid?: string }
-  | { type: "evict"; namespace: string; name: string; options?: DeleteOptions }
-  | ({ type: "status"; object: KubeObject } & Target);
+    } & Target &
+      Fenced)
+  | ({ type: "delete"; options?: DeleteOptions } & Target & Fenced)
+  | ({ type: "bind"; namespace: string; name: string; node: string; uid?: string } & Fenced)
+  | ({ type: "evict"; namespace: string; name: string; options?: DeleteOptions } & Fenced)
+  | ({ type: "status"; object: KubeObject } & Target & Fenced);
 
 export type StoreRequestType = StoreRequest["type"];
 export const STORE_REQUEST_TYPES: readonly StoreRequestType[] = [
@@ -56,3 +63,9 @@ export const STORE_REQUEST_TYPES: readonly StoreRequestType[] = [
   "evict",
   "status",
 ];
+
+/** The requests that change the store (and may carry a fence). */
+export type StoreWrite = Exclude<StoreRequest, { type: "get" } | { type: "list" }>;
+export function isStoreWrite(r: StoreRequest): r is StoreWrite {
+  return r.type !== "get" && r.type !== "list";
+}

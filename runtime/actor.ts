@@ -8,15 +8,17 @@ export interface ActorContext {
   nc: NatsConnection;
   cluster: string;
   subjects: Subjects;
+  /** For a leader-elected actor, fenced to its term: writes carry the fence, and fail once the term is over. */
   store: StoreClient;
   kind: string;
   id: string;
   host: string;
   version: string;
   log: Logger;
-  /** Aborted when the actor is being stopped. */
+  /** Aborted when the actor is being stopped; for a leader-elected actor, also the moment its term ends. */
   signal: AbortSignal;
   now: () => number;
+  /** For a leader-elected actor: its term is still running (always true for other actors). */
   isLeader: () => boolean;
   /** Report a fatal error: the supervisor stops this instance and restarts it with back-off. */
   crash: (e: unknown) => void;

@@ -5,6 +5,7 @@
  */
 import type { NatsConnection, ConnectionOptions } from "@nats-io/transport-node";
 import type { ActorContext, ActorSpec, Actor } from "./actor.ts";
+import type { LeaderTerm } from "./leader.ts";
 import { connect, credsAuthenticator, createInbox } from "@nats-io/transport-node";
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
@@ -14,7 +15,7 @@ import { StoreClient } from "../bus/store-client.ts";
 import { encode } from "../bus/codec.ts";
 import { createLogger } from "./logger.ts";
 import { Supervisor } from "./supervisor.ts";
-import { LeaderElector } from "./leader.ts";
+import { LeaderElector, leaseStore, monotonicClock } from "./leader.ts";
 import { VERSION } from "./actor.ts";
 
 export interface HostOptions {
@@ -26,6 +27,16 @@ export interface HostOptions {
   leaseDurationMs?: number;
   /** Install SIGTERM/SIGINT handlers that stop everything (the CLI does; specs do not). */
   handleSignals?: boolean;
+  /** Told the moment a leader-elected actor starts or stops acting as leader. */
+  onLeadership?: (change: LeadershipChange) => void;
+}
+
+export interface LeadershipChange {
+  kind: string;
+  id: string;
+  leading: boolean;
+  /** When it changed, on the host's monotonic clock (performance.now()); a term that ran out ends at its deadline. */
+  at: number;
 }
 
 export interface RunningActor {
@@ -90,7 +101,10 @@ export async function connectNats(url: string, name: string, creds?: string, ext
   }
 }
 
-export async function startActor(spec: ActorSpec, o: { natsUrl: string; creds?: string; cluster: string; leaseDurationMs?: number }): Promise<RunningActor> {
+export async function startActor(
+  spec: ActorSpec,
+  o: { natsUrl: string; creds?: string; cluster: string; leaseDurationMs?: number; onLeadership?: (change: LeadershipChange) => void },
+): Promise<RunningActor> {
   const { def } = spec;
   const opts = spec.opts ?? {};
   const id = `${def.kind}-${nanoid(6)}`;
@@ -100,31 +114,47 @@ export async function startActor(spec: ActorSpec, o: { natsUrl: string; creds?: 
   const store = new StoreClient(nc, o.cluster);
   const started = Date.now();
   let elector: LeaderElector | undefined;
-  const ctxFor = (crash: (e: unknown) => void, signal: AbortSignal): ActorContext => ({
-    nc,
-    cluster: o.cluster,
-    subjects: s,
-    store,
-    kind: def.kind,
-    id,
-    host: hostname(),
-    version: VERSION,
-    log,
-    signal,
-    now: Date.now,
-    isLeader: () => (elector ? elector.isLeader : true),
-    crash,
-  });
+  // The latest term of a leader-elected actor: each instance is started with the term it runs in,
+  // writes through a store client fenced with it, and sees its signal abort when the term ends.
+  let term: LeaderTerm | undefined;
+  const ctxFor = (crash: (e: unknown) => void, signal: AbortSignal): ActorContext => {
+    const t = term;
+    return {
+      nc,
+      cluster: o.cluster,
+      subjects: s,
+      store: t ? store.fenced(t) : store,
+      kind: def.kind,
+      id,
+      host: hostname(),
+      version: VERSION,
+      log,
+      signal: t ? AbortSignal.any([signal, t.signal]) : signal,
+      now: Date.now,
+      isLeader: () => (t ? !t.signal.aborted && t.remainingMs() > 0 : !elector),
+      crash,
+    };
+  };
   const supervisor = new Supervisor({ log, start: (crash, signal): Promise<Actor> => def.start(ctxFor(crash, signal), opts) });
   if (def.leaderElected) {
+    // Starts and stops of the actor run one after the other, in the order the terms begin and end.
+    let transitions = Promise.resolve();
+    const then = (fn: () => Promise<void>) => (transitions = transitions.then(fn).catch((e: unknown) => log.warn("leader transition failed", { error: (e as Error).message })));
     elector = new LeaderElector({
-      store,
+      store: leaseStore(store),
       name: def.kind,
       identity: id,
       leaseDurationMs: o.leaseDurationMs,
       log,
-      onStarted: () => void supervisor.start(),
-      onStopped: () => void supervisor.stop(),
+      onStarted: (t) => {
+        term = t;
+        o.onLeadership?.({ kind: def.kind, id, leading: true, at: monotonicClock.now() });
+        void then(() => supervisor.start());
+      },
+      onStopped: (_reason, at) => {
+        o.onLeadership?.({ kind: def.kind, id, leading: false, at });
+        return then(() => supervisor.stop());
+      },
     });
     elector.start();
   } else {
@@ -163,7 +193,7 @@ export async function startActor(spec: ActorSpec, o: { natsUrl: string; creds?: 
 export async function startHost(o: HostOptions): Promise<Host> {
   const cluster = o.cluster ?? DEFAULT_CLUSTER;
   const actors: RunningActor[] = [];
-  for (const spec of o.actors) actors.push(await startActor(spec, { natsUrl: o.natsUrl, creds: o.creds, cluster, leaseDurationMs: o.leaseDurationMs }));
+  for (const spec of o.actors) actors.push(await startActor(spec, { natsUrl: o.natsUrl, creds: o.creds, cluster, leaseDurationMs: o.leaseDurationMs, onLeadership: o.onLeadership }));
   let stopping: Promise<void> | undefined;
   const host: Host = {
     actors,

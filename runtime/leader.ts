@@ -1,140 +1,290 @@
 /**
- * Leader election on a coordination Lease written with CAS through the store (client-go's
- * leaderelection): acquire when absent or expired, renew every `renewMs`, step down when a renewal
- * has not succeeded within the lease duration, release on stop so a standby takes over at once.
- * Expiry is judged by the time this replica *observed* the lease change, so clocks need not agree.
+ * Leader election on a coordination Lease written with CAS through the store, with client-go's
+ * timing rules (docs/architecture.md, "Leader election"). All local deadlines use a monotonic
+ * clock; clocks of different replicas never need to agree.
+ *
+ * - A leader's term is valid until `renewDeadline` after it SENT its last confirmed renewal
+ *   (acquisition counts as one). Renewals go out every `retryPeriod`, each with a timeout that ends
+ *   before that deadline. Unconfirmed by then, the leader steps down at the deadline: the term's
+ *   signal aborts, so a fenced store client sends nothing more.
+ * - A standby takes the lease only after it has seen the same version of it for a whole
+ *   `leaseDuration` (counted from when its read returned), or at once when it was released.
+ *   Since `renewDeadline < leaseDuration`, the old leader has stopped before that.
+ * - Every acquisition bumps `leaseTransitions`: that number is the term's fence, which the store
+ *   checks on each fenced write.
+ * - `stop()` ends the term, waits for `onStopped` (the host stops the actor), then releases.
+ *
+ * @example
+ *   const e = new LeaderElector({ store: leaseStore(storeClient), name: "scheduler", identity: id, log,
+ *     onStarted: (term) => run(storeClient.fenced(term)), onStopped: () => actor.stop() });
+ *   e.start();
  */
-import type { StoreClient } from "../bus/store-client.ts";
 import type { Lease } from "../bus/resources.ts";
+import type { StoreClient } from "../bus/store-client.ts";
+import type { FenceGuard } from "../bus/fence.ts";
 import type { Logger } from "./logger.ts";
-import { ErrorCode, FlotillaError } from "../bus/errors.ts";
+import { ErrorCode, FlotillaError, isCode } from "../bus/errors.ts";
+import { LEADER_NAMESPACE } from "../bus/fence.ts";
 import { rfc3339Micro } from "../bus/time.ts";
+import type { LeaderClock, LeaderTiming } from "./leader-timing.ts";
+import { leaderTiming, monotonicClock } from "./leader-timing.ts";
 
-export const LEADER_NAMESPACE = "kube-system";
+export { LEADER_NAMESPACE };
+export type { LeaderClock, LeaderTiming };
+export { leaderTiming, monotonicClock };
 
-export interface LeaderOptions {
-  store: StoreClient;
-  name: string;
-  identity: string;
-  leaseDurationMs?: number;
-  renewMs?: number;
-  log: Logger;
-  onStarted: () => void;
-  onStopped: () => void;
-  now?: () => number;
+/** One term of leadership: what the actor's writes are fenced with. */
+export type LeaderTerm = FenceGuard;
+
+/** The three store calls the elector makes, each with a timeout. NotFound on get → undefined. */
+export interface LeaseStore {
+  get(name: string, timeoutMs: number): Promise<Lease | undefined>;
+  create(lease: Lease, timeoutMs: number): Promise<Lease>;
+  update(lease: Lease, timeoutMs: number): Promise<Lease>;
 }
 
+export function leaseStore(store: StoreClient): LeaseStore {
+  return {
+    get: (name, t) =>
+      store.send<Lease>({ type: "get", resource: "leases", namespace: LEADER_NAMESPACE, name }, t).catch((e: unknown) => {
+        if (isCode(e, ErrorCode.NotFound)) return undefined;
+        throw e;
+      }),
+    create: (lease, t) => store.send<Lease>({ type: "create", resource: "leases", namespace: LEADER_NAMESPACE, object: lease }, t),
+    update: (lease, t) => store.send<Lease>({ type: "update", resource: "leases", namespace: LEADER_NAMESPACE, name: lease.metadata.name!, object: lease }, t),
+  };
+}
+
+export interface LeaderOptions extends Partial<LeaderTiming> {
+  store: LeaseStore;
+  name: string;
+  identity: string;
+  log: Logger;
+  onStarted: (term: LeaderTerm) => void;
+  /** Called when a term ends (`at`: the clock time it ended); `stop()` awaits it before releasing. */
+  onStopped: (reason: string, at: number) => void | Promise<void>;
+  clock?: LeaderClock;
+  /** For the Lease's informational renewTime/acquireTime only. */
+  wallNow?: () => number;
+}
+
+interface Term {
+  guard: LeaderTerm;
+  abort: AbortController;
+  validUntil: number;
+  cancelDeadline: () => void;
+}
 
 export class LeaderElector {
-  private leading = false;
+  private term?: Term;
+  private lease?: Lease;
+  private observed?: { version: string; at: number };
   private stopped = false;
-  private timer?: NodeJS.Timeout;
-  private lastRenew = 0;
-  private observed?: { key: string; at: number };
-  private readonly durationMs: number;
-  private readonly renewMs: number;
-  private readonly now: () => number;
+  private wake?: () => void;
+  private loop?: Promise<void>;
+  private ending: Promise<void> = Promise.resolve();
+  private readonly t: LeaderTiming;
+  private readonly clock: LeaderClock;
 
   constructor(private readonly o: LeaderOptions) {
-    this.durationMs = o.leaseDurationMs ?? 5000;
-    this.renewMs = o.renewMs ?? Math.max(200, Math.floor(this.durationMs / 3));
-    this.now = o.now ?? Date.now;
+    this.t = leaderTiming(o);
+    this.clock = o.clock ?? monotonicClock;
+  }
+
+  get timing(): LeaderTiming {
+    return this.t;
   }
 
   get isLeader(): boolean {
-    return this.leading;
+    return this.term !== undefined && this.clock.now() < this.term.validUntil;
   }
 
   start(): void {
-    const loop = async () => {
-      if (this.stopped) return;
-      try {
-        await this.tick();
-      } catch (e) {
-        this.o.log.debug("lease round failed", { error: (e as Error).message });
-      }
-      if (this.leading && this.now() - this.lastRenew > this.durationMs) this.stepDown("renewal deadline passed");
-      if (!this.stopped) {
-        this.timer = setTimeout(loop, this.leading ? this.renewMs : Math.max(100, Math.floor(this.renewMs / 2)));
-        this.timer.unref?.();
-      }
-    };
-    void loop();
+    this.loop ??= this.run();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    if (this.leading) {
-      this.stepDown("stopping");
+    this.wake?.();
+    if (this.term) this.stepDown(this.term, "stopping", this.clock.now());
+    await this.ending;
+    await this.loop;
+    await this.release().catch((e: unknown) => this.o.log.debug("lease release failed", { lease: this.o.name, error: (e as Error).message }));
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
       try {
-        const l = await this.o.store.get<Lease>("leases", LEADER_NAMESPACE, this.o.name);
-        if (l.spec.holderIdentity === this.o.identity) {
-          await this.o.store.update("leases", { ...l, spec: { ...l.spec, holderIdentity: "", leaseDurationSeconds: 1 } });
-        }
-      } catch {
-        // Best effort: the lease expires by itself.
+        if (this.term) await this.renew(this.term);
+        else await this.tryAcquire();
+      } catch (e) {
+        this.o.log.debug("lease round failed", { lease: this.o.name, error: (e as Error).message });
       }
+      if (!this.stopped) await this.sleep(this.t.retryPeriodMs);
     }
   }
 
-  private stepDown(why: string): void {
-    if (!this.leading) return;
-    this.leading = false;
-    this.o.log.warn("lost leadership", { lease: this.o.name, reason: why });
-    this.o.onStopped();
-  }
-
-  private becomeLeader(): void {
-    this.lastRenew = this.now();
-    if (this.leading) return;
-    this.leading = true;
-    this.o.log.info("became leader", { lease: this.o.name });
-    this.o.onStarted();
-  }
-
-  private async tick(): Promise<void> {
-    const { store, name, identity } = this.o;
-    const now = this.now();
-    const spec = { holderIdentity: identity, leaseDurationSeconds: Math.ceil(this.durationMs / 1000), renewTime: rfc3339Micro(now) };
-    let lease: Lease;
-    try {
-      lease = await store.get<Lease>("leases", LEADER_NAMESPACE, name);
-    } catch (e) {
-      if (e instanceof FlotillaError && e.code === ErrorCode.NotFound) {
-        await store.create("leases", LEADER_NAMESPACE, {
-          apiVersion: "coordination.k8s.io/v1",
-          kind: "Lease",
-          metadata: { name, namespace: LEADER_NAMESPACE },
-          spec: { ...spec, acquireTime: spec.renewTime, leaseTransitions: 0 },
-        });
-        this.becomeLeader();
+  private async renew(term: Term): Promise<void> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const sent = this.clock.now();
+      const left = term.validUntil - sent;
+      if (left <= 0 || this.term !== term) return;
+      try {
+        const l = await this.call(this.o.store.update(this.written(this.lease!, false), budget(left)), left);
+        if (this.term !== term) return;
+        this.lease = l;
+        if (this.clock.now() >= term.validUntil) this.stepDown(term, "renewal confirmed after the renew deadline", term.validUntil);
+        else this.extend(term, sent + this.t.renewDeadlineMs);
+        return;
+      } catch (e) {
+        if (!isCode(e, ErrorCode.Conflict)) throw e;
+      }
+      // Written since our last version: a renewal of ours that timed out but landed, or a new holder.
+      const rest = term.validUntil - this.clock.now();
+      const cur = await this.call(this.o.store.get(this.o.name, budget(rest)), rest);
+      if (this.term !== term) return;
+      this.lease = cur;
+      if (!cur || !this.heldBy(cur, term.guard.fence.term)) {
+        if (cur) this.observe(cur);
+        this.stepDown(term, cur ? `lease held by ${cur.spec.holderIdentity || "nobody"}` : "lease deleted", this.clock.now());
         return;
       }
-      throw e;
     }
-    const holder = lease.spec.holderIdentity ?? "";
-    const key = `${holder}|${lease.spec.renewTime}`;
-    if (!this.observed || this.observed.key !== key) this.observed = { key, at: now };
-    const durMs = (lease.spec.leaseDurationSeconds ?? 5) * 1000;
-    const expired = holder === "" || now - this.observed.at > durMs;
-    if (holder !== identity && !expired) {
-      if (this.leading) this.stepDown(`lease held by ${holder}`);
+  }
+
+  private async tryAcquire(): Promise<void> {
+    const timeout = this.t.renewDeadlineMs;
+    const cur = await this.call(this.o.store.get(this.o.name, timeout), timeout);
+    if (this.stopped) return;
+    if (!cur) {
+      const sent = this.clock.now();
+      try {
+        this.acquired(await this.call(this.o.store.create(this.fresh(), timeout), timeout), sent);
+      } catch (e) {
+        if (!isCode(e, ErrorCode.AlreadyExists)) throw e;
+      }
       return;
     }
-    const transitions = (lease.spec.leaseTransitions ?? 0) + (holder === identity ? 0 : 1);
+    this.lease = cur;
+    this.observe(cur);
+    const holder = cur.spec.holderIdentity ?? "";
+    const durationMs = Math.max(this.t.leaseDurationMs, (cur.spec.leaseDurationSeconds ?? 0) * 1000);
+    // Our own lease (a term we stepped down from) is ours to take again at once: the CAS fails if anyone wrote since.
+    const free = holder === "" || holder === this.o.identity || this.clock.now() - this.observed!.at >= durationMs;
+    if (!free) return;
+    const sent = this.clock.now();
     try {
-      await store.update("leases", {
-        ...lease,
-        spec: { ...lease.spec, ...spec, leaseTransitions: transitions, ...(holder === identity ? {} : { acquireTime: spec.renewTime }) },
-      });
-      this.becomeLeader();
+      this.acquired(await this.call(this.o.store.update(this.written(cur, true), timeout), timeout), sent);
     } catch (e) {
-      if (e instanceof FlotillaError && e.code === ErrorCode.Conflict) {
-        if (this.leading) this.stepDown("lease changed under us");
-        return;
-      }
-      throw e;
+      if (!isCode(e, ErrorCode.Conflict)) throw e;
     }
   }
+
+  private acquired(l: Lease, sent: number): void {
+    this.lease = l;
+    const validUntil = sent + this.t.renewDeadlineMs;
+    // Stopping, or confirmed too late to act: the lease names us; stop() or the next round sorts it out.
+    if (this.stopped || this.clock.now() >= validUntil) return;
+    const abort = new AbortController();
+    const term: Term = {
+      abort,
+      validUntil,
+      cancelDeadline: () => undefined,
+      guard: {
+        fence: { lease: this.o.name, holder: this.o.identity, term: l.spec.leaseTransitions ?? 0 },
+        signal: abort.signal,
+        remainingMs: () => (this.term === term ? term.validUntil - this.clock.now() : 0),
+      },
+    };
+    this.term = term;
+    this.extend(term, validUntil);
+    this.o.log.info("became leader", { lease: this.o.name, term: term.guard.fence.term });
+    this.o.onStarted(term.guard);
+  }
+
+  private extend(term: Term, until: number): void {
+    term.validUntil = until;
+    term.cancelDeadline();
+    term.cancelDeadline = this.clock.after(until - this.clock.now(), () => this.stepDown(term, "renewal not confirmed within the renew deadline", until));
+  }
+
+  private stepDown(term: Term, reason: string, at: number): void {
+    if (this.term !== term) return;
+    this.term = undefined;
+    term.cancelDeadline();
+    term.abort.abort(new FlotillaError(ErrorCode.Conflict, `leadership of ${this.o.name} ended: ${reason}`));
+    this.o.log.warn("lost leadership", { lease: this.o.name, term: term.guard.fence.term, reason });
+    const ended = (async () => this.o.onStopped(reason, at))().catch((e: unknown) =>
+      this.o.log.warn("stopping the leader's actor failed", { lease: this.o.name, error: (e as Error).message }),
+    );
+    this.ending = this.ending.then(() => ended);
+  }
+
+  /** Hands the lease over at once: only if it still names us (CAS), after our actor has stopped. */
+  private async release(): Promise<void> {
+    const timeout = this.t.renewDeadlineMs;
+    for (let attempt = 0; attempt < 2 && this.lease && this.lease.spec.holderIdentity === this.o.identity; attempt++) {
+      try {
+        this.lease = await this.call(this.o.store.update({ ...this.lease, spec: { ...this.lease.spec, holderIdentity: "", leaseDurationSeconds: 1 } }, timeout), timeout);
+        return;
+      } catch (e) {
+        if (!isCode(e, ErrorCode.Conflict)) throw e;
+        this.lease = await this.call(this.o.store.get(this.o.name, timeout), timeout);
+      }
+    }
+  }
+
+  private heldBy(l: Lease, term: number): boolean {
+    return l.spec.holderIdentity === this.o.identity && (l.spec.leaseTransitions ?? 0) === term;
+  }
+
+  /** Remembers when this replica first saw this version of the lease (its own clock, on return). */
+  private observe(l: Lease): void {
+    const version = l.metadata.resourceVersion ?? `${l.spec.holderIdentity}|${l.spec.renewTime}`;
+    if (this.observed?.version !== version) this.observed = { version, at: this.clock.now() };
+  }
+
+  private spec(): Lease["spec"] {
+    const now = rfc3339Micro((this.o.wallNow ?? Date.now)());
+    return { holderIdentity: this.o.identity, leaseDurationSeconds: Math.ceil(this.t.leaseDurationMs / 1000), renewTime: now, acquireTime: now };
+  }
+
+  private fresh(): Lease {
+    return {
+      apiVersion: "coordination.k8s.io/v1",
+      kind: "Lease",
+      metadata: { name: this.o.name, namespace: LEADER_NAMESPACE },
+      spec: { ...this.spec(), leaseTransitions: 0 },
+    };
+  }
+
+  /** The lease as this replica writes it: a renewal keeps acquireTime; an acquisition starts a new term. */
+  private written(l: Lease, acquire: boolean): Lease {
+    const { acquireTime, ...s } = this.spec();
+    const spec = acquire ? { ...l.spec, ...s, acquireTime, leaseTransitions: (l.spec.leaseTransitions ?? 0) + 1 } : { ...l.spec, ...s };
+    return { ...l, spec };
+  }
+
+  /** A store call that gives up after `ms` on this elector's clock, whatever the transport does. */
+  private call<T>(p: Promise<T>, ms: number): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const cancel = this.clock.after(Math.max(0, ms), () => reject(new FlotillaError(ErrorCode.Timeout, `lease ${this.o.name}: no answer within ${Math.round(ms)} ms`)));
+      p.then(
+        (v) => (cancel(), resolve(v)),
+        (e: unknown) => (cancel(), reject(e)),
+      );
+    });
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const cancel = this.clock.after(ms, () => resolve());
+      this.wake = () => (cancel(), resolve());
+    });
+  }
+}
+
+/** A store call's own timeout: ends before the time left (whole ms, at least 1). */
+function budget(leftMs: number): number {
+  return Math.max(1, Math.floor(leftMs) - 1);
 }

@@ -9,8 +9,9 @@ import type { ResourceRoute } from "./routes.ts";
 import type { PatchType, Subresource } from "../../bus/store-protocol.ts";
 import { apiVersionOf } from "../../bus/kinds.ts";
 import { ErrorCode, FlotillaError, isCode } from "../../bus/errors.ts";
-import { objectFilter } from "../../bus/selectors.ts";
 import { readBody, parseBody, patchTypeOf, sendJson, wantsTable } from "./http.ts";
+import { listOptions } from "./list-options.ts";
+import { int64Param, kubeBool, resourceVersionParam } from "./query.ts";
 import { successStatus } from "./status.ts";
 import { toScale } from "../../bus/scale.ts";
 import { toTable } from "./tables.ts";
@@ -69,6 +70,7 @@ export function objectForRoute(route: ResourceRoute, body: unknown): KubeObject 
 }
 
 export async function handleGet(deps: HandlerDeps, req: IncomingMessage, res: ServerResponse, route: ResourceRoute, q: URLSearchParams): Promise<void> {
+  resourceVersionParam(q); // 400 on a malformed one
   const o = await deps.store.get(route.rt.resource, route.namespace, route.name!);
   if (route.subresource === "scale") return sendJson(res, 200, toScale(o));
   answer(deps, req, res, route, q, 200, o);
@@ -76,15 +78,12 @@ export async function handleGet(deps: HandlerDeps, req: IncomingMessage, res: Se
 
 export async function handleList(deps: HandlerDeps, req: IncomingMessage, res: ServerResponse, route: ResourceRoute, q: URLSearchParams): Promise<void> {
   const rt = route.rt;
-  const labelSelector = q.get("labelSelector") ?? undefined;
-  const fieldSelector = q.get("fieldSelector") ?? undefined;
-  objectFilter(rt.resource, labelSelector, fieldSelector); // 400 on a malformed selector
-  const limit = Number(q.get("limit") ?? 0);
+  const o = listOptions(rt.resource, q, { watch: false });
   const list = await deps.store.list(rt.resource, route.namespace, {
-    labelSelector,
-    fieldSelector,
-    ...(limit > 0 ? { limit } : {}),
-    ...(q.get("continue") ? { continue: q.get("continue")! } : {}),
+    labelSelector: o.labelSelector,
+    fieldSelector: o.fieldSelector,
+    ...(o.limit !== undefined ? { limit: o.limit } : {}),
+    ...(o.continue !== undefined ? { continue: o.continue } : {}),
   });
   const out: KubeList = { ...list, apiVersion: apiVersionOf(rt), kind: `${rt.kind}List`, items: list.items.map((o) => ({ ...o, apiVersion: o.apiVersion ?? apiVersionOf(rt), kind: o.kind ?? rt.kind })) };
   if (wantsTable(req.headers.accept)) {
@@ -134,8 +133,7 @@ export async function handleUpdate(deps: HandlerDeps, req: IncomingMessage, res:
 
 export async function handlePatch(deps: HandlerDeps, req: IncomingMessage, res: ServerResponse, route: ResourceRoute, q: URLSearchParams): Promise<void> {
   const patchType: PatchType = patchTypeOf(req.headers["content-type"]);
-  const patch = parseBody(await readBody(req), req.headers["content-type"]);
-  if (patch === undefined) throw badRequest("the patch body is empty");
+  const patch = checkPatchShape(patchType, parseBody(await readBody(req), req.headers["content-type"]));
   const { rt, namespace, name } = route;
   const dryRun = isDryRun(q);
   const fieldManager = q.get("fieldManager") ?? undefined;
@@ -143,16 +141,33 @@ export async function handlePatch(deps: HandlerDeps, req: IncomingMessage, res: 
   if (!subresource && patchType !== "json") validateFields(res, rt.kind, patch, q);
   // Server-side apply creates the object when it is absent: answer 201 then.
   const existed = patchType !== "apply" || subresource ? true : await deps.store.get(rt.resource, namespace, name!).then(() => true, () => false);
-  const o = await deps.store.patch(rt.resource, namespace, name!, patchType, patch, { dryRun, fieldManager, force: q.get("force") === "true", ...(subresource ? { subresource } : {}) });
+  const o = await deps.store.patch(rt.resource, namespace, name!, patchType, patch, { dryRun, fieldManager, force: kubeBool(q, "force") === true, ...(subresource ? { subresource } : {}) });
   sendJson(res, existed ? 200 : 201, o);
 }
 
+/** A JSON patch is a list of operations; every other kind is an object. Else 400, naming the kind. */
+export function checkPatchShape(type: PatchType, patch: unknown): unknown {
+  if (patch === undefined || patch === null) throw badRequest(`the ${PATCH_NAMES[type]} body is empty`);
+  if (type === "json") {
+    if (!Array.isArray(patch)) throw badRequest(`invalid JSON patch: the body must be a list of operations, not ${describe(patch)}`);
+    return patch;
+  }
+  if (typeof patch !== "object" || Array.isArray(patch)) throw badRequest(`invalid ${PATCH_NAMES[type]}: the body must be an object, not ${describe(patch)}`);
+  return patch;
+}
+const PATCH_NAMES: Record<PatchType, string> = { json: "JSON patch", merge: "merge patch", strategic: "strategic merge patch", apply: "apply patch" };
+const describe = (v: unknown) => (Array.isArray(v) ? "a list" : v === null ? "null" : `a ${typeof v}`);
+
 /** DeleteOptions from the body (JSON or protobuf) and the query (query wins where both are set). */
 export function deleteOptions(body: unknown, q: URLSearchParams): DeleteOptions {
-  const b = (body && typeof body === "object" ? body : {}) as DeleteOptions & { orphanDependents?: boolean };
+  if (body !== undefined && (body === null || typeof body !== "object" || Array.isArray(body))) throw badRequest(`the DeleteOptions body must be an object, not ${describe(body)}`);
+  const b = (body ?? {}) as DeleteOptions & { orphanDependents?: boolean };
   const o: DeleteOptions = {};
-  const grace = q.get("gracePeriodSeconds") ?? b.gracePeriodSeconds;
-  if (grace !== undefined && grace !== null) o.gracePeriodSeconds = Number(grace);
+  const fromBody = b.gracePeriodSeconds;
+  if (fromBody !== undefined && fromBody !== null && !Number.isInteger(fromBody)) throw badRequest(`gracePeriodSeconds: Invalid value: ${JSON.stringify(fromBody)}: must be an integer`);
+  const grace = int64Param(q, "gracePeriodSeconds") ?? fromBody ?? undefined;
+  // Kubernetes (rest.BeforeDelete): a negative grace period is taken as 1 second.
+  if (grace !== undefined) o.gracePeriodSeconds = grace < 0 ? 1 : grace;
   const pp = q.get("propagationPolicy") ?? b.propagationPolicy ?? (b.orphanDependents ? "Orphan" : undefined);
   if (pp) {
     if (pp !== "Orphan" && pp !== "Background" && pp !== "Foreground") throw badRequest(`propagationPolicy: Unsupported value: "${pp}"`);
@@ -175,7 +190,8 @@ export async function handleDeleteCollection(deps: HandlerDeps, req: IncomingMes
   const body = parseBody(await readBody(req), req.headers["content-type"]);
   const opts = deleteOptions(body, q);
   const { rt, namespace } = route;
-  const list = await deps.store.list(rt.resource, namespace, { labelSelector: q.get("labelSelector") ?? undefined, fieldSelector: q.get("fieldSelector") ?? undefined });
+  const sel = listOptions(rt.resource, q, { watch: false });
+  const list = await deps.store.list(rt.resource, namespace, { labelSelector: sel.labelSelector, fieldSelector: sel.fieldSelector });
   const items: KubeObject[] = [];
   for (const o of list.items) {
     try {

@@ -10,6 +10,8 @@ import type { ActorDefinition, Actor } from "../../runtime/actor.ts";
 import type { AddressInfo } from "node:net";
 import type { WatchCache } from "./watch-cache.ts";
 import type { User } from "./auth.ts";
+import type { HttpLimitOptions } from "./limits.ts";
+import type { Socket } from "node:net";
 import { createServer } from "node:https";
 import { existsSync, statSync } from "node:fs";
 import { RESOURCE_TYPES } from "../../bus/kinds.ts";
@@ -19,8 +21,11 @@ import { ensureTokens } from "./tokens.ts";
 import { loadTokenFile } from "./auth.ts";
 import { startWatchCache } from "./watch-cache.ts";
 import { createHandler } from "./server.ts";
+import { registerServiceEndpoint, kubernetesService } from "../../runtime/service-registration.ts";
+import { httpLimits } from "./limits.ts";
+import { httpStatus, encodeJson } from "./status.ts";
 
-export interface ApiServerOptions {
+export interface ApiServerOptions extends HttpLimitOptions {
   /** Default 6443; 0 picks a free port. */
   port?: number;
   /** Default 127.0.0.1. */
@@ -28,6 +33,8 @@ export interface ApiServerOptions {
   dataDir: string;
   /** Default `<dataDir>/tokens.csv` (created with an admin and a view token on first start). */
   tokenFile?: string;
+  /** The address in-cluster clients reach this server at (the `default/kubernetes` Endpoints); default `host`, or 127.0.0.1 for a wildcard host. */
+  advertiseAddress?: string;
 }
 
 export interface ApiServer extends Actor {
@@ -60,7 +67,9 @@ export const apiServer: ActorDefinition<ApiServerOptions> = {
 
     const host = opts.host ?? "127.0.0.1";
     let port = 0;
-    const server = createServer({ cert: pki.certPem, key: pki.keyPem });
+    const limits = httpLimits(opts);
+    const server = createServer({ cert: pki.certPem, key: pki.keyPem, maxHeaderSize: limits.maxHeaderBytes });
+    server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => answerClientError(err, socket, limits.maxHeaderBytes));
     server.on(
       "request",
       createHandler({
@@ -72,10 +81,11 @@ export const apiServer: ActorDefinition<ApiServerOptions> = {
         users: currentUsers,
         cacheFor: (r) => caches.get(r),
         address: () => `${host}:${port}`,
+        limits,
       }),
     );
     server.keepAliveTimeout = 65_000;
-    server.requestTimeout = 0; // watches and log follows are long-lived
+    server.requestTimeout = 0; // watches and log follows are long-lived; the handler times the others
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(opts.port ?? 6443, host, () => resolve());
@@ -83,10 +93,13 @@ export const apiServer: ActorDefinition<ApiServerOptions> = {
     port = (server.address() as AddressInfo).port;
     const url = `https://${host.includes(":") ? `[${host}]` : host}:${port}`;
     ctx.log.info("api-server listening", { url });
+    const advertise = opts.advertiseAddress ?? (host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host);
+    const registration = await registerServiceEndpoint({ store: ctx.store, log: ctx.log, now: ctx.now, service: kubernetesService(port), address: advertise, ports: [port] });
     return {
       port,
       url,
       async stop() {
+        await registration.stop();
         for (const [, f] of feeds) f.stop();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
@@ -96,3 +109,33 @@ export const apiServer: ActorDefinition<ApiServerOptions> = {
     };
   },
 };
+
+/**
+ * A request Node's parser refused before a handler could answer it (oversized headers, a
+ * malformed request line, a connection that ends mid-body, bytes that are not HTTP) still gets a
+ * Kubernetes Status. The connection then closes; what the client still sends is read and dropped
+ * for a moment first, so that closing does not reset the connection before the answer is read.
+ */
+const answered = new WeakSet<Socket>();
+
+function answerClientError(err: NodeJS.ErrnoException, socket: Socket, maxHeaderBytes: number): void {
+  // Node may report the same broken request more than once: the first report is answered.
+  if (answered.has(socket)) return;
+  const inFlight = (socket as Socket & { _httpMessage?: { headersSent: boolean } })._httpMessage;
+  if (err.code === "ECONNRESET" || !socket.writable || inFlight?.headersSent) return void socket.destroy();
+  const [code, text, message]: [number, string, string] =
+    err.code === "HPE_HEADER_OVERFLOW"
+      ? [431, "Request Header Fields Too Large", `the request line and headers are larger than ${maxHeaderBytes} bytes`]
+      : err.code === "HPE_INVALID_EOF_STATE"
+        ? [400, "Bad Request", "the request was cut short: the connection ended before the whole request arrived"]
+        : err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+          ? [408, "Request Timeout", "the request headers did not arrive in time"]
+          : [400, "Bad Request", `malformed HTTP request: ${err.message}${err.code ? ` (${err.code})` : ""}`];
+  const body = encodeJson(httpStatus(code, message));
+  answered.add(socket);
+  socket.end(`HTTP/1.1 ${code} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  const t = setTimeout(() => socket.destroy(), 2000).unref();
+  socket.on("data", () => undefined).resume();
+  socket.once("end", () => socket.destroy());
+  socket.once("close", () => clearTimeout(t));
+}

@@ -14,6 +14,7 @@ import { subjects } from "../../bus/subjects.ts";
 import { logCancelSubject } from "../../bus/kubelet-protocol.ts";
 import { encode, decode } from "../../bus/codec.ts";
 import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
+import { int64Param, kubeBool } from "./query.ts";
 
 export interface LogDeps {
   nc: NatsConnection;
@@ -24,12 +25,15 @@ export interface LogDeps {
 /** How long to wait for the kubelet's first frame. */
 export const FIRST_FRAME_MS = 10_000;
 
-const intParam = (q: URLSearchParams, name: string): number | undefined => {
-  const v = q.get(name);
-  if (v === null || v === "") return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new FlotillaError(ErrorCode.BadRequest, `${name}: Invalid value: ${JSON.stringify(v)}`);
-  return n;
+/** PodLogOptions' numbers: 400 when not an int64, 422 (as ValidatePodLogOptions words it) when out of range. */
+const intParam = (q: URLSearchParams, name: string, pod: string, min: 0 | 1): number | undefined => {
+  const n = int64Param(q, name);
+  if (n === undefined || n >= min) return n;
+  const must = min === 0 ? "must be greater than or equal to 0" : "must be greater than 0";
+  const message = `Invalid value: ${n}: ${must}`;
+  throw new FlotillaError(ErrorCode.Invalid, `PodLogOptions "${pod}" is invalid: ${name}: ${message}`, {
+    details: { name: pod, kind: "PodLogOptions", causes: [{ reason: "FieldValueInvalid", message, field: name }] },
+  });
 };
 
 /** Pod + query → the kubelet request (pure). Throws BadRequest for an unbound pod or an unknown container. */
@@ -48,14 +52,14 @@ export function logRequest(pod: Pod, q: URLSearchParams): { node: string; req: K
     throw new FlotillaError(ErrorCode.BadRequest, `container ${container} is not valid for pod ${name}`);
   }
   const req: KubeletRequest = { type: "logs", namespace: pod.metadata.namespace!, pod: name, container };
-  if (q.get("follow") === "true") req.follow = true;
-  if (q.get("timestamps") === "true") req.timestamps = true;
-  if (q.get("previous") === "true") req.previous = true;
-  const tail = intParam(q, "tailLines");
+  if (kubeBool(q, "follow")) req.follow = true;
+  if (kubeBool(q, "timestamps")) req.timestamps = true;
+  if (kubeBool(q, "previous")) req.previous = true;
+  const tail = intParam(q, "tailLines", name, 0);
   if (tail !== undefined) req.tailLines = tail;
-  const since = intParam(q, "sinceSeconds");
+  const since = intParam(q, "sinceSeconds", name, 1);
   if (since !== undefined) req.sinceSeconds = since;
-  const limit = intParam(q, "limitBytes");
+  const limit = intParam(q, "limitBytes", name, 1);
   if (limit !== undefined) req.limitBytes = limit;
   return { node, req };
 }

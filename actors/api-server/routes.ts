@@ -1,5 +1,7 @@
 /**
- * URL → what the request is about. Pure: no I/O.
+ * URL → what the request is about. Pure: no I/O. The path is the raw one from the request line:
+ * each segment is unescaped strictly, and a bad escape, a NUL byte or a `.`/`..` segment is a 400
+ * (thrown as a BadRequest FlotillaError), never a normalised path to somewhere else.
  *
  * @example
  *   parseRoute("GET", "/apis/apps/v1/namespaces/default/deployments/web/scale", new URLSearchParams())
@@ -7,6 +9,8 @@
  */
 import type { ResourceType } from "../../bus/kinds.ts";
 import { RESOURCE_TYPES, API_GROUPS } from "../../bus/kinds.ts";
+import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
+import { kubeBool, strictUnescape } from "./query.ts";
 
 export const Verb = {
   get: "get",
@@ -47,7 +51,29 @@ export type Route =
   | { type: "not-found"; reason: string }
   | { type: "method-not-allowed"; method: string };
 
-const isWatch = (q: URLSearchParams) => q.get("watch") === "true" || q.get("watch") === "1";
+const isWatch = (q: URLSearchParams) => kubeBool(q, "watch") === true;
+
+const badRequest = (msg: string) => new FlotillaError(ErrorCode.BadRequest, msg);
+
+/** The raw path's segments, unescaped; throws BadRequest for what no path may hold. */
+export function pathSegments(rawPath: string): string[] {
+  return rawPath
+    .split("/")
+    .filter((s) => s !== "")
+    .map((raw) => {
+      const seg = strictUnescape(raw, `path segment ${JSON.stringify(raw)}`);
+      if (seg === "." || seg === "..") throw badRequest(`path segment ${JSON.stringify(raw)}: may not be '${seg}'`);
+      if (seg.includes("\0")) throw badRequest(`path segment ${JSON.stringify(raw)}: may not contain a NUL byte`);
+      return seg;
+    });
+}
+
+/** Kubernetes' `IsValidPathSegmentName` for a namespace or a name taken from the path. */
+function checkName(what: "namespace" | "name", value: string): void {
+  for (const bad of ["/", "%"]) {
+    if (value.includes(bad)) throw badRequest(`${what}: Invalid value: ${JSON.stringify(value)}: may not contain '${bad}'`);
+  }
+}
 
 /** The group/version a path prefix names, or undefined for an unknown one. */
 function groupVersion(segs: string[]): { group: string; version: string; rest: string[] } | undefined {
@@ -96,6 +122,8 @@ function resourceRoute(method: string, group: string, rest: string[], q: URLSear
   }
   const [resource, name, subresource, ...extra] = rest;
   if (!resource || extra.length > 0) return { type: "not-found", reason: "unknown path" };
+  if (namespace !== undefined) checkName("namespace", namespace);
+  if (name !== undefined) checkName("name", name);
   const rt = find(group, resource);
   if (!rt) return { type: "not-found", reason: `the server could not find the requested resource` };
   if (namespace !== undefined && !rt.namespaced) return { type: "not-found", reason: `${rt.resource} is not namespaced` };
@@ -112,10 +140,10 @@ function resourceRoute(method: string, group: string, rest: string[], q: URLSear
   return route;
 }
 
-export function parseRoute(method: string, pathname: string, query: URLSearchParams): Route {
-  const path = pathname.length > 1 ? pathname.replace(/\/+$/, "") : pathname;
+export function parseRoute(method: string, rawPath: string, query: URLSearchParams): Route {
+  const segs = pathSegments(rawPath);
+  const path = rawPath.length > 1 ? rawPath.replace(/\/+$/, "") : rawPath;
   if (path === "/ui" || path.startsWith("/ui/")) return { type: "ui", path: path.slice(3) || "/" };
-  const segs = path.split("/").filter((s) => s !== "").map((s) => decodeURIComponent(s));
   const readOnly = method === "GET" || method === "HEAD";
   const simple = (r: Route): Route => (readOnly ? r : { type: "method-not-allowed", method });
   if (path === "/version") return simple({ type: "version" });

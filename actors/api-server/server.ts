@@ -1,19 +1,27 @@
 /**
- * The request dispatcher: route → authenticate → authorize → handler, with every error answered
- * as a Kubernetes Status (status.ts). No secrets and no bodies are logged.
+ * The request dispatcher and its one error boundary: target → route → authenticate → authorize →
+ * handler, with limits on the way (URL length, request timeout, watches per user). Whatever is
+ * thrown anywhere in that chain, synchronously or not, is answered as a Kubernetes Status
+ * (status.ts) and the process goes on; only errors that are not FlotillaErrors (real faults) are
+ * logged as errors. No secrets and no bodies are logged.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { StoreClient } from "../../bus/store-client.ts";
 import type { Logger } from "../../runtime/logger.ts";
 import type { User } from "./auth.ts";
-import type { ResourceRoute } from "./routes.ts";
+import type { ResourceRoute, Route } from "./routes.ts";
 import type { WatchCache } from "./watch-cache.ts";
+import type { ErrorContext } from "./status.ts";
+import type { HttpLimits } from "./limits.ts";
 import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
 import { pingActors } from "../../runtime/host.ts";
 import { parseRoute } from "./routes.ts";
 import { authenticate, authorize, allowed } from "./auth.ts";
-import { sendJson, sendError } from "./http.ts";
+import { sendJson, sendError, sendStatus } from "./http.ts";
+import { httpStatus } from "./status.ts";
+import { parseQuery, splitTarget, timeoutParam } from "./query.ts";
+import { httpLimits, isLongRunning } from "./limits.ts";
 import { VERSION_INFO, coreVersions, groupList, group, resourceList } from "./discovery.ts";
 import { openapiIndex, openapiDocument } from "./openapi.ts";
 import { handleGet, handleList, handleCreate, handleUpdate, handlePatch, handleDelete, handleDeleteCollection } from "./handlers.ts";
@@ -33,7 +41,11 @@ export interface ServerDeps {
   cacheFor: (resource: string) => WatchCache | undefined;
   /** `host:port` this server is reached at (for /api's serverAddressByClientCIDRs). */
   address: () => string;
+  /** Default: `httpLimits()` (kube-apiserver's defaults). */
+  limits?: HttpLimits;
 }
+
+type Deps = ServerDeps & { limits: HttpLimits };
 
 async function handleResource(deps: ServerDeps, req: IncomingMessage, res: ServerResponse, route: ResourceRoute, q: URLSearchParams): Promise<void> {
   if (route.subresource === "log") return handleLogs(deps, req, res, route, q);
@@ -57,64 +69,113 @@ async function handleResource(deps: ServerDeps, req: IncomingMessage, res: Serve
   }
 }
 
-export function createHandler(deps: ServerDeps): (req: IncomingMessage, res: ServerResponse) => void {
+/** What one request is about, filled in as the dispatcher learns it (for errors and the log). */
+interface Exchange {
+  path: string;
+  route?: Route;
+  user?: User;
+}
+
+/**
+ * Non-watch, non-log requests get a deadline: the server's request timeout, or a shorter
+ * `?timeout=` (kube-apiserver's WithRequestDeadline + WithTimeoutForNonLongRunningRequests).
+ */
+function startDeadline(deps: Deps, req: IncomingMessage, res: ServerResponse, q: URLSearchParams): void {
+  const asked = timeoutParam(q);
+  const ms = asked !== undefined && asked > 0 ? Math.min(asked, deps.limits.requestTimeoutMs) : deps.limits.requestTimeoutMs;
+  const timer = setTimeout(() => {
+    deps.log.warn("request timed out", { method: req.method, ms });
+    if (res.headersSent) return void res.destroy();
+    sendError(res, new FlotillaError(ErrorCode.Timeout, "request did not complete within the allotted timeout"));
+  }, ms);
+  timer.unref();
+  res.once("close", () => clearTimeout(timer));
+  res.once("finish", () => clearTimeout(timer));
+}
+
+async function dispatch(deps: Deps, req: IncomingMessage, res: ServerResponse, x: Exchange): Promise<void> {
+  const target = req.url ?? "/";
+  if (Buffer.byteLength(target) > deps.limits.maxUrlBytes) {
+    x.path = `${target.slice(0, 64)}…`;
+    return sendStatus(res, httpStatus(414, `the request URI is too long: ${Buffer.byteLength(target)} bytes, the limit is ${deps.limits.maxUrlBytes}`));
+  }
+  const { path, query } = splitTarget(target);
+  x.path = path;
+  const q = parseQuery(query);
+  const route = parseRoute(req.method ?? "GET", path, q);
+  x.route = route;
+  if (!isLongRunning(route)) startDeadline(deps, req, res, q);
+  switch (route.type) {
+    case "version":
+      return sendJson(res, 200, VERSION_INFO);
+    case "health":
+      return void (res.writeHead(200, { "Content-Type": "text/plain" }), res.end("ok"));
+    case "ui":
+      return serveUi(res, route.path);
+    default:
+  }
+  const user = authenticate(deps.users(), req.headers.authorization);
+  x.user = user;
+  switch (route.type) {
+    case "core-versions":
+      return sendJson(res, 200, coreVersions(deps.address()));
+    case "groups":
+      return sendJson(res, 200, groupList());
+    case "group":
+      return sendJson(res, 200, group(route.group));
+    case "group-version":
+      return sendJson(res, 200, resourceList(route.group, route.version));
+    case "openapi-index":
+      return sendJson(res, 200, openapiIndex());
+    case "openapi-gv":
+      return sendJson(res, 200, openapiDocument(route.group, route.version));
+    case "actors":
+      if (!allowed(user, "list")) throw new FlotillaError(ErrorCode.Forbidden, `User "${user.name}" cannot list actors`);
+      return sendJson(res, 200, { items: await pingActors(deps.nc, deps.cluster) });
+    case "whoami":
+      return sendJson(res, 200, whoami(user));
+    case "resource":
+      authorize(user, route);
+      if (route.verb === "watch") {
+        const release = deps.limits.watches.acquire(user.name);
+        res.once("close", release);
+      }
+      return handleResource(deps, req, res, route, q);
+    case "not-found":
+      throw new FlotillaError(ErrorCode.NotFound, "the server could not find the requested resource");
+    case "method-not-allowed":
+      throw new FlotillaError(ErrorCode.MethodNotAllowed, `the server does not allow this method on the requested resource`);
+  }
+}
+
+export function createHandler(given: ServerDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  const deps: Deps = { ...given, limits: given.limits ?? httpLimits() };
   return (req, res) => {
     const started = Date.now();
-    const url = new URL(req.url ?? "/", "https://api-server");
-    const q = url.searchParams;
-    const route = parseRoute(req.method ?? "GET", url.pathname, q);
-    let user: User | undefined;
-    const done = (code: number) =>
-      deps.log.debug("request", { method: req.method, path: url.pathname, code, user: user?.name, ms: Date.now() - started });
-    const run = async (): Promise<void> => {
-      switch (route.type) {
-        case "version":
-          return sendJson(res, 200, VERSION_INFO);
-        case "health":
-          return void (res.writeHead(200, { "Content-Type": "text/plain" }), res.end("ok"));
-        case "ui":
-          return serveUi(res, route.path);
-        default:
+    const x: Exchange = { path: "?" };
+    // A client that goes away mid-request must never surface as an unhandled 'error' event.
+    req.on("error", () => undefined);
+    res.on("error", () => undefined);
+    const done = () => deps.log.debug("request", { method: req.method, path: x.path, code: res.statusCode, user: x.user?.name, ms: Date.now() - started });
+    const fail = (e: unknown) => {
+      if (!(e instanceof FlotillaError)) {
+        deps.log.error("request failed", { method: req.method, path: x.path, error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
       }
-      user = authenticate(deps.users(), req.headers.authorization);
-      switch (route.type) {
-        case "core-versions":
-          return sendJson(res, 200, coreVersions(deps.address()));
-        case "groups":
-          return sendJson(res, 200, groupList());
-        case "group":
-          return sendJson(res, 200, group(route.group));
-        case "group-version":
-          return sendJson(res, 200, resourceList(route.group, route.version));
-        case "openapi-index":
-          return sendJson(res, 200, openapiIndex());
-        case "openapi-gv":
-          return sendJson(res, 200, openapiDocument(route.group, route.version));
-        case "actors":
-          if (!allowed(user, "list")) throw new FlotillaError(ErrorCode.Forbidden, `User "${user.name}" cannot list actors`);
-          return sendJson(res, 200, { items: await pingActors(deps.nc, deps.cluster) });
-        case "whoami":
-          return sendJson(res, 200, whoami(user));
-        case "resource":
-          authorize(user, route);
-          return handleResource(deps, req, res, route, q);
-        case "not-found":
-          throw new FlotillaError(ErrorCode.NotFound, "the server could not find the requested resource");
-        case "method-not-allowed":
-          throw new FlotillaError(ErrorCode.MethodNotAllowed, `the server does not allow this method on the requested resource`);
+      if (res.headersSent) {
+        // Mid-stream: the client must see a broken stream, not a complete one.
+        if (!res.writableEnded) res.destroy();
+        return done();
       }
+      const route = x.route;
+      const ctx: ErrorContext = route?.type === "resource" ? { rt: route.rt, name: route.name } : {};
+      sendError(res, e, ctx);
+      done();
     };
-    run().then(
-      () => done(res.statusCode),
-      (e: unknown) => {
-        const ctx = route.type === "resource" ? { rt: route.rt, name: route.name } : {};
-        if (!(e instanceof FlotillaError)) deps.log.error("request failed", { method: req.method, path: url.pathname, error: String(e) });
-        if (res.headersSent) {
-          res.end();
-          return done(res.statusCode);
-        }
-        done(sendError(res, e, ctx));
-      },
-    );
+    dispatch(deps, req, res, x)
+      .then(done, fail)
+      .catch((e: unknown) => {
+        deps.log.error("answering a failed request failed", { path: x.path, error: String(e) });
+        res.destroy();
+      });
   };
 }

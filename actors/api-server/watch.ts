@@ -12,9 +12,9 @@ import type { KubeObject } from "../../bus/resources.ts";
 import type { Logger } from "../../runtime/logger.ts";
 import { apiVersionOf } from "../../bus/kinds.ts";
 import { ErrorCode, FlotillaError, isCode } from "../../bus/errors.ts";
-import { objectFilter } from "../../bus/selectors.ts";
 import { wantsTable } from "./http.ts";
-import { statusFromError } from "./status.ts";
+import { statusFromError, encodeJson } from "./status.ts";
+import { listOptions } from "./list-options.ts";
 import { includeObjectOf } from "./handlers.ts";
 import { toTable } from "./tables.ts";
 
@@ -31,22 +31,15 @@ export interface WatchDeps {
   log: Logger;
 }
 
-function parseRv(s: string | null): number | undefined {
-  if (s === null || s === "") return undefined;
-  const n = Number(s);
-  if (!Number.isInteger(n) || n < 0) throw new FlotillaError(ErrorCode.BadRequest, `invalid resourceVersion: ${JSON.stringify(s)}`);
-  return n;
-}
-
 export async function handleWatch(deps: WatchDeps, req: IncomingMessage, res: ServerResponse, route: ResourceRoute, q: URLSearchParams): Promise<void> {
   const rt = route.rt;
   const cache = deps.cacheFor(rt.resource);
   if (!cache) throw new FlotillaError(ErrorCode.Unavailable, `no watch cache for ${rt.resource}`);
-  const rv = parseRv(q.get("resourceVersion"));
-  const fieldSelector = [q.get("fieldSelector"), route.name !== undefined ? `metadata.name=${route.name}` : null].filter((s) => s).join(",");
-  const matches = objectFilter(rt.resource, q.get("labelSelector") ?? undefined, fieldSelector || undefined);
-  const bookmarks = q.get("allowWatchBookmarks") === "true";
-  const timeoutSeconds = Number(q.get("timeoutSeconds") ?? 0);
+  const opts = listOptions(rt.resource, q, { watch: true, name: route.name });
+  const rv = opts.resourceVersion;
+  const { matches, allowWatchBookmarks: bookmarks } = opts;
+  // kube-apiserver: 0 or none → its own long default; negative → already expired.
+  const timeoutMs = opts.timeoutSeconds === undefined || opts.timeoutSeconds === 0 ? DEFAULT_TIMEOUT_MS() : Math.max(0, opts.timeoutSeconds * 1000);
   const table = wantsTable(req.headers.accept);
   const includeObject = includeObjectOf(q);
   if (!cache.synced) {
@@ -74,15 +67,27 @@ export async function handleWatch(deps: WatchDeps, req: IncomingMessage, res: Se
       deps.log.warn("closing a watch whose client does not keep up", { resource: rt.resource });
       return finish();
     }
-    res.write(line + "\n");
+    res.write(line);
   };
+  // Called from the cache's fan-out, outside the request's error boundary: a fault here ends
+  // this stream (the client re-lists) and never reaches the cache or the other watchers.
   const send = (type: WatchEventType, object: KubeObject) => {
-    lastRv = Math.max(lastRv, Number(object.metadata.resourceVersion ?? 0));
-    const out = table
-      ? toTable(rt.resource, [object], { now: new Date(deps.now()), includeObject, resourceVersion: object.metadata.resourceVersion, noHeaders: !first })
-      : object;
-    first = false;
-    write(JSON.stringify({ type, object: out }));
+    try {
+      lastRv = Math.max(lastRv, Number(object.metadata.resourceVersion ?? 0));
+      const out = table
+        ? toTable(rt.resource, [object], { now: new Date(deps.now()), includeObject, resourceVersion: object.metadata.resourceVersion, noHeaders: !first })
+        : object;
+      first = false;
+      write(encodeJson({ type, object: out }));
+    } catch (e) {
+      deps.log.error("closing a watch that could not encode an event", { resource: rt.resource, error: e instanceof Error ? e.message : String(e) });
+      if (!closed) {
+        closed = true;
+        unregister?.();
+        for (const t of timers) clearTimeout(t), clearInterval(t);
+        res.destroy();
+      }
+    }
   };
   req.on("close", finish);
   res.on("close", finish);
@@ -91,16 +96,16 @@ export async function handleWatch(deps: WatchDeps, req: IncomingMessage, res: Se
     unregister = cache.watch({ namespace: route.namespace, matches, send, close: finish }, rv);
   } catch (e) {
     if (!isCode(e, ErrorCode.Expired)) throw e;
-    write(JSON.stringify({ type: "ERROR", object: statusFromError(e).body }));
+    write(encodeJson({ type: "ERROR", object: statusFromError(e).body }));
     return finish();
   }
   if (closed) unregister();
 
   const keepAlive = setInterval(() => {
-    if (!bookmarks) return write("");
+    if (!bookmarks) return write("\n");
     const resourceVersion = String(Math.max(lastRv, cache.revision));
-    write(JSON.stringify({ type: "BOOKMARK", object: { kind: rt.kind, apiVersion: apiVersionOf(rt), metadata: { resourceVersion } } }));
+    write(encodeJson({ type: "BOOKMARK", object: { kind: rt.kind, apiVersion: apiVersionOf(rt), metadata: { resourceVersion } } }));
   }, KEEPALIVE_MS);
   timers.push(keepAlive);
-  timers.push(setTimeout(finish, timeoutSeconds > 0 ? timeoutSeconds * 1000 : DEFAULT_TIMEOUT_MS()));
+  timers.push(setTimeout(finish, timeoutMs));
 }

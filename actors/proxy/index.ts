@@ -16,6 +16,8 @@ import { Balancer } from "./balancer.ts";
 import { desiredListeners, portConfigs, diffListeners } from "./table.ts";
 import { TcpListener, BindResult } from "./tcp.ts";
 import { UdpListener } from "./udp.ts";
+import { KernelServices } from "./iptables.ts";
+import { serviceRules } from "./iptables-rules.ts";
 
 export interface ProxyOptions {
   nodeName: string;
@@ -27,6 +29,17 @@ export interface ProxyOptions {
   bridgeAddresses?: string[];
   /** How often a listener that could not bind is tried again (default 5000 ms). */
   rebindIntervalMs?: number;
+  /**
+   * `kernel`: Services as iptables DNAT rules (needs root; ClusterIPs from a routable service CIDR);
+   * `userspace`: a listener per service port on loopback ClusterIPs; `auto` (default): `kernel`
+   * when the node has a pod network (`clusterCIDR` given) and iptables can be programmed, else
+   * `userspace`.
+   */
+  mode?: "kernel" | "userspace" | "auto";
+  /** The cluster's pod range: traffic from outside it to a Service is masqueraded (kernel mode). */
+  clusterCIDR?: string;
+  /** Program the rules inside this network namespace (test hosts); default the current one. */
+  netns?: string;
 }
 
 const SYNC = "sync";
@@ -39,7 +52,14 @@ export function bridgeAddressesOf(node: Node | undefined): string[] {
 
 type Listener = TcpListener | UdpListener;
 
-export async function startProxy(ctx: ActorContext, opts: ProxyOptions): Promise<Actor & { listening(): string[] }> {
+/** Kernel mode when asked, or (auto) when the node has a pod network and this process can program iptables. */
+async function chooseMode(opts: ProxyOptions, kernel: KernelServices): Promise<"kernel" | "userspace"> {
+  if (opts.mode === "kernel" || opts.mode === "userspace") return opts.mode;
+  if (!opts.clusterCIDR || process.getuid?.() !== 0) return "userspace";
+  return (await kernel.available()) ? "kernel" : "userspace";
+}
+
+export async function startProxy(ctx: ActorContext, opts: ProxyOptions): Promise<Actor & { listening(): string[]; mode: "kernel" | "userspace" }> {
   const log = ctx.log.child({ node: opts.nodeName });
   const rebindMs = opts.rebindIntervalMs ?? 5000;
   const balancers = new Map<string, Balancer>();
@@ -77,7 +97,16 @@ export async function startProxy(ctx: ActorContext, opts: ProxyOptions): Promise
     blocked.set(spec.id, r);
   };
 
+  const kernel = new KernelServices({ netns: opts.netns });
+  let mode: "kernel" | "userspace" = "userspace";
+  const syncKernel = async () => {
+    const byKey = (s: Service) => endpoints.get(s.metadata.namespace, s.metadata.name!);
+    const changed = await kernel.sync(serviceRules({ services: services.list(), endpointsOf: byKey, node: { name: opts.nodeName, clusterCIDR: opts.clusterCIDR } }));
+    if (changed) log.debug("service rules updated", { chains: changed });
+  };
+
   const sync = async () => {
+    if (mode === "kernel") return syncKernel();
     // Balancers first, so a listener never opens without its backends.
     const configs = portConfigs(services.list(), (s) => endpoints.get(s.metadata.namespace, s.metadata.name!));
     const keep = new Set<string>();
@@ -111,16 +140,20 @@ export async function startProxy(ctx: ActorContext, opts: ProxyOptions): Promise
   for (const inf of [services, endpoints, nodes] as Informer[]) inf.addHandlers({ add: poke, update: poke, delete: poke });
 
   await Promise.all([services.start(), endpoints.start(), nodes.start()]);
+  mode = await chooseMode(opts, kernel);
+  log.info("proxy mode", { mode });
   queue.add(SYNC);
   await queue.idle();
 
   return {
+    mode,
     listening: () => [...listeners.keys()].sort(),
     async stop() {
       services.stop();
       endpoints.stop();
       nodes.stop();
       await queue.shutdown();
+      if (mode === "kernel") await kernel.cleanup().catch((e) => log.warn("could not remove service rules", { error: String(e) }));
       await Promise.all([...listeners.values()].map((l) => l.close()));
       listeners.clear();
     },

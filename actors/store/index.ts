@@ -13,6 +13,7 @@ import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
 import { serve, typedDecoder } from "../../runtime/mailbox.ts";
 import { Store } from "./store.ts";
 import { Informer } from "../../runtime/informer.ts";
+import { checkFence, validateFence } from "./fence.ts";
 
 export interface StoreActorOptions {
   serviceCidr?: string;
@@ -28,6 +29,7 @@ function requireString(m: Record<string, unknown>, field: string): void {
 /** Decode + validate a store request at the edge. */
 export const decodeStoreRequest = typedDecoder<StoreRequest>(STORE_REQUEST_TYPES, (m) => {
   const r = m as unknown as Record<string, unknown>;
+  validateFence(m);
   if (m.type === "bind" || m.type === "evict") {
     requireString(r, "namespace");
     requireString(r, "name");
@@ -74,7 +76,7 @@ export const storeActor: ActorDefinition<StoreActorOptions> = {
       handle: (req, m) => {
         const verb = m.subject.slice(prefix.length);
         if (verb !== req.type) throw new FlotillaError(ErrorCode.Invalid, `message type ${req.type} sent to ${m.subject}`);
-        return handleStoreRequest(store, req);
+        return checkFence(store, req).then(() => handleStoreRequest(store, req));
       },
     });
     ctx.log.info("store serving", { subject: ctx.subjects.storeAll() });

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startTestCluster } from "../harness/cluster.ts";
 import { freePort } from "../../runtime/nats-server.ts";
+import type { ApiServerOptions } from "../../actors/api-server/index.ts";
 import { apiServer } from "../../actors/api-server/index.ts";
 import { writeKubeconfig } from "../../actors/api-server/kubeconfig.ts";
 import { ensureTokens } from "../../actors/api-server/tokens.ts";
@@ -31,12 +32,13 @@ export interface ApiEnv {
   stop(): Promise<void>;
 }
 
-export async function startApiEnv(): Promise<ApiEnv> {
+/** `api` adds api-server options (limits, for instance) to the port and data dir chosen here. */
+export async function startApiEnv(api: Omit<ApiServerOptions, "port" | "dataDir"> = {}): Promise<ApiEnv> {
   const dir = mkdtempSync(join(tmpdir(), "flotilla-api-"));
   const home = join(dir, "home");
   const port = await freePort();
   const tokens = ensureTokens(dir);
-  const tc = await startTestCluster({ actors: [{ def: apiServer, opts: { port, dataDir: dir } }] });
+  const tc = await startTestCluster({ actors: [{ def: apiServer, opts: { ...api, port, dataDir: dir } }] });
   const url = `https://127.0.0.1:${port}`;
   const caPem = readFileSync(join(dir, "pki", "ca.crt"), "utf8");
   const kubeconfig = join(home, ".kube", "config");

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { ErrorCode, FlotillaError } from "../../../bus/errors.ts";
 import { resourceType } from "../../../bus/kinds.ts";
-import { statusFromError, HTTP_OF } from "../../../actors/api-server/status.ts";
+import { statusFromError, HTTP_OF, encodeJson, httpStatus } from "../../../actors/api-server/status.ts";
 
 const pods = resourceType("pods")!;
 const deployments = resourceType("deployments")!;
@@ -18,7 +18,7 @@ describe("api-server status mapping", () => {
     expect(HTTP_OF.UnsupportedMediaType.code).to.equal(415);
     expect(HTTP_OF.TooManyRequests.code).to.equal(429);
     expect(HTTP_OF.Unavailable.code).to.equal(503);
-    expect(HTTP_OF.Timeout.code).to.equal(503);
+    expect(HTTP_OF.Timeout.code).to.equal(504);
   });
 
   it("words NotFound the way kubectl prints it, with the plural in details.kind", () => {
@@ -77,5 +77,55 @@ describe("api-server status mapping", () => {
     const { code, body } = statusFromError(new FlotillaError(ErrorCode.Unavailable, "no actor answers flotilla.default.store.get"));
     expect(code).to.equal(503);
     expect(body.reason).to.equal("ServiceUnavailable");
+  });
+
+  describe("on the wire", () => {
+    const wire = (e: unknown, ctx = {}) => encodeJson(statusFromError(e, ctx).body);
+
+    it("writes NotFound byte for byte as kube-apiserver does: details before code, then a newline", () => {
+      expect(wire(new FlotillaError(ErrorCode.NotFound, "no such key"), { rt: pods, name: "x" })).to.equal(
+        '{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"pods \\"x\\" not found","reason":"NotFound","details":{"name":"x","kind":"pods"},"code":404}\n',
+      );
+    });
+
+    it("orders details as StatusDetails does (name, group, kind, causes) and each cause as reason, message, field", () => {
+      const causes = [{ field: "spec.replicas", reason: "FieldValueInvalid", message: "Invalid value: -1: must be greater than or equal to 0" }];
+      const e = new FlotillaError(ErrorCode.Invalid, 'Deployment.apps "web" is invalid: spec.replicas: Invalid value: -1: must be greater than or equal to 0', { details: { causes, kind: "Deployment", group: "apps", name: "web" } });
+      expect(wire(e, { rt: deployments, name: "web" })).to.equal(
+        '{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Deployment.apps \\"web\\" is invalid: spec.replicas: Invalid value: -1: must be greater than or equal to 0","reason":"Invalid","details":{"name":"web","group":"apps","kind":"Deployment","causes":[{"reason":"FieldValueInvalid","message":"Invalid value: -1: must be greater than or equal to 0","field":"spec.replicas"}]},"code":422}\n',
+      );
+    });
+
+    it("writes AlreadyExists in a named group and Unauthorized as Kubernetes does", () => {
+      expect(wire(new FlotillaError(ErrorCode.AlreadyExists, "exists"), { rt: deployments, name: "web" })).to.equal(
+        '{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"deployments.apps \\"web\\" already exists","reason":"AlreadyExists","details":{"name":"web","group":"apps","kind":"deployments"},"code":409}\n',
+      );
+      expect(wire(new FlotillaError(ErrorCode.Unauthorized, "no token"))).to.equal('{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Unauthorized","reason":"Unauthorized","code":401}\n');
+    });
+
+    it("gives Timeout and TooManyRequests their (possibly empty) details and a BadRequest none", () => {
+      expect(wire(new FlotillaError(ErrorCode.Timeout, "request did not complete within the allotted timeout"), { rt: pods })).to.equal(
+        '{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Timeout: request did not complete within the allotted timeout","reason":"Timeout","details":{},"code":504}\n',
+      );
+      expect(wire(new FlotillaError(ErrorCode.TooManyRequests, "slow down", { details: { retryAfterSeconds: 2 } }))).to.equal(
+        '{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"slow down","reason":"TooManyRequests","details":{"retryAfterSeconds":2},"code":429}\n',
+      );
+      expect(wire(new FlotillaError(ErrorCode.BadRequest, "limit: bad"), { rt: pods })).to.equal('{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"limit: bad","reason":"BadRequest","code":400}\n');
+      expect(wire(new FlotillaError(ErrorCode.RequestEntityTooLarge, "limit is 3145728"))).to.equal(
+        '{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Request entity too large: limit is 3145728","reason":"RequestEntityTooLarge","code":413}\n',
+      );
+    });
+
+    it("carries an internal fault's message as its cause, as NewInternalError does", () => {
+      expect(wire(new TypeError("boom"))).to.equal('{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Internal error occurred: boom","reason":"InternalError","details":{"causes":[{"message":"boom"}]},"code":500}\n');
+    });
+
+    it("escapes <, >, &, U+2028 and U+2029 as Go's encoding/json does", () => {
+      expect(encodeJson({ m: "a<b>&c\u2028\u2029\u00e9\n" })).to.equal('{"m":"a\\u003cb\\u003e\\u0026c\\u2028\\u2029\u00e9\\n"}\n');
+    });
+
+    it("indents with two spaces and no trailing newline when pretty, as json.MarshalIndent does", () => {
+      expect(encodeJson(httpStatus(414, "too long"), true)).to.equal('{\n  "kind": "Status",\n  "apiVersion": "v1",\n  "metadata": {},\n  "status": "Failure",\n  "message": "too long",\n  "code": 414\n}');
+    });
   });
 });

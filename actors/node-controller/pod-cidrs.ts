@@ -1,0 +1,57 @@
+/**
+ * Per-node pod ranges, as kube-controller-manager's `--allocate-node-cidrs` hands them out: every
+ * Node without `spec.podCIDR` gets the lowest free block of the cluster CIDR (a /24 of
+ * 10.244.0.0/16 by default). Pure: Nodes in, assignments out. A block is free when no Node holds
+ * it; two Nodes claiming one block (a hand-written spec) are reported, never "fixed" by moving a
+ * running node.
+ *
+ * @example
+ *   planPodCIDRs(nodes, { clusterCIDR: "10.244.0.0/16", nodeMaskSize: 24 })
+ *   // { assign: [{ node: "n2", podCIDR: "10.244.1.0/24" }], conflicts: [], exhausted: [] }
+ */
+import type { Node } from "../../bus/resources.ts";
+import { parseCidr, subnet, inCidr } from "../../bus/cidr.ts";
+
+export interface PodCIDROptions {
+  clusterCIDR: string;
+  nodeMaskSize: number;
+}
+export const DEFAULT_POD_CIDRS: PodCIDROptions = { clusterCIDR: "10.244.0.0/16", nodeMaskSize: 24 };
+
+export interface PodCIDRPlan {
+  assign: { node: string; podCIDR: string }[];
+  /** Blocks held by more than one Node. */
+  conflicts: { podCIDR: string; nodes: string[] }[];
+  /** Nodes left without a block because the cluster CIDR is full. */
+  exhausted: string[];
+}
+
+export function planPodCIDRs(nodes: readonly Node[], o: PodCIDROptions = DEFAULT_POD_CIDRS): PodCIDRPlan {
+  const holders = new Map<string, string[]>();
+  for (const n of nodes) {
+    const c = n.spec?.podCIDR;
+    if (c) holders.set(c, [...(holders.get(c) ?? []), n.metadata.name!]);
+  }
+  const blocks = parseCidr(o.clusterCIDR).size / 2 ** (32 - o.nodeMaskSize);
+  const plan: PodCIDRPlan = { assign: [], exhausted: [], conflicts: [] };
+  for (const [podCIDR, names] of holders) if (names.length > 1) plan.conflicts.push({ podCIDR, nodes: names.sort() });
+  let next = 0;
+  const waiting = nodes.filter((n) => !n.spec?.podCIDR && !n.metadata.deletionTimestamp).sort((a, b) => a.metadata.name!.localeCompare(b.metadata.name!));
+  for (const n of waiting) {
+    let found: string | undefined;
+    while (next < blocks && !found) {
+      const c = subnet(o.clusterCIDR, o.nodeMaskSize, next++)!;
+      if (!holders.has(c)) found = c;
+    }
+    if (!found) {
+      plan.exhausted.push(n.metadata.name!);
+      continue;
+    }
+    holders.set(found, [n.metadata.name!]);
+    plan.assign.push({ node: n.metadata.name!, podCIDR: found });
+  }
+  return plan;
+}
+
+/** Whether an address lies in some Node's pod range (for specs and status). */
+export const isPodAddress = (ip: string, nodes: readonly Node[]): boolean => nodes.some((n) => n.spec?.podCIDR && inCidr(ip, n.spec.podCIDR));
