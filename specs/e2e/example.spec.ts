@@ -12,10 +12,11 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { nanoid } from "nanoid";
-import { up, dockerAnswers } from "../../cli/up.ts";
+import { up } from "../../cli/up.ts";
 import { applyExample, EXAMPLE_FILE } from "../../cli/example.ts";
 import { waitFor } from "../harness/cluster.ts";
 import { ensureBusyboxImage } from "../harness/images.ts";
+import { requireDocker } from "../harness/optional.ts";
 
 const ROOT = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const BIN = join(ROOT, "bin", "flotilla.mjs");
@@ -29,10 +30,7 @@ function upExample(engine: "process" | "docker") {
   let out = "";
   before(async function () {
     if (engine === "docker") {
-      if (!(await dockerAnswers())) {
-        console.log("    (skipped: no Docker engine reachable)");
-        this.skip();
-      }
+      await requireDocker(this);
       await ensureBusyboxImage();
     }
     dir = mkdtempSync(join(tmpdir(), "flotilla-example-"));

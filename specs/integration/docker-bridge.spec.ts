@@ -9,7 +9,7 @@ import type { AddressInfo } from "node:net";
 import { nanoid } from "nanoid";
 import { DockerEngine } from "../../actors/kubelet/engines/docker.ts";
 import type { SandboxInfo, EngineContainer } from "../../actors/kubelet/engines/types.ts";
-import { dockerAnswers } from "../../cli/up.ts";
+import { requireDocker } from "../harness/optional.ts";
 import { ensureBusyboxImage, BUSYBOX_IMAGE } from "../harness/images.ts";
 import { waitFor } from "../harness/cluster.ts";
 
@@ -21,10 +21,7 @@ describe("docker engine bridge address (integration)", function () {
   let container: EngineContainer | undefined;
 
   before(async function () {
-    if (!(await dockerAnswers())) {
-      console.log("    (skipped: no Docker engine reachable)");
-      this.skip();
-    }
+    await requireDocker(this);
     await ensureBusyboxImage();
   });
 

@@ -13,7 +13,7 @@ import { proxy } from "../../actors/proxy/index.ts";
 import { kubelet } from "../../actors/kubelet/index.ts";
 import { serviceEnv, bridgePortOf } from "../../bus/service-links.ts";
 import { ensureBusyboxImage } from "../harness/images.ts";
-import { dockerAnswers } from "../../cli/up.ts";
+import { requireDocker } from "../harness/optional.ts";
 import { subjects } from "../../bus/subjects.ts";
 import { nanoid } from "nanoid";
 
@@ -95,10 +95,7 @@ describe("service links", function () {
   describe("on the docker engine", () => {
     let c: TestCluster | undefined;
     before(async function () {
-      if (!(await dockerAnswers())) {
-        console.log("    (skipped: no Docker engine reachable)");
-        this.skip();
-      }
+      await requireDocker(this);
       await ensureBusyboxImage();
       c = await startTestCluster({ cluster: `sl${nanoid(4).toLowerCase().replace(/[^a-z0-9]/g, "x")}` });
       await c.startActors([{ def: kubelet, opts: { nodeName: "sld", engine: "docker" } }, { def: endpointsController }, { def: proxy, opts: { nodeName: "sld" } }]);
