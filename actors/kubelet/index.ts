@@ -137,12 +137,11 @@ export async function startKubelet(ctx: ActorContext, opts: KubeletOptions): Pro
       clearInterval(statusTimer);
       logs.stop();
       informer.stop();
-      if (opts.stopPodsOnExit) {
-        agent.setFenced(true);
-        await agent.stopEverything().catch((e) => log.error("stopping pods failed", { error: (e as Error).message }));
-      }
-      await leases.stop();
+      agent.setFenced(true);
+      // No sync may still be starting a container once the pods are being stopped.
       await agent.stop();
+      if (opts.stopPodsOnExit) await agent.stopEverything().catch((e) => log.error("stopping pods failed", { error: (e as Error).message }));
+      await leases.stop();
       await engine.close();
     },
   };

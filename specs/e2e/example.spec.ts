@@ -11,16 +11,15 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { nanoid } from "nanoid";
 import { up } from "../../cli/up.ts";
 import { applyExample, EXAMPLE_FILE } from "../../cli/example.ts";
 import { waitFor } from "../harness/cluster.ts";
 import { ensureBusyboxImage } from "../harness/images.ts";
 import { requireDocker } from "../harness/optional.ts";
+import { runCluster } from "../harness/run.ts";
 
 const ROOT = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const BIN = join(ROOT, "bin", "flotilla.mjs");
-const clusterName = () => `ex${nanoid(6).toLowerCase().replace(/[^a-z0-9]/g, "x")}`;
 const exited = (c: ChildProcess) => new Promise<void>((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once("exit", () => r())));
 
 /** Runs `flotilla up --example` as a user would, until it says the app is up (or exits). */
@@ -44,7 +43,7 @@ function upExample(engine: "process" | "docker") {
   });
 
   it(`prints the backend's answer through the web pods before it says the app is up (${engine} engine)`, async () => {
-    const args = ["up", "--example", "--engine", engine, "--data-dir", join(dir, "data"), "--port", "0", "--cluster", clusterName()];
+    const args = ["up", "--example", "--engine", engine, "--data-dir", join(dir, "data"), "--port", "0", "--cluster", runCluster("ex")];
     child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, HOME: dir, KUBECONFIG: "", FLOTILLA_LOG: "warn" }, stdio: ["ignore", "pipe", "pipe"] });
     child.stdout!.on("data", (d) => (out += d));
     child.stderr!.on("data", (d) => (out += d));
@@ -70,7 +69,7 @@ describe("the example app (npm start)", function () {
     let c: RunningCluster | undefined;
     before(async () => {
       dir = mkdtempSync(join(tmpdir(), "flotilla-example-"));
-      c = await up({ dataDir: join(dir, "data"), nodes: 1, engine: "process", port: 0, quiet: true, cluster: clusterName() });
+      c = await up({ dataDir: join(dir, "data"), nodes: 1, engine: "process", port: 0, quiet: true, cluster: runCluster("ex") });
     });
     after(async () => {
       await c?.stop();

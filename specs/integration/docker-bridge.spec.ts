@@ -10,6 +10,7 @@ import { nanoid } from "nanoid";
 import { DockerEngine } from "../../actors/kubelet/engines/docker.ts";
 import type { SandboxInfo, EngineContainer } from "../../actors/kubelet/engines/types.ts";
 import { requireDocker } from "../harness/optional.ts";
+import { runCluster } from "../harness/run.ts";
 import { ensureBusyboxImage, BUSYBOX_IMAGE } from "../harness/images.ts";
 import { waitFor } from "../harness/cluster.ts";
 
@@ -36,7 +37,7 @@ describe("docker engine bridge address (integration)", function () {
   });
 
   it("gives pods an address of this host that a container reaches", async () => {
-    engine = new DockerEngine({ cluster: `br${nanoid(6).toLowerCase().replace(/[^a-z0-9]/g, "x")}`, nodeName: "br1" });
+    engine = new DockerEngine({ cluster: runCluster("br"), nodeName: "br1" });
     await engine.init();
     const address = engine.nodeAddressForPods;
     expect(address, "the node address Docker pods are given").to.be.a("string").and.not.match(/^127\./);

@@ -10,6 +10,7 @@ import type { TestCluster } from "../harness/cluster.ts";
 import { startTestCluster, waitFor } from "../harness/cluster.ts";
 import { ensureBusyboxImage } from "../harness/images.ts";
 import { requireDocker } from "../harness/optional.ts";
+import { runCluster } from "../harness/run.ts";
 import { ACTORS } from "../../actors/registry.ts";
 import { hits } from "../harness/http.ts";
 
@@ -20,7 +21,7 @@ describe("proxy on the docker engine (integration)", function () {
   this.timeout(120_000);
   let c: TestCluster | undefined;
   let svc: Service;
-  const cluster = `pd${Date.now().toString(36)}`;
+  const cluster = runCluster("pd");
 
   before(async function () {
     await requireDocker(this);

@@ -14,6 +14,7 @@ import { kubelet } from "../../actors/kubelet/index.ts";
 import { serviceEnv, bridgePortOf } from "../../bus/service-links.ts";
 import { ensureBusyboxImage } from "../harness/images.ts";
 import { requireDocker } from "../harness/optional.ts";
+import { runCluster } from "../harness/run.ts";
 import { subjects } from "../../bus/subjects.ts";
 import { nanoid } from "nanoid";
 
@@ -97,7 +98,7 @@ describe("service links", function () {
     before(async function () {
       await requireDocker(this);
       await ensureBusyboxImage();
-      c = await startTestCluster({ cluster: `sl${nanoid(4).toLowerCase().replace(/[^a-z0-9]/g, "x")}` });
+      c = await startTestCluster({ cluster: runCluster("sl") });
       await c.startActors([{ def: kubelet, opts: { nodeName: "sld", engine: "docker" } }, { def: endpointsController }, { def: proxy, opts: { nodeName: "sld" } }]);
     });
     after(async () => {
