@@ -11,8 +11,8 @@ export function actorRows(actors: PresenceInfo[]): string[][] {
 }
 
 export async function listActors(f: NatsFlags, waitMs = 500): Promise<PresenceInfo[]> {
-  const { url, cluster } = natsTarget(f);
-  const nc = await connectCli(url, "flotilla-cli");
+  const { url, cluster, creds } = natsTarget(f);
+  const nc = await connectCli(url, "flotilla-cli", creds);
   try {
     return await pingActors(nc, cluster, waitMs);
   } finally {

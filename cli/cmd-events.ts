@@ -118,8 +118,8 @@ export async function runEvents(f: EventsFlags, print: (s: string) => void, sign
   const filter = parseFor(f.for, f.leases);
   const since = f.since !== undefined ? Number(f.since) : undefined;
   if (since !== undefined && (!Number.isInteger(since) || since < 0)) throw new CliError(`--since expects a revision (a resourceVersion), got "${f.since}"`);
-  const { url, cluster } = natsTarget(f);
-  const nc = await connectCli(url, "flotilla-cli-events");
+  const { url, cluster, creds } = natsTarget(f);
+  const nc = await connectCli(url, "flotilla-cli-events", creds);
   const s = subjects(cluster);
   const seen = { main: 0, events: 0, leases: 0 };
   const emit = (it: FeedItem) => {

@@ -21,6 +21,7 @@ interface GetFlags {
   showLabels?: boolean;
   nats?: string;
   cluster?: string;
+  creds?: string;
 }
 
 const out = (s: string) => process.stdout.write(s);
@@ -35,8 +36,9 @@ export function registerGet(program: Command): void {
     .option("--field-selector <selector>", "field selector, e.g. spec.nodeName=node-1")
     .option("-w, --watch", "after listing, watch for changes");
   apiOptions(cmd, { allNamespaces: true });
-  cmd.option("--nats <url>", "for `get actors`: NATS URL (default: from <data dir>/cluster.json)");
+  cmd.option("--nats <url>", "for `get actors`: NATS URL (default: from the kubeconfig in use, else <data dir>/cluster.json)");
   cmd.option("--cluster <name>", "for `get actors`: cluster name");
+  cmd.option("--creds <file>", "for `get actors`: NATS credentials file (default: from the kubeconfig)");
   cmd.action(async (args: string[], f: GetFlags) => {
     if (args[0] === "actors" && args.length === 1) return printActors(f);
     const fmt = parseOutput(f.output);

@@ -10,7 +10,9 @@ import { resolve } from "node:path";
 import { lookupResource, RESOURCE_TYPES } from "../bus/kinds.ts";
 import { DEFAULT_CLUSTER } from "../bus/subjects.ts";
 import { connectNats } from "../runtime/host.ts";
-import { ApiClient, resolveKubeconfig } from "./http.ts";
+import type { NatsExtension } from "../actors/api-server/kubeconfig.ts";
+import { NATS_EXTENSION } from "../actors/api-server/kubeconfig.ts";
+import { ApiClient, resolveKubeconfig, loadKubeconfig } from "./http.ts";
 import { defaultDataDir, readState } from "./config.ts";
 import { CliError } from "./errors.ts";
 
@@ -81,29 +83,57 @@ export function typeLabel(rt: ResourceType): string {
 export interface NatsFlags {
   nats?: string;
   cluster?: string;
+  creds?: string;
+  kubeconfig?: string;
   dataDir?: string;
 }
 
-/** The NATS URL and cluster: --nats, else `<data dir>/cluster.json` of a running `flotilla up`. */
-export function natsTarget(f: NatsFlags): { url: string; cluster: string } {
-  const dataDir = resolve(f.dataDir ?? defaultDataDir());
-  const state = readState(dataDir);
-  const url = f.nats ?? state?.natsUrl;
-  if (!url) throw new CliError(`no NATS URL: no cluster state in ${dataDir}/cluster.json — run \`flotilla up\`, or pass --nats URL`);
-  return { url, cluster: f.cluster ?? state?.cluster ?? DEFAULT_CLUSTER };
+export interface NatsTarget {
+  url: string;
+  cluster: string;
+  creds?: string;
 }
 
+/** The kubeconfig's `flotilla.io/nats` extension, if the kubeconfig exists and has one. */
+function natsOfKubeconfig(path: string): NatsExtension | undefined {
+  try {
+    return loadKubeconfig(path).nats;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Where the cluster's NATS is, found like kubectl finds its server: `--nats` (with `--cluster`,
+ * `--creds`); else the `flotilla.io/nats` extension of the kubeconfig in use (`--kubeconfig`,
+ * `$KUBECONFIG`, `<data dir>/kubeconfig` — the one the API commands use); else
+ * `<data dir>/cluster.json` of a running `flotilla up`.
+ */
+export function natsTarget(f: NatsFlags): NatsTarget {
+  const dataDir = resolve(f.dataDir ?? defaultDataDir());
+  if (f.nats) return { url: f.nats, cluster: f.cluster ?? readState(dataDir)?.cluster ?? DEFAULT_CLUSTER, ...(f.creds ? { creds: f.creds } : {}) };
+  const kubeconfig = resolveKubeconfig(f.kubeconfig, dataDir);
+  const fromKc = natsOfKubeconfig(kubeconfig);
+  if (fromKc) return { url: fromKc.url, cluster: f.cluster ?? fromKc.cluster, ...(f.creds || fromKc.creds ? { creds: f.creds ?? fromKc.creds } : {}) };
+  const state = readState(dataDir);
+  if (!state?.natsUrl) throw new CliError(`no NATS URL: the kubeconfig ${kubeconfig} does not say where NATS is (no ${NATS_EXTENSION} extension) and there is no cluster state in ${dataDir}/cluster.json — run \`flotilla up\`, or pass --nats URL`);
+  return { url: state.natsUrl, cluster: f.cluster ?? state.cluster ?? DEFAULT_CLUSTER, ...(f.creds ? { creds: f.creds } : {}) };
+}
+
+/** Adds --nats, --cluster, --creds, --kubeconfig and --data-dir to a command that speaks NATS. */
 export function natsOptions(cmd: Command): Command {
   return cmd
-    .option("--nats <url>", "NATS URL (default: from <data dir>/cluster.json)")
-    .option("--cluster <name>", "cluster name (default: from <data dir>/cluster.json, else default)")
+    .option("--nats <url>", "NATS URL (default: from the kubeconfig in use, else <data dir>/cluster.json)")
+    .option("--cluster <name>", "cluster name (default: from the kubeconfig or <data dir>/cluster.json, else default)")
+    .option("--creds <file>", "NATS credentials file (default: from the kubeconfig, if it names one)")
+    .option("--kubeconfig <file>", "kubeconfig whose cluster to use (default: $KUBECONFIG, else <data dir>/kubeconfig)")
     .option("--data-dir <dir>", "the cluster's data dir", defaultDataDir());
 }
 
 /** Connects once, failing fast with one line when NATS does not answer. */
-export async function connectCli(url: string, name: string): Promise<NatsConnection> {
+export async function connectCli(url: string, name: string, creds?: string): Promise<NatsConnection> {
   try {
-    return await connectNats(url, name, undefined, { maxReconnectAttempts: 0, timeout: 3000 });
+    return await connectNats(url, name, creds, { maxReconnectAttempts: 0, timeout: 3000 });
   } catch {
     throw new CliError(`cannot reach NATS at ${url} — is the cluster up? run \`flotilla up\` (or pass the right --nats URL)`);
   }

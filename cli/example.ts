@@ -1,6 +1,8 @@
 /**
  * `flotilla up --example` (what `npm start` runs): applies examples/web-app.yaml, waits for both
- * rollouts, makes one request through the web Service and prints the addresses to curl.
+ * rollouts, checks the web Service answers and that a web pod reaches the backend through the
+ * backend Service (`/cgi-bin/backend` shows the backend's page), and only then prints the addresses
+ * to curl. When the web pods cannot reach the backend in time it fails with their last answer.
  */
 import type { RunningCluster } from "./up.ts";
 import type { Service } from "../bus/resources.ts";
@@ -31,23 +33,41 @@ export function httpText(url: string, timeoutMs = 3000): Promise<{ status: numbe
 }
 
 /** Retries a GET until it answers 200 or the deadline passes. */
-export async function getUntilOk(url: string, deadlineMs: number): Promise<string> {
+export function getUntilOk(url: string, deadlineMs: number): Promise<string> {
+  return getUntil(url, () => true, deadlineMs, "an answer");
+}
+
+/** What the backend's page says (examples/web-app.yaml); the web pod's CGI passes it through. */
+export const BACKEND_ANSWER = /hello from backend/;
+
+/**
+ * Retries a GET until the body passes `ok` or the deadline passes; then fails with the last answer
+ * (a status, an error or the body that did not pass).
+ */
+export async function getUntil(url: string, ok: (body: string) => boolean, deadlineMs: number, what = "the expected answer"): Promise<string> {
   let last = "";
   const deadline = Date.now() + deadlineMs;
-  while (Date.now() < deadline) {
+  for (;;) {
     try {
       const r = await httpText(url);
-      if (r.status === 200) return r.body;
-      last = `HTTP ${r.status}`;
+      if (r.status === 200 && ok(r.body)) return r.body;
+      last = r.status === 200 ? r.body.trim() : `HTTP ${r.status}`;
     } catch (e) {
       last = (e as Error).message;
     }
+    if (Date.now() >= deadline) throw new CliError(`${url} did not give ${what} in ${Math.round(deadlineMs / 1000)} s; last answer: ${last || "(empty)"}`);
     await new Promise((r) => setTimeout(r, 300));
   }
-  throw new CliError(`no answer from ${url}: ${last}`);
 }
 
-export async function applyExample(c: Pick<RunningCluster, "kubeconfig">, o: { file?: string; print?: (s: string) => void } = {}): Promise<{ url: string; nodePortUrl?: string }> {
+export interface ExampleOptions {
+  file?: string;
+  print?: (s: string) => void;
+  /** How long the web pods get to reach the backend (default 60 s). */
+  backendTimeoutMs?: number;
+}
+
+export async function applyExample(c: Pick<RunningCluster, "kubeconfig">, o: ExampleOptions = {}): Promise<{ url: string; nodePortUrl?: string; backend: string }> {
   const say = o.print ?? ((s: string) => process.stdout.write(s + "\n"));
   const file = o.file ?? EXAMPLE_FILE;
   const api = ApiClient.fromKubeconfig(c.kubeconfig);
@@ -65,8 +85,8 @@ export async function applyExample(c: Pick<RunningCluster, "kubeconfig">, o: { f
   const nodePortUrl = port?.nodePort ? `http://127.0.0.1:${port.nodePort}/` : undefined;
   const body = await getUntilOk(url, 30_000);
   say(`• ${url} answers: ${body.replace(/<[^>]+>/g, "").split("\n").find((l) => l.trim()) ?? ""}`);
-  const backend = await getUntilOk(`${url}cgi-bin/backend`, 15_000).catch((e: Error) => `(not yet: ${e.message})`);
-  say(`• ${url}cgi-bin/backend answers: ${backend.trim()}`);
+  const backend = (await getUntil(`${url}cgi-bin/backend`, (b) => BACKEND_ANSWER.test(b), o.backendTimeoutMs ?? 60_000, "the backend's page (web → backend Service → backend)")).trim();
+  say(`• ${url}cgi-bin/backend answers: ${backend}`);
   say("");
   say("The example app is up. Try:");
   say(`  curl ${url}`);
@@ -74,5 +94,5 @@ export async function applyExample(c: Pick<RunningCluster, "kubeconfig">, o: { f
   if (nodePortUrl) say(`  curl ${nodePortUrl}          (the NodePort)`);
   say("  flotilla get pods -o wide");
   say("  flotilla logs deployment/web");
-  return { url, nodePortUrl };
+  return { url, nodePortUrl, backend };
 }

@@ -11,6 +11,8 @@ import type { ResourceType } from "../bus/kinds.ts";
 import { request as httpsRequest } from "node:https";
 import { existsSync, readFileSync } from "node:fs";
 import { parse } from "yaml";
+import type { NatsExtension } from "../actors/api-server/kubeconfig.ts";
+import { natsExtensionOf } from "../actors/api-server/kubeconfig.ts";
 import { defaultDataDir, kubeconfigPath } from "./config.ts";
 import { CliError } from "./errors.ts";
 
@@ -20,37 +22,59 @@ export interface Kubeconfig {
   caPem?: string;
   token?: string;
   namespace: string;
+  /** Where the selected cluster's NATS is, when the kubeconfig says (`flotilla up` writes it). */
+  nats?: NatsExtension;
 }
 
-/** `--kubeconfig`, else `$KUBECONFIG` (first entry), else `<data dir>/kubeconfig`. */
+/** `--kubeconfig`, else `$KUBECONFIG` (a `:`-separated list, as kubectl reads it), else `<data dir>/kubeconfig`. */
 export function resolveKubeconfig(flag: string | undefined, dataDir = defaultDataDir()): string {
   if (flag) return flag;
-  const env = process.env.KUBECONFIG?.split(":").find((p) => p);
-  return env ?? kubeconfigPath(dataDir);
+  const env = process.env.KUBECONFIG?.split(":").filter((p) => p);
+  return env?.length ? env.join(":") : kubeconfigPath(dataDir);
 }
 
+type Named<T> = { name: string } & T;
 interface KcFile {
-  clusters?: { name: string; cluster: { server: string; "certificate-authority-data"?: string; "certificate-authority"?: string } }[];
-  users?: { name: string; user: { token?: string } }[];
-  contexts?: { name: string; context: { cluster: string; user: string; namespace?: string } }[];
+  clusters?: Named<{ cluster: { server: string; "certificate-authority-data"?: string; "certificate-authority"?: string; extensions?: unknown } }>[];
+  users?: Named<{ user: { token?: string } }>[];
+  contexts?: Named<{ context: { cluster: string; user: string; namespace?: string } }>[];
   "current-context"?: string;
 }
 
-export function loadKubeconfig(path: string): Kubeconfig {
-  if (!existsSync(path)) throw new CliError(`no kubeconfig at ${path} — is the cluster up? run \`flotilla up\` (or pass --kubeconfig)`);
-  const kc = parse(readFileSync(path, "utf8")) as KcFile;
+/** Merges kubeconfig files as kubectl does: the first file to name an entry or the current context wins. */
+function mergeKubeconfigs(files: KcFile[]): KcFile {
+  const merge = <T extends { name: string }>(lists: (T[] | undefined)[]): T[] => {
+    const out = new Map<string, T>();
+    for (const l of lists) for (const e of l ?? []) if (e?.name !== undefined && !out.has(e.name)) out.set(e.name, e);
+    return [...out.values()];
+  };
+  return {
+    clusters: merge(files.map((f) => f.clusters)),
+    users: merge(files.map((f) => f.users)),
+    contexts: merge(files.map((f) => f.contexts)),
+    "current-context": files.map((f) => f["current-context"]).find((c) => c),
+  };
+}
+
+export function loadKubeconfig(pathList: string): Kubeconfig {
+  const files = pathList.split(":").filter((p) => p && existsSync(p));
+  if (files.length === 0) throw new CliError(`no kubeconfig at ${pathList} — is the cluster up? run \`flotilla up\` (or pass --kubeconfig)`);
+  const path = files.join(":");
+  const kc = mergeKubeconfigs(files.map((f) => (parse(readFileSync(f, "utf8")) ?? {}) as KcFile));
   const ctx = kc.contexts?.find((c) => c.name === kc["current-context"]) ?? kc.contexts?.[0];
   const cluster = kc.clusters?.find((c) => c.name === ctx?.context.cluster) ?? kc.clusters?.[0];
   if (!cluster) throw new CliError(`the kubeconfig ${path} names no cluster`);
   const user = kc.users?.find((u) => u.name === ctx?.context.user) ?? kc.users?.[0];
   const caData = cluster.cluster["certificate-authority-data"];
   const caFile = cluster.cluster["certificate-authority"];
+  const nats = natsExtensionOf(cluster.cluster.extensions);
   return {
     path,
     server: cluster.cluster.server.replace(/\/$/, ""),
     caPem: caData ? Buffer.from(caData, "base64").toString("utf8") : caFile ? readFileSync(caFile, "utf8") : undefined,
     token: user?.user.token,
     namespace: ctx?.context.namespace ?? "default",
+    ...(nats ? { nats } : {}),
   };
 }
 

@@ -49,7 +49,11 @@ program
     });
     if (o.example) {
       const { applyExample } = await import("./example.ts");
-      await applyExample(c);
+      // A cluster whose example does not work is stopped, not left running behind an error.
+      await applyExample(c).catch(async (e: Error) => {
+        await c.stop();
+        throw e;
+      });
     }
   });
 

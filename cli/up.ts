@@ -124,7 +124,7 @@ export async function up(o: UpOptions): Promise<RunningCluster> {
   }
   const apiUrl = `https://127.0.0.1:${apiPort}`;
   const kubeconfig = kubeconfigPath(o.dataDir);
-  writeKubeconfig(kubeconfig, { server: apiUrl, caPem: pki.caPem, token: tokens.admin });
+  writeKubeconfig(kubeconfig, { server: apiUrl, caPem: pki.caPem, token: tokens.admin, nats: { url: server.url, cluster, dataDir: o.dataDir } });
   writeState(o.dataDir, {
     pid: process.pid,
     natsUrl: server.url,

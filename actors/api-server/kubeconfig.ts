@@ -1,5 +1,9 @@
 /**
  * A kubeconfig for kubectl and client libraries: the cluster's CA, the api-server URL and a token.
+ * The cluster entry also carries where the cluster's NATS is (the extension `flotilla.io/nats`:
+ * URL, cluster name, credentials file when the bus is secured, data dir), so that the `flotilla`
+ * commands that speak NATS find the cluster the kubeconfig in use selects, as kubectl finds its
+ * server. kubectl keeps cluster extensions when it rewrites the file.
  *
  * @example
  *   writeKubeconfig(join(home, ".kube/config"), { server: "https://127.0.0.1:6443", caPem, token });
@@ -8,10 +12,39 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { stringify } from "yaml";
 
+/** The name of the cluster extension that says where the cluster's NATS is. */
+export const NATS_EXTENSION = "flotilla.io/nats";
+
+export interface NatsExtension {
+  /** NATS URL(s), comma-separated. */
+  url: string;
+  /** Cluster name (the subject prefix `flotilla.<cluster>.`). */
+  cluster: string;
+  /** NATS credentials file, when the bus is secured. */
+  creds?: string;
+  /** The data dir of the `flotilla up` that wrote this kubeconfig. */
+  dataDir?: string;
+}
+
+/** Reads the extension from a kubeconfig cluster entry's `extensions` (undefined when absent or malformed). */
+export function natsExtensionOf(extensions: unknown): NatsExtension | undefined {
+  if (!Array.isArray(extensions)) return undefined;
+  const e = (extensions as { name?: unknown; extension?: Record<string, unknown> }[]).find((x) => x?.name === NATS_EXTENSION)?.extension;
+  if (!e || typeof e.url !== "string" || !e.url || typeof e.cluster !== "string" || !e.cluster) return undefined;
+  return {
+    url: e.url,
+    cluster: e.cluster,
+    ...(typeof e.creds === "string" && e.creds ? { creds: e.creds } : {}),
+    ...(typeof e.dataDir === "string" && e.dataDir ? { dataDir: e.dataDir } : {}),
+  };
+}
+
 export interface KubeconfigOptions {
   server: string;
   caPem: string;
   token: string;
+  /** Where the cluster's NATS is (written as the cluster extension `flotilla.io/nats`). */
+  nats?: NatsExtension;
   /** Names the cluster, user and context (default "flotilla"). */
   name?: string;
 }
@@ -21,7 +54,16 @@ export function kubeconfigYaml(o: KubeconfigOptions): string {
   return stringify({
     apiVersion: "v1",
     kind: "Config",
-    clusters: [{ name, cluster: { server: o.server, "certificate-authority-data": Buffer.from(o.caPem).toString("base64") } }],
+    clusters: [
+      {
+        name,
+        cluster: {
+          server: o.server,
+          "certificate-authority-data": Buffer.from(o.caPem).toString("base64"),
+          ...(o.nats ? { extensions: [{ name: NATS_EXTENSION, extension: o.nats }] } : {}),
+        },
+      },
+    ],
     users: [{ name, user: { token: o.token } }],
     contexts: [{ name, context: { cluster: name, user: name, namespace: "default" } }],
     "current-context": name,

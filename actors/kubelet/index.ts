@@ -50,6 +50,7 @@ export async function startKubelet(ctx: ActorContext, opts: KubeletOptions): Pro
   const log = ctx.log.child({ node: nodeName });
   const engine = createEngine({ engine: opts.engine, cluster: ctx.cluster, nodeName, dataDir: opts.dataDir, startLatencyMs: opts.startLatencyMs, dockerSocket: opts.dockerSocket });
   await engine.init();
+  if (engine.name === "docker" && !engine.nodeAddressForPods) log.warn("the Docker bridge address is unknown: pods reach Services only once a sandbox reports its gateway");
   const leaseSeconds = opts.leaseDurationSeconds ?? 10;
   const facts: NodeFacts = {
     nodeName,
@@ -88,6 +89,8 @@ export async function startKubelet(ctx: ActorContext, opts: KubeletOptions): Pro
   const logs = serveLogs({ nc: ctx.nc, subjects: ctx.subjects, nodeName, engine, getPod: (ns, n) => informer.get(ns, n), log });
 
   const statusTimer = setInterval(() => {
+    // An engine may learn its pod-facing address only with its first pod (docker-bridge.ts).
+    facts.podFacingIP = engine.nodeAddressForPods;
     heartbeatNode(ctx.store, facts, ctx.now()).catch((e) => log.warn("node status update failed", { error: (e as Error).message }));
   }, opts.nodeStatusIntervalMs ?? NODE_STATUS_INTERVAL_MS);
   statusTimer.unref();
@@ -134,12 +137,11 @@ export async function startKubelet(ctx: ActorContext, opts: KubeletOptions): Pro
       clearInterval(statusTimer);
       logs.stop();
       informer.stop();
-      if (opts.stopPodsOnExit) {
-        agent.setFenced(true);
-        await agent.stopEverything().catch((e) => log.error("stopping pods failed", { error: (e as Error).message }));
-      }
-      await leases.stop();
+      agent.setFenced(true);
+      // No sync may still be starting a container once the pods are being stopped.
       await agent.stop();
+      if (opts.stopPodsOnExit) await agent.stopEverything().catch((e) => log.error("stopping pods failed", { error: (e as Error).message }));
+      await leases.stop();
       await engine.close();
     },
   };

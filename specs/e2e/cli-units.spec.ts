@@ -1,13 +1,18 @@
-/** The CLI's pure parts: rollout verdicts, undo patches, manifests, tables, targets, the event feed. */
+/** The CLI's pure parts: rollout verdicts, undo patches, manifests, tables, targets, the event feed, kubeconfigs. */
 import type { Deployment, ReplicaSet } from "../../bus/resources.ts";
 import type { Table } from "../../actors/api-server/tables.ts";
 import { expect } from "chai";
 import { rolloutStatus, undoPatch } from "../../cli/cmd-rollout.ts";
 import { parseManifests, manifestError } from "../../cli/manifests.ts";
 import { formatTable } from "../../cli/print.ts";
-import { parseTargets } from "../../cli/context.ts";
 import { feedLine, matches, parseFor } from "../../cli/cmd-events.ts";
 import { selectorString } from "../../cli/cmd-logs.ts";
+import { parseTargets, natsTarget } from "../../cli/context.ts";
+import { loadKubeconfig } from "../../cli/http.ts";
+import { kubeconfigYaml } from "../../actors/api-server/kubeconfig.ts";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 const deploy = (o: { gen?: number; observed?: number; replicas?: number; updated?: number; total?: number; available?: number; reason?: string }): Deployment =>
   ({
@@ -131,5 +136,38 @@ describe("cli events feed", function () {
     expect(matches(f, { bucket: "main", revision: 3, time: t, op: "PUT", key: "pods.default.web-2" })).to.equal(false);
     const about = { apiVersion: "v1", kind: "Event", metadata: { name: "e" }, involvedObject: { kind: "Pod", name: "web-1" } };
     expect(matches(f, { bucket: "events", revision: 4, time: t, op: "PUT", key: "events.default.e", object: about })).to.equal(true);
+  });
+});
+
+describe("cli kubeconfig", function () {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), "flotilla-kc-"));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const write = (name: string, text: string) => {
+    const p = join(dir, name);
+    writeFileSync(p, text);
+    return p;
+  };
+
+  it("reads where the selected cluster's NATS is from the flotilla.io/nats extension", function () {
+    const p = write("a", kubeconfigYaml({ server: "https://127.0.0.1:7443", caPem: "CA", token: "t", nats: { url: "nats://127.0.0.1:4333", cluster: "blue", dataDir: "/srv/blue" } }));
+    expect(loadKubeconfig(p).nats).to.deep.equal({ url: "nats://127.0.0.1:4333", cluster: "blue", dataDir: "/srv/blue" });
+    expect(natsTarget({ kubeconfig: p, dataDir: dir })).to.deep.equal({ url: "nats://127.0.0.1:4333", cluster: "blue" });
+    expect(natsTarget({ kubeconfig: p, dataDir: dir, nats: "nats://127.0.0.1:1", cluster: "red" })).to.deep.equal({ url: "nats://127.0.0.1:1", cluster: "red" });
+    const plain = write("plain", kubeconfigYaml({ server: "https://127.0.0.1:7443", caPem: "CA", token: "t" }));
+    expect(loadKubeconfig(plain).nats).to.equal(undefined);
+    expect(() => natsTarget({ kubeconfig: plain, dataDir: dir })).to.throw(/does not say where NATS is/);
+  });
+
+  it("merges a KUBECONFIG list as kubectl does: the first current-context and the first entry of a name win", function () {
+    const first = write("first", "apiVersion: v1\nkind: Config\ncurrent-context: green\ncontexts: []\n");
+    const second = write("second", kubeconfigYaml({ server: "https://127.0.0.1:7443", caPem: "CA", token: "t", name: "blue", nats: { url: "nats://127.0.0.1:4333", cluster: "blue" } }));
+    const third = write("third", kubeconfigYaml({ server: "https://127.0.0.1:8443", caPem: "CA", token: "t2", name: "green", nats: { url: "nats://127.0.0.1:4444", cluster: "green" } }));
+    const kc = loadKubeconfig([first, join(dir, "missing"), second, third].join(":"));
+    expect(kc.server).to.equal("https://127.0.0.1:8443");
+    expect(kc.token).to.equal("t2");
+    expect(kc.nats?.cluster).to.equal("green");
   });
 });

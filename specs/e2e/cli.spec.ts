@@ -137,6 +137,25 @@ describe("flotilla CLI", function () {
     expect(rows.find((c) => c[0] === "store")?.[3]).to.equal("-");
   });
 
+  it("finds the cluster for get actors and events from KUBECONFIG alone, as kubectl does", async function () {
+    // No data dir, no --nats: only the kubeconfig `up --data-dir` wrote says where the cluster is.
+    const elsewhere = mkdtempSync(join(tmpdir(), "flotilla-elsewhere-"));
+    try {
+      const only = { KUBECONFIG: join(dir, "kubeconfig"), FLOTILLA_DATA_DIR: elsewhere, HOME: elsewhere };
+      const actors = await cli(["get", "actors"], only);
+      expect(actors.code, actors.stderr).to.equal(0);
+      const kinds = actors.stdout.trim().split("\n").slice(1).map((l) => l.split(/\s+/)[0]);
+      for (const k of ["scheduler", "kubelet", "api-server"]) expect(kinds, k).to.include(k);
+      const events = await cli(["events"], only);
+      expect(events.code, events.stderr).to.equal(0);
+      expect(events.stdout).to.match(/Scheduled/);
+      const kubectl = await new Promise<number | null>((done) => spawn("/usr/bin/kubectl", ["get", "nodes"], { env: { ...process.env, ...only }, stdio: "ignore" }).on("close", done));
+      expect(kubectl, "kubectl reads the same kubeconfig").to.equal(0);
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
+  });
+
   it("names the file, document and field of a rejected manifest", async function () {
     const bad = join(dir, "bad.yaml");
     writeFileSync(bad, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fine}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: broken}\nspec:\n  replicas: -1\n  selector: {matchLabels: {app: x}}\n  template: {metadata: {labels: {app: x}}, spec: {containers: [{name: c, image: i}]}}\n");

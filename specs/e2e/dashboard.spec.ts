@@ -8,7 +8,7 @@ import type { RunningCluster } from "../../cli/up.ts";
 import type { Host } from "../../runtime/host.ts";
 import { expect } from "chai";
 import { request as httpsRequest } from "node:https";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
@@ -17,6 +17,7 @@ import { ACTORS } from "../../actors/registry.ts";
 import { startHost } from "../../runtime/host.ts";
 import { waitFor } from "../harness/cluster.ts";
 import { killProcessContainers } from "../actors/kubelet/behaviours.ts";
+import { requireExecutable } from "../harness/optional.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
@@ -64,8 +65,8 @@ describe("dashboard in a browser", function () {
   };
   const nav = (p: Page, view: string) => p.getByRole("navigation", { name: "Views" }).getByRole("link", { name: view }).click();
 
-  before(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run installs it)`);
+  before(async function () {
+    requireExecutable(this, CHROMIUM, "apt-get install -y chromium (.ci/run installs it)");
     mkdirSync(ARTIFACTS, { recursive: true });
     process.env.FLOTILLA_LOG ??= "warn";
     cluster = await up({ dataDir, nodes: 2, engine: "simulated", port: 0, quiet: true });

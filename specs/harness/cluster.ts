@@ -1,5 +1,8 @@
 /**
  * A real nats-server with JetStream + store actor(s) in this process, for integration specs.
+ * The cluster is named after the spec run (run.ts) unless a spec names it, and the kubelets it
+ * starts stop their pods when they stop (`stopPodsOnExit`, unless a spec says otherwise), so a
+ * stopped test cluster leaves no container or host process behind.
  */
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { ActorSpec } from "../../runtime/actor.ts";
@@ -9,6 +12,7 @@ import { startNatsServer } from "../../runtime/nats-server.ts";
 import { startHost, connectNats } from "../../runtime/host.ts";
 import { StoreClient } from "../../bus/store-client.ts";
 import { storeActor } from "../../actors/store/index.ts";
+import { runCluster } from "./run.ts";
 
 export interface TestCluster {
   url: string;
@@ -25,10 +29,10 @@ export interface TestCluster {
 
 export async function startTestCluster(o: { actors?: ActorSpec[]; stores?: number; cluster?: string; leaseDurationMs?: number; storeOpts?: Record<string, unknown> } = {}): Promise<TestCluster> {
   process.env.FLOTILLA_LOG ??= "warn";
-  const cluster = o.cluster ?? "test";
+  const cluster = o.cluster ?? runCluster();
   const server = await startNatsServer({ port: 0 });
   const stores: ActorSpec[] = Array.from({ length: o.stores ?? 1 }, () => ({ def: storeActor, opts: o.storeOpts ?? {} }));
-  const host = await startHost({ natsUrl: server.url, cluster, actors: [...stores, ...(o.actors ?? [])], leaseDurationMs: o.leaseDurationMs ?? 2000 });
+  const host = await startHost({ natsUrl: server.url, cluster, actors: [...stores, ...withPodCleanup(o.actors ?? [])], leaseDurationMs: o.leaseDurationMs ?? 2000 });
   const nc = await connectNats(server.url, "spec-client");
   const store = new StoreClient(nc, cluster);
   const extra: Host[] = [];
@@ -41,7 +45,7 @@ export async function startTestCluster(o: { actors?: ActorSpec[]; stores?: numbe
     server,
     host,
     async startActors(actors) {
-      const h = await startHost({ natsUrl: server.url, cluster, actors, leaseDurationMs: o.leaseDurationMs ?? 2000 });
+      const h = await startHost({ natsUrl: server.url, cluster, actors: withPodCleanup(actors), leaseDurationMs: o.leaseDurationMs ?? 2000 });
       extra.push(h);
       return h;
     },
@@ -52,6 +56,11 @@ export async function startTestCluster(o: { actors?: ActorSpec[]; stores?: numbe
       await server.stop();
     },
   };
+}
+
+/** Kubelets stop their pods when they stop, unless the spec set `stopPodsOnExit` itself. */
+export function withPodCleanup(actors: ActorSpec[]): ActorSpec[] {
+  return actors.map((a) => (a.def.kind === "kubelet" ? { ...a, opts: { stopPodsOnExit: true, ...(a.opts ?? {}) } } : a));
 }
 
 /** Polls until the predicate holds (no fixed sleeps in specs). */

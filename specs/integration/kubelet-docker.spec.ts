@@ -9,6 +9,7 @@ import type { Host } from "../../runtime/host.ts";
 import { Label } from "../../actors/kubelet/engines/docker.ts";
 import { kubelet } from "../../actors/kubelet/index.ts";
 import { podOf, waitPod } from "../actors/kubelet/behaviours.ts";
+import { requireDocker } from "../harness/optional.ts";
 
 describe("kubelet on the docker engine", function () {
   this.timeout(60_000);
@@ -18,13 +19,8 @@ describe("kubelet on the docker engine", function () {
   let reachable = false;
 
   before(async function () {
-    try {
-      await docker.ping();
-      reachable = true;
-    } catch (e) {
-      console.log(`    (skipped: no Docker engine reachable at /var/run/docker.sock: ${(e as Error).message})`);
-      this.skip();
-    }
+    await requireDocker(this);
+    reachable = true;
     await ensureBusyboxImage();
     cluster = await startTestCluster();
   });

@@ -9,7 +9,8 @@ import type { Deployment, Endpoints, Pod, Service } from "../../bus/resources.ts
 import type { TestCluster } from "../harness/cluster.ts";
 import { startTestCluster, waitFor } from "../harness/cluster.ts";
 import { ensureBusyboxImage } from "../harness/images.ts";
-import { dockerAnswers } from "../../cli/up.ts";
+import { requireDocker } from "../harness/optional.ts";
+import { runCluster } from "../harness/run.ts";
 import { ACTORS } from "../../actors/registry.ts";
 import { hits } from "../harness/http.ts";
 
@@ -20,13 +21,10 @@ describe("proxy on the docker engine (integration)", function () {
   this.timeout(120_000);
   let c: TestCluster | undefined;
   let svc: Service;
-  const cluster = `pd${Date.now().toString(36)}`;
+  const cluster = runCluster("pd");
 
   before(async function () {
-    if (!(await dockerAnswers())) {
-      console.log("    (skipped: no Docker engine reachable)");
-      this.skip();
-    }
+    await requireDocker(this);
     await ensureBusyboxImage();
     c = await startTestCluster({ cluster });
     await c.startActors([

@@ -13,7 +13,8 @@ import { proxy } from "../../actors/proxy/index.ts";
 import { kubelet } from "../../actors/kubelet/index.ts";
 import { serviceEnv, bridgePortOf } from "../../bus/service-links.ts";
 import { ensureBusyboxImage } from "../harness/images.ts";
-import { dockerAnswers } from "../../cli/up.ts";
+import { requireDocker } from "../harness/optional.ts";
+import { runCluster } from "../harness/run.ts";
 import { subjects } from "../../bus/subjects.ts";
 import { nanoid } from "nanoid";
 
@@ -95,12 +96,9 @@ describe("service links", function () {
   describe("on the docker engine", () => {
     let c: TestCluster | undefined;
     before(async function () {
-      if (!(await dockerAnswers())) {
-        console.log("    (skipped: no Docker engine reachable)");
-        this.skip();
-      }
+      await requireDocker(this);
       await ensureBusyboxImage();
-      c = await startTestCluster({ cluster: `sl${nanoid(4).toLowerCase().replace(/[^a-z0-9]/g, "x")}` });
+      c = await startTestCluster({ cluster: runCluster("sl") });
       await c.startActors([{ def: kubelet, opts: { nodeName: "sld", engine: "docker" } }, { def: endpointsController }, { def: proxy, opts: { nodeName: "sld" } }]);
     });
     after(async () => {

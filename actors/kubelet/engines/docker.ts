@@ -13,6 +13,7 @@ import { ImageError, StartError } from "./types.ts";
 import { rfc3339 } from "../../../bus/time.ts";
 import { tailText } from "./log-files.ts";
 import { ensureBusyboxImageSync, BUSYBOX_IMAGE } from "./busybox-image.ts";
+import { discoverBridgeAddress, bridgeGatewayOf } from "./docker-bridge.ts";
 
 export const Label = {
   cluster: "flotilla.cluster",
@@ -80,12 +81,12 @@ export class DockerEngine implements Engine {
     return JSON.stringify({ label });
   }
 
+  /** The bridge gateway (see docker-bridge.ts); learnt from the first sandbox when init() could not tell. */
   nodeAddressForPods?: string;
 
   async init(): Promise<void> {
     await this.docker.ping();
-    const bridge = await this.docker.getNetwork("bridge").inspect().catch(() => undefined);
-    this.nodeAddressForPods = (bridge as { IPAM?: { Config?: { Gateway?: string }[] } } | undefined)?.IPAM?.Config?.[0]?.Gateway;
+    this.nodeAddressForPods = (await discoverBridgeAddress(this.docker))?.address;
     if (this.sandboxImage === BUSYBOX_IMAGE) ensureBusyboxImageSync(BUSYBOX_IMAGE, this.o.socketPath ? `unix://${this.o.socketPath}` : undefined);
     await this.watchEvents();
   }
@@ -230,6 +231,7 @@ export class DockerEngine implements Engine {
     await c.start().catch(ignore(304));
     const i = await c.inspect();
     const ip = (i.NetworkSettings as { IPAddress?: string }).IPAddress || (Object.values(i.NetworkSettings.Networks ?? {})[0]?.IPAddress ?? "");
+    this.nodeAddressForPods ??= bridgeGatewayOf(i.NetworkSettings as Parameters<typeof bridgeGatewayOf>[0]);
     return { pod, id: i.Id, ip, hostPorts: {}, createdAt: rfc3339(Date.now()) };
   }
 

@@ -108,15 +108,25 @@ async function events(c: TestCluster, p: Pod): Promise<Event[]> {
 export function kubeletBehaviours(f: Flavor, getCluster: () => TestCluster, baseOpts: () => KubeletOptions): void {
   let node: string;
   let host: Host;
+  let keepsPods = false;
   const c = () => getCluster();
-  const start = async () => (host = await c().startActors([{ def: kubelet, opts: { ...baseOpts(), ...(f.kubeletOpts ?? {}) } }]));
+  const start = async (stopPodsOnExit: boolean) => {
+    host = await c().startActors([{ def: kubelet, opts: { ...baseOpts(), ...(f.kubeletOpts ?? {}), stopPodsOnExit } }]);
+    keepsPods = !stopPodsOnExit;
+  };
 
   before(async () => {
     node = baseOpts().nodeName;
-    await start();
+    // The re-adoption behaviour stops this kubelet and expects its containers to live on.
+    await start(false);
   });
   after(async () => {
     await host?.stop();
+    // Still the kubelet that keeps its pods: one that re-adopts and stops them cleans up.
+    if (keepsPods) {
+      await start(true);
+      await host.stop();
+    }
   });
 
   it("registers its Node as Ready and keeps its Lease fresh", async () => {
@@ -228,7 +238,7 @@ export function kubeletBehaviours(f: Flavor, getCluster: () => TestCluster, base
     await c().store.create("pods", "default", p);
     const before = (await waitPod(c(), p, running, "running")).status!.containerStatuses![0]!;
     await host.stop();
-    await start();
+    await start(true);
     const probe = podOf(node, [f.sh("after", "exec sleep 1000")]);
     await c().store.create("pods", "default", probe);
     await waitPod(c(), probe, running, "a pod started by the new kubelet");
