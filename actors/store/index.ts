@@ -8,9 +8,9 @@ import type { StoreRequest } from "../../bus/store-protocol.ts";
 import type { KubeObject, Namespace } from "../../bus/resources.ts";
 import { match } from "ts-pattern";
 import { ensureBuckets } from "../../bus/kv.ts";
-import { STORE_REQUEST_TYPES } from "../../bus/store-protocol.ts";
 import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
-import { serve, typedDecoder } from "../../runtime/mailbox.ts";
+import { serve } from "../../runtime/mailbox.ts";
+import { decodeStoreRequest, refuseUnstorable } from "./decode.ts";
 import { Store } from "./store.ts";
 import { Informer } from "../../runtime/informer.ts";
 
@@ -20,27 +20,6 @@ export interface StoreActorOptions {
   concurrency?: number;
   replicas?: number;
 }
-
-function requireString(m: Record<string, unknown>, field: string): void {
-  if (typeof m[field] !== "string" || m[field] === "") throw new FlotillaError(ErrorCode.Invalid, `${field} must be a non-empty string`);
-}
-
-/** Decode + validate a store request at the edge. */
-export const decodeStoreRequest = typedDecoder<StoreRequest>(STORE_REQUEST_TYPES, (m) => {
-  const r = m as unknown as Record<string, unknown>;
-  if (m.type === "bind" || m.type === "evict") {
-    requireString(r, "namespace");
-    requireString(r, "name");
-    if (m.type === "bind") requireString(r, "node");
-    return;
-  }
-  requireString(r, "resource");
-  if (m.type !== "list" && m.type !== "create") requireString(r, "name");
-  if ((m.type === "create" || m.type === "update" || m.type === "status") && (typeof r.object !== "object" || r.object === null)) {
-    throw new FlotillaError(ErrorCode.Invalid, "object must be a JSON object");
-  }
-  if (r.namespace !== undefined && typeof r.namespace !== "string") throw new FlotillaError(ErrorCode.Invalid, "namespace must be a string");
-});
 
 export function handleStoreRequest(store: Store, req: StoreRequest): Promise<unknown> {
   return match(req)
@@ -74,6 +53,7 @@ export const storeActor: ActorDefinition<StoreActorOptions> = {
       handle: (req, m) => {
         const verb = m.subject.slice(prefix.length);
         if (verb !== req.type) throw new FlotillaError(ErrorCode.Invalid, `message type ${req.type} sent to ${m.subject}`);
+        refuseUnstorable(req);
         return handleStoreRequest(store, req);
       },
     });
