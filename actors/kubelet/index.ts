@@ -48,7 +48,7 @@ const NODE_STATUS_INTERVAL_MS = 60_000;
 export async function startKubelet(ctx: ActorContext, opts: KubeletOptions): Promise<Actor> {
   const { nodeName } = opts;
   const log = ctx.log.child({ node: nodeName });
-  const engine = createEngine({ engine: opts.engine, cluster: ctx.cluster, nodeName, dataDir: opts.dataDir, startLatencyMs: opts.startLatencyMs, dockerSocket: opts.dockerSocket });
+  const engine = createEngine({ engine: opts.engine, cluster: ctx.cluster, nodeName, dataDir: opts.dataDir, startLatencyMs: opts.startLatencyMs, dockerSocket: opts.dockerSocket, log });
   await engine.init();
   const leaseSeconds = opts.leaseDurationSeconds ?? 10;
   const facts: NodeFacts = {
