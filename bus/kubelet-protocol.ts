@@ -74,7 +74,8 @@ export function decodeLogFrame(raw: unknown): LogFrame {
       if (!isRec(e) || typeof e.code !== "string" || !Object.hasOwn(ErrorCode, e.code) || typeof e.message !== "string") {
         throw invalid("an error frame carries an error with a known `code` and a string `message`");
       }
-      return { type: "error", error: { code: e.code as ErrorCode, message: e.message, ...(isRec(e.details) ? { details: e.details as WireError["details"] } : {}) } };
+      const error: WireError = { code: e.code as ErrorCode, message: e.message, ...(isRec(e.details) ? { details: e.details as WireError["details"] } : {}) };
+      return raw.ok === false ? { type: "error", ok: false, error } : { type: "error", error };
     }
     default:
       throw invalid(`unknown log frame type ${JSON.stringify(raw.type) ?? "undefined"}`);
