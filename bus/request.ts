@@ -82,8 +82,15 @@ export function requestMsg(nc: NatsConnection, subject: string, data: Uint8Array
 }
 
 export async function request<T>(nc: NatsConnection, subject: string, msg: unknown, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Reply<T>> {
+  let data: Uint8Array;
   try {
-    const m = await requestMsg(nc, subject, encode(msg), timeoutMs);
+    data = encode(msg);
+  } catch (e) {
+    // Too deep for JSON.stringify, a cycle, a BigInt: the caller's message is at fault, not the bus.
+    return { ok: false, error: { code: ErrorCode.Invalid, message: `${subject}: the message cannot be encoded: ${(e as Error).message}` } };
+  }
+  try {
+    const m = await requestMsg(nc, subject, data, timeoutMs);
     let r: unknown;
     try {
       r = decode(m.data);

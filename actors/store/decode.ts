@@ -34,8 +34,17 @@ const isCount = (v: unknown) => typeof v === "number" && Number.isSafeInteger(v)
 const oneOf = (values: readonly string[]) => (v: unknown) => typeof v === "string" && values.includes(v);
 const SUBRESOURCES = ["status", "scale"] as const;
 
+/** An object body: its envelope fields, when present, are of their types (messages quote them). */
 function requireObject(m: Rec, field: string): void {
-  if (!isRec(m[field])) throw invalid(`${field} must be a JSON object`);
+  const o = m[field];
+  if (!isRec(o)) throw invalid(`${field} must be a JSON object`);
+  for (const f of ["apiVersion", "kind"]) if (o[f] !== undefined && o[f] !== null && typeof o[f] !== "string") throw invalid(`${field}.${f} must be a string`);
+  if (o.metadata === undefined || o.metadata === null) return;
+  if (!isRec(o.metadata)) throw invalid(`${field}.metadata must be an object`);
+  for (const f of ["name", "generateName", "namespace", "resourceVersion", "uid"]) {
+    const v = o.metadata[f];
+    if (v !== undefined && v !== null && typeof v !== "string") throw invalid(`${field}.metadata.${f} must be a string`);
+  }
 }
 
 function checkDeleteOptions(m: Rec): void {

@@ -12,6 +12,7 @@ import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
 import { serve } from "../../runtime/mailbox.ts";
 import { decodeStoreRequest, refuseUnstorable } from "./decode.ts";
 import { Store } from "./store.ts";
+import { toScale } from "../../bus/scale.ts";
 import { Informer } from "../../runtime/informer.ts";
 
 export interface StoreActorOptions {
@@ -26,11 +27,17 @@ export function handleStoreRequest(store: Store, req: StoreRequest): Promise<unk
     .with({ type: "get" }, (r) => store.get(r.resource, r.namespace, r.name))
     .with({ type: "list" }, (r) => store.list(r.resource, r.namespace, r))
     .with({ type: "create" }, (r) => store.create(r.resource, r.namespace, r.object as KubeObject, { dryRun: r.dryRun }))
-    .with({ type: "update" }, (r) => store.update(r.resource, r.namespace, r.name, r.object, { dryRun: r.dryRun, subresource: r.subresource }))
+    // The scale subresource answers a Scale, as its get and patch do.
+    .with({ type: "update" }, async (r) => {
+      const o = await store.update(r.resource, r.namespace, r.name, r.object, { dryRun: r.dryRun, subresource: r.subresource });
+      return r.subresource === "scale" ? toScale(o) : o;
+    })
     .with({ type: "status" }, (r) => store.updateStatus(r.resource, r.namespace, r.name, r.object))
-    .with({ type: "patch" }, (r) =>
-      store.patch(r.resource, r.namespace, r.name, r.patchType, r.patch, { dryRun: r.dryRun, subresource: r.subresource, fieldManager: r.fieldManager, force: r.force }),
-    )
+    .with({ type: "patch" }, async (r) => {
+      // Apply creates a missing object, but never through a subresource: there is nothing to scale.
+      if (r.patchType === "apply" && r.subresource) await store.get(r.resource, r.namespace, r.name);
+      return store.patch(r.resource, r.namespace, r.name, r.patchType, r.patch, { dryRun: r.dryRun, subresource: r.subresource, fieldManager: r.fieldManager, force: r.force });
+    })
     .with({ type: "delete" }, (r) => store.delete(r.resource, r.namespace, r.name, r.options))
     .with({ type: "bind" }, (r) => store.bind(r.namespace, r.name, r.node, r.uid))
     .with({ type: "evict" }, (r) => store.evict(r.namespace, r.name, r.options))

@@ -50,6 +50,12 @@ export const KNOWN_OPEN: readonly KnownIssue[] = [
     budget: 10,
   },
   {
+    id: "object-apiVersion",
+    what: "a body whose apiVersion or kind is an object with a non-callable toString (`{\"apiVersion\":{\"toString\":{}}}`) makes handlers.ts objectForRoute throw a TypeError building its message: 500 InternalError",
+    matches: (c) => c.body?.type === "object" && c.body.mutations.some((m) => (m.path[0] === "apiVersion" || m.path[0] === "kind") && (m.path.length > 1 || (typeof m.value === "object" && m.value !== null))),
+    budget: 3,
+  },
+  {
     id: "get-binding",
     what: "GET on the create-only subresources pods/<name>/binding and pods/<name>/eviction answers the Pod itself (Kubernetes: 405 MethodNotAllowed), routes.ts verbFor",
     matches: (c) => c.method === "GET" && !c.intent.watch && (c.intent.subresource === "binding" || c.intent.subresource === "eviction"),
