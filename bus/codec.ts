@@ -1,4 +1,6 @@
-/** JSON payloads on the wire. */
+/** JSON payloads on the wire, and the checks every message from outside passes before use. */
+import { ErrorCode, FlotillaError } from "./errors.ts";
+
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 export function encode(v: unknown): Uint8Array {
@@ -6,4 +8,53 @@ export function encode(v: unknown): Uint8Array {
 }
 export function decode<T = unknown>(data: Uint8Array): T {
   return JSON.parse(dec.decode(data)) as T;
+}
+
+/** Above the api-server's 3 MiB body limit plus the request envelope; below nats-server's 8 MB. */
+export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+/** Kubernetes objects nest about 15 levels deep; nothing legitimate comes near this. */
+export const MAX_MESSAGE_DEPTH = 100;
+/** Keys that change an object's prototype when assigned (`o[k] = v`): never accepted from outside. */
+export const FORBIDDEN_KEYS: readonly string[] = ["__proto__"];
+
+export interface MessageLimits {
+  maxBytes?: number;
+  maxDepth?: number;
+}
+
+/**
+ * Checks a decoded value from outside: at most `maxDepth` levels of objects/arrays and no
+ * `__proto__` key anywhere. Iterative, so a hostile depth cannot exhaust the stack.
+ */
+export function checkUntrusted(value: unknown, where: string, maxDepth = MAX_MESSAGE_DEPTH): void {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== "object" || v === null) continue;
+    if (depth >= maxDepth) throw new FlotillaError(ErrorCode.Invalid, `malformed message on ${where}: nested deeper than ${maxDepth} levels`);
+    if (Array.isArray(v)) {
+      for (const x of v) stack.push([x, depth + 1]);
+      continue;
+    }
+    for (const k of Object.keys(v)) {
+      if (FORBIDDEN_KEYS.includes(k)) throw new FlotillaError(ErrorCode.Invalid, `malformed message on ${where}: the key ${JSON.stringify(k)} is not allowed`);
+      stack.push([(v as Record<string, unknown>)[k], depth + 1]);
+    }
+  }
+}
+
+/** Decodes a message from outside: size, JSON, depth and key checks, each failure a typed error. */
+export function decodeUntrusted(data: Uint8Array, where: string, limits: MessageLimits = {}): unknown {
+  const maxBytes = limits.maxBytes ?? MAX_MESSAGE_BYTES;
+  if (data.length > maxBytes) {
+    throw new FlotillaError(ErrorCode.RequestEntityTooLarge, `message on ${where} is ${data.length} bytes, limit is ${maxBytes}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(data));
+  } catch {
+    throw new FlotillaError(ErrorCode.Invalid, `malformed message on ${where}: not JSON`);
+  }
+  checkUntrusted(raw, where, limits.maxDepth);
+  return raw;
 }

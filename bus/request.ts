@@ -82,14 +82,38 @@ export function requestMsg(nc: NatsConnection, subject: string, data: Uint8Array
 }
 
 export async function request<T>(nc: NatsConnection, subject: string, msg: unknown, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Reply<T>> {
+  let data: Uint8Array;
   try {
-    const m = await requestMsg(nc, subject, encode(msg), timeoutMs);
-    return decode<Reply<T>>(m.data);
+    data = encode(msg);
+  } catch (e) {
+    // Too deep for JSON.stringify, a cycle, a BigInt: the caller's message is at fault, not the bus.
+    return { ok: false, error: { code: ErrorCode.Invalid, message: `${subject}: the message cannot be encoded: ${(e as Error).message}` } };
+  }
+  try {
+    const m = await requestMsg(nc, subject, data, timeoutMs);
+    let r: unknown;
+    try {
+      r = decode(m.data);
+    } catch {
+      return malformed(subject, "not JSON");
+    }
+    return isReply<T>(r) ? r : malformed(subject, "not a reply envelope");
   } catch (e) {
     if (e instanceof FlotillaError) return { ok: false, error: e.toWire() };
     return { ok: false, error: { code: ErrorCode.Unavailable, message: `${subject}: ${(e as Error).message}` } };
   }
 }
+
+const isRec = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** `{ ok: true, value }` or `{ ok: false, error: { code, message } }`, nothing else. */
+export function isReply<T>(r: unknown): r is Reply<T> {
+  if (!isRec(r)) return false;
+  if (r.ok === true) return true;
+  return r.ok === false && isRec(r.error) && typeof r.error.code === "string" && Object.hasOwn(ErrorCode, r.error.code) && typeof r.error.message === "string";
+}
+
+const malformed = (subject: string, why: string): Reply<never> => ({ ok: false, error: { code: ErrorCode.Internal, message: `malformed reply from ${subject}: ${why}` } });
 
 /** Like `request`, but unwraps the reply and throws a FlotillaError (inside this process only). */
 export async function call<T>(nc: NatsConnection, subject: string, msg: unknown, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<T> {

@@ -1,7 +1,8 @@
 /** Where `flotilla up` keeps its state, and how other commands find it. */
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
-import { existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
+import { readJsonFile, writeFileAtomic } from "../runtime/atomic-file.ts";
 
 export function defaultDataDir(): string {
   return process.env.FLOTILLA_DATA_DIR ? resolve(process.env.FLOTILLA_DATA_DIR) : join(homedir(), ".flotilla");
@@ -26,19 +27,17 @@ export interface ClusterState {
 export const stateFile = (dataDir: string) => join(dataDir, "cluster.json");
 export const kubeconfigPath = (dataDir: string) => join(dataDir, "kubeconfig");
 
+const isState = (v: unknown): v is ClusterState =>
+  typeof v === "object" && v !== null && Number.isInteger((v as ClusterState).pid) && typeof (v as ClusterState).natsUrl === "string" && typeof (v as ClusterState).cluster === "string";
+
+/** The running cluster's state; a corrupt file is set aside and reads as no state. */
 export function readState(dataDir: string): ClusterState | undefined {
-  const p = stateFile(dataDir);
-  if (!existsSync(p)) return undefined;
-  try {
-    return JSON.parse(readFileSync(p, "utf8")) as ClusterState;
-  } catch {
-    return undefined;
-  }
+  return readJsonFile(stateFile(dataDir), isState);
 }
 
 export function writeState(dataDir: string, s: ClusterState): void {
   mkdirSync(dataDir, { recursive: true });
-  writeFileSync(stateFile(dataDir), JSON.stringify(s, null, 2) + "\n");
+  writeFileAtomic(stateFile(dataDir), JSON.stringify(s, null, 2) + "\n");
 }
 
 export function isAlive(pid: number): boolean {

@@ -12,11 +12,13 @@ import { hostname } from "node:os";
 import { nanoid } from "nanoid";
 import { subjects, DEFAULT_CLUSTER } from "../bus/subjects.ts";
 import { StoreClient } from "../bus/store-client.ts";
-import { encode } from "../bus/codec.ts";
+import { encode, decode } from "../bus/codec.ts";
+import { ErrorCode, fail } from "../bus/errors.ts";
 import { createLogger } from "./logger.ts";
 import { Supervisor } from "./supervisor.ts";
 import { LeaderElector, leaseStore, monotonicClock } from "./leader.ts";
 import { VERSION } from "./actor.ts";
+import { containProcessFaults, guardSubscriptions, reportFault, runInActorScope, FaultOrigin } from "./containment.ts";
 
 export interface HostOptions {
   natsUrl: string;
@@ -29,6 +31,11 @@ export interface HostOptions {
   handleSignals?: boolean;
   /** Told the moment a leader-elected actor starts or stops acting as leader. */
   onLeadership?: (change: LeadershipChange) => void;
+  /**
+   * Contain process-level faults (default true): an uncaught exception or unhandled rejection is
+   * attributed to the actor it came from, logged, and that actor restarted; the process goes on.
+   */
+  containFaults?: boolean;
 }
 
 export interface LeadershipChange {
@@ -109,7 +116,14 @@ export async function startActor(
   const opts = spec.opts ?? {};
   const id = `${def.kind}-${nanoid(6)}`;
   const log = createLogger(def.kind, { id });
-  const nc = await connectNats(o.natsUrl, def.connectionName?.(opts, id) ?? `${def.kind}/${id}`, o.creds, def.connectOptions);
+  // The connection belongs to the actor: whatever its socket delivers runs in the actor's scope,
+  // and a fault there restarts the instance that is current at the time.
+  let crashCurrent: (e: unknown) => void = () => undefined;
+  const actorScope = { kind: def.kind, id, crash: (e: unknown) => crashCurrent(e) };
+  const nc = guardSubscriptions(
+    await runInActorScope(actorScope, () => connectNats(o.natsUrl, def.connectionName?.(opts, id) ?? `${def.kind}/${id}`, o.creds, def.connectOptions)),
+    (e) => reportFault(FaultOrigin.callback, e, actorScope, log),
+  );
   const s = subjects(o.cluster);
   const store = new StoreClient(nc, o.cluster);
   const started = Date.now();
@@ -135,7 +149,13 @@ export async function startActor(
       crash,
     };
   };
-  const supervisor = new Supervisor({ log, start: (crash, signal): Promise<Actor> => def.start(ctxFor(crash, signal), opts) });
+  const supervisor = new Supervisor({
+    log,
+    start: (crash, signal): Promise<Actor> => {
+      crashCurrent = crash;
+      return runInActorScope({ kind: def.kind, id, crash }, () => def.start(ctxFor(crash, signal), opts));
+    },
+  });
   if (def.leaderElected) {
     // Starts and stops of the actor run one after the other, in the order the terms begin and end.
     let transitions = Promise.resolve();
@@ -162,6 +182,11 @@ export async function startActor(
   }
   const presence = nc.subscribe(s.actorsPing(), {
     callback: (_e, m) => {
+      // A ping carries nothing, or an empty JSON object; anything else is answered with Invalid.
+      if (!isPing(m.data)) {
+        if (m.reply) m.respond(encode(fail(ErrorCode.Invalid, `malformed message on ${m.subject}: a ping carries no payload or {}`)));
+        return;
+      }
       const info: PresenceInfo = {
         kind: def.kind,
         id,
@@ -192,20 +217,40 @@ export async function startActor(
 
 export async function startHost(o: HostOptions): Promise<Host> {
   const cluster = o.cluster ?? DEFAULT_CLUSTER;
+  const release = o.containFaults === false ? () => undefined : containProcessFaults();
   const actors: RunningActor[] = [];
-  for (const spec of o.actors) actors.push(await startActor(spec, { natsUrl: o.natsUrl, creds: o.creds, cluster, leaseDurationMs: o.leaseDurationMs, onLeadership: o.onLeadership }));
+  try {
+    for (const spec of o.actors) actors.push(await startActor(spec, { natsUrl: o.natsUrl, creds: o.creds, cluster, leaseDurationMs: o.leaseDurationMs, onLeadership: o.onLeadership }));
+  } catch (e) {
+    for (const a of [...actors].reverse()) await a.stop().catch(() => undefined);
+    release();
+    throw e;
+  }
   let stopping: Promise<void> | undefined;
   const host: Host = {
     actors,
     stop() {
       stopping ??= (async () => {
         for (const a of [...actors].reverse()) await a.stop().catch(() => undefined);
+        release();
       })();
       return stopping;
     },
   };
   if (o.handleSignals) installSignalHandlers(() => host.stop());
   return host;
+}
+
+/** An empty payload or an empty JSON object. */
+function isPing(data: Uint8Array): boolean {
+  if (data.length === 0) return true;
+  if (data.length > 64) return false;
+  try {
+    const v: unknown = decode(data);
+    return typeof v === "object" && v !== null && !Array.isArray(v) && Object.keys(v).length === 0;
+  } catch {
+    return false;
+  }
 }
 
 /** SIGTERM/SIGINT → graceful drain, then exit; a second signal exits at once. */

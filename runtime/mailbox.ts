@@ -5,7 +5,8 @@
  */
 import type { Msg, Subscription } from "@nats-io/transport-node";
 import type { ActorContext } from "./actor.ts";
-import { encode, decode as decodeJson } from "../bus/codec.ts";
+import type { MessageLimits } from "../bus/codec.ts";
+import { encode, decodeUntrusted } from "../bus/codec.ts";
 import { ErrorCode, FlotillaError, toWireError, ok } from "../bus/errors.ts";
 
 export interface ServeOptions<M, R> {
@@ -15,6 +16,8 @@ export interface ServeOptions<M, R> {
   handle: (msg: M, raw: Msg) => Promise<R>;
   /** Reply with the handler's result (default true); false for handlers that reply themselves (streams). */
   autoReply?: boolean;
+  /** Size and depth limits for incoming messages (defaults in bus/codec.ts). */
+  limits?: MessageLimits;
 }
 
 export function serve<M, R>(ctx: ActorContext, subject: string, opts: ServeOptions<M, R>): { stop(): Promise<void> } {
@@ -23,38 +26,45 @@ export function serve<M, R>(ctx: ActorContext, subject: string, opts: ServeOptio
   let active = 0;
   let idle: (() => void) | undefined;
   const respond = (m: Msg, v: unknown) => {
-    if (m.reply) m.respond(encode(v));
+    if (!m.reply) return;
+    try {
+      m.respond(encode(v));
+    } catch (e) {
+      // An answer the bus refuses (too large for the server, connection closing): say so instead.
+      try {
+        m.respond(encode({ ok: false, error: { code: ErrorCode.Internal, message: `cannot send the answer: ${(e as Error).message}` } }));
+      } catch {
+        ctx.log.warn("cannot answer", { subject: m.subject, error: (e as Error).message });
+      }
+    }
   };
   const process = async (m: Msg) => {
     let msg: M;
     try {
-      let raw: unknown;
-      try {
-        raw = decodeJson(m.data);
-      } catch {
-        throw new FlotillaError(ErrorCode.Invalid, `malformed message on ${m.subject}: not JSON`);
-      }
-      msg = opts.decode(raw);
+      msg = opts.decode(decodeUntrusted(m.data, m.subject, opts.limits));
     } catch (e) {
-      respond(m, { ok: false, error: e instanceof FlotillaError ? e.toWire() : { code: ErrorCode.Invalid, message: String((e as Error).message) } });
+      respond(m, { ok: false, error: e instanceof FlotillaError ? e.toWire() : { code: ErrorCode.Invalid, message: `malformed message on ${m.subject}: ${String((e as Error)?.message ?? e)}` } });
       return;
     }
+    let reply: unknown;
     try {
-      const r = await opts.handle(msg, m);
-      if (opts.autoReply !== false) respond(m, ok(r));
+      reply = ok(await opts.handle(msg, m));
     } catch (e) {
-      if (!(e instanceof FlotillaError)) ctx.log.error("handler failed", { subject: m.subject, error: (e as Error).stack ?? String(e) });
-      respond(m, { ok: false, error: toWireError(e) });
+      if (!(e instanceof FlotillaError)) ctx.log.error("handler failed", { subject: m.subject, error: (e as Error)?.stack ?? String(e) });
+      reply = { ok: false, error: toWireError(e) };
     }
+    if (opts.autoReply !== false || !(reply as { ok: boolean }).ok) respond(m, reply);
   };
   const pump = () => {
     while (active < concurrency && mailbox.length > 0) {
       const m = mailbox.shift()!;
       active++;
-      void process(m).finally(() => {
-        active--;
-        pump();
-      });
+      void process(m)
+        .catch((e: unknown) => ctx.log.error("message lost", { subject: m.subject, error: String(e) }))
+        .finally(() => {
+          active--;
+          pump();
+        });
     }
     if (active === 0 && mailbox.length === 0) idle?.();
   };

@@ -4,7 +4,8 @@
  * clients and stops it cleanly.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync, existsSync, mkdtempSync } from "node:fs";
+import { mkdirSync, existsSync, mkdtempSync } from "node:fs";
+import { readCheckedFile, writeFileAtomic } from "./atomic-file.ts";
 import { createServer, connect as tcpConnect } from "node:net";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
@@ -117,9 +118,10 @@ export async function portAccepts(host: string, port: number): Promise<boolean> 
 
 function secret(dir: string, name: string): string {
   const p = join(dir, name);
-  if (existsSync(p)) return readFileSync(p, "utf8").trim();
+  const kept = readCheckedFile(p, (t) => (/^[A-Za-z0-9_-]+$/.test(t.trim()) ? t.trim() : undefined));
+  if (kept) return kept;
   const v = randomBytes(18).toString("base64url");
-  writeFileSync(p, v + "\n", { mode: 0o600 });
+  writeFileAtomic(p, v + "\n", { mode: 0o600 });
   return v;
 }
 
@@ -169,7 +171,7 @@ ${opts.leafListen ? `leafnodes { listen: "${opts.leafListen}" }` : ""}
 ${opts.leafRemotes ? `leafnodes { remotes: [ { urls: [ ${opts.leafRemotes.map((u) => JSON.stringify(u)).join(", ")} ], account: "${account}" } ] }` : ""}
 `;
   const confPath = join(dir, "nats-server.conf");
-  writeFileSync(confPath, conf, { mode: 0o600 });
+  writeFileAtomic(confPath, conf, { mode: 0o600 });
   if (await portAccepts(host, port)) throw new Error(`port ${host}:${port} is already in use; pick another with --port`);
   const child = spawn(bin, ["-c", confPath], { stdio: ["ignore", "pipe", "pipe"] });
   let log = "";

@@ -12,6 +12,8 @@ export interface SupervisorOptions {
   maxDelayMs?: number;
   /** An instance that ran this long resets the back-off. */
   stableMs?: number;
+  /** How long a crashed instance may take to stop before the next one starts anyway. */
+  stopTimeoutMs?: number;
 }
 
 export class Supervisor {
@@ -60,11 +62,16 @@ export class Supervisor {
     const prev = this.current;
     this.current = undefined;
     this.abort?.abort();
-    try {
-      await prev?.stop();
-    } catch {
-      // A crashed instance may not stop cleanly.
-    }
+    // A crashed instance may not stop cleanly, or at all: give it a bounded time.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      (async () => prev?.stop())().catch(() => undefined),
+      new Promise<void>((r) => {
+        timer = setTimeout(r, this.o.stopTimeoutMs ?? 10_000);
+        timer.unref?.();
+      }),
+    ]);
+    clearTimeout(timer);
     if (this.stopped) return;
     if (Date.now() - this.startedAt > (this.o.stableMs ?? 60_000)) this.restarts = 0;
     this.restarts++;

@@ -6,11 +6,14 @@
  *   const { caPem, certPem, keyPem } = ensurePki(dataDir);
  *   https.createServer({ cert: certPem, key: keyPem }, handler);
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import type { Logger } from "../../runtime/logger.ts";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { createSecureContext } from "node:tls";
 import { hostname, networkInterfaces } from "node:os";
 import { join } from "node:path";
 import { generateKeyPairSync } from "node:crypto";
 import forge from "node-forge";
+import { readCheckedFile, setAside, writeFileAtomic } from "../../runtime/atomic-file.ts";
 
 const { pki } = forge;
 const YEARS_CA = 10;
@@ -85,25 +88,61 @@ export function generateServerCert(ca: { certPem: string; keyPem: string }, sans
   return { certPem: pki.certificateToPem(cert), keyPem: pki.privateKeyToPem(keys.privateKey) };
 }
 
-/** Reads the PKI from `<dataDir>/pki`, creating whatever is missing. */
-export function ensurePki(dataDir: string): { caPem: string; certPem: string; keyPem: string } {
+interface Pair {
+  certPem: string;
+  keyPem: string;
+}
+
+const pem = (parse: (text: string) => unknown) => (text: string) => (parse(text), text);
+
+/**
+ * A certificate and its key from two files, or undefined when either is absent, does not parse,
+ * or the two do not belong together; what was there is set aside.
+ */
+function readPair(certPath: string, keyPath: string, log?: Logger): Pair | undefined {
+  const certPem = readCheckedFile(certPath, pem((t) => pki.certificateFromPem(t)), log);
+  const keyPem = readCheckedFile(keyPath, pem((t) => pki.privateKeyFromPem(t)), log);
+  if (certPem !== undefined && keyPem !== undefined) {
+    try {
+      createSecureContext({ cert: certPem, key: keyPem });
+      return { certPem, keyPem };
+    } catch (e) {
+      setAside(certPath, `does not match its key: ${(e as Error).message}`, log);
+      setAside(keyPath, "does not match its certificate", log);
+      return undefined;
+    }
+  }
+  // Half a pair is useless: keep it for a person to look at, out of the way.
+  if (certPem !== undefined) setAside(certPath, `its key ${keyPath} is missing or corrupt`, log);
+  if (keyPem !== undefined) setAside(keyPath, `its certificate ${certPath} is missing or corrupt`, log);
+  return undefined;
+}
+
+function writePair(certPath: string, keyPath: string, p: Pair): void {
+  writeFileAtomic(keyPath, p.keyPem, { mode: 0o600 });
+  writeFileAtomic(certPath, p.certPem);
+}
+
+/**
+ * Reads the PKI from `<dataDir>/pki`, creating whatever is missing. Corrupt files are set aside
+ * and made anew (a new CA means a new serving certificate and a new kubeconfig).
+ */
+export function ensurePki(dataDir: string, log?: Logger): { caPem: string; certPem: string; keyPem: string } {
   const dir = join(dataDir, "pki");
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const p = (f: string) => join(dir, f);
-  let fresh = false;
-  if (!existsSync(p("ca.crt")) || !existsSync(p("ca.key"))) {
-    const ca = generateCa();
-    writeFileSync(p("ca.key"), ca.keyPem, { mode: 0o600 });
-    writeFileSync(p("ca.crt"), ca.certPem);
-    fresh = true;
+  let ca = readPair(p("ca.crt"), p("ca.key"), log);
+  let server = ca && readPair(p("server.crt"), p("server.key"), log);
+  if (!ca) {
+    ca = generateCa();
+    writePair(p("ca.crt"), p("ca.key"), ca);
+    server = undefined;
   }
-  const ca = { certPem: readFileSync(p("ca.crt"), "utf8"), keyPem: readFileSync(p("ca.key"), "utf8") };
-  if (fresh || !existsSync(p("server.crt")) || !existsSync(p("server.key"))) {
-    const s = generateServerCert(ca);
-    writeFileSync(p("server.key"), s.keyPem, { mode: 0o600 });
-    writeFileSync(p("server.crt"), s.certPem);
+  if (!server) {
+    server = generateServerCert(ca);
+    writePair(p("server.crt"), p("server.key"), server);
   }
-  return { caPem: ca.certPem, certPem: readFileSync(p("server.crt"), "utf8"), keyPem: readFileSync(p("server.key"), "utf8") };
+  return { caPem: ca.certPem, certPem: server.certPem, keyPem: server.keyPem };
 }
 
 /**
@@ -128,6 +167,5 @@ export function ensureServingCert(dataDir: string, ips: string[]): void {
   }
   const sans = serverSans();
   const s = generateServerCert(ca, { dns: sans.dns, ips: [...new Set([...sans.ips, ...ips])] });
-  writeFileSync(p("server.key"), s.keyPem, { mode: 0o600 });
-  writeFileSync(p("server.crt"), s.certPem);
+  writePair(p("server.crt"), p("server.key"), s);
 }

@@ -45,16 +45,21 @@ export interface ApiServer extends Actor {
 export const apiServer: ActorDefinition<ApiServerOptions> = {
   kind: "api-server",
   async start(ctx, opts): Promise<ApiServer> {
-    const pki = ensurePki(opts.dataDir);
-    const tokenFile = opts.tokenFile ?? ensureTokens(opts.dataDir).path;
+    const pki = ensurePki(opts.dataDir, ctx.log);
+    const tokenFile = opts.tokenFile ?? ensureTokens(opts.dataDir, ctx.log).path;
     // The token file is re-read when it changes, so tokens can be added without a restart.
     let users = new Map<string, User>();
     let loadedAt = -1;
     const currentUsers = () => {
       const m = existsSync(tokenFile) ? statSync(tokenFile).mtimeMs : -1;
       if (m !== loadedAt) {
-        users = m < 0 ? new Map() : loadTokenFile(tokenFile);
-        loadedAt = m;
+        try {
+          users = m < 0 ? new Map() : loadTokenFile(tokenFile);
+          loadedAt = m;
+        } catch (e) {
+          // Unreadable for now (replaced while we looked): keep the users we had, try again next time.
+          ctx.log.warn("cannot read the token file", { path: tokenFile, error: (e as Error).message });
+        }
       }
       return users;
     };

@@ -8,9 +8,10 @@
  * @example
  *   writeKubeconfig(join(home, ".kube/config"), { server: "https://127.0.0.1:6443", caPem, token });
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { stringify } from "yaml";
+import { writeFileAtomic } from "../../runtime/atomic-file.ts";
 
 /** The name of the cluster extension that says where the cluster's NATS is. */
 export const NATS_EXTENSION = "flotilla.io/nats";
@@ -73,5 +74,5 @@ export function kubeconfigYaml(o: KubeconfigOptions): string {
 
 export function writeKubeconfig(path: string, o: KubeconfigOptions): void {
   mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, kubeconfigYaml(o), { mode: 0o600 });
+  writeFileAtomic(path, kubeconfigYaml(o), { mode: 0o600 });
 }

@@ -11,8 +11,8 @@ import type { KubeletRequest, LogFrame } from "../../bus/kubelet-protocol.ts";
 import type { ResourceRoute } from "./routes.ts";
 import { createInbox } from "@nats-io/transport-node";
 import { subjects } from "../../bus/subjects.ts";
-import { logCancelSubject } from "../../bus/kubelet-protocol.ts";
-import { encode, decode } from "../../bus/codec.ts";
+import { logCancelSubject, decodeLogFrame } from "../../bus/kubelet-protocol.ts";
+import { encode, decodeUntrusted } from "../../bus/codec.ts";
 import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
 import { int64Param, kubeBool } from "./query.ts";
 
@@ -70,15 +70,19 @@ export async function handleLogs(deps: LogDeps, req: IncomingMessage, res: Serve
   const inbox = createInbox();
   const sub = deps.nc.subscribe(inbox);
   let done = false;
+  let written = Promise.resolve();
   let firstTimer: NodeJS.Timeout | undefined;
   const finished = new Promise<void>((resolve, reject) => {
+    /** Ends this one stream: an error before the first byte is the HTTP answer; after it, the stream is cut. */
     const end = (err?: FlotillaError) => {
       if (done) return;
       done = true;
       clearTimeout(firstTimer);
       sub.unsubscribe();
       if (err && !res.headersSent) return reject(err);
-      res.end();
+      // Cut after what was already written reached the socket, so the client sees the stream break.
+      if (err) void written.then(() => res.destroy());
+      else res.end();
       resolve();
     };
     firstTimer = setTimeout(() => end(new FlotillaError(ErrorCode.Timeout, `the kubelet on node ${node} did not answer within ${FIRST_FRAME_MS} ms`)), FIRST_FRAME_MS);
@@ -86,7 +90,7 @@ export async function handleLogs(deps: LogDeps, req: IncomingMessage, res: Serve
       if (!done) deps.nc.publish(logCancelSubject(inbox));
       end();
     });
-    void (async () => {
+    const frames = async () => {
       for await (const m of sub as AsyncIterable<Msg>) {
         if (m.data.length === 0 && m.headers?.code === 503) {
           return end(new FlotillaError(ErrorCode.Unavailable, `no kubelet answers for node ${node}`));
@@ -94,18 +98,26 @@ export async function handleLogs(deps: LogDeps, req: IncomingMessage, res: Serve
         clearTimeout(firstTimer);
         let f: LogFrame;
         try {
-          f = decode<LogFrame>(m.data);
-        } catch {
-          continue;
+          f = decodeLogFrame(decodeUntrusted(m.data, inbox));
+        } catch (e) {
+          return end(new FlotillaError(ErrorCode.Internal, `the kubelet on node ${node} sent a malformed log frame: ${(e as Error).message}`));
         }
         if (f.type === "error") return end(FlotillaError.fromWire(f.error));
         if (f.type === "end") return end();
         if (!res.headersSent) res.writeHead(200, { "Content-Type": "text/plain", "Transfer-Encoding": "chunked" });
-        res.write(f.data);
+        const data = f.data;
+        written = new Promise<void>((r) => res.write(data, () => r()));
       }
       end();
-    })();
+    };
+    frames().catch((e: unknown) => end(new FlotillaError(ErrorCode.Internal, `log stream from node ${node} failed: ${(e as Error)?.message ?? String(e)}`)));
   });
-  deps.nc.publish(subjects(deps.cluster).nodeVerb(node, "logs"), encode(kreq), { reply: inbox });
+  try {
+    deps.nc.publish(subjects(deps.cluster).nodeVerb(node, "logs"), encode(kreq), { reply: inbox });
+  } catch (e) {
+    sub.unsubscribe();
+    clearTimeout(firstTimer);
+    throw new FlotillaError(ErrorCode.Unavailable, `cannot reach the kubelet on node ${node}: ${(e as Error).message}`);
+  }
   await finished;
 }

@@ -5,10 +5,12 @@
  * @example
  *   const { admin, view, path } = ensureTokens("/var/lib/flotilla");
  */
-import { existsSync, mkdirSync, writeFileSync, readFileSync } from "node:fs";
+import type { Logger } from "../../runtime/logger.ts";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { parseTokenFile, Group } from "./auth.ts";
+import { readCheckedFile, writeFileAtomic } from "../../runtime/atomic-file.ts";
 
 export const ADMIN_USER = "admin";
 export const VIEW_USER = "viewer";
@@ -19,18 +21,26 @@ export function tokenFilePath(dataDir: string): string {
 
 const newToken = () => randomBytes(24).toString("base64url");
 
-/** Creates the token file when absent and returns the admin and view tokens it holds. */
-export function ensureTokens(dataDir: string): { admin: string; view: string; path: string } {
+/**
+ * Creates the token file when absent (or set aside as corrupt: no token line in it) and returns
+ * the admin and view tokens it holds.
+ */
+export function ensureTokens(dataDir: string, log?: Logger): { admin: string; view: string; path: string } {
   const path = tokenFilePath(dataDir);
-  if (!existsSync(path)) {
+  let users = readCheckedFile(path, (text) => {
+    const u = parseTokenFile(text);
+    return u.size > 0 ? u : undefined;
+  }, log);
+  if (!users) {
     mkdirSync(dataDir, { recursive: true });
     const lines = [
       `${newToken()},${ADMIN_USER},${ADMIN_USER},"${Group.admin}"`,
       `${newToken()},${VIEW_USER},${VIEW_USER},"${Group.view}"`,
     ];
-    writeFileSync(path, lines.join("\n") + "\n", { mode: 0o600 });
+    const text = lines.join("\n") + "\n";
+    writeFileAtomic(path, text, { mode: 0o600 });
+    users = parseTokenFile(text);
   }
-  const users = parseTokenFile(readFileSync(path, "utf8"));
   let admin = "";
   let view = "";
   for (const [token, u] of users) {

@@ -48,7 +48,7 @@ const NODE_STATUS_INTERVAL_MS = 60_000;
 export async function startKubelet(ctx: ActorContext, opts: KubeletOptions): Promise<Actor> {
   const { nodeName } = opts;
   const log = ctx.log.child({ node: nodeName });
-  const engine = createEngine({ engine: opts.engine, cluster: ctx.cluster, nodeName, dataDir: opts.dataDir, startLatencyMs: opts.startLatencyMs, dockerSocket: opts.dockerSocket });
+  const engine = createEngine({ engine: opts.engine, cluster: ctx.cluster, nodeName, dataDir: opts.dataDir, startLatencyMs: opts.startLatencyMs, dockerSocket: opts.dockerSocket, log });
   await engine.init();
   if (engine.name === "docker" && !engine.nodeAddressForPods) log.warn("the Docker bridge address is unknown: pods reach Services only once a sandbox reports its gateway");
   const leaseSeconds = opts.leaseDurationSeconds ?? 10;

@@ -9,19 +9,10 @@ import type { KubeletRequest, LogFrame } from "../../bus/kubelet-protocol.ts";
 import type { Subjects } from "../../bus/subjects.ts";
 import type { Logger } from "../../runtime/logger.ts";
 import type { Engine } from "./engines/types.ts";
-import { logCancelSubject } from "../../bus/kubelet-protocol.ts";
-import { encode, decode } from "../../bus/codec.ts";
+import { logCancelSubject, decodeKubeletRequest } from "../../bus/kubelet-protocol.ts";
+import { encode, decodeUntrusted } from "../../bus/codec.ts";
 import { ErrorCode, FlotillaError, toWireError } from "../../bus/errors.ts";
 import { attemptsByName } from "./pod-sync.ts";
-
-export function decodeKubeletRequest(raw: unknown): KubeletRequest {
-  const r = raw as Partial<KubeletRequest> | null;
-  if (!r || typeof r !== "object") throw new FlotillaError(ErrorCode.Invalid, "request must be an object");
-  if (r.type === "stats") return { type: "stats" };
-  if (r.type !== "logs") throw new FlotillaError(ErrorCode.Invalid, `unknown kubelet request type ${String(r.type)}`);
-  if (typeof r.namespace !== "string" || typeof r.pod !== "string") throw new FlotillaError(ErrorCode.Invalid, "logs needs namespace and pod");
-  return r as KubeletRequest;
-}
 
 export interface LogsServerOptions {
   nc: NatsConnection;
@@ -34,15 +25,24 @@ export interface LogsServerOptions {
 
 export function serveLogs(o: LogsServerOptions): { stop(): void } {
   const active = new Set<() => void>();
-  const send = (reply: string, f: LogFrame) => o.nc.publish(reply, encode(f));
+  const publish = (reply: string, v: unknown) => {
+    try {
+      o.nc.publish(reply, encode(v));
+    } catch (e) {
+      o.log.warn("cannot answer a kubelet request", { error: (e as Error).message });
+    }
+  };
+  const send = (reply: string, f: LogFrame) => publish(reply, f);
   const handle = async (m: Msg) => {
     if (!m.reply) return;
     const reply = m.reply;
+    const statsSubject = m.subject === o.subjects.nodeVerb(o.nodeName, "stats");
     try {
-      const req = decodeKubeletRequest(decode(m.data));
+      const req = decodeKubeletRequest(decodeUntrusted(m.data, m.subject));
+      if ((req.type === "stats") !== statsSubject) throw new FlotillaError(ErrorCode.Invalid, `message type ${req.type} sent to ${m.subject}`);
       if (req.type === "stats") {
         const cs = await o.engine.listContainers();
-        m.respond(encode({ ok: true, value: { node: o.nodeName, engine: o.engine.name, containers: cs.length, running: cs.filter((c) => c.state === "running").length } }));
+        publish(reply, { ok: true, value: { node: o.nodeName, engine: o.engine.name, containers: cs.length, running: cs.filter((c) => c.state === "running").length } });
         return;
       }
       const pod = o.getPod(req.namespace, req.pod);
@@ -78,7 +78,8 @@ export function serveLogs(o: LogsServerOptions): { stop(): void } {
       }
       send(reply, { type: "end" });
     } catch (e) {
-      send(reply, { type: "error", error: toWireError(e) });
+      if (statsSubject) publish(reply, { ok: false, error: toWireError(e) });
+      else send(reply, { type: "error", ok: false, error: toWireError(e) });
     }
   };
   const subs = [

@@ -8,12 +8,13 @@ import type { StoreRequest } from "../../bus/store-protocol.ts";
 import type { KubeObject, Namespace } from "../../bus/resources.ts";
 import { match } from "ts-pattern";
 import { ensureBuckets } from "../../bus/kv.ts";
-import { STORE_REQUEST_TYPES } from "../../bus/store-protocol.ts";
 import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
-import { serve, typedDecoder } from "../../runtime/mailbox.ts";
+import { serve } from "../../runtime/mailbox.ts";
+import { decodeStoreRequest, refuseUnstorable } from "./decode.ts";
 import { Store } from "./store.ts";
+import { toScale } from "../../bus/scale.ts";
 import { Informer } from "../../runtime/informer.ts";
-import { checkFence, validateFence } from "./fence.ts";
+import { checkFence } from "./fence.ts";
 
 export interface StoreActorOptions {
   serviceCidr?: string;
@@ -22,38 +23,22 @@ export interface StoreActorOptions {
   replicas?: number;
 }
 
-function requireString(m: Record<string, unknown>, field: string): void {
-  if (typeof m[field] !== "string" || m[field] === "") throw new FlotillaError(ErrorCode.Invalid, `${field} must be a non-empty string`);
-}
-
-/** Decode + validate a store request at the edge. */
-export const decodeStoreRequest = typedDecoder<StoreRequest>(STORE_REQUEST_TYPES, (m) => {
-  const r = m as unknown as Record<string, unknown>;
-  validateFence(m);
-  if (m.type === "bind" || m.type === "evict") {
-    requireString(r, "namespace");
-    requireString(r, "name");
-    if (m.type === "bind") requireString(r, "node");
-    return;
-  }
-  requireString(r, "resource");
-  if (m.type !== "list" && m.type !== "create") requireString(r, "name");
-  if ((m.type === "create" || m.type === "update" || m.type === "status") && (typeof r.object !== "object" || r.object === null)) {
-    throw new FlotillaError(ErrorCode.Invalid, "object must be a JSON object");
-  }
-  if (r.namespace !== undefined && typeof r.namespace !== "string") throw new FlotillaError(ErrorCode.Invalid, "namespace must be a string");
-});
-
 export function handleStoreRequest(store: Store, req: StoreRequest): Promise<unknown> {
   return match(req)
     .with({ type: "get" }, (r) => store.get(r.resource, r.namespace, r.name))
     .with({ type: "list" }, (r) => store.list(r.resource, r.namespace, r))
     .with({ type: "create" }, (r) => store.create(r.resource, r.namespace, r.object as KubeObject, { dryRun: r.dryRun }))
-    .with({ type: "update" }, (r) => store.update(r.resource, r.namespace, r.name, r.object, { dryRun: r.dryRun, subresource: r.subresource }))
+    // The scale subresource answers a Scale, as its get and patch do.
+    .with({ type: "update" }, async (r) => {
+      const o = await store.update(r.resource, r.namespace, r.name, r.object, { dryRun: r.dryRun, subresource: r.subresource });
+      return r.subresource === "scale" ? toScale(o) : o;
+    })
     .with({ type: "status" }, (r) => store.updateStatus(r.resource, r.namespace, r.name, r.object))
-    .with({ type: "patch" }, (r) =>
-      store.patch(r.resource, r.namespace, r.name, r.patchType, r.patch, { dryRun: r.dryRun, subresource: r.subresource, fieldManager: r.fieldManager, force: r.force }),
-    )
+    .with({ type: "patch" }, async (r) => {
+      // Apply creates a missing object, but never through a subresource: there is nothing to scale.
+      if (r.patchType === "apply" && r.subresource) await store.get(r.resource, r.namespace, r.name);
+      return store.patch(r.resource, r.namespace, r.name, r.patchType, r.patch, { dryRun: r.dryRun, subresource: r.subresource, fieldManager: r.fieldManager, force: r.force });
+    })
     .with({ type: "delete" }, (r) => store.delete(r.resource, r.namespace, r.name, r.options))
     .with({ type: "bind" }, (r) => store.bind(r.namespace, r.name, r.node, r.uid))
     .with({ type: "evict" }, (r) => store.evict(r.namespace, r.name, r.options))
@@ -76,6 +61,7 @@ export const storeActor: ActorDefinition<StoreActorOptions> = {
       handle: (req, m) => {
         const verb = m.subject.slice(prefix.length);
         if (verb !== req.type) throw new FlotillaError(ErrorCode.Invalid, `message type ${req.type} sent to ${m.subject}`);
+        refuseUnstorable(req);
         return checkFence(store, req).then(() => handleStoreRequest(store, req));
       },
     });

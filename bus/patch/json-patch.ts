@@ -31,7 +31,9 @@ export function parsePointer(pointer: string): string[] {
     .split("/")
     .map((t) => {
       if (/~[^01]|~$/.test(t)) throw bad(`path "${pointer}" has a bad "~" escape`);
-      return t.replace(/~1/g, "/").replace(/~0/g, "~");
+      const token = t.replace(/~1/g, "/").replace(/~0/g, "~");
+      if (token === "__proto__") throw bad(`path "${pointer}" names "__proto__"`);
+      return token;
     });
 }
 

@@ -1,5 +1,18 @@
 /** Small helpers over JSON values shared by the patch appliers. */
+import { ErrorCode, FlotillaError } from "../errors.ts";
+
 export type JsonObject = Record<string, unknown>;
+
+/** Refuses a key that would reach an object's prototype when assigned (`o["__proto__"] = v`). */
+export function safeKey(key: string): string {
+  if (key === "__proto__") throw new FlotillaError(ErrorCode.BadRequest, `the key "__proto__" is not allowed in a patch`);
+  return key;
+}
+
+/** An own property only: `o.constructor` and the like never count as present. */
+export function own(o: JsonObject, key: string): unknown {
+  return Object.hasOwn(o, key) ? o[key] : undefined;
+}
 
 export function isObject(v: unknown): v is JsonObject {
   return typeof v === "object" && v !== null && !Array.isArray(v);

@@ -4,7 +4,7 @@
  *
  * @example applyMergePatch({ a: 1, b: { c: 2 } }, { b: { c: null, d: 3 } }) // → { a: 1, b: { d: 3 } }
  */
-import { cloneJson, isObject } from "./json.ts";
+import { cloneJson, isObject, own, safeKey } from "./json.ts";
 
 export function applyMergePatch(target: unknown, patch: unknown): unknown {
   return mergeInto(cloneJson(target), patch);
@@ -15,8 +15,8 @@ function mergeInto(target: unknown, patch: unknown): unknown {
   if (!isObject(patch)) return cloneJson(patch);
   const result = isObject(target) ? target : {};
   for (const [key, value] of Object.entries(patch)) {
-    if (value === null) delete result[key];
-    else result[key] = mergeInto(result[key], value);
+    if (value === null) delete result[safeKey(key)];
+    else result[safeKey(key)] = mergeInto(own(result, key), value);
   }
   return result;
 }

@@ -13,7 +13,7 @@
  * @example applyStrategicMergePatch(node, { spec: { unschedulable: true } }, "Node")
  */
 import { ErrorCode, FlotillaError } from "../errors.ts";
-import { cloneJson, isObject, jsonEqual, type JsonObject } from "./json.ts";
+import { cloneJson, isObject, jsonEqual, own, safeKey, type JsonObject } from "./json.ts";
 import { fieldMeta, KINDS, PatchStrategy, typeMeta, type FieldMeta, type TypeMeta } from "./smp-schema.ts";
 
 const PATCH = "$patch";
@@ -78,7 +78,7 @@ function mergeMap(original: JsonObject, patch: JsonObject, type: TypeMeta | unde
       delete original[key];
       continue;
     }
-    original[key] = mergeField(original[key], value, fieldMeta(type, key));
+    original[safeKey(key)] = mergeField(own(original, key), value, fieldMeta(type, key));
   }
   return original;
 }

@@ -1,5 +1,6 @@
 /** Builds the engine a kubelet was asked for. */
 import type { Engine, EngineName } from "./types.ts";
+import type { Logger } from "../../../runtime/logger.ts";
 import { SimulatedEngine } from "./simulated.ts";
 import { ProcessEngine } from "./process.ts";
 import { DockerEngine } from "./docker.ts";
@@ -13,6 +14,7 @@ export interface EngineOptions {
   nodeIndex?: number;
   dockerSocket?: string;
   sandboxImage?: string;
+  log?: Logger;
 }
 
 export function createEngine(o: EngineOptions): Engine {
@@ -20,7 +22,7 @@ export function createEngine(o: EngineOptions): Engine {
     case "simulated":
       return new SimulatedEngine({ startLatencyMs: o.startLatencyMs, nodeIndex: o.nodeIndex });
     case "process":
-      return new ProcessEngine({ dataDir: o.dataDir, cluster: o.cluster, nodeName: o.nodeName });
+      return new ProcessEngine({ dataDir: o.dataDir, cluster: o.cluster, nodeName: o.nodeName, log: o.log });
     case "docker":
       return new DockerEngine({ cluster: o.cluster, nodeName: o.nodeName, socketPath: o.dockerSocket, sandboxImage: o.sandboxImage });
   }

@@ -16,19 +16,40 @@
 import type { Engine, EngineContainer, SandboxInfo, ContainerConfig, PodRef, LogStream, ExecResult, LogOptions } from "./types.ts";
 import { StartError } from "./types.ts";
 import { spawn } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync, readdirSync, rmSync, statSync, existsSync, openSync, closeSync, accessSync, constants } from "node:fs";
+import type { Logger } from "../../../runtime/logger.ts";
+import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, existsSync, openSync, closeSync, accessSync, constants } from "node:fs";
 import { join, delimiter, isAbsolute } from "node:path";
 import { homedir } from "node:os";
 import { createServer } from "node:net";
 import { randomBytes } from "node:crypto";
 import { rfc3339 } from "../../../bus/time.ts";
 import { tailText, followFile, stampLines } from "./log-files.ts";
+import { writeFileAtomic, readJsonFile, readCheckedFile } from "../../../runtime/atomic-file.ts";
+import { createLogger } from "../../../runtime/logger.ts";
 
 export interface ProcessOptions {
   dataDir?: string;
   cluster: string;
   nodeName: string;
+  log?: Logger;
 }
+
+type Rec = Record<string, unknown>;
+const isRec = (v: unknown): v is Rec => typeof v === "object" && v !== null && !Array.isArray(v);
+const isPodRef = (v: unknown): v is PodRef => isRec(v) && typeof v.uid === "string" && typeof v.name === "string" && typeof v.namespace === "string";
+const isMeta = (v: unknown): v is Meta =>
+  isRec(v) &&
+  typeof v.id === "string" &&
+  isPodRef(v.pod) &&
+  typeof v.name === "string" &&
+  Number.isInteger(v.attempt) &&
+  Number.isInteger(v.pid) &&
+  (v.pid as number) > 0 &&
+  typeof v.startedAt === "string" &&
+  typeof v.cwd === "string" &&
+  isRec(v.env);
+const isSandbox = (v: unknown): v is SandboxInfo =>
+  isRec(v) && isPodRef(v.pod) && typeof v.id === "string" && typeof v.ip === "string" && isRec(v.hostPorts) && Object.values(v.hostPorts).every((p) => Number.isInteger(p));
 
 const SHIM = `x=$1; shift; c=; trap '[ -n "$c" ] && kill -TERM $c 2>/dev/null' TERM; trap '[ -n "$c" ] && kill -INT $c 2>/dev/null' INT; "$@" & c=$!
 while :; do wait $c; r=$?; kill -0 $c 2>/dev/null || break; done; echo $r > "$x.tmp" && mv "$x.tmp" "$x"; exit $r`;
@@ -90,9 +111,11 @@ export class ProcessEngine implements Engine {
   private exitCbs: ((c: { id: string; pod: PodRef }) => void)[] = [];
   private watched = new Set<string>();
   private poll?: NodeJS.Timeout;
+  private readonly log: Logger;
 
   constructor(opts: ProcessOptions) {
     this.root = join(opts.dataDir ?? defaultDataDir(), "kubelet", opts.cluster, opts.nodeName);
+    this.log = opts.log ?? createLogger("process-engine", { node: opts.nodeName });
   }
 
   private dir(...p: string[]): string {
@@ -131,18 +154,18 @@ export class ProcessEngine implements Engine {
     return out;
   }
 
+  /** A container's meta file; a corrupt one is set aside and the container forgotten. */
   private meta(id: string): Meta | undefined {
-    try {
-      return JSON.parse(readFileSync(this.dir("containers", id, "meta.json"), "utf8")) as Meta;
-    } catch {
-      return undefined;
-    }
+    return readJsonFile(this.dir("containers", id, "meta.json"), isMeta, this.log);
   }
 
   private exitedCode(m: Meta): { code: number; at: string } | undefined {
     for (const f of ["exit", "killed"]) {
       const p = this.dir("containers", m.id, f);
-      if (existsSync(p)) return { code: Number(readFileSync(p, "utf8").trim()), at: new Date(statSync(p).mtimeMs).toISOString() };
+      if (!existsSync(p)) continue;
+      const at = new Date(statSync(p).mtimeMs).toISOString();
+      const code = readCheckedFile(p, (t) => (/^\s*\d{1,3}\s*$/.test(t) ? Number(t.trim()) : undefined), this.log);
+      if (code !== undefined) return { code, at };
     }
     return undefined;
   }
@@ -159,7 +182,7 @@ export class ProcessEngine implements Engine {
   async listSandboxes(): Promise<SandboxInfo[]> {
     return readdirSync(this.dir("sandboxes"))
       .filter((f) => f.endsWith(".json"))
-      .map((f) => JSON.parse(readFileSync(this.dir("sandboxes", f), "utf8")) as SandboxInfo);
+      .flatMap((f) => readJsonFile(this.dir("sandboxes", f), isSandbox, this.log) ?? []);
   }
 
   async listContainers(): Promise<EngineContainer[]> {
@@ -168,12 +191,13 @@ export class ProcessEngine implements Engine {
 
   async ensureSandbox(pod: PodRef, opts: { ports: { name?: string; containerPort: number }[] }): Promise<SandboxInfo> {
     const file = this.dir("sandboxes", `${pod.uid}.json`);
-    if (existsSync(file)) return JSON.parse(readFileSync(file, "utf8")) as SandboxInfo;
+    const existing = readJsonFile(file, isSandbox, this.log);
+    if (existing) return existing;
     const hostPorts: Record<string, number> = {};
     for (const p of opts.ports) hostPorts[String(p.containerPort)] ??= await freePort();
     mkdirSync(this.dir("pods", pod.uid), { recursive: true });
     const s: SandboxInfo = { pod, id: pod.uid, ip: "127.0.0.1", hostPorts, createdAt: rfc3339(Date.now()) };
-    writeFileSync(file, JSON.stringify(s));
+    writeFileAtomic(file, JSON.stringify(s));
     return s;
   }
 
@@ -216,7 +240,7 @@ export class ProcessEngine implements Engine {
     if (pid === undefined) throw new StartError(`could not start ${argv[0]}`);
     child.unref();
     const m: Meta = { id, pod: sandbox.pod, name: cfg.name, attempt: cfg.attempt, init: cfg.init, image: cfg.image, imageID, pid, startedAt: new Date().toISOString(), env, cwd };
-    writeFileSync(join(cdir, "meta.json"), JSON.stringify(m));
+    writeFileAtomic(join(cdir, "meta.json"), JSON.stringify(m));
     child.once("exit", () => {
       this.watched.delete(id);
       for (const cb of this.exitCbs) cb({ id, pod: m.pod });
@@ -238,7 +262,7 @@ export class ProcessEngine implements Engine {
     const deadline = Date.now() + graceSeconds * 1000;
     while (alive(m.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
     if (alive(m.pid)) {
-      if (!this.exitedCode(m)) writeFileSync(this.dir("containers", id, "killed"), "137");
+      if (!this.exitedCode(m)) writeFileAtomic(this.dir("containers", id, "killed"), "137");
       group("SIGKILL");
       while (alive(m.pid)) await new Promise((r) => setTimeout(r, 10));
     }
