@@ -87,6 +87,8 @@ function groupVersion(segs: string[]): { group: string; version: string; rest: s
 function verbFor(method: string, hasName: boolean, subresource: string | undefined, watch: boolean): Verb | undefined {
   switch (method) {
     case "GET":
+      // binding and eviction are create-only (405 for anything else, as in Kubernetes).
+      if (subresource === "binding" || subresource === "eviction") return undefined;
       if (watch) return Verb.watch;
       return hasName ? Verb.get : Verb.list;
     case "POST":

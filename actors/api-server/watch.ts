@@ -24,6 +24,8 @@ export const MAX_WATCHER_BUFFER = 4 * 1024 * 1024;
 /** Without timeoutSeconds a stream lives 30–60 min, like kube-apiserver's. */
 const DEFAULT_TIMEOUT_MS = () => (30 + Math.random() * 30) * 60_000;
 const SYNC_WAIT_MS = 10_000;
+/** setTimeout's largest delay (a longer one fires at once); ~24.8 days is forever for a watch. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface WatchDeps {
   cacheFor: (resource: string) => WatchCache | undefined;
@@ -107,5 +109,5 @@ export async function handleWatch(deps: WatchDeps, req: IncomingMessage, res: Se
     write(encodeJson({ type: "BOOKMARK", object: { kind: rt.kind, apiVersion: apiVersionOf(rt), metadata: { resourceVersion } } }));
   }, KEEPALIVE_MS);
   timers.push(keepAlive);
-  timers.push(setTimeout(finish, timeoutMs));
+  timers.push(setTimeout(finish, Math.min(timeoutMs, MAX_TIMER_MS)));
 }

@@ -97,6 +97,23 @@ function bodyArb(rt: ResourceType, name: string): fc.Arbitrary<Body> {
   );
 }
 
+/**
+ * Whether a query asks for a watch, read as kube-apiserver reads query booleans
+ * (apimachinery's Convert_Slice_string_To_bool: the first value; only "0" and "false", any case,
+ * are false — every other value, even an empty or malformed one, is true).
+ */
+function isWatchQuery(query: string): boolean {
+  const first = query.split("&").find((p) => p === "watch" || p.startsWith("watch="));
+  if (first === undefined) return false;
+  let v = first.slice("watch=".length);
+  try {
+    v = decodeURIComponent(v.replace(/\+/g, " "));
+  } catch {
+    return false; // a malformed escape is a 400, never a watch
+  }
+  return v !== "0" && v.toLowerCase() !== "false";
+}
+
 /** A resource request: `/api/v1[/namespaces/<ns>][/watch]/<resource>[/<name>[/<subresource>]]`. */
 const resourceCaseArb: fc.Arbitrary<HttpCase> = fc
   .record({ rt: resourceArb, ns: fc.option(namespaceArb, { freq: 4 }), name: fc.option(nameArb, { freq: 3 }), sub: fc.option(fc.oneof({ arbitrary: fc.constantFrom("status", "scale", "log", "binding", "eviction"), weight: 5 }, { arbitrary: fc.constantFrom("exec", "proxy", ""), weight: 1 }), { freq: 3 }), watchPath: fc.boolean() })
@@ -127,7 +144,7 @@ const resourceCaseArb: fc.Arbitrary<HttpCase> = fc
         accept: r.accept,
         token: r.token,
         body: r.body,
-        intent: { rt, name: name ?? undefined, subresource: name !== null ? (sub ?? undefined) : undefined, watch: r.watchPath || /(^|&)watch=(true|1)(&|$)/.test(r.query) },
+        intent: { rt, name: name ?? undefined, subresource: name !== null ? (sub ?? undefined) : undefined, watch: r.watchPath || isWatchQuery(r.query) },
       };
     });
   });
@@ -211,7 +228,9 @@ export function send(t: HttpTarget, c: HttpCase, timeoutMs = 15_000): Promise<Ht
     };
     let req: ReturnType<typeof httpsRequest>;
     try {
-      req = httpsRequest(t.url + pathOf(c), { method: c.method, headers, agent: t.agent, timeout: timeoutMs }, (res) => {
+      // The path goes as it is: a URL string would have its `.`/`..` segments resolved by the client.
+      const base = new URL(t.url);
+      req = httpsRequest({ host: base.hostname, port: base.port, path: pathOf(c), method: c.method, headers, agent: t.agent, timeout: timeoutMs }, (res) => {
         const chunks: Buffer[] = [];
         const answer = () => ({ status: res.statusCode ?? 0, contentType: String(res.headers["content-type"] ?? ""), body: Buffer.concat(chunks) });
         res.on("data", (d: Buffer) => chunks.push(d));
