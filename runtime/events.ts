@@ -29,7 +29,7 @@ export interface EventSource {
 
 export type EventType = "Normal" | "Warning";
 
-export interface EventInit {
+interface EventInit {
   involved: ObjectReference;
   type: EventType;
   reason: string;
@@ -42,11 +42,11 @@ export interface EventInit {
 }
 
 /** `<involved name>.<16 hex>` like Kubernetes' event names. */
-export function eventName(involvedName: string): string {
+function eventName(involvedName: string): string {
   return `${involvedName}.${randomBytes(8).toString("hex")}`;
 }
 
-export function buildEvent(e: EventInit, now: Date = new Date()): Event {
+function buildEvent(e: EventInit, now: Date = new Date()): Event {
   const ns = e.involved.namespace || "default";
   return {
     apiVersion: "v1",
@@ -69,7 +69,7 @@ export function buildEvent(e: EventInit, now: Date = new Date()): Event {
 export const COMBINED_PREFIX = "(combined from similar events): ";
 
 /** Which event a new one counts as (client-go's EventAggregator): the key and the message to write. */
-export class EventCorrelator {
+class EventCorrelator {
   private readonly similar = new Map<string, { messages: Set<string>; at: number }>();
   constructor(private readonly o: { maxSimilar: number; windowMs: number; cacheSize: number }) {}
 
