@@ -1,7 +1,7 @@
 /**
  * Kubernetes Event objects: the one builder and the one recorder every actor uses (kubelet,
  * scheduler, controllers, node controller). Recording never blocks the work it describes: calls
- * only enqueue, a couple of background writers drain a bounded queue (full → dropped, like
+ * only enqueue, a few background writers drain a bounded queue (full → dropped, like
  * client-go's broadcaster), and the recorder correlates as client-go's EventCorrelator does:
  *
  * - the same event again (same object, type, reason, message, source) is not written twice: the
@@ -97,7 +97,7 @@ export interface EventRecorderOptions {
   log?: Logger;
   /** Events waiting to be written; more are dropped (default 1000). */
   maxPending?: number;
-  /** Writes in flight (default 2). */
+  /** Writes in flight (default 4). */
   concurrency?: number;
   /** Distinct messages of one object/type/reason before they are combined (default 10). */
   maxSimilar?: number;
@@ -168,7 +168,7 @@ export class EventRecorder {
 
   private pump(): void {
     for (const [key, p] of this.pending) {
-      if (this.inflight.size >= (this.o.concurrency ?? 2)) break;
+      if (this.inflight.size >= (this.o.concurrency ?? 4)) break;
       // One write per event at a time: a repeat waits for the write that will give it a name.
       if (this.inflight.has(key)) continue;
       this.pending.delete(key);
