@@ -35,6 +35,14 @@ export function decodeToken(token: string): string {
 
 export const CLUSTER_SCOPE_TOKEN = "_";
 
+/** JetStream KV's own subjects: every key of a bucket is `$KV.<bucket>.<key>`. */
+export function kvPrefix(bucket: string): string {
+  return `$KV.${bucket}.`;
+}
+export function kvKeySubject(bucket: string, key: string): string {
+  return `${kvPrefix(bucket)}${key}`;
+}
+
 export function subjects(cluster: string = DEFAULT_CLUSTER) {
   const root = `flotilla.${cluster}`;
   return {
@@ -60,8 +68,8 @@ export function subjects(cluster: string = DEFAULT_CLUSTER) {
     /** The servers' registry and the encrypted bootstrap data (CA, tokens) joining servers fetch. */
     serversBucket: () => `flotilla-${cluster}-servers`,
     /** The republish source for a bucket (JetStream KV subjects). */
-    kvSubjects: (bucket: string) => `$KV.${bucket}.>`,
-    kvPrefix: (bucket: string) => `$KV.${bucket}.`,
+    kvSubjects: (bucket: string) => kvKeySubject(bucket, ">"),
+    kvPrefix,
     kvStream: (bucket: string) => `KV_${bucket}`,
     /** NATS system-account connection advisories (node controller's fast signal). */
     sysDisconnect: (account: string) => `$SYS.ACCOUNT.${account}.DISCONNECT`,
