@@ -20,6 +20,8 @@ export const EVENTS_MAX_AGE_MS = 60 * 60 * 1000;
 export const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
 
 export const KV_OPERATION_HEADER = "KV-Operation";
+/** Marks the first message of an object's life (a create), so a read at an older revision knows the key did not exist then. */
+export const CREATED_HEADER = "Flotilla-Created";
 
 export interface BucketOptions {
   replicas?: number;
