@@ -90,6 +90,8 @@ export interface KvChange {
   revision: number;
   /** The stored object (for deletes: the last state the store wrote into the delete marker, if any). */
   object?: KubeObject;
+  /** The stored bytes, for keys that hold something other than an object (allocations). */
+  data?: Uint8Array;
   /** True for entries of the initial snapshot. */
   initial: boolean;
 }
@@ -189,7 +191,7 @@ export async function watchBucket(nc: NatsConnection, bucket: string, opts: Watc
       // The initial snapshot omits keys whose last value is a delete marker.
       if (!(initial && snapshot && del)) {
         try {
-          opts.onChange({ op: del ? "delete" : "put", key, revision: m.seq, object: decodeObject(m.data, m.seq), initial });
+          opts.onChange({ op: del ? "delete" : "put", key, revision: m.seq, object: decodeObject(m.data, m.seq), data: m.data, initial });
         } catch (e) {
           opts.onError?.(new FlotillaError(ErrorCode.Internal, `watch handler failed: ${(e as Error).message}`, { cause: e }));
         }
@@ -232,6 +234,20 @@ export async function snapshotBucket(
     filter,
     onChange: (c) => {
       if (c.initial && c.op === "put" && c.object) entries.push({ key: c.key, revision: c.revision, object: c.object });
+    },
+  });
+  const revision = await w.synced;
+  w.stop();
+  return { revision, entries };
+}
+
+/** The last value of each key under a filter, as bytes (for keys that do not hold objects). */
+export async function snapshotRaw(nc: NatsConnection, bucket: string, filter: string): Promise<{ revision: number; entries: { key: string; revision: number; data: Uint8Array }[] }> {
+  const entries: { key: string; revision: number; data: Uint8Array }[] = [];
+  const w = await watchBucket(nc, bucket, {
+    filter,
+    onChange: (c) => {
+      if (c.initial && c.op === "put") entries.push({ key: c.key, revision: c.revision, data: c.data ?? new Uint8Array() });
     },
   });
   const revision = await w.synced;

@@ -13,7 +13,7 @@ import type { Service } from "../../bus/resources.ts";
 import type { AllocationOwner } from "./allocation.ts";
 import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
 import { BRIDGE_PORTS_ANNOTATION, BRIDGE_PORT_RANGE, servicePortKey } from "../../bus/service-links.ts";
-import { isWrongLastSequence } from "./kv-errors.ts";
+import { isWrongLastSequence, kvFailure } from "./kv-errors.ts";
 import {
   DEFAULT_SERVICE_CIDR,
   NODE_PORT_RANGE,
@@ -152,7 +152,7 @@ export class Allocator {
       return await this.kv.create(key, JSON.stringify(owner));
     } catch (e) {
       if (isWrongLastSequence(e) || /exists/i.test(String((e as Error).message))) return undefined;
-      throw e;
+      throw kvFailure(e, "allocate");
     }
   }
 

@@ -13,13 +13,23 @@ import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
 import { serve, typedDecoder } from "../../runtime/mailbox.ts";
 import { Store } from "./store.ts";
 import { Informer } from "../../runtime/informer.ts";
+import { startRepairLoop } from "./repair-loop.ts";
 
 export interface StoreActorOptions {
   serviceCidr?: string;
   defaultTolerationSeconds?: number;
   concurrency?: number;
   replicas?: number;
+  /** Time between allocation repair passes (0 = no repair loop in this replica). */
+  repairIntervalMs?: number;
+  /** How long an allocation nothing holds must stay so before the repair frees it. */
+  allocationLeakGraceMs?: number;
+  /** Lease duration of the repair loop's leader election. */
+  repairLeaseMs?: number;
 }
+
+export const REPAIR_INTERVAL_MS = 60_000;
+export const ALLOCATION_LEAK_GRACE_MS = 60_000;
 
 function requireString(m: Record<string, unknown>, field: string): void {
   if (typeof m[field] !== "string" || m[field] === "") throw new FlotillaError(ErrorCode.Invalid, `${field} must be a non-empty string`);
@@ -78,8 +88,17 @@ export const storeActor: ActorDefinition<StoreActorOptions> = {
       },
     });
     ctx.log.info("store serving", { subject: ctx.subjects.storeAll() });
+    const intervalMs = opts.repairIntervalMs ?? REPAIR_INTERVAL_MS;
+    const repair =
+      intervalMs > 0
+        ? startRepairLoop(
+            { nc: ctx.nc, buckets, allocator: store.allocator, store: ctx.store, log: ctx.log, now: ctx.now },
+            { intervalMs, leakGraceMs: opts.allocationLeakGraceMs ?? ALLOCATION_LEAK_GRACE_MS, leaseDurationMs: opts.repairLeaseMs, identity: ctx.id },
+          )
+        : undefined;
     return {
       stop: async () => {
+        await repair?.stop();
         await server.stop();
         namespaces.stop();
       },
