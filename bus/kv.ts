@@ -8,7 +8,7 @@ import type { JetStreamClient, JetStreamManager, JsMsg } from "@nats-io/jetstrea
 import type { KV } from "@nats-io/kv";
 import type { BucketName } from "./kinds.ts";
 import type { KubeObject } from "./resources.ts";
-import { jetstream, jetstreamManager, DeliverPolicy, AckPolicy } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager, DeliverPolicy, AckPolicy, DiscardPolicy } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { nanos } from "@nats-io/transport-node";
 import { subjects, encodeToken, decodeToken, CLUSTER_SCOPE_TOKEN } from "./subjects.ts";
@@ -17,6 +17,8 @@ import { FlotillaError, ErrorCode } from "./errors.ts";
 /** History kept per key in the main bucket: what a resumed watch can replay (see docs/store.md). */
 export const MAIN_HISTORY = 16;
 export const EVENTS_MAX_AGE_MS = 60 * 60 * 1000;
+/** The Events bucket's size bound: past it the oldest Events go first. */
+export const EVENTS_MAX_BYTES = 128 * 1024 * 1024;
 export const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
 
 export const KV_OPERATION_HEADER = "KV-Operation";
@@ -28,6 +30,7 @@ export interface BucketOptions {
   /** "file" (default) or "memory". */
   storage?: "file" | "memory";
   eventsMaxAgeMs?: number;
+  eventsMaxBytes?: number;
 }
 
 export interface Buckets {
@@ -65,10 +68,24 @@ export async function ensureBuckets(nc: NatsConnection, cluster: string, opts: B
   };
   const [main, events, leases] = await Promise.all([
     create(names.main, { history: MAIN_HISTORY }),
-    create(names.events, { history: 1, ttl: opts.eventsMaxAgeMs ?? EVENTS_MAX_AGE_MS }),
+    create(names.events, { history: 1, ttl: opts.eventsMaxAgeMs ?? EVENTS_MAX_AGE_MS, max_bytes: opts.eventsMaxBytes ?? EVENTS_MAX_BYTES }),
     create(names.leases, { history: 1 }),
   ]);
+  await boundEvents(nc, names.events, opts.eventsMaxAgeMs ?? EVENTS_MAX_AGE_MS, opts.eventsMaxBytes ?? EVENTS_MAX_BYTES);
   return { main, events, leases, names };
+}
+
+/**
+ * The Events bucket keeps at most `maxAgeMs` of Events and `maxBytes` of storage, dropping the
+ * oldest first (a KV bucket refuses new writes when full; Events would rather lose old ones).
+ * Applied to an existing bucket too, so a changed setting takes effect at the next start.
+ */
+async function boundEvents(nc: NatsConnection, bucket: string, maxAgeMs: number, maxBytes: number): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  const info = await jsm.streams.info(`KV_${bucket}`);
+  const c = info.config;
+  if (c.discard === DiscardPolicy.Old && c.max_bytes === maxBytes && c.max_age === nanos(maxAgeMs)) return;
+  await jsm.streams.update(`KV_${bucket}`, { ...c, discard: DiscardPolicy.Old, max_bytes: maxBytes, max_age: nanos(maxAgeMs) });
 }
 
 /** `<resource>.<namespace|_>.<name with . encoded>` */

@@ -109,7 +109,7 @@ export function sendJson(res: ServerResponse, code: number, body: unknown, heade
 }
 
 export function sendError(res: ServerResponse, e: unknown, ctx: ErrorContext = {}): number {
-  const { code, body } = statusFromError(e, ctx);
-  sendJson(res, code, body);
+  const { code, body, headers } = statusFromError(e, ctx);
+  sendJson(res, code, body, headers);
   return code;
 }

@@ -95,7 +95,7 @@ export function isErrorCode(x: unknown): x is ErrorCode {
 }
 
 /** Any thrown value → HTTP status + Status body. Unknown errors are 500 InternalError. */
-export function statusFromError(e: unknown, ctx: ErrorContext = {}): { code: number; body: KubeStatus } {
+export function statusFromError(e: unknown, ctx: ErrorContext = {}): { code: number; body: KubeStatus; headers: Record<string, string> } {
   const fe =
     e instanceof FlotillaError && isErrorCode(e.code)
       ? e
@@ -114,7 +114,8 @@ export function statusFromError(e: unknown, ctx: ErrorContext = {}): { code: num
   const d = details(fe.code, fe.details, ctx);
   if (d) body.details = d;
   if (fe.code === ErrorCode.Unauthorized) body.message = "Unauthorized";
-  return { code, body };
+  const retry = fe.details?.retryAfterSeconds;
+  return { code, body, headers: retry !== undefined ? { "Retry-After": String(retry) } : {} };
 }
 
 /** `{"status":"Success"}` for eviction, binding and the like. */

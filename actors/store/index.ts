@@ -18,8 +18,15 @@ import { startRepairLoop } from "./repair-loop.ts";
 export interface StoreActorOptions {
   serviceCidr?: string;
   defaultTolerationSeconds?: number;
+  /** Requests served at once (default 256). */
   concurrency?: number;
+  /** Requests that may wait beyond those; more are answered TooManyRequests (default 4096). */
+  maxQueued?: number;
   replicas?: number;
+  /** How long Events are kept (default 1 h). */
+  eventsMaxAgeMs?: number;
+  /** How much storage Events may take; past it the oldest go first (default 128 MiB). */
+  eventsMaxBytes?: number;
   /** Time between allocation repair passes (0 = no repair loop in this replica). */
   repairIntervalMs?: number;
   /** How long an allocation nothing holds must stay so before the repair frees it. */
@@ -28,6 +35,8 @@ export interface StoreActorOptions {
   repairLeaseMs?: number;
 }
 
+export const STORE_CONCURRENCY = 256;
+export const STORE_MAX_QUEUED = 4096;
 export const REPAIR_INTERVAL_MS = 60_000;
 export const ALLOCATION_LEAK_GRACE_MS = 60_000;
 
@@ -71,7 +80,7 @@ export function handleStoreRequest(store: Store, req: StoreRequest): Promise<unk
 export const storeActor: ActorDefinition<StoreActorOptions> = {
   kind: "store",
   async start(ctx, opts) {
-    const buckets = await ensureBuckets(ctx.nc, ctx.cluster, { replicas: opts.replicas });
+    const buckets = await ensureBuckets(ctx.nc, ctx.cluster, { replicas: opts.replicas, eventsMaxAgeMs: opts.eventsMaxAgeMs, eventsMaxBytes: opts.eventsMaxBytes });
     const namespaces = new Informer<Namespace>(ctx.nc, ctx.cluster, { resource: "namespaces", log: ctx.log });
     const store = new Store(ctx.nc, buckets, { namespaces, serviceCidr: opts.serviceCidr, defaultTolerationSeconds: opts.defaultTolerationSeconds });
     await store.bootstrap();
@@ -79,7 +88,8 @@ export const storeActor: ActorDefinition<StoreActorOptions> = {
     const prefix = `${ctx.subjects.storeQueue()}.`;
     const server = serve<StoreRequest, unknown>(ctx, ctx.subjects.storeAll(), {
       queue: "store",
-      concurrency: opts.concurrency ?? 256,
+      concurrency: opts.concurrency ?? STORE_CONCURRENCY,
+      maxQueued: opts.maxQueued ?? STORE_MAX_QUEUED,
       decode: (raw) => decodeStoreRequest(raw),
       handle: (req, m) => {
         const verb = m.subject.slice(prefix.length);
