@@ -246,16 +246,12 @@ export async function snapshotBucket(
   bucket: string,
   filter: string,
 ): Promise<{ revision: number; entries: { key: string; revision: number; object: KubeObject }[] }> {
-  const entries: { key: string; revision: number; object: KubeObject }[] = [];
-  const w = await watchBucket(nc, bucket, {
-    filter,
-    onChange: (c) => {
-      if (c.initial && c.op === "put" && c.object) entries.push({ key: c.key, revision: c.revision, object: c.object });
-    },
+  const raw = await snapshotRaw(nc, bucket, filter);
+  const entries = raw.entries.flatMap((e) => {
+    const object = decodeObject(e.data, e.revision);
+    return object ? [{ key: e.key, revision: e.revision, object }] : [];
   });
-  const revision = await w.synced;
-  w.stop();
-  return { revision, entries };
+  return { revision: raw.revision, entries };
 }
 
 /** The last value of each key under a filter, as bytes (for keys that do not hold objects). */
