@@ -8,7 +8,7 @@ import type { JetStreamClient, JetStreamManager, JsMsg } from "@nats-io/jetstrea
 import type { KV } from "@nats-io/kv";
 import type { BucketName } from "./kinds.ts";
 import type { KubeObject } from "./resources.ts";
-import { jetstream, jetstreamManager, DeliverPolicy, AckPolicy } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager, DeliverPolicy, AckPolicy, DiscardPolicy } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { nanos } from "@nats-io/transport-node";
 import { subjects, encodeToken, decodeToken, kvPrefix, CLUSTER_SCOPE_TOKEN } from "./subjects.ts";
@@ -17,15 +17,20 @@ import { FlotillaError, ErrorCode } from "./errors.ts";
 /** History kept per key in the main bucket: what a resumed watch can replay (see docs/store.md). */
 export const MAIN_HISTORY = 16;
 export const EVENTS_MAX_AGE_MS = 60 * 60 * 1000;
+/** The Events bucket's size bound: past it the oldest Events go first. */
+export const EVENTS_MAX_BYTES = 128 * 1024 * 1024;
 export const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
 
 export const KV_OPERATION_HEADER = "KV-Operation";
+/** Marks the first message of an object's life (a create), so a read at an older revision knows the key did not exist then. */
+export const CREATED_HEADER = "Flotilla-Created";
 
 export interface BucketOptions {
   replicas?: number;
   /** "file" (default) or "memory". */
   storage?: "file" | "memory";
   eventsMaxAgeMs?: number;
+  eventsMaxBytes?: number;
 }
 
 export interface Buckets {
@@ -63,9 +68,10 @@ export async function ensureBuckets(nc: NatsConnection, cluster: string, opts: B
   };
   const [main, events, leases] = await Promise.all([
     create(names.main, { history: MAIN_HISTORY }),
-    create(names.events, { history: 1, ttl: opts.eventsMaxAgeMs ?? EVENTS_MAX_AGE_MS }),
+    create(names.events, { history: 1, ttl: opts.eventsMaxAgeMs ?? EVENTS_MAX_AGE_MS, max_bytes: opts.eventsMaxBytes ?? EVENTS_MAX_BYTES }),
     create(names.leases, { history: 1 }),
   ]);
+  await boundEvents(nc, names.events, opts.eventsMaxAgeMs ?? EVENTS_MAX_AGE_MS, opts.eventsMaxBytes ?? EVENTS_MAX_BYTES);
   // A bucket created earlier with fewer replicas is moved up in place (asking for fewer never
   // shrinks one).
   if ((opts.replicas ?? 1) > 1) {
@@ -121,6 +127,19 @@ export async function followDirectGets(nc: NatsConnection, b: Pick<Buckets, "mai
   t.unref();
 }
 
+/**
+ * The Events bucket keeps at most `maxAgeMs` of Events and `maxBytes` of storage, dropping the
+ * oldest first (a KV bucket refuses new writes when full; Events would rather lose old ones).
+ * Applied to an existing bucket too, so a changed setting takes effect at the next start.
+ */
+async function boundEvents(nc: NatsConnection, bucket: string, maxAgeMs: number, maxBytes: number): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  const info = await jsm.streams.info(`KV_${bucket}`);
+  const c = info.config;
+  if (c.discard === DiscardPolicy.Old && c.max_bytes === maxBytes && c.max_age === nanos(maxAgeMs)) return;
+  await jsm.streams.update(`KV_${bucket}`, { ...c, discard: DiscardPolicy.Old, max_bytes: maxBytes, max_age: nanos(maxAgeMs) });
+}
+
 /** `<resource>.<namespace|_>.<name with . encoded>` */
 export function keyOf(resource: string, namespace: string | undefined, name: string): string {
   return `${resource}.${namespace ? namespace : CLUSTER_SCOPE_TOKEN}.${encodeToken(name)}`;
@@ -140,6 +159,8 @@ export interface KvChange {
   revision: number;
   /** The stored object (for deletes: the last state the store wrote into the delete marker, if any). */
   object?: KubeObject;
+  /** The stored bytes, for keys that hold something other than an object (allocations). */
+  data?: Uint8Array;
   /** True for entries of the initial snapshot. */
   initial: boolean;
 }
@@ -239,7 +260,7 @@ export async function watchBucket(nc: NatsConnection, bucket: string, opts: Watc
       // The initial snapshot omits keys whose last value is a delete marker.
       if (!(initial && snapshot && del)) {
         try {
-          opts.onChange({ op: del ? "delete" : "put", key, revision: m.seq, object: decodeObject(m.data, m.seq), initial });
+          opts.onChange({ op: del ? "delete" : "put", key, revision: m.seq, object: decodeObject(m.data, m.seq), data: m.data, initial });
         } catch (e) {
           opts.onError?.(new FlotillaError(ErrorCode.Internal, `watch handler failed: ${(e as Error).message}`, { cause: e }));
         }
@@ -277,11 +298,21 @@ export async function snapshotBucket(
   bucket: string,
   filter: string,
 ): Promise<{ revision: number; entries: { key: string; revision: number; object: KubeObject }[] }> {
-  const entries: { key: string; revision: number; object: KubeObject }[] = [];
+  const raw = await snapshotRaw(nc, bucket, filter);
+  const entries = raw.entries.flatMap((e) => {
+    const object = decodeObject(e.data, e.revision);
+    return object ? [{ key: e.key, revision: e.revision, object }] : [];
+  });
+  return { revision: raw.revision, entries };
+}
+
+/** The last value of each key under a filter, as bytes (for keys that do not hold objects). */
+export async function snapshotRaw(nc: NatsConnection, bucket: string, filter: string): Promise<{ revision: number; entries: { key: string; revision: number; data: Uint8Array }[] }> {
+  const entries: { key: string; revision: number; data: Uint8Array }[] = [];
   const w = await watchBucket(nc, bucket, {
     filter,
     onChange: (c) => {
-      if (c.initial && c.op === "put" && c.object) entries.push({ key: c.key, revision: c.revision, object: c.object });
+      if (c.initial && c.op === "put") entries.push({ key: c.key, revision: c.revision, data: c.data ?? new Uint8Array() });
     },
   });
   const revision = await w.synced;

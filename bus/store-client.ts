@@ -49,8 +49,20 @@ export class StoreClient {
   get<T extends KubeObject = KubeObject>(resource: string, namespace: string | undefined, name: string): Promise<T> {
     return this.send<T>({ type: "get", resource, namespace, name });
   }
-  list<T extends KubeObject = KubeObject>(resource: string, namespace?: string, opts: ListOptions = {}): Promise<KubeList<T>> {
-    return this.send<KubeList<T>>({ type: "list", resource, namespace, ...opts });
+  /**
+   * One page with `limit` (possibly shorter: a page is at most one NATS message); without it the
+   * whole list, fetched page by page from one snapshot (every page at the first one's revision).
+   */
+  async list<T extends KubeObject = KubeObject>(resource: string, namespace?: string, opts: ListOptions = {}): Promise<KubeList<T>> {
+    const first = await this.send<KubeList<T>>({ type: "list", resource, namespace, ...opts });
+    if (opts.limit || !first.metadata.continue) return first;
+    const items = [...first.items];
+    for (let token: string | undefined = first.metadata.continue; token; ) {
+      const page: KubeList<T> = await this.send<KubeList<T>>({ type: "list", resource, namespace, ...opts, continue: token });
+      items.push(...page.items);
+      token = page.metadata.continue;
+    }
+    return { ...first, metadata: { resourceVersion: first.metadata.resourceVersion }, items };
   }
   create<T extends KubeObject = KubeObject>(resource: string, namespace: string | undefined, object: KubeObject, opts: { dryRun?: boolean } = {}): Promise<T> {
     return this.send<T>({ type: "create", resource, namespace, object, ...opts });

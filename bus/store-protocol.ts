@@ -26,6 +26,10 @@ interface Fenced {
 export type StoreRequest =
   | ({ type: "get" } & Target)
   | {
+      /**
+       * One page, as of one revision: at most `limit` items and at most what fits in one NATS
+       * message, so `continue` may come back without `limit` too (StoreClient.list follows it).
+       */
       type: "list";
       resource: string;
       namespace?: string;

@@ -29,7 +29,7 @@ export interface EventSource {
 
 export type EventType = "Normal" | "Warning";
 
-interface EventInit {
+export interface EventInit {
   involved: ObjectReference;
   type: EventType;
   reason: string;
@@ -46,7 +46,8 @@ function eventName(involvedName: string): string {
   return `${involvedName}.${randomBytes(8).toString("hex")}`;
 }
 
-function buildEvent(e: EventInit, now: Date = new Date()): Event {
+/** One Event object as Kubernetes writes it (the recorder uses this; specs build fixtures with it). */
+export function buildEvent(e: EventInit, now: Date = new Date()): Event {
   const ns = e.involved.namespace || "default";
   return {
     apiVersion: "v1",

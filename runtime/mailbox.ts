@@ -18,7 +18,12 @@ export interface ServeOptions<M, R> {
   autoReply?: boolean;
   /** Size and depth limits for incoming messages (defaults in bus/codec.ts). */
   limits?: MessageLimits;
+  /** Requests that may wait for a free slot; more are answered TooManyRequests at once (default: no bound). */
+  maxQueued?: number;
 }
+
+/** What a full mailbox answers: come back in a second (the api-server sends it as 429 with Retry-After). */
+export const TOO_MANY_REQUESTS = { code: ErrorCode.TooManyRequests, message: "Too many requests, please try again later.", details: { retryAfterSeconds: 1 } };
 
 export function serve<M, R>(ctx: ActorContext, subject: string, opts: ServeOptions<M, R>): { stop(): Promise<void> } {
   const concurrency = opts.concurrency ?? 1;
@@ -72,6 +77,7 @@ export function serve<M, R>(ctx: ActorContext, subject: string, opts: ServeOptio
     queue: opts.queue,
     callback: (err, m) => {
       if (err) return;
+      if (opts.maxQueued !== undefined && active >= concurrency && mailbox.length >= opts.maxQueued) return respond(m, { ok: false, error: TOO_MANY_REQUESTS });
       mailbox.push(m);
       pump();
     },

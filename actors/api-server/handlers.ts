@@ -46,7 +46,7 @@ function answer(deps: HandlerDeps, req: IncomingMessage, res: ServerResponse, ro
   sendJson(res, code, o);
 }
 
-/** Fills apiVersion/kind from the URL and checks name/namespace against it. */
+/** Fills apiVersion/kind from the URL and checks them. */
 export function objectForRoute(route: ResourceRoute, body: unknown): KubeObject {
   if (!body || typeof body !== "object" || Array.isArray(body)) throw badRequest("the request body must be a JSON object");
   const o = { ...(body as KubeObject) };
@@ -56,16 +56,8 @@ export function objectForRoute(route: ResourceRoute, body: unknown): KubeObject 
   if (o.kind !== rt.kind) throw badRequest(`the API version in the data (${o.apiVersion}) does not match the expected API version (${apiVersionOf(rt)}) for kind ${rt.kind}: got kind ${o.kind}`);
   if (o.apiVersion !== apiVersionOf(rt)) throw badRequest(`the API version in the data (${o.apiVersion}) does not match the expected API version (${apiVersionOf(rt)})`);
   o.metadata = { ...(o.metadata ?? {}) };
-  if (rt.namespaced) {
-    if (o.metadata.namespace && route.namespace && o.metadata.namespace !== route.namespace) {
-      throw badRequest("the namespace of the provided object does not match the namespace sent on the request");
-    }
-    if (route.namespace) o.metadata.namespace = route.namespace;
-  } else delete o.metadata.namespace;
-  if (route.name !== undefined && o.metadata.name !== undefined && o.metadata.name !== route.name) {
-    throw badRequest(`the name of the object (${o.metadata.name}) does not match the name on the URL (${route.name})`);
-  }
-  if (route.name !== undefined) o.metadata.name ??= route.name;
+  // The store checks the name and namespace against the URL's (actors/store/target.ts).
+  if (!rt.namespaced) delete o.metadata.namespace;
   return o;
 }
 
@@ -124,10 +116,8 @@ export async function handleUpdate(deps: HandlerDeps, req: IncomingMessage, res:
   }
   if (route.subresource === undefined) validateFields(res, rt.kind, body, q);
   const o = objectForRoute(route, body);
-  const updated =
-    route.subresource === "status"
-      ? await deps.store.updateStatus(rt.resource, o)
-      : await deps.store.update(rt.resource, o, { dryRun: isDryRun(q) });
+  const target = { resource: rt.resource, namespace, name: name!, object: o };
+  const updated = await deps.store.send<KubeObject>(route.subresource === "status" ? { type: "status", ...target } : { type: "update", ...target, dryRun: isDryRun(q) });
   sendJson(res, 200, updated);
 }
 

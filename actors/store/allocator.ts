@@ -1,147 +1,169 @@
 /**
- * Service ClusterIPs (from a loopback range, default 127.96.0.0/16) and NodePorts (30000–32767).
- * Each allocation is a KV key created atomically, so store replicas never hand out the same one,
- * allocations survive restarts, and deleting the Service frees them.
+ * Claims and releases Service addresses (allocation keys, see allocation.ts) in KV. The rules that
+ * keep an address from being handed out twice or lost:
+ * - a write first *claims* what the new version needs (an atomic KV create per address), then writes
+ *   the Service with CAS;
+ * - a failed attempt frees only its own claims, each with CAS on the revision it was claimed at;
+ * - what the old version held is released only after the new version (or the removal) committed,
+ *   and only where the key still names that Service.
+ * Anything a crash leaves behind is a leak, which the repair loop (repair.ts) frees.
  */
 import type { KV } from "@nats-io/kv";
 import type { Service } from "../../bus/resources.ts";
+import type { AllocationOwner } from "./allocation.ts";
 import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
-import { isWrongLastSequence } from "./kv-errors.ts";
-import { BRIDGE_PORTS_ANNOTATION, BRIDGE_PORT_RANGE, bridgePorts, servicePortKey } from "../../bus/service-links.ts";
+import { BRIDGE_PORTS_ANNOTATION, BRIDGE_PORT_RANGE, servicePortKey } from "../../bus/service-links.ts";
+import { isWrongLastSequence, kvFailure } from "./kv-errors.ts";
+import {
+  DEFAULT_SERVICE_CIDR,
+  NODE_PORT_RANGE,
+  parseCidr,
+  inCidr,
+  intToIp,
+  ipKey,
+  nodePortKey,
+  bridgePortKey,
+  hasNodePorts,
+  heldKeys,
+  ownerOf,
+  ownedBy,
+  decodeOwner,
+  storedBridgePorts,
+} from "./allocation.ts";
 
-export const DEFAULT_SERVICE_CIDR = "127.96.0.0/16";
-export const NODE_PORT_RANGE = { min: 30000, max: 32767 };
-
-function ipToInt(ip: string): number {
-  return ip.split(".").reduce((a, o) => a * 256 + Number(o), 0);
-}
-function intToIp(n: number): string {
-  return [24, 16, 8, 0].map((s) => (n >>> s) & 255).join(".");
-}
-export function parseCidr(cidr: string): { base: number; size: number } {
-  const [ip, bits] = cidr.split("/");
-  const size = 2 ** (32 - Number(bits));
-  return { base: ipToInt(ip!) & ~(size - 1) >>> 0, size };
-}
-export function inCidr(ip: string, cidr: string): boolean {
-  const { base, size } = parseCidr(cidr);
-  const n = ipToInt(ip);
-  return n >= base && n < base + size;
+/** One address this attempt claimed, at the revision it was claimed at. */
+export interface Claim {
+  key: string;
+  revision: number;
 }
 
-const ipKey = (ip: string) => `_alloc.clusterip.${ip.replaceAll(".", "_")}`;
-const portKey = (p: number) => `_alloc.nodeport.${p}`;
-const bridgeKey = (p: number) => `_alloc.bridgeport.${p}`;
+/** Random picks tried before a range counts as full. */
+const TRIES = 64;
 
 export class Allocator {
   constructor(
     private readonly kv: KV,
-    private readonly cidr = DEFAULT_SERVICE_CIDR,
+    readonly cidr = DEFAULT_SERVICE_CIDR,
+    private readonly random: () => number = Math.random,
   ) {}
 
-  private async claim(key: string, owner: string): Promise<boolean> {
-    try {
-      await this.kv.create(key, JSON.stringify({ owner }));
-      return true;
-    } catch (e) {
-      if (isWrongLastSequence(e) || /exists/i.test(String((e as Error).message))) return false;
-      throw e;
-    }
-  }
-
-  private async claimRandom(candidates: () => string, count: number, keyOf: (v: string) => string, owner: string): Promise<string | undefined> {
-    for (let i = 0; i < Math.min(64, count); i++) {
-      const v = candidates();
-      if (await this.claim(keyOf(v), owner)) return v;
-    }
-    return undefined;
-  }
-
-  /** Fills in spec.clusterIP(s) and nodePorts, reserving each; throws Invalid when a requested one is taken. */
-  async allocate(svc: Service, held?: Service): Promise<Service> {
-    const heldKeys = new Set(held ? this.keysOf(held) : []);
-    const owner = `${svc.metadata.namespace}/${svc.metadata.name}`;
-    const spec = { ...svc.spec, ports: (svc.spec.ports ?? []).map((p) => ({ ...p })) };
-    const claimed: string[] = [];
-    let annotations: Record<string, string> | undefined;
+  /**
+   * Fills in spec.clusterIP(s), nodePorts and the bridge-ports annotation of `next`, claiming each
+   * address that `held` (the stored version, for an update) does not hold already. A requested
+   * address someone else holds is `Invalid`; on any failure this attempt's claims are freed.
+   */
+  async claim(next: Service, held?: Service): Promise<{ service: Service; claims: Claim[] }> {
+    const heldSet = new Set(held ? heldKeys(held) : []);
+    const owner = ownerOf(next);
+    const spec = { ...next.spec, ports: (next.spec.ports ?? []).map((p) => ({ ...p })) };
+    const claims: Claim[] = [];
+    const fresh = async (key: string): Promise<boolean> => {
+      const revision = await this.create(key, owner);
+      if (revision !== undefined) claims.push({ key, revision });
+      return revision !== undefined;
+    };
+    /** A requested address: fine when this Service holds it already (or just claimed it for another protocol). */
+    const take = async (key: string): Promise<boolean> => heldSet.has(key) || claims.some((c) => c.key === key) || (await fresh(key));
+    /** A random free address: never one this Service holds or just claimed. */
+    const pick = async (count: number, candidate: () => number, keyOf: (v: number) => string): Promise<number | undefined> => {
+      for (let i = 0; i < Math.min(TRIES, count); i++) {
+        const v = candidate();
+        const key = keyOf(v);
+        if (!heldSet.has(key) && !claims.some((c) => c.key === key) && (await fresh(key))) return v;
+      }
+      return undefined;
+    };
+    const annotations = { ...(next.metadata.annotations ?? {}) };
+    delete annotations[BRIDGE_PORTS_ANNOTATION];
     try {
       if (spec.type !== "ExternalName" && spec.clusterIP !== "None") {
         const { base, size } = parseCidr(this.cidr);
         if (spec.clusterIP) {
           if (!inCidr(spec.clusterIP, this.cidr)) {
-            throw invalid(svc, "spec.clusterIP", `Invalid value: "${spec.clusterIP}": provided IP is not in the valid range. The range of valid IPs is ${this.cidr}`);
+            throw invalid(next, "spec.clusterIP", `Invalid value: "${spec.clusterIP}": provided IP is not in the valid range. The range of valid IPs is ${this.cidr}`);
           }
-          if (heldKeys.has(ipKey(spec.clusterIP))) {
-            // already ours
-          } else if (!(await this.claim(ipKey(spec.clusterIP), owner))) {
-            throw invalid(svc, "spec.clusterIP", `Invalid value: "${spec.clusterIP}": provided IP is already allocated`);
-          }
+          if (!(await take(ipKey(spec.clusterIP)))) throw invalid(next, "spec.clusterIP", `Invalid value: "${spec.clusterIP}": provided IP is already allocated`);
         } else {
-          const ip = await this.claimRandom(() => intToIp(base + 1 + Math.floor(Math.random() * (size - 2))), size, (v) => ipKey(v), owner);
-          if (!ip) throw new FlotillaError(ErrorCode.Internal, `failed to allocate a serviceIP: range ${this.cidr} is full`);
-          spec.clusterIP = ip;
+          const ip = await pick(size, () => base + 1 + Math.floor(this.random() * (size - 2)), (n) => ipKey(intToIp(n)));
+          if (ip === undefined) throw new FlotillaError(ErrorCode.Internal, `failed to allocate a serviceIP: range ${this.cidr} is full`);
+          spec.clusterIP = intToIp(ip);
         }
-        if (!heldKeys.has(ipKey(spec.clusterIP))) claimed.push(ipKey(spec.clusterIP));
         spec.clusterIPs = [spec.clusterIP];
       }
-      if (spec.type === "NodePort" || spec.type === "LoadBalancer") {
+      if (hasNodePorts(next)) {
+        const span = NODE_PORT_RANGE.max - NODE_PORT_RANGE.min + 1;
         for (const [i, p] of spec.ports.entries()) {
-          if (p.nodePort && heldKeys.has(portKey(p.nodePort))) continue;
           if (p.nodePort) {
-            if (!(await this.claim(portKey(p.nodePort), owner))) {
-              throw invalid(svc, `spec.ports[${i}].nodePort`, `Invalid value: ${p.nodePort}: provided port is already allocated`);
-            }
-          } else {
-            const span = NODE_PORT_RANGE.max - NODE_PORT_RANGE.min + 1;
-            const port = await this.claimRandom(() => String(NODE_PORT_RANGE.min + Math.floor(Math.random() * span)), span, (v) => portKey(Number(v)), owner);
-            if (!port) throw new FlotillaError(ErrorCode.Internal, "failed to allocate a nodePort: range is full");
-            p.nodePort = Number(port);
+            if (!(await take(nodePortKey(p.nodePort)))) throw invalid(next, `spec.ports[${i}].nodePort`, `Invalid value: ${p.nodePort}: provided port is already allocated`);
+            continue;
           }
-          claimed.push(portKey(p.nodePort));
+          const port = await pick(span, () => NODE_PORT_RANGE.min + Math.floor(this.random() * span), nodePortKey);
+          if (port === undefined) throw new FlotillaError(ErrorCode.Internal, "failed to allocate a nodePort: range is full");
+          p.nodePort = port;
         }
       }
       // Every proxied port also gets a port on the Docker bridge gateway (bus/service-links.ts).
       if (spec.type !== "ExternalName" && spec.clusterIP && spec.clusterIP !== "None") {
-        const had = held ? bridgePorts(held) : {};
+        const had = held ? storedBridgePorts(held) : {};
         const mine: Record<string, number> = {};
         const span = BRIDGE_PORT_RANGE.max - BRIDGE_PORT_RANGE.min + 1;
         for (const p of spec.ports) {
           const k = servicePortKey(p);
-          if (had[k]) {
+          if (had[k] && heldSet.has(bridgePortKey(had[k]))) {
             mine[k] = had[k];
             continue;
           }
-          const port = await this.claimRandom(() => String(BRIDGE_PORT_RANGE.min + Math.floor(Math.random() * span)), span, (v) => bridgeKey(Number(v)), owner);
-          if (!port) throw new FlotillaError(ErrorCode.Internal, "failed to allocate a bridge port: range is full");
-          mine[k] = Number(port);
-          claimed.push(bridgeKey(Number(port)));
+          const port = await pick(span, () => BRIDGE_PORT_RANGE.min + Math.floor(this.random() * span), bridgePortKey);
+          if (port === undefined) throw new FlotillaError(ErrorCode.Internal, "failed to allocate a bridge port: range is full");
+          mine[k] = port;
         }
-        annotations = { ...(svc.metadata.annotations ?? {}), [BRIDGE_PORTS_ANNOTATION]: JSON.stringify(mine) };
+        annotations[BRIDGE_PORTS_ANNOTATION] = JSON.stringify(mine);
       }
     } catch (e) {
-      await this.releaseKeys(claimed);
+      await this.unclaim(claims);
       throw e;
     }
-    return { ...svc, metadata: annotations ? { ...svc.metadata, annotations } : svc.metadata, spec };
+    const { annotations: _dropped, ...rest } = next.metadata;
+    const metadata = Object.keys(annotations).length ? { ...rest, annotations } : rest;
+    return { service: { ...next, metadata, spec }, claims };
   }
 
-  /** Frees what a Service holds (after delete), or what an update dropped. */
-  async release(svc: Service, keep?: Service): Promise<void> {
-    const held = this.keysOf(svc);
-    const kept = new Set(keep ? this.keysOf(keep) : []);
-    await this.releaseKeys(held.filter((k) => !kept.has(k)));
+  /** Frees this attempt's own claims; a key claimed again since (another revision) is left alone. */
+  async unclaim(claims: readonly Claim[]): Promise<void> {
+    await Promise.all(claims.map((c) => this.free(c.key, c.revision)));
   }
 
-  keysOf(svc: Service): string[] {
-    const keys: string[] = [];
-    if (svc.spec?.clusterIP && svc.spec.clusterIP !== "None") keys.push(ipKey(svc.spec.clusterIP));
-    for (const p of svc.spec?.ports ?? []) if (p.nodePort) keys.push(portKey(p.nodePort));
-    for (const p of Object.values(bridgePorts(svc))) keys.push(bridgeKey(p));
-    return keys;
+  /** After a committed write: frees what `old` held and `kept` does not, where the key still names `old`. */
+  async releaseDropped(old: Service, kept?: Service): Promise<void> {
+    const keep = new Set(kept ? heldKeys(kept) : []);
+    await Promise.all(
+      heldKeys(old)
+        .filter((k) => !keep.has(k))
+        .map(async (key) => {
+          const e = await this.kv.get(key).catch(() => null);
+          if (e && e.operation === "PUT" && ownedBy(decodeOwner(e.value), old)) await this.free(key, e.revision);
+        }),
+    );
   }
 
-  private async releaseKeys(keys: string[]): Promise<void> {
-    for (const k of keys) await this.kv.purge(k).catch(() => undefined);
+  /** Creates an allocation key; its revision, or undefined when someone holds it. */
+  async create(key: string, owner: AllocationOwner): Promise<number | undefined> {
+    try {
+      return await this.kv.create(key, JSON.stringify(owner));
+    } catch (e) {
+      if (isWrongLastSequence(e) || /exists/i.test(String((e as Error).message))) return undefined;
+      throw kvFailure(e, "allocate");
+    }
+  }
+
+  /** Purges an allocation key if it is still at `revision`. */
+  async free(key: string, revision: number): Promise<boolean> {
+    try {
+      await this.kv.purge(key, { previousSeq: revision });
+      return true;
+    } catch {
+      return false;
+    }
   }
 }
 

@@ -15,13 +15,32 @@ import { Store } from "./store.ts";
 import { toScale } from "../../bus/scale.ts";
 import { Informer } from "../../runtime/informer.ts";
 import { checkFence } from "./fence.ts";
+import { startRepairLoop } from "./repair-loop.ts";
 
 export interface StoreActorOptions {
   serviceCidr?: string;
   defaultTolerationSeconds?: number;
+  /** Requests served at once (default 256). */
   concurrency?: number;
+  /** Requests that may wait beyond those; more are answered TooManyRequests (default 4096). */
+  maxQueued?: number;
   replicas?: number;
+  /** How long Events are kept (default 1 h). */
+  eventsMaxAgeMs?: number;
+  /** How much storage Events may take; past it the oldest go first (default 128 MiB). */
+  eventsMaxBytes?: number;
+  /** Time between allocation repair passes (0 = no repair loop in this replica). */
+  repairIntervalMs?: number;
+  /** How long an allocation nothing holds must stay so before the repair frees it. */
+  allocationLeakGraceMs?: number;
+  /** Lease duration of the repair loop's leader election. */
+  repairLeaseMs?: number;
 }
+
+export const STORE_CONCURRENCY = 256;
+export const STORE_MAX_QUEUED = 4096;
+export const REPAIR_INTERVAL_MS = 60_000;
+export const ALLOCATION_LEAK_GRACE_MS = 60_000;
 
 export function handleStoreRequest(store: Store, req: StoreRequest): Promise<unknown> {
   return match(req)
@@ -48,7 +67,7 @@ export function handleStoreRequest(store: Store, req: StoreRequest): Promise<unk
 export const storeActor: ActorDefinition<StoreActorOptions> = {
   kind: "store",
   async start(ctx, opts) {
-    const buckets = await ensureBuckets(ctx.nc, ctx.cluster, { replicas: opts.replicas });
+    const buckets = await ensureBuckets(ctx.nc, ctx.cluster, { replicas: opts.replicas, eventsMaxAgeMs: opts.eventsMaxAgeMs, eventsMaxBytes: opts.eventsMaxBytes });
     const namespaces = new Informer<Namespace>(ctx.nc, ctx.cluster, { resource: "namespaces", log: ctx.log });
     const store = new Store(ctx.nc, buckets, { namespaces, serviceCidr: opts.serviceCidr, defaultTolerationSeconds: opts.defaultTolerationSeconds });
     await store.bootstrap();
@@ -56,7 +75,8 @@ export const storeActor: ActorDefinition<StoreActorOptions> = {
     const prefix = `${ctx.subjects.storeQueue()}.`;
     const server = serve<StoreRequest, unknown>(ctx, ctx.subjects.storeAll(), {
       queue: "store",
-      concurrency: opts.concurrency ?? 256,
+      concurrency: opts.concurrency ?? STORE_CONCURRENCY,
+      maxQueued: opts.maxQueued ?? STORE_MAX_QUEUED,
       decode: (raw) => decodeStoreRequest(raw),
       handle: (req, m) => {
         const verb = m.subject.slice(prefix.length);
@@ -66,8 +86,17 @@ export const storeActor: ActorDefinition<StoreActorOptions> = {
       },
     });
     ctx.log.info("store serving", { subject: ctx.subjects.storeAll() });
+    const intervalMs = opts.repairIntervalMs ?? REPAIR_INTERVAL_MS;
+    const repair =
+      intervalMs > 0
+        ? startRepairLoop(
+            { nc: ctx.nc, buckets, allocator: store.allocator, store: ctx.store, log: ctx.log, now: ctx.now },
+            { intervalMs, leakGraceMs: opts.allocationLeakGraceMs ?? ALLOCATION_LEAK_GRACE_MS, leaseDurationMs: opts.repairLeaseMs, identity: ctx.id },
+          )
+        : undefined;
     return {
       stop: async () => {
+        await repair?.stop();
         await server.stop();
         namespaces.stop();
       },

@@ -5,7 +5,7 @@ import { type Path, type Rec, path, invalid, required, duplicate, notSupported, 
 import { nameIsDNS1035Label, nameIsDNSSubdomain, isDNS1123Label, isDNS1123Subdomain, isValidIP, isValidPortNum, isIPv6 } from "./names.ts";
 import { validateLabels, validateMemberName } from "./meta.ts";
 import { validatePortNumOrName } from "./container.ts";
-import { NODE_PORT_RANGE } from "../allocator.ts";
+import { NODE_PORT_RANGE } from "../allocation.ts";
 
 const TYPES = ["ClusterIP", "ExternalName", "LoadBalancer", "NodePort"] as const;
 const PROTOCOLS = ["SCTP", "TCP", "UDP"] as const;

@@ -1,0 +1,109 @@
+/**
+ * Reads of a bucket as of a revision, for paged lists: the bucket's bounds, its keys under a prefix
+ * (the stream's subject index — no values), and each key's value as it was at revision R.
+ *
+ * A key unchanged since R is its last message. A key changed since R is found by walking its
+ * retained history; when the message that was current at R is gone (per-key history, or the
+ * stream's limits), the store's own headers still tell: every store write is a CAS and carries the
+ * sequence it replaced (`Nats-Expected-Last-Subject-Sequence`), and a create is marked
+ * (`Flotilla-Created`). A create that replaced something at or before R means the key was absent
+ * (deleted or never written) at R; anything else means R's state is lost — `expired`.
+ */
+import type { NatsConnection, MsgHdrs } from "@nats-io/transport-node";
+import type { JetStreamManager } from "@nats-io/jetstream";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { CREATED_HEADER, KV_OPERATION_HEADER } from "../../bus/kv.ts";
+import { requestMsg } from "../../bus/request.ts";
+import { kvPrefix } from "../../bus/subjects.ts";
+
+const EXPECTED_LAST_SUBJECT_SEQUENCE = "Nats-Expected-Last-Subject-Sequence";
+const empty = new Uint8Array();
+const enc = new TextEncoder();
+
+export interface StoredMessage {
+  seq: number;
+  deleted: boolean;
+  data: Uint8Array;
+  /** The first write of an object's life. */
+  created: boolean;
+  /** The sequence this write replaced (store writes are CAS), when known. */
+  replaced?: number;
+}
+
+export type StateAt = { state: "present"; message: StoredMessage } | { state: "absent" } | { state: "expired" };
+
+const managers = new WeakMap<NatsConnection, JetStreamManager>();
+async function manager(nc: NatsConnection): Promise<JetStreamManager> {
+  let m = managers.get(nc);
+  if (!m) {
+    m = await jetstreamManager(nc, { checkAPI: false });
+    managers.set(nc, m);
+  }
+  return m;
+}
+
+function fromHeaders(seq: number, h: MsgHdrs | undefined, data: Uint8Array): StoredMessage {
+  const op = h?.get(KV_OPERATION_HEADER);
+  const replaced = h?.get(EXPECTED_LAST_SUBJECT_SEQUENCE);
+  return { seq, deleted: op === "DEL" || op === "PURGE", data, created: !!h?.get(CREATED_HEADER), ...(replaced ? { replaced: Number(replaced) } : {}) };
+}
+
+export class BucketReader {
+  private readonly stream: string;
+  private readonly prefix: string;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    bucket: string,
+  ) {
+    this.stream = `KV_${bucket}`;
+    this.prefix = kvPrefix(bucket);
+  }
+
+  /** First and last retained revision, and whether direct gets are allowed. */
+  async bounds(): Promise<{ first: number; last: number; direct: boolean }> {
+    const info = await (await manager(this.nc)).streams.info(this.stream);
+    return { first: info.state.first_seq, last: info.state.last_seq, direct: !!info.config.allow_direct };
+  }
+
+  /** Every key under `filter` that has a retained message (deleted ones included), unsorted. */
+  async keys(filter: string): Promise<string[]> {
+    const info = await (await manager(this.nc)).streams.info(this.stream, { subjects_filter: `${this.prefix}${filter}` });
+    return Object.keys(info.state.subjects ?? {}).map((s) => s.slice(this.prefix.length));
+  }
+
+  /** The key's value at revision `at`. */
+  async at(key: string, at: number, direct: boolean): Promise<StateAt> {
+    const last = await this.get(key, direct);
+    if (!last) return { state: "absent" };
+    if (last.seq <= at) return last.deleted ? { state: "absent" } : { state: "present", message: last };
+    // Changed since: walk the retained history up to `at`.
+    let before: StoredMessage | undefined;
+    let m = await this.get(key, direct, 1);
+    const first = m;
+    while (m && m.seq <= at) {
+      before = m;
+      m = await this.get(key, direct, m.seq + 1);
+    }
+    if (before) return before.deleted ? { state: "absent" } : { state: "present", message: before };
+    if (first && first.created && first.replaced !== undefined && first.replaced <= at) return { state: "absent" };
+    return { state: "expired" };
+  }
+
+  /** The key's last message, or with `from` the first one at or after that sequence. */
+  private async get(key: string, direct: boolean, from?: number): Promise<StoredMessage | undefined> {
+    const subject = `${this.prefix}${key}`;
+    if (direct) {
+      const m =
+        from === undefined
+          ? await requestMsg(this.nc, `$JS.API.DIRECT.GET.${this.stream}.${subject}`, empty)
+          : await requestMsg(this.nc, `$JS.API.DIRECT.GET.${this.stream}`, enc.encode(JSON.stringify({ seq: from, next_by_subj: subject })));
+      const code = m.headers?.code ?? 0;
+      if (code === 404) return undefined;
+      if (code !== 0) throw new Error(`direct get ${subject}: ${code} ${m.headers?.description ?? ""}`);
+      return fromHeaders(Number(m.headers?.get("Nats-Sequence")), m.headers, m.data);
+    }
+    const sm = await (await manager(this.nc)).streams.getMessage(this.stream, from === undefined ? { last_by_subj: subject } : ({ seq: from, next_by_subj: subject } as never));
+    return sm ? fromHeaders(sm.seq, sm.header, sm.data) : undefined;
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * The store's object I/O on JetStream KV: read, CAS create/update, and removal as a delete marker
+ * that carries the object's last state (so watchers receive it). Errors come back as the wire's:
+ * a stale CAS is `Conflict` (`AlreadyExists` for a create), anything else from KV `Timeout` or
+ * `Unavailable` — an outcome the caller cannot know (`isAmbiguous`), since the write may have landed.
+ */
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { JetStreamClient } from "@nats-io/jetstream";
+import type { KV } from "@nats-io/kv";
+import type { KubeObject } from "../../bus/resources.ts";
+import type { ResourceType } from "../../bus/kinds.ts";
+import type { Buckets } from "../../bus/kv.ts";
+import { jetstream } from "@nats-io/jetstream";
+import { headers } from "@nats-io/transport-node";
+import { keyOf, decodeObject, KV_OPERATION_HEADER, CREATED_HEADER, MAX_OBJECT_BYTES } from "../../bus/kv.ts";
+import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
+import { isWrongLastSequence, kvFailure } from "./kv-errors.ts";
+import { alreadyExists, conflict } from "./errors.ts";
+import { kvKeySubject } from "../../bus/subjects.ts";
+
+const enc = new TextEncoder();
+
+/** A write failed in a way that does not say whether it was stored (time-out, lost connection). */
+export function isAmbiguous(e: unknown): boolean {
+  return e instanceof FlotillaError && (e.code === ErrorCode.Timeout || e.code === ErrorCode.Unavailable);
+}
+
+export class Objects {
+  private readonly js: JetStreamClient;
+
+  constructor(
+    nc: NatsConnection,
+    readonly buckets: Buckets,
+  ) {
+    this.js = jetstream(nc);
+  }
+
+  kv(rt: ResourceType): KV {
+    return this.buckets[rt.bucket];
+  }
+
+  async read(rt: ResourceType, namespace: string | undefined, name: string): Promise<KubeObject | undefined> {
+    let e;
+    try {
+      e = await this.kv(rt).get(keyOf(rt.resource, namespace, name));
+    } catch (err) {
+      throw kvFailure(err, "read");
+    }
+    if (!e || e.operation !== "PUT") return undefined;
+    return decodeObject(e.value, e.revision);
+  }
+
+  /** CAS create. A key whose last entry is a delete marker is free again. */
+  async create(rt: ResourceType, o: KubeObject): Promise<KubeObject> {
+    const data = encodeChecked(rt, o);
+    const key = keyOf(rt.resource, o.metadata.namespace, o.metadata.name!);
+    try {
+      return at(o, await this.publish(rt, key, data, 0, true));
+    } catch (e) {
+      if (!isWrongLastSequence(e)) throw kvFailure(e, "write");
+    }
+    let last;
+    try {
+      last = await this.kv(rt).get(key);
+    } catch (e) {
+      throw kvFailure(e, "write");
+    }
+    if (!last || last.operation === "PUT") throw alreadyExists(rt, o.metadata.name!);
+    try {
+      return at(o, await this.publish(rt, key, data, last.revision, true));
+    } catch (e) {
+      if (isWrongLastSequence(e)) throw alreadyExists(rt, o.metadata.name!);
+      throw kvFailure(e, "write");
+    }
+  }
+
+  /** CAS update on the revision `expected`. */
+  async update(rt: ResourceType, o: KubeObject, expected: number): Promise<KubeObject> {
+    const data = encodeChecked(rt, o);
+    try {
+      return at(o, await this.publish(rt, keyOf(rt.resource, o.metadata.namespace, o.metadata.name!), data, expected, false));
+    } catch (e) {
+      if (isWrongLastSequence(e)) throw conflict(rt, o.metadata.name!);
+      throw kvFailure(e, "write");
+    }
+  }
+
+  /** Removes the key with CAS, leaving the last state in the delete marker (so watchers get it). */
+  async remove(rt: ResourceType, o: KubeObject, expected: number): Promise<KubeObject> {
+    const h = headers();
+    h.set(KV_OPERATION_HEADER, "DEL");
+    try {
+      const ack = await this.js.publish(this.subject(rt, keyOf(rt.resource, o.metadata.namespace, o.metadata.name!)), encodeChecked(rt, o), {
+        headers: h,
+        expect: { lastSubjectSequence: expected },
+      });
+      return at(o, ack.seq);
+    } catch (e) {
+      if (isWrongLastSequence(e)) throw conflict(rt, o.metadata.name!);
+      throw kvFailure(e, "delete");
+    }
+  }
+
+  private subject(rt: ResourceType, key: string): string {
+    return kvKeySubject(this.buckets.names[rt.bucket], key);
+  }
+
+  /** A put with CAS; the first write of an object's life is marked (paged lists rely on it). */
+  private async publish(rt: ResourceType, key: string, data: Uint8Array, expected: number, created: boolean): Promise<number> {
+    const h = created ? headers() : undefined;
+    h?.set(CREATED_HEADER, "1");
+    const ack = await this.js.publish(this.subject(rt, key), data, { expect: { lastSubjectSequence: expected }, ...(h ? { headers: h } : {}) });
+    return ack.seq;
+  }
+}
+
+function at(o: KubeObject, revision: number): KubeObject {
+  return { ...o, metadata: { ...o.metadata, resourceVersion: String(revision) } };
+}
+
+function encodeChecked(rt: ResourceType, o: KubeObject): Uint8Array {
+  const stored = { ...o, metadata: { ...o.metadata } };
+  delete stored.metadata.resourceVersion;
+  const data = enc.encode(JSON.stringify(stored));
+  if (data.length > MAX_OBJECT_BYTES) {
+    throw new FlotillaError(ErrorCode.RequestEntityTooLarge, `Request entity too large: ${rt.kind} "${o.metadata.name}" is ${data.length} bytes, limit is ${MAX_OBJECT_BYTES}`);
+  }
+  return data;
+}
