@@ -21,7 +21,7 @@ describe("kubelet over corrupt process-engine files", function () {
   const dataDir = mkdtempSync(join(tmpdir(), "flotilla-corrupt-"));
   const orphans: number[] = [];
   const root = () => join(dataDir, "kubelet", cluster.cluster, NODE);
-  const start = async () => (host = await cluster.startActors([{ def: kubelet, opts: { nodeName: NODE, engine: "process", dataDir, backoffBaseMs: 200 } }]));
+  const start = async () => (host = await cluster.startActors([{ def: kubelet, opts: { nodeName: NODE, engine: "process", dataDir, backoffBaseMs: 200, stopPodsOnExit: false } }]));
 
   before(async () => {
     cluster = await startTestCluster();
