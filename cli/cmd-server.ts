@@ -3,6 +3,7 @@
  * (JetStream peer remove of a lost server). See docs/ha.md.
  */
 import type { Command } from "commander";
+import type { ServeFlags } from "./server-run.ts";
 import { Option } from "commander";
 import { resolve } from "node:path";
 import { hostname } from "node:os";
@@ -12,23 +13,8 @@ import { CliError } from "./errors.ts";
 
 const say = (s: string) => process.stdout.write(s + "\n");
 
-interface ServerFlags {
-  address?: string;
-  join?: string;
-  token?: string;
-  dataDir: string;
-  name?: string;
-  cluster?: string;
-  natsPort?: string;
-  routePort?: string;
-  leafPort?: string;
-  apiPort?: string;
-  peer?: string[];
-  node?: string | boolean;
-  engine?: string;
-  leaseMs?: string;
-  init?: boolean;
-}
+/** The flags `flotilla server` takes (the defaults come from the command). */
+type ServerFlags = Omit<ServeFlags, "defaultName" | "defaultCluster">;
 
 export function registerServer(program: Command): void {
   const server = program
