@@ -56,6 +56,9 @@ if (!existsSync("/bin/busybox") && !existsSync("/usr/bin/busybox")) missing.push
 if (mode === "test" && !has("dockerd")) missing.push("docker.io");
 if (mode === "test" && !existsSync("/usr/bin/chromium")) missing.push("chromium");
 if (mode === "test" && !has("kubectl")) missing.push("kubernetes-client");
+if (mode === "test" && spawnSync("/usr/bin/python3", ["-c", "import kubernetes"], { stdio: "ignore" }).status !== 0) missing.push("python3-kubernetes");
+if (mode === "test" && !has("ip")) missing.push("iproute2");
+if (mode === "test" && !has("iptables")) missing.push("iptables");
 
 if (missing.length) {
   if (!isRoot) {
