@@ -87,15 +87,23 @@ describe("three servers on loopback addresses", function () {
           const i = next++;
           if (i >= WRITES) return;
           const name = `w-${i}`;
-          try {
-            const r = await api.call("POST", "/api/v1/namespaces/default/configmaps", { apiVersion: "v1", kind: "ConfigMap", metadata: { name }, data: { i: String(i) } });
-            if (r.status === 201) {
+          // As a client does: a write that fails during the failover is sent again (a 409 means an
+          // earlier attempt landed after all), for up to 20 s.
+          for (let attempt = 0; attempt < 100; attempt++) {
+            let status = 0;
+            try {
+              status = (await api.call("POST", "/api/v1/namespaces/default/configmaps", { apiVersion: "v1", kind: "ConfigMap", metadata: { name }, data: { i: String(i) } })).status;
+            } catch {
+              status = 0;
+            }
+            if (status === 201 || (status === 409 && attempt > 0)) {
               acked.push(name);
               ackTimes.push(Date.now());
               if (acked.length === KILL_AT) kill();
-            } else failed++;
-          } catch {
+              break;
+            }
             failed++;
+            await new Promise((r) => setTimeout(r, 200));
           }
         }
       };
