@@ -11,7 +11,7 @@ import type { KubeObject } from "./resources.ts";
 import { jetstream, jetstreamManager, DeliverPolicy, AckPolicy } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { nanos } from "@nats-io/transport-node";
-import { subjects, encodeToken, decodeToken, CLUSTER_SCOPE_TOKEN } from "./subjects.ts";
+import { subjects, encodeToken, decodeToken, kvPrefix, CLUSTER_SCOPE_TOKEN } from "./subjects.ts";
 import { FlotillaError, ErrorCode } from "./errors.ts";
 
 /** History kept per key in the main bucket: what a resumed watch can replay (see docs/store.md). */
@@ -141,7 +141,7 @@ export async function bucketBounds(jsm: JetStreamManager, bucket: string): Promi
 export async function watchBucket(nc: NatsConnection, bucket: string, opts: WatchOptions): Promise<WatchHandle> {
   const js: JetStreamClient = jetstream(nc);
   const jsm = await jetstreamManager(nc);
-  const prefix = `$KV.${bucket}.`;
+  const prefix = kvPrefix(bucket);
   const bounds = await bucketBounds(jsm, bucket);
   const resuming = opts.afterRevision !== undefined && opts.afterRevision > 0;
   if (resuming) {

@@ -35,6 +35,14 @@ export function decodeToken(token: string): string {
 
 export const CLUSTER_SCOPE_TOKEN = "_";
 
+/** JetStream KV's own subjects: every key of a bucket is `$KV.<bucket>.<key>`. */
+export function kvPrefix(bucket: string): string {
+  return `$KV.${bucket}.`;
+}
+export function kvKeySubject(bucket: string, key: string): string {
+  return `${kvPrefix(bucket)}${key}`;
+}
+
 export function subjects(cluster: string = DEFAULT_CLUSTER) {
   const root = `flotilla.${cluster}`;
   return {
@@ -56,8 +64,8 @@ export function subjects(cluster: string = DEFAULT_CLUSTER) {
     eventsBucket: () => `flotilla-${cluster}-events`,
     leasesBucket: () => `flotilla-${cluster}-leases`,
     /** The republish source for a bucket (JetStream KV subjects). */
-    kvSubjects: (bucket: string) => `$KV.${bucket}.>`,
-    kvPrefix: (bucket: string) => `$KV.${bucket}.`,
+    kvSubjects: (bucket: string) => kvKeySubject(bucket, ">"),
+    kvPrefix,
     kvStream: (bucket: string) => `KV_${bucket}`,
     /** NATS system-account connection advisories (node controller's fast signal). */
     sysDisconnect: (account: string) => `$SYS.ACCOUNT.${account}.DISCONNECT`,

@@ -3,12 +3,16 @@
  * broken watch it resumes from the last revision, and on `Expired` re-lists and diffs so handlers
  * see exactly what changed. Handlers should only enqueue keys. Cached objects are shared: never
  * mutate them.
+ *
+ * Besides handlers, a *feed* may read the same stream one level lower, as Kubernetes' watch cache
+ * reads its reflector: the snapshot at every (re)list with its revision, then each KV change in
+ * revision order (the api-server's watch cache is built this way).
  */
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { KubeObject } from "../bus/resources.ts";
 import type { KvChange, WatchHandle } from "../bus/kv.ts";
 import type { Logger } from "./logger.ts";
-import { watchBucket, bucketFor, prefixOf, parseKey } from "../bus/kv.ts";
+import { watchBucket as kvWatch, bucketFor, prefixOf, parseKey } from "../bus/kv.ts";
 import { resourceType } from "../bus/kinds.ts";
 import { ErrorCode, FlotillaError } from "../bus/errors.ts";
 import { createLogger } from "./logger.ts";
@@ -19,11 +23,28 @@ export interface InformerOptions<T> {
   filter?: (o: T) => boolean;
   indexers?: Record<string, (o: T) => string[]>;
   log?: Logger;
+  /** The KV watch (default `bus/kv.ts` watchBucket); specs inject a scripted one. */
+  watch?: typeof kvWatch;
 }
 export interface InformerHandlers<T> {
   add?(o: T): void;
   update?(old: T, cur: T): void;
   delete?(o: T): void;
+}
+/** The raw stream under the cache: every (re)list as a snapshot, then every change after it. */
+export interface InformerFeed {
+  /** The cache was (re)filled from a snapshot taken at `revision`: at start, and after `Expired`. */
+  replace(objects: KubeObject[], revision: number): void;
+  /** One change after the last snapshot, in revision order. */
+  change(c: KvChange): void;
+}
+
+/** What a controller needs of an informer: handlers, a start that resolves once synced, a stop. */
+export interface Source<T extends KubeObject = KubeObject> {
+  addHandlers(h: InformerHandlers<T>): void;
+  start(): Promise<void>;
+  stop(): void;
+  readonly synced: boolean;
 }
 
 export function keyFor(o: { metadata: { namespace?: string; name?: string } }): string {
@@ -34,10 +55,14 @@ export function splitKey(key: string): { namespace?: string; name: string } {
   return i < 0 ? { name: key } : { namespace: key.slice(0, i), name: key.slice(i + 1) };
 }
 
-export class Informer<T extends KubeObject = KubeObject> {
+export class Informer<T extends KubeObject = KubeObject> implements Source<T> {
   private readonly cache = new Map<string, T>();
   private readonly indexes = new Map<string, Map<string, Set<string>>>();
   private readonly handlers: InformerHandlers<T>[] = [];
+  private readonly feeds: InformerFeed[] = [];
+  /** Changes that arrived while a snapshot was being read: fed after its `replace`. */
+  private held: KvChange[] | undefined;
+  private readonly watchBucket: typeof kvWatch;
   private watch?: WatchHandle;
   private stopped = false;
   private _synced = false;
@@ -55,6 +80,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     if (!rt) throw new FlotillaError(ErrorCode.NotFound, `unknown resource ${opts.resource}`);
     this.bucket = bucketFor(cluster, rt.bucket);
     this.log = opts.log ?? createLogger("informer", { resource: opts.resource });
+    this.watchBucket = opts.watch ?? kvWatch;
     for (const name of Object.keys(opts.indexers ?? {})) this.indexes.set(name, new Map());
   }
 
@@ -70,6 +96,10 @@ export class Informer<T extends KubeObject = KubeObject> {
 
   addHandlers(h: InformerHandlers<T>): void {
     this.handlers.push(h);
+  }
+  /** Adds a feed (before `start`). */
+  addFeed(f: InformerFeed): void {
+    this.feeds.push(f);
   }
 
   get(namespace: string | undefined, name: string): T | undefined {
@@ -89,6 +119,24 @@ export class Informer<T extends KubeObject = KubeObject> {
     await this.resync();
   }
 
+  /**
+   * Starts, retrying a failed first list with the informer's back-off until it succeeds (or
+   * `stop`). `failed` hears each failure; the promise resolves once synced or stopped.
+   */
+  async startRetrying(failed?: (e: Error, retryInMs: number) => void): Promise<void> {
+    for (;;) {
+      if (this.stopped) return;
+      try {
+        await this.resync();
+        return;
+      } catch (e) {
+        this.retryDelay = Math.min(this.retryDelay * 2, 5000);
+        failed?.(e as Error, this.retryDelay);
+        await new Promise((r) => setTimeout(r, this.retryDelay).unref?.());
+      }
+    }
+  }
+
   stop(): void {
     this.stopped = true;
     this.watch?.stop();
@@ -100,13 +148,16 @@ export class Informer<T extends KubeObject = KubeObject> {
     let syncedNow = false;
     // Keys changed live before the diff below: the cache already holds something newer than the snapshot.
     const touched = new Set<string>();
-    this.watch = await watchBucket(this.nc, this.bucket, {
+    const snapshot: KubeObject[] = [];
+    this.held = [];
+    const opening = this.watchBucket(this.nc, this.bucket, {
       filter: prefixOf(this.opts.resource, this.opts.namespace),
       onChange: (c) => {
         if (!syncedNow && c.initial) {
           if (c.op === "put" && c.object) {
             const o = c.object as T;
             if (!this.opts.filter || this.opts.filter(o)) initial.set(keyFor(o), o);
+            snapshot.push(c.object);
           }
           this._revision = Math.max(this._revision, c.revision);
           return;
@@ -119,6 +170,12 @@ export class Informer<T extends KubeObject = KubeObject> {
       },
       onError: (e) => this.recover(e),
     });
+    try {
+      this.watch = await opening;
+    } catch (e) {
+      this.held = undefined;
+      throw e;
+    }
     const rev = await this.watch.synced;
     syncedNow = true;
     this._revision = Math.max(this._revision, rev);
@@ -136,11 +193,19 @@ export class Informer<T extends KubeObject = KubeObject> {
       this.put(k, o, old);
       for (const h of this.handlers) (old ? h.update?.(old, o) : h.add?.(o));
     }
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const f of this.feeds) {
+      f.replace(snapshot, rev);
+      for (const c of held) f.change(c);
+    }
     this._synced = true;
     this.retryDelay = 100;
   }
 
   private apply(c: KvChange): void {
+    if (this.held) this.held.push(c);
+    else for (const f of this.feeds) f.change(c);
     this._revision = Math.max(this._revision, c.revision);
     const { namespace, name } = parseKey(c.key);
     const k = namespace ? `${namespace}/${name}` : name;
@@ -199,7 +264,7 @@ export class Informer<T extends KubeObject = KubeObject> {
       if (this.stopped) return;
       try {
         try {
-          this.watch = await watchBucket(this.nc, this.bucket, {
+          this.watch = await this.watchBucket(this.nc, this.bucket, {
             filter: prefixOf(this.opts.resource, this.opts.namespace),
             afterRevision: this._revision,
             onChange: (c) => this.apply(c),

@@ -1,7 +1,8 @@
 /**
  * A work queue of keys (client-go's workqueue): adding a key that is already queued is a no-op, a
  * key is never processed twice at once (re-added while running → runs again after), and a failing
- * key is retried with per-key exponential back-off; success resets its back-off.
+ * key is retried with per-key exponential back-off; success (or `forget`) resets its back-off.
+ * A key waiting for a delayed add keeps the earliest time asked for.
  */
 import type { Logger } from "./logger.ts";
 
@@ -12,13 +13,18 @@ export interface WorkQueueOptions {
   log?: Logger;
 }
 
+/** The delay before retry number `attempt` (1, 2, …): base · 2^(attempt−1), capped (client-go's per-item limiter). */
+export function backoffDelay(attempt: number, baseDelayMs: number, maxDelayMs: number): number {
+  return Math.min(maxDelayMs, baseDelayMs * 2 ** Math.max(0, attempt - 1));
+}
+
 export class WorkQueue {
   private readonly queue: string[] = [];
   private readonly queued = new Set<string>();
   private readonly running = new Set<string>();
   private readonly dirty = new Set<string>();
   private readonly failures = new Map<string, number>();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly timers = new Map<string, { t: NodeJS.Timeout; at: number }>();
   private active = 0;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
@@ -38,6 +44,18 @@ export class WorkQueue {
   get length(): number {
     return this.queue.length;
   }
+  /** Keys waiting for a delayed add (a back-off retry or an `addAfter`). */
+  get waiting(): number {
+    return this.timers.size;
+  }
+  /** Failures of `key` since its last success or `forget`. */
+  retries(key: string): number {
+    return this.failures.get(key) ?? 0;
+  }
+  /** Resets the key's back-off (its next failure waits the base delay again). */
+  forget(key: string): void {
+    this.failures.delete(key);
+  }
 
   add(key: string): void {
     if (this.closed) return;
@@ -54,14 +72,16 @@ export class WorkQueue {
   addAfter(key: string, delayMs: number): void {
     if (this.closed) return;
     if (delayMs <= 0) return this.add(key);
+    const at = Date.now() + delayMs;
     const existing = this.timers.get(key);
-    if (existing) clearTimeout(existing);
+    if (existing && existing.at <= at) return;
+    if (existing) clearTimeout(existing.t);
     const t = setTimeout(() => {
       this.timers.delete(key);
       this.add(key);
     }, delayMs);
     t.unref?.();
-    this.timers.set(key, t);
+    this.timers.set(key, { t, at });
   }
 
   /** Resolves when nothing is queued or running (for specs and graceful drain). */
@@ -72,7 +92,7 @@ export class WorkQueue {
 
   async shutdown(): Promise<void> {
     this.closed = true;
-    for (const t of this.timers.values()) clearTimeout(t);
+    for (const { t } of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     this.queue.length = 0;
     this.queued.clear();
@@ -101,7 +121,7 @@ export class WorkQueue {
     } catch (e) {
       const n = (this.failures.get(key) ?? 0) + 1;
       this.failures.set(key, n);
-      const delay = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (n - 1));
+      const delay = backoffDelay(n, this.baseDelayMs, this.maxDelayMs);
       this.opts.log?.debug("requeue after error", { key, attempt: n, delayMs: delay, error: (e as Error).message });
       if (!this.closed) this.addAfter(key, delay);
     } finally {

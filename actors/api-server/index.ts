@@ -13,7 +13,6 @@ import type { User } from "./auth.ts";
 import { createServer } from "node:https";
 import { existsSync, statSync } from "node:fs";
 import { RESOURCE_TYPES } from "../../bus/kinds.ts";
-import { bucketFor } from "../../bus/kv.ts";
 import { ensurePki } from "./certs.ts";
 import { ensureTokens } from "./tokens.ts";
 import { loadTokenFile } from "./auth.ts";
@@ -54,7 +53,7 @@ export const apiServer: ActorDefinition<ApiServerOptions> = {
     currentUsers();
 
     const feeds = await Promise.all(
-      RESOURCE_TYPES.map(async (rt) => [rt.resource, await startWatchCache(ctx.nc, bucketFor(ctx.cluster, rt.bucket), rt, ctx.log)] as const),
+      RESOURCE_TYPES.map(async (rt) => [rt.resource, await startWatchCache(ctx.nc, ctx.cluster, rt, ctx.log)] as const),
     );
     const caches = new Map<string, WatchCache>(feeds.map(([r, f]) => [r, f.cache]));
 

@@ -11,12 +11,13 @@
  * watcher's resourceVersion) are skipped, never replayed twice.
  */
 import type { NatsConnection } from "@nats-io/transport-node";
-import type { KvChange, WatchHandle } from "../../bus/kv.ts";
+import type { KvChange } from "../../bus/kv.ts";
 import type { ResourceType } from "../../bus/kinds.ts";
 import type { KubeObject } from "../../bus/resources.ts";
 import type { Logger } from "../../runtime/logger.ts";
-import { watchBucket } from "../../bus/kv.ts";
-import { ErrorCode, FlotillaError, isCode } from "../../bus/errors.ts";
+import { parseKey } from "../../bus/kv.ts";
+import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
+import { Informer } from "../../runtime/informer.ts";
 
 export type WatchEventType = "ADDED" | "MODIFIED" | "DELETED";
 
@@ -37,7 +38,8 @@ export interface Watcher {
   close: (reason: string) => void;
 }
 
-const withRv = (o: KubeObject, revision: number): KubeObject => ({ ...o, metadata: { ...o.metadata, resourceVersion: String(revision) } });
+const withRv = (o: KubeObject, revision: number): KubeObject =>
+  o.metadata.resourceVersion === String(revision) ? o : { ...o, metadata: { ...o.metadata, resourceVersion: String(revision) } };
 const keyOfObject = (o: KubeObject) => `${o.metadata.namespace ?? ""}/${o.metadata.name ?? ""}`;
 
 /** The pure part: state, ring and fan-out. Fed by `apply`, read by `watch`. */
@@ -96,10 +98,8 @@ export class WatchCache {
   }
 
   private findByKvKey(kvKey: string): KubeObject | undefined {
-    // `<resource>.<ns|_>.<name with . as _>`
-    const [, ns, ...rest] = kvKey.split(".");
-    const name = rest.join(".").replaceAll("_", ".");
-    return this.objects.get(`${ns === "_" ? "" : ns}/${name}`);
+    const { namespace, name } = parseKey(kvKey);
+    return this.objects.get(`${namespace}/${name}`);
   }
 
   /**
@@ -156,58 +156,29 @@ function deliver(w: Watcher & { minRevision?: number }, ev: CacheEvent): void {
 }
 
 /**
- * Feeds a WatchCache from the resource's KV prefix. A broken feed resumes after the last revision;
- * if that revision was compacted away, the cache re-snapshots and its watchers re-list.
+ * Feeds a WatchCache from the resource's informer (runtime/informer.ts): the informer's snapshot
+ * resets the cache, each change after it is applied. A broken feed resumes after the last
+ * revision; if that revision was compacted away, the informer re-lists, the cache resets and its
+ * watchers re-list. A first list that fails is retried in the background (watches wait for `ready`).
  */
-export async function startWatchCache(
-  nc: NatsConnection,
-  bucket: string,
-  rt: ResourceType,
-  log: Logger,
-): Promise<{ cache: WatchCache; stop(): void }> {
+export async function startWatchCache(nc: NatsConnection, cluster: string, rt: ResourceType, log: Logger): Promise<{ cache: WatchCache; stop(): void }> {
   const cache = new WatchCache();
-  let handle: WatchHandle | undefined;
-  let stopped = false;
-  let retry: NodeJS.Timeout | undefined;
+  const informer = new Informer(nc, cluster, { resource: rt.resource, log: log.child({ watchCache: rt.resource }) });
+  informer.addFeed({ replace: (objects, revision) => cache.reset(objects, revision), change: (c) => cache.apply(c) });
   let failures = 0;
-  const filter = `${rt.resource}.>`;
-
-  const open = async (resume: boolean): Promise<void> => {
-    const initial: KubeObject[] = [];
-    const onError = (e: FlotillaError) => {
-      if (stopped) return;
-      const delay = Math.min(5000, 250 * 2 ** failures++);
-      if (failures <= 3 || failures % 10 === 0) log.warn("watch feed broken; resuming", { resource: rt.resource, error: e.message, retryMs: delay });
-      handle?.stop();
-      retry = setTimeout(() => void open(cache.synced).catch(() => undefined), delay);
-    };
-    try {
-      handle = await watchBucket(nc, bucket, {
-        filter,
-        afterRevision: resume ? cache.revision : undefined,
-        onChange: (c) => {
-          if (c.initial && !resume) {
-            if (c.op === "put" && c.object) initial.push(withRv(c.object, c.revision));
-          } else cache.apply(c);
-        },
-        onError,
-      });
-      const rev = await handle.synced;
-      failures = 0;
-      if (!resume) cache.reset(initial, rev);
-    } catch (e) {
-      if (stopped) return;
-      if (resume && isCode(e, ErrorCode.Expired)) return open(false);
-      onError(e instanceof FlotillaError ? e : new FlotillaError(ErrorCode.Unavailable, String(e)));
-    }
-  };
-  await open(false);
+  await new Promise<void>((settled) => {
+    void informer
+      .startRetrying((e, retryMs) => {
+        failures++;
+        if (failures <= 3 || failures % 10 === 0) log.warn("watch cache cannot list; retrying", { resource: rt.resource, error: e.message, retryMs });
+        settled();
+      })
+      .then(settled);
+  });
   return {
     cache,
     stop() {
-      stopped = true;
-      if (retry) clearTimeout(retry);
-      handle?.stop();
+      informer.stop();
       cache.stop("api-server stopping");
     },
   };

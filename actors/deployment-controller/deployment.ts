@@ -7,8 +7,9 @@
  * go, then brings the new RS up. Paused Deployments only scale. No clock, no ids, no I/O.
  */
 import type { Deployment, DeploymentStatus, ReplicaSet } from "../../bus/resources.ts";
+import type { Decision } from "../../runtime/controller.ts";
 import { matchesSelector } from "../../bus/selectors.ts";
-import { controllerRef } from "../replication-controller/pods.ts";
+import { controllerRef } from "../../bus/owners.ts";
 import { POD_TEMPLATE_HASH, equalIgnoreHash, templateHash } from "./template.ts";
 import {
   Annotation,
@@ -23,16 +24,23 @@ import {
 import { progressing, syncConditions } from "./conditions.ts";
 
 export type DeployCommand =
-  | { type: "rs.create"; rs: ReplicaSet }
+  | { type: "replicaset.create"; rs: ReplicaSet }
   /** Full write of a changed copy, CAS on its resourceVersion. */
-  | { type: "rs.update"; rs: ReplicaSet }
-  | { type: "rs.delete"; namespace: string; name: string; uid: string }
+  | { type: "replicaset.update"; rs: ReplicaSet }
+  | { type: "replicaset.delete"; namespace: string; name: string; uid: string }
   | { type: "deployment.annotate"; annotations: Record<string, string> }
   | { type: "deployment.status"; status: DeploymentStatus };
 
-export interface DeployDecision {
-  commands: DeployCommand[];
-  requeueAfterMs?: number;
+export type DeployDecision = Decision<DeployCommand>;
+
+/** The controller's view of one Deployment key: the Deployment (as last written) and the ReplicaSets of its namespace. */
+export interface DeployView {
+  deployment?: Deployment;
+  replicaSets: readonly ReplicaSet[];
+}
+
+export function reconcile(_key: string, v: DeployView, now: number): DeployDecision {
+  return v.deployment ? reconcileDeployment(v.deployment, v.replicaSets, now) : { commands: [] };
 }
 
 export const DEFAULT_REVISION_HISTORY_LIMIT = 10;
@@ -167,8 +175,8 @@ export function reconcileDeployment(d: Deployment, replicaSets: readonly Replica
     }
   }
 
-  if (created && newRs) commands.push({ type: "rs.create", rs: newRs });
-  for (const c of changed.values()) commands.push({ type: "rs.update", rs: c });
+  if (created && newRs) commands.push({ type: "replicaset.create", rs: newRs });
+  for (const c of changed.values()) commands.push({ type: "replicaset.update", rs: c });
 
   // The Deployment carries the revision of its new RS.
   if (newRs && d.metadata.annotations?.[Annotation.revision] !== String(revision)) {
@@ -194,7 +202,7 @@ export function reconcileDeployment(d: Deployment, replicaSets: readonly Replica
       .filter((rs) => replicasOf(rs) === 0 && (rs.status?.replicas ?? 0) === 0 && !rs.metadata.deletionTimestamp)
       .sort((a, b) => revisionOf(a) - revisionOf(b));
     for (const rs of idle.slice(0, Math.max(0, idle.length - limit))) {
-      commands.push({ type: "rs.delete", namespace: rs.metadata.namespace!, name: rs.metadata.name!, uid: rs.metadata.uid! });
+      commands.push({ type: "replicaset.delete", namespace: rs.metadata.namespace!, name: rs.metadata.name!, uid: rs.metadata.uid! });
     }
   }
   return { commands, ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}) };

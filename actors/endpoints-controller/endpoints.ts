@@ -7,6 +7,7 @@
  * `flotilla.io/ports`, and the Endpoints port is that reachable one.
  */
 import type { EndpointAddress, EndpointPort, EndpointSubset, Endpoints, Pod, Service, ServicePort } from "../../bus/resources.ts";
+import type { Decision } from "../../runtime/controller.ts";
 import { matchesSelector } from "../../bus/selectors.ts";
 import { POD_PORTS_ANNOTATION } from "../../bus/service-links.ts";
 
@@ -109,29 +110,40 @@ export function computeSubsets(svc: Service, pods: readonly Pod[]): EndpointSubs
 }
 
 export type EndpointsCommand =
-  | { type: "create"; endpoints: Endpoints }
-  | { type: "update"; endpoints: Endpoints }
-  | { type: "delete"; namespace: string; name: string }
-  | { type: "none" };
+  | { type: "endpoints.create"; endpoints: Endpoints }
+  | { type: "endpoints.update"; endpoints: Endpoints }
+  | { type: "endpoints.delete"; namespace: string; name: string };
 
 /** What to write for one service key, given the service (if any), its current Endpoints (if any) and the pods. */
-export function decideEndpoints(svc: Service | undefined, current: Endpoints | undefined, pods: readonly Pod[], key: { namespace: string; name: string }): EndpointsCommand {
+export function decideEndpoints(svc: Service | undefined, current: Endpoints | undefined, pods: readonly Pod[], key: { namespace: string; name: string }): EndpointsCommand[] {
   if (!svc || !svc.spec.selector || svc.metadata.deletionTimestamp) {
     // Endpoints of services without a selector are the user's to manage.
-    if (current && (!svc || svc.metadata.deletionTimestamp)) return { type: "delete", ...key };
-    return { type: "none" };
+    if (current && (!svc || svc.metadata.deletionTimestamp)) return [{ type: "endpoints.delete", ...key }];
+    return [];
   }
   const subsets = computeSubsets(svc, pods);
   const labels = svc.metadata.labels;
   if (!current) {
     const ep: Endpoints = { apiVersion: "v1", kind: "Endpoints", metadata: { name: key.name, namespace: key.namespace }, subsets };
     if (labels) ep.metadata.labels = { ...labels };
-    return { type: "create", endpoints: ep };
+    return [{ type: "endpoints.create", endpoints: ep }];
   }
   const same = canonical(current.subsets ?? []) === canonical(subsets) && canonical(current.metadata.labels ?? {}) === canonical(labels ?? {});
-  if (same) return { type: "none" };
+  if (same) return [];
   const next: Endpoints = { ...current, metadata: { ...current.metadata, labels: labels ? { ...labels } : undefined }, subsets };
-  return { type: "update", endpoints: next };
+  return [{ type: "endpoints.update", endpoints: next }];
+}
+
+/** The controller's view of one service key: the service, its Endpoints, the pods of its namespace. */
+export interface EndpointsView {
+  key: { namespace: string; name: string };
+  service?: Service;
+  endpoints?: Endpoints;
+  pods: readonly Pod[];
+}
+
+export function reconcile(_key: string, v: EndpointsView): Decision<EndpointsCommand> {
+  return { commands: decideEndpoints(v.service, v.endpoints, v.pods, v.key) };
 }
 
 /** JSON with object keys sorted, so that a stored copy compares equal whatever its key order. */

@@ -1,7 +1,7 @@
 /**
  * The garbage collector (leader-elected): one informer per resource type of the registry, indexed by
  * uid and by owner uid, form the ownership graph. Keys (`<resource>|<ns>/<name>`) go through
- * `decideGc`; deletes of dependents whose owners look gone are verified against the store first
+ * `reconcile` (object.ts); deletes of dependents whose owners look gone are verified against the store first
  * (the owner may simply not have reached this cache yet).
  *
  * @example
@@ -9,12 +9,13 @@
  */
 import type { ActorContext, ActorDefinition, Actor } from "../../runtime/actor.ts";
 import type { KubeObject } from "../../bus/resources.ts";
-import type { GcCommand, GcNode, GraphView, OwnerRef } from "./gc.ts";
+import type { GcCommand, GcNode, GcView, GraphView, OwnerRef } from "./object.ts";
+import { match } from "ts-pattern";
 import { Informer, keyFor, splitKey } from "../../runtime/informer.ts";
-import { WorkQueue } from "../../runtime/workqueue.ts";
+import { on, startController, tolerate } from "../../runtime/controller.ts";
 import { ErrorCode, isCode } from "../../bus/errors.ts";
 import { RESOURCE_TYPES, resourceForKind } from "../../bus/kinds.ts";
-import { decideGc } from "./gc.ts";
+import { reconcile } from "./object.ts";
 
 export interface GarbageCollectorOptions {
   /** Resource types to watch (default: every type of the registry except events). */
@@ -55,57 +56,52 @@ export async function startGarbageCollector(ctx: ActorContext, opts: GarbageColl
     },
   };
 
-  // No key is worked on before every informer has its initial list: a partial cache would look
-  // like missing pods (and make duplicates).
-  let markSynced!: () => void;
-  const synced = new Promise<void>((r) => (markSynced = r));
-  const queue = new WorkQueue(
-    async (key) => {
-      await synced;
+  const dependentKeys = (uid: string | undefined) => (uid ? graph.dependentsOf(uid).map((d) => gcKey(d.resource, d.object)) : []);
+  const deletingOwnerKeys = (o: KubeObject) =>
+    (o.metadata.ownerReferences ?? []).map((r) => graph.byUid(r.uid)).filter((n) => n?.object.metadata.deletionTimestamp).map((n) => gcKey(n!.resource, n!.object));
+  const involved = (o: KubeObject) => !!(o.metadata.ownerReferences?.length || o.metadata.deletionTimestamp);
+  const watches = [...informers].map(([resource, inf]) =>
+    on(inf, {
+      add: (o) => involved(o) && gcKey(resource, o),
+      update: (old, o) => [
+        ...(involved(o) ? [gcKey(resource, o)] : []),
+        ...(o.metadata.deletionTimestamp && !old.metadata.deletionTimestamp ? dependentKeys(o.metadata.uid) : []),
+        ...deletingOwnerKeys(old),
+      ],
+      delete: (o) => [...dependentKeys(o.metadata.uid), ...deletingOwnerKeys(o)],
+    }),
+  );
+
+  const controller = await startController<GcView, GcCommand>(ctx, {
+    component: "garbage-collector",
+    informers: [...informers.values()],
+    watches,
+    view: (key) => {
       const bar = key.indexOf("|");
       const resource = key.slice(0, bar);
       const { namespace, name } = splitKey(key.slice(bar + 1));
-      const o = informers.get(resource)?.get(namespace, name);
-      if (!o) return;
-      for (const c of decideGc({ resource, object: o }, graph)) await execute(ctx, c);
+      const object = informers.get(resource)?.get(namespace, name);
+      return { node: object && { resource, object }, graph };
     },
-    { log, concurrency: opts.concurrency ?? 8, baseDelayMs: 50, maxDelayMs: 5000 },
-  );
-
-  const enqueueDependents = (uid: string | undefined) => {
-    if (uid) for (const d of graph.dependentsOf(uid)) queue.add(gcKey(d.resource, d.object));
-  };
-  const enqueueOwners = (o: KubeObject) => {
-    for (const r of o.metadata.ownerReferences ?? []) {
-      const owner = graph.byUid(r.uid);
-      if (owner?.object.metadata.deletionTimestamp) queue.add(gcKey(owner.resource, owner.object));
-    }
-  };
-  for (const [resource, inf] of informers) {
-    inf.addHandlers({
-      add: (o) => {
-        if (o.metadata.ownerReferences?.length || o.metadata.deletionTimestamp) queue.add(gcKey(resource, o));
-      },
-      update: (old, o) => {
-        if (o.metadata.ownerReferences?.length || o.metadata.deletionTimestamp) queue.add(gcKey(resource, o));
-        if (o.metadata.deletionTimestamp && !old.metadata.deletionTimestamp) enqueueDependents(o.metadata.uid);
-        enqueueOwners(old);
-      },
-      delete: (o) => {
-        enqueueDependents(o.metadata.uid);
-        enqueueOwners(o);
-      },
-    });
-  }
-  await Promise.all([...informers.values()].map((i) => i.start()));
-  markSynced();
+    objectOf: (v) => v.node?.object,
+    reconcile,
+    execute: (c) =>
+      match(c)
+        .with({ type: "object.delete" }, async (c) => {
+          if (!(await allGone(ctx, c.verifyGone))) return;
+          ctx.log.debug("deleting dependent", { ...c.target, propagationPolicy: c.propagationPolicy });
+          const { resource, namespace, name, uid } = c.target;
+          await tolerate(ctx.store.delete(resource, namespace, name, { propagationPolicy: c.propagationPolicy, preconditions: { uid } }), ErrorCode.NotFound);
+        })
+        .with({ type: "object.drop-owner-refs" }, async (c) => {
+          if (await allGone(ctx, c.verifyGone)) await tolerate(ctx.store.update(c.resource, c.object), ErrorCode.NotFound);
+        })
+        .with({ type: "object.finalize" }, (c) => tolerate(ctx.store.update(c.resource, c.object), ErrorCode.NotFound))
+        .exhaustive(),
+    concurrency: opts.concurrency ?? 8,
+  });
   log.info("garbage collector started", { resources: resources.length });
-  return {
-    async stop() {
-      for (const i of informers.values()) i.stop();
-      await queue.shutdown();
-    },
-  };
+  return controller;
 }
 
 /** Is the owner really gone? Ask the store: absent, or a namesake with another uid. */
@@ -121,25 +117,9 @@ async function ownerGone(ctx: ActorContext, o: OwnerRef): Promise<boolean> {
   }
 }
 
-async function execute(ctx: ActorContext, c: GcCommand): Promise<void> {
-  if (c.type !== "remove-finalizer") {
-    for (const o of c.verifyGone) if (!(await ownerGone(ctx, o))) return;
-  }
-  try {
-    switch (c.type) {
-      case "delete":
-        ctx.log.debug("deleting dependent", { ...c.target, propagationPolicy: c.propagationPolicy });
-        await ctx.store.delete(c.target.resource, c.target.namespace, c.target.name, { propagationPolicy: c.propagationPolicy, preconditions: { uid: c.target.uid } });
-        return;
-      case "drop-owner-refs":
-      case "remove-finalizer":
-        await ctx.store.update(c.resource, c.object);
-        return;
-    }
-  } catch (e) {
-    if (isCode(e, ErrorCode.NotFound)) return;
-    throw e;
-  }
+async function allGone(ctx: ActorContext, owners: readonly OwnerRef[]): Promise<boolean> {
+  for (const o of owners) if (!(await ownerGone(ctx, o))) return false;
+  return true;
 }
 
 export const garbageCollector: ActorDefinition<GarbageCollectorOptions> = {

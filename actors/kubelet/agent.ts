@@ -18,7 +18,7 @@ import { decideSync } from "./pod-sync.ts";
 import { computeStatus } from "./pod-status.ts";
 import { containerConfig } from "./container-config.ts";
 import { ProbeWorker } from "./probes.ts";
-import { recordEvent } from "../../runtime/events.ts";
+import { EventRecorder } from "../../runtime/events.ts";
 import { POD_PORTS_ANNOTATION } from "../../bus/service-links.ts";
 
 
@@ -43,10 +43,12 @@ export class NodeAgent {
   private readonly emitted = new Map<string, Set<string>>(); // pod uid → event keys
   private readonly lastSeen = new Map<string, Pod>();
   private readonly now: () => number;
+  private readonly events: EventRecorder;
   private fenced = false;
 
   constructor(private readonly o: AgentOptions) {
     this.now = o.now ?? Date.now;
+    this.events = new EventRecorder({ store: o.store, source: { component: "kubelet", host: o.nodeName }, now: this.now, log: o.log });
     this.queue = new WorkQueue((k) => this.sync(k), { concurrency: o.concurrency ?? 16, baseDelayMs: 200, maxDelayMs: 10_000, log: o.log });
     o.engine.onExit((c) => this.queue.add(keyOf(c.pod.namespace, c.pod.name)));
   }
@@ -293,17 +295,11 @@ export class NodeAgent {
     if (seen.has(e.key)) return;
     seen.add(e.key);
     this.emitted.set(uid, seen);
-    void recordEvent(
-      this.o.store,
-      {
-        involved: { kind: "Pod", namespace: pod.metadata.namespace, name: pod.metadata.name, uid, apiVersion: "v1", resourceVersion: pod.metadata.resourceVersion },
-        type: e.type,
-        reason: e.reason,
-        message: e.message,
-        source: { component: "kubelet", host: this.o.nodeName },
-        first: new Date(this.now()),
-      },
-      (err) => this.o.log.debug("event not recorded", { reason: e.reason, error: err.message }),
+    this.events.record(
+      { kind: "Pod", namespace: pod.metadata.namespace, name: pod.metadata.name, uid, apiVersion: "v1", resourceVersion: pod.metadata.resourceVersion },
+      e.type,
+      e.reason,
+      e.message,
     );
   }
 }

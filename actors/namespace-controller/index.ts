@@ -9,53 +9,40 @@
  */
 import type { ActorContext, ActorDefinition, Actor } from "../../runtime/actor.ts";
 import type { KubeObject, Namespace } from "../../bus/resources.ts";
+import type { NsCommand, NsView } from "./namespace.ts";
+import { match } from "ts-pattern";
 import { Informer } from "../../runtime/informer.ts";
-import { WorkQueue } from "../../runtime/workqueue.ts";
-import { ErrorCode, isCode } from "../../bus/errors.ts";
-import { decideNamespace, namespacedResources } from "./namespace.ts";
+import { on, startController, tolerate } from "../../runtime/controller.ts";
+import { ErrorCode } from "../../bus/errors.ts";
+import { namespacedResources, reconcile } from "./namespace.ts";
 
 export async function startNamespaceController(ctx: ActorContext): Promise<Actor> {
-  const log = ctx.log;
-  const namespaces = new Informer<Namespace>(ctx.nc, ctx.cluster, { resource: "namespaces", log: log.child({ informer: "namespaces" }) });
-  // No key is worked on before every informer has its initial list: a partial cache would look
-  // like missing pods (and make duplicates).
-  let markSynced!: () => void;
-  const synced = new Promise<void>((r) => (markSynced = r));
-  const queue = new WorkQueue(
-    async (name) => {
-      await synced;
-
-      const ns = namespaces.get(undefined, name);
-      if (!ns?.metadata.deletionTimestamp) return;
-      const lists = await Promise.all(namespacedResources().map(async (r) => [r, (await ctx.store.list(r, name)).items] as [string, KubeObject[]]));
-      const decision = decideNamespace(ns, new Map(lists));
-      for (const c of decision.commands) {
-        try {
-          if (c.type === "delete") await ctx.store.delete(c.resource, c.namespace, c.name, { propagationPolicy: "Background", preconditions: { uid: c.uid } });
-          else {
-            await ctx.store.update("namespaces", c.namespace);
-            log.info("namespace emptied", { namespace: name });
-          }
-        } catch (e) {
-          if (!isCode(e, ErrorCode.NotFound)) throw e;
-        }
-      }
-      if (decision.requeueAfterMs !== undefined) queue.addAfter(name, decision.requeueAfterMs);
+  const namespaces = new Informer<Namespace>(ctx.nc, ctx.cluster, { resource: "namespaces", log: ctx.log.child({ informer: "namespaces" }) });
+  const name = (n: Namespace) => n.metadata.name;
+  return startController<NsView, NsCommand>(ctx, {
+    component: "namespace-controller",
+    informers: [namespaces],
+    watches: [on(namespaces, { add: name, update: (_o, n) => name(n) })],
+    // Contents are listed through the store (not cached), and only for a terminating namespace.
+    view: async (key) => {
+      const namespace = namespaces.get(undefined, key);
+      if (!namespace?.metadata.deletionTimestamp) return { namespace, contents: new Map() };
+      const lists = await Promise.all(namespacedResources().map(async (r) => [r, (await ctx.store.list(r, key)).items] as [string, KubeObject[]]));
+      return { namespace, contents: new Map(lists) };
     },
-    { log, concurrency: 4, baseDelayMs: 100, maxDelayMs: 5000 },
-  );
-  namespaces.addHandlers({
-    add: (n) => queue.add(n.metadata.name!),
-    update: (_o, n) => queue.add(n.metadata.name!),
+    objectOf: (v) => v.namespace,
+    reconcile,
+    execute: (c) =>
+      match(c)
+        .with({ type: "object.delete" }, (c) =>
+          tolerate(ctx.store.delete(c.resource, c.namespace, c.name, { propagationPolicy: "Background", preconditions: { uid: c.uid } }), ErrorCode.NotFound),
+        )
+        .with({ type: "namespace.finalize" }, (c) =>
+          tolerate(ctx.store.update("namespaces", c.namespace).then(() => ctx.log.info("namespace emptied", { namespace: c.namespace.metadata.name })), ErrorCode.NotFound),
+        )
+        .exhaustive(),
+    baseDelayMs: 100,
   });
-  await namespaces.start();
-  markSynced();
-  return {
-    async stop() {
-      namespaces.stop();
-      await queue.shutdown();
-    },
-  };
 }
 
 export const namespaceController: ActorDefinition = {

@@ -4,6 +4,7 @@
  * from spec.finalizers so the store removes the namespace.
  */
 import type { KubeObject, Namespace } from "../../bus/resources.ts";
+import type { Decision } from "../../runtime/controller.ts";
 import { RESOURCE_TYPES } from "../../bus/kinds.ts";
 
 export const NAMESPACE_FINALIZER = "kubernetes";
@@ -16,14 +17,11 @@ export function namespacedResources(): string[] {
 }
 
 export type NsCommand =
-  | { type: "delete"; resource: string; namespace: string; name: string; uid: string }
-  | { type: "finalize"; namespace: Namespace };
+  | { type: "object.delete"; resource: string; namespace: string; name: string; uid: string }
+  | { type: "namespace.finalize"; namespace: Namespace };
 
-export interface NsDecision {
-  commands: NsCommand[];
-  /** Something is still going away: look again after this long. */
-  requeueAfterMs?: number;
-}
+/** Commands, and (while something is still going away) when to look again. */
+export type NsDecision = Decision<NsCommand>;
 
 export const RECHECK_MS = 250;
 
@@ -37,12 +35,22 @@ export function decideNamespace(ns: Namespace, contents: ReadonlyMap<string, rea
     for (const o of contents.get(resource) ?? []) {
       left++;
       if (!o.metadata.deletionTimestamp) {
-        commands.push({ type: "delete", resource, namespace: ns.metadata.name!, name: o.metadata.name!, uid: o.metadata.uid! });
+        commands.push({ type: "object.delete", resource, namespace: ns.metadata.name!, name: o.metadata.name!, uid: o.metadata.uid! });
       }
     }
   }
   if (left > 0) return { commands, requeueAfterMs: RECHECK_MS };
   const copy = structuredClone(ns);
   copy.spec = { ...(copy.spec ?? {}), finalizers: finalizers.filter((f) => f !== NAMESPACE_FINALIZER) };
-  return { commands: [{ type: "finalize", namespace: copy }] };
+  return { commands: [{ type: "namespace.finalize", namespace: copy }] };
+}
+
+/** The controller's view of one namespace key: the namespace and, only while it terminates, what is still in it. */
+export interface NsView {
+  namespace?: Namespace;
+  contents: ReadonlyMap<string, readonly KubeObject[]>;
+}
+
+export function reconcile(_key: string, v: NsView): NsDecision {
+  return v.namespace ? decideNamespace(v.namespace, v.contents) : { commands: [] };
 }

@@ -8,15 +8,21 @@
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { ActorContext, ActorDefinition, Actor } from "../../runtime/actor.ts";
 import type { Lease, Node, Pod } from "../../bus/resources.ts";
-import { Informer, keyFor, splitKey } from "../../runtime/informer.ts";
-import { WorkQueue } from "../../runtime/workqueue.ts";
+import type { Executed, Pass } from "../../runtime/controller.ts";
+import type { NodeControllerCommand, NodeControllerView } from "./node.ts";
+import { match } from "ts-pattern";
+import { Informer } from "../../runtime/informer.ts";
+import { on, referenceTo, startController, tolerate } from "../../runtime/controller.ts";
 import { connectNats } from "../../runtime/host.ts";
 import { FLOTILLA_ACCOUNT } from "../../runtime/nats-server.ts";
 import { decode } from "../../bus/codec.ts";
-import { nodeHealth, decideNode, disruption, evictionRate, massDisconnect, TokenBucket, Disruption } from "./lifecycle.ts";
-import { evictionAt, Health } from "./taints.ts";
+import { ErrorCode, isCode } from "../../bus/errors.ts";
+import { disruption, evictionRate, massDisconnect, TokenBucket, Disruption } from "./lifecycle.ts";
+import { Health } from "./taints.ts";
 import { ConnectionTable, parseAdvisory } from "./connections.ts";
-import { writeConditions, writeTaints, recordEvent, markPodNotReady, evictPod } from "./effects.ts";
+import { nodeKey, notReadyConditions, parseNodeControllerKey, podKey, reconcile } from "./node.ts";
+
+const COMPONENT = "node-controller";
 
 export interface NodeControllerOptions {
   /** The system account's URL (with its credentials): enables the fast signal. */
@@ -80,95 +86,86 @@ export async function startNodeController(ctx: ActorContext, opts: NodeControlle
     limiter.setRate(evictionRate(next, o.rate), ctx.now());
   };
 
-  const nodeQueue: WorkQueue = new WorkQueue(
-    async (name) => {
-      const node = nodes.get(undefined, name);
-      if (!node) {
-        healths.delete(name);
-        return;
-      }
-      const now = ctx.now();
-      const seen = leaseSeen.get(name);
-      const { health, recheckAt } = nodeHealth(
-        { node, leaseObservedAt: seen?.at, leaseRenewedAt: seen?.renewedAt, disconnectedAt: conns.disconnectedAt(name), watchingSince, ignoreConnections: ignoreConnections() },
-        now,
-        lifecycle,
-      );
-      const before = healths.get(name);
-      healths.set(name, health);
-      if (before !== health) {
-        const d = conns.disconnectedAt(name);
-        log.info("node health", { node: name, health, was: before ?? null, leaseAgeMs: seen ? now - seen.at : null, disconnectedMs: d === undefined ? null : now - d });
-      }
-      const nowIso = new Date(now).toISOString();
-      let cur = node;
-      for (const cmd of decideNode(node, health, nowIso)) {
-        if (cmd.type === "status") cur = await writeConditions(ctx.store, cur, cmd.conditions);
-        else if (cmd.type === "taints") cur = await writeTaints(ctx.store, cur, cmd.taints);
-        else if (cmd.type === "event") await recordEvent(ctx.store, { kind: "Node", name, uid: node.metadata.uid }, cmd.reason, cmd.message, cmd.reason === "NodeReady" ? "Normal" : "Warning", ctx.host);
-        else for (const p of pods.byIndex("node", name)) await markPodNotReady(ctx.store, p, nowIso);
-      }
-      if (recheckAt !== undefined) nodeQueue.addAfter(name, Math.max(1, recheckAt - now + 5));
-    },
-    { log, baseDelayMs: 100, maxDelayMs: 5000 },
-  );
-
-  const podQueue: WorkQueue = new WorkQueue(
-    async (key) => {
-      const { namespace, name } = splitKey(key);
-      const pod = pods.get(namespace, name);
-      if (!pod || pod.metadata.deletionTimestamp || !pod.spec.nodeName) return;
-      const node = nodes.get(undefined, pod.spec.nodeName);
-      if (!node) return;
-      const now = ctx.now();
-      const at = evictionAt(pod, node.spec.taints, now);
-      if (at === null) return;
-      if (at > now) return podQueue.addAfter(key, at - now + 5);
-      updateDisruption();
-      if (!limiter.take(now)) {
-        const wait = limiter.waitMs(now);
-        return podQueue.addAfter(key, Number.isFinite(wait) ? Math.max(wait, 50) : 1000);
-      }
-      if (await evictPod(ctx.store, pod)) {
-        log.info("evicted pod", { pod: key, node: node.metadata.name });
-        const taint = (node.spec.taints ?? []).find((t) => t.effect === "NoExecute");
-        await recordEvent(ctx.store, { kind: "Pod", namespace, name, uid: pod.metadata.uid }, "TaintManagerEviction", `Marking for deletion Pod ${key} (taint ${taint?.key ?? "?"})`, "Normal", ctx.host);
-      }
-    },
-    { log, concurrency: 8, baseDelayMs: 200, maxDelayMs: 5000 },
-  );
-
-  const enqueuePodsOf = (nodeName: string) => {
-    for (const p of pods.byIndex("node", nodeName)) podQueue.add(keyFor(p));
+  const view = (key: string): NodeControllerView => {
+    const k = parseNodeControllerKey(key);
+    if (!k) return { kind: "none" };
+    if (k.kind === "pod") {
+      const pod = pods.get(k.namespace, k.name);
+      return { kind: "pod", pod, node: pod?.spec.nodeName ? nodes.get(undefined, pod.spec.nodeName) : undefined };
+    }
+    const seen = leaseSeen.get(k.name);
+    return {
+      kind: "node",
+      name: k.name,
+      node: nodes.get(undefined, k.name),
+      observation: { leaseObservedAt: seen?.at, leaseRenewedAt: seen?.renewedAt, disconnectedAt: conns.disconnectedAt(k.name), watchingSince, ignoreConnections: ignoreConnections() },
+      health: healths.get(k.name),
+      lifecycle,
+    };
   };
-  nodes.addHandlers({
-    add: (n) => nodeQueue.add(n.metadata.name!),
-    update: (old, n) => {
-      nodeQueue.add(n.metadata.name!);
-      if (JSON.stringify(old.spec.taints ?? []) !== JSON.stringify(n.spec.taints ?? [])) enqueuePodsOf(n.metadata.name!);
-    },
-    delete: (n) => nodeQueue.add(n.metadata.name!),
-  });
+
+  const execute = (c: NodeControllerCommand, { view: v, events }: Pass<NodeControllerView>): Promise<Executed<NodeControllerView> | void> => {
+    const node = v.kind === "node" ? v.node : undefined;
+    const wrote = (n: Node): Executed<NodeControllerView> => ({ view: { ...v, node: n } as NodeControllerView });
+    return match(c)
+      .with({ type: "node.health" }, async (c) => {
+        healths.set(c.name, c.health);
+        const now = ctx.now();
+        const d = conns.disconnectedAt(c.name);
+        const seen = leaseSeen.get(c.name);
+        log.info("node health", { node: c.name, health: c.health, was: c.was ?? null, leaseAgeMs: seen ? now - seen.at : null, disconnectedMs: d === undefined ? null : now - d });
+      })
+      .with({ type: "node.forget" }, async (c) => void healths.delete(c.name))
+      .with({ type: "node.status" }, async (c) => wrote(await ctx.store.updateStatus<Node>("nodes", { ...node!, status: { ...node!.status, conditions: c.conditions } })))
+      .with({ type: "node.taint" }, async (c) => wrote(await ctx.store.update<Node>("nodes", { ...node!, spec: { ...node!.spec, taints: c.taints } })))
+      .with({ type: "event.record" }, async (c) => events.record(referenceTo(node!), c.eventType, c.reason, c.message))
+      .with({ type: "pods.mark-not-ready" }, async (c) => {
+        for (const p of pods.byIndex("node", c.node)) {
+          const conditions = notReadyConditions(p, c.at);
+          if (conditions) await tolerate(ctx.store.updateStatus("pods", { ...p, status: { ...p.status, conditions } }), ErrorCode.NotFound);
+        }
+      })
+      .with({ type: "pod.evict" }, async (c): Promise<Executed<NodeControllerView> | void> => {
+        const now = ctx.now();
+        updateDisruption();
+        if (!limiter.take(now)) {
+          const wait = limiter.waitMs(now);
+          return { requeueAfterMs: Number.isFinite(wait) ? Math.max(wait, 50) : 1000 };
+        }
+        // Eviction = graceful delete, guarded by the pod's uid (a recreated pod of the same name is left alone).
+        const p = c.pod;
+        try {
+          await ctx.store.delete("pods", p.metadata.namespace, p.metadata.name!, { preconditions: { uid: p.metadata.uid } });
+        } catch (e) {
+          if (isCode(e, ErrorCode.NotFound) || isCode(e, ErrorCode.Conflict)) return;
+          throw e;
+        }
+        const key = `${p.metadata.namespace}/${p.metadata.name}`;
+        log.info("evicted pod", { pod: key, node: p.spec.nodeName });
+        events.record(referenceTo(p), "Normal", "TaintManagerEviction", `Marking for deletion Pod ${key} (taint ${c.taint ?? "?"})`);
+      })
+      .exhaustive();
+  };
+
+  const podsOf = (nodeName: string) => pods.byIndex("node", nodeName).map((p) => podKey(p.metadata.namespace!, p.metadata.name!));
   const onLease = (l: Lease) => {
     const name = l.metadata.name!;
     const prev = leaseSeen.get(name);
     if (prev && prev.renewTime === l.spec.renewTime) return;
     leaseSeen.set(name, { renewTime: l.spec.renewTime, at: ctx.now(), renewedAt: prev ? ctx.now() : undefined });
     conns.clearDrop(name);
-    if (healths.get(name) !== Health.Ready) nodeQueue.add(name);
+    return healths.get(name) !== Health.Ready && nodeKey(name);
   };
-  leases.addHandlers({ add: onLease, update: (_o, l) => onLease(l) });
-  pods.addHandlers({
-    add: (p) => p.spec.nodeName && podQueue.add(keyFor(p)),
-    update: (old, p) => p.spec.nodeName && old.spec.nodeName !== p.spec.nodeName && podQueue.add(keyFor(p)),
-  });
 
+  // Until the controller runs, advisories only update the connection table: every node's first pass reads it.
+  let enqueue: (key: string, afterMs?: number) => void = () => undefined;
+  let tick: NodeJS.Timeout | undefined;
   // After our own reconnect (a NATS restart?) what we saw is stale: fresh grace, empty connection table.
   const refresh = () => {
     watchingSince = ctx.now();
     for (const [k, v] of leaseSeen) leaseSeen.set(k, { ...v, at: ctx.now() });
     conns.reset();
-    for (const n of nodes.list()) nodeQueue.add(n.metadata.name!);
+    for (const n of nodes.list()) enqueue(nodeKey(n.metadata.name!));
   };
   const watchStatus = async (nc: NatsConnection) => {
     for await (const s of nc.status()) if (s.type === "reconnect") refresh();
@@ -195,8 +192,8 @@ export async function startNodeController(ctx: ActorContext, opts: NodeControlle
             if (!a) return;
             log.debug("connection advisory", { ...a });
             conns.apply(a, ctx.now());
-            nodeQueue.add(a.node);
-            if (a.kind === "disconnect") nodeQueue.addAfter(a.node, o.disconnectGraceMs + 5);
+            enqueue(nodeKey(a.node));
+            if (a.kind === "disconnect") enqueue(nodeKey(a.node), o.disconnectGraceMs + 5);
           },
         }),
       );
@@ -204,24 +201,38 @@ export async function startNodeController(ctx: ActorContext, opts: NodeControlle
     await sys.flush();
   }
 
-  await Promise.all([nodes.start(), leases.start(), pods.start()]);
-  watchingSince = ctx.now();
-
-  const tick = setInterval(updateDisruption, 1000);
-  tick.unref();
-
-  return {
-    async stop() {
-      clearInterval(tick);
+  const controller = await startController<NodeControllerView, NodeControllerCommand>(ctx, {
+    component: COMPONENT,
+    informers: [nodes, leases, pods],
+    watches: [
+      on(nodes, {
+        add: (n) => nodeKey(n.metadata.name!),
+        update: (old, n) => [nodeKey(n.metadata.name!), ...(JSON.stringify(old.spec.taints ?? []) !== JSON.stringify(n.spec.taints ?? []) ? podsOf(n.metadata.name!) : [])],
+        delete: (n) => nodeKey(n.metadata.name!),
+      }),
+      on(leases, { add: onLease, update: (_o, l) => onLease(l) }),
+      on(pods, {
+        add: (p) => !!p.spec.nodeName && podKey(p.metadata.namespace!, p.metadata.name!),
+        update: (old, p) => !!p.spec.nodeName && old.spec.nodeName !== p.spec.nodeName && podKey(p.metadata.namespace!, p.metadata.name!),
+      }),
+    ],
+    view,
+    objectOf: (v) => (v.kind === "node" ? v.node : v.kind === "pod" ? v.pod : undefined),
+    reconcile,
+    execute,
+    concurrency: 8,
+    baseDelayMs: 100,
+    stop: async () => {
+      if (tick) clearInterval(tick);
       for (const s of subs) s.unsubscribe();
-      nodes.stop();
-      leases.stop();
-      pods.stop();
-      await nodeQueue.shutdown();
-      await podQueue.shutdown();
       if (sys) await sys.close().catch(() => undefined);
     },
-  };
+  });
+  watchingSince = ctx.now();
+  enqueue = controller.enqueue;
+  tick = setInterval(updateDisruption, 1000);
+  tick.unref();
+  return controller;
 }
 
 export const nodeController: ActorDefinition<NodeControllerOptions> = {

@@ -65,10 +65,11 @@ function baseHealth(o: NodeObservation): Health {
 }
 
 export type NodeCommand =
-  | { type: "status"; conditions: NodeCondition[] }
-  | { type: "taints"; taints: Taint[] }
-  | { type: "event"; reason: "NodeNotReady" | "NodeReady"; message: string }
-  | { type: "markPodsNotReady" };
+  | { type: "node.status"; conditions: NodeCondition[] }
+  | { type: "node.taint"; taints: Taint[] }
+  | { type: "event.record"; eventType: "Normal" | "Warning"; reason: "NodeNotReady" | "NodeReady"; message: string }
+  /** Kubernetes' MarkPodsNotReady: the kubelet cannot say so itself any more. */
+  | { type: "pods.mark-not-ready"; node: string; at: string };
 
 /** Conditions for an Unknown node: every condition the kubelet reported becomes Unknown (as in Kubernetes). */
 function unknownConditions(node: Node, nowIso: string): NodeCondition[] {
@@ -86,9 +87,9 @@ export function decideNode(node: Node, health: Health, nowIso: string): NodeComm
   const cmds: NodeCommand[] = [];
   const ready = readyCondition(node);
   if (health === Health.Unknown && ready?.status !== "Unknown") {
-    cmds.push({ type: "status", conditions: unknownConditions(node, nowIso) });
-    cmds.push({ type: "event", reason: "NodeNotReady", message: `Node ${node.metadata.name} status is now: NodeNotReady` });
-    cmds.push({ type: "markPodsNotReady" });
+    cmds.push({ type: "node.status", conditions: unknownConditions(node, nowIso) });
+    cmds.push({ type: "event.record", eventType: "Warning", reason: "NodeNotReady", message: `Node ${node.metadata.name} status is now: NodeNotReady` });
+    cmds.push({ type: "pods.mark-not-ready", node: node.metadata.name!, at: nowIso });
   }
   // A node that came back: its conditions were set Unknown by us; the fresh lease is its heartbeat.
   if (health === Health.Ready && ready?.status === "Unknown" && ready.reason === REASON_UNKNOWN) {
@@ -103,11 +104,11 @@ export function decideNode(node: Node, health: Health, nowIso: string): NodeComm
           }
         : c,
     );
-    cmds.push({ type: "status", conditions });
-    cmds.push({ type: "event", reason: "NodeReady", message: `Node ${node.metadata.name} status is now: NodeReady` });
+    cmds.push({ type: "node.status", conditions });
+    cmds.push({ type: "event.record", eventType: "Normal", reason: "NodeReady", message: `Node ${node.metadata.name} status is now: NodeReady` });
   }
   const taints = desiredTaints(node.spec.taints, health, nowIso);
-  if (!sameTaints(taints, node.spec.taints)) cmds.push({ type: "taints", taints });
+  if (!sameTaints(taints, node.spec.taints)) cmds.push({ type: "node.taint", taints });
   return cmds;
 }
 

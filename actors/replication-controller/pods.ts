@@ -2,7 +2,7 @@
  * Pure pod predicates shared by the replication controller's decisions: which pods count, which are
  * ready/available, and in which order surplus pods are deleted (client-go's ActivePods ordering).
  */
-import type { OwnerReference, Pod, KubeObject } from "../../bus/resources.ts";
+import type { Pod } from "../../bus/resources.ts";
 
 /** A pod that counts towards replicas: not terminal (Succeeded/Failed) and not being deleted. */
 export function isPodActive(p: Pod): boolean {
@@ -34,11 +34,6 @@ export function msUntilAvailable(p: Pod, minReadySeconds: number, now: number): 
   if (Number.isNaN(since)) return undefined;
   const left = since + minReadySeconds * 1000 - now;
   return left > 0 ? left : undefined;
-}
-
-/** The ownerReference with `controller: true`, if any. */
-export function controllerRef(o: KubeObject): OwnerReference | undefined {
-  return o.metadata.ownerReferences?.find((r) => r.controller === true);
 }
 
 const PHASE_RANK: Record<string, number> = { Pending: 0, Unknown: 1, Running: 2 };

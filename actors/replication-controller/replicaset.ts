@@ -6,8 +6,10 @@
  */
 import type { OwnerReference, Pod, ReplicaSetCondition, ReplicaStatus } from "../../bus/resources.ts";
 import type { ReplicaOwner } from "./owner.ts";
+import type { Decision } from "../../runtime/controller.ts";
 import { matchesSelector } from "../../bus/selectors.ts";
-import { controllerRef, deletionOrder, isPodActive, isPodAvailable, isPodReady, msUntilAvailable } from "./pods.ts";
+import { deletionOrder, isPodActive, isPodAvailable, isPodReady, msUntilAvailable } from "./pods.ts";
+import { controllerRef } from "../../bus/owners.ts";
 
 /** Most pods created or deleted in one pass (client-go's burstReplicas). */
 export const BURST_REPLICAS = 500;
@@ -19,7 +21,7 @@ export type RsCommand =
   /** Write `pod` (a copy with new ownerReferences) with CAS on its resourceVersion. */
   | { type: "pod.adopt"; pod: Pod }
   | { type: "pod.release"; pod: Pod }
-  | { type: "status.update"; status: ReplicaStatus };
+  | { type: "replicaset.status"; status: ReplicaStatus };
 
 export interface RsView {
   /** Pods of the owner's namespace (the informer's cache; never mutated). */
@@ -32,12 +34,18 @@ export interface RsView {
   burst?: number;
 }
 
-export interface RsDecision {
-  commands: RsCommand[];
-  /** Creates and deletes the caller must expect to observe before the next scaling pass. */
+export interface RsDecision extends Decision<RsCommand> {
+  /** Creates and deletes to observe before the next scaling pass (what `pods.create` / `pods.delete` ask for). */
   expect: { creates: number; deleteUids: string[] };
-  /** Come back after this long (a ready pod will become available with minReadySeconds). */
-  requeueAfterMs?: number;
+}
+
+/** The controller's view of one owner key; `requeueAfterMs` is set when a ready pod will become available. */
+export interface RsControllerView extends Omit<RsView, "now"> {
+  owner?: ReplicaOwner;
+}
+
+export function reconcile(_key: string, v: RsControllerView, now: number): Decision<RsCommand> {
+  return v.owner ? reconcileReplicas(v.owner, { ...v, now }) : { commands: [] };
 }
 
 export function ownerRefFor(owner: ReplicaOwner): OwnerReference {
@@ -121,7 +129,7 @@ export function reconcileReplicas(owner: ReplicaOwner, view: RsView): RsDecision
   // Status counts the pods that stay: pods being deleted no longer count as ready or available.
   const leaving = new Set(expect.deleteUids);
   const status = computeStatus(owner, active.filter((p) => !leaving.has(p.metadata.uid!)), view.now);
-  if (!sameStatus(owner.status, status)) commands.push({ type: "status.update", status });
+  if (!sameStatus(owner.status, status)) commands.push({ type: "replicaset.status", status });
 
   const waits = active
     .map((p) => msUntilAvailable(p, owner.minReadySeconds, view.now))

@@ -18,7 +18,7 @@ import { Snapshot } from "./snapshot.ts";
 import { SchedulingQueue } from "./queue.ts";
 import { schedule, fitErrorMessage } from "./schedule.ts";
 import { podInfo, DEFAULT_SCHEDULER } from "./pod-info.ts";
-import { EventRecorder } from "./events.ts";
+import { Reporter } from "./events.ts";
 
 export interface SchedulerOptions {
   /** Pods whose spec.schedulerName differs are left alone. */
@@ -49,7 +49,7 @@ class Scheduler implements Actor {
   private readonly queue: SchedulingQueue;
   private readonly nodes: Informer<Node>;
   private readonly pods: Informer<Pod>;
-  private readonly events: EventRecorder;
+  private readonly events: Reporter;
   private readonly name: string;
   private readonly bindConcurrency: number;
   private inflight = 0;
@@ -68,7 +68,7 @@ class Scheduler implements Actor {
     this.queue = new SchedulingQueue({ now: ctx.now, initialBackoffMs: opts.initialBackoffMs, maxBackoffMs: opts.maxBackoffMs });
     this.nodes = new Informer<Node>(ctx.nc, ctx.cluster, { resource: "nodes", log: ctx.log });
     this.pods = new Informer<Pod>(ctx.nc, ctx.cluster, { resource: "pods", log: ctx.log });
-    this.events = new EventRecorder({ store: ctx.store, component: this.name, instance: ctx.id, now: ctx.now, log: ctx.log });
+    this.events = new Reporter({ store: ctx.store, component: this.name, instance: ctx.id, now: ctx.now, log: ctx.log });
   }
 
   async start(): Promise<void> {

@@ -17,6 +17,7 @@ import { customAlphabet } from "nanoid";
 import { resourceType, apiVersionOf } from "../../bus/kinds.ts";
 import { keyOf, prefixOf, snapshotBucket, decodeObject, KV_OPERATION_HEADER, MAX_OBJECT_BYTES } from "../../bus/kv.ts";
 import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
+import { kvKeySubject } from "../../bus/subjects.ts";
 import { objectFilter } from "../../bus/selectors.ts";
 import { toScale, fromScale } from "../../bus/scale.ts";
 import { applyMergePatch } from "../../bus/patch/merge-patch.ts";
@@ -135,7 +136,7 @@ export class Store {
     const h = headers();
     h.set(KV_OPERATION_HEADER, "DEL");
     try {
-      const ack = await this.js.publish(`$KV.${bucket}.${keyOf(rt.resource, o.metadata.namespace, o.metadata.name!)}`, this.encodeChecked(rt, o), {
+      const ack = await this.js.publish(kvKeySubject(bucket, keyOf(rt.resource, o.metadata.namespace, o.metadata.name!)), this.encodeChecked(rt, o), {
         headers: h,
         expect: { lastSubjectSequence: expected },
       });

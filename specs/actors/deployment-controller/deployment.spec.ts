@@ -54,7 +54,7 @@ describe("deployment controller", () => {
   describe("reconcileDeployment", () => {
     it("creates a ReplicaSet named <deploy>-<hash> with the hash label, selector, owner and revision 1", () => {
       const { commands } = reconcileDeployment(deploy(), [], NOW);
-      const [create] = of(commands, "rs.create");
+      const [create] = of(commands, "replicaset.create");
       const hash = templateHash(template("v2"));
       expect(create!.rs.metadata.name).to.equal(`web-${hash}`);
       expect(create!.rs.metadata.ownerReferences).to.deep.equal([{ apiVersion: "apps/v1", kind: "Deployment", name: "web", uid: "d-uid", controller: true, blockOwnerDeletion: true }]);
@@ -69,26 +69,26 @@ describe("deployment controller", () => {
 
     it("surges one new pod first and keeps the old ReplicaSet while maxUnavailable is 0", () => {
       const { commands } = reconcileDeployment(deploy(), [rsFor("v1", { replicas: 3, revision: 1 })], NOW);
-      expect(of(commands, "rs.create")[0]!.rs.spec.replicas).to.equal(1);
-      expect(of(commands, "rs.create")[0]!.rs.metadata.annotations).to.include({ "deployment.kubernetes.io/revision": "2" });
-      expect(of(commands, "rs.update")).to.deep.equal([]);
+      expect(of(commands, "replicaset.create")[0]!.rs.spec.replicas).to.equal(1);
+      expect(of(commands, "replicaset.create")[0]!.rs.metadata.annotations).to.include({ "deployment.kubernetes.io/revision": "2" });
+      expect(of(commands, "replicaset.update")).to.deep.equal([]);
     });
 
     it("scales the old ReplicaSet down only as far as the new one's available pods allow", () => {
       const old = rsFor("v1", { replicas: 3, revision: 1 });
       const cur = rsFor("v2", { replicas: 1, available: 0, revision: 2, created: "2026-01-01T00:00:30Z" });
-      expect(of(reconcileDeployment(deploy(), [old, cur], NOW).commands, "rs.update")).to.deep.equal([]);
+      expect(of(reconcileDeployment(deploy(), [old, cur], NOW).commands, "replicaset.update")).to.deep.equal([]);
       const ready = rsFor("v2", { replicas: 1, available: 1, revision: 2, created: "2026-01-01T00:00:30Z" });
-      const ups = of(reconcileDeployment(deploy(), [old, ready], NOW).commands, "rs.update");
+      const ups = of(reconcileDeployment(deploy(), [old, ready], NOW).commands, "replicaset.update");
       expect(ups.map((u) => [u.rs.metadata.name, u.rs.spec.replicas])).to.deep.equal([[old.metadata.name, 2]]);
     });
 
     it("scales old pods down first when maxSurge is 0", () => {
       const d = deploy({ strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 0, maxUnavailable: 1 } } });
       const { commands } = reconcileDeployment(d, [rsFor("v1", { replicas: 3, revision: 1 })], NOW);
-      expect(of(commands, "rs.create")[0]!.rs.spec.replicas).to.equal(0);
+      expect(of(commands, "replicaset.create")[0]!.rs.spec.replicas).to.equal(0);
       const d2 = reconcileDeployment(d, [rsFor("v1", { replicas: 3, revision: 1 }), rsFor("v2", { replicas: 0, revision: 2, created: "2026-01-01T00:00:30Z" })], NOW);
-      expect(of(d2.commands, "rs.update").filter((u) => u.rs.metadata.uid === "rs-v1").map((u) => u.rs.spec.replicas)).to.deep.equal([2]);
+      expect(of(d2.commands, "replicaset.update").filter((u) => u.rs.metadata.uid === "rs-v1").map((u) => u.rs.spec.replicas)).to.deep.equal([2]);
     });
 
     it("on undo makes the old ReplicaSet the new one with the next revision and revision history", () => {
@@ -97,8 +97,8 @@ describe("deployment controller", () => {
       const v1 = rsFor("v1", { replicas: 0, revision: 1 });
       const v2 = rsFor("v2", { replicas: 3, revision: 2, created: "2026-01-01T00:00:30Z" });
       const { commands } = reconcileDeployment(d, [v1, v2], NOW);
-      expect(of(commands, "rs.create")).to.deep.equal([]);
-      const up = of(commands, "rs.update").find((u) => u.rs.metadata.name === v1.metadata.name)!;
+      expect(of(commands, "replicaset.create")).to.deep.equal([]);
+      const up = of(commands, "replicaset.update").find((u) => u.rs.metadata.name === v1.metadata.name)!;
       expect(up.rs.spec.replicas).to.equal(1);
       expect(up.rs.metadata.annotations).to.include({ "deployment.kubernetes.io/revision": "3", "deployment.kubernetes.io/revision-history": "1" });
       expect(v1.metadata.annotations, "the cached ReplicaSet is untouched").to.deep.equal({ "deployment.kubernetes.io/revision": "1" });
@@ -108,11 +108,11 @@ describe("deployment controller", () => {
     it("with Recreate scales old ReplicaSets to zero and creates the new one only after their pods are gone", () => {
       const d = deploy({ strategy: { type: "Recreate" } });
       const first = reconcileDeployment(d, [rsFor("v1", { replicas: 3, revision: 1 })], NOW).commands;
-      expect(of(first, "rs.update").map((u) => u.rs.spec.replicas)).to.deep.equal([0]);
-      expect(of(first, "rs.create")).to.deep.equal([]);
+      expect(of(first, "replicaset.update").map((u) => u.rs.spec.replicas)).to.deep.equal([0]);
+      expect(of(first, "replicaset.create")).to.deep.equal([]);
       const drained = rsFor("v1", { replicas: 0, revision: 1 });
       const second = reconcileDeployment(d, [drained], NOW).commands;
-      expect(of(second, "rs.create")[0]!.rs.spec.replicas).to.equal(3);
+      expect(of(second, "replicaset.create")[0]!.rs.spec.replicas).to.equal(3);
     });
 
     it("reports a finished rollout as Available and Progressing with NewReplicaSetAvailable, and deletes history beyond the limit", () => {
@@ -125,14 +125,14 @@ describe("deployment controller", () => {
         ["Available", "True", "MinimumReplicasAvailable"],
         ["Progressing", "True", "NewReplicaSetAvailable"],
       ]);
-      expect(of(commands, "rs.delete").map((c) => c.uid)).to.deep.equal(["rs-v0"]);
+      expect(of(commands, "replicaset.delete").map((c) => c.uid)).to.deep.equal(["rs-v0"]);
     });
 
     it("while paused scales the active ReplicaSet but starts no rollout", () => {
       const d = deploy({ paused: true, replicas: 5 });
       const { commands } = reconcileDeployment(d, [rsFor("v1", { replicas: 3, revision: 1 })], NOW);
-      expect(of(commands, "rs.create")).to.deep.equal([]);
-      expect(of(commands, "rs.update").map((u) => u.rs.spec.replicas)).to.deep.equal([5]);
+      expect(of(commands, "replicaset.create")).to.deep.equal([]);
+      expect(of(commands, "replicaset.update").map((u) => u.rs.spec.replicas)).to.deep.equal([5]);
       expect(of(commands, "deployment.status")[0]!.status.conditions?.find((c) => c.type === "Progressing")).to.include({ reason: "DeploymentPaused" });
     });
 
@@ -158,8 +158,8 @@ describe("deployment controller", () => {
       const foreign = rsFor("v2", { replicas: 3, revision: 1 });
       foreign.metadata.ownerReferences = [{ apiVersion: "apps/v1", kind: "Deployment", name: "other", uid: "other", controller: true }];
       const { commands } = reconcileDeployment(deploy(), [foreign], NOW);
-      expect(of(commands, "rs.create")).to.have.length(1);
-      expect(of(commands, "rs.update")).to.deep.equal([]);
+      expect(of(commands, "replicaset.create")).to.have.length(1);
+      expect(of(commands, "replicaset.update")).to.deep.equal([]);
     });
   });
 
@@ -175,8 +175,8 @@ describe("deployment controller", () => {
           t += 1000;
           const { commands } = reconcileDeployment(d, rss, t);
           for (const c of commands) {
-            if (c.type === "rs.create") rss.push({ ...c.rs, metadata: { ...c.rs.metadata, uid: `u${step}`, creationTimestamp: new Date(t).toISOString() }, status: { replicas: 0, availableReplicas: 0 } });
-            if (c.type === "rs.update") rss = rss.map((r) => (r.metadata.name === c.rs.metadata.name ? { ...c.rs, status: r.status } : r));
+            if (c.type === "replicaset.create") rss.push({ ...c.rs, metadata: { ...c.rs.metadata, uid: `u${step}`, creationTimestamp: new Date(t).toISOString() }, status: { replicas: 0, availableReplicas: 0 } });
+            if (c.type === "replicaset.update") rss = rss.map((r) => (r.metadata.name === c.rs.metadata.name ? { ...c.rs, status: r.status } : r));
             if (c.type === "deployment.status") d.status = c.status;
           }
           // The ReplicaSets' pods: scale-downs take effect at once, scale-ups become available one step later.

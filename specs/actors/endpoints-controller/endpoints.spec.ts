@@ -53,26 +53,26 @@ describe("endpoints controller", () => {
   describe("decideEndpoints", () => {
     const key = { namespace: "default", name: "web" };
     it("creates Endpoints named after the service", () => {
-      const c = decideEndpoints(svc(), undefined, [pod("a", "10.0.0.1", true)], key);
-      expect(c.type).to.equal("create");
-      expect(c.type === "create" && c.endpoints.metadata).to.deep.include({ name: "web", namespace: "default" });
+      const [c] = decideEndpoints(svc(), undefined, [pod("a", "10.0.0.1", true)], key);
+      expect(c.type).to.equal("endpoints.create");
+      expect(c.type === "endpoints.create" && c.endpoints.metadata).to.deep.include({ name: "web", namespace: "default" });
     });
     it("does nothing when the stored Endpoints already match, whatever their key order", () => {
-      const c = decideEndpoints(svc(), undefined, [pod("a", "10.0.0.1", true)], key);
-      const stored = JSON.parse(JSON.stringify(c.type === "create" ? c.endpoints : {})) as Endpoints;
+      const [c] = decideEndpoints(svc(), undefined, [pod("a", "10.0.0.1", true)], key);
+      const stored = JSON.parse(JSON.stringify(c.type === "endpoints.create" ? c.endpoints : {})) as Endpoints;
       stored.subsets = stored.subsets!.map((s) => ({ ports: s.ports, addresses: s.addresses }));
-      expect(decideEndpoints(svc(), stored, [pod("a", "10.0.0.1", true)], key).type).to.equal("none");
+      expect(decideEndpoints(svc(), stored, [pod("a", "10.0.0.1", true)], key)).to.deep.equal([]);
     });
     it("updates Endpoints when a pod turns not ready", () => {
-      const c = decideEndpoints(svc(), undefined, [pod("a", "10.0.0.1", true)], key);
-      const stored = c.type === "create" ? c.endpoints : undefined;
-      const u = decideEndpoints(svc(), stored, [pod("a", "10.0.0.1", false)], key);
-      expect(u.type === "update" && u.endpoints.subsets![0]!.notReadyAddresses!.length).to.equal(1);
+      const [c] = decideEndpoints(svc(), undefined, [pod("a", "10.0.0.1", true)], key);
+      const stored = c.type === "endpoints.create" ? c.endpoints : undefined;
+      const [u] = decideEndpoints(svc(), stored, [pod("a", "10.0.0.1", false)], key);
+      expect(u.type === "endpoints.update" && u.endpoints.subsets![0]!.notReadyAddresses!.length).to.equal(1);
     });
     it("deletes the Endpoints of a deleted service and leaves those of a selector-less one alone", () => {
       const ep: Endpoints = { apiVersion: "v1", kind: "Endpoints", metadata: { name: "web", namespace: "default" } };
-      expect(decideEndpoints(undefined, ep, [], key).type).to.equal("delete");
-      expect(decideEndpoints(svc({ selector: undefined }), ep, [], key).type).to.equal("none");
+      expect(decideEndpoints(undefined, ep, [], key).map((c) => c.type)).to.deep.equal(["endpoints.delete"]);
+      expect(decideEndpoints(svc({ selector: undefined }), ep, [], key)).to.deep.equal([]);
     });
   });
 });

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import type { KubeObject } from "../../../bus/resources.ts";
-import type { GcNode, GraphView } from "../../../actors/garbage-collector/gc.ts";
-import { decideGc } from "../../../actors/garbage-collector/gc.ts";
+import type { GcNode, GraphView } from "../../../actors/garbage-collector/object.ts";
+import { decideGc } from "../../../actors/garbage-collector/object.ts";
 
 function obj(resource: string, name: string, o: { owners?: KubeObject[]; deleting?: boolean; finalizers?: string[] } = {}): GcNode {
   return {
@@ -35,7 +35,7 @@ describe("garbage collector", () => {
       const rs = obj("replicasets", "web");
       const pod = obj("pods", "web-x", { owners: [rs.object] });
       const [c] = decideGc(pod, graph([pod]));
-      expect(c).to.deep.include({ type: "delete", propagationPolicy: "Background", target: { resource: "pods", namespace: "default", name: "web-x", uid: "uid-web-x" } });
+      expect(c).to.deep.include({ type: "object.delete", propagationPolicy: "Background", target: { resource: "pods", namespace: "default", name: "web-x", uid: "uid-web-x" } });
       expect((c as { verifyGone: { ref: { uid: string } }[] }).verifyGone.map((v) => v.ref.uid)).to.deep.equal(["uid-web"]);
     });
 
@@ -50,7 +50,7 @@ describe("garbage collector", () => {
       const b = obj("replicasets", "b");
       const pod = obj("pods", "p", { owners: [a.object, b.object] });
       const [c] = decideGc(pod, graph([a, pod]));
-      expect(c!.type).to.equal("drop-owner-refs");
+      expect(c!.type).to.equal("object.drop-owner-refs");
       expect((c as { object: KubeObject }).object.metadata.ownerReferences?.map((r) => r.uid)).to.deep.equal(["uid-a"]);
       expect(pod.object.metadata.ownerReferences, "the cached object is untouched").to.have.length(2);
     });
@@ -59,11 +59,11 @@ describe("garbage collector", () => {
       const d = obj("deployments", "web", { deleting: true, finalizers: ["foregroundDeletion"] });
       const rs = obj("replicasets", "web-1", { owners: [d.object] });
       expect(decideGc(rs, graph([d, rs]))).to.deep.equal([
-        { type: "delete", target: { resource: "replicasets", namespace: "default", name: "web-1", uid: "uid-web-1" }, propagationPolicy: "Foreground", verifyGone: [] },
+        { type: "object.delete", target: { resource: "replicasets", namespace: "default", name: "web-1", uid: "uid-web-1" }, propagationPolicy: "Foreground", verifyGone: [] },
       ]);
       expect(decideGc(d, graph([d, rs]))).to.deep.equal([]);
       const [done] = decideGc(d, graph([d]));
-      expect(done).to.deep.include({ type: "remove-finalizer", finalizer: "foregroundDeletion" });
+      expect(done).to.deep.include({ type: "object.finalize", finalizer: "foregroundDeletion" });
       expect((done as { object: KubeObject }).object.metadata.finalizers).to.equal(undefined);
     });
 
@@ -71,10 +71,10 @@ describe("garbage collector", () => {
       const rs = obj("replicasets", "web", { deleting: true, finalizers: ["orphan"] });
       const pod = obj("pods", "p", { owners: [rs.object] });
       const cs = decideGc(rs, graph([rs, pod]));
-      expect(cs.map((c) => c.type)).to.deep.equal(["drop-owner-refs"]);
+      expect(cs.map((c) => c.type)).to.deep.equal(["object.drop-owner-refs"]);
       expect((cs[0] as { object: KubeObject }).object.metadata.ownerReferences).to.equal(undefined);
       expect(decideGc(pod, graph([rs, pod])), "the dependent itself is not deleted").to.deep.equal([]);
-      expect(decideGc(rs, graph([rs])).map((c) => c.type)).to.deep.equal(["remove-finalizer"]);
+      expect(decideGc(rs, graph([rs])).map((c) => c.type)).to.deep.equal(["object.finalize"]);
     });
 
     it("does nothing for an object without owners or already being deleted", () => {

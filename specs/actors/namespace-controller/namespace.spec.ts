@@ -23,7 +23,7 @@ describe("namespace controller", () => {
 
     it("deletes every object still in a terminating namespace, workloads first, and looks again later", () => {
       const d = decideNamespace(ns(true), new Map([["pods", [item("p"), item("q", true)]], ["deployments", [item("web")]], ["configmaps", [item("cm")]]]));
-      expect(d.commands.map((c) => c.type === "delete" && `${c.resource}/${c.name}`)).to.deep.equal(["deployments/web", "pods/p", "configmaps/cm"]);
+      expect(d.commands.map((c) => c.type === "object.delete" && `${c.resource}/${c.name}`)).to.deep.equal(["deployments/web", "pods/p", "configmaps/cm"]);
       expect(d.requeueAfterMs).to.be.greaterThan(0);
     });
 
@@ -31,7 +31,7 @@ describe("namespace controller", () => {
       const d = decideNamespace(ns(true), new Map());
       expect(d.commands).to.have.length(1);
       const c = d.commands[0]!;
-      expect(c.type === "finalize" && c.namespace.spec?.finalizers).to.deep.equal([]);
+      expect(c.type === "namespace.finalize" && c.namespace.spec?.finalizers).to.deep.equal([]);
     });
 
     it("covers every namespaced type of the registry", () => {

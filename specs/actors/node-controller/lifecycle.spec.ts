@@ -70,14 +70,14 @@ describe("node controller lifecycle", () => {
   describe("decideNode", () => {
     it("sets Ready Unknown, taints unreachable NoSchedule+NoExecute and marks pods not ready", () => {
       const cmds = decideNode(node(), Health.Unknown, iso(T0));
-      const status = cmds.find((c) => c.type === "status");
-      expect(status && status.type === "status" && status.conditions[0]).to.include({ status: "Unknown", reason: REASON_UNKNOWN, message: "Kubelet stopped posting node status." });
-      const taints = cmds.find((c) => c.type === "taints");
-      expect(taints && taints.type === "taints" && taints.taints.map((t) => `${t.key}:${t.effect}`)).to.deep.equal([
+      const status = cmds.find((c) => c.type === "node.status");
+      expect(status && status.type === "node.status" && status.conditions[0]).to.include({ status: "Unknown", reason: REASON_UNKNOWN, message: "Kubelet stopped posting node status." });
+      const taints = cmds.find((c) => c.type === "node.taint");
+      expect(taints && taints.type === "node.taint" && taints.taints.map((t) => `${t.key}:${t.effect}`)).to.deep.equal([
         `${TaintKey.unreachable}:NoSchedule`,
         `${TaintKey.unreachable}:NoExecute`,
       ]);
-      expect(cmds.map((c) => c.type)).to.include.members(["event", "markPodsNotReady"]);
+      expect(cmds.map((c) => c.type)).to.include.members(["event.record", "pods.mark-not-ready"]);
     });
     it("writes nothing for a healthy node without taints", () => {
       expect(decideNode(node(), Health.Ready, iso(T0))).to.deep.equal([]);
@@ -88,10 +88,10 @@ describe("node controller lifecycle", () => {
         { key: "dedicated", value: "db", effect: "NoSchedule" },
       ];
       const cmds = decideNode(node({ taints }, "Unknown", REASON_UNKNOWN), Health.Ready, iso(T0 + 5_000));
-      const t = cmds.find((c) => c.type === "taints");
-      expect(t && t.type === "taints" && t.taints).to.deep.equal([{ key: "dedicated", value: "db", effect: "NoSchedule" }]);
-      const s = cmds.find((c) => c.type === "status");
-      expect(s && s.type === "status" && s.conditions[0]!.status).to.equal("True");
+      const t = cmds.find((c) => c.type === "node.taint");
+      expect(t && t.type === "node.taint" && t.taints).to.deep.equal([{ key: "dedicated", value: "db", effect: "NoSchedule" }]);
+      const s = cmds.find((c) => c.type === "node.status");
+      expect(s && s.type === "node.status" && s.conditions[0]!.status).to.equal("True");
     });
     it("gives a new node the not-ready NoSchedule taint only", () => {
       const t = desiredTaints([], Health.New, iso(T0));

@@ -87,7 +87,7 @@ describe("replication controller", () => {
       const pods = [pod({ node: "n1" }), pod({ node: "n1", phase: "Failed" }), pod({ node: "n1", phase: "Succeeded" }), pod({ node: "n1", deleting: true })];
       const d = reconcileReplicas(fromReplicaSet(rs(2)), { pods, expectationsSatisfied: true, now: NOW });
       expect(d.commands.find((c) => c.type === "pods.create")).to.deep.include({ count: 1 });
-      expect(d.commands.find((c) => c.type === "status.update")).to.deep.include({ status: { replicas: 1, fullyLabeledReplicas: 1, readyReplicas: 1, availableReplicas: 1, observedGeneration: 2 } });
+      expect(d.commands.find((c) => c.type === "replicaset.status")).to.deep.include({ status: { replicas: 1, fullyLabeledReplicas: 1, readyReplicas: 1, availableReplicas: 1, observedGeneration: 2 } });
     });
 
     it("adopts a matching orphan and releases an owned pod that no longer matches", () => {
@@ -107,14 +107,14 @@ describe("replication controller", () => {
       const foreign = pod({ owned: false, node: "n1" });
       foreign.metadata.ownerReferences = [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: "x", uid: "other", controller: true }];
       const d = reconcileReplicas(fromReplicaSet(rs(1)), { pods: [foreign], expectationsSatisfied: true, now: NOW });
-      expect(d.commands.map((c) => c.type)).to.deep.equal(["pods.create", "status.update"]);
+      expect(d.commands.map((c) => c.type)).to.deep.equal(["pods.create", "replicaset.status"]);
     });
 
     it("counts a ready pod as available only after minReadySeconds and asks to come back then", () => {
       const p = pod({ node: "n1", readySince: "2026-01-01T00:00:08Z" });
       const d = reconcileReplicas(fromReplicaSet(rs(1, { minReadySeconds: 5 })), { pods: [p], expectationsSatisfied: true, now: NOW });
       expect(d.commands).to.deep.equal([
-        { type: "status.update", status: { replicas: 1, fullyLabeledReplicas: 1, readyReplicas: 1, availableReplicas: 0, observedGeneration: 2 } },
+        { type: "replicaset.status", status: { replicas: 1, fullyLabeledReplicas: 1, readyReplicas: 1, availableReplicas: 0, observedGeneration: 2 } },
       ]);
       expect(d.requeueAfterMs).to.be.within(3000, 3100);
     });

@@ -8,6 +8,7 @@
  * finalizer; `foregroundDeletion` → once no dependent refers to it any more, drop the finalizer.
  */
 import type { KubeObject, OwnerReference } from "../../bus/resources.ts";
+import type { Decision } from "../../runtime/controller.ts";
 
 export const Finalizer = { foreground: "foregroundDeletion", orphan: "orphan" } as const;
 
@@ -25,10 +26,11 @@ export interface GraphView {
 
 export type GcCommand =
   /** Delete `target` once every owner in `verifyGone` is confirmed absent from the store. */
-  | { type: "delete"; target: Ref; propagationPolicy: "Background" | "Foreground"; verifyGone: OwnerRef[] }
+  | { type: "object.delete"; target: Ref; propagationPolicy: "Background" | "Foreground"; verifyGone: OwnerRef[] }
   /** Write `object` (a copy without the references to `uids`), CAS on its resourceVersion. */
-  | { type: "drop-owner-refs"; resource: string; object: KubeObject; uids: string[]; verifyGone: OwnerRef[] }
-  | { type: "remove-finalizer"; resource: string; object: KubeObject; finalizer: string };
+  | { type: "object.drop-owner-refs"; resource: string; object: KubeObject; uids: string[]; verifyGone: OwnerRef[] }
+  /** Write `object` (a copy without `finalizer`): the store removes an object that has no finalizer left. */
+  | { type: "object.finalize"; resource: string; object: KubeObject; finalizer: string };
 
 export interface Ref {
   resource: string;
@@ -75,11 +77,11 @@ export function decideDependent(node: GcNode, graph: GraphView): GcCommand[] {
   const ns = o.metadata.namespace;
   const verifyGone = dangling.map((ref) => ({ ref, ...(ns ? { namespace: ns } : {}) }));
   if (solid === 0 && dangling.length + foreground.length > 0) {
-    return [{ type: "delete", target: refOf(node), propagationPolicy: foreground.length > 0 ? "Foreground" : "Background", verifyGone }];
+    return [{ type: "object.delete", target: refOf(node), propagationPolicy: foreground.length > 0 ? "Foreground" : "Background", verifyGone }];
   }
   if (solid > 0 && dangling.length + foreground.length > 0) {
     const uids = new Set([...dangling, ...foreground].map((r) => r.uid));
-    return [{ type: "drop-owner-refs", resource: node.resource, object: withoutRefs(o, uids), uids: [...uids], verifyGone }];
+    return [{ type: "object.drop-owner-refs", resource: node.resource, object: withoutRefs(o, uids), uids: [...uids], verifyGone }];
   }
   return [];
 }
@@ -91,12 +93,12 @@ export function decideOwner(node: GcNode, graph: GraphView): GcCommand[] {
   const dependents = graph.dependentsOf(uid);
   if (deletingWith(o, Finalizer.orphan)) {
     if (dependents.length > 0) {
-      return dependents.map((d) => ({ type: "drop-owner-refs", resource: d.resource, object: withoutRefs(d.object, new Set([uid])), uids: [uid], verifyGone: [] }));
+      return dependents.map((d) => ({ type: "object.drop-owner-refs", resource: d.resource, object: withoutRefs(d.object, new Set([uid])), uids: [uid], verifyGone: [] }));
     }
-    return [{ type: "remove-finalizer", resource: node.resource, object: withoutFinalizer(o, Finalizer.orphan), finalizer: Finalizer.orphan }];
+    return [{ type: "object.finalize", resource: node.resource, object: withoutFinalizer(o, Finalizer.orphan), finalizer: Finalizer.orphan }];
   }
   if (deletingWith(o, Finalizer.foreground) && dependents.length === 0) {
-    return [{ type: "remove-finalizer", resource: node.resource, object: withoutFinalizer(o, Finalizer.foreground), finalizer: Finalizer.foreground }];
+    return [{ type: "object.finalize", resource: node.resource, object: withoutFinalizer(o, Finalizer.foreground), finalizer: Finalizer.foreground }];
   }
   return [];
 }
@@ -112,4 +114,14 @@ function withoutFinalizer(o: KubeObject, f: string): KubeObject {
 /** Both roles at once: what the collector does when this object's key comes up. */
 export function decideGc(node: GcNode, graph: GraphView): GcCommand[] {
   return [...decideOwner(node, graph), ...decideDependent(node, graph)];
+}
+
+/** The collector's view of one key (`<resource>|<namespace>/<name>`): the object, if cached, and the graph. */
+export interface GcView {
+  node?: GcNode;
+  graph: GraphView;
+}
+
+export function reconcile(_key: string, v: GcView): Decision<GcCommand> {
+  return { commands: v.node ? decideGc(v.node, v.graph) : [] };
 }
