@@ -9,7 +9,7 @@
  * equal to the template and gives it the next number, so history stays ordered by use.
  */
 import type { ControllerRevision, KubeObject, OwnerReference, PodTemplateSpec } from "../../bus/resources.ts";
-import { controllerRef } from "../replication-controller/pods.ts";
+import { controllerRef } from "../../bus/owners.ts";
 import { canonicalTemplate, templateHash } from "../deployment-controller/template.ts";
 
 /** The pod label naming the revision a pod was made from (apps/v1 ControllerRevisionHashLabelKey). */

@@ -12,9 +12,10 @@
  */
 import type { CronJob, CronJobStatus, Job, ObjectReference } from "../../bus/resources.ts";
 import type { Schedule } from "../../bus/cron.ts";
+import type { Decision } from "../../runtime/controller.ts";
 import { parseSchedule, nextAfter } from "../../bus/cron.ts";
 import { rfc3339 } from "../../bus/time.ts";
-import { controllerRef } from "../replication-controller/pods.ts";
+import { controllerRef } from "../../bus/owners.ts";
 import { ownerReference } from "../controller-history/revisions.ts";
 
 export type CronJobCommand =
@@ -24,10 +25,8 @@ export type CronJobCommand =
   | { type: "job.delete"; namespace: string; name: string; uid: string }
   | { type: "event.record"; eventType: "Normal" | "Warning"; reason: string; message: string };
 
-export interface CronJobDecision {
-  commands: CronJobCommand[];
-  requeueAfterMs?: number;
-}
+/** Commands, and when to look again. */
+export type CronJobDecision = Decision<CronJobCommand>;
 
 export interface CronJobView {
   cronJob?: CronJob;

@@ -12,8 +12,10 @@
  *   at a time) and an old pod goes once its replacement is available. OnDelete replaces nothing.
  */
 import type { ControllerRevision, DaemonSet, DaemonSetStatus, Node, OwnerReference, Pod } from "../../bus/resources.ts";
+import type { Decision } from "../../runtime/controller.ts";
 import { matchesSelector } from "../../bus/selectors.ts";
-import { controllerRef, isPodActive, isPodAvailable, isPodReady, msUntilAvailable } from "../replication-controller/pods.ts";
+import { controllerRef } from "../../bus/owners.ts";
+import { isPodActive, isPodAvailable, isPodReady, msUntilAvailable } from "../replication-controller/pods.ts";
 import { constructHistory, ownerReference, revisionsToDelete, REVISION_HASH_LABEL } from "../controller-history/revisions.ts";
 import { daemonTolerations, pinToNode, placement, targetNode } from "./placement.ts";
 import { scaled } from "../deployment-controller/strategy.ts";
@@ -35,11 +37,8 @@ export type DsCommand =
   | { type: "event.record"; eventType: "Normal" | "Warning"; reason: string; message: string }
   | { type: "status.update"; status: DaemonSetStatus };
 
-/** Commands, and when to look again (runtime/controller.ts's Decision). */
-export interface DsDecision {
-  commands: DsCommand[];
-  requeueAfterMs?: number;
-}
+/** Commands, and when to look again. */
+export type DsDecision = Decision<DsCommand>;
 
 export interface DsView {
   ds?: DaemonSet;

@@ -15,9 +15,11 @@
  * - suspend deletes active pods and stops the clock; ttlSecondsAfterFinished deletes the Job.
  */
 import type { Job, JobCondition, JobStatus, Pod } from "../../bus/resources.ts";
+import type { Decision } from "../../runtime/controller.ts";
 import { matchesSelector } from "../../bus/selectors.ts";
 import { rfc3339 } from "../../bus/time.ts";
-import { controllerRef, deletionOrder, isPodReady } from "../replication-controller/pods.ts";
+import { controllerRef } from "../../bus/owners.ts";
+import { deletionOrder, isPodReady } from "../replication-controller/pods.ts";
 import { ownerReference } from "../controller-history/revisions.ts";
 import { TRACKING_FINALIZER, finishedAt, formatIndexes, hasTracking, indexOf, isFinishedPod, isIndexed, jobPod, matchFailurePolicy, parseIndexes } from "./job-pods.ts";
 
@@ -33,10 +35,8 @@ export type JobCommand =
   | { type: "job.delete"; namespace: string; name: string; uid: string }
   | { type: "event.record"; eventType: "Normal" | "Warning"; reason: string; message: string };
 
-export interface JobDecision {
-  commands: JobCommand[];
-  requeueAfterMs?: number;
-}
+/** Commands, and when to look again. */
+export type JobDecision = Decision<JobCommand>;
 
 export interface JobView {
   job?: Job;

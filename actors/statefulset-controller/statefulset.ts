@@ -15,8 +15,10 @@
  */
 import type { ControllerRevision, Pod, PodTemplateSpec, StatefulSet, StatefulSetStatus } from "../../bus/resources.ts";
 import type { LeaseSeen } from "./fence.ts";
+import type { Decision } from "../../runtime/controller.ts";
 import { matchesSelector } from "../../bus/selectors.ts";
-import { controllerRef, isPodActive, isPodAvailable, isPodReady, msUntilAvailable } from "../replication-controller/pods.ts";
+import { controllerRef } from "../../bus/owners.ts";
+import { isPodActive, isPodAvailable, isPodReady, msUntilAvailable } from "../replication-controller/pods.ts";
 import { constructHistory, ownerReference, revisionTemplate, revisionsToDelete } from "../controller-history/revisions.ts";
 import { scaled } from "../deployment-controller/strategy.ts";
 import { fencedAt } from "./fence.ts";
@@ -34,11 +36,8 @@ export type StsCommand =
   | { type: "event.record"; eventType: "Normal" | "Warning"; reason: string; message: string }
   | { type: "status.update"; status: StatefulSetStatus };
 
-/** Commands, and when to look again (runtime/controller.ts's Decision). */
-export interface StsDecision {
-  commands: StsCommand[];
-  requeueAfterMs?: number;
-}
+/** Commands, and when to look again. */
+export type StsDecision = Decision<StsCommand>;
 
 export interface StsView {
   set?: StatefulSet;
