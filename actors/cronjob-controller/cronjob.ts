@@ -16,10 +16,10 @@ import type { Decision } from "../../runtime/controller.ts";
 import { parseSchedule, nextAfter } from "../../bus/cron.ts";
 import { rfc3339 } from "../../bus/time.ts";
 import { controllerRef } from "../../bus/owners.ts";
-import { ownerReference } from "../controller-history/revisions.ts";
+import { ownerReference } from "../workloads/revisions.ts";
 
 export type CronJobCommand =
-  | { type: "status.update"; status: CronJobStatus }
+  | { type: "cronjob.status"; status: CronJobStatus }
   /** Create the Job, then record it: active += it, lastScheduleTime = scheduledTime. */
   | { type: "job.start"; job: Job; scheduledTime: string }
   | { type: "job.delete"; namespace: string; name: string; uid: string }
@@ -186,7 +186,7 @@ export function reconcileCronJob(_key: string, view: CronJobView, now: number): 
   active = active.filter((a) => !deleted.has(a.uid));
   const status: CronJobStatus = { ...before, ...(active.length ? { active } : {}), ...(lastSuccessfulTime ? { lastSuccessfulTime } : {}) };
   if (!active.length) delete status.active;
-  if (JSON.stringify(status) !== JSON.stringify(before)) commands.push({ type: "status.update", status });
+  if (JSON.stringify(status) !== JSON.stringify(before)) commands.push({ type: "cronjob.status", status });
   for (const j of new Map(deletes.map((x) => [x.metadata.uid, x])).values()) {
     commands.push({ type: "job.delete", namespace: ns, name: j.metadata.name!, uid: j.metadata.uid! });
   }

@@ -16,7 +16,7 @@ import type { Decision } from "../../runtime/controller.ts";
 import { matchesSelector } from "../../bus/selectors.ts";
 import { controllerRef } from "../../bus/owners.ts";
 import { isPodActive, isPodAvailable, isPodReady, msUntilAvailable } from "../replication-controller/pods.ts";
-import { constructHistory, ownerReference, revisionsToDelete, REVISION_HASH_LABEL } from "../controller-history/revisions.ts";
+import { constructHistory, ownerReference, revisionsToDelete, REVISION_HASH_LABEL } from "../workloads/revisions.ts";
 import { daemonTolerations, pinToNode, placement, targetNode } from "./placement.ts";
 import { scaled } from "../deployment-controller/strategy.ts";
 
@@ -35,7 +35,7 @@ export type DsCommand =
   /** A failed daemon pod on this node was deleted: back off before the next one there. */
   | { type: "node.backoff"; node: string }
   | { type: "event.record"; eventType: "Normal" | "Warning"; reason: string; message: string }
-  | { type: "status.update"; status: DaemonSetStatus };
+  | { type: "daemonset.status"; status: DaemonSetStatus };
 
 /** Commands, and when to look again. */
 export type DsDecision = Decision<DsCommand>;
@@ -360,7 +360,7 @@ export function reconcileDaemonSet(_key: string, view: DsView, now: number): DsD
   }
 
   const status = computeDaemonSetStatus(ds, view, claim.byNode, hash, now, view.expectationsSatisfied);
-  if (!sameStatus(ds.status, status)) commands.push({ type: "status.update", status });
+  if (!sameStatus(ds.status, status)) commands.push({ type: "daemonset.status", status });
   const waits = claim.owned.map((p) => msUntilAvailable(p, ds.spec.minReadySeconds ?? 0, now)).filter((x): x is number => x !== undefined);
   if (waits.length > 0) requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, Math.min(...waits) + 10);
   return requeueAfterMs !== undefined && Number.isFinite(requeueAfterMs) ? { commands, requeueAfterMs } : { commands };

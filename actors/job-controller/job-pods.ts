@@ -4,7 +4,7 @@
  * the `completedIndexes` text format ("0,2-4,7").
  */
 import type { Job, JobSpec, Pod, PodFailurePolicyRule } from "../../bus/resources.ts";
-import { ownerReference } from "../controller-history/revisions.ts";
+import { ownerReference } from "../workloads/revisions.ts";
 
 /** Held on every Job pod until the controller has counted it (batch/v1 JobTrackingFinalizer). */
 export const TRACKING_FINALIZER = "batch.kubernetes.io/job-tracking";

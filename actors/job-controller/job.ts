@@ -20,7 +20,7 @@ import { matchesSelector } from "../../bus/selectors.ts";
 import { rfc3339 } from "../../bus/time.ts";
 import { controllerRef } from "../../bus/owners.ts";
 import { deletionOrder, isPodReady } from "../replication-controller/pods.ts";
-import { ownerReference } from "../controller-history/revisions.ts";
+import { ownerReference } from "../workloads/revisions.ts";
 import { TRACKING_FINALIZER, finishedAt, formatIndexes, hasTracking, indexOf, isFinishedPod, isIndexed, jobPod, matchFailurePolicy, parseIndexes } from "./job-pods.ts";
 
 export type JobCommand =
@@ -31,7 +31,7 @@ export type JobCommand =
   | { type: "pods.delete"; namespace: string; pods: { name: string; uid: string }[] }
   /** Copies of pods without the tracking finalizer (written with CAS). */
   | { type: "pods.finalize"; pods: Pod[] }
-  | { type: "status.update"; status: JobStatus }
+  | { type: "job.status"; status: JobStatus }
   | { type: "job.delete"; namespace: string; name: string; uid: string }
   | { type: "event.record"; eventType: "Normal" | "Warning"; reason: string; message: string };
 
@@ -126,10 +126,11 @@ export function reconcileJob(_key: string, view: JobView, nowMs: number): JobDec
       uncounted.failed.add(uid);
     }
   }
-  const toFinalize = owned.filter((p) => hasTracking(p) && isFinishedPod(p));
+  // Finished pods are counted; pods on their way out (deleted while running) are let go uncounted.
+  const toFinalize = owned.filter((p) => hasTracking(p) && (isFinishedPod(p) || p.metadata.deletionTimestamp));
   const toCount = uncounted.succeeded.size + uncounted.failed.size;
   if (toCount > 0 && (uncounted.succeeded.size !== (before.uncountedTerminatedPods?.succeeded ?? []).length || uncounted.failed.size !== (before.uncountedTerminatedPods?.failed ?? []).length)) {
-    commands.push({ type: "status.update", status: { ...before, uncountedTerminatedPods: { succeeded: [...uncounted.succeeded], failed: [...uncounted.failed] } } });
+    commands.push({ type: "job.status", status: { ...before, uncountedTerminatedPods: { succeeded: [...uncounted.succeeded], failed: [...uncounted.failed] } } });
   }
   if (toFinalize.length) commands.push({ type: "pods.finalize", pods: toFinalize.map(removeFinalizer) });
   const succeeded = (before.succeeded ?? 0) + uncounted.succeeded.size;
@@ -227,7 +228,7 @@ export function reconcileJob(_key: string, view: JobView, nowMs: number): JobDec
     ...(indexed ? { completedIndexes: formatIndexes(completed) } : {}),
     uncountedTerminatedPods: {},
   };
-  if (JSON.stringify(before) !== JSON.stringify(status)) commands.push({ type: "status.update", status });
+  if (JSON.stringify(before) !== JSON.stringify(status)) commands.push({ type: "job.status", status });
 
   // ttlSecondsAfterFinished: the Job (and, through the garbage collector, its pods) goes.
   const finish = (status.conditions ?? []).find((c) => (c.type === "Complete" || c.type === "Failed") && c.status === "True");

@@ -3,7 +3,7 @@
  * subdomain (per-pod DNS through the governing headless Service), and the revision label.
  */
 import type { Pod, PodTemplateSpec, StatefulSet } from "../../bus/resources.ts";
-import { ownerReference, REVISION_HASH_LABEL } from "../controller-history/revisions.ts";
+import { ownerReference, REVISION_HASH_LABEL } from "../workloads/revisions.ts";
 
 export const POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name";
 export const POD_INDEX_LABEL = "apps.kubernetes.io/pod-index";

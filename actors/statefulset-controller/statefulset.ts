@@ -19,7 +19,7 @@ import type { Decision } from "../../runtime/controller.ts";
 import { matchesSelector } from "../../bus/selectors.ts";
 import { controllerRef } from "../../bus/owners.ts";
 import { isPodActive, isPodAvailable, isPodReady, msUntilAvailable } from "../replication-controller/pods.ts";
-import { constructHistory, ownerReference, revisionTemplate, revisionsToDelete } from "../controller-history/revisions.ts";
+import { constructHistory, ownerReference, revisionTemplate, revisionsToDelete } from "../workloads/revisions.ts";
 import { scaled } from "../deployment-controller/strategy.ts";
 import { fencedAt } from "./fence.ts";
 import { isMember, ordinalOf, podName, replicasOf, revisionOf, startOrdinal, statefulPod } from "./identity.ts";
@@ -34,7 +34,7 @@ export type StsCommand =
   /** `force`: delete at once (gracePeriodSeconds 0) — only for pods of a node that has fenced itself. */
   | { type: "pod.delete"; namespace: string; name: string; uid: string; force: boolean }
   | { type: "event.record"; eventType: "Normal" | "Warning"; reason: string; message: string }
-  | { type: "status.update"; status: StatefulSetStatus };
+  | { type: "statefulset.status"; status: StatefulSetStatus };
 
 /** Commands, and when to look again. */
 export type StsDecision = Decision<StsCommand>;
@@ -203,7 +203,7 @@ export function reconcileStatefulSet(_key: string, view: StsView, now: number): 
     if (!deleting) plan.commands.push({ type: "revision.delete", namespace: ns, name: r.metadata.name!, uid: r.metadata.uid! });
   }
 
-  if (JSON.stringify(set.status ?? {}) !== JSON.stringify(status)) plan.commands.push({ type: "status.update", status });
+  if (JSON.stringify(set.status ?? {}) !== JSON.stringify(status)) plan.commands.push({ type: "statefulset.status", status });
   const waits = owned.map((p) => msUntilAvailable(p, set.spec.minReadySeconds ?? 0, now)).filter((x): x is number => x !== undefined).map((ms) => now + ms + 10);
   const when = [...plan.requeueAt, ...waits];
   return when.length > 0 ? { commands: plan.commands, requeueAfterMs: Math.max(0, Math.min(...when) - now) } : { commands: plan.commands };

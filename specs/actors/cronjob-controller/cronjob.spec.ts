@@ -41,7 +41,7 @@ class World {
   step(): CronJobCommand[] {
     const d = this.decide();
     for (const c of d.commands) {
-      if (c.type === "status.update") this.cj = { ...this.cj, status: c.status };
+      if (c.type === "cronjob.status") this.cj = { ...this.cj, status: c.status };
       else if (c.type === "job.start") {
         const job = { ...structuredClone(c.job), metadata: { ...c.job.metadata, uid: `job-${++this.seq}`, creationTimestamp: iso(this.now) }, status: { startTime: iso(this.now) } };
         this.jobs.push(job);
@@ -196,7 +196,7 @@ describe("cronjob controller › reconcileCronJob", () => {
     const w = new World(cronJob());
     w.tick();
     w.jobs = [];
-    expect(w.step().filter((c) => c.type === "status.update")).to.deep.equal([]);
+    expect(w.step().filter((c) => c.type === "cronjob.status")).to.deep.equal([]);
     w.now += 31 * S;
     w.step();
     expect(w.events).to.include(`MissingJob: Active job went missing: ${w.started[0]}`);

@@ -16,10 +16,10 @@ function converge(w: World, onPass?: (w: World) => void, max = 50): number {
   for (let i = 0; i < max; i++) {
     const d = step(w);
     onPass?.(w);
-    const work = d.commands.filter((c) => c.type !== "status.update" && c.type !== "expectations.set");
+    const work = d.commands.filter((c) => c.type !== "daemonset.status" && c.type !== "expectations.set");
     w.now += 1000;
     w.readyAll();
-    if (work.length === 0 && d.commands.every((c) => c.type !== "status.update")) return i;
+    if (work.length === 0 && d.commands.every((c) => c.type !== "daemonset.status")) return i;
   }
   throw new Error("did not converge");
 }
@@ -255,8 +255,8 @@ describe("daemonset controller › reconcileDaemonSet", () => {
       w.ds.metadata.generation = 3;
       w.ds.status = { ...w.ds.status!, observedGeneration: 2 };
       const d = reconcileDaemonSet("k", w.view(false), w.now);
-      expect(d.commands.map((c) => c.type)).to.deep.equal(["revision.create", "status.update"]);
-      expect(of(d.commands, "status.update")[0]!.status.observedGeneration).to.equal(2);
+      expect(d.commands.map((c) => c.type)).to.deep.equal(["revision.create", "daemonset.status"]);
+      expect(of(d.commands, "daemonset.status")[0]!.status.observedGeneration).to.equal(2);
     });
 
     it("does nothing for a DaemonSet that is being deleted", () => {

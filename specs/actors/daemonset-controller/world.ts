@@ -92,7 +92,7 @@ export class World {
         case "pod.release":
           this.pods = this.pods.map((p) => (p.metadata.uid === c.pod.metadata.uid ? structuredClone(c.pod) : p));
           break;
-        case "status.update":
+        case "daemonset.status":
           this.ds = { ...this.ds, status: c.status };
           break;
         case "node.backoff":

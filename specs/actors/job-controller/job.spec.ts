@@ -56,7 +56,7 @@ class World {
         const gone = new Set(c.pods.map((p) => p.uid));
         this.pods = this.pods.filter((p) => !gone.has(p.metadata.uid!));
       } else if (c.type === "pods.finalize") this.pods = this.pods.map((p) => c.pods.find((x) => x.metadata.uid === p.metadata.uid) ?? p);
-      else if (c.type === "status.update") this.job = { ...this.job, status: c.status };
+      else if (c.type === "job.status") this.job = { ...this.job, status: c.status };
       else if (c.type === "event.record") this.events.push(`${c.reason}: ${c.message}`);
       else if (c.type === "job.delete") this.deletedJob = true;
     }
@@ -117,8 +117,8 @@ describe("job controller › reconcileJob", () => {
       w.step();
       w.finish(w.pods[0]!, 0);
       const cs = w.decide().commands;
-      expect(cs.map((c) => c.type)).to.deep.equal(["status.update", "pods.finalize", "event.record", "status.update"]);
-      expect(of(cs, "status.update")[0]!.status.uncountedTerminatedPods).to.deep.equal({ succeeded: [w.pods[0]!.metadata.uid], failed: [] });
+      expect(cs.map((c) => c.type)).to.deep.equal(["job.status", "pods.finalize", "event.record", "job.status"]);
+      expect(of(cs, "job.status")[0]!.status.uncountedTerminatedPods).to.deep.equal({ succeeded: [w.pods[0]!.metadata.uid], failed: [] });
       expect(of(cs, "pods.finalize")[0]!.pods[0]!.metadata.finalizers).to.equal(undefined);
       w.step();
       expect(w.job.status).to.deep.include({ succeeded: 1 });

@@ -61,7 +61,7 @@ class World {
       } else if (c.type === "pod.delete") {
         this.deleted.push(c.name + (c.force ? "!" : ""));
         this.pods = this.pods.filter((p) => p.metadata.uid !== c.uid);
-      } else if (c.type === "status.update") this.set = { ...this.set, status: c.status };
+      } else if (c.type === "statefulset.status") this.set = { ...this.set, status: c.status };
       else if (c.type === "event.record") this.events.push(`${c.reason}: ${c.message}`);
     }
   }
@@ -78,7 +78,7 @@ class World {
   /** Steps (settling pods in between) until a pass changes nothing. */
   converge(): void {
     for (let i = 0; i < 40; i++) {
-      const cs = this.step().filter((c) => c.type !== "status.update");
+      const cs = this.step().filter((c) => c.type !== "statefulset.status");
       const settled = this.settle();
       this.now += 1000;
       if (cs.length === 0 && !settled) return;
@@ -285,7 +285,7 @@ describe("statefulset controller › reconcileStatefulSet", () => {
     it("only writes status for a StatefulSet that is being deleted", () => {
       const w = new World(statefulSet());
       w.set.metadata.deletionTimestamp = iso(T0);
-      expect(w.step().map((c) => c.type)).to.deep.equal(["status.update"]);
+      expect(w.step().map((c) => c.type)).to.deep.equal(["statefulset.status"]);
     });
   });
 });
