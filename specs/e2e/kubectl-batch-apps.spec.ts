@@ -64,6 +64,7 @@ describe("kubectl with DaemonSets, StatefulSets, Jobs and CronJobs (e2e)", funct
       { def: ACTORS["job-controller"]! },
       { def: ACTORS["cronjob-controller"]! },
       { def: ACTORS["garbage-collector"]! },
+      { def: ACTORS["namespace-controller"]! },
       { def: ACTORS.kubelet!, opts: { nodeName: "sim-1", engine: "simulated", startLatencyMs: 20 } },
       { def: ACTORS.kubelet!, opts: { nodeName: "sim-2", engine: "simulated", startLatencyMs: 20 } },
     ]);
@@ -140,5 +141,11 @@ describe("kubectl with DaemonSets, StatefulSets, Jobs and CronJobs (e2e)", funct
     await waitFor(async () => !(await ok(["get", "jobs", "-n", NS, "-o", "name"])).includes("job.batch/manual"), { timeoutMs: 30_000, what: "the CronJob's Job gone" });
     const revisions = await ok(["get", "controllerrevisions", "-n", NS, "-o", "name"]);
     expect(revisions).to.not.match(/agent-/);
+  });
+
+  it("deletes the namespace with its StatefulSet, Jobs, pods and revisions", async () => {
+    await ok(["delete", "namespace", NS, "--timeout=60s"]);
+    expect((await env.kubectl(["get", "ns", NS])).stderr).to.contain(`namespaces "${NS}" not found`);
+    for (const kind of ["sts", "jobs", "controllerrevisions", "pods"]) expect(await ok(["get", kind, "-A", "-o", "name"])).to.equal("");
   });
 });
