@@ -91,12 +91,23 @@ function claim(job: Job, pods: readonly Pod[], commands: JobCommand[]): Pod[] {
   return owned;
 }
 
-export function reconcileJob(_key: string, view: JobView, nowMs: number): JobDecision {
+/** Pods of a Job that is gone (or of an older Job of the same name) still holding the tracking finalizer. */
+function orphansOf(key: string, job: Job | undefined, pods: readonly Pod[]): Pod[] {
+  const name = key.slice(key.indexOf("/") + 1);
+  return pods.filter((p) => {
+    const ref = controllerRef(p);
+    return hasTracking(p) && ref?.kind === "Job" && ref.name === name && ref.uid !== job?.metadata.uid;
+  });
+}
+
+export function reconcileJob(key: string, view: JobView, nowMs: number): JobDecision {
   const job = view.job;
-  if (!job) return { commands: [] };
+  const orphans = orphansOf(key, job, view.pods);
+  const release: JobCommand[] = orphans.length ? [{ type: "pods.finalize", pods: orphans.map(removeFinalizer) }] : [];
+  if (!job) return { commands: release };
   const now = rfc3339(nowMs);
   const ns = job.metadata.namespace!;
-  const commands: JobCommand[] = [];
+  const commands: JobCommand[] = [...release];
   const owned = claim(job, view.pods, commands);
   if (job.metadata.deletionTimestamp) {
     // Going away: let every pod go too.

@@ -9,6 +9,7 @@ import { scheduler } from "../../actors/scheduler/index.ts";
 import { kubelet } from "../../actors/kubelet/index.ts";
 import { jobController } from "../../actors/job-controller/index.ts";
 import { cronJobController } from "../../actors/cronjob-controller/index.ts";
+import { garbageCollector } from "../../actors/garbage-collector/index.ts";
 import { rfc3339 } from "../../bus/time.ts";
 import { killProcessContainers } from "../actors/kubelet/behaviours.ts";
 
@@ -34,7 +35,7 @@ for (const engine of ["simulated", "process"] as const) {
     const podsOf = async (name: string) => (await c.store.list<Pod>("pods", NS, { labelSelector: `batch.kubernetes.io/job-name=${name}` })).items;
 
     before(async () => {
-      c = await startTestCluster({ actors: [{ def: scheduler }, { def: jobController, opts: { backoffBaseMs: 200 } }, { def: cronJobController }] });
+      c = await startTestCluster({ actors: [{ def: scheduler }, { def: jobController, opts: { backoffBaseMs: 200 } }, { def: cronJobController }, { def: garbageCollector }] });
       await c.store.create("namespaces", undefined, { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } }).catch(() => undefined);
       // Simulated containers take 300 ms to start: the window in which a spec fails one from outside.
       await c.startActors(["a", "b"].map((n) => ({ def: kubelet, opts: { nodeName: `${engine}-${n}`, engine, dataDir, backoffBaseMs: 200, startLatencyMs: 300 } })));
@@ -101,6 +102,13 @@ for (const engine of ["simulated", "process"] as const) {
       await waitFor(async () => (await podsOf("slow")).length === 0, { what: "its pods gone", timeoutMs: 15_000 });
       const events = (await c.store.list("events", NS)).items as { reason?: string; involvedObject?: { name?: string } }[];
       expect(events.some((e) => e.reason === "DeadlineExceeded" && e.involvedObject?.name === "slow")).to.equal(true);
+    });
+
+    it("takes the pods of a running Job away when the Job is deleted (their tracking finalizer released)", async () => {
+      await c.store.create("jobs", NS, job("doomed", { parallelism: 2, completions: 2 }, ["sleep", "3600"]));
+      await waitFor(async () => (await podsOf("doomed")).filter((p) => p.status?.phase === "Running").length === 2, { what: "two running pods", timeoutMs: 20_000 });
+      await c.store.delete("jobs", NS, "doomed", { propagationPolicy: "Background" });
+      await waitFor(async () => (await podsOf("doomed")).length === 0, { what: "the deleted Job's pods gone", timeoutMs: 20_000 });
     });
 
     it("with Forbid skips a run while one is active, then starts a single catch-up Job for the runs it missed", async () => {

@@ -291,4 +291,12 @@ describe("job controller › reconcileJob", () => {
     const cs = w.decide().commands;
     expect(cs.map((c) => c.type)).to.deep.equal(["pods.finalize"]);
   });
+
+  it("lets the pods of a deleted Job go: their tracking finalizer is removed", () => {
+    const w = new World(job());
+    w.step();
+    const cs = reconcileJob("default/pi", { job: undefined, pods: w.pods, expectationsSatisfied: true }, w.now).commands;
+    expect(cs.map((c) => c.type)).to.deep.equal(["pods.finalize"]);
+    expect(of(cs, "pods.finalize")[0]!.pods[0]!.metadata.finalizers).to.equal(undefined);
+  });
 });
