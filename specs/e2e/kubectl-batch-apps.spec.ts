@@ -132,6 +132,18 @@ describe("kubectl with DaemonSets, StatefulSets, Jobs and CronJobs (e2e)", funct
     expect(await ok(["wait", "--for=condition=complete", "job/manual", "-n", NS, "--timeout=60s"])).to.contain("condition met");
   });
 
+  it("describes the DaemonSet, the StatefulSet and the Job with their controllers' events", async () => {
+    const ds = await ok(["describe", "ds", "agent", "-n", NS]);
+    expect(ds).to.match(/Desired Number of Nodes Scheduled:\s+2/);
+    expect(ds).to.match(/Events:[\s\S]*SuccessfulCreate[\s\S]*Created pod: agent-/);
+    const sts = await ok(["describe", "sts", "db", "-n", NS]);
+    expect(sts).to.match(/Replicas:\s+2 desired \| 2 total/);
+    expect(sts).to.match(/SuccessfulCreate[\s\S]*create Pod db-0 in StatefulSet db successful/);
+    const job = await ok(["describe", "job", "pi", "-n", NS]);
+    expect(job).to.match(/Pods Statuses:\s+0 Active \(0 Ready\) \/ 1 Succeeded \/ 0 Failed/);
+    expect(job, job).to.match(/Normal\s+Completed\s+\S+\s+job-controller\s+Job completed/);
+  });
+
   it("lists the new kinds in get all and deletes their pods with them", async () => {
     const all = await ok(["get", "all", "-n", NS]);
     for (const kind of ["daemonset.apps/agent", "statefulset.apps/db", "job.batch/pi", "cronjob.batch/tick"]) expect(all).to.contain(kind);
