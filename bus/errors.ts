@@ -52,12 +52,13 @@ export class FlotillaError extends Error {
   override name = "FlotillaError";
   readonly code: ErrorCode;
   readonly details?: ErrorDetails;
+  /** The same request may succeed later (controllers back off and retry on these). */
   readonly retryable: boolean;
   constructor(code: ErrorCode, message: string, opts: { details?: ErrorDetails; cause?: unknown } = {}) {
     super(message, { cause: opts.cause });
     this.code = code;
     this.details = opts.details;
-    this.retryable = code === ErrorCode.Conflict || code === ErrorCode.Unavailable || code === ErrorCode.Timeout;
+    this.retryable = code === ErrorCode.Conflict || code === ErrorCode.Unavailable || code === ErrorCode.Timeout || code === ErrorCode.TooManyRequests;
   }
   toWire(): WireError {
     return this.details ? { code: this.code, message: this.message, details: this.details } : { code: this.code, message: this.message };

@@ -102,6 +102,8 @@ export interface Controller extends Actor {
 export const Outcome = { Retry: "retry", Terminal: "terminal" } as const;
 export type Outcome = (typeof Outcome)[keyof typeof Outcome];
 
+const MAX_HELD = 10_000;
+
 /** Codes that no retry of the same write can fix. Every other code is retried with back-off. */
 const TERMINAL: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCode.Invalid,
@@ -174,6 +176,8 @@ export async function startController<V, C extends { type: string }>(deps: Contr
         log.warn("command failed; not retried until the object changes", { key, command: c.type, code: err.code, error: err.message });
         if (!object) continue;
         if (!hold) held.set(key, (hold = { version, tags: new Set() }));
+        // A held key whose object is deleted may never come back: keep the map bounded.
+        if (held.size > MAX_HELD) held.delete(held.keys().next().value!);
         hold.tags.add(c.type);
         const ev = def.failed?.(c, err) ?? { reason: failedReason(c.type), message: err.message };
         events.record(referenceTo(object), "Warning", ev.reason, ev.message);
@@ -194,7 +198,7 @@ export async function startController<V, C extends { type: string }>(deps: Contr
     for (const key of keysOf(k)) queue.add(key);
   }
 
-  const sources = [...new Set<Source>([...(def.informers as Source[]), ...def.watches.map((w) => w.source)])];
+  const sources = [...new Set<Source>([...def.informers, ...def.watches.map((w) => w.source)])];
   const stopAll = async () => {
     for (const s of sources) s.stop();
     await queue.shutdown();

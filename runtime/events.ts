@@ -1,7 +1,7 @@
 /**
  * Kubernetes Event objects: the one builder and the one recorder every actor uses (kubelet,
  * scheduler, controllers, node controller). Recording never blocks the work it describes: calls
- * only enqueue, a couple of background writers drain a bounded queue (full → dropped, like
+ * only enqueue, a few background writers drain a bounded queue (full → dropped, like
  * client-go's broadcaster), and the recorder correlates as client-go's EventCorrelator does:
  *
  * - the same event again (same object, type, reason, message, source) is not written twice: the
@@ -29,7 +29,7 @@ export interface EventSource {
 
 export type EventType = "Normal" | "Warning";
 
-export interface EventInit {
+interface EventInit {
   involved: ObjectReference;
   type: EventType;
   reason: string;
@@ -42,11 +42,11 @@ export interface EventInit {
 }
 
 /** `<involved name>.<16 hex>` like Kubernetes' event names. */
-export function eventName(involvedName: string): string {
+function eventName(involvedName: string): string {
   return `${involvedName}.${randomBytes(8).toString("hex")}`;
 }
 
-export function buildEvent(e: EventInit, now: Date = new Date()): Event {
+function buildEvent(e: EventInit, now: Date = new Date()): Event {
   const ns = e.involved.namespace || "default";
   return {
     apiVersion: "v1",
@@ -69,7 +69,7 @@ export function buildEvent(e: EventInit, now: Date = new Date()): Event {
 export const COMBINED_PREFIX = "(combined from similar events): ";
 
 /** Which event a new one counts as (client-go's EventAggregator): the key and the message to write. */
-export class EventCorrelator {
+class EventCorrelator {
   private readonly similar = new Map<string, { messages: Set<string>; at: number }>();
   constructor(private readonly o: { maxSimilar: number; windowMs: number; cacheSize: number }) {}
 
@@ -97,7 +97,7 @@ export interface EventRecorderOptions {
   log?: Logger;
   /** Events waiting to be written; more are dropped (default 1000). */
   maxPending?: number;
-  /** Writes in flight (default 2). */
+  /** Writes in flight (default 4). */
   concurrency?: number;
   /** Distinct messages of one object/type/reason before they are combined (default 10). */
   maxSimilar?: number;
@@ -168,7 +168,7 @@ export class EventRecorder {
 
   private pump(): void {
     for (const [key, p] of this.pending) {
-      if (this.inflight.size >= (this.o.concurrency ?? 2)) break;
+      if (this.inflight.size >= (this.o.concurrency ?? 4)) break;
       // One write per event at a time: a repeat waits for the write that will give it a name.
       if (this.inflight.has(key)) continue;
       this.pending.delete(key);

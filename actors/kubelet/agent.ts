@@ -48,7 +48,8 @@ export class NodeAgent {
 
   constructor(private readonly o: AgentOptions) {
     this.now = o.now ?? Date.now;
-    this.events = new EventRecorder({ store: o.store, source: { component: "kubelet", host: o.nodeName }, now: this.now, log: o.log });
+    // As many writers as pod workers: a pod's Events should not wait behind another pod's.
+    this.events = new EventRecorder({ store: o.store, source: { component: "kubelet", host: o.nodeName }, now: this.now, log: o.log, concurrency: o.concurrency ?? 16 });
     this.queue = new WorkQueue((k) => this.sync(k), { concurrency: o.concurrency ?? 16, baseDelayMs: 200, maxDelayMs: 10_000, log: o.log });
     o.engine.onExit((c) => this.queue.add(keyOf(c.pod.namespace, c.pod.name)));
   }

@@ -41,7 +41,7 @@ export class Reporter {
   private readonly writes: WorkQueue;
 
   constructor(private readonly o: ReporterOptions) {
-    this.events = new EventRecorder({ store: o.store, source: { component: o.component, host: o.instance }, now: o.now, log: o.log });
+    this.events = new EventRecorder({ store: o.store, source: { component: o.component, host: o.instance }, now: o.now, log: o.log, concurrency: 2 });
     this.writes = new WorkQueue((key) => this.writeCondition(key), { concurrency: 2 });
   }
 
