@@ -5,6 +5,7 @@
 import type { ControllerRevision, CronJob, DaemonSet, Job, KubeObject, StatefulSet } from "../../bus/resources.ts";
 import type { Printer } from "./table-kit.ts";
 import { selectorToString } from "../../bus/selectors.ts";
+import { jobCompletions, jobStatusText } from "../../bus/job-status.ts";
 import { ageOf, humanDuration } from "./human-duration.ts";
 import { col, wide, NAME, AGE, CONTAINERS, IMAGES, age, orNone, formatLabels, containerCells } from "./table-kit.ts";
 
@@ -64,23 +65,6 @@ const controllerrevisions: Printer = {
   cells: (o, now) => [o.metadata.name ?? "", controllerName(o), (o as ControllerRevision).revision ?? 0, age(o, now)],
 };
 
-const hasCondition = (j: Job, type: string) => (j.status?.conditions ?? []).some((c) => c.type === type && c.status === "True");
-/** printJob's Status column. */
-export function jobStatusText(j: Job): string {
-  if (hasCondition(j, "Complete")) return "Complete";
-  if (hasCondition(j, "Failed")) return "Failed";
-  if (j.metadata.deletionTimestamp) return "Terminating";
-  if (hasCondition(j, "Suspended")) return "Suspended";
-  if (hasCondition(j, "FailureTarget")) return "FailureTarget";
-  if (hasCondition(j, "SuccessCriteriaMet")) return "SuccessCriteriaMet";
-  return "Running";
-}
-function jobCompletions(j: Job): string {
-  const succeeded = j.status?.succeeded ?? 0;
-  if (j.spec.completions !== undefined && j.spec.completions !== null) return `${succeeded}/${j.spec.completions}`;
-  const parallelism = j.spec.parallelism ?? 0;
-  return parallelism > 1 ? `${succeeded}/1 of ${parallelism}` : `${succeeded}/1`;
-}
 function jobDuration(j: Job, now: Date): string {
   const start = j.status?.startTime;
   if (!start) return "";

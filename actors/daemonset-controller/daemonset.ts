@@ -11,13 +11,14 @@
  *   unavailable count stays ≤ maxUnavailable; with surge, new pods start next to old ones (≤ maxSurge
  *   at a time) and an old pod goes once its replacement is available. OnDelete replaces nothing.
  */
-import type { ControllerRevision, DaemonSet, DaemonSetStatus, Node, OwnerReference, Pod } from "../../bus/resources.ts";
+import type { ControllerRevision, DaemonSet, DaemonSetStatus, Node, Pod } from "../../bus/resources.ts";
 import type { Decision } from "../../runtime/controller.ts";
 import { matchesSelector } from "../../bus/selectors.ts";
 import { controllerRef } from "../../bus/owners.ts";
 import { isPodActive, isPodAvailable, isPodReady, msUntilAvailable } from "../replication-controller/pods.ts";
 import { constructHistory, ownerReference, revisionsToDelete, REVISION_HASH_LABEL } from "../workloads/revisions.ts";
 import { daemonTolerations, pinToNode, placement, targetNode } from "./placement.ts";
+import { withOwnerRefs } from "../workloads/ownership.ts";
 import { desiredNodes, rollingBudget, rollingUpdate } from "./rolling-update.ts";
 
 export type DsCommand =
@@ -61,12 +62,6 @@ const SORT_SCHEDULED_OLDEST = (a: Pod, b: Pod): number => {
   return ta !== tb ? ta - tb : (a.metadata.name ?? "").localeCompare(b.metadata.name ?? "");
 };
 
-function withOwnerRefs(p: Pod, refs: OwnerReference[]): Pod {
-  const copy = structuredClone(p);
-  if (refs.length > 0) copy.metadata.ownerReferences = refs;
-  else delete copy.metadata.ownerReferences;
-  return copy;
-}
 
 /** The pod a DaemonSet runs on `node`: template + revision hash label + daemon tolerations + node pin. */
 export function daemonPod(ds: DaemonSet, hash: string, node: string): Pod {

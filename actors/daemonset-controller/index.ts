@@ -18,7 +18,7 @@ import { ErrorCode, isCode } from "../../bus/errors.ts";
 import { matchesSelector } from "../../bus/selectors.ts";
 import { controllerRef } from "../../bus/owners.ts";
 import { Expectations } from "../replication-controller/expectations.ts";
-import { matchesTemplate } from "../workloads/revisions.ts";
+import { createRevision } from "../workloads/revision-writes.ts";
 import { createPods, deletePods } from "../workloads/pod-writes.ts";
 import { reconcileDaemonSet } from "./daemonset.ts";
 
@@ -101,18 +101,8 @@ export async function startDaemonSetController(ctx: ActorContext, opts: DaemonSe
       const writes = { store: ctx.store, events, owner: ds, expectations: { key, of: expectations } };
       return match(c)
         .with({ type: "revision.create" }, async (c): Promise<Executed<DsView> | void> => {
-          try {
-            await ctx.store.create("controllerrevisions", ns, c.revision);
-            return;
-          } catch (e) {
-            if (!isCode(e, ErrorCode.AlreadyExists)) throw e;
-          }
-          // Ours already (the cache was behind), or a hash collision: a new collisionCount gives a new name.
-          const existing = await ctx.store.get<ControllerRevision>("controllerrevisions", ns, c.revision.metadata.name!);
-          if (controllerRef(existing)?.uid === ds.metadata.uid && matchesTemplate(existing, ds.spec.template)) return { requeueAfterMs: AGAIN_MS };
-          const status = { ...ds.status!, collisionCount: (ds.status?.collisionCount ?? 0) + 1 };
-          const written = await ctx.store.updateStatus<DaemonSet>("daemonsets", { ...ds, status });
-          return { view: { ...view, ds: written }, requeueAfterMs: AGAIN_MS };
+          const r = await createRevision(ctx.store, "daemonsets", ds, c.revision);
+          if (r.again) return { ...(r.owner ? { view: { ...view, ds: r.owner } } : {}), requeueAfterMs: AGAIN_MS };
         })
         .with({ type: "revision.update" }, (c) => tolerate(ctx.store.update("controllerrevisions", c.revision), ErrorCode.NotFound))
         .with({ type: "revision.delete" }, (c) =>

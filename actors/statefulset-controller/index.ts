@@ -19,7 +19,7 @@ import { on, referenceTo, startController, tolerate } from "../../runtime/contro
 import { ErrorCode, isCode } from "../../bus/errors.ts";
 import { matchesSelector } from "../../bus/selectors.ts";
 import { controllerRef } from "../../bus/owners.ts";
-import { matchesTemplate } from "../workloads/revisions.ts";
+import { createRevision } from "../workloads/revision-writes.ts";
 import { reconcileStatefulSet } from "./statefulset.ts";
 import { DEFAULT_FENCE_MARGIN_MS } from "./fence.ts";
 
@@ -89,16 +89,8 @@ export async function startStatefulSetController(ctx: ActorContext, opts: Statef
       const setName = set.metadata.name!;
       return match(c)
         .with({ type: "revision.create" }, async (c): Promise<Executed<StsView> | void> => {
-          try {
-            await ctx.store.create("controllerrevisions", ns, c.revision);
-            return;
-          } catch (e) {
-            if (!isCode(e, ErrorCode.AlreadyExists)) throw e;
-          }
-          const existing = await ctx.store.get<ControllerRevision>("controllerrevisions", ns, c.revision.metadata.name!);
-          if (controllerRef(existing)?.uid === set.metadata.uid && matchesTemplate(existing, set.spec.template)) return { requeueAfterMs: AGAIN_MS };
-          const status = { ...set.status!, collisionCount: (set.status?.collisionCount ?? 0) + 1 };
-          return { view: { ...view, set: await ctx.store.updateStatus<StatefulSet>("statefulsets", { ...set, status }) }, requeueAfterMs: AGAIN_MS };
+          const r = await createRevision(ctx.store, "statefulsets", set, c.revision);
+          if (r.again) return { ...(r.owner ? { view: { ...view, set: r.owner } } : {}), requeueAfterMs: AGAIN_MS };
         })
         .with({ type: "revision.update" }, (c) => tolerate(ctx.store.update("controllerrevisions", c.revision), ErrorCode.NotFound))
         .with({ type: "revision.delete" }, (c) =>

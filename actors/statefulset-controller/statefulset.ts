@@ -21,6 +21,7 @@ import { controllerRef } from "../../bus/owners.ts";
 import { isPodActive, isPodAvailable, isPodReady, msUntilAvailable } from "../replication-controller/pods.ts";
 import { constructHistory, ownerReference, revisionTemplate, revisionsToDelete } from "../workloads/revisions.ts";
 import { scaled } from "../deployment-controller/strategy.ts";
+import { withOwnerRefs } from "../workloads/ownership.ts";
 import { fencedAt } from "./fence.ts";
 import { isMember, ordinalOf, podName, replicasOf, revisionOf, startOrdinal, statefulPod } from "./identity.ts";
 
@@ -54,12 +55,6 @@ const isRunningAndReady = (p: Pod) => p.status?.phase === "Running" && isPodRead
 const isHealthy = (p: Pod | undefined) => !!p && isRunningAndReady(p) && !isTerminating(p);
 const isFinished = (p: Pod) => p.status?.phase === "Failed" || p.status?.phase === "Succeeded";
 
-function withOwnerRefs(p: Pod, refs: Pod["metadata"]["ownerReferences"]): Pod {
-  const copy = structuredClone(p);
-  if (refs && refs.length > 0) copy.metadata.ownerReferences = refs;
-  else delete copy.metadata.ownerReferences;
-  return copy;
-}
 
 interface Plan {
   commands: StsCommand[];

@@ -1,5 +1,5 @@
 /** What the views show, computed from Kubernetes objects. Pure (the clock comes in as `now`). */
-import type { Event, Job, Node, Pod, PodPhase } from "../../../bus/resources.ts";
+import type { Event, Node, Pod, PodPhase } from "../../../bus/resources.ts";
 import { milliCpu, units } from "../../../bus/quantity.ts";
 
 /** kubectl's short age: 45s, 12m, 3h, 5d. */
@@ -145,22 +145,4 @@ export function uptime(seconds: number): string {
   return `${Math.floor(s / 86400)}d${Math.floor((s % 86400) / 3600)}h`;
 }
 
-const jobCondition = (j: Job, type: string) => (j.status?.conditions ?? []).some((c) => c.type === type && c.status === "True");
-
-/** kubectl's STATUS column for a Job: Complete, Failed, Terminating, Suspended, … or Running. */
-export function jobStatus(j: Job): string {
-  if (jobCondition(j, "Complete")) return "Complete";
-  if (jobCondition(j, "Failed")) return "Failed";
-  if (j.metadata.deletionTimestamp) return "Terminating";
-  if (jobCondition(j, "Suspended")) return "Suspended";
-  if (jobCondition(j, "FailureTarget")) return "FailureTarget";
-  return "Running";
-}
-
-/** kubectl's COMPLETIONS column: "2/5", or "0/1 of 3" for a work queue Job. */
-export function jobCompletions(j: Job): string {
-  const succeeded = j.status?.succeeded ?? 0;
-  if (j.spec?.completions !== undefined && j.spec.completions !== null) return `${succeeded}/${j.spec.completions}`;
-  const parallelism = j.spec?.parallelism ?? 0;
-  return parallelism > 1 ? `${succeeded}/1 of ${parallelism}` : `${succeeded}/1`;
-}
+export { jobStatusText as jobStatus, jobCompletions } from "../../../bus/job-status.ts";
