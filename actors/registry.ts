@@ -7,6 +7,10 @@ import { nodeController } from "./node-controller/index.ts";
 import { replicationController } from "./replication-controller/index.ts";
 import { deploymentController } from "./deployment-controller/index.ts";
 import { endpointsController } from "./endpoints-controller/index.ts";
+import { daemonSetController } from "./daemonset-controller/index.ts";
+import { statefulSetController } from "./statefulset-controller/index.ts";
+import { jobController } from "./job-controller/index.ts";
+import { cronJobController } from "./cronjob-controller/index.ts";
 import { garbageCollector } from "./garbage-collector/index.ts";
 import { namespaceController } from "./namespace-controller/index.ts";
 import { kubelet } from "./kubelet/index.ts";
@@ -22,6 +26,10 @@ export const ACTORS: Record<string, ActorDefinition<any>> = {
   "replication-controller": replicationController,
   "deployment-controller": deploymentController,
   "endpoints-controller": endpointsController,
+  "daemonset-controller": daemonSetController,
+  "statefulset-controller": statefulSetController,
+  "job-controller": jobController,
+  "cronjob-controller": cronJobController,
   "garbage-collector": garbageCollector,
   "namespace-controller": namespaceController,
   kubelet,
@@ -37,6 +45,10 @@ export const CONTROL_PLANE = [
   "replication-controller",
   "deployment-controller",
   "endpoints-controller",
+  "daemonset-controller",
+  "statefulset-controller",
+  "job-controller",
+  "cronjob-controller",
   "garbage-collector",
   "namespace-controller",
   "api-server",

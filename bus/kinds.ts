@@ -50,8 +50,13 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
   t("secrets", "Secret", "", true, []),
   t("replicationcontrollers", "ReplicationController", "", true, ["rc"], { categories: ["all"], subresources: ["status", "scale"] }),
   t("events", "Event", "", true, ["ev"], { bucket: "events" }),
+  t("controllerrevisions", "ControllerRevision", "apps", true, []),
+  t("daemonsets", "DaemonSet", "apps", true, ["ds"], { categories: ["all"], subresources: ["status"] }),
   t("deployments", "Deployment", "apps", true, ["deploy"], { categories: ["all"], subresources: ["status", "scale"] }),
   t("replicasets", "ReplicaSet", "apps", true, ["rs"], { categories: ["all"], subresources: ["status", "scale"] }),
+  t("statefulsets", "StatefulSet", "apps", true, ["sts"], { categories: ["all"], subresources: ["status", "scale"] }),
+  t("cronjobs", "CronJob", "batch", true, ["cj"], { categories: ["all"], subresources: ["status"] }),
+  t("jobs", "Job", "batch", true, [], { categories: ["all"], subresources: ["status"] }),
   t("leases", "Lease", "coordination.k8s.io", true, [], { bucket: "leases" }),
 ];
 // Endpoints' singular is "endpoints" in Kubernetes.

@@ -545,3 +545,155 @@ export interface DeleteOptions {
   preconditions?: { uid?: string; resourceVersion?: string };
   dryRun?: string[];
 }
+
+// ---------- apps/v1 DaemonSet, StatefulSet, ControllerRevision ----------
+export type IntOrString = number | string;
+export interface DaemonSetUpdateStrategy {
+  type?: "RollingUpdate" | "OnDelete";
+  rollingUpdate?: { maxUnavailable?: IntOrString; maxSurge?: IntOrString };
+}
+export interface DaemonSetSpec {
+  selector: LabelSelector;
+  template: PodTemplateSpec;
+  updateStrategy?: DaemonSetUpdateStrategy;
+  minReadySeconds?: number;
+  revisionHistoryLimit?: number;
+}
+export interface DaemonSetStatus {
+  currentNumberScheduled: number;
+  numberMisscheduled: number;
+  desiredNumberScheduled: number;
+  numberReady: number;
+  observedGeneration?: number;
+  updatedNumberScheduled?: number;
+  numberAvailable?: number;
+  numberUnavailable?: number;
+  collisionCount?: number;
+  conditions?: ReplicaSetCondition[];
+}
+export interface DaemonSet extends KubeObject {
+  apiVersion: "apps/v1";
+  kind: "DaemonSet";
+  spec: DaemonSetSpec;
+  status?: DaemonSetStatus;
+}
+
+export interface StatefulSetUpdateStrategy {
+  type?: "RollingUpdate" | "OnDelete";
+  rollingUpdate?: { partition?: number; maxUnavailable?: IntOrString };
+}
+export interface StatefulSetSpec {
+  replicas?: number;
+  selector: LabelSelector;
+  template: PodTemplateSpec;
+  /** Accepted and stored; PersistentVolumeClaims do not exist in Flotilla yet, so no claims are made. */
+  volumeClaimTemplates?: KubeObject[];
+  serviceName?: string;
+  podManagementPolicy?: "OrderedReady" | "Parallel";
+  updateStrategy?: StatefulSetUpdateStrategy;
+  revisionHistoryLimit?: number;
+  minReadySeconds?: number;
+  persistentVolumeClaimRetentionPolicy?: { whenDeleted?: "Retain" | "Delete"; whenScaled?: "Retain" | "Delete" };
+  ordinals?: { start?: number };
+}
+export interface StatefulSetStatus {
+  observedGeneration?: number;
+  replicas: number;
+  readyReplicas?: number;
+  currentReplicas?: number;
+  updatedReplicas?: number;
+  currentRevision?: string;
+  updateRevision?: string;
+  collisionCount?: number;
+  availableReplicas?: number;
+  conditions?: ReplicaSetCondition[];
+}
+export interface StatefulSet extends KubeObject {
+  apiVersion: "apps/v1";
+  kind: "StatefulSet";
+  spec: StatefulSetSpec;
+  status?: StatefulSetStatus;
+}
+
+/** A snapshot of a DaemonSet's or StatefulSet's template: `data` is the patch that restores it. */
+export interface ControllerRevision extends KubeObject {
+  apiVersion: "apps/v1";
+  kind: "ControllerRevision";
+  data?: unknown;
+  revision: number;
+}
+
+// ---------- batch/v1 Job, CronJob ----------
+export interface PodFailurePolicyRule {
+  action: "FailJob" | "Ignore" | "Count" | "FailIndex";
+  onExitCodes?: { containerName?: string; operator: "In" | "NotIn"; values: number[] };
+  onPodConditions?: { type: string; status?: "True" | "False" | "Unknown" }[];
+}
+export interface JobSpec {
+  parallelism?: number;
+  completions?: number;
+  activeDeadlineSeconds?: number;
+  podFailurePolicy?: { rules: PodFailurePolicyRule[] };
+  backoffLimit?: number;
+  backoffLimitPerIndex?: number;
+  maxFailedIndexes?: number;
+  selector?: LabelSelector;
+  manualSelector?: boolean;
+  template: PodTemplateSpec;
+  ttlSecondsAfterFinished?: number;
+  completionMode?: "NonIndexed" | "Indexed";
+  suspend?: boolean;
+  podReplacementPolicy?: "TerminatingOrFailed" | "Failed";
+}
+export interface JobCondition {
+  type: "Complete" | "Failed" | "Suspended" | "FailureTarget" | "SuccessCriteriaMet" | string;
+  status: "True" | "False" | "Unknown";
+  lastProbeTime?: string;
+  lastTransitionTime?: string;
+  reason?: string;
+  message?: string;
+}
+export interface JobStatus {
+  conditions?: JobCondition[];
+  startTime?: string;
+  completionTime?: string;
+  active?: number;
+  succeeded?: number;
+  failed?: number;
+  terminating?: number;
+  completedIndexes?: string;
+  failedIndexes?: string;
+  uncountedTerminatedPods?: { succeeded?: string[]; failed?: string[] };
+  ready?: number;
+}
+export interface Job extends KubeObject {
+  apiVersion: "batch/v1";
+  kind: "Job";
+  spec: JobSpec;
+  status?: JobStatus;
+}
+export interface JobTemplateSpec {
+  metadata?: ObjectMeta;
+  spec: JobSpec;
+}
+export interface CronJobSpec {
+  schedule: string;
+  timeZone?: string;
+  startingDeadlineSeconds?: number;
+  concurrencyPolicy?: "Allow" | "Forbid" | "Replace";
+  suspend?: boolean;
+  jobTemplate: JobTemplateSpec;
+  successfulJobsHistoryLimit?: number;
+  failedJobsHistoryLimit?: number;
+}
+export interface CronJobStatus {
+  active?: ObjectReference[];
+  lastScheduleTime?: string;
+  lastSuccessfulTime?: string;
+}
+export interface CronJob extends KubeObject {
+  apiVersion: "batch/v1";
+  kind: "CronJob";
+  spec: CronJobSpec;
+  status?: CronJobStatus;
+}

@@ -12,7 +12,7 @@ import { CliError } from "./errors.ts";
 
 // The actors (and so every engine and the api-server) load only for commands that run them:
 // everyday commands start in a fraction of a second.
-const ACTOR_KIND_NAMES = "store, api-server, scheduler, node-controller, replication-controller, deployment-controller, endpoints-controller, garbage-collector, namespace-controller, kubelet, proxy";
+const ACTOR_KIND_NAMES = "store, api-server, scheduler, node-controller, replication-controller, deployment-controller, endpoints-controller, daemonset-controller, statefulset-controller, job-controller, cronjob-controller, garbage-collector, namespace-controller, kubelet, proxy";
 
 const program = new Command();
 program.name("flotilla").description("A Kubernetes-style container orchestrator built as actors on NATS").version(VERSION);

@@ -88,6 +88,18 @@ const SHARED: Record<string, Json> = {
 
 const SEL = ref("io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector");
 const TEMPLATE = ref(S("core.v1.PodTemplateSpec"));
+const JOB_SPEC = obj({
+  parallelism: int,
+  completions: int,
+  backoffLimit: int,
+  activeDeadlineSeconds: { type: "integer", format: "int64" },
+  ttlSecondsAfterFinished: int,
+  completionMode: str,
+  suspend: { type: "boolean" },
+  selector: SEL,
+  template: TEMPLATE,
+  podFailurePolicy: obj({ rules: atomic(obj({ action: str })) }),
+});
 const replicaStatus = obj({ replicas: int, readyReplicas: int, availableReplicas: int, observedGeneration: { type: "integer" }, conditions });
 
 /** spec/status (or other top-level fields) per kind. */
@@ -126,6 +138,29 @@ const BODY: Record<string, Json> = {
     status: obj({ ...(replicaStatus.properties as Json), updatedReplicas: int, unavailableReplicas: int }),
   },
   ReplicaSet: { spec: obj({ replicas: int, selector: SEL, template: TEMPLATE }), status: replicaStatus },
+  DaemonSet: {
+    spec: obj({ selector: SEL, template: TEMPLATE, updateStrategy: obj({ type: str, rollingUpdate: obj({}) }), minReadySeconds: int, revisionHistoryLimit: int }),
+    status: obj({ desiredNumberScheduled: int, currentNumberScheduled: int, numberReady: int, updatedNumberScheduled: int, numberAvailable: int, numberMisscheduled: int, conditions }),
+  },
+  StatefulSet: {
+    spec: obj({
+      replicas: int,
+      selector: SEL,
+      template: TEMPLATE,
+      serviceName: str,
+      podManagementPolicy: str,
+      updateStrategy: obj({ type: str, rollingUpdate: obj({ partition: int }) }),
+      volumeClaimTemplates: atomic(obj({})),
+      revisionHistoryLimit: int,
+    }),
+    status: obj({ ...(replicaStatus.properties as Json), currentReplicas: int, updatedReplicas: int, currentRevision: str, updateRevision: str }),
+  },
+  ControllerRevision: { data: obj({}), revision: { type: "integer", format: "int64" } },
+  Job: { spec: JOB_SPEC, status: obj({ active: int, succeeded: int, failed: int, startTime: str, completionTime: str, conditions }) },
+  CronJob: {
+    spec: obj({ schedule: str, timeZone: str, concurrencyPolicy: str, suspend: { type: "boolean" }, startingDeadlineSeconds: int, jobTemplate: obj({ metadata: ref(META), spec: JOB_SPEC }) }),
+    status: obj({ active: atomic(obj({ name: str, namespace: str, uid: str })), lastScheduleTime: str, lastSuccessfulTime: str }),
+  },
   Lease: { spec: obj({ holderIdentity: str, leaseDurationSeconds: int, acquireTime: str, renewTime: str, leaseTransitions: int }) },
 };
 

@@ -1,6 +1,6 @@
 /**
- * The subset of Kubernetes' protobuf schema that kubectl 1.32's `create <kind>` and drain's DELETE
- * send, with the field numbers of k8s.io/api and k8s.io/apimachinery `generated.proto` (v1.32).
+ * The subset of Kubernetes' protobuf schema that kubectl 1.32's `create <kind>` (deployment, job,
+ * cronjob, …) and drain's DELETE send, with the field numbers of k8s.io/api and k8s.io/apimachinery `generated.proto` (v1.32).
  * All messages live in one package here. Two field options carry what Go's JSON encoding knows
  * and protobuf does not:
  * - `(ptr)`: a Go pointer (or omitempty-less) field: an explicit zero or an empty message is kept
@@ -307,7 +307,49 @@ message RollingUpdateDeployment {
   optional IntOrString maxUnavailable = 1 [(ptr) = true];
   optional IntOrString maxSurge = 2 [(ptr) = true];
 }
+
+message Job { optional ObjectMeta metadata = 1; optional JobSpec spec = 2; }
+message JobSpec {
+  optional int32 parallelism = 1 [(ptr) = true];
+  optional int32 completions = 2 [(ptr) = true];
+  optional int64 activeDeadlineSeconds = 3 [(ptr) = true];
+  optional LabelSelector selector = 4 [(ptr) = true];
+  optional bool manualSelector = 5 [(ptr) = true];
+  optional PodTemplateSpec template = 6;
+  optional int32 backoffLimit = 7 [(ptr) = true];
+  optional int32 ttlSecondsAfterFinished = 8 [(ptr) = true];
+  optional string completionMode = 9 [(ptr) = true];
+  optional bool suspend = 10 [(ptr) = true];
+  optional PodFailurePolicy podFailurePolicy = 11 [(ptr) = true];
+  optional int32 backoffLimitPerIndex = 12 [(ptr) = true];
+  optional int32 maxFailedIndexes = 13 [(ptr) = true];
+  optional string podReplacementPolicy = 14 [(ptr) = true];
+}
+message PodFailurePolicy { repeated PodFailurePolicyRule rules = 1; }
+message PodFailurePolicyRule {
+  optional string action = 1;
+  optional PodFailurePolicyOnExitCodesRequirement onExitCodes = 2 [(ptr) = true];
+  repeated PodFailurePolicyOnPodConditionsPattern onPodConditions = 3;
+}
+message PodFailurePolicyOnExitCodesRequirement {
+  optional string containerName = 1 [(ptr) = true];
+  optional string operator = 2;
+  repeated int32 values = 3;
+}
+message PodFailurePolicyOnPodConditionsPattern { optional string type = 1; optional string status = 2; }
+message JobTemplateSpec { optional ObjectMeta metadata = 1; optional JobSpec spec = 2; }
+message CronJob { optional ObjectMeta metadata = 1; optional CronJobSpec spec = 2; }
+message CronJobSpec {
+  optional string schedule = 1;
+  optional int64 startingDeadlineSeconds = 2 [(ptr) = true];
+  optional string concurrencyPolicy = 3;
+  optional bool suspend = 4 [(ptr) = true];
+  optional JobTemplateSpec jobTemplate = 5;
+  optional int32 successfulJobsHistoryLimit = 6 [(ptr) = true];
+  optional int32 failedJobsHistoryLimit = 7 [(ptr) = true];
+  optional string timeZone = 8 [(ptr) = true];
+}
 `;
 
 /** The kinds whose protobuf bodies are decoded, by kind (the message of the same name). */
-export const PROTOBUF_KINDS = ["Namespace", "ConfigMap", "Secret", "Service", "Pod", "Deployment", "DeleteOptions"] as const;
+export const PROTOBUF_KINDS = ["Namespace", "ConfigMap", "Secret", "Service", "Pod", "Deployment", "Job", "CronJob", "DeleteOptions"] as const;

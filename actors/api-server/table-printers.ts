@@ -10,12 +10,10 @@ import type {
   Endpoints,
   Event,
   KubeObject,
-  Labels,
   Lease,
   Namespace,
   Node,
   Pod,
-  PodTemplateSpec,
   ReplicaSet,
   ReplicationController,
   Secret,
@@ -24,44 +22,10 @@ import type {
 import { selectorToString } from "../../bus/selectors.ts";
 import { ageOf } from "./human-duration.ts";
 
-export type Cell = string | number | boolean;
-export interface TableColumnDefinition {
-  name: string;
-  type: "string" | "integer" | "number" | "boolean" | "date";
-  format: string;
-  description: string;
-  priority: number;
-}
-export interface TableRowCondition {
-  type: "Completed";
-  status: "True" | "False" | "Unknown";
-  reason?: string;
-  message?: string;
-}
-export interface Printer {
-  columns: TableColumnDefinition[];
-  cells(o: KubeObject, now: Date): Cell[];
-  conditions?(o: KubeObject): TableRowCondition[] | undefined;
-}
-
-function col(name: string, description: string, opts: Partial<Pick<TableColumnDefinition, "type" | "format" | "priority">> = {}): TableColumnDefinition {
-  return { name, type: opts.type ?? "string", format: opts.format ?? "", description, priority: opts.priority ?? 0 };
-}
-const wide = { priority: 1 };
-const NAME = col("Name", "Name must be unique within a namespace.", { format: "name" });
-const AGE = col("Age", "CreationTimestamp is a timestamp representing the server time when this object was created.");
-const CONTAINERS = col("Containers", "Names of each container in the template.", wide);
-const IMAGES = col("Images", "Images referenced by each container in the template.", wide);
-const SELECTOR = col("Selector", "Label selector for pods.", wide);
-
-const age = (o: KubeObject, now: Date) => ageOf(o.metadata.creationTimestamp, now);
-const orNone = (s: string | undefined) => (s ? s : "<none>");
-/** labels.FormatLabels: sorted `k=v,…`, `<none>` when empty. */
-const formatLabels = (l: Labels | undefined) => orNone(selectorToString(Object.fromEntries(Object.entries(l ?? {}).sort(([a], [b]) => (a < b ? -1 : 1)))));
-function containerCells(t: PodTemplateSpec | undefined): [string, string] {
-  const cs = t?.spec?.containers ?? [];
-  return [cs.map((c) => c.name).join(","), cs.map((c) => c.image ?? "").join(",")];
-}
+export type { Cell, TableColumnDefinition, TableRowCondition, Printer } from "./table-kit.ts";
+import type { Printer } from "./table-kit.ts";
+import { col, wide, NAME, AGE, CONTAINERS, IMAGES, SELECTOR, age, orNone, formatLabels, containerCells } from "./table-kit.ts";
+import { WORKLOAD_PRINTERS } from "./table-printers-workloads.ts";
 
 // ---------- pods ----------
 const isRestartableInit = (p: Pod, name: string) =>
@@ -420,4 +384,5 @@ export const PRINTERS: Readonly<Record<string, Printer>> = {
   secrets,
   leases,
   events,
+  ...WORKLOAD_PRINTERS,
 };

@@ -26,7 +26,8 @@ export function copiedAnnotations(d: Deployment): Record<string, string> {
   return Object.fromEntries(Object.entries(d.metadata.annotations ?? {}).filter(([k]) => !NOT_COPIED.has(k)));
 }
 
-function scaled(v: number | string | undefined, fallback: string, total: number, roundUp: boolean): number {
+/** An int-or-percent of `total` (Kubernetes' GetScaledValueFromIntOrPercent). */
+export function scaled(v: number | string | undefined, fallback: string, total: number, roundUp: boolean): number {
   const x = v ?? fallback;
   if (typeof x === "number") return x;
   const m = /^(\d+)%$/.exec(x);

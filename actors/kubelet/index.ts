@@ -1,8 +1,9 @@
 /**
  * The kubelet actor: registers its Node, renews its Lease, watches the pods bound to it (one
  * informer filtered on spec.nodeName), converges them through an engine (NodeAgent), serves logs,
- * and fences itself: cut off from NATS longer than its lease, it stops its pods' containers; back
- * online, it re-lists and starts only what the store still binds to it.
+ * and fences itself: unable to renew its Lease for the lease's duration (cut off from NATS, store
+ * unreachable), it stops its pods' containers; renewing again, it re-lists and starts only what the
+ * store still binds to it.
  *
  * @example
  *   await startHost({ natsUrl, actors: [{ def: kubelet, opts: { nodeName: "n1", engine: "process" } }] });
@@ -18,6 +19,7 @@ import { registerNode, heartbeatNode, LeaseKeeper } from "./node-status.ts";
 import type { NodeFacts } from "./node-status.ts";
 import { serveLogs } from "./logs.ts";
 import { DEFAULT_BACKOFF_BASE_MS, DEFAULT_BACKOFF_MAX_MS } from "./backoff.ts";
+import { fenceDue, FENCE_CHECK_MS } from "./fence.ts";
 
 export interface KubeletOptions {
   nodeName: string;
@@ -95,45 +97,49 @@ export async function startKubelet(ctx: ActorContext, opts: KubeletOptions): Pro
   }, opts.nodeStatusIntervalMs ?? NODE_STATUS_INTERVAL_MS);
   statusTimer.unref();
 
-  // Self-fencing: lost NATS for longer than the lease → stop our pods; back → re-list and resync.
-  let fenceTimer: NodeJS.Timeout | undefined;
+  // Self-fencing: no lease renewal for the lease's duration (counted from when the last successful
+  // renewal was sent: NATS lost, store unreachable, …) → stop our pods; renewing again → re-list and
+  // resync. The StatefulSet controller's fence rule (actors/statefulset-controller/fence.ts) relies on it.
   let fenced = false;
   let fencing: Promise<void> = Promise.resolve();
+  let unfencing: Promise<void> | undefined;
   let stopped = false;
+  const fenceCheck = setInterval(() => {
+    if (stopped || unfencing) return;
+    const due = fenceDue(leases.renewedAt(nodeName), ctx.now(), leaseSeconds);
+    if (due && !fenced) {
+      fenced = true;
+      agent.setFenced(true);
+      log.warn("fenced: no lease renewal for the lease duration; stopping this node's containers", { leaseSeconds });
+      fencing = agent.stopEverything().catch((e) => log.error("fencing failed", { error: (e as Error).message }));
+    } else if (!due && fenced) {
+      unfencing = (async () => {
+        await fencing;
+        log.info("lease renewed after fencing: re-listing pods");
+        // A fresh list: only what the store binds to this node now is started again.
+        const old = informer;
+        informer = makeInformer();
+        old.stop();
+        await watchPods(informer).catch((e) => log.error("re-list failed", { error: (e as Error).message }));
+        fenced = false;
+        agent.setFenced(false);
+        for (const p of informer.list()) agent.enqueue(p);
+      })().finally(() => (unfencing = undefined));
+    }
+  }, FENCE_CHECK_MS);
+  fenceCheck.unref();
   void (async () => {
     for await (const s of ctx.nc.status()) {
       if (stopped) break;
-      if (s.type === "disconnect" && !fenceTimer) {
-        log.warn("lost NATS; fencing pods if it lasts longer than the lease", { leaseSeconds });
-        fenceTimer = setTimeout(() => {
-          fenced = true;
-          agent.setFenced(true);
-          log.warn("fenced: stopping this node's containers");
-          fencing = agent.stopEverything().catch((e) => log.error("fencing failed", { error: (e as Error).message }));
-        }, leaseSeconds * 1000);
-      } else if (s.type === "reconnect") {
-        if (fenceTimer) clearTimeout(fenceTimer);
-        fenceTimer = undefined;
-        if (fenced) {
-          fenced = false;
-          await fencing;
-          log.info("reconnected after fencing: re-listing pods");
-          // A fresh list: only what the store binds to this node now is started again.
-          const old = informer;
-          informer = makeInformer();
-          old.stop();
-          await watchPods(informer).catch((e) => log.error("re-list failed", { error: (e as Error).message }));
-          agent.setFenced(false);
-          for (const p of informer.list()) agent.enqueue(p);
-        }
-      }
+      if (s.type === "disconnect") log.warn("lost NATS; fencing pods if the lease cannot be renewed for its duration", { leaseSeconds });
     }
   })().catch(() => undefined);
 
   return {
     async stop() {
       stopped = true;
-      if (fenceTimer) clearTimeout(fenceTimer);
+      clearInterval(fenceCheck);
+      await unfencing;
       clearInterval(statusTimer);
       logs.stop();
       informer.stop();

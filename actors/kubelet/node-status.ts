@@ -140,6 +140,8 @@ export function leaseObject(nodeName: string, durationSeconds: number, now: numb
 /** Renews the Leases of a set of nodes, each at most `concurrency` writes in flight. */
 export class LeaseKeeper {
   private readonly leases = new Map<string, { lease?: Lease; nodeUid?: string }>();
+  /** Node → when the last successful renewal was sent (its first attempt: never later than the write). */
+  private readonly renewed = new Map<string, number>();
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private stopped = false;
@@ -154,6 +156,11 @@ export class LeaseKeeper {
   }
   remove(nodeName: string): void {
     this.leases.delete(nodeName);
+  }
+
+  /** When the node's last successful renewal was sent (ms), or -Infinity before the first. */
+  renewedAt(nodeName: string): number {
+    return this.renewed.get(nodeName) ?? Number.NEGATIVE_INFINITY;
   }
 
   /** Renews every Lease once now, then every renewIntervalMs. */
@@ -196,6 +203,7 @@ export class LeaseKeeper {
           : await this.store.create<Lease>("leases", NODE_LEASE_NAMESPACE, leaseObject(nodeName, this.o.durationSeconds, now, undefined, entry.nodeUid));
         entry.lease = lease;
         this.leases.set(nodeName, entry);
+        this.renewed.set(nodeName, Math.max(now, this.renewed.get(nodeName) ?? now));
         return lease;
       } catch (e) {
         if (attempt >= 3) throw e;

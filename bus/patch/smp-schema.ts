@@ -1,7 +1,7 @@
 /**
  * Patch metadata for strategic merge patches: for each Kubernetes type, the fields whose lists are
  * merged (not replaced) and by which key, as the `patchStrategy` / `patchMergeKey` struct tags in
- * k8s.io/api say (core/v1 and apps/v1 types.go; apimachinery ObjectMeta). Fields not listed are
+ * k8s.io/api say (core/v1, apps/v1 and batch/v1 types.go; apimachinery ObjectMeta). Fields not listed are
  * plain: maps merge recursively, lists are replaced wholesale (args, command, tolerations, taints…).
  * `type` names the field's own type so nested fields can be looked up.
  */
@@ -58,6 +58,9 @@ export const TYPES: Readonly<Record<string, TypeMeta>> = {
     strategy: { strategy: PatchStrategy.RetainKeys },
   },
   ReplicaSetSpec: { template: { type: "PodTemplateSpec" } },
+  JobSpec: { template: { type: "PodTemplateSpec" } },
+  CronJobSpec: { jobTemplate: { type: "JobTemplateSpec" } },
+  JobTemplateSpec: { metadata: { type: "ObjectMeta" }, spec: { type: "JobSpec" } },
   WorkloadStatus: { conditions },
   ServiceSpec: { ports: merge("port") },
   ServiceStatus: { conditions },
@@ -72,6 +75,11 @@ export const KINDS: Readonly<Record<string, TypeMeta>> = {
   Deployment: object("DeploymentSpec", "WorkloadStatus"),
   ReplicaSet: object("ReplicaSetSpec", "WorkloadStatus"),
   ReplicationController: object("ReplicaSetSpec", "WorkloadStatus"),
+  DaemonSet: object("ReplicaSetSpec", "WorkloadStatus"),
+  StatefulSet: object("ReplicaSetSpec", "WorkloadStatus"),
+  ControllerRevision: object(),
+  Job: object("JobSpec", "WorkloadStatus"),
+  CronJob: object("CronJobSpec"),
   Service: object("ServiceSpec", "ServiceStatus"),
   Node: object("NodeSpec", "NodeStatus"),
   Namespace: object(undefined, "NamespaceStatus"),

@@ -201,6 +201,26 @@ describe("dashboard in a browser", function () {
     await shot(page, "services");
   });
 
+  it("lists a DaemonSet and a finished Job in the Sets & Jobs view", async () => {
+    const labels = { app: "agent" };
+    const ds = { apiVersion: "apps/v1", kind: "DaemonSet", metadata: { name: "agent" }, spec: { selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: "a", image: "agent:1" }] } } } };
+    expect((await api("POST", "/apis/apps/v1/namespaces/default/daemonsets", ds)).status).to.equal(201);
+    const job = { apiVersion: "batch/v1", kind: "Job", metadata: { name: "once" }, spec: { template: { spec: { containers: [{ name: "o", image: "busybox", command: ["sh", "-c", "exit 0"] }], restartPolicy: "Never" } } } };
+    expect((await api("POST", "/apis/batch/v1/namespaces/default/jobs", job)).status).to.equal(201);
+    await nav(page, "Sets & Jobs");
+    // Two simulated nodes run it (the logs node's taint keeps it off), and the Job completes, live.
+    let row = "";
+    await waitFor(async () => {
+      row = await page.locator('table[aria-label="DaemonSets"] tr[data-name="agent"]').innerText().catch(() => "");
+      return row.includes("agent\t2\t2\t2\t2\t2\tagent:1");
+    }, { what: "the DaemonSet row at 2/2", timeoutMs: 30_000 }).catch((e: Error) => {
+      throw new Error(`${e.message} (row: ${JSON.stringify(row)})`);
+    });
+    await waitFor(async () => (await page.locator('table[aria-label="Jobs"] tr[data-name="once"]').innerText().catch(() => "")).includes("Complete"), { what: "the Job row Complete", timeoutMs: 30_000 });
+    expect(await page.locator('table[aria-label="Jobs"] tr[data-name="once"]').innerText()).to.include("1/1");
+    await shot(page, "sets-jobs");
+  });
+
   it("follows the log of a process-engine pod as new lines arrive", async () => {
     await page.goto(`${cluster.apiUrl}/ui/#/pods/default/ticker`);
     const log = page.getByTestId("log");

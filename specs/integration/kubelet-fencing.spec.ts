@@ -10,6 +10,7 @@ import type { Pod } from "../../bus/resources.ts";
 import { startTestCluster, waitFor } from "../harness/cluster.ts";
 import { startHost } from "../../runtime/host.ts";
 import { kubelet } from "../../actors/kubelet/index.ts";
+import { storeActor } from "../../actors/store/index.ts";
 import { podOf, waitPod, running, pidAlive as alive, killProcessContainers } from "../actors/kubelet/behaviours.ts";
 
 /** A TCP relay in front of nats-server that the spec can cut and restore (a network partition). */
@@ -94,5 +95,48 @@ describe("kubelet self-fencing (process engine)", function () {
     expect(metas.some((m) => m.includes(gone.metadata.name!)), "the deleted pod is not started again").to.equal(false);
     const all = await cluster.store.list<Pod>("pods", "default");
     expect(all.items.map((p) => p.metadata.name)).to.not.include(gone.metadata.name);
+  });
+});
+
+describe("kubelet self-fencing when the store stops answering (NATS still connected)", function () {
+  this.timeout(60_000);
+  let cluster: TestCluster;
+  let store: Host;
+  let host: Host;
+  const dataDir = mkdtempSync(join(tmpdir(), "flotilla-fence-store-"));
+  const node = "fence-store-node";
+  const pidOf = (p: Pod) => {
+    const id = p.status!.containerStatuses![0]!.containerID!.replace("process://", "");
+    return (JSON.parse(readFileSync(join(dataDir, "kubelet", cluster.cluster, node, "containers", id, "meta.json"), "utf8")) as { pid: number }).pid;
+  };
+
+  before(async () => {
+    cluster = await startTestCluster({ stores: 0 });
+    store = await startHost({ natsUrl: cluster.url, cluster: cluster.cluster, actors: [{ def: storeActor }] });
+    host = await startHost({
+      natsUrl: cluster.url,
+      cluster: cluster.cluster,
+      actors: [{ def: kubelet, opts: { nodeName: node, engine: "process", dataDir, leaseDurationSeconds: 1, renewIntervalMs: 250 } }],
+    });
+  });
+  after(async () => {
+    await host?.stop().catch(() => undefined);
+    await store?.stop().catch(() => undefined);
+    await cluster?.stop();
+    killProcessContainers(dataDir);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("stops its pods when it cannot renew its lease for the lease's duration, and starts them again once it can", async () => {
+    const keep = podOf(node, [{ name: "keep", image: "busybox", command: ["sleep", "1000"] }]);
+    await cluster.store.create("pods", "default", keep);
+    const pid = pidOf(await waitPod(cluster, keep, running, "keep running"));
+
+    await store.stop();
+    await waitFor(() => !alive(pid), { what: "the container stopped although NATS never went away", timeoutMs: 10_000 });
+
+    store = await startHost({ natsUrl: cluster.url, cluster: cluster.cluster, actors: [{ def: storeActor }] });
+    const back = await waitPod(cluster, keep, (p) => running(p) && pidOf(p) !== pid, "keep started again", 20_000);
+    expect(alive(pidOf(back))).to.equal(true);
   });
 });

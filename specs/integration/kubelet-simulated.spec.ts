@@ -4,7 +4,7 @@ import type { Lease, Node, Pod } from "../../bus/resources.ts";
 import type { NodePool } from "../../actors/kubelet/pool.ts";
 import { startTestCluster, waitFor } from "../harness/cluster.ts";
 import { startNodePool } from "../../actors/kubelet/pool.ts";
-import { podOf, waitPod, running } from "../actors/kubelet/behaviours.ts";
+import { podOf, waitPod, running, checkRestartPolicies, expectRestartPolicies } from "../actors/kubelet/behaviours.ts";
 
 describe("kubelet simulated node pool", function () {
   this.timeout(120_000);
@@ -47,6 +47,15 @@ describe("kubelet simulated node pool", function () {
     const done = await Promise.all(pods.map((p) => waitPod(cluster, p, running, "simulated pod running")));
     for (const p of done) expect(p.status!.podIP).to.match(/^10\.244\./);
     expect(done[0]!.status!.hostIP).to.not.equal(done[1]!.status!.hostIP);
+  });
+
+  it("honours restartPolicy: Never restarts nothing, OnFailure restarts only a failed container", async () => {
+    const sh = (script: string) => [{ name: "c", image: "busybox", command: ["sh", "-c", script] }];
+    const never = podOf("sim-4", sh("exit 3"), { restartPolicy: "Never" });
+    const done = podOf("sim-5", sh("exit 0"), { restartPolicy: "OnFailure" });
+    const retried = podOf("sim-6", sh("exit 1"), { restartPolicy: "OnFailure" });
+    for (const p of [never, done, retried]) await cluster.store.create("pods", "default", p);
+    expectRestartPolicies(await checkRestartPolicies(cluster, never, done, retried));
   });
 
   it("finalizes a deleted simulated pod", async () => {

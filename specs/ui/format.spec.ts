@@ -1,6 +1,6 @@
-import type { Event, Node, Pod, PodPhase } from "../../bus/resources.ts";
+import type { Event, Job, Node, Pod, PodPhase } from "../../bus/resources.ts";
 import { expect } from "chai";
-import { age, allocation, filterEvents, formatMemory, nodeStatusText, phaseCounts, podStatus, uptime } from "../../ui/src/lib/format.ts";
+import { age, allocation, filterEvents, formatMemory, jobCompletions, jobStatus, nodeStatusText, phaseCounts, podStatus, uptime } from "../../ui/src/lib/format.ts";
 import { parseHash, hrefOf } from "../../ui/src/lib/route.ts";
 
 const node = (name: string, ready: "True" | "False", unschedulable = false): Node => ({
@@ -75,5 +75,21 @@ describe("dashboard routes", () => {
     expect(parseHash("#/pods/default/web-1")).to.deep.equal({ view: "pod", namespace: "default", name: "web-1" });
     expect(parseHash("#/nope")).to.deep.equal({ view: "overview" });
     expect(hrefOf({ view: "pod", namespace: "a b", name: "x" })).to.equal("#/pods/a%20b/x");
+  });
+});
+
+describe("dashboard formatting › jobs", () => {
+  const job = (spec: Partial<Job["spec"]>, status: Job["status"] = {}): Job => ({ apiVersion: "batch/v1", kind: "Job", metadata: { name: "j" }, spec: { template: { spec: { containers: [] } }, ...spec }, status });
+  it("shows a Job's status and completions as kubectl does", () => {
+    expect(jobStatus(job({}, { conditions: [{ type: "Complete", status: "True" }] }))).to.equal("Complete");
+    expect(jobStatus(job({}, { conditions: [{ type: "FailureTarget", status: "True" }, { type: "Failed", status: "True" }] }))).to.equal("Failed");
+    expect(jobStatus(job({}, { conditions: [{ type: "Suspended", status: "True" }] }))).to.equal("Suspended");
+    expect(jobStatus(job({}))).to.equal("Running");
+    expect(jobCompletions(job({ completions: 5 }, { succeeded: 2 }))).to.equal("2/5");
+    expect(jobCompletions(job({ parallelism: 3 }))).to.equal("0/1 of 3");
+  });
+  it("routes #/sets-jobs to the Sets & Jobs view", () => {
+    expect(parseHash("#/sets-jobs")).to.deep.equal({ view: "sets-jobs" });
+    expect(hrefOf({ view: "sets-jobs" })).to.equal("#/sets-jobs");
   });
 });

@@ -14,6 +14,7 @@ import { PodDetail } from "./views/PodDetail.tsx";
 import { Services } from "./views/Services.tsx";
 import { SignIn } from "./views/SignIn.tsx";
 import { Workloads } from "./views/Workloads.tsx";
+import { SetsAndJobs } from "./views/SetsAndJobs.tsx";
 
 const NS_KEY = "flotilla.namespace";
 
@@ -98,6 +99,9 @@ export function App() {
       break;
     case "workloads":
       view = <Workloads canWrite={me.canWrite} namespace={namespace} setNamespace={setNamespace} />;
+      break;
+    case "sets-jobs":
+      view = <SetsAndJobs namespace={namespace} setNamespace={setNamespace} />;
       break;
     case "services":
       view = <Services namespace={namespace} setNamespace={setNamespace} />;

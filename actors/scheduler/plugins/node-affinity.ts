@@ -34,7 +34,7 @@ function matchesRequirement(r: NodeSelectorRequirement, labels: Labels): boolean
 }
 
 /** A term matches when all its expressions (labels) and fields (metadata.name) match; an empty term matches nothing. */
-export function matchesTerm(t: NodeSelectorTerm, node: NodeInfo): boolean {
+export function matchesTerm(t: NodeSelectorTerm, node: Pick<NodeInfo, "labels" | "name">): boolean {
   const exprs = t.matchExpressions ?? [];
   const fields = t.matchFields ?? [];
   if (exprs.length === 0 && fields.length === 0) return false;

@@ -17,6 +17,8 @@ import { nameIsDNSSubdomain } from "./names.ts";
 import { validateObjectMeta, validateObjectMetaUpdate, carryMetaOnUpdate } from "./meta.ts";
 import { podAdmitter } from "./pod.ts";
 import { deploymentAdmitter, replicaSetAdmitter, replicationControllerAdmitter } from "./workloads.ts";
+import { daemonSetAdmitter, statefulSetAdmitter, controllerRevisionAdmitter } from "./apps.ts";
+import { jobAdmitter, cronJobAdmitter } from "./batch.ts";
 import { serviceAdmitter, endpointsAdmitter } from "./service.ts";
 import { nodeAdmitter, namespaceAdmitter } from "./node.ts";
 import { configMapAdmitter, secretAdmitter, eventAdmitter, leaseAdmitter } from "./misc.ts";
@@ -32,6 +34,11 @@ const ADMITTERS: Readonly<Record<string, Admitter>> = {
   Deployment: deploymentAdmitter,
   ReplicaSet: replicaSetAdmitter,
   ReplicationController: replicationControllerAdmitter,
+  DaemonSet: daemonSetAdmitter,
+  StatefulSet: statefulSetAdmitter,
+  ControllerRevision: controllerRevisionAdmitter,
+  Job: jobAdmitter,
+  CronJob: cronJobAdmitter,
   Service: serviceAdmitter,
   Endpoints: endpointsAdmitter,
   Node: nodeAdmitter,

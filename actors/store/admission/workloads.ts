@@ -9,15 +9,15 @@ import { validateLabels, validateLabelSelector, isEmptySelector } from "./meta.t
 import { defaultPodSpec, validatePodTemplate } from "./pod.ts";
 
 const NEGATIVE = "must be greater than or equal to 0";
-const nonNegative = (v: unknown, p: Path): Cause[] =>
+export const nonNegative = (v: unknown, p: Path): Cause[] =>
   v === undefined || v === null || (isInt(v) && v >= 0) ? [] : [invalid(p, v, NEGATIVE)];
 
-function defaultTemplate(spec: Rec): void {
+export function defaultTemplate(spec: Rec): void {
   if (isRec(spec.template) && isRec(spec.template.spec)) defaultPodSpec(spec.template.spec);
 }
 
 /** ValidatePodTemplateSpecForReplicaSet / ForRC: template present, labels matched by the selector, restartPolicy Always. */
-function validateReplicatedTemplate(tpl: unknown, matches: ((labels: Labels) => boolean) | undefined, p: Path, owner: string, mismatch: string): Cause[] {
+export function validateReplicatedTemplate(tpl: unknown, matches: ((labels: Labels) => boolean) | undefined, p: Path, owner: string, mismatch: string): Cause[] {
   if (tpl === undefined || tpl === null) return [required(p)];
   const errs: Cause[] = [];
   const labels = rec(rec(rec(tpl).metadata).labels) as Labels;
@@ -31,11 +31,11 @@ function validateReplicatedTemplate(tpl: unknown, matches: ((labels: Labels) => 
 }
 
 /** spec.selector (a LabelSelector) for apps/v1 kinds. */
-function validateAppsSelector(spec: Rec, p: Path): ReturnType<SelectorCheck> {
+export function validateAppsSelector(spec: Rec, p: Path, kind = "deployment"): ReturnType<SelectorCheck> {
   const sel = spec.selector;
   if (sel === undefined || sel === null) return { errs: [required(p.child("selector"))] };
   const errs = validateLabelSelector(sel, p.child("selector"));
-  if (isRec(sel) && isEmptySelector(sel)) errs.push(invalid(p.child("selector"), sel, "empty selector is invalid for deployment"));
+  if (isRec(sel) && isEmptySelector(sel)) errs.push(invalid(p.child("selector"), sel, `empty selector is invalid for ${kind}`));
   if (errs.length) return { errs };
   return { errs, matches: (l) => matchesSelector(sel as LabelSelector, l) };
 }
@@ -61,7 +61,7 @@ function validateReplicatedSpec(obj: KubeObject, selector: SelectorCheck, owner:
   return errs;
 }
 
-function validateReplicaCounts(status: unknown, p: Path, fields: string[]): Cause[] {
+export function validateReplicaCounts(status: unknown, p: Path, fields: string[]): Cause[] {
   if (status === undefined || status === null) return [];
   if (!isRec(status)) return wrongType(p, status, "object");
   const errs: Cause[] = [];
@@ -73,11 +73,11 @@ function validateReplicaCounts(status: unknown, p: Path, fields: string[]): Caus
   return errs;
 }
 
-const selectorImmutable = (obj: KubeObject, old: KubeObject): Cause[] =>
+export const selectorImmutable = (obj: KubeObject, old: KubeObject): Cause[] =>
   deepEqual(rec(obj.spec).selector, rec(old.spec).selector) ? [] : [invalid(path("spec", "selector"), rec(obj.spec).selector ?? null, "field is immutable")];
 
 // ---------------- Deployment ----------------
-function validateIntOrPercent(v: unknown, p: Path): Cause[] {
+export function validateIntOrPercent(v: unknown, p: Path): Cause[] {
   if (typeof v === "string") {
     return /^[0-9]+%$/.test(v)
       ? []
@@ -85,7 +85,7 @@ function validateIntOrPercent(v: unknown, p: Path): Cause[] {
   }
   return nonNegative(v, p);
 }
-const intOrPercentValue = (v: unknown): number => (typeof v === "string" ? Number.parseInt(v, 10) : isInt(v) ? v : 0);
+export const intOrPercentValue = (v: unknown): number => (typeof v === "string" ? Number.parseInt(v, 10) : isInt(v) ? v : 0);
 
 function validateStrategy(strategy: unknown, p: Path): Cause[] {
   const s = rec(strategy);

@@ -51,6 +51,38 @@ describe("decodeKubeProtobuf", () => {
       });
     });
 
+    it("decodes `kubectl create job pi --image=busybox -- sh -c 'exit 0'`", () => {
+      expect(decodeKubeProtobuf(fixture("job"))).to.deep.equal({
+        apiVersion: "batch/v1",
+        kind: "Job",
+        object: {
+          metadata: { name: "pi" },
+          spec: { template: { spec: { containers: [{ name: "pi", image: "busybox", command: ["sh", "-c", "exit 0"] }], restartPolicy: "Never" } } },
+        },
+      });
+    });
+
+    it("decodes `kubectl create cronjob tick --image=busybox --schedule='*/1 * * * *' -- date`", () => {
+      expect(decodeKubeProtobuf(fixture("cronjob")).object).to.deep.equal({
+        metadata: { name: "tick" },
+        spec: {
+          schedule: "*/1 * * * *",
+          jobTemplate: { metadata: { name: "tick" }, spec: { template: { spec: { containers: [{ name: "tick", image: "busybox", command: ["date"] }], restartPolicy: "OnFailure" } } } },
+        },
+      });
+    });
+
+    it("decodes `kubectl create job manual --from=cronjob/tick`: the template's spec, the manual annotation and the owner", () => {
+      const { object } = decodeKubeProtobuf(fixture("job-from-cronjob"));
+      expect(object.metadata).to.deep.equal({
+        name: "manual",
+        labels: { app: "tick" },
+        annotations: { "cronjob.kubernetes.io/instantiate": "manual" },
+        ownerReferences: [{ kind: "CronJob", name: "tick", uid: "5f3c2b1a-0000-4000-8000-00000000c0de", apiVersion: "batch/v1", controller: true }],
+      });
+      expect(object.spec).to.deep.include({ backoffLimit: 2 });
+    });
+
     it("decodes `kubectl create configmap c --from-literal=a=b --from-literal=greeting=hello world`", () => {
       expect(decodeKubeProtobuf(fixture("configmap"))).to.deep.equal({
         apiVersion: "v1",
@@ -198,10 +230,10 @@ describe("decodeKubeProtobuf", () => {
   describe("rejecting bodies", () => {
     it("answers UnsupportedMediaType for a kind it has no schema for", () => {
       const Unknown = kubeProto.lookupType("k8s.Unknown");
-      const inner = Unknown.encode(Unknown.fromObject({ typeMeta: { apiVersion: "batch/v1", kind: "Job" }, raw: new Uint8Array() })).finish();
+      const inner = Unknown.encode(Unknown.fromObject({ typeMeta: { apiVersion: "policy/v1", kind: "PodDisruptionBudget" }, raw: new Uint8Array() })).finish();
       const e = errorOf(() => decodeKubeProtobuf(new Uint8Array([...PROTOBUF_MAGIC, ...inner])));
       expect(e.code).to.equal(ErrorCode.UnsupportedMediaType);
-      expect(e.message).to.match(/protobuf body of kind Job is not supported; send JSON/);
+      expect(e.message).to.match(/protobuf body of kind PodDisruptionBudget is not supported; send JSON/);
     });
 
     it("answers UnsupportedMediaType for a compressed raw object", () => {

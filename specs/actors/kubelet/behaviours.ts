@@ -105,6 +105,22 @@ async function events(c: TestCluster, p: Pod): Promise<Event[]> {
   return list.items.filter((e) => e.involvedObject.name === p.metadata.name);
 }
 
+/** Waits for the three pods of the restartPolicy behaviour and returns what they ended as. */
+export async function checkRestartPolicies(c: TestCluster, never: Pod, done: Pod, retried: Pod): Promise<Pod[]> {
+  const restarts = (p: Pod) => p.status?.containerStatuses?.[0]?.restartCount ?? 0;
+  const r = await waitPod(c, retried, (p) => restarts(p) >= 1, "the OnFailure pod restarted", 30_000);
+  const n = await waitPod(c, never, (p) => p.status?.phase === "Failed", "the Never pod Failed");
+  const d = await waitPod(c, done, (p) => p.status?.phase === "Succeeded", "the OnFailure pod Succeeded");
+  return [n, d, r];
+}
+export function expectRestartPolicies([never, done, retried]: Pod[]): void {
+  const s = (p: Pod) => p.status!.containerStatuses![0]!;
+  expect(s(never!).restartCount).to.equal(0);
+  expect(s(never!).state?.terminated?.exitCode).to.equal(3);
+  expect(s(done!).restartCount).to.equal(0);
+  expect(retried!.status?.phase).to.not.be.oneOf(["Failed", "Succeeded"]);
+}
+
 export function kubeletBehaviours(f: Flavor, getCluster: () => TestCluster, baseOpts: () => KubeletOptions): void {
   let node: string;
   let host: Host;
@@ -156,6 +172,14 @@ export function kubeletBehaviours(f: Flavor, getCluster: () => TestCluster, base
     await waitFor(async () => (await readLogs(c(), node, { namespace: "default", pod: p.metadata.name!, container: "client" })).includes("hello-from-web"), { what: "client log", timeoutMs: 10_000 });
     const evs = (await events(c(), p)).map((e) => e.reason);
     expect(evs).to.include.members(["Created", "Started"]);
+  });
+
+  it("honours restartPolicy: Never restarts nothing, OnFailure restarts only a failed container (what Jobs rely on)", async () => {
+    const never = podOf(node, [f.sh("c", "exit 3")], { restartPolicy: "Never" });
+    const done = podOf(node, [f.sh("c", "exit 0")], { restartPolicy: "OnFailure" });
+    const retried = podOf(node, [f.sh("c", "exit 1")], { restartPolicy: "OnFailure" });
+    for (const p of [never, done, retried]) await c().store.create("pods", "default", p);
+    expectRestartPolicies(await checkRestartPolicies(c(), never, done, retried));
   });
 
   it("restarts a crashing container with growing back-off, showing CrashLoopBackOff", async () => {

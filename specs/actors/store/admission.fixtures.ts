@@ -76,6 +76,32 @@ export const MINIMAL: Record<string, Obj> = {
   },
   deployments: { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web", namespace: "default" }, spec: { selector: { matchLabels: labels }, template } },
   replicasets: { apiVersion: "apps/v1", kind: "ReplicaSet", metadata: { name: "web-5d8f", namespace: "default" }, spec: { selector: { matchLabels: labels }, template } },
+  daemonsets: { apiVersion: "apps/v1", kind: "DaemonSet", metadata: { name: "agent", namespace: "default" }, spec: { selector: { matchLabels: labels }, template } },
+  statefulsets: {
+    apiVersion: "apps/v1",
+    kind: "StatefulSet",
+    metadata: { name: "db", namespace: "default" },
+    spec: { serviceName: "db", selector: { matchLabels: labels }, template },
+  },
+  controllerrevisions: {
+    apiVersion: "apps/v1",
+    kind: "ControllerRevision",
+    metadata: { name: "agent-5d8f6b9c7", namespace: "default" },
+    data: { spec: { template: { ...template, $patch: "replace" } } },
+    revision: 1,
+  },
+  jobs: {
+    apiVersion: "batch/v1",
+    kind: "Job",
+    metadata: { name: "pi", namespace: "default" },
+    spec: { template: { spec: { containers: [container], restartPolicy: "Never" } } },
+  },
+  cronjobs: {
+    apiVersion: "batch/v1",
+    kind: "CronJob",
+    metadata: { name: "tick", namespace: "default" },
+    spec: { schedule: "*/1 * * * *", jobTemplate: { spec: { template: { spec: { containers: [container], restartPolicy: "OnFailure" } } } } },
+  },
   leases: {
     apiVersion: "coordination.k8s.io/v1",
     kind: "Lease",

@@ -144,3 +144,5 @@ export function uptime(seconds: number): string {
   if (s < 86400) return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`;
   return `${Math.floor(s / 86400)}d${Math.floor((s % 86400) / 3600)}h`;
 }
+
+export { jobStatusText as jobStatus, jobCompletions } from "../../../bus/job-status.ts";

@@ -9,5 +9,9 @@ export const Paths = {
   deployments: "/apis/apps/v1/deployments",
   replicasets: "/apis/apps/v1/replicasets",
   replicationcontrollers: "/api/v1/replicationcontrollers",
+  daemonsets: "/apis/apps/v1/daemonsets",
+  statefulsets: "/apis/apps/v1/statefulsets",
+  jobs: "/apis/batch/v1/jobs",
+  cronjobs: "/apis/batch/v1/cronjobs",
 } as const;
 export type WatchedResource = keyof typeof Paths;

@@ -3,6 +3,7 @@ export type Route =
   | { view: "overview" }
   | { view: "nodes" }
   | { view: "workloads" }
+  | { view: "sets-jobs" }
   | { view: "services" }
   | { view: "events" }
   | { view: "actors" }
@@ -12,6 +13,7 @@ export const NAV = [
   { view: "overview", label: "Overview" },
   { view: "nodes", label: "Nodes" },
   { view: "workloads", label: "Workloads" },
+  { view: "sets-jobs", label: "Sets & Jobs" },
   { view: "services", label: "Services" },
   { view: "events", label: "Events" },
   { view: "actors", label: "Actors" },
