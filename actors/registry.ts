@@ -16,6 +16,7 @@ import { namespaceController } from "./namespace-controller/index.ts";
 import { kubelet } from "./kubelet/index.ts";
 import { proxy } from "./proxy/index.ts";
 import { dns } from "./dns/index.ts";
+import { nodeIpamController } from "./node-ipam-controller/index.ts";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const ACTORS: Record<string, ActorDefinition<any>> = {
@@ -35,6 +36,7 @@ export const ACTORS: Record<string, ActorDefinition<any>> = {
   kubelet,
   proxy,
   dns,
+  "node-ipam-controller": nodeIpamController,
 };
 
 /** The control plane, in start order (the store first: everything else talks through it). */
@@ -42,6 +44,7 @@ export const CONTROL_PLANE = [
   "store",
   "scheduler",
   "node-controller",
+  "node-ipam-controller",
   "replication-controller",
   "deployment-controller",
   "endpoints-controller",

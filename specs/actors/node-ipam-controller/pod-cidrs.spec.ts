@@ -1,10 +1,10 @@
 import { expect } from "chai";
 import type { Node } from "../../../bus/resources.ts";
-import { planPodCIDRs } from "../../../actors/node-controller/pod-cidrs.ts";
+import { planPodCIDRs } from "../../../actors/node-ipam-controller/pod-cidrs.ts";
 
 const node = (name: string, podCIDR?: string): Node => ({ apiVersion: "v1", kind: "Node", metadata: { name }, spec: podCIDR ? { podCIDR, podCIDRs: [podCIDR] } : {} }) as Node;
 
-describe("node controller › pod CIDRs", () => {
+describe("node ipam controller › pod CIDRs", () => {
   it("gives each new node the lowest free /24 of 10.244.0.0/16", () => {
     const plan = planPodCIDRs([node("b"), node("a", "10.244.0.0/24"), node("c")]);
     expect(plan.assign).to.deep.equal([

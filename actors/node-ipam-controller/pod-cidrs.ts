@@ -55,3 +55,28 @@ export function planPodCIDRs(nodes: readonly Node[], o: PodCIDROptions = DEFAULT
 
 /** Whether an address lies in some Node's pod range (for specs and status). */
 export const isPodAddress = (ip: string, nodes: readonly Node[]): boolean => nodes.some((n) => n.spec?.podCIDR && inCidr(ip, n.spec.podCIDR));
+
+/** What one pass over a node key decides. */
+export type IpamCommand = { type: "node.pod-cidr"; node: Node; podCIDR: string } | { type: "node.pod-cidr-conflict"; node: Node; message: string };
+
+export interface IpamView {
+  node: Node | undefined;
+  /** Every node, with the blocks this controller handed out but has not yet seen come back. */
+  nodes: readonly Node[];
+  options: PodCIDROptions;
+}
+
+/** One node key: give it the block the plan assigns it; report a block it shares or a full range. */
+export function reconcile(_key: string, v: IpamView): { commands: IpamCommand[] } {
+  const node = v.node;
+  if (!node || node.metadata.deletionTimestamp) return { commands: [] };
+  const plan = planPodCIDRs(v.nodes, v.options);
+  const mine = plan.assign.find((a) => a.node === node.metadata.name);
+  if (mine) return { commands: [{ type: "node.pod-cidr", node, podCIDR: mine.podCIDR }] };
+  if (plan.exhausted.includes(node.metadata.name!)) {
+    return { commands: [{ type: "node.pod-cidr-conflict", node, message: `no pod CIDR left in ${v.options.clusterCIDR} for node ${node.metadata.name}` }] };
+  }
+  const shared = plan.conflicts.find((c) => c.nodes.includes(node.metadata.name!));
+  if (shared) return { commands: [{ type: "node.pod-cidr-conflict", node, message: `pod CIDR ${shared.podCIDR} is held by nodes ${shared.nodes.join(", ")}` }] };
+  return { commands: [] };
+}

@@ -1,0 +1,62 @@
+/**
+ * The node IPAM controller (leader-elected), as kube-controller-manager's nodeipam with
+ * `--allocate-node-cidrs`: every Node without `spec.podCIDR` gets the lowest free block of the
+ * cluster CIDR (default a /24 of 10.244.0.0/16). Keys are node names, handled one at a time; the
+ * blocks it has written but not yet seen in its cache count as taken, so two new nodes never get
+ * the same one. A node holding a block another node holds, or one left without a block, gets a
+ * Warning Event (`CIDRNotAvailable`).
+ *
+ * @example
+ *   await startHost({ natsUrl, actors: [{ def: nodeIpamController, opts: { clusterCIDR: "10.244.0.0/16" } }] });
+ */
+import type { ActorContext, ActorDefinition, Actor } from "../../runtime/actor.ts";
+import type { Node } from "../../bus/resources.ts";
+import type { IpamCommand, IpamView, PodCIDROptions } from "./pod-cidrs.ts";
+import { match } from "ts-pattern";
+import { Informer } from "../../runtime/informer.ts";
+import { on, referenceTo, startController } from "../../runtime/controller.ts";
+import { DEFAULT_POD_CIDRS, reconcile } from "./pod-cidrs.ts";
+
+export interface NodeIpamOptions {
+  clusterCIDR?: string;
+  nodeMaskSize?: number;
+}
+
+export async function startNodeIpam(ctx: ActorContext, opts: NodeIpamOptions = {}): Promise<Actor> {
+  const options: PodCIDROptions = { clusterCIDR: opts.clusterCIDR ?? DEFAULT_POD_CIDRS.clusterCIDR, nodeMaskSize: opts.nodeMaskSize ?? DEFAULT_POD_CIDRS.nodeMaskSize };
+  const nodes = new Informer<Node>(ctx.nc, ctx.cluster, { resource: "nodes", log: ctx.log });
+  /** node → the block written for it, until the cache shows it. */
+  const written = new Map<string, string>();
+  const withWritten = (): Node[] =>
+    nodes.list().map((n) => {
+      const w = written.get(n.metadata.name!);
+      if (w && n.spec?.podCIDR === w) written.delete(n.metadata.name!);
+      return w && !n.spec?.podCIDR ? { ...n, spec: { ...n.spec, podCIDR: w } } : n;
+    });
+  const name = (n: Node) => n.metadata.name;
+  return startController<IpamView, IpamCommand>(ctx, {
+    component: "node-ipam-controller",
+    informers: [nodes],
+    watches: [on(nodes, { add: name, update: (_o, n) => name(n), delete: () => nodes.list().filter((n) => !n.spec?.podCIDR).map(name) })],
+    view: (key) => ({ node: nodes.get(undefined, key), nodes: withWritten(), options }),
+    objectOf: (v) => v.node,
+    reconcile: (key, v) => reconcile(key, v),
+    concurrency: 1,
+    execute: (c, pass) =>
+      match(c)
+        .with({ type: "node.pod-cidr" }, async (c) => {
+          const spec = { ...c.node.spec, podCIDR: c.podCIDR, podCIDRs: [c.podCIDR] };
+          await ctx.store.update("nodes", { ...c.node, spec });
+          written.set(c.node.metadata.name!, c.podCIDR);
+          ctx.log.info("assigned a pod CIDR", { node: c.node.metadata.name, podCIDR: c.podCIDR });
+        })
+        .with({ type: "node.pod-cidr-conflict" }, async (c) => pass.events.record(referenceTo(c.node), "Warning", "CIDRNotAvailable", c.message))
+        .exhaustive(),
+  });
+}
+
+export const nodeIpamController: ActorDefinition<NodeIpamOptions> = {
+  kind: "node-ipam-controller",
+  leaderElected: true,
+  start: (ctx, opts) => startNodeIpam(ctx, opts),
+};
