@@ -17,6 +17,7 @@
 import type Docker from "dockerode";
 import type { NetworkInterfaceInfo } from "node:os";
 import { networkInterfaces } from "node:os";
+import { execFileSync } from "node:child_process";
 
 /** The parts of `GET /networks/bridge` this reads. */
 export interface BridgeNetwork {
@@ -57,10 +58,31 @@ export function bridgeGatewayOf(settings: { Gateway?: string; Networks?: Record<
   return settings?.Networks?.bridge?.Gateway || settings?.Gateway || undefined;
 }
 
+/**
+ * The host's interfaces with their IPv4 addresses. Node's `networkInterfaces()` leaves out links
+ * that are not running, and a fresh engine's `docker0` has no carrier until a container attaches,
+ * so a bridge it does not list is read with `ip -4 -o addr show dev <name>`.
+ */
+export function hostInterfaces(name: string): NodeJS.Dict<NetworkInterfaceInfo[]> {
+  const all = networkInterfaces();
+  if (all[name]?.length) return all;
+  try {
+    const out = execFileSync("ip", ["-4", "-o", "addr", "show", "dev", name], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 5000 });
+    const m = /inet (\d+\.\d+\.\d+\.\d+)\/(\d+)/.exec(out);
+    if (m) {
+      const info = { address: m[1]!, netmask: "", family: "IPv4", mac: "", internal: false, cidr: `${m[1]}/${m[2]}` } as NetworkInterfaceInfo;
+      return { ...all, [name]: [info] };
+    }
+  } catch {
+    /* no such link here (dockerd in another namespace), or no iproute2 */
+  }
+  return all;
+}
+
 /** Asks the engine (and the host's interfaces) for the bridge address; undefined when nothing tells. */
 export async function discoverBridgeAddress(docker: Docker): Promise<{ address: string; source: BridgeAddressSource } | undefined> {
   const network = (await docker.getNetwork("bridge").inspect().catch(() => undefined)) as BridgeNetwork | undefined;
-  const interfaces = networkInterfaces();
+  const interfaces = hostInterfaces(bridgeInterfaceName(network));
   const first = pickBridgeAddress({ network, interfaces });
   if (first?.source === "interface") return first;
   // Not visible from here (dockerd in another network namespace): ask a container on the bridge.
