@@ -63,18 +63,26 @@ export async function migrateSingleServer(dataDir: string, cluster: string): Pro
   return { objects: Object.values(data.buckets).reduce((n, r) => n + r.length, 0), dumpPath };
 }
 
-/** Writes an import file's keys into the cluster's buckets when the main bucket is still empty. */
+/**
+ * Writes an import file's keys into the cluster's buckets. Each key is created only where the new
+ * cluster has none: other servers may already be serving and writing (an api-server registering
+ * itself in `default/kubernetes`, a leader's Lease), and what they wrote is newer than the dump. The
+ * caller renames the file once it is done, so a restart never imports twice.
+ */
 export async function importObjects(nc: NatsConnection, path: string): Promise<number> {
   const data = JSON.parse(readFileSync(path, "utf8")) as ImportFile;
   const kvm = new Kvm(nc);
-  const main = await kvm.open(subjects(data.cluster).bucket());
-  if ((await main.status()).values > 0) return 0;
   let n = 0;
   for (const [name, rows] of Object.entries(data.buckets)) {
     const kv = await kvm.open(name);
     for (const r of rows) {
-      await kv.put(r.key, Buffer.from(r.value, "base64"));
-      n++;
+      try {
+        await kv.create(r.key, Buffer.from(r.value, "base64"));
+        n++;
+      } catch (e) {
+        // The key exists already (written by the running cluster): keep the newer value.
+        if (!/wrong last sequence|exists/i.test(String((e as Error).message))) throw e;
+      }
     }
   }
   return n;

@@ -51,10 +51,14 @@ describe("upgrading a single-server data dir to three servers", function () {
     expect(c.adminToken).to.equal(adminBefore);
     // Through the api-server of the third server, with the old kubeconfig's CA and token.
     const api = apiOf(c, c.servers[2]!.apiUrl);
-    const listed = await waitFor(async () => {
+    // The objects come back once the first server has imported its dump; until then a server may
+    // already answer with what it has.
+    let listed: { metadata: { name: string }; data: { name: string } }[] = [];
+    await waitFor(async () => {
       const r = await api.call("GET", "/api/v1/namespaces/default/configmaps");
-      return r.status === 200 ? (r.body.items as { metadata: { name: string }; data: { name: string } }[]) : undefined;
-    });
+      if (r.status === 200) listed = r.body.items as typeof listed;
+      return names.every((n) => listed.some((x) => x.metadata.name === n));
+    }, { timeoutMs: 30_000, what: "the old objects on the three-server cluster" }).catch(() => undefined);
     for (const name of names) expect(listed.find((x) => x.metadata.name === name)?.data.name, name).to.equal(name);
     api.close();
     const admin = await adminConnections(c);
