@@ -34,6 +34,12 @@ export interface KubeletOptions {
   renewIntervalMs?: number;
   /** How often the Node status (lastHeartbeatTime) is rewritten; the Lease is the real heartbeat. */
   nodeStatusIntervalMs?: number;
+  /**
+   * Every pod bound here, and every container the engine holds, is synced again this often
+   * (default 10 s; the kubelet's sync frequency), so an exit whose engine event went missing is
+   * still noticed.
+   */
+  resyncIntervalMs?: number;
   startLatencyMs?: number;
   hostIP?: string;
   dockerSocket?: string;
@@ -97,6 +103,12 @@ export async function startKubelet(ctx: ActorContext, opts: KubeletOptions): Pro
   }, opts.nodeStatusIntervalMs ?? NODE_STATUS_INTERVAL_MS);
   statusTimer.unref();
 
+  const resyncTimer = setInterval(() => {
+    for (const p of informer.list()) agent.enqueue(p);
+    agent.resyncEngine().catch((e) => log.debug("periodic engine resync failed", { error: (e as Error).message }));
+  }, opts.resyncIntervalMs ?? 10_000);
+  resyncTimer.unref();
+
   // Self-fencing: no lease renewal for the lease's duration (counted from when the last successful
   // renewal was sent: NATS lost, store unreachable, …) → stop our pods; renewing again → re-list and
   // resync. The StatefulSet controller's fence rule (actors/statefulset-controller/fence.ts) relies on it.
@@ -141,6 +153,7 @@ export async function startKubelet(ctx: ActorContext, opts: KubeletOptions): Pro
       clearInterval(fenceCheck);
       await unfencing;
       clearInterval(statusTimer);
+      clearInterval(resyncTimer);
       logs.stop();
       informer.stop();
       agent.setFenced(true);

@@ -140,7 +140,7 @@ describe("three servers on loopback addresses", function () {
       const after = await waitFor(async () => {
         const p = (await podsOf()).filter((x) => !x.metadata.deletionTimestamp);
         return p.length === 3 && p.every((x) => x.status?.phase === "Running") ? p : undefined;
-      }, { timeoutMs: 20_000, what: "3 running pods after the kill" });
+      }, { timeoutMs: 45_000, what: "3 running pods after the kill" });
       expect(after.map((p) => p.metadata.uid).sort()).to.deep.equal(before.map((p) => p.metadata.uid).sort());
       expect(readPids(victim.dir).every((pid) => !isAlive(pid)), "every process of the victim is gone").to.equal(true);
 
