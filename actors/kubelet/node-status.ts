@@ -198,9 +198,13 @@ export class LeaseKeeper {
     const now = (this.o.now ?? Date.now)();
     for (let attempt = 0; ; attempt++) {
       try {
+        // A renewal may not wait longer than the next one is due: one sent into a NATS restart would
+        // otherwise hang for the client's whole timeout and the node would look silent meanwhile.
+        const timeoutMs = Math.max(1000, this.o.renewIntervalMs);
+        const object = entry.lease ? leaseObject(nodeName, this.o.durationSeconds, now, entry.lease) : leaseObject(nodeName, this.o.durationSeconds, now, undefined, entry.nodeUid);
         const lease = entry.lease
-          ? await this.store.update<Lease>("leases", leaseObject(nodeName, this.o.durationSeconds, now, entry.lease))
-          : await this.store.create<Lease>("leases", NODE_LEASE_NAMESPACE, leaseObject(nodeName, this.o.durationSeconds, now, undefined, entry.nodeUid));
+          ? await this.store.send<Lease>({ type: "update", resource: "leases", namespace: NODE_LEASE_NAMESPACE, name: nodeName, object }, timeoutMs)
+          : await this.store.send<Lease>({ type: "create", resource: "leases", namespace: NODE_LEASE_NAMESPACE, object }, timeoutMs);
         entry.lease = lease;
         this.leases.set(nodeName, entry);
         this.renewed.set(nodeName, Math.max(now, this.renewed.get(nodeName) ?? now));
