@@ -133,13 +133,22 @@ describe("kubectl with DaemonSets, StatefulSets, Jobs and CronJobs (e2e)", funct
   });
 
   it("describes the DaemonSet, the StatefulSet and the Job with their controllers' events", async () => {
-    const ds = await ok(["describe", "ds", "agent", "-n", NS]);
+    // Events are written by the controllers' recorders in the background: describe until they show.
+    const describe = async (args: string[], ...want: RegExp[]) => {
+      let out = "";
+      await waitFor(async () => {
+        out = await ok(["describe", ...args, "-n", NS]);
+        return want.every((w) => w.test(out));
+      }, { timeoutMs: 20_000, intervalMs: 500, what: `describe ${args.join(" ")}` }).catch(() => undefined);
+      return out;
+    };
+    const ds = await describe(["ds", "agent"], /Desired Number of Nodes Scheduled:\s+2/, /Events:[\s\S]*SuccessfulCreate[\s\S]*Created pod: agent-/);
     expect(ds).to.match(/Desired Number of Nodes Scheduled:\s+2/);
     expect(ds).to.match(/Events:[\s\S]*SuccessfulCreate[\s\S]*Created pod: agent-/);
-    const sts = await ok(["describe", "sts", "db", "-n", NS]);
+    const sts = await describe(["sts", "db"], /Replicas:\s+2 desired \| 2 total/, /SuccessfulCreate[\s\S]*create Pod db-0 in StatefulSet db successful/);
     expect(sts).to.match(/Replicas:\s+2 desired \| 2 total/);
     expect(sts).to.match(/SuccessfulCreate[\s\S]*create Pod db-0 in StatefulSet db successful/);
-    const job = await ok(["describe", "job", "pi", "-n", NS]);
+    const job = await describe(["job", "pi"], /Pods Statuses:\s+0 Active \(0 Ready\) \/ 1 Succeeded \/ 0 Failed/, /Normal\s+Completed\s+\S+\s+job-controller\s+Job completed/);
     expect(job).to.match(/Pods Statuses:\s+0 Active \(0 Ready\) \/ 1 Succeeded \/ 0 Failed/);
     expect(job, job).to.match(/Normal\s+Completed\s+\S+\s+job-controller\s+Job completed/);
   });
