@@ -54,6 +54,17 @@ export class StoreClient {
    * whole list, fetched page by page from one snapshot (every page at the first one's revision).
    */
   async list<T extends KubeObject = KubeObject>(resource: string, namespace?: string, opts: ListOptions = {}): Promise<KubeList<T>> {
+    // A whole list the store hands out in pages: when a key changed past its retained history
+    // between two pages (Events and Leases keep one revision), the snapshot is gone — start again.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.listOnce<T>(resource, namespace, opts);
+      } catch (e) {
+        if (opts.limit || opts.continue || attempt >= 4 || !(e instanceof FlotillaError) || e.code !== ErrorCode.Expired) throw e;
+      }
+    }
+  }
+  private async listOnce<T extends KubeObject>(resource: string, namespace: string | undefined, opts: ListOptions): Promise<KubeList<T>> {
     const first = await this.send<KubeList<T>>({ type: "list", resource, namespace, ...opts });
     if (opts.limit || !first.metadata.continue) return first;
     const items = [...first.items];
