@@ -5,7 +5,6 @@
  */
 import type { Lease } from "../../bus/resources.ts";
 import type { LeaseStore, LeaderClock } from "../../runtime/leader.ts";
-import type { Logger } from "../../runtime/logger.ts";
 import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
 
 export class FakeClock implements LeaderClock {
@@ -152,10 +151,4 @@ export class FakeLink implements LeaseStore {
   }
 }
 
-export const quietLog: Logger = {
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-  child: () => quietLog,
-};
+export { quietLog } from "../harness/quiet-log.ts";
