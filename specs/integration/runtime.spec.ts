@@ -63,15 +63,18 @@ describe("runtime", () => {
     // A request already handed to the killed replica is answered by nobody: it fails at the client's
     // timeout, so keep that short for the load.
     const client = new StoreClient(c.nc, c.cluster, 2000);
-    const results: boolean[] = [];
+    // Each write is acknowledged (true), or failed (false): a failed one may still have landed, when
+    // the replica wrote it and died before its reply, so only acknowledged writes must be there.
+    const results: { name: string; acked: boolean }[] = [];
     let stop = false;
     const load = (async () => {
       for (let i = 0; !stop; i++) {
+        const name = `ha-${i}`;
         try {
-          await client.create("configmaps", "default", { apiVersion: "v1", kind: "ConfigMap", metadata: { name: `ha-${i}` } } as ConfigMap);
-          results.push(true);
+          await client.create("configmaps", "default", { apiVersion: "v1", kind: "ConfigMap", metadata: { name } } as ConfigMap);
+          results.push({ name, acked: true });
         } catch {
-          results.push(false);
+          results.push({ name, acked: false });
         }
       }
     })();
@@ -85,9 +88,13 @@ describe("runtime", () => {
       await load;
       await second.supervisor.stop();
     }
-    const failures = results.filter((r) => !r).length;
-    expect(failures).to.be.at.most(1); // at most the request in flight on the killed replica
-    expect((await c.store.list("configmaps", "default")).items.filter((o) => o.metadata.name!.startsWith("ha-")).length).to.equal(results.filter(Boolean).length);
+    const failed = results.filter((r) => !r.acked);
+    expect(failed.length).to.be.at.most(1); // at most the request in flight on the killed replica
+    const stored = new Set((await c.store.list("configmaps", "default")).items.map((o) => o.metadata.name!));
+    const lost = results.filter((r) => r.acked && !stored.has(r.name)).map((r) => r.name);
+    expect(lost, "acknowledged writes missing").to.deep.equal([]);
+    const extra = [...stored].filter((n) => n.startsWith("ha-") && !results.some((r) => r.name === n));
+    expect(extra, "writes nobody sent").to.deep.equal([]);
   });
 
   it("informer sees adds, updates and deletes and the work queue runs each key once at a time", async () => {
