@@ -36,6 +36,10 @@ export interface AgentOptions {
 
 const keyOf = (ns: string | undefined, name: string | undefined) => `${ns ?? "default"}/${name}`;
 
+/** How soon, and for how long after the report, a sync looks again at an exit the engine has not listed yet. */
+const EXIT_RECHECK_MS = 100;
+const EXIT_RECHECK_FOR_MS = 10_000;
+
 export class NodeAgent {
   readonly queue: WorkQueue;
   private readonly waiting = new Map<string, Record<string, WaitingError>>(); // pod uid → container → error
@@ -45,13 +49,19 @@ export class NodeAgent {
   private readonly now: () => number;
   private readonly events: EventRecorder;
   private fenced = false;
+  // Container id → when the engine reported its exit. Docker can send `die` before its container
+  // list shows the container exited; a sync that still sees it running looks again shortly.
+  private readonly reportedExits = new Map<string, number>();
 
   constructor(private readonly o: AgentOptions) {
     this.now = o.now ?? Date.now;
     // As many writers as pod workers: a pod's Events should not wait behind another pod's.
     this.events = new EventRecorder({ store: o.store, source: { component: "kubelet", host: o.nodeName }, now: this.now, log: o.log, concurrency: o.concurrency ?? 16 });
     this.queue = new WorkQueue((k) => this.sync(k), { concurrency: o.concurrency ?? 16, baseDelayMs: 200, maxDelayMs: 10_000, log: o.log });
-    o.engine.onExit((c) => this.queue.add(keyOf(c.pod.namespace, c.pod.name)));
+    o.engine.onExit((c) => {
+      this.reportedExits.set(c.id, this.now());
+      this.queue.add(keyOf(c.pod.namespace, c.pod.name));
+    });
   }
 
   enqueue(pod: Pod): void {
@@ -119,6 +129,20 @@ export class NodeAgent {
     this.reconcileProbes(pod, containers, sandbox);
     await this.writeStatus(pod, computeStatus(input(), { hostIP: this.o.hostIP, engineName: this.o.engine.name }));
     if (plan.requeueAfterMs !== undefined) this.queue.addAfter(key, plan.requeueAfterMs);
+    if (this.exitNotListedYet(containers)) this.queue.addAfter(key, EXIT_RECHECK_MS);
+  }
+
+  /** Whether a container whose exit the engine reported is still listed as running. */
+  private exitNotListedYet(containers: EngineContainer[]): boolean {
+    const now = this.now();
+    for (const [id, at] of this.reportedExits) if (now - at > EXIT_RECHECK_FOR_MS) this.reportedExits.delete(id);
+    let pending = false;
+    for (const c of containers) {
+      if (!this.reportedExits.has(c.id)) continue;
+      if (c.state === "exited") this.reportedExits.delete(c.id);
+      else pending = true;
+    }
+    return pending;
   }
 
   private probeResults(containers: EngineContainer[]): Record<string, ProbeResults> {
