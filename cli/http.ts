@@ -12,13 +12,15 @@ import { request as httpsRequest } from "node:https";
 import { existsSync, readFileSync } from "node:fs";
 import { parse } from "yaml";
 import type { NatsExtension } from "../actors/api-server/kubeconfig.ts";
-import { natsExtensionOf } from "../actors/api-server/kubeconfig.ts";
+import { natsExtensionOf, serversExtensionOf } from "../actors/api-server/kubeconfig.ts";
 import { defaultDataDir, kubeconfigPath } from "./config.ts";
 import { CliError } from "./errors.ts";
 
 export interface Kubeconfig {
   path: string;
   server: string;
+  /** Every api-server to try, `server` first (one unless the kubeconfig lists several servers). */
+  servers: string[];
   caPem?: string;
   token?: string;
   namespace: string;
@@ -68,9 +70,12 @@ export function loadKubeconfig(pathList: string): Kubeconfig {
   const caData = cluster.cluster["certificate-authority-data"];
   const caFile = cluster.cluster["certificate-authority"];
   const nats = natsExtensionOf(cluster.cluster.extensions);
+  const server = cluster.cluster.server.replace(/\/$/, "");
+  const others = serversExtensionOf(cluster.cluster.extensions).map((u) => u.replace(/\/$/, ""));
   return {
     path,
-    server: cluster.cluster.server.replace(/\/$/, ""),
+    server,
+    servers: [...new Set([server, ...others])],
     caPem: caData ? Buffer.from(caData, "base64").toString("utf8") : caFile ? readFileSync(caFile, "utf8") : undefined,
     token: user?.user.token,
     namespace: ctx?.context.namespace ?? "default",
@@ -119,7 +124,14 @@ export interface RequestOptions {
 
 export const TABLE_ACCEPT = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json";
 
+/** Connection errors that mean the request never reached a server, so another one may take it. */
+const NOT_SENT = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "EADDRNOTAVAIL", "ECONNECT_TIMEOUT"]);
+/** How long a server may take to accept the connection before the next one is tried. */
+const CONNECT_TIMEOUT_MS = 3_000;
+
 export class ApiClient {
+  /** Index into kc.servers of the api-server in use: the first that answered. */
+  private current = 0;
   constructor(readonly kc: Kubeconfig) {}
 
   static fromKubeconfig(path: string): ApiClient {
@@ -130,10 +142,36 @@ export class ApiClient {
     return this.kc.namespace;
   }
 
-  private open(method: string, path: string, o: RequestOptions): Promise<IncomingMessage> {
+  /** The api-server in use. */
+  get server(): string {
+    return this.kc.servers[this.current] ?? this.kc.server;
+  }
+
+  /**
+   * Sends the request to the api-server in use; when it cannot be reached (the connection was
+   * refused or not accepted in time, so nothing was sent), to the next one the kubeconfig lists.
+   */
+  private async open(method: string, path: string, o: RequestOptions): Promise<IncomingMessage> {
+    const servers = this.kc.servers.length ? this.kc.servers : [this.kc.server];
+    let last: NodeJS.ErrnoException | undefined;
+    for (let tried = 0; tried < servers.length; tried++) {
+      const i = (this.current + tried) % servers.length;
+      try {
+        const res = await this.openOn(servers[i]!, method, path, o, servers.length > 1);
+        this.current = i;
+        return res;
+      } catch (e) {
+        last = e as NodeJS.ErrnoException;
+        if (!NOT_SENT.has(last.code ?? "")) throw this.unreachable(last, servers[i]!);
+      }
+    }
+    throw this.unreachable(last!, servers.length > 1 ? servers.join(", ") : servers[0]!);
+  }
+
+  private openOn(server: string, method: string, path: string, o: RequestOptions, connectTimeout: boolean): Promise<IncomingMessage> {
     const q = new URLSearchParams();
     for (const [k, v] of Object.entries(o.query ?? {})) if (v !== undefined) q.set(k, String(v));
-    const url = new URL(this.kc.server + path + (q.size ? `?${q}` : ""));
+    const url = new URL(server + path + (q.size ? `?${q}` : ""));
     const body = o.body === undefined ? undefined : typeof o.body === "string" ? o.body : JSON.stringify(o.body);
     return new Promise((resolve, reject) => {
       const req = httpsRequest(
@@ -149,20 +187,32 @@ export class ApiClient {
         },
         resolve,
       );
-      req.on("error", (e: NodeJS.ErrnoException) => reject(this.unreachable(e)));
+      req.on("error", reject);
+      if (connectTimeout) {
+        req.on("socket", (sock) => {
+          if (!sock.connecting) return;
+          const t = setTimeout(() => {
+            const e: NodeJS.ErrnoException = new Error(`no connection within ${CONNECT_TIMEOUT_MS} ms`);
+            e.code = "ECONNECT_TIMEOUT";
+            req.destroy(e);
+          }, CONNECT_TIMEOUT_MS);
+          sock.once("connect", () => clearTimeout(t));
+          sock.once("close", () => clearTimeout(t));
+        });
+      }
       if (body !== undefined) req.write(body);
       req.end();
     });
   }
 
-  private unreachable(e: NodeJS.ErrnoException): CliError {
-    if (e.code === "ECONNREFUSED" || e.code === "ECONNRESET" || e.code === "EHOSTUNREACH" || e.code === "ETIMEDOUT") {
-      return new CliError(`cannot reach the api-server at ${this.kc.server} — is the cluster up? run \`flotilla up\``);
+  private unreachable(e: NodeJS.ErrnoException, server: string): CliError {
+    if (NOT_SENT.has(e.code ?? "") || e.code === "ECONNRESET" || e.code === "ETIMEDOUT") {
+      return new CliError(`cannot reach the api-server at ${server} — is the cluster up? run \`flotilla up\``);
     }
     if (/certificate|self.signed|CERT|SELF_SIGNED/i.test(`${e.code} ${e.message}`)) {
-      return new CliError(`the api-server at ${this.kc.server} has a certificate the kubeconfig's CA does not trust (${e.message}); use the kubeconfig \`flotilla up\` wrote`);
+      return new CliError(`the api-server at ${server} has a certificate the kubeconfig's CA does not trust (${e.message}); use the kubeconfig \`flotilla up\` wrote`);
     }
-    return new CliError(`cannot reach the api-server at ${this.kc.server}: ${e.message}`);
+    return new CliError(`cannot reach the api-server at ${server}: ${e.message}`);
   }
 
   /** One request; the JSON body of a 2xx answer, else an ApiError with the Status. */

@@ -151,7 +151,13 @@ export async function upServers(o: UpServersOptions): Promise<RunningServers> {
   }
   const apiUrl = handles[0]!.apiUrl;
   const kubeconfig = kubeconfigPath(o.dataDir);
-  writeKubeconfig(kubeconfig, { server: apiUrl, caPem: readFileSync(join(first.dir, "pki/ca.crt"), "utf8"), token: tokens.admin });
+  writeKubeconfig(kubeconfig, {
+    server: apiUrl,
+    servers: handles.map((h) => h.apiUrl),
+    caPem: readFileSync(join(first.dir, "pki/ca.crt"), "utf8"),
+    token: tokens.admin,
+    nats: { url: natsUrl, cluster, dataDir: o.dataDir },
+  });
   writeState(o.dataDir, {
     pid: process.pid,
     natsUrl,

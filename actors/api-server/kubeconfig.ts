@@ -3,7 +3,10 @@
  * The cluster entry also carries where the cluster's NATS is (the extension `flotilla.io/nats`:
  * URL, cluster name, credentials file when the bus is secured, data dir), so that the `flotilla`
  * commands that speak NATS find the cluster the kubeconfig in use selects, as kubectl finds its
- * server. kubectl keeps cluster extensions when it rewrites the file.
+ * server. With several servers, the extension `flotilla.io/servers` lists every api-server, and
+ * the `flotilla` CLI moves on to the next one when the one it uses cannot be reached (kubectl uses
+ * `server` only: put a load-balanced address there, docs/ha.md). kubectl keeps cluster extensions
+ * when it rewrites the file.
  *
  * @example
  *   writeKubeconfig(join(home, ".kube/config"), { server: "https://127.0.0.1:6443", caPem, token });
@@ -15,6 +18,9 @@ import { writeFileAtomic } from "../../runtime/atomic-file.ts";
 
 /** The name of the cluster extension that says where the cluster's NATS is. */
 export const NATS_EXTENSION = "flotilla.io/nats";
+
+/** The name of the cluster extension that lists every api-server of a cluster with several servers. */
+export const SERVERS_EXTENSION = "flotilla.io/servers";
 
 export interface NatsExtension {
   /** NATS URL(s), comma-separated. */
@@ -40,12 +46,22 @@ export function natsExtensionOf(extensions: unknown): NatsExtension | undefined 
   };
 }
 
+/** Reads the api-server URLs of the `flotilla.io/servers` extension ([] when absent or malformed). */
+export function serversExtensionOf(extensions: unknown): string[] {
+  if (!Array.isArray(extensions)) return [];
+  const e = (extensions as { name?: unknown; extension?: Record<string, unknown> }[]).find((x) => x?.name === SERVERS_EXTENSION)?.extension;
+  const api = e?.api;
+  return Array.isArray(api) ? api.filter((u): u is string => typeof u === "string" && /^https:\/\//.test(u)) : [];
+}
+
 export interface KubeconfigOptions {
   server: string;
   caPem: string;
   token: string;
   /** Where the cluster's NATS is (written as the cluster extension `flotilla.io/nats`). */
   nats?: NatsExtension;
+  /** Every api-server of the cluster, `server` first (written as the extension `flotilla.io/servers`). */
+  servers?: string[];
   /** Names the cluster, user and context (default "flotilla"). */
   name?: string;
 }
@@ -61,7 +77,7 @@ export function kubeconfigYaml(o: KubeconfigOptions): string {
         cluster: {
           server: o.server,
           "certificate-authority-data": Buffer.from(o.caPem).toString("base64"),
-          ...(o.nats ? { extensions: [{ name: NATS_EXTENSION, extension: o.nats }] } : {}),
+          ...(extensionsOf(o).length ? { extensions: extensionsOf(o) } : {}),
         },
       },
     ],
@@ -70,6 +86,13 @@ export function kubeconfigYaml(o: KubeconfigOptions): string {
     "current-context": name,
     preferences: {},
   });
+}
+
+function extensionsOf(o: KubeconfigOptions): { name: string; extension: unknown }[] {
+  return [
+    ...(o.nats ? [{ name: NATS_EXTENSION, extension: o.nats }] : []),
+    ...(o.servers && o.servers.length > 1 ? [{ name: SERVERS_EXTENSION, extension: { api: o.servers } }] : []),
+  ];
 }
 
 export function writeKubeconfig(path: string, o: KubeconfigOptions): void {
