@@ -20,6 +20,8 @@ export interface WriteRecord {
   rv?: string;
   outcome: Outcome;
   status: number;
+  /** The Status message of a non-2xx answer, or the client's error. */
+  message?: string;
   server: string;
   sentAt: number;
   doneAt: number;

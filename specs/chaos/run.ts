@@ -1,0 +1,315 @@
+/**
+ * `npm run chaos [-- --quick] [--seed N] [--out DIR]`: a bounded chaos run against three servers and
+ * three workers. Faults go in turn, then (full run) at random from the seed, while writes, a watch
+ * and Deployment churn go on; then the history is checked. Prints a report and writes it as text
+ * and JSON; exits 1 when there is any violation.
+ */
+import type { Fault } from "./faults.ts";
+import type { Violation } from "./history.ts";
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ChaosCluster } from "./cluster.ts";
+import { rng } from "./rng.ts";
+import { schedule, describeFault, NOT_RUN } from "./faults.ts";
+import { Writers, Watcher, Deployments, serviceAnswers, NS } from "./workload.ts";
+import { checkHistory } from "./checker.ts";
+
+export interface ChaosOptions {
+  quick: boolean;
+  seed: number;
+  out?: string;
+  /** Keep the cluster's data dirs (logs) when there are violations. */
+  keep?: boolean;
+  say?: (line: string) => void;
+}
+
+export interface FaultResult {
+  fault: string;
+  target: string;
+  /** Seconds from the start of the churn. */
+  at: number;
+  /** Seconds from the fault until a write was acknowledged again, the Service answered, every actor led. */
+  writesS?: number;
+  serviceS?: number;
+  leadersS?: number;
+}
+
+export interface ChaosReport {
+  seed: number;
+  mode: "quick" | "full";
+  startedAt: string;
+  seconds: number;
+  faults: FaultResult[];
+  notRun: Record<string, string>;
+  writes: { total: number; acked: number; refused: number; ambiguous: number };
+  watch: { events: number; streams: number; relists: number };
+  deploymentChanges: number;
+  violations: Violation[];
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const SERVICE_BOUND_S = 15;
+
+async function until(what: string, fn: () => Promise<boolean> | boolean, timeoutMs: number, intervalMs = 250): Promise<number | undefined> {
+  const t0 = Date.now();
+  while (Date.now() - t0 < timeoutMs) {
+    if (await Promise.resolve(fn()).catch(() => false)) return (Date.now() - t0) / 1000;
+    await sleep(intervalMs);
+  }
+  void what;
+  return undefined;
+}
+
+export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
+  const say = o.say ?? ((l: string) => process.stdout.write(l + "\n"));
+  const r = rng(o.seed);
+  const dir = mkdtempSync(join(tmpdir(), "flotilla-chaos-"));
+  const violations: Violation[] = [];
+  const faults: FaultResult[] = [];
+  const startedAt = new Date();
+  process.env.FLOTILLA_LOG ??= "warn";
+  say(`chaos: seed ${o.seed}, ${o.quick ? "quick" : "full"} run, cluster in ${dir}`);
+  const cc = await ChaosCluster.start(dir, { workers: 3, leaseDurationMs: 3000 });
+  const writers = new Writers(cc, r, { workers: 4, paceMs: o.quick ? 120 : 150, maxKeys: 80 });
+  const watcher = new Watcher(cc);
+  const deps = new Deployments(cc, r, o.quick ? 3000 : 4000);
+  const any = () => cc.api(cc.serverNames.find((s) => cc.serverAlive(s)) ?? cc.serverNames[0]!);
+  let t0 = Date.now();
+  try {
+    const ready = await until("3 workers Ready", async () => {
+      const n = await any().call("GET", "/api/v1/nodes");
+      const items = (n.body.items as { status?: { conditions?: { type: string; status: string }[] } }[]) ?? [];
+      return items.filter((x) => x.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")).length >= 3;
+    }, 60_000);
+    if (ready === undefined) throw new Error("the three workers did not become Ready within 60 s");
+    await deps.create();
+    if ((await until("the example Service answers", () => serviceAnswers(any()), 90_000)) === undefined) throw new Error("the example Service did not answer within 90 s");
+    say("chaos: cluster ready; churn starts");
+    t0 = Date.now();
+    watcher.start();
+    writers.start();
+    deps.start();
+    await sleep(3000);
+
+    for (const f of schedule(r, { quick: o.quick, random: 8 })) {
+      await sleep(o.quick ? 2000 : 5000);
+      const res = await inject(cc, f, writers, t0);
+      faults.push(res);
+      say(`chaos: ${res.fault} on ${res.target} at ${res.at.toFixed(1)} s: writes after ${fmt(res.writesS)}, Service after ${fmt(res.serviceS)}, leaders after ${fmt(res.leadersS)}`);
+      if (res.serviceS === undefined || res.serviceS > SERVICE_BOUND_S) violations.push({ check: "service-recovery", message: `${res.fault}: the example Service did not answer within ${SERVICE_BOUND_S} s` });
+      if (res.leadersS === undefined) violations.push({ check: "leaders", message: `${res.fault}: not every actor led again within 60 s` });
+      if (res.writesS === undefined) violations.push({ check: "writes-resume", message: `${res.fault}: no write was acknowledged within 60 s` });
+      await healed(cc);
+    }
+
+    say("chaos: faults done; settling");
+    await writers.stop();
+    await deps.stop();
+    violations.push(...(await settledDeployments(cc)));
+    const list = await any().call("GET", `/api/v1/namespaces/${NS}/configmaps`);
+    const listRv = Number((list.body.metadata as { resourceVersion: string }).resourceVersion);
+    if ((await until("the watch reaches the final list", () => watcher.revision >= listRv, 20_000)) === undefined) {
+      violations.push({ check: "watch-behind", message: `the watch stayed at revision ${watcher.revision}, the final list is at ${listRv}` });
+    }
+    await watcher.stop();
+    violations.push(...(await serversAgree(cc)));
+    const final = (list.body.items as { metadata: { name: string; resourceVersion: string }; data?: { m?: string } }[]).map((x) => ({ key: `${NS}/${x.metadata.name}`, rv: x.metadata.resourceVersion, marker: x.data?.m }));
+    const history = { writes: writers.writes, events: watcher.events, streams: watcher.streams, final };
+    violations.push(...checkHistory(history));
+    if (o.out) {
+      mkdirSync(o.out, { recursive: true });
+      writeFileSync(join(o.out, "chaos-history.json"), JSON.stringify(history) + "\n");
+    }
+  } finally {
+    await writers.stop().catch(() => undefined);
+    await deps.stop().catch(() => undefined);
+    await watcher.stop().catch(() => undefined);
+    await cc.stop();
+  }
+  const count = (k: string) => writers.writes.filter((w) => w.outcome === k).length;
+  const report: ChaosReport = {
+    seed: o.seed,
+    mode: o.quick ? "quick" : "full",
+    startedAt: startedAt.toISOString(),
+    seconds: Math.round((Date.now() - t0) / 1000),
+    faults,
+    notRun: NOT_RUN,
+    writes: { total: writers.writes.length, acked: count("acked"), refused: count("refused"), ambiguous: count("ambiguous") },
+    watch: { events: watcher.events.length, streams: watcher.streams.length, relists: watcher.streams.filter((s) => s.end === "expired").length },
+    deploymentChanges: deps.changes.length,
+    violations,
+  };
+  const text = formatReport(report);
+  say(text);
+  if (o.out) {
+    mkdirSync(o.out, { recursive: true });
+    writeFileSync(join(o.out, "chaos-report.json"), JSON.stringify(report, null, 2) + "\n");
+    writeFileSync(join(o.out, "chaos-report.txt"), text + "\n");
+  }
+  if (!report.violations.length || !o.keep) rmSync(dir, { recursive: true, force: true });
+  else say(`chaos: the cluster's data dirs are kept in ${dir}`);
+  return report;
+}
+
+const fmt = (s: number | undefined) => (s === undefined ? "never" : `${s.toFixed(1)} s`);
+
+async function inject(cc: ChaosCluster, f: Fault, writers: Writers, t0: number): Promise<FaultResult> {
+  const live = cc.serverNames.filter((s) => cc.serverAlive(s));
+  let target = "";
+  let restart: (() => Promise<void>) | undefined;
+  let during: Promise<void> | undefined;
+  const at = Date.now();
+  switch (f.kind) {
+    case "kill-stream-leader":
+    case "kill-controller-leader":
+    case "kill-client-api": {
+      target =
+        f.kind === "kill-stream-leader"
+          ? ((await cc.streamLeader()) ?? live[0]!)
+          : f.kind === "kill-controller-leader"
+            ? ((await cc.leaderOf(f.actor!)) ?? live[0]!)
+            : mostUsed(writers) ?? live[0]!;
+      cc.killServer(target);
+      const victim = target;
+      restart = () => cc.restartServer(victim);
+      break;
+    }
+    case "kill-nats": {
+      target = live[Math.floor(Math.random() * live.length)]!;
+      const pid = cc.killNats(target);
+      target += pid ? ` (nats-server ${pid})` : " (no nats-server found)";
+      break;
+    }
+    case "kill-worker": {
+      target = cc.workers[Math.floor(Math.random() * cc.workers.length)]!.name;
+      cc.killWorker(target);
+      const w = target;
+      restart = async () => {
+        await sleep(2000);
+        cc.startWorker(w);
+      };
+      break;
+    }
+    case "freeze-server": {
+      target = live[Math.floor(Math.random() * live.length)]!;
+      during = cc.freezeServer(target, f.holdMs!);
+      break;
+    }
+  }
+  const writesS = await until("a write acknowledged", () => writers.lastAckAt() > at + 100, 60_000);
+  const serviceS = await until("the Service answers", () => serviceAnswers(cc.api(cc.serverNames.find((s) => cc.serverAlive(s) && !target.startsWith(s)) ?? cc.serverNames[0]!)), 60_000);
+  const leadersS = await until("every actor leads", async () => (await cc.everyActorLeads()).length === 0, 60_000);
+  await during;
+  await restart?.();
+  return { fault: describeFault(f), target, at: (at - t0) / 1000, writesS, serviceS, leadersS };
+}
+
+/** The server most writes went to (the api-server the client uses). */
+function mostUsed(w: Writers): string | undefined {
+  const n = new Map<string, number>();
+  for (const x of w.writes.slice(-200)) n.set(x.server, (n.get(x.server) ?? 0) + 1);
+  return [...n].sort((a, b) => b[1] - a[1])[0]?.[0];
+}
+
+/** Before the next fault: every server is back and every bucket has three current replicas. */
+async function healed(cc: ChaosCluster): Promise<void> {
+  await until("every server alive", () => cc.serverNames.every((s) => cc.serverAlive(s)), 60_000);
+  await until(
+    "3 current replicas",
+    async () => {
+      const s = await cc.placements();
+      return s.length > 0 && s.every((p) => p.replicas === 3 && p.leader && p.followers.length === 2 && p.followers.every((x) => x.current && !x.offline));
+    },
+    60_000,
+    500,
+  );
+}
+
+/** Once the churn stops: every Deployment at its replicas, no extra pods, no two live pods of one name. */
+async function settledDeployments(cc: ChaosCluster): Promise<Violation[]> {
+  const api = cc.api(cc.serverNames[0]!);
+  const names = [...Deployments.names, "web"];
+  let last: Violation[] = [];
+  const ok = await until(
+    "Deployments settle",
+    async () => {
+      const out: Violation[] = [];
+      const pods = ((await api.call("GET", `/api/v1/namespaces/${NS}/pods`)).body.items as { metadata: { name: string; labels?: Record<string, string>; deletionTimestamp?: string }; status?: { phase?: string } }[]) ?? [];
+      const live = pods.filter((p) => !p.metadata.deletionTimestamp && p.status?.phase !== "Failed" && p.status?.phase !== "Succeeded");
+      const seen = new Set<string>();
+      for (const p of live) {
+        if (seen.has(p.metadata.name)) out.push({ check: "duplicate-pod", message: `two live pods named ${p.metadata.name}` });
+        seen.add(p.metadata.name);
+      }
+      for (const d of names) {
+        const dep = (await api.call("GET", `/apis/apps/v1/namespaces/${NS}/deployments/${d}`)).body as { spec?: { replicas?: number } };
+        const want = dep.spec?.replicas ?? 0;
+        const have = live.filter((p) => p.metadata.labels?.app === d).length;
+        if (have !== want) out.push({ check: "deployment-pods", message: `deployment ${d}: ${have} live pods, ${want} wanted (maxSurge 1)` });
+      }
+      last = out;
+      return out.length === 0;
+    },
+    90_000,
+    1000,
+  );
+  return ok === undefined ? last : [];
+}
+
+/** Every server's api-server lists the same objects at the same revisions. */
+async function serversAgree(cc: ChaosCluster): Promise<Violation[]> {
+  const views = await Promise.all(
+    cc.serverNames.map(async (s) => {
+      const r = await cc.api(s).call("GET", `/api/v1/namespaces/${NS}/configmaps`).catch(() => undefined);
+      const items = (r?.body.items as { metadata: { name: string; resourceVersion: string } }[] | undefined) ?? [];
+      return { s, rv: (r?.body.metadata as { resourceVersion?: string } | undefined)?.resourceVersion, map: new Map(items.map((i) => [i.metadata.name, i.metadata.resourceVersion])) };
+    }),
+  );
+  const out: Violation[] = [];
+  const [a, ...rest] = views;
+  for (const b of rest) {
+    const diff = [...new Set([...a!.map.keys(), ...b.map.keys()])].filter((k) => a!.map.get(k) !== b.map.get(k));
+    if (diff.length) out.push({ check: "servers-disagree", message: `${a!.s} (list at ${a!.rv}) and ${b.s} (list at ${b.rv}) differ on ${diff.length} objects, e.g. ${diff.slice(0, 3).map((k) => `${k}: ${a!.map.get(k) ?? "absent"} vs ${b.map.get(k) ?? "absent"}`).join("; ")}` });
+  }
+  return out;
+}
+
+export function formatReport(r: ChaosReport): string {
+  const lines = [
+    `chaos report — seed ${r.seed}, ${r.mode} run, ${r.seconds} s of churn (started ${r.startedAt})`,
+    `writes: ${r.writes.total} (acknowledged ${r.writes.acked}, refused ${r.writes.refused}, ambiguous ${r.writes.ambiguous}); Deployment changes: ${r.deploymentChanges}`,
+    `watch: ${r.watch.events} events over ${r.watch.streams} streams (${r.watch.relists} re-lists after 410)`,
+    "faults (seconds from the fault until: a write acknowledged / the Service answers / every actor leads):",
+    ...r.faults.map((f) => `  ${f.at.toFixed(1).padStart(6)} s  ${f.fault.padEnd(40)} ${f.target.padEnd(36)} ${fmt(f.writesS).padStart(7)} ${fmt(f.serviceS).padStart(7)} ${fmt(f.leadersS).padStart(7)}`),
+    "not run:",
+    ...Object.entries(r.notRun).map(([k, why]) => `  ${k}: ${why}`),
+    `violations: ${r.violations.length}`,
+    ...r.violations.slice(0, 50).map((v) => `  [${v.check}] ${v.message}`),
+  ];
+  return lines.join("\n");
+}
+
+function parseArgs(argv: string[]): ChaosOptions {
+  const o: ChaosOptions = { quick: false, seed: Date.now() % 1_000_000 };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--quick") o.quick = true;
+    else if (a === "--seed") o.seed = Number(argv[++i]);
+    else if (a === "--out") o.out = resolve(argv[++i]!);
+    else if (a === "--keep") o.keep = true;
+    else throw new Error(`unknown argument ${a} (use --quick, --seed N, --out DIR)`);
+  }
+  if (!Number.isInteger(o.seed)) throw new Error("--seed needs an integer");
+  return o;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  runChaos(parseArgs(process.argv.slice(2)))
+    .then((r) => process.exit(r.violations.length ? 1 : 0))
+    .catch((e) => {
+      process.stderr.write(`chaos: ${(e as Error).stack ?? e}\n`);
+      process.exit(2);
+    });
+}
