@@ -174,6 +174,19 @@ export class Watcher {
     this.done = this.run();
   }
 
+  /** Whether the watch saw every listed object at its revision or later, and a DELETED for every other key. */
+  caughtUp(listed: { key: string; rv: string }[]): boolean {
+    const last = new Map<string, { rv: number; type: string }>();
+    for (const e of this.events) {
+      const l = last.get(e.key);
+      if (!l || Number(e.rv) >= l.rv) last.set(e.key, { rv: Number(e.rv), type: e.type });
+    }
+    const want = new Map(listed.map((o) => [o.key, Number(o.rv)]));
+    for (const [key, rv] of want) if ((last.get(key)?.rv ?? -1) < rv) return false;
+    for (const [key, l] of last) if (!want.has(key) && l.type !== "DELETED") return false;
+    return true;
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     this.res?.destroy();

@@ -22,7 +22,7 @@ export function apiOf(c: RunningServers, url: string, timeoutMs = 3000) {
     new Promise((resolve, reject) => {
       const data = body === undefined ? undefined : JSON.stringify(body);
       const req = request(
-        { host: u.hostname, port: u.port, path, method, agent, timeout: timeoutMs, headers: { authorization: `Bearer ${c.adminToken}`, ...(data ? { "content-type": "application/json" } : {}) } },
+        { host: u.hostname, port: u.port, path, method, agent, timeout: timeoutMs, headers: { authorization: `Bearer ${c.adminToken}`, ...(data ? { "content-type": "application/json", "content-length": Buffer.byteLength(data) } : {}) } },
         (res) => {
           let text = "";
           res.on("data", (d) => (text += d));
