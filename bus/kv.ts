@@ -207,6 +207,9 @@ export async function bucketBounds(jsm: JetStreamManager, bucket: string): Promi
   return { first: info.state.first_seq, last: info.state.last_seq };
 }
 
+/** How often a watch checks that its consumer still exists. */
+const CONSUMER_CHECK_MS = 5_000;
+
 /**
  * Watches a bucket under a filter. The snapshot is each key's last value; after it (or from
  * `afterRevision + 1`) every change is delivered in revision order, deletes included.
@@ -249,6 +252,18 @@ export async function watchBucket(nc: NatsConnection, bucket: string, opts: Watc
   };
   if (remaining === 0) markSynced();
   let stopped = false;
+  // The consumer is NATS' ordered push consumer: it recreates itself after a gap, but notices a
+  // consumer that is gone (deleted, or its server died) only after two missed 30 s heartbeats.
+  // Flotilla does not wait that long: a consumer that is gone (asked for every 5 s) or missed
+  // heartbeats break the watch, and the caller resumes from the last revision it saw.
+  let alive: NodeJS.Timeout | undefined;
+  const broken = (why: string) => {
+    if (stopped) return;
+    stopped = true;
+    clearInterval(alive);
+    iter.stop();
+    opts.onError?.(new FlotillaError(ErrorCode.Unavailable, why));
+  };
   const iter = await oc.consume({
     callback: (m: JsMsg) => {
       if (stopped) return;
@@ -276,8 +291,18 @@ export async function watchBucket(nc: NatsConnection, bucket: string, opts: Watc
     for await (const st of iter.status()) {
       if (stopped) break;
       if (st.type === "heartbeat" && !isSynced) markSynced();
+      if (st.type === "heartbeats_missed") broken("the watch's consumer stopped sending heartbeats");
+      if (st.type === "consumer_deleted") broken("the watch's consumer was deleted");
     }
   })().catch(() => undefined);
+  // nats-server 2.9 tells a push consumer nothing when it is deleted: ask for it now and then.
+  alive = setInterval(() => {
+    if (stopped) return;
+    oc.info().catch((e: Error) => {
+      if (/consumer not found|10014/i.test(`${e.message} ${(e as { code?: unknown }).code ?? ""}`)) broken("the watch's consumer is gone");
+    });
+  }, CONSUMER_CHECK_MS);
+  alive.unref();
   iter.closed().then((err) => {
     if (!stopped && err) opts.onError?.(new FlotillaError(ErrorCode.Unavailable, `watch closed: ${String(err)}`, { cause: err }));
     if (!stopped && !err) opts.onError?.(new FlotillaError(ErrorCode.Unavailable, "watch closed"));
@@ -287,6 +312,7 @@ export async function watchBucket(nc: NatsConnection, bucket: string, opts: Watc
     stop() {
       if (stopped) return;
       stopped = true;
+      clearInterval(alive);
       iter.stop();
     },
   };
