@@ -2,7 +2,9 @@
 import type { ServerConfig } from "../runtime/cluster/server-config.ts";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { runServer, natsPasswords } from "../runtime/cluster/server.ts";
+import { runServer } from "../runtime/cluster/server.ts";
+import { passwordOf, sysPassword, nodeTokenOf } from "../runtime/cluster/credentials.ts";
+import { writeFileAtomic } from "../runtime/atomic-file.ts";
 import { readServerConfig, readServerState, tokenPath, DEFAULT_PORTS } from "../runtime/cluster/server-config.ts";
 import { ensureTokenFile, writeTokenFile, isJoinToken } from "../runtime/cluster/token.ts";
 import { openRegistry, listServers, deleteServer } from "../runtime/cluster/registry.ts";
@@ -35,9 +37,9 @@ export interface ServeFlags {
   defaultCluster: string;
 }
 
-/** A NATS URL with the cluster user's credentials (derived from the join token). */
-export function userUrl(natsUrl: string, token: string, user: "flotilla" | "sys" = "flotilla"): string {
-  const pw = user === "sys" ? natsPasswords(token).sys : natsPasswords(token).user;
+/** A NATS URL with one of the cluster's users' credentials (derived from the join token). */
+export function userUrl(natsUrl: string, token: string, user: "admin" | "store" | "sys" = "admin"): string {
+  const pw = user === "sys" ? sysPassword(token) : passwordOf(token, { role: user });
   return natsUrl
     .split(",")
     .map((u) => u.replace(/^nats:\/\/(?:[^@/]*@)?/, `nats://${user}:${encodeURIComponent(pw)}@`))
@@ -49,7 +51,7 @@ async function discoverPeers(joinHost: string, token: string, cluster: string, m
   const hostPort = joinHost.includes(":") ? joinHost : `${joinHost}:${DEFAULT_PORTS.nats}`;
   let nc;
   try {
-    nc = await connectNats(userUrl(`nats://${hostPort}`, token), "server-join", undefined, { maxReconnectAttempts: 0, timeout: 5000 });
+    nc = await connectNats(userUrl(`nats://${hostPort}`, token, "store"), "server-join", undefined, { maxReconnectAttempts: 0, timeout: 5000 });
   } catch (e) {
     throw new CliError(`cannot reach the server to join at ${hostPort} with this token: ${(e as Error).message}`);
   }
@@ -124,11 +126,16 @@ export async function serveFromFlags(f: ServeFlags): Promise<void> {
   process.on("SIGINT", () => onSignal(false));
   process.on("SIGUSR2", () => onSignal(true));
   say(`server ${config.name} is up: NATS ${s.natsUrl}, API ${s.apiUrl}`);
+  // Workers get the node token (derived one-way): it lets them ask for their own node's credentials only.
+  const nodeToken = nodeTokenOf(token);
+  writeFileAtomic(join(dir, "node-token"), nodeToken + "\n", { mode: 0o600 });
   if (!prev && init) {
-    say(`join token (kept in ${tokenPath(dir)}):`);
+    say(`join token for servers (kept in ${tokenPath(dir)}):`);
     say(`  ${token}`);
+    say(`node token for workers (kept in ${join(dir, "node-token")}):`);
+    say(`  ${nodeToken}`);
     say(`more servers: flotilla server --address <their ip> --join ${address}${ports.nats === DEFAULT_PORTS.nats ? "" : `:${ports.nats}`} --token <token>`);
-    say(`workers:      flotilla node join ${address}${ports.nats === DEFAULT_PORTS.nats ? "" : `:${ports.nats}`} --token <token>`);
+    say(`workers:      flotilla node join ${address}${ports.nats === DEFAULT_PORTS.nats ? "" : `:${ports.nats}`} --token <node token>`);
   }
 }
 
