@@ -18,9 +18,12 @@ import { connectNats } from "../../runtime/host.ts";
 import { StoreClient } from "../../bus/store-client.ts";
 import { subjects } from "../../bus/subjects.ts";
 import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
-import { credentialsOf, readCredentials, credentialsPath } from "../../runtime/cluster/credentials.ts";
+import type { NatsServer } from "../../runtime/nats-server.ts";
+import { credentialsOf, readCredentials, credentialsPath, clusterUsers, sysPassword, nodeTokenOf } from "../../runtime/cluster/credentials.ts";
 import { newJoinToken } from "../../runtime/cluster/token.ts";
-import { findNatsServer } from "../../runtime/nats-server.ts";
+import { findNatsServer, startNatsServer } from "../../runtime/nats-server.ts";
+import { openRegistry } from "../../runtime/cluster/registry.ts";
+import { serveNodeJoins, requestNodeCredentials } from "../../runtime/cluster/node-credentials.ts";
 import { waitFor } from "../harness/cluster.ts";
 import { runCluster } from "../harness/run.ts";
 
@@ -150,5 +153,74 @@ describe("the secured bus", function () {
       expect(await codeOf(asNode1.patch("pods", "default", "on-node-1", "merge", { metadata: { annotations: { checked: "yes" } } }))).to.equal("ok");
       expect(mine.spec?.nodeName).to.equal("node-1");
     });
+  });
+});
+
+describe("a worker's node credentials", function () {
+  this.timeout(60_000);
+  const token = newJoinToken();
+  const cluster = "join-spec";
+  let server: NatsServer;
+  let nc: NatsConnection;
+  let joins: { unsubscribe(): void };
+  const nodes = new Set<string>();
+
+  before(async function () {
+    if (!findNatsServer()) this.skip();
+    server = await startNatsServer({ port: 0, users: clusterUsers(token, cluster, nodes), passwords: { sys: sysPassword(token) }, quiet: true });
+    nc = await connectNats(server.url, "spec-server", credentialsOf(token, { role: "store" }));
+    const registry = await openRegistry(nc, cluster);
+    joins = serveNodeJoins(nc, {
+      cluster,
+      token,
+      registry,
+      servers: async () => ({ nats: [server.url], leaf: [] }),
+      onNode: (name) => {
+        nodes.add(name);
+        server.reload(clusterUsers(token, cluster, nodes));
+      },
+    });
+  });
+
+  after(async () => {
+    joins?.unsubscribe();
+    await nc?.close().catch(() => undefined);
+    await server?.stop();
+  });
+
+  it("are issued for the node token, and work for that node's subjects only", async () => {
+    const issued = await requestNodeCredentials([server.url], nodeTokenOf(token), cluster, "w1", "a-secret-of-worker-one");
+    expect(issued.credentials.user).to.equal("node-w1");
+    const w1 = await connectNats(server.url, "spec-w1", issued.credentials, { maxReconnectAttempts: 0, timeout: 3000 });
+    try {
+      // The store subjects of another node are not its to publish on: that request never arrives,
+      // its own (sent after it, on the same connection) does.
+      const s = subjects(cluster);
+      const seen: string[] = [];
+      const sub = nc.subscribe(s.storeAsAnyNode(), { callback: (_e, m) => void seen.push(m.subject) });
+      await nc.flush();
+      w1.publish(s.storeAsNode("w2", "get"), new TextEncoder().encode("{}"));
+      w1.publish(s.storeAsNode("w1", "get"), new TextEncoder().encode("{}"));
+      await w1.flush().catch(() => undefined);
+      await waitFor(() => seen.includes(s.storeAsNode("w1", "get")), { what: "the node's own request" });
+      sub.unsubscribe();
+      expect(seen).to.deep.equal([s.storeAsNode("w1", "get")]);
+    } finally {
+      await w1.close();
+    }
+  });
+
+  it("are refused for a name another worker holds, and given again to the same worker", async () => {
+    const again = await requestNodeCredentials([server.url], nodeTokenOf(token), cluster, "w1", "a-secret-of-worker-one");
+    expect(again.credentials.user).to.equal("node-w1");
+    expect(await refusal(requestNodeCredentials([server.url], nodeTokenOf(token), cluster, "w1", "another-workers-secret"))).to.match(/joined before/);
+  });
+
+  it("do not come with the node token alone: it opens no other user", async () => {
+    const nodeToken = nodeTokenOf(token);
+    for (const id of [{ role: "admin" as const }, { role: "store" as const }, { role: "control" as const }]) {
+      expect(await refusal(connectNats(server.url, "spec-guess", credentialsOf(nodeToken, id), { maxReconnectAttempts: 0, timeout: 3000 })), id.role).to.match(/Authorization Violation/);
+    }
+    expect(await refusal(requestNodeCredentials([server.url], newJoinToken(), cluster, "w3", "a-secret-of-worker-three"))).to.match(/refused this token/);
   });
 });
