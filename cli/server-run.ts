@@ -7,7 +7,8 @@ import { passwordOf, sysPassword, nodeTokenOf } from "../runtime/cluster/credent
 import { writeFileAtomic } from "../runtime/atomic-file.ts";
 import { readServerConfig, readServerState, tokenPath, DEFAULT_PORTS } from "../runtime/cluster/server-config.ts";
 import { ensureTokenFile, writeTokenFile, isJoinToken } from "../runtime/cluster/token.ts";
-import { openRegistry, listServers, deleteServer } from "../runtime/cluster/registry.ts";
+import { openRegistry, listServers, deleteServer, BOOTSTRAP_KEY } from "../runtime/cluster/registry.ts";
+import { open, writeLocal } from "../runtime/cluster/bootstrap.ts";
 import { removePeer } from "../runtime/cluster/jetstream-cluster.ts";
 import { requestJoin } from "../runtime/cluster/join.ts";
 import { connectNats } from "../runtime/host.ts";
@@ -47,7 +48,7 @@ export function userUrl(natsUrl: string, token: string, user: "admin" | "store" 
 }
 
 /** The route addresses of every server the cluster at `joinHost` knows; tells it this server's route. */
-async function discoverPeers(joinHost: string, token: string, cluster: string, me: { name: string; route: string }): Promise<string[]> {
+async function discoverPeers(joinHost: string, token: string, cluster: string, me: { name: string; route: string }, dir: string): Promise<string[]> {
   const hostPort = joinHost.includes(":") ? joinHost : `${joinHost}:${DEFAULT_PORTS.nats}`;
   let nc;
   try {
@@ -59,6 +60,10 @@ async function discoverPeers(joinHost: string, token: string, cluster: string, m
     const reg = await openRegistry(nc, cluster);
     const servers = await listServers(reg);
     if (!servers.length) throw new CliError(`the server at ${hostPort} has no servers' registry for cluster "${cluster}"`);
+    // The cluster CA before this server's nats-server starts: its routes run over TLS.
+    const sealed = await reg.get(BOOTSTRAP_KEY);
+    if (!sealed || sealed.operation !== "PUT" || !sealed.value.length) throw new CliError(`the server at ${hostPort} has no bootstrap data yet; try again in a few seconds`);
+    writeLocal(dir, open(token, sealed.string()));
     const reply = await requestJoin(nc, cluster, me);
     if (!reply.ok) throw new CliError(`the cluster refused the join: ${reply.error.message}`);
     if (reply.converting) say(`the server at ${hostPort} ran alone: it restarts clustered with this one (a pause of a few seconds)`);
@@ -92,7 +97,7 @@ export async function serveFromFlags(f: ServeFlags): Promise<void> {
   };
   const peers = new Set([...(prev?.peers ?? []), ...(f.peer ?? [])]);
   const name = prev?.name ?? f.name ?? f.defaultName;
-  if (f.join && !prev) for (const p of await discoverPeers(f.join, token, cluster, { name, route: `${address}:${ports.route}` })) peers.add(p);
+  if (f.join && !prev) for (const p of await discoverPeers(f.join, token, cluster, { name, route: `${address}:${ports.route}` }, dir)) peers.add(p);
   const nodeName = typeof f.node === "string" ? f.node : f.node ? (prev?.node?.name ?? f.name ?? f.defaultName) : undefined;
   const config: ServerConfig = {
     name,

@@ -15,6 +15,7 @@ import { freePorts, portAccepts } from "../runtime/nats-server.ts";
 import { ACTORS } from "../actors/registry.ts";
 import { writeKubeconfig } from "../actors/api-server/kubeconfig.ts";
 import { ensureTokens } from "../actors/api-server/tokens.ts";
+import { ensurePki } from "../actors/api-server/certs.ts";
 import { ensureTokenFile } from "../runtime/cluster/token.ts";
 import { spawnServer, signalServer, alive } from "../runtime/cluster/processes.ts";
 import { readServerState, readServerConfig, readPids, DEFAULT_PORTS } from "../runtime/cluster/server-config.ts";
@@ -109,11 +110,15 @@ export async function upServers(o: UpServersOptions): Promise<RunningServers> {
     specs.push({ dir, name: serverName(i), address, token, cluster, ports, peers: [], init: i === 0, leaseDurationMs: o.leaseDurationMs });
   }
   for (const s of specs) s.peers = specs.filter((p) => p !== s).map((p) => `${p.address}:${p.ports.route}`);
-  // The first server carries the cluster's CA and tokens (kept from an earlier run or a single-server dir).
+  // Every server starts with the cluster's CA and tokens (kept from an earlier run or a
+  // single-server dir, else made here): their routes run over TLS from the first start.
   const first = specs[0]!;
-  mkdirSync(join(first.dir, "pki"), { recursive: true, mode: 0o700 });
-  for (const f of ["pki/ca.crt", "pki/ca.key", "tokens.csv"]) {
-    if (existsSync(join(o.dataDir, f)) && !existsSync(join(first.dir, f))) copyFileSync(join(o.dataDir, f), join(first.dir, f));
+  ensurePki(o.dataDir);
+  for (const s of specs) {
+    mkdirSync(join(s.dir, "pki"), { recursive: true, mode: 0o700 });
+    for (const f of ["pki/ca.crt", "pki/ca.key", "tokens.csv"]) {
+      if (!existsSync(join(s.dir, f))) copyFileSync(join(o.dataDir, f), join(s.dir, f));
+    }
   }
   if (migrated) copyFileSync(migrated.dumpPath, join(first.dir, "import.json"));
   const t0 = Date.now();

@@ -37,8 +37,6 @@ export interface NatsServerOptions {
    * Absent: the one `flotilla` user is also the anonymous user (in-process specs only).
    */
   users?: NatsUser[];
-  /** TLS with the cluster CA on client, route and leaf connections (see docs/security.md). */
-  tls?: NatsTls;
   /** Where the config and JetStream live (default `<dataDir>/nats`). */
   configDir?: string;
   /** A leaf node: connect out to these `nats-leaf://user:pass@host:port` URLs (the cluster's account); no JetStream here. */
@@ -71,6 +69,8 @@ export interface NatsClusterOptions {
   routes: string[];
   /** Password every route presents (the same on every server of the cluster). */
   routePassword: string;
+  /** TLS on routes with this server's certificate from the cluster CA; peers are verified against the CA. */
+  tls?: NatsTls;
 }
 
 export interface NatsServer {
@@ -154,7 +154,7 @@ function secret(dir: string, name: string): string {
 }
 
 /** The `cluster {}` block: authorised routes to every other server. */
-export function clusterBlock(c: NatsClusterOptions, tls?: NatsTls): string {
+export function clusterBlock(c: NatsClusterOptions): string {
   const others = [...new Set(c.routes)].filter((r) => r !== c.listen);
   const pw = JSON.stringify(c.routePassword);
   const routes = others.map((r) => `"nats-route://route:${encodeURIComponent(c.routePassword)}@${r}"`).join(", ");
@@ -163,13 +163,13 @@ export function clusterBlock(c: NatsClusterOptions, tls?: NatsTls): string {
   listen: "${c.listen}"
   authorization { user: "route", password: ${pw} }
   routes: [ ${routes} ]
-${tls ? tlsBlock(tls, true) : ""}
+${c.tls ? tlsBlock(c.tls) : ""}
 }`;
 }
 
-/** A `tls {}` block; `verify` is for routes, where both sides present the cluster's certificate. */
-export function tlsBlock(t: NatsTls, verify = false): string {
-  return `  tls { cert_file: ${JSON.stringify(t.certFile)}, key_file: ${JSON.stringify(t.keyFile)}, ca_file: ${JSON.stringify(t.caFile)}, verify: ${verify}, timeout: 5 }`;
+/** A `tls {}` block: this server's certificate, and the CA it verifies the servers it connects to with. */
+export function tlsBlock(t: NatsTls): string {
+  return `  tls { cert_file: ${JSON.stringify(t.certFile)}, key_file: ${JSON.stringify(t.keyFile)}, ca_file: ${JSON.stringify(t.caFile)}, timeout: 5 }`;
 }
 
 function usersBlock(users: NatsUser[]): string {
@@ -195,7 +195,6 @@ max_payload: 8MB
 ping_interval: "${opts.pingIntervalSeconds ?? 1}s"
 ping_max: ${opts.pingMax ?? 2}
 ${monitorPort ? `http: "${host}:${monitorPort}"` : ""}
-${opts.tls ? tlsBlock(opts.tls).trim() : ""}
 ${opts.leafRemotes ? "" : `jetstream {
   store_dir: "${join(dir, "jetstream")}"
 }`}
@@ -207,9 +206,9 @@ accounts {
 }
 system_account: SYS
 ${users ? "" : 'no_auth_user: "flotilla"'}
-${opts.cluster ? clusterBlock(opts.cluster, opts.tls) : ""}
-${opts.leafListen ? `leafnodes {\n  listen: "${opts.leafListen}"\n${opts.tls ? tlsBlock(opts.tls) : ""}\n}` : ""}
-${opts.leafRemotes ? `leafnodes { remotes: [ { urls: [ ${opts.leafRemotes.map((u) => JSON.stringify(u)).join(", ")} ], account: "${account}"${opts.tls ? `, tls: { ca_file: ${JSON.stringify(opts.tls.caFile)} }` : ""} } ] }` : ""}
+${opts.cluster ? clusterBlock(opts.cluster) : ""}
+${opts.leafListen ? `leafnodes { listen: "${opts.leafListen}" }` : ""}
+${opts.leafRemotes ? `leafnodes { remotes: [ { urls: [ ${opts.leafRemotes.map((u) => JSON.stringify(u)).join(", ")} ], account: "${account}" } ] }` : ""}
 `;
   const conf = render(opts.users);
   const confPath = join(dir, "nats-server.conf");

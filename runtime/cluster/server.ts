@@ -15,6 +15,7 @@ import type { Host } from "../host.ts";
 import type { ServerConfig } from "./server-config.ts";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { join } from "node:path";
+import type { NatsTls } from "../nats-server.ts";
 import { startNatsServer, superviseNatsServer, FLOTILLA_ACCOUNT } from "../nats-server.ts";
 import { startHost, connectNats } from "../host.ts";
 import { createLogger } from "../logger.ts";
@@ -35,6 +36,7 @@ import { seal, open, readLocal, writeLocal } from "./bootstrap.ts";
 import { openRegistry, putServer, listServers, deleteServer, BOOTSTRAP_KEY } from "./registry.ts";
 import { jetstreamReports, metaView, removePeer } from "./jetstream-cluster.ts";
 import { writeServerState, writeServerConfig } from "./server-config.ts";
+import { ensureRouteCert } from "./route-cert.ts";
 
 /** Servers needed before buckets are replicated (R3): a majority of 3 survives one loss. */
 export const REPLICATED_AT = 3;
@@ -143,6 +145,14 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
   const startedAt = new Date().toISOString();
   const apiUrl = `https://${c.address}:${c.ports.api}`;
   let state = { name: c.name, address: c.address, pid: process.pid, natsPid: 0, natsUrl: `nats://${c.address}:${c.ports.nats}`, apiUrl, route: routeListen, startedAt };
+  // Routes run over TLS with this server's certificate from the cluster CA (every server verifies
+  // the one it connects to). A clustered server has the CA before it starts: the first server made
+  // it, a joining server fetched it through the server it joins, `up --servers` gives it to all.
+  let routeTls: NatsTls | undefined;
+  if (clustered) {
+    if (!readLocal(dir)) throw new Error(`${dir}/pki has no cluster CA: a server joins with --join (which fetches it) or gets the first server's pki/ca.crt, pki/ca.key and tokens.csv`);
+    routeTls = ensureRouteCert(dir, c.address);
+  }
   const nats = await superviseNatsServer(
     () =>
       startNatsServer({
@@ -152,7 +162,7 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
         serverName: c.name,
         passwords,
         users: users(),
-        cluster: clustered ? { name: NATS_CLUSTER_NAME, listen: routeListen, routes: c.peers, routePassword: derive(token, "route") } : undefined,
+        cluster: clustered ? { name: NATS_CLUSTER_NAME, listen: routeListen, routes: c.peers, routePassword: derive(token, "route"), tls: routeTls } : undefined,
         leafListen: `${c.address}:${c.ports.leaf}`,
       }),
     {
