@@ -23,18 +23,28 @@ export interface ListOptions {
   continue?: string;
 }
 
+export interface StoreClientOptions {
+  /**
+   * Send as this node (`…store.node.<node>.<verb>`): a kubelet's or proxy's NATS user may publish
+   * only there, and the store lets a node write only its own Node, Lease and pods.
+   */
+  asNode?: string;
+}
+
 export class StoreClient {
   private readonly s;
   constructor(
     readonly nc: NatsConnection,
     readonly cluster: string,
     protected readonly timeoutMs = DEFAULT_TIMEOUT_MS,
+    protected readonly scope: StoreClientOptions = {},
   ) {
     this.s = subjects(cluster);
   }
 
   send<T>(req: StoreRequest, timeoutMs = this.timeoutMs): Promise<T> {
-    return call<T>(this.nc, this.s.store(req.type), req, timeoutMs);
+    const subject = this.scope.asNode === undefined ? this.s.store(req.type) : this.s.storeAsNode(this.scope.asNode, req.type);
+    return call<T>(this.nc, subject, req, timeoutMs);
   }
 
   /**
@@ -43,7 +53,7 @@ export class StoreClient {
    * term is over, is cut short when it ends, and never waits past the leader's renew deadline.
    */
   fenced(guard: FenceGuard): StoreClient {
-    return new FencedStoreClient(this.nc, this.cluster, this.timeoutMs, guard);
+    return new FencedStoreClient(this.nc, this.cluster, this.timeoutMs, guard, this.scope);
   }
 
   get<T extends KubeObject = KubeObject>(resource: string, namespace: string | undefined, name: string): Promise<T> {
@@ -109,8 +119,8 @@ class FencedStoreClient extends StoreClient {
   /** Calls in flight, failed together when the term ends (one abort listener, however many calls). */
   private readonly inFlight = new Set<(e: FlotillaError) => void>();
 
-  constructor(nc: NatsConnection, cluster: string, timeoutMs: number, private readonly guard: FenceGuard) {
-    super(nc, cluster, timeoutMs);
+  constructor(nc: NatsConnection, cluster: string, timeoutMs: number, private readonly guard: FenceGuard, scope: StoreClientOptions) {
+    super(nc, cluster, timeoutMs, scope);
     guard.signal.addEventListener("abort", () => {
       for (const fail of this.inFlight) fail(notLeader(guard));
       this.inFlight.clear();

@@ -43,6 +43,29 @@ export function kvKeySubject(bucket: string, key: string): string {
   return `${kvPrefix(bucket)}${key}`;
 }
 
+/** Reply inboxes: request/reply, streamed replies and JetStream deliveries. */
+export const INBOX_ALL = "_INBOX.>";
+/** JetStream KV's write subjects: publishing here writes a key. */
+export const KV_ALL = "$KV.>";
+
+/**
+ * JetStream API subjects (`$JS.API.…`), for permissions: the store may use all of it; readers
+ * (informers) only what a KV watch sends — account info, stream info and ephemeral consumers on
+ * the cluster's buckets — plus flow-control replies.
+ */
+export const jsApi = {
+  all: () => "$JS.API.>",
+  info: () => "$JS.API.INFO",
+  streamInfo: (stream: string) => `$JS.API.STREAM.INFO.${stream}`,
+  consumerCreate: (stream: string) => [`$JS.API.CONSUMER.CREATE.${stream}`, `$JS.API.CONSUMER.CREATE.${stream}.>`],
+  consumerInfo: (stream: string) => `$JS.API.CONSUMER.INFO.${stream}.*`,
+  consumerDelete: (stream: string) => `$JS.API.CONSUMER.DELETE.${stream}.*`,
+  streamDelete: (stream: string) => `$JS.API.STREAM.DELETE.${stream}`,
+  streamPurge: (stream: string) => `$JS.API.STREAM.PURGE.${stream}`,
+  flowControl: () => "$JS.FC.>",
+  acks: () => "$JS.ACK.>",
+} as const;
+
 export function subjects(cluster: string = DEFAULT_CLUSTER) {
   const root = `flotilla.${cluster}`;
   return {
@@ -51,11 +74,25 @@ export function subjects(cluster: string = DEFAULT_CLUSTER) {
     store: (verb: StoreVerb) => `${root}.store.${verb}`,
     storeAll: () => `${root}.store.*`,
     storeQueue: () => `${root}.store`,
+    /**
+     * A node's store requests: `…store.node.<node>.<verb>`. Only that node's NATS user may publish
+     * here, so the store knows the caller from the subject (NodeRestriction, actors/store).
+     */
+    storeAsNode: (node: string, verb: StoreVerb) => `${root}.store.node.${encodeToken(node)}.${verb}`,
+    storeAsNodeAll: (node: string) => `${root}.store.node.${encodeToken(node)}.*`,
+    storeAsAnyNode: () => `${root}.store.node.*.*`,
+    storeNodePrefix: () => `${root}.store.node.`,
+    /** Everything of one node's own protocol (`logs`, `stats`). */
+    nodeAll: (node: string) => `${root}.node.${encodeToken(node)}.>`,
+    /** Every subject of this cluster. */
+    all: () => `${root}.>`,
     nodeVerb: (node: string, verb: NodeVerb) => `${root}.node.${encodeToken(node)}.${verb}`,
     nodeQueue: (node: string) => `${root}.node.${encodeToken(node)}`,
     actorsPing: () => `${root}.actors.ping`,
     /** A new server announces its route address to the cluster it joins. */
     serversJoin: () => `${root}.servers.join`,
+    /** A worker asks for its node's NATS credentials (the only subject the join user may publish on). */
+    nodesJoin: () => `${root}.nodes.join`,
     /** Mirror of every stored write (the bucket's republish), for any NATS client. */
     events: (resource = "*", namespace = "*", name = ">") =>
       `${root}.events.${resource}.${namespace === "" ? CLUSTER_SCOPE_TOKEN : namespace}.${name === ">" || name === "*" ? name : encodeToken(name)}`,

@@ -10,6 +10,8 @@ import { resolve } from "node:path";
 import { lookupResource, RESOURCE_TYPES } from "../bus/kinds.ts";
 import { DEFAULT_CLUSTER } from "../bus/subjects.ts";
 import { connectNats } from "../runtime/host.ts";
+import { credentialsPath } from "../runtime/cluster/credentials.ts";
+import { existsSync } from "node:fs";
 import type { NatsExtension } from "../actors/api-server/kubeconfig.ts";
 import { NATS_EXTENSION } from "../actors/api-server/kubeconfig.ts";
 import { ApiClient, resolveKubeconfig, loadKubeconfig } from "./http.ts";
@@ -117,7 +119,9 @@ export function natsTarget(f: NatsFlags): NatsTarget {
   if (fromKc) return { url: fromKc.url, cluster: f.cluster ?? fromKc.cluster, ...(f.creds || fromKc.creds ? { creds: f.creds ?? fromKc.creds } : {}) };
   const state = readState(dataDir);
   if (!state?.natsUrl) throw new CliError(`no NATS URL: the kubeconfig ${kubeconfig} does not say where NATS is (no ${NATS_EXTENSION} extension) and there is no cluster state in ${dataDir}/cluster.json — run \`flotilla up\`, or pass --nats URL`);
-  return { url: state.natsUrl, cluster: f.cluster ?? state.cluster ?? DEFAULT_CLUSTER, ...(f.creds ? { creds: f.creds } : {}) };
+  const admin = credentialsPath(dataDir, "admin");
+  const creds = f.creds ?? (existsSync(admin) ? admin : undefined);
+  return { url: state.natsUrl, cluster: f.cluster ?? state.cluster ?? DEFAULT_CLUSTER, ...(creds ? { creds } : {}) };
 }
 
 /** Adds --nats, --cluster, --creds, --kubeconfig and --data-dir to a command that speaks NATS. */

@@ -14,10 +14,9 @@ import { startHost, connectNats } from "../runtime/host.ts";
 import { startNatsServer, superviseNatsServer } from "../runtime/nats-server.ts";
 import { StoreClient } from "../bus/store-client.ts";
 import { isJoinToken, writeTokenFile } from "../runtime/cluster/token.ts";
-import { openRegistry, listServers } from "../runtime/cluster/registry.ts";
-import { natsPasswords } from "../runtime/cluster/server.ts";
 import { DEFAULT_PORTS } from "../runtime/cluster/server-config.ts";
-import { userUrl } from "./server-run.ts";
+import { requestNodeCredentials, ensureJoinSecret } from "../runtime/cluster/node-credentials.ts";
+import { writeCredentials } from "../runtime/cluster/credentials.ts";
 import { CliError } from "./errors.ts";
 
 export interface NodeJoinOptions {
@@ -34,53 +33,47 @@ export interface NodeJoinOptions {
 
 export const nodeStatePath = (dataDir: string, name: string) => join(dataDir, "nodes", name, "node.json");
 
-/** Every server's NATS URL and leaf URL, asked from one of them. */
-async function findServers(server: string, token: string, cluster: string): Promise<{ nats: string[]; leaf: string[] }> {
-  const hostPort = server.includes(":") ? server : `${server}:${DEFAULT_PORTS.nats}`;
-  let nc;
-  try {
-    nc = await connectNats(userUrl(`nats://${hostPort}`, token), "node-join", undefined, { maxReconnectAttempts: 0, timeout: 5000 });
-  } catch (e) {
-    throw new CliError(`cannot reach the server at ${hostPort} with this token: ${(e as Error).message}`);
-  }
-  try {
-    const servers = await listServers(await openRegistry(nc, cluster));
-    if (!servers.length) return { nats: [`nats://${hostPort}`], leaf: [] };
-    return { nats: servers.map((s) => s.natsUrl), leaf: servers.flatMap((s) => (s.leafUrl ? [s.leafUrl] : [])) };
-  } finally {
-    await nc.close();
-  }
-}
-
 export async function nodeJoin(o: NodeJoinOptions): Promise<{ host: Host; leafServer?: { stop(): Promise<void> }; leave(): Promise<void> }> {
   if (!isJoinToken(o.token)) throw new CliError("--token is not a Flotilla join token (it starts with F1.)");
   const nodeDir = join(o.dataDir, "nodes", o.name);
+  mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
   mkdirSync(nodeDir, { recursive: true, mode: 0o700 });
   writeTokenFile(join(nodeDir, "token"), o.token);
-  const found = await findServers(o.server, o.token, o.cluster);
-  let natsUrl = userUrl(found.nats.join(","), o.token);
+  const hostPort = o.server.includes(":") ? o.server : `${o.server}:${DEFAULT_PORTS.nats}`;
+  // The token buys this node's own credentials, nothing more (runtime/cluster/node-credentials.ts).
+  let issued;
+  try {
+    issued = await requestNodeCredentials([`nats://${hostPort}`], o.token, o.cluster, o.name, ensureJoinSecret(join(nodeDir, "join-secret")));
+  } catch (e) {
+    throw new CliError(`cannot join through the server at ${hostPort}: ${(e as Error).message}`);
+  }
+  const creds = issued.credentials;
+  writeCredentials(nodeDir, creds);
+  let natsUrl = issued.servers.nats.join(",");
   let leafServer: { stop(): Promise<void>; current: NatsServer } | undefined;
   if (o.leaf) {
-    if (!found.leaf.length) throw new CliError("the servers announce no leaf-node address");
-    const pw = natsPasswords(o.token).user;
-    const remotes = found.leaf.map((u) => u.replace(/^nats-leaf:\/\//, `nats-leaf://flotilla:${encodeURIComponent(pw)}@`));
-    leafServer = await superviseNatsServer(() => startNatsServer({ dataDir: nodeDir, serverName: `leaf-${o.name}`, leafRemotes: remotes, quiet: true }));
+    if (!issued.servers.leaf.length) throw new CliError("the servers announce no leaf-node address");
+    const remotes = issued.servers.leaf.map((u) => u.replace(/^nats-leaf:\/\//, `nats-leaf://${creds.user}:${encodeURIComponent(creds.password)}@`));
+    // The local leaf server has the node's user only; the servers hold the leaf connection to that user's permissions.
+    leafServer = await superviseNatsServer(() =>
+      startNatsServer({ dataDir: nodeDir, serverName: `leaf-${o.name}`, leafRemotes: remotes, quiet: true, users: [{ user: creds.user, password: creds.password }] }),
+    );
     natsUrl = leafServer.current.url;
   }
   const actors: ActorSpec[] = [
     { def: ACTORS.kubelet!, opts: { nodeName: o.name, engine: o.engine, labels: o.labels, dataDir: nodeDir, ...(o.address ? { hostIP: o.address } : {}) } },
     { def: ACTORS.proxy!, opts: { nodeName: o.name } },
   ];
-  const host = await startHost({ natsUrl, cluster: o.cluster, actors });
-  writeFileSync(nodeStatePath(o.dataDir, o.name), JSON.stringify({ pid: process.pid, name: o.name, natsUrl: found.nats.join(","), leaf: !!o.leaf }, null, 2) + "\n");
+  const host = await startHost({ natsUrl, credentials: () => creds, cluster: o.cluster, actors });
+  writeFileSync(nodeStatePath(o.dataDir, o.name), JSON.stringify({ pid: process.pid, name: o.name, natsUrl: issued.servers.nats.join(","), leaf: !!o.leaf }, null, 2) + "\n");
   return {
     host,
     leafServer,
     // Leaving: the Node object is deleted (its pods go to other nodes), then everything stops.
     async leave() {
-      const nc = await connectNats(natsUrl, `node-leave/${o.name}`, undefined, { maxReconnectAttempts: 0, timeout: 5000 });
+      const nc = await connectNats(natsUrl, `node-leave/${o.name}`, creds, { maxReconnectAttempts: 0, timeout: 5000 });
       await host.stop();
-      await new StoreClient(nc, o.cluster).delete("nodes", undefined, o.name).catch(() => undefined);
+      await new StoreClient(nc, o.cluster, undefined, { asNode: o.name }).delete("nodes", undefined, o.name).catch(() => undefined);
       await nc.close();
       await leafServer?.stop();
       rmSync(nodeStatePath(o.dataDir, o.name), { force: true });

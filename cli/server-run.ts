@@ -2,10 +2,13 @@
 import type { ServerConfig } from "../runtime/cluster/server-config.ts";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { runServer, natsPasswords } from "../runtime/cluster/server.ts";
+import { runServer } from "../runtime/cluster/server.ts";
+import { passwordOf, sysPassword, nodeTokenOf } from "../runtime/cluster/credentials.ts";
+import { writeFileAtomic } from "../runtime/atomic-file.ts";
 import { readServerConfig, readServerState, tokenPath, DEFAULT_PORTS } from "../runtime/cluster/server-config.ts";
 import { ensureTokenFile, writeTokenFile, isJoinToken } from "../runtime/cluster/token.ts";
-import { openRegistry, listServers, deleteServer } from "../runtime/cluster/registry.ts";
+import { openRegistry, listServers, deleteServer, BOOTSTRAP_KEY } from "../runtime/cluster/registry.ts";
+import { open, writeLocal } from "../runtime/cluster/bootstrap.ts";
 import { removePeer } from "../runtime/cluster/jetstream-cluster.ts";
 import { requestJoin } from "../runtime/cluster/join.ts";
 import { connectNats } from "../runtime/host.ts";
@@ -35,9 +38,9 @@ export interface ServeFlags {
   defaultCluster: string;
 }
 
-/** A NATS URL with the cluster user's credentials (derived from the join token). */
-export function userUrl(natsUrl: string, token: string, user: "flotilla" | "sys" = "flotilla"): string {
-  const pw = user === "sys" ? natsPasswords(token).sys : natsPasswords(token).user;
+/** A NATS URL with one of the cluster's users' credentials (derived from the join token). */
+export function userUrl(natsUrl: string, token: string, user: "admin" | "store" | "sys" = "admin"): string {
+  const pw = user === "sys" ? sysPassword(token) : passwordOf(token, { role: user });
   return natsUrl
     .split(",")
     .map((u) => u.replace(/^nats:\/\/(?:[^@/]*@)?/, `nats://${user}:${encodeURIComponent(pw)}@`))
@@ -45,11 +48,11 @@ export function userUrl(natsUrl: string, token: string, user: "flotilla" | "sys"
 }
 
 /** The route addresses of every server the cluster at `joinHost` knows; tells it this server's route. */
-async function discoverPeers(joinHost: string, token: string, cluster: string, me: { name: string; route: string }): Promise<string[]> {
+async function discoverPeers(joinHost: string, token: string, cluster: string, me: { name: string; route: string }, dir: string): Promise<string[]> {
   const hostPort = joinHost.includes(":") ? joinHost : `${joinHost}:${DEFAULT_PORTS.nats}`;
   let nc;
   try {
-    nc = await connectNats(userUrl(`nats://${hostPort}`, token), "server-join", undefined, { maxReconnectAttempts: 0, timeout: 5000 });
+    nc = await connectNats(userUrl(`nats://${hostPort}`, token, "store"), "server-join", undefined, { maxReconnectAttempts: 0, timeout: 5000 });
   } catch (e) {
     throw new CliError(`cannot reach the server to join at ${hostPort} with this token: ${(e as Error).message}`);
   }
@@ -57,6 +60,10 @@ async function discoverPeers(joinHost: string, token: string, cluster: string, m
     const reg = await openRegistry(nc, cluster);
     const servers = await listServers(reg);
     if (!servers.length) throw new CliError(`the server at ${hostPort} has no servers' registry for cluster "${cluster}"`);
+    // The cluster CA before this server's nats-server starts: its routes run over TLS.
+    const sealed = await reg.get(BOOTSTRAP_KEY);
+    if (!sealed || sealed.operation !== "PUT" || !sealed.value.length) throw new CliError(`the server at ${hostPort} has no bootstrap data yet; try again in a few seconds`);
+    writeLocal(dir, open(token, sealed.string()));
     const reply = await requestJoin(nc, cluster, me);
     if (!reply.ok) throw new CliError(`the cluster refused the join: ${reply.error.message}`);
     if (reply.converting) say(`the server at ${hostPort} ran alone: it restarts clustered with this one (a pause of a few seconds)`);
@@ -90,7 +97,7 @@ export async function serveFromFlags(f: ServeFlags): Promise<void> {
   };
   const peers = new Set([...(prev?.peers ?? []), ...(f.peer ?? [])]);
   const name = prev?.name ?? f.name ?? f.defaultName;
-  if (f.join && !prev) for (const p of await discoverPeers(f.join, token, cluster, { name, route: `${address}:${ports.route}` })) peers.add(p);
+  if (f.join && !prev) for (const p of await discoverPeers(f.join, token, cluster, { name, route: `${address}:${ports.route}` }, dir)) peers.add(p);
   const nodeName = typeof f.node === "string" ? f.node : f.node ? (prev?.node?.name ?? f.name ?? f.defaultName) : undefined;
   const config: ServerConfig = {
     name,
@@ -124,11 +131,16 @@ export async function serveFromFlags(f: ServeFlags): Promise<void> {
   process.on("SIGINT", () => onSignal(false));
   process.on("SIGUSR2", () => onSignal(true));
   say(`server ${config.name} is up: NATS ${s.natsUrl}, API ${s.apiUrl}`);
+  // Workers get the node token (derived one-way): it lets them ask for their own node's credentials only.
+  const nodeToken = nodeTokenOf(token);
+  writeFileAtomic(join(dir, "node-token"), nodeToken + "\n", { mode: 0o600 });
   if (!prev && init) {
-    say(`join token (kept in ${tokenPath(dir)}):`);
+    say(`join token for servers (kept in ${tokenPath(dir)}):`);
     say(`  ${token}`);
+    say(`node token for workers (kept in ${join(dir, "node-token")}):`);
+    say(`  ${nodeToken}`);
     say(`more servers: flotilla server --address <their ip> --join ${address}${ports.nats === DEFAULT_PORTS.nats ? "" : `:${ports.nats}`} --token <token>`);
-    say(`workers:      flotilla node join ${address}${ports.nats === DEFAULT_PORTS.nats ? "" : `:${ports.nats}`} --token <token>`);
+    say(`workers:      flotilla node join ${address}${ports.nats === DEFAULT_PORTS.nats ? "" : `:${ports.nats}`} --token <node token>`);
   }
 }
 

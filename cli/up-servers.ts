@@ -8,19 +8,22 @@ import type { ActorSpec } from "../runtime/actor.ts";
 import type { Host } from "../runtime/host.ts";
 import type { ServerProcessSpec } from "../runtime/cluster/processes.ts";
 import type { EngineChoice } from "./up.ts";
-import { mkdirSync, existsSync, copyFileSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, existsSync, copyFileSync, readFileSync, rmSync, chmodSync } from "node:fs";
 import { join } from "node:path";
 import { startHost, installSignalHandlers } from "../runtime/host.ts";
 import { freePorts, portAccepts } from "../runtime/nats-server.ts";
 import { ACTORS } from "../actors/registry.ts";
 import { writeKubeconfig } from "../actors/api-server/kubeconfig.ts";
 import { ensureTokens } from "../actors/api-server/tokens.ts";
+import { ensurePki } from "../actors/api-server/certs.ts";
 import { ensureTokenFile } from "../runtime/cluster/token.ts";
 import { spawnServer, signalServer, alive } from "../runtime/cluster/processes.ts";
 import { readServerState, readServerConfig, readPids, DEFAULT_PORTS } from "../runtime/cluster/server-config.ts";
 import { migrateSingleServer } from "../runtime/cluster/migrate.ts";
 import { readState, writeState, isAlive, kubeconfigPath } from "./config.ts";
-import { userUrl } from "./server-run.ts";
+import type { Credentials } from "../runtime/cluster/credentials.ts";
+import { credentialsOf, writeCredentials } from "../runtime/cluster/credentials.ts";
+import { requestNodeCredentials, ensureJoinSecret } from "../runtime/cluster/node-credentials.ts";
 import { DEFAULT_CLUSTER } from "../bus/subjects.ts";
 
 export interface UpServersOptions {
@@ -85,6 +88,7 @@ export async function upServers(o: UpServersOptions): Promise<RunningServers> {
     if (!o.quiet) process.stdout.write(s + "\n");
   };
   mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
+  chmodSync(o.dataDir, 0o700);
   const prev = readState(o.dataDir);
   if (prev && isAlive(prev.pid) && prev.pid !== process.pid) throw new Error(`a cluster from ${o.dataDir} is already running (pid ${prev.pid}); stop it with \`flotilla down\``);
   const cluster = o.cluster ?? prev?.cluster ?? DEFAULT_CLUSTER;
@@ -106,11 +110,15 @@ export async function upServers(o: UpServersOptions): Promise<RunningServers> {
     specs.push({ dir, name: serverName(i), address, token, cluster, ports, peers: [], init: i === 0, leaseDurationMs: o.leaseDurationMs });
   }
   for (const s of specs) s.peers = specs.filter((p) => p !== s).map((p) => `${p.address}:${p.ports.route}`);
-  // The first server carries the cluster's CA and tokens (kept from an earlier run or a single-server dir).
+  // Every server starts with the cluster's CA and tokens (kept from an earlier run or a
+  // single-server dir, else made here): their routes run over TLS from the first start.
   const first = specs[0]!;
-  mkdirSync(join(first.dir, "pki"), { recursive: true, mode: 0o700 });
-  for (const f of ["pki/ca.crt", "pki/ca.key", "tokens.csv"]) {
-    if (existsSync(join(o.dataDir, f)) && !existsSync(join(first.dir, f))) copyFileSync(join(o.dataDir, f), join(first.dir, f));
+  ensurePki(o.dataDir);
+  for (const s of specs) {
+    mkdirSync(join(s.dir, "pki"), { recursive: true, mode: 0o700 });
+    for (const f of ["pki/ca.crt", "pki/ca.key", "tokens.csv"]) {
+      if (!existsSync(join(s.dir, f))) copyFileSync(join(o.dataDir, f), join(s.dir, f));
+    }
   }
   if (migrated) copyFileSync(migrated.dumpPath, join(first.dir, "import.json"));
   const t0 = Date.now();
@@ -143,8 +151,20 @@ export async function upServers(o: UpServersOptions): Promise<RunningServers> {
     { def: ACTORS.kubelet!, opts: { nodeName, engine: o.engine, dataDir: join(o.dataDir, "nodes", nodeName), stopPodsOnExit: true } },
     { def: ACTORS.proxy!, opts: { nodeName } },
   ]);
-  // Nodes connect to every server: when one goes, they reconnect to another instead of fencing.
-  const host = await startHost({ natsUrl: userUrl(natsUrl, token), cluster, actors: nodeActors });
+  // Nodes get their own credentials the way workers do (node join), then connect to every server:
+  // when one goes, they reconnect to another instead of fencing.
+  const nodeCreds = new Map<string, Credentials>();
+  try {
+    for (const nodeName of nodes) {
+      const secret = ensureJoinSecret(join(o.dataDir, "nodes", nodeName, "join-secret"));
+      nodeCreds.set(nodeName, (await requestNodeCredentials(handles.map((h) => h.natsUrl), token, cluster, nodeName, secret)).credentials);
+    }
+  } catch (e) {
+    for (const h of handles) signalServer(h.dir, "SIGKILL", h.pgid);
+    throw e;
+  }
+  writeCredentials(o.dataDir, credentialsOf(token, { role: "admin" }));
+  const host = await startHost({ natsUrl, credentials: (id) => (id.role === "node" ? nodeCreds.get(id.node) : undefined), cluster, actors: nodeActors });
   for (const f of ["pki/ca.crt", "tokens.csv"]) if (!existsSync(join(o.dataDir, f)) || f === "pki/ca.crt") {
     mkdirSync(join(o.dataDir, "pki"), { recursive: true, mode: 0o700 });
     copyFileSync(join(first.dir, f), join(o.dataDir, f));

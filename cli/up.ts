@@ -5,7 +5,8 @@
 import type { ActorSpec } from "../runtime/actor.ts";
 import type { Host } from "../runtime/host.ts";
 import type { NatsServer } from "../runtime/nats-server.ts";
-import { mkdirSync, existsSync, readFileSync, rmSync } from "node:fs";
+import type { Credentials } from "../runtime/cluster/credentials.ts";
+import { mkdirSync, existsSync, readFileSync, rmSync, chmodSync } from "node:fs";
 import { join } from "node:path";
 import Docker from "dockerode";
 import { startNatsServer, superviseNatsServer, freePort } from "../runtime/nats-server.ts";
@@ -16,6 +17,8 @@ import { ensurePki } from "../actors/api-server/certs.ts";
 import { writeKubeconfig } from "../actors/api-server/kubeconfig.ts";
 import { readState, writeState, isAlive, kubeconfigPath } from "./config.ts";
 import { DEFAULT_CLUSTER } from "../bus/subjects.ts";
+import { ensureTokenFile } from "../runtime/cluster/token.ts";
+import { clusterUsers, credentialsOf, credentialsPath, sysPassword, writeCredentials } from "../runtime/cluster/credentials.ts";
 
 export type EngineChoice = "docker" | "process" | "simulated";
 
@@ -37,6 +40,8 @@ export interface RunningCluster {
   kubeconfig: string;
   adminToken: string;
   viewToken: string;
+  /** The CLI's NATS credentials (also in `<data-dir>/credentials/admin.json`). */
+  admin: Credentials;
   engine: EngineChoice;
   nodes: string[];
   server: NatsServer;
@@ -65,7 +70,8 @@ export async function up(o: UpOptions): Promise<RunningCluster> {
     if (!o.quiet) process.stdout.write(`done (${Date.now() - t0} ms)\n`);
     return v;
   };
-  mkdirSync(o.dataDir, { recursive: true });
+  mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
+  chmodSync(o.dataDir, 0o700);
   const prev = readState(o.dataDir);
   if (prev && isAlive(prev.pid) && prev.pid !== process.pid) {
     throw new Error(`a cluster from ${o.dataDir} is already running (pid ${prev.pid}); stop it with \`flotilla down\``);
@@ -73,9 +79,19 @@ export async function up(o: UpOptions): Promise<RunningCluster> {
   const cluster = o.cluster ?? prev?.cluster ?? DEFAULT_CLUSTER;
   const engine: EngineChoice = o.engine ?? (await step("looking for a Docker engine", async () => ((await dockerAnswers()) ? "docker" : "process")));
   const natsPort = o.natsPort ?? prev?.natsPort ?? (await freePort());
+  // No anonymous user: every actor connects as its role (store, control, its node), the CLI as admin,
+  // with passwords derived from the cluster token (see docs/security.md).
+  const token = ensureTokenFile(join(o.dataDir, "token"));
+  const nodes = Array.from({ length: o.nodes }, (_, i) => `node-${i + 1}`);
+  const users = clusterUsers(token, cluster, nodes);
+  const credentials = (id: Parameters<typeof credentialsOf>[1]) => credentialsOf(token, id);
+  const admin = credentials({ role: "admin" });
+  for (const id of [{ role: "admin" as const }, { role: "control" as const }, { role: "store" as const }, ...nodes.map((node) => ({ role: "node" as const, node }))]) {
+    writeCredentials(o.dataDir, credentials(id));
+  }
   // Kept running: a nats-server that dies is started again on the same port with the same data.
   const supervised = await step(`starting nats-server with JetStream on 127.0.0.1:${natsPort}`, () =>
-    superviseNatsServer(() => startNatsServer({ port: natsPort, dataDir: o.dataDir }), {
+    superviseNatsServer(() => startNatsServer({ port: natsPort, dataDir: o.dataDir, users, passwords: { sys: sysPassword(token) } }), {
       onRestart: (n) => process.stderr.write(`nats-server died and was started again (pid ${n.pid})\n`),
     }),
   );
@@ -93,11 +109,11 @@ export async function up(o: UpOptions): Promise<RunningCluster> {
       return supervised.current.exited;
     },
     stop: () => supervised.stop(),
+    reload: (u) => supervised.current.reload(u),
   };
   const apiPort = o.port === 0 ? await freePort() : o.port;
   const tokens = ensureTokens(o.dataDir);
   const pki = ensurePki(o.dataDir);
-  const nodes = Array.from({ length: o.nodes }, (_, i) => `node-${i + 1}`);
   const controlPlane: ActorSpec[] = CONTROL_PLANE.map((kind) => ({
     def: ACTORS[kind]!,
     opts: kind === "api-server" ? { port: apiPort, dataDir: o.dataDir } : kind === "node-controller" ? { sysNatsUrl: server.sysUrl } : {},
@@ -108,8 +124,8 @@ export async function up(o: UpOptions): Promise<RunningCluster> {
   ]);
   let host: Host;
   try {
-    const planeHost = await step(`starting the control plane (${CONTROL_PLANE.join(", ")})`, () => startHost({ natsUrl: server.url, cluster, actors: controlPlane }));
-    const nodeHost = await step(`starting ${nodes.length} node(s) on the ${engine} engine (kubelet + proxy each)`, () => startHost({ natsUrl: server.url, cluster, actors: nodeActors }));
+    const planeHost = await step(`starting the control plane (${CONTROL_PLANE.join(", ")})`, () => startHost({ natsUrl: server.url, credentials, cluster, actors: controlPlane }));
+    const nodeHost = await step(`starting ${nodes.length} node(s) on the ${engine} engine (kubelet + proxy each)`, () => startHost({ natsUrl: server.url, credentials, cluster, actors: nodeActors }));
     // Nodes stop first (their pods go with them), the control plane after.
     host = {
       actors: [...planeHost.actors, ...nodeHost.actors],
@@ -124,7 +140,7 @@ export async function up(o: UpOptions): Promise<RunningCluster> {
   }
   const apiUrl = `https://127.0.0.1:${apiPort}`;
   const kubeconfig = kubeconfigPath(o.dataDir);
-  writeKubeconfig(kubeconfig, { server: apiUrl, caPem: pki.caPem, token: tokens.admin, nats: { url: server.url, cluster, dataDir: o.dataDir } });
+  writeKubeconfig(kubeconfig, { server: apiUrl, caPem: pki.caPem, token: tokens.admin, nats: { url: server.url, cluster, dataDir: o.dataDir, creds: credentialsPath(o.dataDir, admin.user) } });
   writeState(o.dataDir, {
     pid: process.pid,
     natsUrl: server.url,
@@ -144,6 +160,7 @@ export async function up(o: UpOptions): Promise<RunningCluster> {
     kubeconfig,
     adminToken: tokens.admin,
     viewToken: tokens.view,
+    admin,
     engine,
     nodes,
     server,
@@ -164,7 +181,7 @@ export async function up(o: UpOptions): Promise<RunningCluster> {
   say("");
   say(`Flotilla is up: ${nodes.length} node(s), ${engine} engine, cluster "${cluster}".`);
   say(`  API server:  ${apiUrl}   (dashboard: ${apiUrl}/ui/)`);
-  say(`  NATS:        ${server.url}   (actors on other machines join with --nats ${server.url})`);
+  say(`  NATS:        ${server.url}   (credentials in ${join(o.dataDir, "credentials")}: --creds <file>)`);
   say(`  kubeconfig:  ${kubeconfig}`);
   say("");
   say("Next:");

@@ -3,6 +3,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import type { Subjects } from "../bus/subjects.ts";
 import type { StoreClient } from "../bus/store-client.ts";
 import type { Logger } from "./logger.ts";
+import type { BusIdentity } from "./cluster/credentials.ts";
 
 export interface ActorContext {
   nc: NatsConnection;
@@ -34,6 +35,11 @@ export interface ActorDefinition<O = Record<string, unknown>> {
   leaderElected?: boolean;
   /** NATS connection name (default `<kind>/<id>`); kubelets use `kubelet/<nodeName>`. */
   connectionName?: (opts: O, id: string) => string;
+  /**
+   * Who the actor is on the bus (default control): the NATS user it connects as and, for a node,
+   * the store subjects it must use (`…store.node.<name>.*`, see actors/store/node-restriction.ts).
+   */
+  identity?: (opts: O) => BusIdentity;
   /** Extra NATS connection options (a kubelet pings often so a frozen one is noticed fast). */
   connectOptions?: { pingInterval?: number; maxPingOut?: number };
   start(ctx: ActorContext, opts: O): Promise<Actor>;

@@ -6,6 +6,7 @@
 import type { NatsConnection, ConnectionOptions } from "@nats-io/transport-node";
 import type { ActorContext, ActorSpec, Actor } from "./actor.ts";
 import type { LeaderTerm } from "./leader.ts";
+import type { BusIdentity, Credentials } from "./cluster/credentials.ts";
 import { connect, credsAuthenticator, createInbox } from "@nats-io/transport-node";
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
@@ -18,11 +19,14 @@ import { createLogger } from "./logger.ts";
 import { Supervisor } from "./supervisor.ts";
 import { LeaderElector, leaseStore, monotonicClock } from "./leader.ts";
 import { VERSION } from "./actor.ts";
+import { readCredentials } from "./cluster/credentials.ts";
 import { containProcessFaults, guardSubscriptions, reportFault, runInActorScope, FaultOrigin } from "./containment.ts";
 
 export interface HostOptions {
   natsUrl: string;
   creds?: string;
+  /** Each actor's own NATS user, by who it is (a store, a node, the control plane). */
+  credentials?: CredentialsFor;
   cluster?: string;
   actors: ActorSpec[];
   /** Lease timing for leader-elected actors (ms). */
@@ -37,6 +41,8 @@ export interface HostOptions {
    */
   containFaults?: boolean;
 }
+
+export type CredentialsFor = (id: BusIdentity) => Credentials | undefined;
 
 export interface LeadershipChange {
   kind: string;
@@ -86,8 +92,13 @@ export function parseNatsUrls(url: string): { servers: string[]; user?: string; 
   return { servers, user, pass };
 }
 
-export async function connectNats(url: string, name: string, creds?: string, extra: Partial<ConnectionOptions> = {}): Promise<NatsConnection> {
+/**
+ * Connects with, in this order: `creds` (a credentials file — ours, `{ user, password, caFile? }`,
+ * or a NATS `.creds` JWT file — or the credentials themselves), else the user and password in the URL.
+ */
+export async function connectNats(url: string, name: string, creds?: string | Credentials, extra: Partial<ConnectionOptions> = {}): Promise<NatsConnection> {
   const parsed = parseNatsUrls(url);
+  const own = typeof creds === "string" ? readCredentials(creds) : creds;
   const opts: ConnectionOptions = {
     servers: parsed.servers,
     ...(parsed.user ? { user: parsed.user, pass: parsed.pass } : {}),
@@ -100,7 +111,11 @@ export async function connectNats(url: string, name: string, creds?: string, ext
     noAsyncTraces: true,
     ...extra,
   };
-  if (creds) opts.authenticator = credsAuthenticator(readFileSync(creds));
+  if (own) {
+    opts.user = own.user;
+    opts.pass = own.password;
+    if (own.caFile) opts.tls = { caFile: own.caFile };
+  } else if (typeof creds === "string") opts.authenticator = credsAuthenticator(readFileSync(creds));
   try {
     return await connect(opts);
   } catch (e) {
@@ -110,10 +125,12 @@ export async function connectNats(url: string, name: string, creds?: string, ext
 
 export async function startActor(
   spec: ActorSpec,
-  o: { natsUrl: string; creds?: string; cluster: string; leaseDurationMs?: number; onLeadership?: (change: LeadershipChange) => void },
+  o: { natsUrl: string; creds?: string; credentials?: CredentialsFor; cluster: string; leaseDurationMs?: number; onLeadership?: (change: LeadershipChange) => void },
 ): Promise<RunningActor> {
   const { def } = spec;
   const opts = spec.opts ?? {};
+  const identity: BusIdentity = def.identity?.(opts) ?? { role: "control" };
+  const creds = o.credentials?.(identity) ?? o.creds;
   const id = `${def.kind}-${nanoid(6)}`;
   const log = createLogger(def.kind, { id });
   // The connection belongs to the actor: whatever its socket delivers runs in the actor's scope,
@@ -121,11 +138,11 @@ export async function startActor(
   let crashCurrent: (e: unknown) => void = () => undefined;
   const actorScope = { kind: def.kind, id, crash: (e: unknown) => crashCurrent(e) };
   const nc = guardSubscriptions(
-    await runInActorScope(actorScope, () => connectNats(o.natsUrl, def.connectionName?.(opts, id) ?? `${def.kind}/${id}`, o.creds, def.connectOptions)),
+    await runInActorScope(actorScope, () => connectNats(o.natsUrl, def.connectionName?.(opts, id) ?? `${def.kind}/${id}`, creds, def.connectOptions)),
     (e) => reportFault(FaultOrigin.callback, e, actorScope, log),
   );
   const s = subjects(o.cluster);
-  const store = new StoreClient(nc, o.cluster);
+  const store = new StoreClient(nc, o.cluster, undefined, identity.role === "node" ? { asNode: identity.node } : {});
   const started = Date.now();
   let elector: LeaderElector | undefined;
   // The latest term of a leader-elected actor: each instance is started with the term it runs in,
@@ -220,7 +237,7 @@ export async function startHost(o: HostOptions): Promise<Host> {
   const release = o.containFaults === false ? () => undefined : containProcessFaults();
   const actors: RunningActor[] = [];
   try {
-    for (const spec of o.actors) actors.push(await startActor(spec, { natsUrl: o.natsUrl, creds: o.creds, cluster, leaseDurationMs: o.leaseDurationMs, onLeadership: o.onLeadership }));
+    for (const spec of o.actors) actors.push(await startActor(spec, { natsUrl: o.natsUrl, creds: o.creds, credentials: o.credentials, cluster, leaseDurationMs: o.leaseDurationMs, onLeadership: o.onLeadership }));
   } catch (e) {
     for (const a of [...actors].reverse()) await a.stop().catch(() => undefined);
     release();

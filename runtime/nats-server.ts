@@ -30,11 +30,35 @@ export interface NatsServerOptions {
   /** Accept leaf-node connections (workers behind NAT) on host:port. */
   leafListen?: string;
   /** Passwords of the system and flotilla users (default: random, kept in the config dir). */
-  passwords?: { sys: string; user: string };
+  passwords?: { sys: string; user?: string };
+  /**
+   * The cluster account's users, each with its own password and subject permissions. Given: there
+   * is no anonymous user, every connection authenticates (every `flotilla` command passes them).
+   * Absent: the one `flotilla` user is also the anonymous user (in-process specs only).
+   */
+  users?: NatsUser[];
   /** Where the config and JetStream live (default `<dataDir>/nats`). */
   configDir?: string;
   /** A leaf node: connect out to these `nats-leaf://user:pass@host:port` URLs (the cluster's account); no JetStream here. */
   leafRemotes?: string[];
+}
+
+export interface NatsPermissions {
+  publish: { allow: string[] };
+  subscribe: { allow: string[] };
+}
+
+export interface NatsUser {
+  user: string;
+  password: string;
+  /** Absent: everything in the account (the store, the admin). */
+  permissions?: NatsPermissions;
+}
+
+export interface NatsTls {
+  certFile: string;
+  keyFile: string;
+  caFile: string;
 }
 
 export interface NatsClusterOptions {
@@ -45,6 +69,8 @@ export interface NatsClusterOptions {
   routes: string[];
   /** Password every route presents (the same on every server of the cluster). */
   routePassword: string;
+  /** TLS on routes with this server's certificate from the cluster CA; peers are verified against the CA. */
+  tls?: NatsTls;
 }
 
 export interface NatsServer {
@@ -58,6 +84,8 @@ export interface NatsServer {
   stop(): Promise<void>;
   /** Resolves when the process exits. */
   exited: Promise<number | null>;
+  /** Rewrites the config with these users and has the running server reload it (SIGHUP). */
+  reload(users: NatsUser[]): void;
 }
 
 export const FLOTILLA_ACCOUNT = "FLOTILLA";
@@ -135,7 +163,17 @@ export function clusterBlock(c: NatsClusterOptions): string {
   listen: "${c.listen}"
   authorization { user: "route", password: ${pw} }
   routes: [ ${routes} ]
+${c.tls ? tlsBlock(c.tls) : ""}
 }`;
+}
+
+/** A `tls {}` block: this server's certificate, and the CA it verifies the servers it connects to with. */
+export function tlsBlock(t: NatsTls): string {
+  return `  tls { cert_file: ${JSON.stringify(t.certFile)}, key_file: ${JSON.stringify(t.keyFile)}, ca_file: ${JSON.stringify(t.caFile)}, timeout: 5 }`;
+}
+
+function usersBlock(users: NatsUser[]): string {
+  return users.map((u) => JSON.stringify({ user: u.user, password: u.password, ...(u.permissions ? { permissions: u.permissions } : {}) })).join(",\n    ");
 }
 
 export async function startNatsServer(opts: NatsServerOptions = {}): Promise<NatsServer> {
@@ -149,8 +187,8 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
   const account = opts.account ?? FLOTILLA_ACCOUNT;
   const monitorPort = opts.monitorPort === undefined ? undefined : opts.monitorPort > 0 ? opts.monitorPort : await freePort(host);
   const sysPw = opts.passwords?.sys ?? secret(dir, "sys.password");
-  const userPw = opts.passwords?.user ?? secret(dir, "flotilla.password");
-  const conf = `# written by flotilla
+  const userPw = opts.users ? "" : (opts.passwords?.user ?? secret(dir, "flotilla.password"));
+  const render = (users: NatsUser[] | undefined) => `# written by flotilla
 listen: "${host}:${port}"
 server_name: "${opts.serverName ?? `flotilla-${port}`}"
 max_payload: 8MB
@@ -162,14 +200,17 @@ ${opts.leafRemotes ? "" : `jetstream {
 }`}
 accounts {
   SYS: { users: [ { user: "sys", password: "${sysPw}" } ] }
-  ${account}: { ${opts.leafRemotes ? "" : "jetstream: enabled, "}users: [ { user: "flotilla", password: "${userPw}" } ] }
+  ${account}: { ${opts.leafRemotes ? "" : "jetstream: enabled, "}users: [
+    ${users ? usersBlock(users) : `{ user: "flotilla", password: "${userPw}" }`}
+  ] }
 }
 system_account: SYS
-no_auth_user: "flotilla"
+${users ? "" : 'no_auth_user: "flotilla"'}
 ${opts.cluster ? clusterBlock(opts.cluster) : ""}
 ${opts.leafListen ? `leafnodes { listen: "${opts.leafListen}" }` : ""}
 ${opts.leafRemotes ? `leafnodes { remotes: [ { urls: [ ${opts.leafRemotes.map((u) => JSON.stringify(u)).join(", ")} ], account: "${account}" } ] }` : ""}
 `;
+  const conf = render(opts.users);
   const confPath = join(dir, "nats-server.conf");
   writeFileAtomic(confPath, conf, { mode: 0o600 });
   if (await portAccepts(host, port)) throw new Error(`port ${host}:${port} is already in use; pick another with --port`);
@@ -202,6 +243,10 @@ ${opts.leafRemotes ? `leafnodes { remotes: [ { urls: [ ${opts.leafRemotes.map((u
     pid: child.pid!,
     dataDir,
     exited,
+    reload(users) {
+      writeFileAtomic(confPath, render(users), { mode: 0o600 });
+      if (child.exitCode === null) child.kill("SIGHUP");
+    },
     async stop() {
       process.removeListener("exit", killOnExit);
       if (child.exitCode !== null) return;

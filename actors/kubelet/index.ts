@@ -169,6 +169,7 @@ export async function startKubelet(ctx: ActorContext, opts: KubeletOptions): Pro
 export const kubelet: ActorDefinition<KubeletOptions> = {
   kind: "kubelet",
   connectionName: (o) => `kubelet/${o.nodeName}`,
+  identity: (o) => ({ role: "node", node: o.nodeName }),
   connectOptions: { pingInterval: 1000, maxPingOut: 2 },
   start: startKubelet,
 };

@@ -3,7 +3,10 @@
  * Kubelets connect with the connection name `kubelet/<nodeName>`.
  */
 
+import { nodeOfUser } from "../../runtime/cluster/credentials.ts";
+
 export const KUBELET_CONNECTION_PREFIX = "kubelet/";
+const ANONYMOUS_USER = "flotilla";
 
 /** The connection name a kubelet uses, so that advisories can be mapped back to its node. */
 export function kubeletConnectionName(nodeName: string): string {
@@ -21,7 +24,7 @@ export interface Advisory {
 /** Decodes a `$SYS.ACCOUNT.<acct>.CONNECT|DISCONNECT` payload; undefined for anything that is not a kubelet's. */
 export function parseAdvisory(raw: unknown): Advisory | undefined {
   if (typeof raw !== "object" || raw === null) return undefined;
-  const r = raw as { type?: unknown; client?: { id?: unknown; name?: unknown; server?: unknown }; server?: { id?: unknown }; reason?: unknown };
+  const r = raw as { type?: unknown; client?: { id?: unknown; name?: unknown; server?: unknown; user?: unknown }; server?: { id?: unknown }; reason?: unknown };
   const kind =
     typeof r.type === "string" && r.type.endsWith("client_connect")
       ? "connect"
@@ -33,6 +36,10 @@ export function parseAdvisory(raw: unknown): Advisory | undefined {
   if (typeof name !== "string" || !name.startsWith(KUBELET_CONNECTION_PREFIX)) return undefined;
   const node = name.substring(KUBELET_CONNECTION_PREFIX.length);
   if (node === "") return undefined;
+  // On a secured bus the name proves nothing: only the node's own NATS user speaks for it (the
+  // anonymous `flotilla` user exists only on the in-process test servers).
+  const user = r.client.user;
+  if (typeof user === "string" && user !== ANONYMOUS_USER && nodeOfUser(user) !== node) return undefined;
   const server = typeof r.server?.id === "string" ? r.server.id : String(r.client.server ?? "");
   return { kind, node, conn: `${server}/${String(r.client.id ?? "")}`, reason: typeof r.reason === "string" ? r.reason : undefined };
 }

@@ -162,6 +162,7 @@ export async function startProxy(ctx: ActorContext, opts: ProxyOptions): Promise
 
 export const proxy: ActorDefinition<ProxyOptions> = {
   kind: "proxy",
+  identity: (o) => ({ role: "node", node: o.nodeName }),
   start: startProxy,
 };
 export default proxy;

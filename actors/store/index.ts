@@ -16,6 +16,7 @@ import { toScale } from "../../bus/scale.ts";
 import { Informer } from "../../runtime/informer.ts";
 import { checkFence } from "./fence.ts";
 import { startRepairLoop } from "./repair-loop.ts";
+import { callerOf, refuseForNode, targetToCheck } from "./node-restriction.ts";
 
 export interface StoreActorOptions {
   serviceCidr?: string;
@@ -66,6 +67,7 @@ export function handleStoreRequest(store: Store, req: StoreRequest): Promise<unk
 
 export const storeActor: ActorDefinition<StoreActorOptions> = {
   kind: "store",
+  identity: () => ({ role: "store" }),
   async start(ctx, opts) {
     const buckets = await ensureBuckets(ctx.nc, ctx.cluster, { replicas: opts.replicas, eventsMaxAgeMs: opts.eventsMaxAgeMs, eventsMaxBytes: opts.eventsMaxBytes });
     const namespaces = new Informer<Namespace>(ctx.nc, ctx.cluster, { resource: "namespaces", log: ctx.log });
@@ -73,18 +75,30 @@ export const storeActor: ActorDefinition<StoreActorOptions> = {
     await store.bootstrap();
     await namespaces.start();
     const prefix = `${ctx.subjects.storeQueue()}.`;
-    const server = serve<StoreRequest, unknown>(ctx, ctx.subjects.storeAll(), {
+    const nodePrefix = ctx.subjects.storeNodePrefix();
+    // A node's requests arrive on its own subjects (only its NATS user may publish there): the
+    // store knows the caller from the subject and lets it write only what is its own.
+    const restrict = async (node: string, req: StoreRequest) => {
+      const target = targetToCheck(req);
+      const current = target ? await store.get(target.resource, target.namespace, target.name).catch(() => undefined) : undefined;
+      const refused = refuseForNode(node, req, current);
+      if (refused) throw refused;
+    };
+    const options = {
       queue: "store",
       concurrency: opts.concurrency ?? STORE_CONCURRENCY,
       maxQueued: opts.maxQueued ?? STORE_MAX_QUEUED,
-      decode: (raw) => decodeStoreRequest(raw),
-      handle: (req, m) => {
-        const verb = m.subject.slice(prefix.length);
-        if (verb !== req.type) throw new FlotillaError(ErrorCode.Invalid, `message type ${req.type} sent to ${m.subject}`);
+      decode: (raw: unknown) => decodeStoreRequest(raw),
+      handle: async (req: StoreRequest, m: { subject: string }) => {
+        const caller = callerOf(m.subject, prefix, nodePrefix);
+        if (!caller || caller.verb !== req.type) throw new FlotillaError(ErrorCode.Invalid, `message type ${req.type} sent to ${m.subject}`);
         refuseUnstorable(req);
+        if (caller.node !== undefined) await restrict(caller.node, req);
         return checkFence(store, req).then(() => handleStoreRequest(store, req));
       },
-    });
+    };
+    const servers = [serve<StoreRequest, unknown>(ctx, ctx.subjects.storeAll(), options), serve<StoreRequest, unknown>(ctx, ctx.subjects.storeAsAnyNode(), options)];
+    const server = { stop: async () => void (await Promise.all(servers.map((x) => x.stop()))) };
     ctx.log.info("store serving", { subject: ctx.subjects.storeAll() });
     const intervalMs = opts.repairIntervalMs ?? REPAIR_INTERVAL_MS;
     const repair =

@@ -15,6 +15,7 @@ import type { Host } from "../host.ts";
 import type { ServerConfig } from "./server-config.ts";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { join } from "node:path";
+import type { NatsTls } from "../nats-server.ts";
 import { startNatsServer, superviseNatsServer, FLOTILLA_ACCOUNT } from "../nats-server.ts";
 import { startHost, connectNats } from "../host.ts";
 import { createLogger } from "../logger.ts";
@@ -28,10 +29,14 @@ import { importObjects, dump } from "./migrate.ts";
 import { serveJoins } from "./join.ts";
 import { subjects } from "../../bus/subjects.ts";
 import { derive } from "./token.ts";
+import { clusterUsers, credentialsOf, sysPassword } from "./credentials.ts";
+import { serveNodeJoins, listNodes } from "./node-credentials.ts";
+import { readJson } from "./server-config.ts";
 import { seal, open, readLocal, writeLocal } from "./bootstrap.ts";
 import { openRegistry, putServer, listServers, deleteServer, BOOTSTRAP_KEY } from "./registry.ts";
 import { jetstreamReports, metaView, removePeer } from "./jetstream-cluster.ts";
 import { writeServerState, writeServerConfig } from "./server-config.ts";
+import { ensureRouteCert } from "./route-cert.ts";
 
 /** Servers needed before buckets are replicated (R3): a majority of 3 survives one loss. */
 export const REPLICATED_AT = 3;
@@ -56,10 +61,8 @@ export interface RunningServer {
   stop(o?: { leave?: boolean }): Promise<void>;
 }
 
-/** The passwords of the NATS users, the same on every server of a cluster. */
-export function natsPasswords(token: string): { sys: string; user: string } {
-  return { sys: derive(token, "user:sys"), user: derive(token, "user:flotilla") };
-}
+/** The nodes this server's nats-server has users for (kept so a restart knows them before JetStream is up). */
+const nodesCachePath = (dir: string) => join(dir, "nodes.json");
 
 /** Replicas every bucket should have with this many servers. */
 export function desiredReplicas(servers: number): number {
@@ -123,13 +126,33 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
   const { dir, token, config: c } = o;
   const log = o.log ?? createLogger("server", { name: c.name });
   const s = subjects(c.cluster);
-  const passwords = natsPasswords(token);
+  const passwords = { sys: sysPassword(token) };
+  // No anonymous user: one user per role and per node (see credentials.ts); nodes that join later
+  // are added to the running nats-server by a config reload.
+  const nodes = new Set<string>([...(readJson<string[]>(nodesCachePath(dir)) ?? []), ...(c.node ? [c.node.name] : [])]);
+  const users = () => clusterUsers(token, c.cluster, nodes);
+  const addNodes = (names: string[]) => {
+    const fresh = names.filter((n) => !nodes.has(n));
+    if (!fresh.length) return;
+    for (const n of fresh) nodes.add(n);
+    writeFileSync(nodesCachePath(dir), JSON.stringify([...nodes].sort()) + "\n", { mode: 0o600 });
+    nats.current.reload(users());
+    log.info("node users added", { nodes: fresh });
+  };
   const routeListen = `${c.address}:${c.ports.route}`;
   const clustered = c.peers.filter((p) => p !== routeListen).length > 0;
   writeServerConfig(dir, c);
   const startedAt = new Date().toISOString();
   const apiUrl = `https://${c.address}:${c.ports.api}`;
   let state = { name: c.name, address: c.address, pid: process.pid, natsPid: 0, natsUrl: `nats://${c.address}:${c.ports.nats}`, apiUrl, route: routeListen, startedAt };
+  // Routes run over TLS with this server's certificate from the cluster CA (every server verifies
+  // the one it connects to). A clustered server has the CA before it starts: the first server made
+  // it, a joining server fetched it through the server it joins, `up --servers` gives it to all.
+  let routeTls: NatsTls | undefined;
+  if (clustered) {
+    if (!readLocal(dir)) throw new Error(`${dir}/pki has no cluster CA: a server joins with --join (which fetches it) or gets the first server's pki/ca.crt, pki/ca.key and tokens.csv`);
+    routeTls = ensureRouteCert(dir, c.address);
+  }
   const nats = await superviseNatsServer(
     () =>
       startNatsServer({
@@ -138,7 +161,8 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
         dataDir: dir,
         serverName: c.name,
         passwords,
-        cluster: clustered ? { name: NATS_CLUSTER_NAME, listen: routeListen, routes: c.peers, routePassword: derive(token, "route") } : undefined,
+        users: users(),
+        cluster: clustered ? { name: NATS_CLUSTER_NAME, listen: routeListen, routes: c.peers, routePassword: derive(token, "route"), tls: routeTls } : undefined,
         leafListen: `${c.address}:${c.ports.leaf}`,
       }),
     {
@@ -154,11 +178,12 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
   writeServerState(dir, state);
   const natsUrl = nats.current.url;
   const sysUrl = nats.current.sysUrl;
-  const nc = await connectNats(natsUrl, `server/${c.name}`);
+  const nc = await connectNats(natsUrl, `server/${c.name}`, credentialsOf(token, { role: "store" }));
   const sys = await connectNats(sysUrl, `server-sys/${c.name}`);
   let timer: NodeJS.Timeout | undefined;
   let host: Host | undefined;
   let joins: Subscription | undefined;
+  let nodeJoins: Subscription | undefined;
   let settleNext!: (c: ServerConfig | undefined) => void;
   const next = new Promise<ServerConfig | undefined>((r) => (settleNext = r));
   // Alone → clustered with the first server that joins: dump, restart NATS with a route, import.
@@ -166,6 +191,7 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
     try {
       if (timer) clearInterval(timer);
       joins?.unsubscribe();
+      nodeJoins?.unsubscribe();
       await host?.stop();
       const data = await dump(nc, c.cluster);
       writeFileSync(join(dir, "import.json"), JSON.stringify(data), { mode: 0o600 });
@@ -208,8 +234,20 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
       return { ok: true, converting: true };
     });
 
+    nodeJoins = serveNodeJoins(nc, {
+      cluster: c.cluster,
+      token,
+      registry,
+      servers: async () => {
+        const all = await listServers(registry);
+        return { nats: all.map((r) => r.natsUrl), leaf: all.flatMap((r) => (r.leafUrl ? [r.leafUrl] : [])) };
+      },
+      onNode: (name) => addNodes([name]),
+    });
+
     // Replication policy: once three servers are known every bucket is moved to R3 in place.
     const reconcile = async () => {
+      addNodes(await listNodes(registry));
       const routes = (await listServers(registry)).map((r) => r.route).filter((r) => r !== routeListen);
       if (clustered && routes.some((r) => !c.peers.includes(r))) {
         c.peers = [...new Set([...c.peers, ...routes])];
@@ -254,7 +292,7 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
           { def: ACTORS.proxy!, opts: { nodeName: c.node.name } },
         ]
       : [];
-    host = await startHost({ natsUrl, cluster: c.cluster, actors: [...plane, ...nodeActors], leaseDurationMs: c.leaseDurationMs });
+    host = await startHost({ natsUrl, credentials: (id) => credentialsOf(token, id), cluster: c.cluster, actors: [...plane, ...nodeActors], leaseDurationMs: c.leaseDurationMs });
     log.info("server running", { nats: natsUrl, api: apiUrl, clustered, account: FLOTILLA_ACCOUNT, subjects: s.root });
   } catch (e) {
     if (timer) clearInterval(timer);
@@ -276,6 +314,7 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
       stopping ??= (async () => {
         settleNext(undefined);
         joins?.unsubscribe();
+        nodeJoins?.unsubscribe();
         if (timer) clearInterval(timer);
         await running.stop();
         if (so.leave) {

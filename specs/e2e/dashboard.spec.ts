@@ -73,6 +73,8 @@ describe("dashboard in a browser", function () {
     ca = readFileSync(join(dataDir, "pki", "ca.crt"), "utf8");
     procHost = await startHost({
       natsUrl: cluster.natsUrl,
+      // A node up() did not make: the control role's credentials may publish on its subjects.
+      creds: join(dataDir, "credentials", "control.json"),
       actors: [{ def: ACTORS.kubelet!, opts: { nodeName: PROC_NODE, engine: "process", dataDir: procDir, taints: [{ key: "flotilla.dev/logs-only", effect: "NoSchedule" }] } }],
     });
     const dep = {

@@ -138,7 +138,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
   const release = containProcessFaults();
   try {
     cluster = await up({ dataDir, nodes: o.nodes ?? 2, engine: "simulated", port: 0, quiet: true });
-    const nc = await connectNats(cluster.natsUrl, "fuzzer");
+    const nc = await connectNats(cluster.natsUrl, "fuzzer", cluster.admin);
     const store = new StoreClient(nc, "default");
     const clusterName = "default";
     await seedObjects(store);

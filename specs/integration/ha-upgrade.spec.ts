@@ -37,7 +37,7 @@ describe("upgrading a single-server data dir to three servers", function () {
     const names = Array.from({ length: 20 }, (_, i) => `kept-${i}`);
     const { StoreClient } = await import("../../bus/store-client.ts");
     const { connectNats } = await import("../../runtime/host.ts");
-    const nc = await connectNats(single.natsUrl, "spec-upgrade");
+    const nc = await connectNats(single.natsUrl, "spec-upgrade", single.admin);
     const store = new StoreClient(nc, "default");
     for (const name of names) await store.create("configmaps", "default", { apiVersion: "v1", kind: "ConfigMap", metadata: { name }, data: { name } });
     await nc.close();

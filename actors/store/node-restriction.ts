@@ -1,0 +1,65 @@
+/**
+ * Kubernetes' NodeRestriction, in the store: a request that came in on `…store.node.<node>.<verb>`
+ * (a subject only that node's NATS user may publish on) is that node's, and a node may write only
+ * what is its own:
+ * - its Node object (create, update, status, patch, delete);
+ * - its Lease in `kube-node-lease`;
+ * - pods bound to it (`spec.nodeName`): status, patch, update, delete — never create, bind or evict;
+ * - Events (the kubelet records them).
+ * Reads are not restricted. Everything else a node asks to write is `Forbidden`.
+ *
+ * @example
+ *   refuseForNode("n1", { type: "status", resource: "nodes", name: "n2", object }) // Forbidden
+ */
+import type { StoreRequest } from "../../bus/store-protocol.ts";
+import type { KubeObject, Pod } from "../../bus/resources.ts";
+import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
+import { decodeToken } from "../../bus/subjects.ts";
+
+export const NODE_LEASE_NAMESPACE = "kube-node-lease";
+
+/** The caller of a store request, from the subject it arrived on. */
+export type StoreCaller = { node?: string; verb: string };
+
+/** `…store.<verb>` → control plane; `…store.node.<node>.<verb>` → that node. */
+export function callerOf(subject: string, storePrefix: string, nodePrefix: string): StoreCaller | undefined {
+  if (subject.startsWith(nodePrefix)) {
+    const [token, verb, ...rest] = subject.slice(nodePrefix.length).split(".");
+    if (!token || !verb || rest.length) return undefined;
+    return { node: decodeToken(token), verb };
+  }
+  if (!subject.startsWith(storePrefix)) return undefined;
+  const verb = subject.slice(storePrefix.length);
+  return verb.includes(".") ? undefined : { verb };
+}
+
+/** The stored object a node's write must be checked against (pods: to whom it is bound). */
+export function targetToCheck(req: StoreRequest): { resource: string; namespace?: string; name: string } | undefined {
+  const checked = req.type === "update" || req.type === "status" || req.type === "patch" || req.type === "delete";
+  return checked && req.resource === "pods" ? { resource: "pods", namespace: req.namespace, name: req.name } : undefined;
+}
+
+const forbidden = (node: string, what: string) => new FlotillaError(ErrorCode.Forbidden, `node "${node}" is not allowed to ${what}`);
+
+/** Why this node may not send this request; undefined when it may. `current`: the stored object of targetToCheck. */
+export function refuseForNode(node: string, req: StoreRequest, current?: KubeObject): FlotillaError | undefined {
+  if (req.type === "get" || req.type === "list") return undefined;
+  if (req.type === "bind" || req.type === "evict") return forbidden(node, `${req.type} pods (${req.namespace}/${req.name})`);
+  const resource = req.resource;
+  const name = req.type === "create" ? req.object.metadata?.name : req.name;
+  const namespace = req.namespace ?? (req.type === "create" ? req.object.metadata?.namespace : undefined);
+  if (resource === "events") return undefined;
+  if (resource === "nodes") return name === node ? undefined : forbidden(node, `modify node "${name ?? ""}"`);
+  if (resource === "leases") {
+    return namespace === NODE_LEASE_NAMESPACE && name === node ? undefined : forbidden(node, `modify lease ${namespace ?? ""}/${name ?? ""}`);
+  }
+  if (resource === "pods") {
+    if (req.type === "create") return forbidden(node, `create pods`);
+    const boundTo = (current as Pod | undefined)?.spec?.nodeName;
+    if (current && boundTo !== node) return forbidden(node, `modify pod ${namespace ?? ""}/${name ?? ""}: it is bound to ${boundTo ? `node "${boundTo}"` : "no node"}`);
+    const moved = "object" in req ? (req.object as Pod).spec?.nodeName : undefined;
+    if (moved !== undefined && moved !== node) return forbidden(node, `bind pod ${namespace ?? ""}/${name ?? ""} to node "${moved}"`);
+    return undefined;
+  }
+  return forbidden(node, `${req.type} ${resource}`);
+}
