@@ -16,6 +16,9 @@ import { ensurePki } from "../actors/api-server/certs.ts";
 import { writeKubeconfig } from "../actors/api-server/kubeconfig.ts";
 import { readState, writeState, isAlive, kubeconfigPath } from "./config.ts";
 import { DEFAULT_CLUSTER } from "../bus/subjects.ts";
+import type { NetworkChoice } from "./pod-network-mode.ts";
+import { networkPlan, startClusterDns } from "./pod-network-mode.ts";
+import { podNetworkProblem } from "../actors/kubelet/network.ts";
 
 export type EngineChoice = "docker" | "process" | "simulated";
 
@@ -29,6 +32,8 @@ export interface UpOptions {
   /** Print progress (default true). */
   quiet?: boolean;
   handleSignals?: boolean;
+  /** `pod`: pods in network namespaces, Services in the kernel, cluster DNS (docs/networking.md). Default `loopback`. */
+  network?: NetworkChoice;
 }
 
 export interface RunningCluster {
@@ -38,6 +43,8 @@ export interface RunningCluster {
   adminToken: string;
   viewToken: string;
   engine: EngineChoice;
+  /** The networking mode the cluster runs in (`loopback` also when pod networking was asked for but not available). */
+  network: NetworkChoice;
   nodes: string[];
   server: NatsServer;
   host: Host;
@@ -71,7 +78,10 @@ export async function up(o: UpOptions): Promise<RunningCluster> {
     throw new Error(`a cluster from ${o.dataDir} is already running (pid ${prev.pid}); stop it with \`flotilla down\``);
   }
   const cluster = o.cluster ?? prev?.cluster ?? DEFAULT_CLUSTER;
-  const engine: EngineChoice = o.engine ?? (await step("looking for a Docker engine", async () => ((await dockerAnswers()) ? "docker" : "process")));
+  // Pod networking is built for the process engine: asking for it picks that engine.
+  const engine: EngineChoice = o.engine ?? (o.network === "pod" ? "process" : await step("looking for a Docker engine", async () => ((await dockerAnswers()) ? "docker" : "process")));
+  const net = networkPlan(o.network ?? "loopback", o.network === "pod" ? await podNetworkProblem(engine) : undefined);
+  if (net.fallback) say(`• pod networking is not available (${net.fallback}): running in loopback mode`);
   const natsPort = o.natsPort ?? prev?.natsPort ?? (await freePort());
   // Kept running: a nats-server that dies is started again on the same port with the same data.
   const supervised = await step(`starting nats-server with JetStream on 127.0.0.1:${natsPort}`, () =>
@@ -100,20 +110,22 @@ export async function up(o: UpOptions): Promise<RunningCluster> {
   const nodes = Array.from({ length: o.nodes }, (_, i) => `node-${i + 1}`);
   const controlPlane: ActorSpec[] = CONTROL_PLANE.map((kind) => ({
     def: ACTORS[kind]!,
-    opts: kind === "api-server" ? { port: apiPort, dataDir: o.dataDir } : kind === "node-controller" ? { sysNatsUrl: server.sysUrl } : {},
+    opts: kind === "api-server" ? { port: apiPort, dataDir: o.dataDir } : kind === "node-controller" ? { sysNatsUrl: server.sysUrl } : kind === "store" ? net.storeOpts : {},
   }));
-  const nodeActors: ActorSpec[] = nodes.flatMap((nodeName) => [
-    { def: ACTORS.kubelet!, opts: { nodeName, engine, dataDir: join(o.dataDir, "nodes", nodeName), stopPodsOnExit: true } },
-    { def: ACTORS.proxy!, opts: { nodeName } },
+  const nodeActors: ActorSpec[] = nodes.flatMap((nodeName, i) => [
+    { def: ACTORS.kubelet!, opts: { nodeName, engine, dataDir: join(o.dataDir, "nodes", nodeName), stopPodsOnExit: true, ...net.kubeletOpts(i) } },
+    { def: ACTORS.proxy!, opts: { nodeName, ...net.proxyOpts } },
   ]);
   let host: Host;
   try {
     const planeHost = await step(`starting the control plane (${CONTROL_PLANE.join(", ")})`, () => startHost({ natsUrl: server.url, cluster, actors: controlPlane }));
     const nodeHost = await step(`starting ${nodes.length} node(s) on the ${engine} engine (kubelet + proxy each)`, () => startHost({ natsUrl: server.url, cluster, actors: nodeActors }));
+    const dnsHost = net.mode === "pod" ? await step("starting the cluster DNS on 10.96.0.10", () => startClusterDns({ natsUrl: server.url, cluster, node: nodes[0]! })) : undefined;
     // Nodes stop first (their pods go with them), the control plane after.
     host = {
-      actors: [...planeHost.actors, ...nodeHost.actors],
+      actors: [...planeHost.actors, ...nodeHost.actors, ...(dnsHost?.actors ?? [])],
       stop: async () => {
+        await dnsHost?.stop();
         await nodeHost.stop();
         await planeHost.stop();
       },
@@ -145,6 +157,7 @@ export async function up(o: UpOptions): Promise<RunningCluster> {
     adminToken: tokens.admin,
     viewToken: tokens.view,
     engine,
+    network: net.mode,
     nodes,
     server,
     host,
@@ -162,7 +175,7 @@ export async function up(o: UpOptions): Promise<RunningCluster> {
   };
   if (o.handleSignals) installSignalHandlers(() => running.stop());
   say("");
-  say(`Flotilla is up: ${nodes.length} node(s), ${engine} engine, cluster "${cluster}".`);
+  say(`Flotilla is up: ${nodes.length} node(s), ${engine} engine, ${net.mode === "pod" ? "pod network (Services in the kernel, DNS at 10.96.0.10)" : "loopback network"}, cluster "${cluster}".`);
   say(`  API server:  ${apiUrl}   (dashboard: ${apiUrl}/ui/)`);
   say(`  NATS:        ${server.url}   (actors on other machines join with --nats ${server.url})`);
   say(`  kubeconfig:  ${kubeconfig}`);
