@@ -79,6 +79,17 @@ export class NetnsLab {
     return `${a}a`;
   }
 
+  /** A veth from this (the spec's own) namespace onto `lan`'s bridge, this side at `localCidr`. */
+  lanUplink(lan: string, localCidr: string): string {
+    const a = `v${this.prefix.slice(3)}${this.links++}`;
+    execFileSync("ip", ["link", "add", `${a}a`, "type", "veth", "peer", "name", `${a}b`]);
+    execFileSync("ip", ["link", "set", `${a}b`, "netns", lan]);
+    execFileSync("ip", ["addr", "add", localCidr, "dev", `${a}a`]);
+    execFileSync("ip", ["link", "set", `${a}a`, "up"]);
+    this.sh(lan, `ip link set ${a}b master lan0 && ip link set ${a}b up`);
+    return `${a}a`;
+  }
+
   /** Takes a host's LAN link down (or up again), as a cut cable would. */
   link(host: string, up: boolean): void {
     this.sh(host, `ip link set eth0 ${up ? "up" : "down"}`);

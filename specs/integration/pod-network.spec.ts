@@ -24,6 +24,20 @@ import { nodeIpamController } from "../../actors/node-ipam-controller/index.ts";
 import { endpointsController } from "../../actors/endpoints-controller/index.ts";
 import { podNetnsName } from "../../actors/kubelet/pod-network.ts";
 import { inCidr } from "../../bus/cidr.ts";
+import type { ChildProcess } from "node:child_process";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { Endpoints } from "../../bus/resources.ts";
+import type { NatsServer } from "../../runtime/nats-server.ts";
+import { spawn } from "node:child_process";
+import { openSync, closeSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { startNatsServer } from "../../runtime/nats-server.ts";
+import { startHost, connectNats } from "../../runtime/host.ts";
+import { StoreClient } from "../../bus/store-client.ts";
+import { storeActor } from "../../actors/store/index.ts";
+import { nodeController } from "../../actors/node-controller/index.ts";
+import { httpText } from "../../cli/example.ts";
+import { runCluster } from "../harness/run.ts";
 
 describe("pod networking (process engine, one node in a test host)", function () {
   this.timeout(120_000);
@@ -147,5 +161,161 @@ describe("pod networking (process engine, one node in a test host)", function ()
     expect(lab.sh(hostA, "ip -o link show")).to.not.match(/vflt|flt0/);
     expect(lab.sh(hostA, "iptables-save")).to.not.include("FLT-");
     expect(lab.sh(hostA, "ip route show proto 202")).to.equal("");
+  });
+});
+
+/**
+ * Three test hosts on a LAN (network namespaces this spec creates: 10.199.0.1–3, and the spec's own
+ * namespace at 10.199.0.254 where NATS, the control plane and the dns actor run). Each host runs
+ * `flotilla node join --network pod` as a process inside its namespace (nsenter), so a host whose
+ * link goes down really loses the cluster.
+ */
+describe("pod networking across three test hosts (process engine)", function () {
+  this.timeout(420_000);
+  const BIN = join(fileURLToPath(new URL("../..", import.meta.url)), "bin", "flotilla.mjs");
+  let lab: NetnsLab;
+  let server: NatsServer | undefined;
+  let plane: Host | undefined;
+  let nc: NatsConnection | undefined;
+  let store: StoreClient;
+  let dir: string;
+  const cluster = runCluster("pn3");
+  const hosts = (["a", "b", "c"] as const).map((n, i) => ({ n, ip: `10.199.0.${i + 1}`, ns: "", node: "", proc: undefined as ChildProcess | undefined }));
+  const [A, B, C] = hosts as [(typeof hosts)[0], (typeof hosts)[0], (typeof hosts)[0]];
+  const uids: string[] = [];
+
+  const sh = (cmd: string) => execFileSync("sh", ["-c", cmd], { encoding: "utf8" });
+  const pod = (name: string, app: string, node: string): Pod => {
+    const root = join(dir, "www", name);
+    execFileSync("mkdir", ["-p", root]);
+    writeFileSync(join(root, "index.html"), `hello from ${name}\n`);
+    return {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name, namespace: "default", labels: { app } },
+      spec: { nodeName: node, terminationGracePeriodSeconds: 1, containers: [{ name: "web", image: "busybox", command: ["busybox", "httpd", "-f", "-p", "8080", "-h", root], ports: [{ containerPort: 8080 }] }] },
+    };
+  };
+  const runningPod = async (name: string) => {
+    const p = await store.get<Pod>("pods", "default", name).catch(() => undefined);
+    return p?.status?.phase === "Running" && p.status.podIP ? p : undefined;
+  };
+  const endpointIPs = async (name: string) =>
+    ((await store.get<Endpoints>("endpoints", "default", name).catch(() => undefined))?.subsets ?? []).flatMap((s) => (s.addresses ?? []).map((a) => a.ip)).sort();
+  const exited = (p: ChildProcess) => new Promise<void>((r) => (p.exitCode !== null || p.signalCode !== null ? r() : p.once("exit", () => r())));
+  const pods: Record<string, Pod> = {};
+
+  before(async function () {
+    if (!canUseNetns()) unavailable(this, "network namespaces", "run as root with iproute2 and iptables");
+    lab = new NetnsLab();
+    dir = mkdtempSync(join(tmpdir(), "flotilla-podnet3-"));
+    const lan = lab.lan("lan");
+    lab.lanUplink(lan, "10.199.0.254/24");
+    for (const h of hosts) {
+      h.ns = lab.lanHost(lan, h.n, `${h.ip}/24`);
+      h.node = `${lab.prefix}-${h.n}`;
+    }
+    server = await startNatsServer({ port: 0, host: "10.199.0.254" });
+    plane = await startHost({
+      natsUrl: server.url,
+      cluster,
+      leaseDurationMs: 2000,
+      actors: [
+        { def: storeActor, opts: { serviceCidr: "10.96.0.0/12" } },
+        { def: nodeIpamController, opts: {} },
+        { def: endpointsController, opts: {} },
+        { def: nodeController, opts: { sysNatsUrl: server.sysUrl, gracePeriodSeconds: 6 } },
+        { def: dns, opts: { listen: "10.199.0.254:0", clusterIP: "10.96.0.10", upstreams: [] } },
+      ],
+    });
+    nc = await connectNats(server.url, "spec-client");
+    store = new StoreClient(nc, cluster);
+    for (const h of hosts) {
+      const log = openSync(join(process.env.KEEP_LOGS ?? dir, `${h.n}.log`), "a");
+      const args = ["node", "join", "--nats", server.url, "--cluster", cluster, "--name", h.node, "--address", h.ip, "--network", "pod", "--data-dir", join(dir, h.n)];
+      h.proc = spawn("nsenter", [`--net=/run/netns/${h.ns}`, process.execPath, BIN, ...args], { env: { ...process.env, FLOTILLA_LOG: "warn" }, stdio: ["ignore", log, log] });
+      closeSync(log);
+    }
+  });
+  after(async () => {
+    if (lab && B.ns) lab.link(B.ns, true);
+    if (nc) {
+      for (const name of Object.keys(pods)) await store.delete("pods", "default", name, { gracePeriodSeconds: 0 }).catch(() => undefined);
+      await waitFor(async () => (await Promise.all(Object.keys(pods).map((n) => store.get("pods", "default", n).then(() => 1, () => 0)))).every((x) => x === 0), { timeoutMs: 30_000 }).catch(() => undefined);
+    }
+    for (const h of hosts) h.proc?.kill("SIGTERM");
+    await Promise.race([Promise.all(hosts.map((h) => (h.proc ? exited(h.proc) : undefined))), new Promise((r) => setTimeout(r, 20_000))]);
+    for (const h of hosts) if (h.proc && h.proc.exitCode === null && h.proc.signalCode === null) h.proc.kill("SIGKILL");
+    // Whatever a killed node left: its pods' namespaces and their processes.
+    for (const uid of uids) {
+      const ns = podNetnsName(uid);
+      try {
+        for (const pid of sh(`ip netns pids ${ns} 2>/dev/null || true`).split("\n").filter(Boolean)) process.kill(Number(pid), "SIGKILL");
+        execFileSync("ip", ["netns", "del", ns], { stdio: "ignore" });
+      } catch {
+        /* gone */
+      }
+      rmSync(`/etc/netns/${ns}`, { recursive: true, force: true });
+    }
+    await plane?.stop();
+    await nc?.close();
+    await server?.stop();
+    lab?.cleanup();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("gives every host a podCIDR and host-gw routes to the other two", async () => {
+    const nodes = await waitFor(async () => {
+      const ns = await Promise.all(hosts.map((h) => store.get<Node>("nodes", undefined, h.node).catch(() => undefined)));
+      const ready = (n: Node | undefined) => !!n?.spec?.podCIDR && !!n.status?.conditions?.some((c) => c.type === "NetworkUnavailable" && c.reason === "PodNetworkReady" && c.message?.includes(n.spec!.podCIDR!));
+      return ns.every(ready) ? (ns as Node[]) : undefined;
+      // Three node processes start (and compile) at once: slow on a busy 2-core machine.
+    }, { timeoutMs: 180_000, what: "three nodes with a pod network" });
+    const cidrs = nodes.map((n) => n.spec!.podCIDR!);
+    expect(new Set(cidrs).size).to.equal(3);
+    let routes = "";
+    await waitFor(() => {
+      routes = lab.sh(A.ns, "ip route show proto 202");
+      return routes.includes(`${cidrs[1]} via ${B.ip}`) && routes.includes(`${cidrs[2]} via ${C.ip}`);
+    }, { timeoutMs: 60_000, intervalMs: 500, what: "host a's routes to b and c" }).catch((e: Error) => {
+      throw new Error(`${e.message}; podCIDRs ${cidrs.join(" ")}; host a's routes: ${routes || "(none)"}`);
+    });
+  });
+
+  it("lets a pod on host A reach, by DNS name, a Service whose pods are on B and C, answered by both", async () => {
+    for (const [name, app, h] of [["client", "client", A], ["web-b", "web", B], ["web-c", "web", C], ["local-a", "local", A]] as const) {
+      const p = await store.create<Pod>("pods", "default", pod(name, app, h.node));
+      uids.push(p.metadata.uid!);
+      pods[name] = p;
+    }
+    for (const name of Object.keys(pods)) pods[name] = await waitFor(() => runningPod(name), { timeoutMs: 60_000, what: `${name} running` });
+    for (const [name, h] of [["client", A], ["web-b", B], ["web-c", C]] as const) expect(pods[name]!.status!.hostIP).to.equal(h.ip);
+    await store.create<Service>("services", "default", { apiVersion: "v1", kind: "Service", metadata: { name: "web", namespace: "default" }, spec: { selector: { app: "web" }, ports: [{ port: 80, targetPort: 8080, protocol: "TCP" }] } });
+    await waitFor(async () => (await endpointIPs("web")).length === 2, { timeoutMs: 20_000, what: "both web pods in the endpoints" });
+    const from = podNetnsName(pods.client!.metadata.uid!);
+    const seen = new Set<string>();
+    await waitFor(async () => {
+      const body = await lab.fetch(from, "http://web.default.svc.cluster.local/");
+      if (body) seen.add(body.trim());
+      return seen.size === 2;
+    }, { timeoutMs: 30_000, what: "answers from the pods on b and c" });
+    expect([...seen].sort()).to.deep.equal(["hello from web-b", "hello from web-c"]);
+  });
+
+  it("reaches a pod on host A through a NodePort on host C's address", async () => {
+    const svc = await store.create<Service>("services", "default", { apiVersion: "v1", kind: "Service", metadata: { name: "local", namespace: "default" }, spec: { type: "NodePort", selector: { app: "local" }, ports: [{ port: 80, targetPort: 8080, protocol: "TCP" }] } });
+    const nodePort = svc.spec.ports![0]!.nodePort!;
+    await waitFor(async () => (await endpointIPs("local")).length === 1, { timeoutMs: 20_000, what: "local-a in the endpoints" });
+    const body = await waitFor(async () => (await httpText(`http://${C.ip}:${nodePort}/`, 2000).catch(() => undefined))?.body, { timeoutMs: 20_000, what: "the NodePort on host c" });
+    expect(body).to.equal("hello from local-a\n");
+  });
+
+  it("drops host B's pods from the endpoints when its link goes down, and traffic goes on to C", async () => {
+    lab.link(B.ns, false);
+    await waitFor(async () => JSON.stringify(await endpointIPs("web")) === JSON.stringify([pods["web-c"]!.status!.podIP]), { timeoutMs: 60_000, what: "web-b leaving the endpoints" });
+    const from = podNetnsName(pods.client!.metadata.uid!);
+    // Once host a's proxy has rewritten the Service's rules, every request lands on c.
+    await waitFor(async () => (await lab.fetch(from, "http://web.default.svc.cluster.local/", 3000)) === "hello from web-c\n", { timeoutMs: 30_000, what: "an answer from c" });
+    for (let i = 0; i < 6; i++) expect(await lab.fetch(from, "http://web.default.svc.cluster.local/")).to.equal("hello from web-c\n");
   });
 });
