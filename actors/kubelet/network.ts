@@ -93,7 +93,7 @@ export async function nodeNetwork(ctx: ActorContext, o: NodeNetworkOptions, log:
     host = { nameservers: [], searches: [], options: [] };
   }
   const dns: DnsSettings = { clusterDNS: o.clusterDNS ?? ["10.96.0.10"], clusterDomain: o.clusterDomain ?? "cluster.local", host };
-  const facts: NonNullable<NodeFacts["network"]> = { mode: "pod", message: "pod networking: waiting for a podCIDR from the node-ipam-controller" };
+  const facts: NonNullable<NodeFacts["network"]> = { mode: "pod", message: "pod networking: waiting for a podCIDR from the node-ipam-controller", waiting: true };
   const nodes = new Informer<Node>(ctx.nc, ctx.cluster, { resource: "nodes", log: log.child({ informer: "nodes" }) });
   let changed = () => undefined as void;
   const sync = async () => {
@@ -101,6 +101,7 @@ export async function nodeNetwork(ctx: ActorContext, o: NodeNetworkOptions, log:
     if (cidr && pods.podCIDR !== cidr) {
       await pods.ready(cidr);
       facts.message = `pod networking: pods get addresses from ${cidr} on bridge ${o.podBridge ?? "flt0"} (gateway ${pods.gateway})`;
+      facts.waiting = false;
       log.info("pod network ready", { podCIDR: cidr, gateway: pods.gateway });
       changed();
     }

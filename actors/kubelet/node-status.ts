@@ -29,7 +29,7 @@ export interface NodeFacts {
    * namespace and address per pod) or `loopback` (the fallback without root / network namespaces),
    * with why. Shown as the label `flotilla.io/network` and the NetworkUnavailable condition.
    */
-  network?: { mode: "pod" | "loopback"; message: string };
+  network?: { mode: "pod" | "loopback"; message: string; /** Pod mode: the bridge is not up yet (no podCIDR). */ waiting?: boolean };
 }
 
 /** The label naming a node's pod networking mode (`pod` or `loopback`). */
@@ -46,7 +46,13 @@ function conditions(now: string, prev?: NodeCondition[], network?: NodeFacts["ne
     c("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
     c("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
     // Pods run either way: the loopback fallback is not "unavailable", the message says what it is.
-    ...(network ? [c("NetworkUnavailable", "False", network.mode === "pod" ? "PodNetworkReady" : "LoopbackFallback", network.message)] : []),
+    ...(network
+      ? [
+          network.waiting
+            ? c("NetworkUnavailable", "True", "NoPodCIDR", network.message)
+            : c("NetworkUnavailable", "False", network.mode === "pod" ? "PodNetworkReady" : "LoopbackFallback", network.message),
+        ]
+      : []),
   ];
 }
 

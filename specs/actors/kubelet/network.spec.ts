@@ -19,6 +19,13 @@ describe("kubelet pod networking", () => {
     expect(networkLines([n])).to.deep.equal(["  network:     n1: loopback — loopback fallback: network namespaces need root; pods share the host's network"]);
   });
 
+  it("reports the network unavailable until the node has a podCIDR, and ready after", () => {
+    const waiting = nodeObject({ ...facts, network: { mode: "pod", message: "pod networking: waiting for a podCIDR", waiting: true } }, 0);
+    expect(waiting.status!.conditions!.find((x) => x.type === "NetworkUnavailable")).to.include({ status: "True", reason: "NoPodCIDR" });
+    const ready = nodeObject({ ...facts, network: { mode: "pod", message: "pods get addresses from 10.244.1.0/24", waiting: false } }, 0, waiting);
+    expect(ready.status!.conditions!.find((x) => x.type === "NetworkUnavailable")).to.include({ status: "False", reason: "PodNetworkReady" });
+  });
+
   it("says nothing about networking when pod networking was not asked for", () => {
     const n = nodeObject(facts, 0);
     expect(n.metadata.labels?.[NETWORK_LABEL]).to.equal(undefined);
