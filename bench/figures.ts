@@ -129,6 +129,15 @@ export function proxyFigures(r: { direct: { rps: number; p99Ms: number }; proxie
   ];
 }
 
+export function dnsFigures(r: import("./dns.ts").DnsBench): Figure[] {
+  const masq = (value: number) => ({ value, label: "dnsmasq, same names from a hosts file" });
+  const note = `${r.names} names, ${r.inFlight} queries in flight over UDP; ${r.actor.lost} of the actor's and ${r.dnsmasq.lost} of dnsmasq's queries unanswered within 1 s`;
+  return [
+    { id: "dns.qps", section: "Cluster DNS", label: "A queries/s answered by the dns actor", value: r.actor.qps, unit: "/s", better: "higher", anchor: masq(r.dnsmasq.qps), goal: { value: 20_000, label: "≥ 20,000/s" }, note },
+    { id: "dns.p99", section: "Cluster DNS", label: "A query p99, dns actor", value: r.actor.p99Ms, unit: "ms", better: "lower", anchor: masq(r.dnsmasq.p99Ms), goal: { value: 3, label: "≤ 3 ms" } },
+  ];
+}
+
 export function haFigures(b: import("./ha.ts").HaBench): Figure[] {
   const r1 = { label: "one server (R1)" };
   return [

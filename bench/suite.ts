@@ -144,4 +144,14 @@ export const SUITE: BenchDef[] = [
       return F.proxyFigures(await benchProxy({ seconds: quick(m) ? 1 : 3 }));
     },
   },
+  {
+    name: "dns",
+    estimate: { quick: 10, full: 25 },
+    limit: { quick: 90, full: 150 },
+    async run(m, progress) {
+      const { benchDns } = await import("./dns.ts");
+      progress(0.1, "the dns actor and dnsmasq, A queries over UDP");
+      return F.dnsFigures(await benchDns({ queries: quick(m) ? 5000 : 50_000, maxSeconds: quick(m) ? 10 : 30 }));
+    },
+  },
 ];

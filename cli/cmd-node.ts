@@ -104,10 +104,11 @@ export function registerNode(program: Command): void {
     .option("--host-ip <ip>", "same as --address")
     .option("--data-dir <dir>", "where the kubelet keeps its state", defaultDataDir())
     .option("--label <k=v...>", "node label (repeatable)")
+    .addOption(new Option("--network <mode>", "pod: pods in network namespaces with addresses from the node's podCIDR, Services in the kernel (root; with --nats); loopback: pods share the host's network").choices(["loopback", "pod"]).default("loopback"))
     .action(
       async (
         server: string | undefined,
-        o: { nats?: string; token?: string; address?: string; leaf?: boolean; name: string; creds?: string; cluster: string; engine: string; hostIp?: string; dataDir: string; label?: string[] },
+        o: { nats?: string; token?: string; address?: string; leaf?: boolean; name: string; creds?: string; cluster: string; engine: string; hostIp?: string; dataDir: string; label?: string[]; network: "loopback" | "pod" },
       ) => {
         const labels = Object.fromEntries((o.label ?? []).map((l) => l.split("=") as [string, string]));
         const address = o.address ?? o.hostIp;
@@ -135,8 +136,8 @@ export function registerNode(program: Command): void {
           cluster: o.cluster,
           handleSignals: true,
           actors: [
-            { def: ACTORS.kubelet!, opts: { nodeName: o.name, engine: o.engine, labels, dataDir: join(resolve(o.dataDir), "nodes", o.name), ...(address ? { hostIP: address } : {}) } },
-            { def: ACTORS.proxy!, opts: { nodeName: o.name } },
+            { def: ACTORS.kubelet!, opts: { nodeName: o.name, engine: o.engine, labels, dataDir: join(resolve(o.dataDir), "nodes", o.name), ...(address ? { hostIP: address } : {}), ...(o.network === "pod" ? { network: "pod", stopPodsOnExit: true } : {}) } },
+            { def: ACTORS.proxy!, opts: { nodeName: o.name, ...(o.network === "pod" ? { mode: "kernel", clusterCIDR: "10.244.0.0/16", ...(address ? { nodeAddress: address } : {}) } : {}) } },
           ],
         });
         process.stderr.write(`node ${o.name} joined cluster "${o.cluster}" at ${o.nats} (${o.engine} engine); Ctrl-C leaves\n`);

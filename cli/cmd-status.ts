@@ -18,6 +18,16 @@ export function nodeSummary(nodes: Node[]): { ready: number; total: number; notR
   return { ready: nodes.filter(isReady).length, total: nodes.length, notReady: nodes.filter((n) => !isReady(n)).map((n) => n.metadata.name!) };
 }
 
+/** One line per node that was asked for pod networking: what it got (pure). */
+export function networkLines(nodes: Node[]): string[] {
+  return nodes.flatMap((n) => {
+    const mode = n.metadata.labels?.["flotilla.io/network"];
+    if (!mode) return [];
+    const why = n.status?.conditions?.find((c) => c.type === "NetworkUnavailable")?.message ?? "";
+    return [`  network:     ${n.metadata.name}: ${mode}${why ? ` — ${why}` : ""}`];
+  });
+}
+
 function runningState(dataDir: string) {
   const s = readState(dataDir);
   if (!s || !isAlive(s.pid)) throw new CliError(`no cluster is running from ${dataDir} — start one with \`flotilla up\`${dataDir === defaultDataDir() ? "" : ` --data-dir ${dataDir}`}`);
@@ -45,6 +55,7 @@ export function registerStatus(program: Command): void {
         const nodes = await api.get<KubeList<Node>>(pathFor(resourceType("nodes")!));
         const n = nodeSummary(nodes.items);
         say(`  nodes:       ${n.ready}/${n.total} Ready${n.notReady.length ? ` (not Ready: ${n.notReady.join(", ")})` : ""}`);
+        for (const line of networkLines(nodes.items)) say(line);
       } catch (e) {
         say(`  nodes:       unknown — ${(e as Error).message}`);
         process.exitCode = 1;

@@ -28,6 +28,7 @@ program
   .option("--nats-port <port>", "NATS port (default: the last one used, else a free one)")
   .option("--cluster <name>", "cluster name (NATS subject prefix)")
   .option("--example", "apply examples/web-app.yaml once the cluster is up")
+  .addOption(new Option("--network <mode>", "pod: every pod its own network namespace and address, Services in the kernel, cluster DNS (root; process engine); loopback: pods share the host's network").choices(["loopback", "pod"]).default("loopback"))
   .option("--servers <n>", "run this many servers (NATS cluster + control plane each) on 127.0.0.2, 127.0.0.3, …; 3 or more replicate the store")
   .action(async (o) => {
     const dataDir = resolve(o.dataDir);
@@ -46,6 +47,7 @@ program
       natsPort: o.natsPort ? Number(o.natsPort) : undefined,
       cluster: o.cluster,
       handleSignals: true,
+      network: o.network,
     });
     if (o.example) {
       const { applyExample } = await import("./example.ts");

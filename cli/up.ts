@@ -19,6 +19,9 @@ import { readState, writeState, isAlive, kubeconfigPath } from "./config.ts";
 import { DEFAULT_CLUSTER } from "../bus/subjects.ts";
 import { ensureTokenFile } from "../runtime/cluster/token.ts";
 import { clusterUsers, credentialsOf, credentialsPath, sysPassword, writeCredentials } from "../runtime/cluster/credentials.ts";
+import type { NetworkChoice } from "./pod-network-mode.ts";
+import { networkPlan, startClusterDns } from "./pod-network-mode.ts";
+import { podNetworkProblem } from "../actors/kubelet/network.ts";
 
 export type EngineChoice = "docker" | "process" | "simulated";
 
@@ -32,6 +35,8 @@ export interface UpOptions {
   /** Print progress (default true). */
   quiet?: boolean;
   handleSignals?: boolean;
+  /** `pod`: pods in network namespaces, Services in the kernel, cluster DNS (docs/networking.md). Default `loopback`. */
+  network?: NetworkChoice;
 }
 
 export interface RunningCluster {
@@ -43,6 +48,8 @@ export interface RunningCluster {
   /** The CLI's NATS credentials (also in `<data-dir>/credentials/admin.json`). */
   admin: Credentials;
   engine: EngineChoice;
+  /** The networking mode the cluster runs in (`loopback` also when pod networking was asked for but not available). */
+  network: NetworkChoice;
   nodes: string[];
   server: NatsServer;
   host: Host;
@@ -77,7 +84,10 @@ export async function up(o: UpOptions): Promise<RunningCluster> {
     throw new Error(`a cluster from ${o.dataDir} is already running (pid ${prev.pid}); stop it with \`flotilla down\``);
   }
   const cluster = o.cluster ?? prev?.cluster ?? DEFAULT_CLUSTER;
-  const engine: EngineChoice = o.engine ?? (await step("looking for a Docker engine", async () => ((await dockerAnswers()) ? "docker" : "process")));
+  // Pod networking is built for the process engine: asking for it picks that engine.
+  const engine: EngineChoice = o.engine ?? (o.network === "pod" ? "process" : await step("looking for a Docker engine", async () => ((await dockerAnswers()) ? "docker" : "process")));
+  const net = networkPlan(o.network ?? "loopback", o.network === "pod" ? await podNetworkProblem(engine) : undefined);
+  if (net.fallback) say(`• pod networking is not available (${net.fallback}): running in loopback mode`);
   const natsPort = o.natsPort ?? prev?.natsPort ?? (await freePort());
   // No anonymous user: every actor connects as its role (store, control, its node), the CLI as admin,
   // with passwords derived from the cluster token (see docs/security.md).
@@ -116,20 +126,22 @@ export async function up(o: UpOptions): Promise<RunningCluster> {
   const pki = ensurePki(o.dataDir);
   const controlPlane: ActorSpec[] = CONTROL_PLANE.map((kind) => ({
     def: ACTORS[kind]!,
-    opts: kind === "api-server" ? { port: apiPort, dataDir: o.dataDir } : kind === "node-controller" ? { sysNatsUrl: server.sysUrl } : {},
+    opts: kind === "api-server" ? { port: apiPort, dataDir: o.dataDir } : kind === "node-controller" ? { sysNatsUrl: server.sysUrl } : kind === "store" ? net.storeOpts : {},
   }));
-  const nodeActors: ActorSpec[] = nodes.flatMap((nodeName) => [
-    { def: ACTORS.kubelet!, opts: { nodeName, engine, dataDir: join(o.dataDir, "nodes", nodeName), stopPodsOnExit: true } },
-    { def: ACTORS.proxy!, opts: { nodeName } },
+  const nodeActors: ActorSpec[] = nodes.flatMap((nodeName, i) => [
+    { def: ACTORS.kubelet!, opts: { nodeName, engine, dataDir: join(o.dataDir, "nodes", nodeName), stopPodsOnExit: true, ...net.kubeletOpts(i) } },
+    { def: ACTORS.proxy!, opts: { nodeName, ...net.proxyOpts } },
   ]);
   let host: Host;
   try {
     const planeHost = await step(`starting the control plane (${CONTROL_PLANE.join(", ")})`, () => startHost({ natsUrl: server.url, credentials, cluster, actors: controlPlane }));
     const nodeHost = await step(`starting ${nodes.length} node(s) on the ${engine} engine (kubelet + proxy each)`, () => startHost({ natsUrl: server.url, credentials, cluster, actors: nodeActors }));
+    const dnsHost = net.mode === "pod" ? await step("starting the cluster DNS on 10.96.0.10", () => startClusterDns({ natsUrl: server.url, cluster, node: nodes[0]!, credentials })) : undefined;
     // Nodes stop first (their pods go with them), the control plane after.
     host = {
-      actors: [...planeHost.actors, ...nodeHost.actors],
+      actors: [...planeHost.actors, ...nodeHost.actors, ...(dnsHost?.actors ?? [])],
       stop: async () => {
+        await dnsHost?.stop();
         await nodeHost.stop();
         await planeHost.stop();
       },
@@ -162,6 +174,7 @@ export async function up(o: UpOptions): Promise<RunningCluster> {
     viewToken: tokens.view,
     admin,
     engine,
+    network: net.mode,
     nodes,
     server,
     host,
@@ -179,7 +192,7 @@ export async function up(o: UpOptions): Promise<RunningCluster> {
   };
   if (o.handleSignals) installSignalHandlers(() => running.stop());
   say("");
-  say(`Flotilla is up: ${nodes.length} node(s), ${engine} engine, cluster "${cluster}".`);
+  say(`Flotilla is up: ${nodes.length} node(s), ${engine} engine, ${net.mode === "pod" ? "pod network (Services in the kernel, DNS at 10.96.0.10)" : "loopback network"}, cluster "${cluster}".`);
   say(`  API server:  ${apiUrl}   (dashboard: ${apiUrl}/ui/)`);
   say(`  NATS:        ${server.url}   (credentials in ${join(o.dataDir, "credentials")}: --creds <file>)`);
   say(`  kubeconfig:  ${kubeconfig}`);

@@ -20,6 +20,8 @@ import { containerConfig } from "./container-config.ts";
 import { ProbeWorker } from "./probes.ts";
 import { EventRecorder } from "../../runtime/events.ts";
 import { POD_PORTS_ANNOTATION } from "../../bus/service-links.ts";
+import type { DnsSettings } from "./resolv-conf.ts";
+import { formatResolvConf, podResolvConf } from "./resolv-conf.ts";
 
 
 export interface AgentOptions {
@@ -32,6 +34,8 @@ export interface AgentOptions {
   getPod(namespace: string, name: string): Pod | undefined;
   now?: () => number;
   concurrency?: number;
+  /** The cluster DNS and the host's resolvers: each pod's resolv.conf, for engines that give pods their own. */
+  dns?: DnsSettings;
 }
 
 const keyOf = (ns: string | undefined, name: string | undefined) => `${ns ?? "default"}/${name}`;
@@ -204,7 +208,8 @@ export class NodeAgent {
   private async createSandbox(pod: Pod): Promise<SandboxInfo> {
     const ref = { uid: pod.metadata.uid!, namespace: pod.metadata.namespace ?? "default", name: pod.metadata.name! };
     const ports = [...pod.spec.containers, ...(pod.spec.initContainers ?? [])].flatMap((c) => c.ports ?? []);
-    const s = await this.o.engine.ensureSandbox(ref, { hostname: pod.spec.hostname ?? pod.metadata.name!, ports });
+    const resolvConf = this.o.dns ? formatResolvConf(podResolvConf(pod, this.o.dns)) : undefined;
+    const s = await this.o.engine.ensureSandbox(ref, { hostname: pod.spec.hostname ?? pod.metadata.name!, ports, resolvConf, hostNetwork: pod.spec.hostNetwork === true });
     if (Object.keys(s.hostPorts).length > 0) {
       const value = JSON.stringify(s.hostPorts);
       if (pod.metadata.annotations?.[POD_PORTS_ANNOTATION] !== value) {

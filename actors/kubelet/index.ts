@@ -20,6 +20,8 @@ import type { NodeFacts } from "./node-status.ts";
 import { serveLogs } from "./logs.ts";
 import { DEFAULT_BACKOFF_BASE_MS, DEFAULT_BACKOFF_MAX_MS } from "./backoff.ts";
 import { fenceDue, FENCE_CHECK_MS } from "./fence.ts";
+import type { NetworkMode } from "./network.ts";
+import { nodeNetwork } from "./network.ts";
 
 export interface KubeletOptions {
   nodeName: string;
@@ -49,6 +51,22 @@ export interface KubeletOptions {
    * default: a restarted kubelet re-adopts its running containers.
    */
   stopPodsOnExit?: boolean;
+  /**
+   * `pod`: every pod in a network namespace of its own with an address from the Node's podCIDR,
+   * host-gw routes to the other nodes, and a resolv.conf per pod (process engine, root); without
+   * root or namespaces it falls back to loopback and the Node says so. `loopback` (default): pods
+   * share the host's network. See docs/networking.md.
+   */
+  network?: NetworkMode;
+  /** Pod networking: the cluster's pod range (default 10.244.0.0/16). */
+  clusterCIDR?: string;
+  /** Pod networking: the cluster DNS written into pods' resolv.conf (default 10.96.0.10). */
+  clusterDNS?: string[];
+  clusterDomain?: string;
+  /** Pod networking: the node bridge (default `flt0`; nodes sharing a machine need one each). */
+  podBridge?: string;
+  /** Pod networking: the node's side lives in this network namespace (test hosts). */
+  nodeNetns?: string;
 }
 
 const NODE_STATUS_INTERVAL_MS = 60_000;
@@ -56,7 +74,8 @@ const NODE_STATUS_INTERVAL_MS = 60_000;
 export async function startKubelet(ctx: ActorContext, opts: KubeletOptions): Promise<Actor> {
   const { nodeName } = opts;
   const log = ctx.log.child({ node: nodeName });
-  const engine = createEngine({ engine: opts.engine, cluster: ctx.cluster, nodeName, dataDir: opts.dataDir, startLatencyMs: opts.startLatencyMs, dockerSocket: opts.dockerSocket, log });
+  const net = await nodeNetwork(ctx, { ...opts, network: opts.network }, log);
+  const engine = createEngine({ engine: opts.engine, cluster: ctx.cluster, nodeName, dataDir: opts.dataDir, startLatencyMs: opts.startLatencyMs, dockerSocket: opts.dockerSocket, log, network: net.pods });
   await engine.init();
   if (engine.name === "docker" && !engine.nodeAddressForPods) log.warn("the Docker bridge address is unknown: pods reach Services only once a sandbox reports its gateway");
   const leaseSeconds = opts.leaseDurationSeconds ?? 10;
@@ -70,6 +89,7 @@ export async function startKubelet(ctx: ActorContext, opts: KubeletOptions): Pro
     hostIP: opts.hostIP ?? "127.0.0.1",
     podFacingIP: engine.nodeAddressForPods,
     kubeletVersion: `v1.32.0-flotilla.${VERSION}`,
+    network: net.facts,
   };
   const node = await registerNode(ctx.store, facts, ctx.now());
   const leases = new LeaseKeeper(ctx.store, { durationSeconds: leaseSeconds, renewIntervalMs: opts.renewIntervalMs ?? Math.max(500, (leaseSeconds * 1000) / 4), log, now: ctx.now });
@@ -87,6 +107,12 @@ export async function startKubelet(ctx: ActorContext, opts: KubeletOptions): Pro
     backoff: { baseMs: opts.backoffBaseMs ?? DEFAULT_BACKOFF_BASE_MS, maxMs: opts.backoffMaxMs ?? DEFAULT_BACKOFF_MAX_MS },
     getPod: (ns, name) => informer.get(ns, name),
     now: ctx.now,
+    dns: net.dns,
+  });
+  // The node side first: a restarted kubelet removes deleted pods' namespaces through it.
+  await net.start(() => {
+    heartbeatNode(ctx.store, facts, ctx.now()).catch((e) => log.warn("node status update failed", { error: (e as Error).message }));
+    for (const p of informer.list()) agent.enqueue(p);
   });
   const watchPods = async (inf: Informer<Pod>) => {
     inf.addHandlers({ add: (p) => agent.enqueue(p), update: (_o, p) => agent.enqueue(p), delete: (p) => agent.enqueue(p) });
@@ -162,6 +188,7 @@ export async function startKubelet(ctx: ActorContext, opts: KubeletOptions): Pro
       if (opts.stopPodsOnExit) await agent.stopEverything().catch((e) => log.error("stopping pods failed", { error: (e as Error).message }));
       await leases.stop();
       await engine.close();
+      await net.stop();
     },
   };
 }

@@ -24,9 +24,18 @@ export interface NodeFacts {
   /** Where the node's pods reach it (the Docker bridge gateway), reported as another InternalIP. */
   podFacingIP?: string;
   kubeletVersion: string;
+  /**
+   * How the node's pods are networked, when the kubelet was asked for pod networking: `pod` (a
+   * namespace and address per pod) or `loopback` (the fallback without root / network namespaces),
+   * with why. Shown as the label `flotilla.io/network` and the NetworkUnavailable condition.
+   */
+  network?: { mode: "pod" | "loopback"; message: string; /** Pod mode: the bridge is not up yet (no podCIDR). */ waiting?: boolean };
 }
 
-function conditions(now: string, prev?: NodeCondition[]): NodeCondition[] {
+/** The label naming a node's pod networking mode (`pod` or `loopback`). */
+export const NETWORK_LABEL = "flotilla.io/network";
+
+function conditions(now: string, prev?: NodeCondition[], network?: NodeFacts["network"]): NodeCondition[] {
   const c = (type: string, status: "True" | "False", reason: string, message: string): NodeCondition => {
     const old = prev?.find((x) => x.type === type);
     return { type, status, reason, message, lastHeartbeatTime: now, lastTransitionTime: old && old.status === status ? old.lastTransitionTime : now };
@@ -36,6 +45,14 @@ function conditions(now: string, prev?: NodeCondition[]): NodeCondition[] {
     c("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
     c("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
     c("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
+    // Pods run either way: the loopback fallback is not "unavailable", the message says what it is.
+    ...(network
+      ? [
+          network.waiting
+            ? c("NetworkUnavailable", "True", "NoPodCIDR", network.message)
+            : c("NetworkUnavailable", "False", network.mode === "pod" ? "PodNetworkReady" : "LoopbackFallback", network.message),
+        ]
+      : []),
   ];
 }
 
@@ -59,6 +76,7 @@ export function nodeObject(f: NodeFacts, now: number, prev?: Node): Node {
         "kubernetes.io/os": "linux",
         "kubernetes.io/arch": arch() === "x64" ? "amd64" : arch(),
         "flotilla.io/engine": f.engine,
+        ...(f.network ? { [NETWORK_LABEL]: f.network.mode } : {}),
         ...(f.labels ?? {}),
       },
     },
@@ -66,7 +84,7 @@ export function nodeObject(f: NodeFacts, now: number, prev?: Node): Node {
     status: {
       capacity: cap,
       allocatable: { ...cap },
-      conditions: conditions(nowStr, prev?.status?.conditions),
+      conditions: conditions(nowStr, prev?.status?.conditions, f.network),
       addresses: [
         { type: "InternalIP", address: f.hostIP },
         ...(f.podFacingIP && f.podFacingIP !== f.hostIP ? [{ type: "InternalIP", address: f.podFacingIP }] : []),

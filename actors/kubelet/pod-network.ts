@@ -89,8 +89,8 @@ export class PodNetwork {
     await h("sysctl", ["-qw", "net.bridge.bridge-nf-call-iptables=1"]);
     const rule = ["-s", this.o.podCIDR, "!", "-d", this.clusterCIDR, "-m", "comment", "--comment", "flotilla pod traffic leaving the cluster", "-j", "MASQUERADE"];
     await h("iptables", ["-w", "5", "-t", "nat", "-N", MASQ_CHAIN]);
+    // One rule per podCIDR: several nodes may share a network namespace (`flotilla up --nodes N`).
     if ((await h("iptables", ["-w", "5", "-t", "nat", "-C", MASQ_CHAIN, ...rule])).code !== 0) {
-      await h("iptables", ["-w", "5", "-t", "nat", "-F", MASQ_CHAIN]);
       await this.must(h, ["iptables", "-w", "5", "-t", "nat", "-A", MASQ_CHAIN, ...rule], "masquerade");
     }
     const jump = ["-m", "comment", "--comment", "flotilla pod network", "-j", MASQ_CHAIN];
@@ -208,11 +208,16 @@ export class PodNetwork {
   async cleanupNode(): Promise<void> {
     const h = this.host;
     await this.syncRoutes([]);
-    await h("iptables", ["-w", "5", "-t", "nat", "-D", "POSTROUTING", "-m", "comment", "--comment", "flotilla pod network", "-j", MASQ_CHAIN]);
-    await h("iptables", ["-w", "5", "-t", "nat", "-F", MASQ_CHAIN]);
-    await h("iptables", ["-w", "5", "-t", "nat", "-X", MASQ_CHAIN]);
-    for (const dir of ["-s", "-d"]) {
-      await h("iptables", ["-w", "5", "-D", "FORWARD", "-m", "comment", "--comment", "flotilla pod network", dir, this.clusterCIDR, "-j", "ACCEPT"]);
+    const rule = ["-s", this.o.podCIDR, "!", "-d", this.clusterCIDR, "-m", "comment", "--comment", "flotilla pod traffic leaving the cluster", "-j", "MASQUERADE"];
+    while ((await h("iptables", ["-w", "5", "-t", "nat", "-D", MASQ_CHAIN, ...rule])).code === 0);
+    // The shared pieces go with the last node of this namespace.
+    const left = (await h("iptables", ["-w", "5", "-t", "nat", "-S", MASQ_CHAIN])).stdout.split("\n").filter((l) => l.startsWith("-A ")).length;
+    if (left === 0) {
+      await h("iptables", ["-w", "5", "-t", "nat", "-D", "POSTROUTING", "-m", "comment", "--comment", "flotilla pod network", "-j", MASQ_CHAIN]);
+      await h("iptables", ["-w", "5", "-t", "nat", "-X", MASQ_CHAIN]);
+      for (const dir of ["-s", "-d"]) {
+        await h("iptables", ["-w", "5", "-D", "FORWARD", "-m", "comment", "--comment", "flotilla pod network", dir, this.clusterCIDR, "-j", "ACCEPT"]);
+      }
     }
     if (this.allocated().size === 0) await h("ip", ["link", "del", this.bridge]);
   }

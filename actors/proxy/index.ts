@@ -139,9 +139,10 @@ export async function startProxy(ctx: ActorContext, opts: ProxyOptions): Promise
   const poke = () => queue.add(SYNC);
   for (const inf of [services, endpoints, nodes] as Informer[]) inf.addHandlers({ add: poke, update: poke, delete: poke });
 
-  await Promise.all([services.start(), endpoints.start(), nodes.start()]);
+  // The mode first: the informers' first events already run a sync.
   mode = await chooseMode(opts, kernel);
   log.info("proxy mode", { mode });
+  await Promise.all([services.start(), endpoints.start(), nodes.start()]);
   queue.add(SYNC);
   await queue.idle();
 

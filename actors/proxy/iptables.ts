@@ -40,6 +40,8 @@ function parse(restore: string): Record<Table, Map<string, string[]>> {
 export class KernelServices {
   private readonly run: Runner;
   private applied: Record<Table, Map<string, string>> | undefined;
+  /** route_localnet before we set it (restored at cleanup), once set. */
+  private localnetBefore: string | undefined;
 
   constructor(o: { netns?: string; runner?: Runner } = {}) {
     this.run = o.runner ?? commandRunner(o.netns);
@@ -73,6 +75,7 @@ export class KernelServices {
   /** Writes what changed; returns how many chains were rewritten or deleted. */
   async sync(rules: Rules): Promise<number> {
     this.applied ??= await this.existing();
+    await this.allowLocalhostNodePorts();
     const want = parse(rules.restore);
     const lines: string[] = [];
     let changed = 0;
@@ -118,8 +121,22 @@ export class KernelServices {
     }
   }
 
+  /**
+   * NodePorts answer on 127.0.0.1 too (as kube-proxy's localhost NodePorts): DNAT from a loopback
+   * address to a pod needs `route_localnet` (the FLT-EXT chain masquerades the source).
+   */
+  private async allowLocalhostNodePorts(): Promise<void> {
+    if (this.localnetBefore !== undefined) return;
+    const r = await this.run("sysctl", ["-n", "net.ipv4.conf.all.route_localnet"]);
+    if (r.code !== 0) return;
+    this.localnetBefore = r.stdout.trim();
+    if (this.localnetBefore !== "1") await this.run("sysctl", ["-qw", "net.ipv4.conf.all.route_localnet=1"]);
+  }
+
   /** Removes the jumps and every chain Flotilla owns. */
   async cleanup(): Promise<void> {
+    if (this.localnetBefore !== undefined && this.localnetBefore !== "1") await this.run("sysctl", ["-qw", `net.ipv4.conf.all.route_localnet=${this.localnetBefore}`]);
+    this.localnetBefore = undefined;
     for (const [table, chain, ...rule] of JUMPS) {
       while ((await this.run("iptables", ["-w", "5", "-t", table, "-D", chain, ...rule])).code === 0);
     }

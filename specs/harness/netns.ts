@@ -64,6 +64,32 @@ export class NetnsLab {
     return ns;
   }
 
+  /**
+   * A veth from this (the spec's own) namespace into `ns`: `ns` gets `eth0` at `nsCidr`, this side
+   * `localCidr`, so actors running in the spec's process (NATS clients, the dns actor) serve a test
+   * host. The pair goes with `ns` at cleanup.
+   */
+  uplink(ns: string, nsCidr: string, localCidr: string): string {
+    const a = `v${this.prefix.slice(3)}${this.links++}`;
+    execFileSync("ip", ["link", "add", `${a}a`, "type", "veth", "peer", "name", `${a}b`]);
+    execFileSync("ip", ["link", "set", `${a}b`, "netns", ns]);
+    execFileSync("ip", ["addr", "add", localCidr, "dev", `${a}a`]);
+    execFileSync("ip", ["link", "set", `${a}a`, "up"]);
+    this.sh(ns, `ip link set ${a}b name eth0 && ip addr add ${nsCidr} dev eth0 && ip link set eth0 up`);
+    return `${a}a`;
+  }
+
+  /** A veth from this (the spec's own) namespace onto `lan`'s bridge, this side at `localCidr`. */
+  lanUplink(lan: string, localCidr: string): string {
+    const a = `v${this.prefix.slice(3)}${this.links++}`;
+    execFileSync("ip", ["link", "add", `${a}a`, "type", "veth", "peer", "name", `${a}b`]);
+    execFileSync("ip", ["link", "set", `${a}b`, "netns", lan]);
+    execFileSync("ip", ["addr", "add", localCidr, "dev", `${a}a`]);
+    execFileSync("ip", ["link", "set", `${a}a`, "up"]);
+    this.sh(lan, `ip link set ${a}b master lan0 && ip link set ${a}b up`);
+    return `${a}a`;
+  }
+
   /** Takes a host's LAN link down (or up again), as a cut cable would. */
   link(host: string, up: boolean): void {
     this.sh(host, `ip link set eth0 ${up ? "up" : "down"}`);
@@ -102,6 +128,20 @@ export class NetnsLab {
     } catch {
       return undefined;
     }
+  }
+
+  /**
+   * `busybox wget` from inside `ns` without blocking the event loop (NATS clients in this process
+   * keep their pings going meanwhile); undefined when it fails or takes longer than `timeoutMs`.
+   */
+  fetch(ns: string, url: string, timeoutMs = 5000): Promise<string | undefined> {
+    return new Promise((resolve) => {
+      const p = spawn("ip", ["netns", "exec", ns, "busybox", "wget", "-q", "-O-", url], { stdio: ["ignore", "pipe", "ignore"], timeout: timeoutMs, killSignal: "SIGKILL" });
+      let out = "";
+      p.stdout!.on("data", (d) => (out += d));
+      p.once("error", () => resolve(undefined));
+      p.once("close", (code) => resolve(code === 0 ? out : undefined));
+    });
   }
 
   cleanup(): void {

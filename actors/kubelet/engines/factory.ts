@@ -4,6 +4,7 @@ import type { Logger } from "../../../runtime/logger.ts";
 import { SimulatedEngine } from "./simulated.ts";
 import { ProcessEngine } from "./process.ts";
 import { DockerEngine } from "./docker.ts";
+import type { ProcessPodNetwork } from "./process-netns.ts";
 
 export interface EngineOptions {
   engine: EngineName;
@@ -15,6 +16,8 @@ export interface EngineOptions {
   dockerSocket?: string;
   sandboxImage?: string;
   log?: Logger;
+  /** Process engine: pods in network namespaces of their own. */
+  network?: ProcessPodNetwork;
 }
 
 export function createEngine(o: EngineOptions): Engine {
@@ -22,7 +25,7 @@ export function createEngine(o: EngineOptions): Engine {
     case "simulated":
       return new SimulatedEngine({ startLatencyMs: o.startLatencyMs, nodeIndex: o.nodeIndex });
     case "process":
-      return new ProcessEngine({ dataDir: o.dataDir, cluster: o.cluster, nodeName: o.nodeName, log: o.log });
+      return new ProcessEngine({ dataDir: o.dataDir, cluster: o.cluster, nodeName: o.nodeName, log: o.log, network: o.network });
     case "docker":
       return new DockerEngine({ cluster: o.cluster, nodeName: o.nodeName, socketPath: o.dockerSocket, sandboxImage: o.sandboxImage });
   }

@@ -10,10 +10,17 @@
  *   containers/<id>/log              stdout + stderr
  *   containers/<id>/exit             exit code (written by the shim), its mtime is finishedAt
  *
- * Networking: pods share the host network, so every declared containerPort gets its own free
- * loopback port, passed in as PORT, PORT_<NAME> and PORT_<containerPort>.
+ * Networking, loopback mode (the default): pods share the host network, so every declared
+ * containerPort gets its own free loopback port, passed in as PORT, PORT_<NAME> and
+ * PORT_<containerPort>.
+ *
+ * Networking, pod mode (`network` given, see process-netns.ts): each pod gets its own network
+ * namespace with an address from the node's podCIDR, every container of the pod runs inside it
+ * (`ip netns exec`), and ports are the pod's own (PORT = the containerPort). The sandbox file
+ * records the namespace.
  */
-import type { Engine, EngineContainer, SandboxInfo, ContainerConfig, PodRef, LogStream, ExecResult, LogOptions } from "./types.ts";
+import type { Engine, EngineContainer, SandboxInfo, SandboxOptions, ContainerConfig, PodRef, LogStream, ExecResult, LogOptions } from "./types.ts";
+import type { ProcessPodNetwork } from "./process-netns.ts";
 import { StartError } from "./types.ts";
 import { spawn } from "node:child_process";
 import type { Logger } from "../../../runtime/logger.ts";
@@ -32,7 +39,12 @@ export interface ProcessOptions {
   cluster: string;
   nodeName: string;
   log?: Logger;
+  /** Pods in network namespaces of their own (pod networking mode); absent: loopback mode. */
+  network?: ProcessPodNetwork;
 }
+
+/** A process sandbox: the pod's namespace in pod networking mode. */
+type ProcessSandbox = SandboxInfo & { netns?: string };
 
 type Rec = Record<string, unknown>;
 const isRec = (v: unknown): v is Rec => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -66,6 +78,8 @@ interface Meta {
   startedAt: string;
   env: Record<string, string>;
   cwd: string;
+  /** The pod's network namespace (pod networking mode). */
+  netns?: string;
 }
 
 export function defaultDataDir(): string {
@@ -112,10 +126,12 @@ export class ProcessEngine implements Engine {
   private watched = new Set<string>();
   private poll?: NodeJS.Timeout;
   private readonly log: Logger;
+  readonly network?: ProcessPodNetwork;
 
   constructor(opts: ProcessOptions) {
     this.root = join(opts.dataDir ?? defaultDataDir(), "kubelet", opts.cluster, opts.nodeName);
     this.log = opts.log ?? createLogger("process-engine", { node: opts.nodeName });
+    this.network = opts.network;
   }
 
   private dir(...p: string[]): string {
@@ -189,14 +205,22 @@ export class ProcessEngine implements Engine {
     return this.metas().map((m) => this.view(m));
   }
 
-  async ensureSandbox(pod: PodRef, opts: { ports: { name?: string; containerPort: number }[] }): Promise<SandboxInfo> {
+  async ensureSandbox(pod: PodRef, opts: Pick<SandboxOptions, "ports"> & Partial<SandboxOptions>): Promise<SandboxInfo> {
     const file = this.dir("sandboxes", `${pod.uid}.json`);
     const existing = readJsonFile(file, isSandbox, this.log);
     if (existing) return existing;
     const hostPorts: Record<string, number> = {};
-    for (const p of opts.ports) hostPorts[String(p.containerPort)] ??= await freePort();
+    let s: ProcessSandbox;
+    if (this.network && !opts.hostNetwork) {
+      // The pod owns its ports: containerPort is the port (recorded so PORT env keeps working).
+      const { netns, ip } = await this.network.attach(pod.uid, { resolvConf: opts.resolvConf, hostname: opts.hostname ?? pod.name });
+      for (const p of opts.ports) hostPorts[String(p.containerPort)] = p.containerPort;
+      s = { pod, id: pod.uid, ip, hostPorts, createdAt: rfc3339(Date.now()), netns };
+    } else {
+      for (const p of opts.ports) hostPorts[String(p.containerPort)] ??= await freePort();
+      s = { pod, id: pod.uid, ip: "127.0.0.1", hostPorts, createdAt: rfc3339(Date.now()) };
+    }
     mkdirSync(this.dir("pods", pod.uid), { recursive: true });
-    const s: SandboxInfo = { pod, id: pod.uid, ip: "127.0.0.1", hostPorts, createdAt: rfc3339(Date.now()) };
     writeFileAtomic(file, JSON.stringify(s));
     return s;
   }
@@ -234,12 +258,15 @@ export class ProcessEngine implements Engine {
     if (!isAbsolute(cwd) || !existsSync(cwd)) throw new StartError(`chdir to cwd ("${cwd}") set in config.json failed: no such file or directory`);
     mkdirSync(cdir, { recursive: true });
     const log = openSync(join(cdir, "log"), "a");
-    const child = spawn("/bin/sh", ["-c", SHIM, "shim", join(cdir, "exit"), ...argv], { cwd, env, detached: true, stdio: ["ignore", log, log] });
+    const netns = (sandbox as ProcessSandbox).netns;
+    // `ip netns exec` execs the shim in place, so the pid (and process group) is the shim's.
+    const [cmd, ...cmdArgs] = this.wrap(netns, ["/bin/sh", "-c", SHIM, "shim", join(cdir, "exit"), ...argv]);
+    const child = spawn(cmd!, cmdArgs, { cwd, env, detached: true, stdio: ["ignore", log, log] });
     closeSync(log);
     const pid = child.pid;
     if (pid === undefined) throw new StartError(`could not start ${argv[0]}`);
     child.unref();
-    const m: Meta = { id, pod: sandbox.pod, name: cfg.name, attempt: cfg.attempt, init: cfg.init, image: cfg.image, imageID, pid, startedAt: new Date().toISOString(), env, cwd };
+    const m: Meta = { id, pod: sandbox.pod, name: cfg.name, attempt: cfg.attempt, init: cfg.init, image: cfg.image, imageID, pid, startedAt: new Date().toISOString(), env, cwd, ...(netns ? { netns } : {}) };
     writeFileAtomic(join(cdir, "meta.json"), JSON.stringify(m));
     child.once("exit", () => {
       this.watched.delete(id);
@@ -274,6 +301,8 @@ export class ProcessEngine implements Engine {
   }
 
   async removeSandbox(id: string): Promise<void> {
+    const s = readJsonFile(this.dir("sandboxes", `${id}.json`), isSandbox, this.log) as ProcessSandbox | undefined;
+    if (s?.netns) await this.network?.detach(s.pod.uid);
     rmSync(this.dir("sandboxes", `${id}.json`), { force: true });
     rmSync(this.dir("pods", id), { recursive: true, force: true });
   }
@@ -282,7 +311,8 @@ export class ProcessEngine implements Engine {
     const m = this.meta(containerId);
     if (!m || command.length === 0) return { exitCode: 126, output: "container not found" };
     return new Promise((resolve) => {
-      const p = spawn(command[0]!, command.slice(1), { cwd: m.cwd, env: m.env, stdio: ["ignore", "pipe", "pipe"], timeout: timeoutMs, killSignal: "SIGKILL" });
+      const [cmd, ...args] = this.wrap(m.netns, command);
+      const p = spawn(cmd!, args, { cwd: m.cwd, env: m.env, stdio: ["ignore", "pipe", "pipe"], timeout: timeoutMs, killSignal: "SIGKILL" });
       let output = "";
       p.stdout.on("data", (d) => (output += d));
       p.stderr.on("data", (d) => (output += d));
@@ -307,6 +337,11 @@ export class ProcessEngine implements Engine {
       })(),
       cancel: f.cancel,
     };
+  }
+
+  /** argv that runs inside the pod's namespace (when it has one). */
+  private wrap(netns: string | undefined, argv: string[]): string[] {
+    return netns ? ["ip", "netns", "exec", netns, ...argv] : argv;
   }
 
   onExit(cb: (c: { id: string; pod: PodRef }) => void): void {

@@ -34,6 +34,15 @@ export interface ContainerConfig {
   attempt: number;
 }
 
+export interface SandboxOptions {
+  hostname: string;
+  ports: { name?: string; containerPort: number }[];
+  /** The pod's /etc/resolv.conf (dnsPolicy, dnsConfig), for engines that give pods their own. */
+  resolvConf?: string;
+  /** The pod shares the node's network (no namespace of its own). */
+  hostNetwork?: boolean;
+}
+
 export interface SandboxInfo {
   pod: PodRef;
   /** Engine id of the sandbox (container id, directory, …). */
@@ -113,7 +122,7 @@ export interface Engine {
   /** Containers of this node and cluster only (every attempt still present). */
   listContainers(): Promise<EngineContainer[]>;
   /** Creates the pod's sandbox (idempotent: returns the existing one). */
-  ensureSandbox(pod: PodRef, opts: { hostname: string; ports: { name?: string; containerPort: number }[] }): Promise<SandboxInfo>;
+  ensureSandbox(pod: PodRef, opts: SandboxOptions): Promise<SandboxInfo>;
   /** Makes the image available per pull policy; returns its id. Throws ImageError. */
   ensureImage(image: string, policy: ContainerConfig["imagePullPolicy"]): Promise<{ imageID: string; pulled: boolean }>;
   /** Creates and starts one container in the sandbox. Throws StartError when the engine refuses. */

@@ -1,0 +1,90 @@
+/**
+ * `flotilla up --network pod` (root): the node gets a podCIDR, pods get addresses from it, Services
+ * are kernel rules with ClusterIPs from 10.96.0.0/12, the cluster DNS answers on 10.96.0.10, and
+ * the example's web pods reach the backend by the name `backend`. Stopping the cluster leaves no
+ * namespace, bridge or FLT chain behind.
+ */
+import type { RunningCluster } from "../../cli/up.ts";
+import type { KubeList, Pod, Service } from "../../bus/resources.ts";
+import { expect } from "chai";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { up } from "../../cli/up.ts";
+import { applyExample, httpText } from "../../cli/example.ts";
+import { networkPlan } from "../../cli/pod-network-mode.ts";
+import { ApiClient, pathFor } from "../../cli/http.ts";
+import { resourceType } from "../../bus/kinds.ts";
+import { inCidr } from "../../bus/cidr.ts";
+import { canUseNetns } from "../harness/netns.ts";
+import { unavailable } from "../harness/optional.ts";
+import { runCluster } from "../harness/run.ts";
+
+const sh = (cmd: string) => execFileSync("sh", ["-c", cmd], { encoding: "utf8" });
+
+describe("flotilla up --network pod", function () {
+  this.timeout(240_000);
+
+  describe("the plan", () => {
+    it("keeps loopback mode, with the reason, when pod networking cannot be had", () => {
+      const p = networkPlan("pod", "network namespaces need root");
+      expect(p).to.include({ mode: "loopback", fallback: "network namespaces need root" });
+      expect(p.storeOpts).to.deep.equal({});
+      expect(p.kubeletOpts(0)).to.deep.equal({ network: "pod" });
+    });
+    it("allocates ClusterIPs from 10.96.0.0/12 and programs Services into the kernel in pod mode", () => {
+      const p = networkPlan("pod", undefined);
+      expect(p.storeOpts).to.deep.equal({ serviceCidr: "10.96.0.0/12" });
+      expect(p.proxyOpts).to.include({ mode: "kernel" });
+      expect(p.kubeletOpts(1)).to.include({ network: "pod", podBridge: "flt1" });
+    });
+  });
+
+  describe("a cluster on this machine", () => {
+    let dir: string;
+    let c: RunningCluster | undefined;
+    let localnet: string;
+    before(async function () {
+      if (!canUseNetns()) unavailable(this, "network namespaces", "run as root with iproute2 and iptables");
+      if (sh("ip -o link show").includes(" flt0:")) unavailable(this, "the flt0 bridge", "another pod-network cluster runs on this machine");
+      localnet = sh("sysctl -n net.ipv4.conf.all.route_localnet").trim();
+      dir = mkdtempSync(join(tmpdir(), "flotilla-up-podnet-"));
+      c = await up({ dataDir: join(dir, "data"), nodes: 1, port: 0, quiet: true, cluster: runCluster("pn"), network: "pod" });
+    });
+    after(async () => {
+      await c?.stop();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("runs the example with pod addresses, kernel Services and the backend found by its DNS name", async () => {
+      expect(c!.network).to.equal("pod");
+      expect(c!.engine).to.equal("process");
+      const r = await applyExample(c!, { print: () => undefined });
+      expect(r.backend).to.match(/hello from backend/);
+      const api = ApiClient.fromKubeconfig(c!.kubeconfig);
+      const pods = await api.get<KubeList<Pod>>(pathFor(resourceType("pods")!, { namespace: "default" }));
+      expect(pods.items).to.have.length(4);
+      for (const p of pods.items) expect(inCidr(p.status!.podIP!, "10.244.0.0/16"), p.status!.podIP).to.equal(true);
+      const dnsSvc = await api.get<Service>(pathFor(resourceType("services")!, { namespace: "kube-system", name: "kube-dns" }));
+      expect(dnsSvc.spec.clusterIP).to.equal("10.96.0.10");
+      const web = await api.get<Service>(pathFor(resourceType("services")!, { namespace: "default", name: "web" }));
+      expect(inCidr(web.spec.clusterIP!, "10.96.0.0/12")).to.equal(true);
+      // The web pods were told nothing but the name.
+      const webPod = pods.items.find((p) => p.metadata.labels?.app === "web")!;
+      const log = await api.get<string>(`/api/v1/namespaces/default/pods/${webPod.metadata.name}/log`);
+      expect(log).to.include("backend at backend:8081");
+      // NodePorts answer on 127.0.0.1 too.
+      expect((await httpText(r.nodePortUrl!)).status).to.equal(200);
+    });
+
+    it("leaves no namespace, bridge, FLT chain or sysctl change behind when it stops", async () => {
+      await c!.stop();
+      c = undefined;
+      expect(sh("ip netns list")).to.not.match(/^flt-/m);
+      expect(sh("ip -o link show")).to.not.match(/ flt0[:@]| vflt/);
+      expect(sh("iptables-save")).to.not.include("FLT-");
+      expect(sh("sysctl -n net.ipv4.conf.all.route_localnet").trim()).to.equal(localnet);
+    });
+  });
+});
