@@ -193,8 +193,8 @@ export interface Volume {
   name: string;
   emptyDir?: { medium?: string; sizeLimit?: Quantity };
   hostPath?: { path: string; type?: string };
-  configMap?: { name: string; items?: { key: string; path: string }[]; optional?: boolean };
-  secret?: { secretName: string; items?: { key: string; path: string }[]; optional?: boolean };
+  configMap?: { name: string; items?: { key: string; path: string; mode?: number }[]; optional?: boolean; defaultMode?: number };
+  secret?: { secretName: string; items?: { key: string; path: string; mode?: number }[]; optional?: boolean; defaultMode?: number };
   [source: string]: unknown;
 }
 export interface PodDNSConfig {

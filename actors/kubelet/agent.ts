@@ -20,6 +20,7 @@ import { containerConfig } from "./container-config.ts";
 import { ProbeWorker } from "./probes.ts";
 import { EventRecorder } from "../../runtime/events.ts";
 import { POD_PORTS_ANNOTATION } from "../../bus/service-links.ts";
+import type { VolumeManager } from "./volumes/manager.ts";
 
 
 export interface AgentOptions {
@@ -32,6 +33,10 @@ export interface AgentOptions {
   getPod(namespace: string, name: string): Pod | undefined;
   now?: () => number;
   concurrency?: number;
+  /** Makes pods' volumes (absent for engines without a filesystem: simulated). */
+  volumes?: VolumeManager;
+  /** Told which ConfigMaps and Secrets a pod's volumes read (to re-sync it when they change). */
+  trackVolumeSources?(podKey: string, pod: Pod | undefined): void;
 }
 
 const keyOf = (ns: string | undefined, name: string | undefined) => `${ns ?? "default"}/${name}`;
@@ -76,6 +81,7 @@ export class NodeAgent {
     await Promise.all(cs.filter((c) => c.state !== "exited").map((c) => this.o.engine.stopContainer(c.id, 0).catch(() => undefined)));
     for (const c of cs) await this.o.engine.removeContainer(c.id).catch(() => undefined);
     for (const s of ss) await this.o.engine.removeSandbox(s.id).catch(() => undefined);
+    for (const s of ss) await this.o.volumes?.tearDown(s.pod.uid).catch(() => undefined);
     this.waiting.clear();
   }
 
@@ -101,7 +107,9 @@ export class NodeAgent {
       for (const c of stale) await this.o.engine.removeContainer(c.id);
       for (const s of staleSandboxes) await this.o.engine.removeSandbox(s.id);
       for (const s of staleSandboxes) this.forget(s.pod.uid);
+      for (const s of staleSandboxes) await this.o.volumes?.tearDown(s.pod.uid);
     }
+    this.o.trackVolumeSources?.(key, pod && !pod.metadata.deletionTimestamp ? pod : undefined);
     if (!pod) {
       this.lastSeen.delete(key);
       return;
@@ -115,6 +123,7 @@ export class NodeAgent {
     for (const e of plan.events) this.event(pod, e);
     const finalize = await this.execute(pod, plan.actions, containers, (s) => (sandbox = s));
     if (finalize) return;
+    if (sandbox && !plan.actions.some((a) => a.type === "start")) await this.refreshVolumes(pod, sandbox);
     if (plan.actions.length > 0) containers = (await this.o.engine.listContainers()).filter((c) => c.pod.uid === uid);
     this.reconcileProbes(pod, containers, sandbox);
     await this.writeStatus(pod, computeStatus(input(), { hostIP: this.o.hostIP, engineName: this.o.engine.name }));
@@ -146,6 +155,7 @@ export class NodeAgent {
       if (a.type === "removeContainer") await this.o.engine.removeContainer(a.id);
       else if (a.type === "removeSandbox") {
         await this.o.engine.removeSandbox(a.id);
+        await this.o.volumes?.tearDown(pod.metadata.uid!);
       } else if (a.type === "createSandbox") {
         sandbox = await this.createSandbox(pod);
         setSandbox(sandbox);
@@ -154,6 +164,7 @@ export class NodeAgent {
         starts.push(this.start(pod, sandbox, a.container, a.init, a.attempt));
       } else if (a.type === "finalize") {
         this.forget(pod.metadata.uid!);
+        await this.o.volumes?.tearDown(pod.metadata.uid!);
         try {
           await this.o.store.delete("pods", pod.metadata.namespace, pod.metadata.name!, { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata.uid } });
         } catch (e) {
@@ -206,13 +217,15 @@ export class NodeAgent {
     };
     let cfg;
     try {
+      const ctx = { podIP: sandbox.ip, hostIP: this.o.hostIP, nodeName: this.o.nodeName };
       cfg = await containerConfig(this.o.store, pod, spec, init, attempt, {
-        podIP: sandbox.ip,
-        hostIP: this.o.hostIP,
-        nodeName: this.o.nodeName,
+        ...ctx,
         serviceLinks: this.o.engine.name !== "simulated",
         bridgeAddress: this.o.engine.nodeAddressForPods,
       });
+      if (this.o.volumes && (pod.spec.volumes?.length || spec.volumeMounts?.length)) {
+        cfg.mounts = this.o.volumes.mountsFor(pod, spec, await this.o.volumes.setUp(pod, ctx));
+      }
     } catch (e) {
       if (e instanceof ConfigError) return fail(e.reason, e.message);
       throw e;
@@ -237,6 +250,17 @@ export class NodeAgent {
     } catch (e) {
       if (e instanceof StartError) return fail("RunContainerError", e.message);
       throw e;
+    }
+  }
+
+  /** configMap / secret / downwardAPI volumes of a running pod follow their sources (failures wait for the next sync). */
+  private async refreshVolumes(pod: Pod, sandbox: SandboxInfo): Promise<void> {
+    if (!this.o.volumes || !pod.spec.volumes?.length) return;
+    try {
+      await this.o.volumes.setUp(pod, { podIP: sandbox.ip, hostIP: this.o.hostIP, nodeName: this.o.nodeName });
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      this.o.log.debug("volume refresh failed", { pod: pod.metadata.name, error: e.message });
     }
   }
 

@@ -15,6 +15,13 @@ export interface PodRef {
   name: string;
 }
 
+/** A host path (file or directory) the container sees at `target`. */
+export interface HostMount {
+  source: string;
+  target: string;
+  readOnly: boolean;
+}
+
 /** What the kubelet asks the engine to run: the container spec with env already resolved. */
 export interface ContainerConfig {
   name: string;
@@ -32,6 +39,11 @@ export interface ContainerConfig {
   init: boolean;
   /** Restart count of this container name in the pod: 0 for the first run. */
   attempt: number;
+  /** The container's volumeMounts, resolved to host paths by the kubelet's volume manager. */
+  mounts?: HostMount[];
+  /** Keep stdin open (for attach) and give the container a terminal. */
+  stdin?: boolean;
+  tty?: boolean;
 }
 
 export interface SandboxInfo {
