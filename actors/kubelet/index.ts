@@ -18,6 +18,7 @@ import { NodeAgent } from "./agent.ts";
 import { registerNode, heartbeatNode, LeaseKeeper } from "./node-status.ts";
 import type { NodeFacts } from "./node-status.ts";
 import { serveLogs } from "./logs.ts";
+import { serveSessions } from "./sessions.ts";
 import { DEFAULT_BACKOFF_BASE_MS, DEFAULT_BACKOFF_MAX_MS } from "./backoff.ts";
 import { fenceDue, FENCE_CHECK_MS } from "./fence.ts";
 import { join } from "node:path";
@@ -107,6 +108,7 @@ export async function startKubelet(ctx: ActorContext, opts: KubeletOptions): Pro
   await watchPods(informer);
   await agent.resyncEngine();
   const logs = serveLogs({ nc: ctx.nc, subjects: ctx.subjects, nodeName, engine, getPod: (ns, n) => informer.get(ns, n), log });
+  const sessions = serveSessions({ nc: ctx.nc, subjects: ctx.subjects, nodeName, engine, getPod: (ns, n) => informer.get(ns, n), log });
 
   const statusTimer = setInterval(() => {
     // An engine may learn its pod-facing address only with its first pod (docker-bridge.ts).
@@ -167,6 +169,7 @@ export async function startKubelet(ctx: ActorContext, opts: KubeletOptions): Pro
       clearInterval(statusTimer);
       clearInterval(resyncTimer);
       logs.stop();
+      sessions.stop();
       sources?.stop();
       informer.stop();
       agent.setFenced(true);

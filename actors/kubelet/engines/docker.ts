@@ -14,6 +14,8 @@ import { rfc3339 } from "../../../bus/time.ts";
 import { tailText } from "./log-files.ts";
 import { ensureBusyboxImageSync, BUSYBOX_IMAGE } from "./busybox-image.ts";
 import { discoverBridgeAddress, bridgeGatewayOf } from "./docker-bridge.ts";
+import type { StreamSession, SessionOptions } from "./types.ts";
+import { dockerExecSession, dockerAttachSession } from "./docker-sessions.ts";
 
 export const Label = {
   cluster: "flotilla.cluster",
@@ -318,6 +320,19 @@ export class DockerEngine implements Engine {
     }
     const info = await ex.inspect();
     return { exitCode: info.ExitCode ?? 1, output };
+  }
+
+  execSession(containerId: string, command: string[], o: SessionOptions): Promise<StreamSession> {
+    return dockerExecSession(this.docker, containerId, command, o);
+  }
+
+  attachSession(containerId: string, o: SessionOptions): Promise<StreamSession> {
+    return dockerAttachSession(this.docker, containerId, o);
+  }
+
+  /** Pods have their own address on the bridge: the node reaches the port there. */
+  podPortAddress(sandbox: SandboxInfo, port: number): { host: string; port: number } {
+    return { host: sandbox.ip, port };
   }
 
   async logs(containerId: string, opts: LogOptions): Promise<LogStream> {

@@ -26,6 +26,8 @@ import { rfc3339 } from "../../../bus/time.ts";
 import { tailText, followFile, stampLines } from "./log-files.ts";
 import { writeFileAtomic, readJsonFile, readCheckedFile } from "../../../runtime/atomic-file.ts";
 import { createLogger } from "../../../runtime/logger.ts";
+import type { StreamSession, SessionOptions } from "./types.ts";
+import { hostExecSession, hostAttachSession } from "./host-sessions.ts";
 import { canMountNamespaces, createMountPoints, inMountNamespace, removeMountPoints } from "../volumes/mount-namespace.ts";
 
 export interface ProcessOptions {
@@ -312,6 +314,23 @@ export class ProcessEngine implements Engine {
   /** A command as the container would run it: inside its mount namespace when it has one. */
   inContainer(m: Meta, command: string[]): string[] {
     return m.mountNs && alive(m.pid) ? ["nsenter", "-t", String(m.pid), "-m", "--", ...command] : command;
+  }
+
+  async execSession(containerId: string, command: string[], o: SessionOptions): Promise<StreamSession> {
+    const m = this.meta(containerId);
+    if (!m || !alive(m.pid)) throw new StartError(`container ${containerId} is not running`);
+    return hostExecSession(this.inContainer(m, command), m.env, m.cwd, o);
+  }
+
+  async attachSession(containerId: string, o: SessionOptions): Promise<StreamSession> {
+    const m = this.meta(containerId);
+    if (!m || !alive(m.pid)) throw new StartError(`container ${containerId} is not running`);
+    return hostAttachSession(this.dir("containers", containerId, "log"), () => (this.view(m).state === "exited" ? this.view(m).exitCode : undefined), o);
+  }
+
+  /** Pods share the host's network: a containerPort is reached at its host port on loopback. */
+  podPortAddress(sandbox: SandboxInfo, port: number): { host: string; port: number } {
+    return { host: sandbox.ip, port: sandbox.hostPorts[String(port)] ?? port };
   }
 
   async logs(containerId: string, opts: LogOptions): Promise<LogStream> {

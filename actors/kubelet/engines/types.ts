@@ -4,6 +4,7 @@
  * containers inside them, reports what exists (so a restarted kubelet re-adopts its work), stops
  * them gracefully, runs exec probes and reads logs. Types only: no runtime code here.
  */
+import type { Readable, Writable } from "node:stream";
 
 export const EngineName = { docker: "docker", process: "process", simulated: "simulated" } as const;
 export type EngineName = (typeof EngineName)[keyof typeof EngineName];
@@ -111,6 +112,25 @@ export interface ExecResult {
   output: string;
 }
 
+/** A process (exec) or a container (attach) with its standard streams, for kubectl exec / attach. */
+export interface StreamSession {
+  /** Present when stdin was asked for; end() closes the process's stdin. */
+  stdin?: Writable;
+  stdout: Readable;
+  /** Absent with a terminal (stderr goes to stdout). */
+  stderr?: Readable;
+  resize(width: number, height: number): void;
+  /** The exit code once the process (exec) or the container (attach) ends. */
+  done: Promise<number>;
+  /** Ends the session early (the client went away). */
+  kill(): void;
+}
+
+export interface SessionOptions {
+  stdin: boolean;
+  tty: boolean;
+}
+
 export interface Engine {
   readonly name: EngineName;
   /**
@@ -136,6 +156,12 @@ export interface Engine {
   /** Stops (if needed) and removes the sandbox. */
   removeSandbox(sandboxId: string): Promise<void>;
   exec(containerId: string, command: string[], timeoutMs: number): Promise<ExecResult>;
+  /** `kubectl exec`: a command in the container, its streams connected. Throws StartError when it cannot run. */
+  execSession?(containerId: string, command: string[], o: SessionOptions): Promise<StreamSession>;
+  /** `kubectl attach`: the container's own streams. */
+  attachSession?(containerId: string, o: SessionOptions): Promise<StreamSession>;
+  /** Where a pod's port is reached from this node (`kubectl port-forward`). */
+  podPortAddress?(sandbox: SandboxInfo, port: number): { host: string; port: number };
   logs(containerId: string, opts: LogOptions): Promise<LogStream>;
   /** Called (soon) after any container of this node exits. */
   onExit(cb: (c: { id: string; pod: PodRef }) => void): void;

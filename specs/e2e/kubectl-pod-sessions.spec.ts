@@ -1,0 +1,101 @@
+/**
+ * exec, cp, attach and port-forward as a user runs them with the real kubectl 1.32, on the docker and
+ * process engines: kubectl speaks WebSockets to the api-server, which relays each session to the
+ * pod's kubelet over NATS.
+ */
+import { expect } from "chai";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { ApiEnv } from "./api-server-env.ts";
+import { startApiEnv } from "./api-server-env.ts";
+import { ACTORS } from "../../actors/registry.ts";
+import { waitFor, withPodCleanup } from "../harness/cluster.ts";
+import { ensureBusyboxImage, BUSYBOX_IMAGE } from "../harness/images.ts";
+
+const pod = (ns: string, node: string, image: string) => `apiVersion: v1
+kind: Pod
+metadata: {name: box, namespace: ${ns}}
+spec:
+  nodeName: ${node}
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: main
+    image: ${image}
+    command: ["sh", "-c", "i=0; while :; do i=$((i+1)); echo tick $i; sleep 0.2; done"]
+`;
+
+for (const engine of ["docker", "process"] as const) {
+  describe(`kubectl exec, cp and attach (${engine} engine)`, function () {
+    this.timeout(120_000);
+    let env: ApiEnv;
+    const ns = `ses-${engine}`;
+    const node = `ses-${engine}-node`;
+    const ok = async (args: string[], input?: string) => {
+      const r = await env.kubectl(args, { timeoutMs: 60_000, input });
+      if (r.code !== 0) throw new Error(`kubectl ${args.join(" ")} exited ${r.code}: ${r.stderr}`);
+      return r.stdout;
+    };
+
+    before(async function () {
+      if (engine === "docker") {
+        try {
+          await ensureBusyboxImage();
+        } catch {
+          this.skip();
+        }
+      }
+      env = await startApiEnv();
+      await env.tc.startActors(withPodCleanup([{ def: ACTORS.kubelet!, opts: { nodeName: node, engine, dataDir: env.dir } }]));
+      await ok(["create", "namespace", ns]);
+      const f = join(env.dir, "pod.yaml");
+      writeFileSync(f, pod(ns, node, BUSYBOX_IMAGE));
+      await ok(["apply", "-f", f]);
+      await ok(["wait", "--for=condition=Ready", "pod/box", "-n", ns, "--timeout=60s"]);
+    });
+    after(async () => {
+      if (!env) return;
+      await env.kubectl(["delete", "pod", "box", "-n", ns, "--grace-period=0", "--force", "--wait=true"]).catch(() => undefined);
+      await env.stop();
+    });
+
+    it("prints a command's output and exits with its exit code", async () => {
+      const r = await env.kubectl(["exec", "box", "-n", ns, "--", "sh", "-c", "echo hi; echo oops >&2; exit 3"]);
+      expect(r.stdout).to.equal("hi\n");
+      expect(r.stderr).to.contain("oops");
+      expect(r.code).to.equal(3);
+      const good = await env.kubectl(["exec", "box", "-n", ns, "--", "sh", "-c", "echo fine"]);
+      expect([good.code, good.stdout]).to.deep.equal([0, "fine\n"]);
+    });
+
+    it("passes stdin through with -i and ends it at end of input", async () => {
+      expect(await ok(["exec", "-i", "box", "-n", ns, "--", "sh", "-c", "tr a-z A-Z; echo done"], "hello\nworld\n")).to.equal("HELLO\nWORLD\ndone\n");
+    });
+
+    it("answers for a container that does not exist as kube-apiserver does", async () => {
+      const r = await env.kubectl(["exec", "box", "-c", "nope", "-n", ns, "--", "true"]);
+      expect(r.code).to.not.equal(0);
+      expect(r.stderr).to.contain("container nope is not valid for pod box");
+    });
+
+    it("copies a file into the pod and back out with kubectl cp", async () => {
+      const dir = join(env.dir, "cp");
+      mkdirSync(dir, { recursive: true });
+      const payload = Array.from({ length: 5000 }, (_, i) => `line ${i}`).join("\n");
+      writeFileSync(join(dir, "in.txt"), payload);
+      const remote = engine === "docker" ? "/tmp/in.txt" : join(env.dir, "remote-in.txt");
+      await ok(["cp", join(dir, "in.txt"), `${ns}/box:${remote}`]);
+      expect((await ok(["exec", "box", "-n", ns, "--", "sh", "-c", `wc -l < ${remote}`])).trim()).to.equal("4999");
+      await ok(["cp", `${ns}/box:${remote}`, join(dir, "out.txt")]);
+      expect(readFileSync(join(dir, "out.txt"), "utf8")).to.equal(payload);
+    });
+
+    it("attaches to the container's output", async () => {
+      const bg = env.kubectlBackground(["attach", "box", "-n", ns]);
+      try {
+        await waitFor(() => /tick \d+/.test(bg.output()), { timeoutMs: 20_000, what: "attached output" });
+      } finally {
+        bg.stop();
+      }
+    });
+  });
+}
