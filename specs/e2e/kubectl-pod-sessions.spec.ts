@@ -6,6 +6,8 @@
 import { expect } from "chai";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { get as httpGet } from "node:http";
+import { freePort } from "../../runtime/nats-server.ts";
 import type { ApiEnv } from "./api-server-env.ts";
 import { startApiEnv } from "./api-server-env.ts";
 import { ACTORS } from "../../actors/registry.ts";
@@ -22,7 +24,30 @@ spec:
   - name: main
     image: ${image}
     command: ["sh", "-c", "i=0; while :; do i=$((i+1)); echo tick $i; sleep 0.2; done"]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: ${ns}}
+spec:
+  nodeName: ${node}
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: web
+    image: ${image}
+    ports: [{containerPort: 80}]
+    command: ["sh", "-c", "echo hello-from-pod > index.html && exec busybox httpd -f -p \${PORT:-80} -h ."]
 `;
+
+/** GET over plain HTTP to a loopback port. */
+function get(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    httpGet({ host: "127.0.0.1", port, path: "/index.html", agent: false }, (res) => {
+      let body = "";
+      res.on("data", (d) => (body += d));
+      res.on("end", () => resolve(body));
+    }).on("error", reject);
+  });
+}
 
 for (const engine of ["docker", "process"] as const) {
   describe(`kubectl exec, cp and attach (${engine} engine)`, function () {
@@ -50,11 +75,11 @@ for (const engine of ["docker", "process"] as const) {
       const f = join(env.dir, "pod.yaml");
       writeFileSync(f, pod(ns, node, BUSYBOX_IMAGE));
       await ok(["apply", "-f", f]);
-      await ok(["wait", "--for=condition=Ready", "pod/box", "-n", ns, "--timeout=60s"]);
+      await ok(["wait", "--for=condition=Ready", "pod/box", "pod/web", "-n", ns, "--timeout=60s"]);
     });
     after(async () => {
       if (!env) return;
-      await env.kubectl(["delete", "pod", "box", "-n", ns, "--grace-period=0", "--force", "--wait=true"]).catch(() => undefined);
+      await env.kubectl(["delete", "pod", "box", "web", "-n", ns, "--grace-period=0", "--force", "--wait=true"]).catch(() => undefined);
       await env.stop();
     });
 
@@ -87,6 +112,19 @@ for (const engine of ["docker", "process"] as const) {
       expect((await ok(["exec", "box", "-n", ns, "--", "sh", "-c", `wc -l < ${remote}`])).trim()).to.equal("4999");
       await ok(["cp", `${ns}/box:${remote}`, join(dir, "out.txt")]);
       expect(readFileSync(join(dir, "out.txt"), "utf8")).to.equal(payload);
+    });
+
+    it("forwards a local port to the pod's port with kubectl port-forward, for many requests", async () => {
+      const port = await freePort();
+      const bg = env.kubectlBackground(["port-forward", "pod/web", "-n", ns, `${port}:80`]);
+      try {
+        await waitFor(() => bg.output().includes("Forwarding from"), { timeoutMs: 30_000, what: "port-forward to listen" });
+        for (let i = 0; i < 30; i++) expect(await get(port)).to.equal("hello-from-pod\n");
+        const parallel = await Promise.all(Array.from({ length: 10 }, () => get(port)));
+        expect(parallel.every((b) => b === "hello-from-pod\n")).to.equal(true);
+      } finally {
+        bg.stop();
+      }
     });
 
     it("attaches to the container's output", async () => {
