@@ -5,7 +5,7 @@
  * by two containers.
  */
 import { expect } from "chai";
-import { writeFileSync } from "node:fs";
+import { statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ApiEnv } from "./api-server-env.ts";
 import { startApiEnv } from "./api-server-env.ts";
@@ -133,8 +133,10 @@ for (const engine of ["docker", "process"] as const) {
     });
 
     it("keeps secret files unreadable to other users of the node and gives them the asked mode", async () => {
-      const out = await ok(["exec", "vols", "-c", "main", "-n", ns, "--", "sh", "-c", `stat -L -c %a ${dir}/sec/password`]).catch(() => undefined);
-      if (out !== undefined) expect(out.trim()).to.equal("400");
+      const out = await ok(["exec", "vols", "-c", "main", "-n", ns, "--", "sh", "-c", `stat -L -c %a ${dir}/sec/password`]);
+      expect(out.trim()).to.equal("400");
+      const root = join(env.dir, "kubelet", env.tc.cluster, node, "volumes");
+      expect((statSync(root).mode & 0o777).toString(8)).to.equal("700");
     });
 
     it("rewrites a configMap volume's file when the ConfigMap changes", async () => {
