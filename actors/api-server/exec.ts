@@ -13,6 +13,7 @@ import type { StoreClient } from "../../bus/store-client.ts";
 import type { Pod } from "../../bus/resources.ts";
 import type { ResourceRoute } from "./routes.ts";
 import type { WebSocketConn } from "./websocket.ts";
+import type { Relay } from "./session-relay.ts";
 import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
 import { acceptWebSocket, isWebSocketUpgrade } from "./websocket.ts";
 import { openRelay } from "./session-relay.ts";
@@ -82,34 +83,46 @@ export async function handleExecUpgrade(deps: StreamDeps, req: IncomingMessage, 
   const pending: Buffer[] = [];
   const send = (b: Buffer) => (ws ? ws.send(b) : (pending.push(b), true));
   let unacked = 0;
+  let exited = false;
+  // Output may arrive before openRelay resolves: its credit is given once the relay exists.
+  let relay: Relay | undefined;
+  const credit = (n: number) => (relay ? relay.credit(n) : (unacked += n));
   const io = { namespace: route.namespace!, pod: route.name!, container: x.container, stdin: x.stdin, stdout: x.stdout, stderr: x.stderr, tty: x.tty };
-  const relay = await openRelay(
+  relay = await openRelay(
     deps.nc,
     deps.cluster,
     x.node,
     attach ? { type: "attach", ...io } : { type: "exec", ...io, command: x.command },
     {
       onData(stream, data) {
-        if (stream === 1 && !x.stdout) return relay.credit(data.length);
-        if (stream === 2 && !x.stderr) return relay.credit(data.length);
-        if (send(withChannel(stream === 1 ? Channel.stdout : Channel.stderr, data))) relay.credit(data.length);
+        if (stream === 1 && !x.stdout) return credit(data.length);
+        if (stream === 2 && !x.stderr) return credit(data.length);
+        if (send(withChannel(stream === 1 ? Channel.stdout : Channel.stderr, data))) credit(data.length);
         else unacked += data.length;
       },
       onExit(code, message) {
+        exited = true;
         send(withChannel(Channel.error, Buffer.from(JSON.stringify(exitStatus(x.command, code, message)))));
         ws?.close(1000);
       },
     },
   );
+  const r = relay;
   ws = acceptWebSocket(req, socket, head, CHANNEL_PROTOCOLS);
   if (!ws) {
-    relay.cancel();
+    r.cancel();
     return undefined;
   }
   const conn = ws;
-  for (const b of pending.splice(0)) conn.send(b);
+  let flushed = true;
+  for (const b of pending.splice(0)) flushed = conn.send(b) && flushed;
+  if (flushed && unacked) {
+    r.credit(unacked);
+    unacked = 0;
+  }
+  if (exited) conn.close(1000);
   conn.onDrain(() => {
-    if (unacked) relay.credit(unacked);
+    if (unacked) r.credit(unacked);
     unacked = 0;
   });
   conn.onMessage((m) => {
@@ -118,20 +131,20 @@ export async function handleExecUpgrade(deps: StreamDeps, req: IncomingMessage, 
     const data = m.subarray(1);
     if (ch === Channel.stdin) {
       if (data.length === 0) return;
-      relay.stdin(Buffer.from(data));
-      if (relay.stdinBlocked) {
+      r.stdin(Buffer.from(data));
+      if (r.stdinBlocked) {
         conn.pause();
-        relay.onStdinOpen(() => conn.resume());
+        r.onStdinOpen(() => conn.resume());
       }
     } else if (ch === Channel.resize) {
       try {
-        const r = JSON.parse(data.toString("utf8")) as { Width?: number; Height?: number };
-        if (Number.isInteger(r.Width) && Number.isInteger(r.Height)) relay.resize(r.Width!, r.Height!);
+        const size = JSON.parse(data.toString("utf8")) as { Width?: number; Height?: number };
+        if (Number.isInteger(size.Width) && Number.isInteger(size.Height)) r.resize(size.Width!, size.Height!);
       } catch {
         /* not a resize */
       }
-    } else if (ch === Channel.close && data[0] === Channel.stdin) relay.closeStdin();
+    } else if (ch === Channel.close && data[0] === Channel.stdin) r.closeStdin();
   });
-  conn.onClose(() => relay.cancel());
+  conn.onClose(() => r.cancel());
   return conn;
 }

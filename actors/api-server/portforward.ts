@@ -32,6 +32,8 @@ interface Stream {
   /** Input that arrived while the relay was opening. */
   queued: Buffer[];
   clientFin: boolean;
+  /** Output passed to the WebSocket but not yet acknowledged to the kubelet (buffer full). */
+  unacked: number;
 }
 
 export async function handlePortForwardUpgrade(deps: StreamDeps, req: IncomingMessage, socket: Duplex, head: Buffer, route: ResourceRoute, _q: URLSearchParams): Promise<WebSocketConn | undefined> {
@@ -56,10 +58,19 @@ export async function handlePortForwardUpgrade(deps: StreamDeps, req: IncomingMe
     if (fin) send(dataFrame(id, FLAG_FIN, Buffer.alloc(0)));
     return ok;
   };
+  /** A data stream closed both ways is forgotten, with its error stream. */
+  const forgetIfDone = (s: Stream) => {
+    if (!s.finSent || !s.clientFin || s.type !== "data") return;
+    streams.delete(s.id);
+    const e = errorStreams.get(s.requestID);
+    if (e !== undefined) streams.delete(e);
+    errorStreams.delete(s.requestID);
+  };
   const finish = (s: Stream) => {
     if (s.finSent) return;
     s.finSent = true;
     send(dataFrame(s.id, FLAG_FIN, Buffer.alloc(0)));
+    forgetIfDone(s);
   };
   const fail = (s: Stream, message: string) => {
     const errId = errorStreams.get(s.requestID);
@@ -72,22 +83,19 @@ export async function handlePortForwardUpgrade(deps: StreamDeps, req: IncomingMe
   };
 
   const openData = async (s: Stream) => {
-    let unacked = 0;
     try {
       s.relay = await openRelay(deps.nc, deps.cluster, node, { type: "portforward", namespace: route.namespace!, pod: route.name!, port: s.port }, {
         onData: (_stream, data) => {
-          if (sendData(s.id, data)) s.relay?.credit(data.length);
-          else unacked += data.length;
+          if (sendData(s.id, data) && s.relay) s.relay.credit(data.length);
+          else s.unacked += data.length;
         },
         onExit: (code, message) => (code < 0 ? fail(s, message ?? "port-forward failed") : finish(s)),
       });
     } catch (e) {
       return fail(s, `error forwarding port ${s.port} to pod ${route.name}: ${(e as Error).message}`);
     }
-    ws.onDrain(() => {
-      if (unacked) s.relay?.credit(unacked);
-      unacked = 0;
-    });
+    if (s.unacked) s.relay.credit(s.unacked);
+    s.unacked = 0;
     for (const b of s.queued.splice(0)) s.relay.stdin(b);
     if (s.clientFin) s.relay.closeStdin();
   };
@@ -108,6 +116,7 @@ export async function handlePortForwardUpgrade(deps: StreamDeps, req: IncomingMe
       if (f.flags & FLAG_FIN) {
         s.clientFin = true;
         s.relay?.closeStdin();
+        forgetIfDone(s);
       }
       return;
     }
@@ -116,7 +125,7 @@ export async function handlePortForwardUpgrade(deps: StreamDeps, req: IncomingMe
         const id = f.data.readUInt32BE(0) & 0x7fffffff;
         const headers = decodeHeaderBlock(await inflate.process(f.data.subarray(10)));
         const port = Number(headers.port);
-        const s: Stream = { id, type: headers.streamtype ?? "", requestID: headers.requestid ?? "", port, finSent: false, queued: [], clientFin: (f.flags & FLAG_FIN) !== 0 };
+        const s: Stream = { id, type: headers.streamtype ?? "", requestID: headers.requestid ?? "", port, finSent: false, queued: [], clientFin: (f.flags & FLAG_FIN) !== 0, unacked: 0 };
         streams.set(id, s);
         const idBuf = Buffer.alloc(4);
         idBuf.writeUInt32BE(id, 0);
@@ -149,6 +158,13 @@ export async function handlePortForwardUpgrade(deps: StreamDeps, req: IncomingMe
     }
   };
 
+  ws.onDrain(() => {
+    for (const s of streams.values()) {
+      if (!s.unacked || !s.relay) continue;
+      s.relay.credit(s.unacked);
+      s.unacked = 0;
+    }
+  });
   ws.onMessage((m) => {
     buf = buf.length ? Buffer.concat([buf, m]) : m;
     const { frames, rest } = parseFrames(buf);

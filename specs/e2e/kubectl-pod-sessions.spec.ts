@@ -127,6 +127,23 @@ for (const engine of ["docker", "process"] as const) {
       }
     });
 
+    it("fails a pod that outlives its activeDeadlineSeconds with DeadlineExceeded and stops its container", async () => {
+      const f = join(env.dir, "deadline.yaml");
+      writeFileSync(f, `apiVersion: v1
+kind: Pod
+metadata: {name: deadline, namespace: ${ns}}
+spec:
+  nodeName: ${node}
+  activeDeadlineSeconds: 2
+  terminationGracePeriodSeconds: 1
+  containers: [{name: main, image: ${BUSYBOX_IMAGE}, command: ["sleep", "3600"]}]
+`);
+      await ok(["apply", "-f", f]);
+      await waitFor(async () => (await ok(["get", "pod", "deadline", "-n", ns, "-o", "jsonpath={.status.phase}/{.status.reason}"])) === "Failed/DeadlineExceeded", { timeoutMs: 30_000, what: "the pod to fail" });
+      await waitFor(async () => (await ok(["get", "pod", "deadline", "-n", ns, "-o", "jsonpath={.status.containerStatuses[0].state.terminated.reason}"])) !== "", { timeoutMs: 30_000, what: "the container to stop" });
+      await ok(["delete", "pod", "deadline", "-n", ns, "--wait=true"]);
+    });
+
     it("attaches to the container's output", async () => {
       const bg = env.kubectlBackground(["attach", "box", "-n", ns]);
       try {
