@@ -117,6 +117,11 @@ export interface Probe {
   failureThreshold?: number;
   terminationGracePeriodSeconds?: number;
 }
+export interface LifecycleHandler {
+  exec?: ExecAction;
+  httpGet?: HTTPGetAction;
+  sleep?: { seconds: number };
+}
 export interface VolumeMount {
   name: string;
   mountPath: string;
@@ -137,6 +142,7 @@ export interface Container {
   livenessProbe?: Probe;
   readinessProbe?: Probe;
   startupProbe?: Probe;
+  lifecycle?: { postStart?: LifecycleHandler; preStop?: LifecycleHandler };
   imagePullPolicy?: "Always" | "IfNotPresent" | "Never";
   terminationMessagePath?: string;
   terminationMessagePolicy?: string;

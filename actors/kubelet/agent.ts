@@ -14,13 +14,15 @@ import { WorkQueue } from "../../runtime/workqueue.ts";
 import { isCode, ErrorCode } from "../../bus/errors.ts";
 import { ImageError, StartError } from "./engines/types.ts";
 import { ConfigError } from "./env.ts";
-import { decideSync } from "./pod-sync.ts";
+import { decideSync, gracePeriodSeconds as gracePeriodSecondsOf } from "./pod-sync.ts";
 import { computeStatus } from "./pod-status.ts";
 import { containerConfig } from "./container-config.ts";
 import { ProbeWorker } from "./probes.ts";
 import { EventRecorder } from "../../runtime/events.ts";
 import { POD_PORTS_ANNOTATION } from "../../bus/service-links.ts";
 import type { VolumeManager } from "./volumes/manager.ts";
+import type { LifecycleHandler } from "../../bus/resources.ts";
+import { runHook } from "./hooks.ts";
 
 
 export interface AgentOptions {
@@ -147,7 +149,7 @@ export class NodeAgent {
       const c = byId.get(a.id)!;
       const why = a.reason === "Unhealthy" ? `Container ${a.container} failed liveness probe, will be restarted` : `Stopping container ${a.container}`;
       this.event(pod, { type: "Normal", reason: "Killing", message: why, key: `Killing:${a.id}` });
-      return this.kill(c, a.graceSeconds);
+      return this.kill(c, a.graceSeconds, pod);
     }));
     let sandbox: SandboxInfo | undefined;
     const starts: Promise<void>[] = [];
@@ -177,10 +179,30 @@ export class NodeAgent {
     return false;
   }
 
-  private async kill(c: EngineContainer, graceSeconds: number): Promise<void> {
+  private async kill(c: EngineContainer, graceSeconds: number, pod?: Pod): Promise<void> {
     this.probes.get(c.id)?.stop();
     this.probes.delete(c.id);
-    await this.o.engine.stopContainer(c.id, graceSeconds);
+    const preStop = pod && c.state === "running" ? pod.spec.containers.find((s) => s.name === c.name)?.lifecycle?.preStop : undefined;
+    let grace = graceSeconds;
+    if (preStop && pod && grace > 0) {
+      const started = this.now();
+      const r = await this.hook(pod, c.id, preStop, grace);
+      if (!r.ok) this.event(pod, { type: "Warning", reason: "FailedPreStopHook", message: `PreStopHook failed: ${r.message}`, key: `FailedPreStopHook:${c.id}` });
+      // What the hook used comes off the grace period, with a last 2 s for the signal (as the kubelet does).
+      grace = Math.max(2, grace - Math.ceil((this.now() - started) / 1000));
+    }
+    await this.o.engine.stopContainer(c.id, grace);
+  }
+
+  /** Runs a lifecycle hook against the container (httpGet dials the pod as probes do). */
+  private async hook(pod: Pod, containerId: string, h: LifecycleHandler, timeoutSeconds: number): Promise<{ ok: boolean; message: string }> {
+    const sandbox = (await this.o.engine.listSandboxes()).find((s) => s.pod.uid === pod.metadata.uid);
+    const ports = pod.spec.containers.flatMap((x) => x.ports ?? []);
+    const resolvePort = (p: number | string) => {
+      const cp = typeof p === "number" ? p : (ports.find((x) => x.name === p)?.containerPort ?? Number(p));
+      return sandbox?.hostPorts[String(cp)] ?? cp;
+    };
+    return runHook(h, { engine: this.o.engine, containerId, host: sandbox?.ip ?? "127.0.0.1", resolvePort }, timeoutSeconds);
   }
 
   private forget(uid: string): void {
@@ -247,6 +269,13 @@ export class NodeAgent {
       this.waiting.get(uid) && delete this.waiting.get(uid)![name];
       this.event(pod, { type: "Normal", reason: "Created", message: `Created container ${name}`, key: `Created:${c.id}` });
       this.event(pod, { type: "Normal", reason: "Started", message: `Started container ${name}`, key: `Started:${c.id}` });
+      if (spec.lifecycle?.postStart) {
+        const r = await this.hook(pod, c.id, spec.lifecycle.postStart, gracePeriodSecondsOf(pod));
+        if (!r.ok) {
+          this.event(pod, { type: "Warning", reason: "FailedPostStartHook", message: `PostStartHook failed: ${r.message}`, key: `FailedPostStartHook:${c.id}` });
+          await this.o.engine.stopContainer(c.id, gracePeriodSecondsOf(pod));
+        }
+      }
     } catch (e) {
       if (e instanceof StartError) return fail("RunContainerError", e.message);
       throw e;

@@ -4,7 +4,7 @@
  * pod's kubelet over NATS.
  */
 import { expect } from "chai";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { get as httpGet } from "node:http";
 import { freePort } from "../../runtime/nats-server.ts";
@@ -142,6 +142,35 @@ spec:
       await waitFor(async () => (await ok(["get", "pod", "deadline", "-n", ns, "-o", "jsonpath={.status.phase}/{.status.reason}"])) === "Failed/DeadlineExceeded", { timeoutMs: 30_000, what: "the pod to fail" });
       await waitFor(async () => (await ok(["get", "pod", "deadline", "-n", ns, "-o", "jsonpath={.status.containerStatuses[0].state.terminated.reason}"])) !== "", { timeoutMs: 30_000, what: "the container to stop" });
       await ok(["delete", "pod", "deadline", "-n", ns, "--wait=true"]);
+    });
+
+    it("runs postStart after the container starts and preStop before it stops", async () => {
+      const hostDir = join(env.dir, "hooks");
+      mkdirSync(hostDir, { recursive: true });
+      const at = engine === "docker" ? "/hooks" : hostDir;
+      const f = join(env.dir, "hooks.yaml");
+      writeFileSync(f, `apiVersion: v1
+kind: Pod
+metadata: {name: hooks, namespace: ${ns}}
+spec:
+  nodeName: ${node}
+  terminationGracePeriodSeconds: 5
+  volumes: [{name: out, hostPath: {path: ${hostDir}}}]
+  containers:
+  - name: main
+    image: ${BUSYBOX_IMAGE}
+    command: ["sleep", "3600"]
+    volumeMounts: [{name: out, mountPath: ${at}}]
+    lifecycle:
+      postStart: {exec: {command: ["sh", "-c", "echo started > ${at}/post-start"]}}
+      preStop: {exec: {command: ["sh", "-c", "echo stopping > ${at}/pre-stop"]}}
+`);
+      await ok(["apply", "-f", f]);
+      await ok(["wait", "--for=condition=Ready", "pod/hooks", "-n", ns, "--timeout=60s"]);
+      await waitFor(() => existsSync(join(hostDir, "post-start")), { timeoutMs: 20_000, what: "the postStart hook's file" });
+      expect(existsSync(join(hostDir, "pre-stop"))).to.equal(false);
+      await ok(["delete", "pod", "hooks", "-n", ns, "--wait=true"]);
+      expect(readFileSync(join(hostDir, "pre-stop"), "utf8")).to.equal("stopping\n");
     });
 
     it("attaches to the container's output", async () => {
