@@ -43,7 +43,7 @@ function t(
 export const RESOURCE_TYPES: readonly ResourceType[] = [
   t("namespaces", "Namespace", "", false, ["ns"], { subresources: ["status"] }),
   t("nodes", "Node", "", false, ["no"], { subresources: ["status"] }),
-  t("pods", "Pod", "", true, ["po"], { categories: ["all"], subresources: ["status", "binding", "eviction", "log"] }),
+  t("pods", "Pod", "", true, ["po"], { categories: ["all"], subresources: ["status", "binding", "eviction", "log", "exec", "attach", "portforward"] }),
   t("services", "Service", "", true, ["svc"], { categories: ["all"], subresources: ["status"] }),
   t("endpoints", "Endpoints", "", true, ["ep"]),
   t("configmaps", "ConfigMap", "", true, ["cm"]),

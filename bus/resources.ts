@@ -117,6 +117,11 @@ export interface Probe {
   failureThreshold?: number;
   terminationGracePeriodSeconds?: number;
 }
+export interface LifecycleHandler {
+  exec?: ExecAction;
+  httpGet?: HTTPGetAction;
+  sleep?: { seconds: number };
+}
 export interface VolumeMount {
   name: string;
   mountPath: string;
@@ -137,6 +142,7 @@ export interface Container {
   livenessProbe?: Probe;
   readinessProbe?: Probe;
   startupProbe?: Probe;
+  lifecycle?: { postStart?: LifecycleHandler; preStop?: LifecycleHandler };
   imagePullPolicy?: "Always" | "IfNotPresent" | "Never";
   terminationMessagePath?: string;
   terminationMessagePolicy?: string;
@@ -193,8 +199,8 @@ export interface Volume {
   name: string;
   emptyDir?: { medium?: string; sizeLimit?: Quantity };
   hostPath?: { path: string; type?: string };
-  configMap?: { name: string; items?: { key: string; path: string }[]; optional?: boolean };
-  secret?: { secretName: string; items?: { key: string; path: string }[]; optional?: boolean };
+  configMap?: { name: string; items?: { key: string; path: string; mode?: number }[]; optional?: boolean; defaultMode?: number };
+  secret?: { secretName: string; items?: { key: string; path: string; mode?: number }[]; optional?: boolean; defaultMode?: number };
   [source: string]: unknown;
 }
 export interface PodDNSConfig {

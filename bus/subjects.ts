@@ -22,7 +22,7 @@ export const StoreVerb = {
 } as const;
 export type StoreVerb = (typeof StoreVerb)[keyof typeof StoreVerb];
 
-export const NodeVerb = { logs: "logs", stats: "stats" } as const;
+export const NodeVerb = { logs: "logs", stats: "stats", session: "session" } as const;
 export type NodeVerb = (typeof NodeVerb)[keyof typeof NodeVerb];
 
 /** Encodes a NATS token: object names may contain `.` but never `_`, so `.`→`_` is reversible. */
@@ -89,6 +89,8 @@ export function subjects(cluster: string = DEFAULT_CLUSTER) {
     nodeVerb: (node: string, verb: NodeVerb) => `${root}.node.${encodeToken(node)}.${verb}`,
     nodeQueue: (node: string) => `${root}.node.${encodeToken(node)}`,
     actorsPing: () => `${root}.actors.ping`,
+    /** One exec / attach / port-forward session's two directions (see bus/session-protocol.ts). */
+    session: (id: string, direction: "in" | "out") => `${root}.session.${encodeToken(id)}.${direction}`,
     /** A new server announces its route address to the cluster it joins. */
     serversJoin: () => `${root}.servers.join`,
     /** A worker asks for its node's NATS credentials (the only subject the join user may publish on). */

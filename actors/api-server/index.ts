@@ -20,6 +20,7 @@ import { ensureTokens } from "./tokens.ts";
 import { loadTokenFile } from "./auth.ts";
 import { startWatchCache } from "./watch-cache.ts";
 import { createHandler } from "./server.ts";
+import { createUpgradeHandler } from "./upgrade.ts";
 import { registerServiceEndpoint, kubernetesService } from "../../runtime/service-registration.ts";
 import { httpLimits } from "./limits.ts";
 import { httpStatus, encodeJson } from "./status.ts";
@@ -88,6 +89,8 @@ export const apiServer: ActorDefinition<ApiServerOptions> = {
         limits,
       }),
     );
+    const upgrades = createUpgradeHandler({ nc: ctx.nc, cluster: ctx.cluster, store: ctx.store, log: ctx.log, users: currentUsers });
+    server.on("upgrade", upgrades.handle);
     server.keepAliveTimeout = 65_000;
     server.requestTimeout = 0; // watches and log follows are long-lived; the handler times the others
     await new Promise<void>((resolve, reject) => {
@@ -105,6 +108,7 @@ export const apiServer: ActorDefinition<ApiServerOptions> = {
       async stop() {
         await registration.stop();
         for (const [, f] of feeds) f.stop();
+        upgrades.stop();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeAllConnections();

@@ -84,6 +84,9 @@ function groupVersion(segs: string[]): { group: string; version: string; rest: s
   return undefined;
 }
 
+/** Subresources served only over an upgraded connection (exec.ts, portforward.ts). */
+export const STREAM_SUBRESOURCES = ["exec", "attach", "portforward"];
+
 function verbFor(method: string, hasName: boolean, subresource: string | undefined, watch: boolean): Verb | undefined {
   switch (method) {
     case "GET":
@@ -93,7 +96,7 @@ function verbFor(method: string, hasName: boolean, subresource: string | undefin
       return hasName ? Verb.get : Verb.list;
     case "POST":
       if (!hasName) return Verb.create;
-      return subresource === "binding" || subresource === "eviction" ? Verb.create : undefined;
+      return subresource && ["binding", "eviction", ...STREAM_SUBRESOURCES].includes(subresource) ? Verb.create : undefined;
     case "PUT":
       return hasName ? Verb.update : undefined;
     case "PATCH":

@@ -16,7 +16,7 @@ import type { ErrorContext } from "./status.ts";
 import type { HttpLimits } from "./limits.ts";
 import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
 import { pingActors } from "../../runtime/host.ts";
-import { parseRoute } from "./routes.ts";
+import { parseRoute, STREAM_SUBRESOURCES } from "./routes.ts";
 import { authenticate, authorize, allowed } from "./auth.ts";
 import { sendJson, sendError, sendStatus } from "./http.ts";
 import { httpStatus } from "./status.ts";
@@ -49,6 +49,9 @@ type Deps = ServerDeps & { limits: HttpLimits };
 
 async function handleResource(deps: ServerDeps, req: IncomingMessage, res: ServerResponse, route: ResourceRoute, q: URLSearchParams): Promise<void> {
   if (route.subresource === "log") return handleLogs(deps, req, res, route, q);
+  if (route.subresource && STREAM_SUBRESOURCES.includes(route.subresource)) {
+    throw new FlotillaError(ErrorCode.BadRequest, `Upgrade request required: ${route.subresource} is served over a WebSocket (${"v5.channel.k8s.io"})`);
+  }
   switch (route.verb) {
     case "get":
       return handleGet(deps, req, res, route, q);

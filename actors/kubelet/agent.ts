@@ -14,7 +14,7 @@ import { WorkQueue } from "../../runtime/workqueue.ts";
 import { isCode, ErrorCode } from "../../bus/errors.ts";
 import { ImageError, StartError } from "./engines/types.ts";
 import { ConfigError } from "./env.ts";
-import { decideSync } from "./pod-sync.ts";
+import { decideSync, gracePeriodSeconds as gracePeriodSecondsOf } from "./pod-sync.ts";
 import { computeStatus } from "./pod-status.ts";
 import { containerConfig } from "./container-config.ts";
 import { ProbeWorker } from "./probes.ts";
@@ -22,6 +22,9 @@ import { EventRecorder } from "../../runtime/events.ts";
 import { POD_PORTS_ANNOTATION } from "../../bus/service-links.ts";
 import type { DnsSettings } from "./resolv-conf.ts";
 import { formatResolvConf, podResolvConf } from "./resolv-conf.ts";
+import type { VolumeManager } from "./volumes/manager.ts";
+import type { LifecycleHandler } from "../../bus/resources.ts";
+import { runHook } from "./hooks.ts";
 
 
 export interface AgentOptions {
@@ -36,6 +39,10 @@ export interface AgentOptions {
   concurrency?: number;
   /** The cluster DNS and the host's resolvers: each pod's resolv.conf, for engines that give pods their own. */
   dns?: DnsSettings;
+  /** Makes pods' volumes (absent for engines without a filesystem: simulated). */
+  volumes?: VolumeManager;
+  /** Told which ConfigMaps and Secrets a pod's volumes read (to re-sync it when they change). */
+  trackVolumeSources?(podKey: string, pod: Pod | undefined): void;
 }
 
 const keyOf = (ns: string | undefined, name: string | undefined) => `${ns ?? "default"}/${name}`;
@@ -90,6 +97,7 @@ export class NodeAgent {
     await Promise.all(cs.filter((c) => c.state !== "exited").map((c) => this.o.engine.stopContainer(c.id, 0).catch(() => undefined)));
     for (const c of cs) await this.o.engine.removeContainer(c.id).catch(() => undefined);
     for (const s of ss) await this.o.engine.removeSandbox(s.id).catch(() => undefined);
+    for (const s of ss) await this.o.volumes?.tearDown(s.pod.uid).catch(() => undefined);
     this.waiting.clear();
   }
 
@@ -115,7 +123,9 @@ export class NodeAgent {
       for (const c of stale) await this.o.engine.removeContainer(c.id);
       for (const s of staleSandboxes) await this.o.engine.removeSandbox(s.id);
       for (const s of staleSandboxes) this.forget(s.pod.uid);
+      for (const s of staleSandboxes) await this.o.volumes?.tearDown(s.pod.uid);
     }
+    this.o.trackVolumeSources?.(key, pod && !pod.metadata.deletionTimestamp ? pod : undefined);
     if (!pod) {
       this.lastSeen.delete(key);
       return;
@@ -129,6 +139,7 @@ export class NodeAgent {
     for (const e of plan.events) this.event(pod, e);
     const finalize = await this.execute(pod, plan.actions, containers, (s) => (sandbox = s));
     if (finalize) return;
+    if (sandbox && !plan.actions.some((a) => a.type === "start")) await this.refreshVolumes(pod, sandbox);
     if (plan.actions.length > 0) containers = (await this.o.engine.listContainers()).filter((c) => c.pod.uid === uid);
     this.reconcileProbes(pod, containers, sandbox);
     await this.writeStatus(pod, computeStatus(input(), { hostIP: this.o.hostIP, engineName: this.o.engine.name }));
@@ -166,7 +177,7 @@ export class NodeAgent {
       const c = byId.get(a.id)!;
       const why = a.reason === "Unhealthy" ? `Container ${a.container} failed liveness probe, will be restarted` : `Stopping container ${a.container}`;
       this.event(pod, { type: "Normal", reason: "Killing", message: why, key: `Killing:${a.id}` });
-      return this.kill(c, a.graceSeconds);
+      return this.kill(c, a.graceSeconds, pod);
     }));
     let sandbox: SandboxInfo | undefined;
     const starts: Promise<void>[] = [];
@@ -174,6 +185,7 @@ export class NodeAgent {
       if (a.type === "removeContainer") await this.o.engine.removeContainer(a.id);
       else if (a.type === "removeSandbox") {
         await this.o.engine.removeSandbox(a.id);
+        await this.o.volumes?.tearDown(pod.metadata.uid!);
       } else if (a.type === "createSandbox") {
         sandbox = await this.createSandbox(pod);
         setSandbox(sandbox);
@@ -182,6 +194,7 @@ export class NodeAgent {
         starts.push(this.start(pod, sandbox, a.container, a.init, a.attempt));
       } else if (a.type === "finalize") {
         this.forget(pod.metadata.uid!);
+        await this.o.volumes?.tearDown(pod.metadata.uid!);
         try {
           await this.o.store.delete("pods", pod.metadata.namespace, pod.metadata.name!, { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata.uid } });
         } catch (e) {
@@ -194,10 +207,30 @@ export class NodeAgent {
     return false;
   }
 
-  private async kill(c: EngineContainer, graceSeconds: number): Promise<void> {
+  private async kill(c: EngineContainer, graceSeconds: number, pod?: Pod): Promise<void> {
     this.probes.get(c.id)?.stop();
     this.probes.delete(c.id);
-    await this.o.engine.stopContainer(c.id, graceSeconds);
+    const preStop = pod && c.state === "running" ? pod.spec.containers.find((s) => s.name === c.name)?.lifecycle?.preStop : undefined;
+    let grace = graceSeconds;
+    if (preStop && pod && grace > 0) {
+      const started = this.now();
+      const r = await this.hook(pod, c.id, preStop, grace);
+      if (!r.ok) this.event(pod, { type: "Warning", reason: "FailedPreStopHook", message: `PreStopHook failed: ${r.message}`, key: `FailedPreStopHook:${c.id}` });
+      // What the hook used comes off the grace period, with a last 2 s for the signal (as the kubelet does).
+      grace = Math.max(2, grace - Math.ceil((this.now() - started) / 1000));
+    }
+    await this.o.engine.stopContainer(c.id, grace);
+  }
+
+  /** Runs a lifecycle hook against the container (httpGet dials the pod as probes do). */
+  private async hook(pod: Pod, containerId: string, h: LifecycleHandler, timeoutSeconds: number): Promise<{ ok: boolean; message: string }> {
+    const sandbox = (await this.o.engine.listSandboxes()).find((s) => s.pod.uid === pod.metadata.uid);
+    const ports = pod.spec.containers.flatMap((x) => x.ports ?? []);
+    const resolvePort = (p: number | string) => {
+      const cp = typeof p === "number" ? p : (ports.find((x) => x.name === p)?.containerPort ?? Number(p));
+      return sandbox?.hostPorts[String(cp)] ?? cp;
+    };
+    return runHook(h, { engine: this.o.engine, containerId, host: sandbox?.ip ?? "127.0.0.1", resolvePort }, timeoutSeconds);
   }
 
   private forget(uid: string): void {
@@ -235,13 +268,15 @@ export class NodeAgent {
     };
     let cfg;
     try {
+      const ctx = { podIP: sandbox.ip, hostIP: this.o.hostIP, nodeName: this.o.nodeName };
       cfg = await containerConfig(this.o.store, pod, spec, init, attempt, {
-        podIP: sandbox.ip,
-        hostIP: this.o.hostIP,
-        nodeName: this.o.nodeName,
+        ...ctx,
         serviceLinks: this.o.engine.name !== "simulated",
         bridgeAddress: this.o.engine.nodeAddressForPods,
       });
+      if (this.o.volumes && (pod.spec.volumes?.length || spec.volumeMounts?.length)) {
+        cfg.mounts = this.o.volumes.mountsFor(pod, spec, await this.o.volumes.setUp(pod, ctx));
+      }
     } catch (e) {
       if (e instanceof ConfigError) return fail(e.reason, e.message);
       throw e;
@@ -263,9 +298,27 @@ export class NodeAgent {
       this.waiting.get(uid) && delete this.waiting.get(uid)![name];
       this.event(pod, { type: "Normal", reason: "Created", message: `Created container ${name}`, key: `Created:${c.id}` });
       this.event(pod, { type: "Normal", reason: "Started", message: `Started container ${name}`, key: `Started:${c.id}` });
+      if (spec.lifecycle?.postStart) {
+        const r = await this.hook(pod, c.id, spec.lifecycle.postStart, gracePeriodSecondsOf(pod));
+        if (!r.ok) {
+          this.event(pod, { type: "Warning", reason: "FailedPostStartHook", message: `PostStartHook failed: ${r.message}`, key: `FailedPostStartHook:${c.id}` });
+          await this.o.engine.stopContainer(c.id, gracePeriodSecondsOf(pod));
+        }
+      }
     } catch (e) {
       if (e instanceof StartError) return fail("RunContainerError", e.message);
       throw e;
+    }
+  }
+
+  /** configMap / secret / downwardAPI volumes of a running pod follow their sources (failures wait for the next sync). */
+  private async refreshVolumes(pod: Pod, sandbox: SandboxInfo): Promise<void> {
+    if (!this.o.volumes || !pod.spec.volumes?.length) return;
+    try {
+      await this.o.volumes.setUp(pod, { podIP: sandbox.ip, hostIP: this.o.hostIP, nodeName: this.o.nodeName });
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      this.o.log.debug("volume refresh failed", { pod: pod.metadata.name, error: e.message });
     }
   }
 

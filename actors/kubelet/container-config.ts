@@ -89,5 +89,7 @@ export async function containerConfig(
     imagePullPolicy: pullPolicy(c),
     init,
     attempt,
+    ...(c.stdin ? { stdin: true } : {}),
+    ...(c.tty ? { tty: true } : {}),
   };
 }

@@ -24,7 +24,7 @@ export interface EnvContext {
 
 const b64 = (s: string) => Buffer.from(s, "base64").toString("utf8");
 
-function secretData(s: Secret): Record<string, string> {
+export function secretData(s: Secret): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(s.data ?? {})) out[k] = b64(v);
   for (const [k, v] of Object.entries(s.stringData ?? {})) out[k] = v;

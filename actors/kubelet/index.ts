@@ -18,10 +18,15 @@ import { NodeAgent } from "./agent.ts";
 import { registerNode, heartbeatNode, LeaseKeeper } from "./node-status.ts";
 import type { NodeFacts } from "./node-status.ts";
 import { serveLogs } from "./logs.ts";
+import { serveSessions } from "./sessions.ts";
 import { DEFAULT_BACKOFF_BASE_MS, DEFAULT_BACKOFF_MAX_MS } from "./backoff.ts";
 import { fenceDue, FENCE_CHECK_MS } from "./fence.ts";
 import type { NetworkMode } from "./network.ts";
 import { nodeNetwork } from "./network.ts";
+import { join } from "node:path";
+import { VolumeManager } from "./volumes/manager.ts";
+import { VolumeSources } from "./volumes/sources.ts";
+import { defaultDataDir } from "./engines/process.ts";
 
 export interface KubeletOptions {
   nodeName: string;
@@ -98,7 +103,14 @@ export async function startKubelet(ctx: ActorContext, opts: KubeletOptions): Pro
 
   const makeInformer = () => new Informer<Pod>(ctx.nc, ctx.cluster, { resource: "pods", filter: (p) => p.spec?.nodeName === nodeName, log });
   let informer = makeInformer();
+  const volumes =
+    engine.name === "simulated"
+      ? undefined
+      : new VolumeManager({ root: join(opts.dataDir ?? defaultDataDir(), "kubelet", ctx.cluster, nodeName, "volumes"), store: ctx.store, log, memoryAsTmpfs: engine.name === "docker" && process.getuid?.() === 0 });
+  let sources: VolumeSources | undefined;
   const agent = new NodeAgent({
+    volumes,
+    trackVolumeSources: (key, pod) => sources?.track(key, pod),
     nodeName,
     hostIP: facts.hostIP,
     engine,
@@ -118,9 +130,11 @@ export async function startKubelet(ctx: ActorContext, opts: KubeletOptions): Pro
     inf.addHandlers({ add: (p) => agent.enqueue(p), update: (_o, p) => agent.enqueue(p), delete: (p) => agent.enqueue(p) });
     await inf.start();
   };
+  sources = volumes ? new VolumeSources(ctx.nc, ctx.subjects, (key) => agent.queue.add(key)) : undefined;
   await watchPods(informer);
   await agent.resyncEngine();
   const logs = serveLogs({ nc: ctx.nc, subjects: ctx.subjects, nodeName, engine, getPod: (ns, n) => informer.get(ns, n), log });
+  const sessions = serveSessions({ nc: ctx.nc, subjects: ctx.subjects, nodeName, engine, getPod: (ns, n) => informer.get(ns, n), log });
 
   const statusTimer = setInterval(() => {
     // An engine may learn its pod-facing address only with its first pod (docker-bridge.ts).
@@ -181,6 +195,8 @@ export async function startKubelet(ctx: ActorContext, opts: KubeletOptions): Pro
       clearInterval(statusTimer);
       clearInterval(resyncTimer);
       logs.stop();
+      sessions.stop();
+      sources?.stop();
       informer.stop();
       agent.setFenced(true);
       // No sync may still be starting a container once the pods are being stopped.

@@ -6,7 +6,7 @@
 import type { Pod, PodStatus, PodCondition, ContainerStatus, ContainerState, Container, PodPhase } from "../../bus/resources.ts";
 import type { EngineContainer } from "./engines/types.ts";
 import type { SyncInput } from "./pod-sync.ts";
-import { attemptsByName, initDone, shouldRestart, restartAt, isTerminalPhase, retryAt } from "./pod-sync.ts";
+import { attemptsByName, initDone, shouldRestart, restartAt, isTerminalPhase, retryAt, activeDeadlineAt, DEADLINE_MESSAGE } from "./pod-sync.ts";
 import { rfc3339 } from "../../bus/time.ts";
 
 export interface StatusContext {
@@ -87,7 +87,9 @@ export function computeStatus(input: SyncInput, ctx: StatusContext): PodStatus {
     const l = byName.get(ic.name)?.[0];
     return !!l && l.state === "exited" && l.exitCode !== 0 && (pod.spec.restartPolicy ?? "Always") === "Never";
   });
-  const phase = computePhase(pod, byName, initFailed);
+  const deadline = activeDeadlineAt(pod);
+  const deadlineExceeded = !isTerminalPhase(pod) && deadline !== undefined && now >= deadline;
+  const phase = deadlineExceeded ? "Failed" : computePhase(pod, byName, initFailed);
   const statuses = pod.spec.containers.map((c) => containerStatus(input, ctx, c, byName.get(c.name), !initialized));
   const initStatuses = (pod.spec.initContainers ?? []).map((c) => {
     const s = containerStatus(input, ctx, c, byName.get(c.name), false);
@@ -120,5 +122,9 @@ export function computeStatus(input: SyncInput, ctx: StatusContext): PodStatus {
     status.podIPs = [{ ip: sandbox.ip }];
   }
   if (phase === "Failed" && initFailed) status.reason = "InitContainerFailed";
+  if (deadlineExceeded) {
+    status.reason = "DeadlineExceeded";
+    status.message = DEADLINE_MESSAGE;
+  }
   return status;
 }

@@ -39,7 +39,7 @@ export interface SyncInput {
 export type SyncAction =
   | { type: "createSandbox" }
   | { type: "start"; container: string; init: boolean; attempt: number }
-  | { type: "kill"; id: string; container: string; graceSeconds: number; reason: "Unhealthy" | "Deleting" | "SandboxLost" }
+  | { type: "kill"; id: string; container: string; graceSeconds: number; reason: "Unhealthy" | "Deleting" | "SandboxLost" | "DeadlineExceeded" }
   | { type: "removeContainer"; id: string }
   | { type: "removeSandbox"; id: string }
   | { type: "finalize" };
@@ -69,6 +69,15 @@ export function attemptsByName(containers: readonly EngineContainer[]): Map<stri
   for (const list of m.values()) list.sort((a, b) => b.attempt - a.attempt);
   return m;
 }
+
+/** When `activeDeadlineSeconds` runs out (ms since epoch), counted from the pod's startTime; undefined without one. */
+export function activeDeadlineAt(pod: Pod): number | undefined {
+  const ads = pod.spec.activeDeadlineSeconds;
+  const start = pod.status?.startTime ? Date.parse(pod.status.startTime) : NaN;
+  return ads === undefined || Number.isNaN(start) ? undefined : start + ads * 1000;
+}
+
+export const DEADLINE_MESSAGE = "Pod was active on the node longer than the specified deadline";
 
 export function isTerminalPhase(pod: Pod): boolean {
   return pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed";
@@ -135,6 +144,15 @@ export function decideSync(input: SyncInput): SyncPlan {
     for (const c of running) actions.push({ type: "kill", id: c.id, container: c.name, graceSeconds: gracePeriodSeconds(pod), reason: "Deleting" });
     return { actions, events };
   }
+
+  // activeDeadlineSeconds: past it, every container stops and the pod fails (pod-status.ts).
+  const deadline = activeDeadlineAt(pod);
+  if (deadline !== undefined && now >= deadline) {
+    events.push({ type: "Warning", reason: "DeadlineExceeded", message: DEADLINE_MESSAGE, key: "DeadlineExceeded" });
+    for (const c of running) actions.push({ type: "kill", id: c.id, container: c.name, graceSeconds: gracePeriodSeconds(pod), reason: "DeadlineExceeded" });
+    return { actions, events };
+  }
+  if (deadline !== undefined) wakeAt(deadline);
 
   // The sandbox owns the pod's network: without it, every container goes and the pod starts over.
   if (!sandbox) {

@@ -14,6 +14,8 @@ import { rfc3339 } from "../../../bus/time.ts";
 import { tailText } from "./log-files.ts";
 import { ensureBusyboxImageSync, BUSYBOX_IMAGE } from "./busybox-image.ts";
 import { discoverBridgeAddress, bridgeGatewayOf } from "./docker-bridge.ts";
+import type { StreamSession, SessionOptions } from "./types.ts";
+import { dockerExecSession, dockerAttachSession } from "./docker-sessions.ts";
 
 export const Label = {
   cluster: "flotilla.cluster",
@@ -262,11 +264,15 @@ export class DockerEngine implements Engine {
         Cmd: cfg.args?.length ? cfg.args : cfg.command?.length ? [] : undefined,
         Env: Object.entries(cfg.env).map(([k, v]) => `${k}=${v}`),
         WorkingDir: cfg.workingDir,
+        OpenStdin: !!cfg.stdin,
+        StdinOnce: false,
+        Tty: !!cfg.tty,
         Labels: this.labels(sandbox.pod, "container", { [Label.container]: cfg.name, [Label.attempt]: String(cfg.attempt), [Label.init]: String(cfg.init) }),
         HostConfig: {
           Init: true,
           NetworkMode: `container:${sandbox.id}`,
           IpcMode: `container:${sandbox.id}`,
+          Mounts: (cfg.mounts ?? []).map((m) => ({ Type: "bind" as const, Source: m.source, Target: m.target, ReadOnly: m.readOnly })),
           NanoCpus: cfg.cpuMillis ? cfg.cpuMillis * 1_000_000 : undefined,
           Memory: cfg.memoryBytes || undefined,
         },
@@ -314,6 +320,19 @@ export class DockerEngine implements Engine {
     }
     const info = await ex.inspect();
     return { exitCode: info.ExitCode ?? 1, output };
+  }
+
+  execSession(containerId: string, command: string[], o: SessionOptions): Promise<StreamSession> {
+    return dockerExecSession(this.docker, containerId, command, o);
+  }
+
+  attachSession(containerId: string, o: SessionOptions): Promise<StreamSession> {
+    return dockerAttachSession(this.docker, containerId, o);
+  }
+
+  /** Pods have their own address on the bridge: the node reaches the port there. */
+  podPortAddress(sandbox: SandboxInfo, port: number): { host: string; port: number } {
+    return { host: sandbox.ip, port };
   }
 
   async logs(containerId: string, opts: LogOptions): Promise<LogStream> {

@@ -33,6 +33,9 @@ import { rfc3339 } from "../../../bus/time.ts";
 import { tailText, followFile, stampLines } from "./log-files.ts";
 import { writeFileAtomic, readJsonFile, readCheckedFile } from "../../../runtime/atomic-file.ts";
 import { createLogger } from "../../../runtime/logger.ts";
+import type { StreamSession, SessionOptions } from "./types.ts";
+import { hostExecSession, hostAttachSession } from "./host-sessions.ts";
+import { canMountNamespaces, createMountPoints, inMountNamespace, removeMountPoints } from "../volumes/mount-namespace.ts";
 
 export interface ProcessOptions {
   dataDir?: string;
@@ -80,6 +83,8 @@ interface Meta {
   cwd: string;
   /** The pod's network namespace (pod networking mode). */
   netns?: string;
+  /** Started in its own mount namespace (volumes): exec enters it. */
+  mountNs?: boolean;
 }
 
 export function defaultDataDir(): string {
@@ -256,17 +261,22 @@ export class ProcessEngine implements Engine {
     if (!exe) throw new StartError(`exec: "${argv[0]}": executable file not found in $PATH`);
     const cwd = cfg.workingDir ?? this.dir("pods", sandbox.pod.uid);
     if (!isAbsolute(cwd) || !existsSync(cwd)) throw new StartError(`chdir to cwd ("${cwd}") set in config.json failed: no such file or directory`);
+    const mounts = cfg.mounts ?? [];
+    if (mounts.length > 0 && !canMountNamespaces()) throw new StartError("volume mounts on the process engine need root (a mount namespace per container)");
+    if (mounts.length > 0) this.recordMountPoints(sandbox.pod.uid, createMountPoints(mounts));
     mkdirSync(cdir, { recursive: true });
     const log = openSync(join(cdir, "log"), "a");
     const netns = (sandbox as ProcessSandbox).netns;
-    // `ip netns exec` execs the shim in place, so the pid (and process group) is the shim's.
-    const [cmd, ...cmdArgs] = this.wrap(netns, ["/bin/sh", "-c", SHIM, "shim", join(cdir, "exit"), ...argv]);
-    const child = spawn(cmd!, cmdArgs, { cwd, env, detached: true, stdio: ["ignore", log, log] });
+    const shim = ["/bin/sh", "-c", SHIM, "shim", join(cdir, "exit"), ...argv];
+    // `ip netns exec` execs the shim (or the mount namespace wrapper) in place, so the pid (and
+    // process group) is the shim's.
+    const [cmd0, ...rest] = this.wrap(netns, mounts.length > 0 ? inMountNamespace(mounts, shim) : shim);
+    const child = spawn(cmd0!, rest, { cwd, env, detached: true, stdio: ["ignore", log, log] });
     closeSync(log);
     const pid = child.pid;
     if (pid === undefined) throw new StartError(`could not start ${argv[0]}`);
     child.unref();
-    const m: Meta = { id, pod: sandbox.pod, name: cfg.name, attempt: cfg.attempt, init: cfg.init, image: cfg.image, imageID, pid, startedAt: new Date().toISOString(), env, cwd, ...(netns ? { netns } : {}) };
+    const m: Meta = { id, pod: sandbox.pod, name: cfg.name, attempt: cfg.attempt, init: cfg.init, image: cfg.image, imageID, pid, startedAt: new Date().toISOString(), env, cwd, mountNs: mounts.length > 0, ...(netns ? { netns } : {}) };
     writeFileAtomic(join(cdir, "meta.json"), JSON.stringify(m));
     child.once("exit", () => {
       this.watched.delete(id);
@@ -300,9 +310,18 @@ export class ProcessEngine implements Engine {
     rmSync(this.dir("containers", id), { recursive: true, force: true });
   }
 
+  /** Mount points made on the host for this pod's volumes (removed with the sandbox). */
+  private recordMountPoints(uid: string, created: string[]): void {
+    if (created.length === 0) return;
+    const file = this.dir("pods", uid, "mountpoints.json");
+    const old = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as string[]) : [];
+    writeFileAtomic(file, JSON.stringify([...old, ...created]));
+  }
+
   async removeSandbox(id: string): Promise<void> {
     const s = readJsonFile(this.dir("sandboxes", `${id}.json`), isSandbox, this.log) as ProcessSandbox | undefined;
     if (s?.netns) await this.network?.detach(s.pod.uid);
+    removeMountPoints(this.dir("pods", id, "mountpoints.json"));
     rmSync(this.dir("sandboxes", `${id}.json`), { force: true });
     rmSync(this.dir("pods", id), { recursive: true, force: true });
   }
@@ -311,14 +330,38 @@ export class ProcessEngine implements Engine {
     const m = this.meta(containerId);
     if (!m || command.length === 0) return { exitCode: 126, output: "container not found" };
     return new Promise((resolve) => {
-      const [cmd, ...args] = this.wrap(m.netns, command);
-      const p = spawn(cmd!, args, { cwd: m.cwd, env: m.env, stdio: ["ignore", "pipe", "pipe"], timeout: timeoutMs, killSignal: "SIGKILL" });
+      const argv = this.inContainer(m, command);
+      const p = spawn(argv[0]!, argv.slice(1), { cwd: m.cwd, env: m.env, stdio: ["ignore", "pipe", "pipe"], timeout: timeoutMs, killSignal: "SIGKILL" });
       let output = "";
       p.stdout.on("data", (d) => (output += d));
       p.stderr.on("data", (d) => (output += d));
       p.once("error", (e) => resolve({ exitCode: 127, output: e.message }));
       p.once("close", (code, signal) => resolve({ exitCode: code ?? (signal ? 137 : 1), output }));
     });
+  }
+
+  /** A command as the container would run it: inside its mount namespace when it has one. */
+  /** A command run inside a container: its mount namespace (volumes) and its pod's network namespace. */
+  inContainer(m: Meta, command: string[]): string[] {
+    if (m.mountNs && alive(m.pid)) return ["nsenter", "-t", String(m.pid), "-m", ...(m.netns ? ["-n"] : []), "--", ...command];
+    return this.wrap(m.netns, command);
+  }
+
+  async execSession(containerId: string, command: string[], o: SessionOptions): Promise<StreamSession> {
+    const m = this.meta(containerId);
+    if (!m || !alive(m.pid)) throw new StartError(`container ${containerId} is not running`);
+    return hostExecSession(this.inContainer(m, command), m.env, m.cwd, o);
+  }
+
+  async attachSession(containerId: string, o: SessionOptions): Promise<StreamSession> {
+    const m = this.meta(containerId);
+    if (!m || !alive(m.pid)) throw new StartError(`container ${containerId} is not running`);
+    return hostAttachSession(this.dir("containers", containerId, "log"), () => (this.view(m).state === "exited" ? this.view(m).exitCode : undefined), o);
+  }
+
+  /** Pods share the host's network: a containerPort is reached at its host port on loopback. */
+  podPortAddress(sandbox: SandboxInfo, port: number): { host: string; port: number } {
+    return { host: sandbox.ip, port: sandbox.hostPorts[String(port)] ?? port };
   }
 
   async logs(containerId: string, opts: LogOptions): Promise<LogStream> {

@@ -4,6 +4,7 @@
  * containers inside them, reports what exists (so a restarted kubelet re-adopts its work), stops
  * them gracefully, runs exec probes and reads logs. Types only: no runtime code here.
  */
+import type { Readable, Writable } from "node:stream";
 
 export const EngineName = { docker: "docker", process: "process", simulated: "simulated" } as const;
 export type EngineName = (typeof EngineName)[keyof typeof EngineName];
@@ -13,6 +14,13 @@ export interface PodRef {
   uid: string;
   namespace: string;
   name: string;
+}
+
+/** A host path (file or directory) the container sees at `target`. */
+export interface HostMount {
+  source: string;
+  target: string;
+  readOnly: boolean;
 }
 
 /** What the kubelet asks the engine to run: the container spec with env already resolved. */
@@ -32,6 +40,11 @@ export interface ContainerConfig {
   init: boolean;
   /** Restart count of this container name in the pod: 0 for the first run. */
   attempt: number;
+  /** The container's volumeMounts, resolved to host paths by the kubelet's volume manager. */
+  mounts?: HostMount[];
+  /** Keep stdin open (for attach) and give the container a terminal. */
+  stdin?: boolean;
+  tty?: boolean;
 }
 
 export interface SandboxOptions {
@@ -108,6 +121,25 @@ export interface ExecResult {
   output: string;
 }
 
+/** A process (exec) or a container (attach) with its standard streams, for kubectl exec / attach. */
+export interface StreamSession {
+  /** Present when stdin was asked for; end() closes the process's stdin. */
+  stdin?: Writable;
+  stdout: Readable;
+  /** Absent with a terminal (stderr goes to stdout). */
+  stderr?: Readable;
+  resize(width: number, height: number): void;
+  /** The exit code once the process (exec) or the container (attach) ends. */
+  done: Promise<number>;
+  /** Ends the session early (the client went away). */
+  kill(): void;
+}
+
+export interface SessionOptions {
+  stdin: boolean;
+  tty: boolean;
+}
+
 export interface Engine {
   readonly name: EngineName;
   /**
@@ -133,6 +165,12 @@ export interface Engine {
   /** Stops (if needed) and removes the sandbox. */
   removeSandbox(sandboxId: string): Promise<void>;
   exec(containerId: string, command: string[], timeoutMs: number): Promise<ExecResult>;
+  /** `kubectl exec`: a command in the container, its streams connected. Throws StartError when it cannot run. */
+  execSession?(containerId: string, command: string[], o: SessionOptions): Promise<StreamSession>;
+  /** `kubectl attach`: the container's own streams. */
+  attachSession?(containerId: string, o: SessionOptions): Promise<StreamSession>;
+  /** Where a pod's port is reached from this node (`kubectl port-forward`). */
+  podPortAddress?(sandbox: SandboxInfo, port: number): { host: string; port: number };
   logs(containerId: string, opts: LogOptions): Promise<LogStream>;
   /** Called (soon) after any container of this node exits. */
   onExit(cb: (c: { id: string; pod: PodRef }) => void): void;

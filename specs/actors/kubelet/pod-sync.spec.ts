@@ -138,6 +138,25 @@ describe("kubelet pod sync", () => {
     });
   });
 
+  describe("activeDeadlineSeconds", () => {
+    const started = (extra: Partial<Pod["spec"]>) => ({ ...pod([{}], extra), status: { phase: "Running" as const, startTime: rfc3339(T0) } });
+    it("wakes up when the deadline comes and leaves the pod alone before it", () => {
+      const p = started({ activeDeadlineSeconds: 30 });
+      const plan = decideSync(input(p, [ctr("c0", 0, "running")], { now: T0 + 10_000 }));
+      expect(plan.actions).to.deep.equal([]);
+      expect(plan.requeueAfterMs).to.equal(20_000);
+      expect(computeStatus(input(p, [ctr("c0", 0, "running")], { now: T0 + 10_000 }), ctx).phase).to.equal("Running");
+    });
+    it("kills every container and fails the pod with DeadlineExceeded once it passed", () => {
+      const p = started({ activeDeadlineSeconds: 30, terminationGracePeriodSeconds: 5 });
+      const plan = decideSync(input(p, [ctr("c0", 0, "running")], { now: T0 + 30_000 }));
+      expect(plan.actions).to.deep.equal([{ type: "kill", id: "c0-0", container: "c0", graceSeconds: 5, reason: "DeadlineExceeded" }]);
+      expect(plan.events.map((e) => e.reason)).to.deep.equal(["DeadlineExceeded"]);
+      const s = computeStatus(input(p, [ctr("c0", 0, "running")], { now: T0 + 30_000 }), ctx);
+      expect([s.phase, s.reason, s.message]).to.deep.equal(["Failed", "DeadlineExceeded", "Pod was active on the node longer than the specified deadline"]);
+    });
+  });
+
   describe("deletion", () => {
     it("stops running containers with the grace period, removes everything, then finalizes", () => {
       const p = pod([{}], { terminationGracePeriodSeconds: 5 }, { deletionTimestamp: rfc3339(T0), deletionGracePeriodSeconds: 3 });
