@@ -43,6 +43,8 @@ export interface KubeletOptions {
   startLatencyMs?: number;
   hostIP?: string;
   dockerSocket?: string;
+  /** The CRI runtime's unix socket, for engine "cri" (a containerd with its CRI plugin). */
+  criSocket?: string;
   /**
    * Stop this node's containers when the kubelet stops (what `flotilla up` does on Ctrl-C, so a
    * stopped laptop cluster leaves nothing running; the pods start again with the next `up`). Off by
@@ -56,7 +58,7 @@ const NODE_STATUS_INTERVAL_MS = 60_000;
 export async function startKubelet(ctx: ActorContext, opts: KubeletOptions): Promise<Actor> {
   const { nodeName } = opts;
   const log = ctx.log.child({ node: nodeName });
-  const engine = createEngine({ engine: opts.engine, cluster: ctx.cluster, nodeName, dataDir: opts.dataDir, startLatencyMs: opts.startLatencyMs, dockerSocket: opts.dockerSocket, log });
+  const engine = createEngine({ engine: opts.engine, cluster: ctx.cluster, nodeName, dataDir: opts.dataDir, startLatencyMs: opts.startLatencyMs, dockerSocket: opts.dockerSocket, criSocket: opts.criSocket, log });
   await engine.init();
   if (engine.name === "docker" && !engine.nodeAddressForPods) log.warn("the Docker bridge address is unknown: pods reach Services only once a sandbox reports its gateway");
   const leaseSeconds = opts.leaseDurationSeconds ?? 10;
@@ -64,6 +66,7 @@ export async function startKubelet(ctx: ActorContext, opts: KubeletOptions): Pro
     nodeName,
     engine: engine.name,
     engineVersion: VERSION,
+    runtimeVersion: engine.runtimeVersion,
     labels: opts.labels,
     taints: opts.taints,
     capacity: opts.capacity,

@@ -4,6 +4,7 @@ import type { Logger } from "../../../runtime/logger.ts";
 import { SimulatedEngine } from "./simulated.ts";
 import { ProcessEngine } from "./process.ts";
 import { DockerEngine } from "./docker.ts";
+import { CriEngine } from "./cri.ts";
 
 export interface EngineOptions {
   engine: EngineName;
@@ -14,6 +15,8 @@ export interface EngineOptions {
   nodeIndex?: number;
   dockerSocket?: string;
   sandboxImage?: string;
+  /** The CRI runtime's socket (engine "cri"). */
+  criSocket?: string;
   log?: Logger;
 }
 
@@ -25,5 +28,8 @@ export function createEngine(o: EngineOptions): Engine {
       return new ProcessEngine({ dataDir: o.dataDir, cluster: o.cluster, nodeName: o.nodeName, log: o.log });
     case "docker":
       return new DockerEngine({ cluster: o.cluster, nodeName: o.nodeName, socketPath: o.dockerSocket, sandboxImage: o.sandboxImage });
+    case "cri":
+      if (!o.criSocket) throw new Error("the cri engine needs a CRI socket (criSocket / --cri-socket)");
+      return new CriEngine({ cluster: o.cluster, nodeName: o.nodeName, socketPath: o.criSocket, dataDir: o.dataDir, log: o.log });
   }
 }

@@ -5,7 +5,7 @@
  * them gracefully, runs exec probes and reads logs. Types only: no runtime code here.
  */
 
-export const EngineName = { docker: "docker", process: "process", simulated: "simulated" } as const;
+export const EngineName = { docker: "docker", process: "process", simulated: "simulated", cri: "cri" } as const;
 export type EngineName = (typeof EngineName)[keyof typeof EngineName];
 
 /** Identity of the pod a sandbox or container belongs to (recorded as labels / in pid files). */
@@ -106,6 +106,8 @@ export interface Engine {
    * for engines whose pods share the host's network (they use ClusterIPs directly). Known after init().
    */
   readonly nodeAddressForPods?: string;
+  /** What the Node reports as containerRuntimeVersion (`containerd://1.6.20`), when the engine knows better than `<name>://<flotilla version>`. Known after init(). */
+  readonly runtimeVersion?: string;
   /** Connects, (re)starts event streams. Rejects when the engine cannot be reached. */
   init(): Promise<void>;
   /** Sandboxes of this node and cluster only. */
