@@ -16,8 +16,11 @@ import { ensurePki } from "../actors/api-server/certs.ts";
 import { writeKubeconfig } from "../actors/api-server/kubeconfig.ts";
 import { readState, writeState, isAlive, kubeconfigPath } from "./config.ts";
 import { DEFAULT_CLUSTER } from "../bus/subjects.ts";
+import { criRuntime } from "../actors/kubelet/engines/cri/runtime.ts";
+import type { CriRuntime } from "../actors/kubelet/engines/cri/runtime.ts";
 
-export type EngineChoice = "docker" | "process" | "simulated";
+/** `containerd` is the cri engine on a private containerd (or the one `criSocket` names). */
+export type EngineChoice = "docker" | "process" | "simulated" | "cri" | "containerd";
 
 export interface UpOptions {
   dataDir: string;
@@ -26,6 +29,8 @@ export interface UpOptions {
   port: number;
   natsPort?: number;
   cluster?: string;
+  /** An existing CRI runtime's socket for the cri/containerd engine (default: start a private containerd). */
+  criSocket?: string;
   /** Print progress (default true). */
   quiet?: boolean;
   handleSignals?: boolean;
@@ -102,8 +107,16 @@ export async function up(o: UpOptions): Promise<RunningCluster> {
     def: ACTORS[kind]!,
     opts: kind === "api-server" ? { port: apiPort, dataDir: o.dataDir } : kind === "node-controller" ? { sysNatsUrl: server.sysUrl } : {},
   }));
+  const usesCri = engine === "cri" || engine === "containerd";
+  let cri: CriRuntime | undefined;
+  try {
+    if (usesCri) cri = await step(o.criSocket ? `using the CRI runtime at ${o.criSocket}` : "starting a private containerd", () => criRuntime({ dataDir: o.dataDir, criSocket: o.criSocket }));
+  } catch (e) {
+    await server.stop();
+    throw e;
+  }
   const nodeActors: ActorSpec[] = nodes.flatMap((nodeName) => [
-    { def: ACTORS.kubelet!, opts: { nodeName, engine, dataDir: join(o.dataDir, "nodes", nodeName), stopPodsOnExit: true } },
+    { def: ACTORS.kubelet!, opts: { nodeName, engine: usesCri ? "cri" : engine, dataDir: join(o.dataDir, "nodes", nodeName), stopPodsOnExit: true, ...(cri ? { criSocket: cri.socket } : {}) } },
     { def: ACTORS.proxy!, opts: { nodeName } },
   ]);
   let host: Host;
@@ -119,6 +132,7 @@ export async function up(o: UpOptions): Promise<RunningCluster> {
       },
     };
   } catch (e) {
+    await cri?.stop();
     await server.stop();
     throw e;
   }
@@ -152,6 +166,7 @@ export async function up(o: UpOptions): Promise<RunningCluster> {
       stopping ??= (async () => {
         say("stopping the cluster …");
         await host.stop();
+        await cri?.stop();
         await server.stop();
         const s = readState(o.dataDir);
         if (s?.pid === process.pid) rmSync(join(o.dataDir, "cluster.json"), { force: true });

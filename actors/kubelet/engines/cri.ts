@@ -253,11 +253,12 @@ export class CriEngine implements Engine {
     this.states.set(containerId, s.state);
     const decoder = new CriLogDecoder({ timestamps: opts.timestamps, sinceMs: opts.sinceSeconds ? Date.now() - opts.sinceSeconds * 1000 : undefined });
     const head = (await readFile(file)).subarray(0, size).toString("utf8");
-    const text = tailText(decoder.push(head), opts.tailLines);
     if (!opts.follow) {
-      const all = text + decoder.flush();
+      // An unfinished last line counts as a line here; a follow waits for the rest of it.
+      const all = tailText(decoder.push(head) + decoder.flush(), opts.tailLines);
       return { chunks: (async function* () { if (all) yield all; })(), cancel() {} };
     }
+    const text = tailText(decoder.push(head), opts.tailLines);
     const done = () => (this.states.get(containerId) ?? "CONTAINER_EXITED") === "CONTAINER_EXITED";
     const f = followFile(file, size, done);
     return {
