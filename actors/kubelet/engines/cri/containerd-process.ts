@@ -192,6 +192,18 @@ async function stopProcess(pid: number, exit: Promise<void>): Promise<void> {
 
 /** Shims are their own processes (they outlive containerd by design): kill the ones serving this socket. */
 export function killShims(socket: string): void {
+  for (const pid of shimPids(socket)) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      /* gone */
+    }
+  }
+}
+
+/** The containerd-shim-runc-v2 processes serving the containerd at `socket`. */
+export function shimPids(socket: string): number[] {
+  const out: number[] = [];
   for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
     let cmd: string[];
     try {
@@ -201,14 +213,9 @@ export function killShims(socket: string): void {
     }
     if (!cmd[0]?.endsWith("containerd-shim-runc-v2")) continue;
     const i = cmd.indexOf("-address");
-    if (i >= 0 && cmd[i + 1] === socket) {
-      try {
-        process.kill(Number(pid), "SIGKILL");
-      } catch {
-        /* gone */
-      }
-    }
+    if (i >= 0 && cmd[i + 1] === socket) out.push(Number(pid));
   }
+  return out;
 }
 
 /** Unmounts (lazily, deepest first) every mount point under `dir`: rootfs overlays, netns, shm. */
