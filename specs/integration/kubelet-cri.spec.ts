@@ -119,6 +119,18 @@ describe("kubelet on the cri engine (a private containerd)", function () {
       expect(lines[2]).to.match(/^\S+Z no-newline$/);
     });
 
+    it("enforces cpu and memory limits through the container's cgroups", async () => {
+      const script = "echo mem=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes) quota=$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us) period=$(cat /sys/fs/cgroup/cpu/cpu.cfs_period_us); exec sleep 1000";
+      const p = podOf(node(), [{ name: "limited", image: BUSYBOX_IMAGE, imagePullPolicy: "IfNotPresent", command: ["sh", "-c", script], resources: { limits: { cpu: "500m", memory: "64Mi" } } }]);
+      await cluster.store.create("pods", "default", p);
+      await waitPod(cluster, p, running, "running");
+      const text = await waitFor(async () => {
+        const t = await readLogs(cluster, node(), { namespace: "default", pod: p.metadata.name! });
+        return t.includes("mem=") ? t : undefined;
+      }, { what: "the limits in the log" });
+      expect(text.trim()).to.equal(`mem=${64 * 1024 * 1024} quota=50000 period=100000`);
+    });
+
     it("reports ErrImagePull with the runtime's message for an image that cannot be pulled", async () => {
       const p = podOf(node(), [{ name: "ghost", image: "127.0.0.1:1/flotilla/ghost:1.0", imagePullPolicy: "IfNotPresent" }]);
       await cluster.store.create("pods", "default", p);
