@@ -22,7 +22,8 @@ program
   .command("up")
   .description("bring a whole cluster up on this machine")
   .option("--nodes <n>", "number of nodes (kubelet + proxy each)", "1")
-  .addOption(new Option("--engine <engine>", "container engine (default: docker when a Docker engine answers, else process)").choices(["docker", "process", "simulated"]).env("FLOTILLA_ENGINE"))
+  .addOption(new Option("--engine <engine>", "container engine (default: docker when a Docker engine answers, else process)").choices(["docker", "process", "simulated", "containerd", "cri"]).env("FLOTILLA_ENGINE"))
+  .option("--cri-socket <path>", "engine containerd/cri: an existing CRI runtime's socket (default: start a private containerd under the data dir)")
   .option("--data-dir <dir>", "where the cluster keeps its state", defaultDataDir())
   .option("--port <port>", "api-server HTTPS port", "6443")
   .option("--nats-port <port>", "NATS port (default: the last one used, else a free one)")
@@ -33,6 +34,7 @@ program
   .action(async (o) => {
     const dataDir = resolve(o.dataDir);
     if (o.servers !== undefined) {
+      if (o.engine === "containerd" || o.engine === "cri") throw new Error("--servers runs its nodes on docker, process or simulated; the containerd engine is for a single-server up");
       const [{ upServers }, { dockerAnswers }] = await Promise.all([import("./up-servers.ts"), import("./up.ts")]);
       const engine = o.engine ?? ((await dockerAnswers()) ? "docker" : "process");
       await upServers({ dataDir, servers: Number(o.servers), nodes: Number(o.nodes), engine, port: Number(o.port), natsPort: o.natsPort ? Number(o.natsPort) : undefined, cluster: o.cluster, handleSignals: true });
@@ -46,6 +48,7 @@ program
       port: Number(o.port),
       natsPort: o.natsPort ? Number(o.natsPort) : undefined,
       cluster: o.cluster,
+      criSocket: o.criSocket ? resolve(o.criSocket) : undefined,
       handleSignals: true,
       network: o.network,
     });

@@ -22,8 +22,11 @@ import { clusterUsers, credentialsOf, credentialsPath, sysPassword, writeCredent
 import type { NetworkChoice } from "./pod-network-mode.ts";
 import { networkPlan, startClusterDns } from "./pod-network-mode.ts";
 import { podNetworkProblem } from "../actors/kubelet/network.ts";
+import { criRuntime } from "../actors/kubelet/engines/cri/runtime.ts";
+import type { CriRuntime } from "../actors/kubelet/engines/cri/runtime.ts";
 
-export type EngineChoice = "docker" | "process" | "simulated";
+/** `containerd` is the cri engine on a private containerd (or the one `criSocket` names). */
+export type EngineChoice = "docker" | "process" | "simulated" | "cri" | "containerd";
 
 export interface UpOptions {
   dataDir: string;
@@ -32,6 +35,8 @@ export interface UpOptions {
   port: number;
   natsPort?: number;
   cluster?: string;
+  /** An existing CRI runtime's socket for the cri/containerd engine (default: start a private containerd). */
+  criSocket?: string;
   /** Print progress (default true). */
   quiet?: boolean;
   handleSignals?: boolean;
@@ -128,8 +133,16 @@ export async function up(o: UpOptions): Promise<RunningCluster> {
     def: ACTORS[kind]!,
     opts: kind === "api-server" ? { port: apiPort, dataDir: o.dataDir } : kind === "node-controller" ? { sysNatsUrl: server.sysUrl } : kind === "store" ? net.storeOpts : {},
   }));
+  const usesCri = engine === "cri" || engine === "containerd";
+  let cri: CriRuntime | undefined;
+  try {
+    if (usesCri) cri = await step(o.criSocket ? `using the CRI runtime at ${o.criSocket}` : "starting a private containerd", () => criRuntime({ dataDir: o.dataDir, criSocket: o.criSocket }));
+  } catch (e) {
+    await server.stop();
+    throw e;
+  }
   const nodeActors: ActorSpec[] = nodes.flatMap((nodeName, i) => [
-    { def: ACTORS.kubelet!, opts: { nodeName, engine, dataDir: join(o.dataDir, "nodes", nodeName), stopPodsOnExit: true, ...net.kubeletOpts(i) } },
+    { def: ACTORS.kubelet!, opts: { nodeName, engine: usesCri ? "cri" : engine, dataDir: join(o.dataDir, "nodes", nodeName), stopPodsOnExit: true, ...net.kubeletOpts(i), ...(cri ? { criSocket: cri.socket } : {}) } },
     { def: ACTORS.proxy!, opts: { nodeName, ...net.proxyOpts } },
   ]);
   let host: Host;
@@ -147,6 +160,7 @@ export async function up(o: UpOptions): Promise<RunningCluster> {
       },
     };
   } catch (e) {
+    await cri?.stop();
     await server.stop();
     throw e;
   }
@@ -182,6 +196,7 @@ export async function up(o: UpOptions): Promise<RunningCluster> {
       stopping ??= (async () => {
         say("stopping the cluster …");
         await host.stop();
+        await cri?.stop();
         await server.stop();
         const s = readState(o.dataDir);
         if (s?.pid === process.pid) rmSync(join(o.dataDir, "cluster.json"), { force: true });

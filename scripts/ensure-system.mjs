@@ -59,6 +59,9 @@ if (mode === "test" && !has("kubectl")) missing.push("kubernetes-client");
 if (mode === "test" && spawnSync("/usr/bin/python3", ["-c", "import kubernetes"], { stdio: "ignore" }).status !== 0) missing.push("python3-kubernetes");
 if (mode === "test" && !has("ip")) missing.push("iproute2");
 if (mode === "test" && !has("iptables")) missing.push("iptables");
+// The cri engine's specs: a private containerd (CRI plugin) and the CNI plugins.
+if (mode === "test" && !(existsSync("/usr/bin/containerd") && existsSync("/usr/bin/ctr"))) missing.push("containerd");
+if (mode === "test" && !existsSync("/usr/lib/cni/bridge")) missing.push("containernetworking-plugins");
 
 if (missing.length) {
   if (!isRoot) {

@@ -50,6 +50,8 @@ export interface KubeletOptions {
   startLatencyMs?: number;
   hostIP?: string;
   dockerSocket?: string;
+  /** The CRI runtime's unix socket, for engine "cri" (a containerd with its CRI plugin). */
+  criSocket?: string;
   /**
    * Stop this node's containers when the kubelet stops (what `flotilla up` does on Ctrl-C, so a
    * stopped laptop cluster leaves nothing running; the pods start again with the next `up`). Off by
@@ -80,7 +82,7 @@ export async function startKubelet(ctx: ActorContext, opts: KubeletOptions): Pro
   const { nodeName } = opts;
   const log = ctx.log.child({ node: nodeName });
   const net = await nodeNetwork(ctx, { ...opts, network: opts.network }, log);
-  const engine = createEngine({ engine: opts.engine, cluster: ctx.cluster, nodeName, dataDir: opts.dataDir, startLatencyMs: opts.startLatencyMs, dockerSocket: opts.dockerSocket, log, network: net.pods });
+  const engine = createEngine({ engine: opts.engine, cluster: ctx.cluster, nodeName, dataDir: opts.dataDir, startLatencyMs: opts.startLatencyMs, dockerSocket: opts.dockerSocket, criSocket: opts.criSocket, log, network: net.pods });
   await engine.init();
   if (engine.name === "docker" && !engine.nodeAddressForPods) log.warn("the Docker bridge address is unknown: pods reach Services only once a sandbox reports its gateway");
   const leaseSeconds = opts.leaseDurationSeconds ?? 10;
@@ -88,6 +90,7 @@ export async function startKubelet(ctx: ActorContext, opts: KubeletOptions): Pro
     nodeName,
     engine: engine.name,
     engineVersion: VERSION,
+    runtimeVersion: engine.runtimeVersion,
     labels: opts.labels,
     taints: opts.taints,
     capacity: opts.capacity,

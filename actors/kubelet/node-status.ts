@@ -17,6 +17,8 @@ export interface NodeFacts {
   nodeName: string;
   engine: string;
   engineVersion: string;
+  /** containerRuntimeVersion as the runtime tells it (`containerd://1.6.20`); else `<engine>://<engineVersion>`. */
+  runtimeVersion?: string;
   labels?: Labels;
   taints?: Taint[];
   capacity?: { cpu?: string | number; memory?: string | number; pods?: string | number };
@@ -96,7 +98,7 @@ export function nodeObject(f: NodeFacts, now: number, prev?: Node): Node {
         bootID: "",
         kernelVersion: f.engine === "simulated" ? "simulated" : release(),
         osImage: f.engine === "simulated" ? "simulated" : "Linux",
-        containerRuntimeVersion: `${f.engine}://${f.engineVersion}`,
+        containerRuntimeVersion: f.runtimeVersion ?? `${f.engine}://${f.engineVersion}`,
         kubeletVersion: f.kubeletVersion,
         kubeProxyVersion: f.kubeletVersion,
         operatingSystem: "linux",

@@ -59,3 +59,24 @@ export async function requireDocker(ctx: Context): Promise<void> {
 export function requireExecutable(ctx: Context, path: string, install: string): void {
   if (!existsSync(path)) unavailable(ctx, path, `missing: ${install}`);
 }
+
+/** What a private containerd with the CRI plugin and the CNI plugins needs; why it cannot run, or undefined. */
+export function containerdProblem(): string | undefined {
+  const need: [string, string][] = [
+    ["/usr/bin/containerd", "containerd"],
+    ["/usr/bin/ctr", "containerd"],
+    ["/usr/lib/cni/bridge", "containernetworking-plugins"],
+    ["/usr/lib/cni/host-local", "containernetworking-plugins"],
+    ["/usr/lib/cni/loopback", "containernetworking-plugins"],
+  ];
+  const missing = need.filter(([p]) => !existsSync(p));
+  if (missing.length) return `missing ${missing.map(([p]) => p).join(", ")}: apt-get install ${[...new Set(missing.map(([, pkg]) => pkg))].join(" ")}`;
+  if (typeof process.getuid === "function" && process.getuid() !== 0) return "a private containerd needs root";
+  return undefined;
+}
+
+/** containerd and the CNI plugins (a private containerd for the cri engine), or skip/fail (see above). */
+export function requireContainerd(ctx: Context): void {
+  const problem = containerdProblem();
+  if (problem) unavailable(ctx, "containerd with the CNI plugins", problem);
+}

@@ -5,6 +5,7 @@ import { SimulatedEngine } from "./simulated.ts";
 import { ProcessEngine } from "./process.ts";
 import { DockerEngine } from "./docker.ts";
 import type { ProcessPodNetwork } from "./process-netns.ts";
+import { CriEngine } from "./cri.ts";
 
 export interface EngineOptions {
   engine: EngineName;
@@ -15,6 +16,8 @@ export interface EngineOptions {
   nodeIndex?: number;
   dockerSocket?: string;
   sandboxImage?: string;
+  /** The CRI runtime's socket (engine "cri"). */
+  criSocket?: string;
   log?: Logger;
   /** Process engine: pods in network namespaces of their own. */
   network?: ProcessPodNetwork;
@@ -28,5 +31,8 @@ export function createEngine(o: EngineOptions): Engine {
       return new ProcessEngine({ dataDir: o.dataDir, cluster: o.cluster, nodeName: o.nodeName, log: o.log, network: o.network });
     case "docker":
       return new DockerEngine({ cluster: o.cluster, nodeName: o.nodeName, socketPath: o.dockerSocket, sandboxImage: o.sandboxImage });
+    case "cri":
+      if (!o.criSocket) throw new Error("the cri engine needs a CRI socket (criSocket / --cri-socket)");
+      return new CriEngine({ cluster: o.cluster, nodeName: o.nodeName, socketPath: o.criSocket, dataDir: o.dataDir, log: o.log });
   }
 }

@@ -6,7 +6,7 @@
  */
 import type { Readable, Writable } from "node:stream";
 
-export const EngineName = { docker: "docker", process: "process", simulated: "simulated" } as const;
+export const EngineName = { docker: "docker", process: "process", simulated: "simulated", cri: "cri" } as const;
 export type EngineName = (typeof EngineName)[keyof typeof EngineName];
 
 /** Identity of the pod a sandbox or container belongs to (recorded as labels / in pid files). */
@@ -147,6 +147,8 @@ export interface Engine {
    * for engines whose pods share the host's network (they use ClusterIPs directly). Known after init().
    */
   readonly nodeAddressForPods?: string;
+  /** What the Node reports as containerRuntimeVersion (`containerd://1.6.20`), when the engine knows better than `<name>://<flotilla version>`. Known after init(). */
+  readonly runtimeVersion?: string;
   /** Connects, (re)starts event streams. Rejects when the engine cannot be reached. */
   init(): Promise<void>;
   /** Sandboxes of this node and cluster only. */

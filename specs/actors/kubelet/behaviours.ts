@@ -18,7 +18,7 @@ import { kubelet } from "../../../actors/kubelet/index.ts";
 import type { KubeletOptions } from "../../../actors/kubelet/index.ts";
 
 export interface Flavor {
-  engine: "process" | "docker";
+  engine: "process" | "docker" | "cri";
   /** A container that runs `script` with sh; `port` is the port the script should listen on. */
   sh(name: string, script: string, extra?: Partial<Container>): Container;
   /** Is the container (by engine id) still running on the machine? */

@@ -1,0 +1,153 @@
+import type { TestCluster } from "../harness/cluster.ts";
+import type { Container, Node } from "../../bus/resources.ts";
+import type { Host } from "../../runtime/host.ts";
+import type { PrivateContainerd } from "../../actors/kubelet/engines/cri/containerd-process.ts";
+import { expect } from "chai";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startTestCluster, waitFor } from "../harness/cluster.ts";
+import { kubeletBehaviours, podOf, waitPod, running, readLogs } from "../actors/kubelet/behaviours.ts";
+import { kubelet } from "../../actors/kubelet/index.ts";
+import { startContainerd } from "../../actors/kubelet/engines/cri/containerd-process.ts";
+import { CriClient } from "../../actors/kubelet/engines/cri/client.ts";
+import { BUSYBOX_IMAGE } from "../../actors/kubelet/engines/cri/image-archive.ts";
+import { requireContainerd } from "../harness/optional.ts";
+
+/** The pods' subnet of this spec's private containerd (a bridge of its own). */
+const SUBNET = "10.88.250.0/24";
+
+describe("kubelet on the cri engine (a private containerd)", function () {
+  this.timeout(60_000);
+  const nodeName = `cri-node-${Date.now().toString(36)}`;
+  const dataDir = mkdtempSync(join(tmpdir(), "flotilla-cri-spec-"));
+  let ctrd: PrivateContainerd | undefined;
+  let cri: CriClient;
+  let cluster: TestCluster;
+
+  before(async function () {
+    requireContainerd(this);
+    this.timeout(120_000);
+    ctrd = await startContainerd({ dataDir: join(dataDir, "containerd"), subnet: SUBNET });
+    cri = new CriClient(ctrd.socket);
+    cluster = await startTestCluster();
+  });
+  after(async function () {
+    this.timeout(120_000);
+    await cluster?.stop();
+    cri?.close();
+    await ctrd?.stop({ removeData: true });
+    execFileSync("rm", ["-rf", dataDir]);
+  });
+
+  // A lease of 10 s (not the docker spec's 2 s): containerd's calls take seconds on a busy machine,
+  // and a kubelet fencing itself in the middle of the re-adoption behaviour is not what it checks.
+  const kubeletOpts = (suffix = "") => ({ nodeName: `${nodeName}${suffix}`, engine: "cri" as const, criSocket: ctrd!.socket, dataDir: join(dataDir, "nodes", `${nodeName}${suffix}`), backoffBaseMs: 200, leaseDurationSeconds: 10, renewIntervalMs: 300 });
+
+  kubeletBehaviours(
+    {
+      engine: "cri",
+      sh: (name: string, script: string, extra: Partial<Container> = {}): Container => ({
+        name,
+        image: BUSYBOX_IMAGE,
+        imagePullPolicy: "IfNotPresent",
+        command: ["sh", "-c", script],
+        // A CRI pod sandbox has its own network namespace: the declared port is the real one.
+        env: [{ name: "PORT", value: "8080" }, { name: "PORT_8080", value: "8080" }],
+        ...extra,
+      }),
+      async isRunning(id) {
+        const { status } = await cri.runtime("ContainerStatus", { container_id: id }).catch(() => ({ status: null }));
+        return status?.state === "CONTAINER_RUNNING";
+      },
+    },
+    () => cluster,
+    () => kubeletOpts(),
+  );
+
+  describe("containerd specifics", () => {
+    let host: Host;
+    const node = () => `${nodeName}-x`;
+    before(async function () {
+      if (!ctrd) this.skip();
+      host = await cluster.startActors([{ def: kubelet, opts: { ...kubeletOpts("-x"), stopPodsOnExit: true } }]);
+    });
+    after(async () => host?.stop());
+
+    it("reports the runtime's own version as containerRuntimeVersion", async () => {
+      const installed = /containerd \S+ v?(\d+\.\d+\.\d+)/.exec(execFileSync("containerd", ["--version"], { encoding: "utf8" }))![1];
+      const n = await waitFor(() => cluster.store.get<Node>("nodes", undefined, node()).catch(() => undefined), { what: "node" });
+      expect(n.status!.nodeInfo!.containerRuntimeVersion).to.equal(`containerd://${installed}`);
+    });
+
+    it("gives the pod an address from the CNI subnet that the host reaches", async () => {
+      const p = podOf(node(), [{ name: "web", image: BUSYBOX_IMAGE, imagePullPolicy: "IfNotPresent", command: ["sh", "-c", "mkdir -p www && echo hello-over-cni > www/index.html && exec httpd -f -p 8080 -h www"] }]);
+      await cluster.store.create("pods", "default", p);
+      const cur = await waitPod(cluster, p, running, "running");
+      const ip = cur.status!.podIP!;
+      expect(ip).to.match(/^10\.88\.250\.\d+$/);
+      const body = await waitFor(async () => {
+        const r = await fetch(`http://${ip}:8080/`).catch(() => undefined);
+        return r?.ok ? r.text() : undefined;
+      }, { what: "an answer from the pod's address" });
+      expect(body).to.equal("hello-over-cni\n");
+    });
+
+    it("keeps stdout and stderr in the CRI log format and serves them joined, with timestamps on request", async () => {
+      // A line longer than containerd's 16 KiB limit is written as partial (P) pieces; a last line
+      // without a newline is written when the container ends.
+      const script = "echo out-line; echo err-line >&2; head -c 20000 /dev/zero | tr '\\0' x; echo; printf no-newline";
+      const p = podOf(node(), [{ name: "talk", image: BUSYBOX_IMAGE, imagePullPolicy: "IfNotPresent", command: ["sh", "-c", script] }], { restartPolicy: "Never" });
+      await cluster.store.create("pods", "default", p);
+      const cur = await waitPod(cluster, p, (x) => x.status?.phase === "Succeeded", "Succeeded");
+      const id = cur.status!.containerStatuses![0]!.containerID!.replace(/^[a-z]+:\/\//, "");
+      const { status } = await cri.runtime("ContainerStatus", { container_id: id });
+      const file = readFileSync(status!.log_path, "utf8");
+      expect(file).to.match(/^\S+Z stdout F out-line$/m);
+      expect(file).to.match(/^\S+Z stderr F err-line$/m);
+      expect(file).to.match(/^\S+Z stdout P x+$/m);
+      const text = await readLogs(cluster, node(), { namespace: "default", pod: p.metadata.name! });
+      // stdout and stderr are two pipes: their relative order is not promised.
+      expect(text.split("\n").slice(0, 2).sort()).to.deep.equal(["err-line", "out-line"]);
+      expect(text).to.match(new RegExp(`\n${"x".repeat(20000)}\nno-newline$`));
+      const stamped = await readLogs(cluster, node(), { namespace: "default", pod: p.metadata.name!, timestamps: true, tailLines: 3 });
+      const lines = stamped.split("\n");
+      expect(lines).to.have.length(3);
+      expect(lines[0]).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z (out|err)-line$/);
+      expect(lines[1]).to.match(/^\S+Z x{20000}$/);
+      expect(lines[2]).to.match(/^\S+Z no-newline$/);
+    });
+
+    it("enforces cpu and memory limits through the container's cgroups", async () => {
+      const script = "echo mem=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes) quota=$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us) period=$(cat /sys/fs/cgroup/cpu/cpu.cfs_period_us); exec sleep 1000";
+      const p = podOf(node(), [{ name: "limited", image: BUSYBOX_IMAGE, imagePullPolicy: "IfNotPresent", command: ["sh", "-c", script], resources: { limits: { cpu: "500m", memory: "64Mi" } } }]);
+      await cluster.store.create("pods", "default", p);
+      await waitPod(cluster, p, running, "running");
+      const text = await waitFor(async () => {
+        const t = await readLogs(cluster, node(), { namespace: "default", pod: p.metadata.name! });
+        return t.includes("mem=") ? t : undefined;
+      }, { what: "the limits in the log" });
+      expect(text.trim()).to.equal(`mem=${64 * 1024 * 1024} quota=50000 period=100000`);
+    });
+
+    it("reports ErrImagePull with the runtime's message for an image that cannot be pulled", async () => {
+      const p = podOf(node(), [{ name: "ghost", image: "127.0.0.1:1/flotilla/ghost:1.0", imagePullPolicy: "IfNotPresent" }]);
+      await cluster.store.create("pods", "default", p);
+      const reasons = new Set<string>();
+      const cur = await waitPod(cluster, p, (x) => {
+        const r = x.status?.containerStatuses?.[0]?.state?.waiting?.reason;
+        if (r) reasons.add(r);
+        return reasons.has("ErrImagePull") && reasons.has("ImagePullBackOff");
+      }, "ErrImagePull then ImagePullBackOff", 20_000);
+      expect(cur.status!.phase).to.equal("Pending");
+      expect(cur.status!.containerStatuses![0]!.state!.waiting!.message).to.match(/ghost/);
+    });
+
+    it("refuses a missing image under pull policy Never with ErrImageNeverPull", async () => {
+      const p = podOf(node(), [{ name: "never", image: "flotilla/absent:9", imagePullPolicy: "Never" }]);
+      await cluster.store.create("pods", "default", p);
+      await waitPod(cluster, p, (x) => x.status?.containerStatuses?.[0]?.state?.waiting?.reason === "ErrImageNeverPull", "ErrImageNeverPull");
+    });
+  });
+});
