@@ -40,6 +40,8 @@ function t(
   };
 }
 
+export const RBAC_GROUP = "rbac.authorization.k8s.io";
+
 export const RESOURCE_TYPES: readonly ResourceType[] = [
   t("namespaces", "Namespace", "", false, ["ns"], { subresources: ["status"] }),
   t("nodes", "Node", "", false, ["no"], { subresources: ["status"] }),
@@ -58,6 +60,10 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
   t("cronjobs", "CronJob", "batch", true, ["cj"], { categories: ["all"], subresources: ["status"] }),
   t("jobs", "Job", "batch", true, [], { categories: ["all"], subresources: ["status"] }),
   t("leases", "Lease", "coordination.k8s.io", true, [], { bucket: "leases" }),
+  t("clusterrolebindings", "ClusterRoleBinding", RBAC_GROUP, false, []),
+  t("clusterroles", "ClusterRole", RBAC_GROUP, false, []),
+  t("rolebindings", "RoleBinding", RBAC_GROUP, true, []),
+  t("roles", "Role", RBAC_GROUP, true, []),
 ];
 // Endpoints' singular is "endpoints" in Kubernetes.
 (RESOURCE_TYPES.find((r) => r.resource === "endpoints") as ResourceType).singular = "endpoints";
