@@ -23,6 +23,16 @@ import { createHandler } from "./server.ts";
 import { registerServiceEndpoint, kubernetesService } from "../../runtime/service-registration.ts";
 import { httpLimits } from "./limits.ts";
 import { httpStatus, encodeJson } from "./status.ts";
+import { bootstrapPolicy } from "./rbac/bootstrap.ts";
+import { DEFAULT_CLUSTER_ROLE_BINDINGS } from "./rbac/bootstrap-policy.ts";
+
+/** Resolves once the cache holds every key (or after 10 s: serving a little early only refuses, never over-grants). */
+async function untilCached(cache: WatchCache, keys: string[], signal: AbortSignal): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!keys.every((k) => cache.objects.has(k)) && Date.now() < deadline && !signal.aborted) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 export interface ApiServerOptions extends HttpLimitOptions {
   /** Default 6443; 0 picks a free port. */
@@ -68,6 +78,9 @@ export const apiServer: ActorDefinition<ApiServerOptions> = {
       RESOURCE_TYPES.map(async (rt) => [rt.resource, await startWatchCache(ctx.nc, ctx.cluster, rt, ctx.log)] as const),
     );
     const caches = new Map<string, WatchCache>(feeds.map(([r, f]) => [r, f.cache]));
+    await bootstrapPolicy(ctx.store, ctx.log);
+    // Serve only once this server's caches hold the default bindings (the view group's, above all).
+    await untilCached(caches.get("clusterrolebindings")!, DEFAULT_CLUSTER_ROLE_BINDINGS.map((b) => `/${b.metadata.name}`), ctx.signal);
 
     const host = opts.host ?? "127.0.0.1";
     let port = 0;

@@ -17,7 +17,11 @@ import type { HttpLimits } from "./limits.ts";
 import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
 import { pingActors } from "../../runtime/host.ts";
 import { parseRoute } from "./routes.ts";
-import { authenticate, authorize, allowed } from "./auth.ts";
+import { authenticate, authorize, authorizePath } from "./auth.ts";
+import type { RbacView } from "./rbac/authorizer.ts";
+import { cacheView } from "./rbac/cache-view.ts";
+import { guardedStore } from "./rbac/guard.ts";
+import { RBAC_GROUP } from "../../bus/kinds.ts";
 import { sendJson, sendError, sendStatus } from "./http.ts";
 import { httpStatus } from "./status.ts";
 import { parseQuery, splitTarget, timeoutParam } from "./query.ts";
@@ -43,9 +47,11 @@ export interface ServerDeps {
   address: () => string;
   /** Default: `httpLimits()` (kube-apiserver's defaults). */
   limits?: HttpLimits;
+  /** What RBAC decisions read; default: the watch caches of the four RBAC kinds. */
+  rbac?: RbacView;
 }
 
-type Deps = ServerDeps & { limits: HttpLimits };
+type Deps = ServerDeps & { limits: HttpLimits; rbac: RbacView };
 
 async function handleResource(deps: ServerDeps, req: IncomingMessage, res: ServerResponse, route: ResourceRoute, q: URLSearchParams): Promise<void> {
   if (route.subresource === "log") return handleLogs(deps, req, res, route, q);
@@ -116,6 +122,7 @@ async function dispatch(deps: Deps, req: IncomingMessage, res: ServerResponse, x
   }
   const user = authenticate(deps.users(), req.headers.authorization);
   x.user = user;
+  if (route.type !== "resource" && route.type !== "not-found" && route.type !== "method-not-allowed") authorizePath(deps.rbac, user, path);
   switch (route.type) {
     case "core-versions":
       return sendJson(res, 200, coreVersions(deps.address()));
@@ -130,16 +137,17 @@ async function dispatch(deps: Deps, req: IncomingMessage, res: ServerResponse, x
     case "openapi-gv":
       return sendJson(res, 200, openapiDocument(route.group, route.version));
     case "actors":
-      if (!allowed(user, "list")) throw new FlotillaError(ErrorCode.Forbidden, `User "${user.name}" cannot list actors`);
       return sendJson(res, 200, { items: await pingActors(deps.nc, deps.cluster) });
     case "whoami":
-      return sendJson(res, 200, whoami(user));
+      return sendJson(res, 200, whoami(deps.rbac, user));
     case "resource":
-      authorize(user, route);
+      authorize(deps.rbac, user, route);
       if (route.verb === "watch") {
         const release = deps.limits.watches.acquire(user.name);
         res.once("close", release);
       }
+      // Writes of Roles and bindings may not grant more than the writer holds.
+      if (route.rt.group === RBAC_GROUP) return handleResource({ ...deps, store: guardedStore(deps.store, deps.rbac, user) }, req, res, route, q);
       return handleResource(deps, req, res, route, q);
     case "not-found":
       throw new FlotillaError(ErrorCode.NotFound, "the server could not find the requested resource");
@@ -149,7 +157,7 @@ async function dispatch(deps: Deps, req: IncomingMessage, res: ServerResponse, x
 }
 
 export function createHandler(given: ServerDeps): (req: IncomingMessage, res: ServerResponse) => void {
-  const deps: Deps = { ...given, limits: given.limits ?? httpLimits() };
+  const deps: Deps = { ...given, limits: given.limits ?? httpLimits(), rbac: given.rbac ?? cacheView(given.cacheFor) };
   return (req, res) => {
     const started = Date.now();
     const x: Exchange = { path: "?" };
