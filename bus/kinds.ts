@@ -68,6 +68,18 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
 // Endpoints' singular is "endpoints" in Kubernetes.
 (RESOURCE_TYPES.find((r) => r.resource === "endpoints") as ResourceType).singular = "endpoints";
 
+/**
+ * Kinds a client only ever creates and the api-server answers at once, never stored (the access
+ * and identity reviews). Served for `create` only; not in the store, caches or informers.
+ */
+export const REVIEW_TYPES: readonly ResourceType[] = [
+  t("selfsubjectaccessreviews", "SelfSubjectAccessReview", "authorization.k8s.io", false, []),
+  t("selfsubjectrulesreviews", "SelfSubjectRulesReview", "authorization.k8s.io", false, []),
+  t("subjectaccessreviews", "SubjectAccessReview", "authorization.k8s.io", false, []),
+  t("selfsubjectreviews", "SelfSubjectReview", "authentication.k8s.io", false, []),
+];
+export const isReview = (rt: ResourceType) => REVIEW_TYPES.includes(rt);
+
 const byResource = new Map(RESOURCE_TYPES.map((r) => [r.resource, r]));
 const byKind = new Map(RESOURCE_TYPES.map((r) => [r.kind, r]));
 
@@ -91,4 +103,4 @@ export function lookupResource(name: string): ResourceType | undefined {
 export function resourcesOfGroup(group: string, version = "v1"): ResourceType[] {
   return RESOURCE_TYPES.filter((r) => r.group === group && r.version === version);
 }
-export const API_GROUPS = [...new Set(RESOURCE_TYPES.map((r) => r.group).filter((g) => g !== ""))];
+export const API_GROUPS = [...new Set([...RESOURCE_TYPES, ...REVIEW_TYPES].map((r) => r.group).filter((g) => g !== ""))];

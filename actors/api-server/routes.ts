@@ -8,7 +8,7 @@
  *   // { type: "resource", rt: <deployments>, namespace: "default", name: "web", subresource: "scale", verb: "get" }
  */
 import type { ResourceType } from "../../bus/kinds.ts";
-import { RESOURCE_TYPES, API_GROUPS } from "../../bus/kinds.ts";
+import { RESOURCE_TYPES, REVIEW_TYPES, API_GROUPS, isReview } from "../../bus/kinds.ts";
 import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
 import { kubeBool, strictUnescape } from "./query.ts";
 
@@ -106,7 +106,7 @@ function verbFor(method: string, hasName: boolean, subresource: string | undefin
 }
 
 function find(group: string, resource: string): ResourceType | undefined {
-  return RESOURCE_TYPES.find((r) => r.group === group && r.resource === resource);
+  return [...RESOURCE_TYPES, ...REVIEW_TYPES].find((r) => r.group === group && r.resource === resource);
 }
 
 function resourceRoute(method: string, group: string, rest: string[], q: URLSearchParams): Route {
@@ -134,7 +134,7 @@ function resourceRoute(method: string, group: string, rest: string[], q: URLSear
   }
   if (subresource !== undefined && watch) return { type: "method-not-allowed", method };
   const verb = verbFor(method, name !== undefined, subresource, watch);
-  if (!verb) return { type: "method-not-allowed", method };
+  if (!verb || (isReview(rt) && (verb !== Verb.create || name !== undefined))) return { type: "method-not-allowed", method };
   const route: ResourceRoute = { type: "resource", rt, verb };
   if (namespace !== undefined) route.namespace = namespace;
   if (name !== undefined) route.name = name;

@@ -21,7 +21,10 @@ import { authenticate, authorize, authorizePath } from "./auth.ts";
 import type { RbacView } from "./rbac/authorizer.ts";
 import { cacheView } from "./rbac/cache-view.ts";
 import { guardedStore } from "./rbac/guard.ts";
-import { RBAC_GROUP } from "../../bus/kinds.ts";
+import { RBAC_GROUP, isReview } from "../../bus/kinds.ts";
+import { review } from "./reviews.ts";
+import { objectForRoute } from "./handlers.ts";
+import { readBody, parseBody } from "./http.ts";
 import { sendJson, sendError, sendStatus } from "./http.ts";
 import { httpStatus } from "./status.ts";
 import { parseQuery, splitTarget, timeoutParam } from "./query.ts";
@@ -145,6 +148,10 @@ async function dispatch(deps: Deps, req: IncomingMessage, res: ServerResponse, x
       if (route.verb === "watch") {
         const release = deps.limits.watches.acquire(user.name);
         res.once("close", release);
+      }
+      if (isReview(route.rt)) {
+        const body = objectForRoute(route, parseBody(await readBody(req), req.headers["content-type"]));
+        return sendJson(res, 201, review(route.rt.kind, body, deps.rbac, user));
       }
       // Writes of Roles and bindings may not grant more than the writer holds.
       if (route.rt.group === RBAC_GROUP) return handleResource({ ...deps, store: guardedStore(deps.store, deps.rbac, user) }, req, res, route, q);

@@ -3,10 +3,15 @@
  * and `kubectl get`.
  */
 import { expect } from "chai";
+import { appendFileSync } from "node:fs";
+import { join } from "node:path";
 import type { ApiEnv } from "./api-server-env.ts";
 import { startApiEnv } from "./api-server-env.ts";
+import { waitFor } from "../harness/cluster.ts";
+import { writeKubeconfig } from "../../actors/api-server/kubeconfig.ts";
 
 const NS = "rbac-a";
+const OTHER = "rbac-b";
 
 describe("kubectl and RBAC", function () {
   this.timeout(60_000);
@@ -17,9 +22,23 @@ describe("kubectl and RBAC", function () {
     return r.stdout;
   };
 
+  /** A kubeconfig for a bearer token. */
+  const kubeconfigFor = (name: string, token: string) => {
+    const path = join(env.dir, `${name}-kubeconfig`);
+    writeKubeconfig(path, { server: env.url, caPem: env.caPem, token });
+    return path;
+  };
+  let viewer = "";
+  let jane = "";
+
   before(async () => {
     env = await startApiEnv();
     await ok(["create", "namespace", NS]);
+    await ok(["create", "namespace", OTHER]);
+    // A user of the static token file in no group of its own: only RBAC bindings give it rights.
+    appendFileSync(join(env.dir, "tokens.csv"), `jane-token-0123456789,jane,1001,"devs"\n`);
+    viewer = kubeconfigFor("viewer", env.tokens.view);
+    jane = kubeconfigFor("jane", "jane-token-0123456789");
   });
   after(async () => {
     await env?.stop();
@@ -32,7 +51,7 @@ describe("kubectl and RBAC", function () {
       expect(await ok(["create", "rolebinding", "jane-reads-pods", "-n", NS, "--role=pod-reader", "--user=jane", "--group=devs", "--serviceaccount=rbac-a:robot"])).to.contain(
         "rolebinding.rbac.authorization.k8s.io/jane-reads-pods created",
       );
-      expect(await ok(["create", "clusterrolebinding", "jane-reads-nodes", "--clusterrole=node-reader", "--user=jane"])).to.contain("clusterrolebinding.rbac.authorization.k8s.io/jane-reads-nodes created");
+      expect(await ok(["create", "clusterrolebinding", "joe-reads-nodes", "--clusterrole=node-reader", "--user=joe"])).to.contain("clusterrolebinding.rbac.authorization.k8s.io/joe-reads-nodes created");
       const role = JSON.parse(await ok(["get", "role", "pod-reader", "-n", NS, "-o", "json"]));
       expect(role.rules).to.deep.equal([
         { apiGroups: [""], resources: ["pods", "pods/log"], verbs: ["get", "list", "watch"] },
@@ -43,8 +62,8 @@ describe("kubectl and RBAC", function () {
       const out = await ok(["get", "role,rolebinding", "-n", NS, "-o", "wide"]);
       expect(out).to.match(/NAME\s+CREATED AT\nrole\.rbac\.authorization\.k8s\.io\/pod-reader\s+\d{4}-\d\d-\d\dT/);
       expect(out).to.match(/NAME\s+ROLE\s+AGE\s+USERS\s+GROUPS\s+SERVICEACCOUNTS\nrolebinding\.rbac\.authorization\.k8s\.io\/jane-reads-pods\s+Role\/pod-reader\s+\S+\s+jane\s+devs\s+rbac-a:robot/);
-      const crb = await ok(["get", "clusterrolebinding", "jane-reads-nodes"]);
-      expect(crb).to.match(/NAME\s+ROLE\s+AGE\njane-reads-nodes\s+ClusterRole\/node-reader\s+\S+/);
+      const crb = await ok(["get", "clusterrolebinding", "joe-reads-nodes"]);
+      expect(crb).to.match(/NAME\s+ROLE\s+AGE\njoe-reads-nodes\s+ClusterRole\/node-reader\s+\S+/);
       expect(await ok(["get", "clusterrole", "node-reader"])).to.match(/NAME\s+CREATED AT\nnode-reader\s+\d{4}-/);
     });
 
@@ -60,6 +79,65 @@ subjects: [{kind: ServiceAccount, name: robot}]
       expect(r.stderr).to.contain('The ClusterRoleBinding "broken" is invalid: ');
       expect(r.stderr).to.contain('roleRef.kind: Unsupported value: "Role": supported values: "ClusterRole"');
       expect(r.stderr).to.contain("subjects[0].namespace: Required value");
+    });
+  });
+
+  describe("authorization", () => {
+    it("lets the view token read pods but not Secrets, with Kubernetes' 403", async () => {
+      await ok(["create", "secret", "generic", "db", "-n", NS, "--from-literal=password=hunter2"]);
+      expect(await ok(["get", "pods", "-n", NS], { kubeconfig: viewer })).to.equal("");
+      const r = await env.kubectl(["get", "secrets", "-n", NS], { kubeconfig: viewer });
+      expect(r.code).to.equal(1);
+      expect(r.stderr).to.contain('Error from server (Forbidden): secrets is forbidden: User "viewer" cannot list resource "secrets" in API group "" in the namespace "rbac-a"');
+      const g = await env.kubectl(["get", "secret", "db", "-n", NS, "-o", "json"], { kubeconfig: viewer });
+      expect(g.stderr).to.contain('secrets "db" is forbidden: User "viewer" cannot get resource "secrets" in API group "" in the namespace "rbac-a"');
+      expect(g.stdout).to.not.contain("aHVudGVyMg");
+    });
+
+    it("gives a user rights only where a RoleBinding grants them", async () => {
+      const before = await env.kubectl(["get", "configmaps", "-n", NS], { kubeconfig: jane });
+      expect(before.stderr).to.contain('User "jane" cannot list resource "configmaps"');
+      await ok(["create", "rolebinding", "jane-admin", "-n", NS, "--clusterrole=admin", "--user=jane"]);
+      await waitFor(async () => (await env.kubectl(["create", "configmap", "settings", "-n", NS, "--from-literal=a=1"], { kubeconfig: jane })).code === 0, { what: "jane may create in rbac-a" });
+      const elsewhere = await env.kubectl(["create", "configmap", "settings", "-n", OTHER, "--from-literal=a=1"], { kubeconfig: jane });
+      expect(elsewhere.stderr).to.contain('configmaps is forbidden: User "jane" cannot create resource "configmaps" in API group "" in the namespace "rbac-b"');
+      const nodes = await env.kubectl(["get", "nodes"], { kubeconfig: jane });
+      expect(nodes.stderr).to.contain('nodes is forbidden: User "jane" cannot list resource "nodes" in API group "" at the cluster scope');
+    });
+
+    it("answers kubectl auth can-i, with --list, and kubectl auth whoami", async () => {
+      const can = (args: string[]) => env.kubectl(["auth", "can-i", ...args], { kubeconfig: jane });
+      const yes = await can(["create", "deployments.apps", "-n", NS]);
+      expect([yes.code, yes.stdout.trim()]).to.deep.equal([0, "yes"]);
+      const no = await can(["create", "deployments.apps", "-n", OTHER]);
+      expect([no.code, no.stdout.trim()]).to.deep.equal([1, "no"]);
+      expect((await can(["get", "pods", "--subresource=log", "-n", NS])).stdout.trim()).to.equal("yes");
+      expect((await can(["delete", "nodes"])).stdout.trim()).to.equal("no");
+      expect((await can(["get", "/api"])).stdout.trim()).to.equal("yes");
+      expect((await env.kubectl(["auth", "can-i", "get", "secrets", "-n", NS], { kubeconfig: viewer })).stdout.trim()).to.equal("no");
+      expect((await env.kubectl(["auth", "can-i", "get", "pods", "-n", NS], { kubeconfig: viewer })).stdout.trim()).to.equal("yes");
+      expect((await ok(["auth", "can-i", "*", "*"])).trim()).to.equal("yes");
+      const list = await ok(["auth", "can-i", "--list", "-n", NS], { kubeconfig: jane });
+      expect(list).to.match(/Resources\s+Non-Resource URLs\s+Resource Names\s+Verbs/);
+      expect(list).to.match(/rolebindings\.rbac\.authorization\.k8s\.io\s+\[\]\s+\[\]\s+\[get list watch create delete deletecollection patch update\]/);
+      expect(list).to.match(/\s+\[\/api\/\*\]\s+\[\]\s+\[get\]/);
+      const elsewhere = await ok(["auth", "can-i", "--list", "-n", OTHER], { kubeconfig: jane });
+      expect(elsewhere).to.not.contain("rolebindings");
+      const who = await ok(["auth", "whoami"], { kubeconfig: jane });
+      expect(who).to.match(/Username\s+jane/);
+      expect(who).to.match(/Groups\s+\[devs system:authenticated\]/);
+    });
+
+    it("lets an admin of a namespace bind what they hold there, never more", async () => {
+      expect(await ok(["create", "rolebinding", "bob-edit", "-n", NS, "--clusterrole=edit", "--user=bob"], { kubeconfig: jane })).to.contain("rolebinding.rbac.authorization.k8s.io/bob-edit created");
+      const grab = await env.kubectl(["create", "rolebinding", "jane-everything", "-n", NS, "--clusterrole=cluster-admin", "--user=jane"], { kubeconfig: jane });
+      expect(grab.code).to.equal(1);
+      expect(grab.stderr).to.contain(
+        'rolebindings.rbac.authorization.k8s.io "jane-everything" is forbidden: user "jane" (groups=["devs" "system:authenticated"]) is attempting to grant RBAC permissions not currently held:',
+      );
+      const role = await env.kubectl(["create", "role", "nodes", "-n", NS, "--verb=get", "--resource=nodes"], { kubeconfig: jane });
+      expect(role.stderr).to.contain("is attempting to grant RBAC permissions not currently held");
+      expect((await env.kubectl(["get", "rolebinding", "jane-everything", "-n", NS])).stderr).to.contain("NotFound");
     });
   });
 });
