@@ -9,6 +9,7 @@ import type { ApiEnv } from "./api-server-env.ts";
 import { startApiEnv } from "./api-server-env.ts";
 import { waitFor } from "../harness/cluster.ts";
 import { writeKubeconfig } from "../../actors/api-server/kubeconfig.ts";
+import { clusterRoleAggregationController } from "../../actors/clusterrole-aggregation-controller/index.ts";
 
 const NS = "rbac-a";
 const OTHER = "rbac-b";
@@ -126,6 +127,15 @@ subjects: [{kind: ServiceAccount, name: robot}]
       const who = await ok(["auth", "whoami"], { kubeconfig: jane });
       expect(who).to.match(/Username\s+jane/);
       expect(who).to.match(/Groups\s+\[devs system:authenticated\]/);
+    });
+
+    it("adds the rules of a ClusterRole labelled aggregate-to-view to view, once the aggregation controller runs", async () => {
+      await env.tc.startActors([{ def: clusterRoleAggregationController }]);
+      await ok(["create", "clusterrole", "secret-peek", "--verb=get,list", "--resource=secrets"]);
+      await ok(["label", "clusterrole", "secret-peek", "rbac.authorization.k8s.io/aggregate-to-view=true"]);
+      await waitFor(async () => (await env.kubectl(["get", "secrets", "-n", NS], { kubeconfig: viewer })).code === 0, { what: "view aggregates secret-peek", timeoutMs: 20_000 });
+      await ok(["delete", "clusterrole", "secret-peek"]);
+      await waitFor(async () => (await env.kubectl(["auth", "can-i", "list", "secrets", "-n", NS], { kubeconfig: viewer })).stdout.trim() === "no", { what: "view loses secret-peek", timeoutMs: 20_000 });
     });
 
     it("lets an admin of a namespace bind what they hold there, never more", async () => {
