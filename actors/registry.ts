@@ -18,6 +18,7 @@ import { proxy } from "./proxy/index.ts";
 import { dns } from "./dns/index.ts";
 import { nodeIpamController } from "./node-ipam-controller/index.ts";
 import { clusterRoleAggregationController } from "./clusterrole-aggregation-controller/index.ts";
+import { serviceAccountController } from "./serviceaccount-controller/index.ts";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const ACTORS: Record<string, ActorDefinition<any>> = {
@@ -39,6 +40,7 @@ export const ACTORS: Record<string, ActorDefinition<any>> = {
   dns,
   "node-ipam-controller": nodeIpamController,
   "clusterrole-aggregation-controller": clusterRoleAggregationController,
+  "serviceaccount-controller": serviceAccountController,
 };
 
 /** The control plane, in start order (the store first: everything else talks through it). */
@@ -57,6 +59,7 @@ export const CONTROL_PLANE = [
   "garbage-collector",
   "namespace-controller",
   "clusterrole-aggregation-controller",
+  "serviceaccount-controller",
   "api-server",
 ] as const;
 

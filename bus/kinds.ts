@@ -50,6 +50,7 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
   t("endpoints", "Endpoints", "", true, ["ep"]),
   t("configmaps", "ConfigMap", "", true, ["cm"]),
   t("secrets", "Secret", "", true, []),
+  t("serviceaccounts", "ServiceAccount", "", true, ["sa"], { subresources: ["token"] }),
   t("replicationcontrollers", "ReplicationController", "", true, ["rc"], { categories: ["all"], subresources: ["status", "scale"] }),
   t("events", "Event", "", true, ["ev"], { bucket: "events" }),
   t("controllerrevisions", "ControllerRevision", "apps", true, []),

@@ -698,6 +698,14 @@ export interface CronJob extends KubeObject {
   status?: CronJobStatus;
 }
 
+// ---------- core/v1 ServiceAccount ----------
+export interface ServiceAccount extends KubeObject {
+  kind: "ServiceAccount";
+  secrets?: ObjectReference[];
+  imagePullSecrets?: { name: string }[];
+  automountServiceAccountToken?: boolean;
+}
+
 // ---------- rbac.authorization.k8s.io/v1 ----------
 export interface PolicyRule {
   verbs: string[];

@@ -63,9 +63,9 @@ export function loadTokenFile(path: string): Map<string, User> {
 }
 
 /** The user an `Authorization` header names. Throws Unauthorized without a valid bearer token. */
-export function authenticate(users: Map<string, User>, authorization: string | undefined): User {
+export function authenticate(users: Map<string, User>, authorization: string | undefined, tokens?: (token: string) => User | undefined): User {
   const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
-  const user = m ? users.get(m[1]!) : undefined;
+  const user = m ? (users.get(m[1]!) ?? tokens?.(m[1]!)) : undefined;
   if (!user) throw new FlotillaError(ErrorCode.Unauthorized, "Unauthorized");
   return withAuthenticated(user);
 }

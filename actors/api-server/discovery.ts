@@ -43,6 +43,8 @@ function subresourceEntry(rt: ResourceType, sub: string): APIResource {
       return { ...base, kind: rt.kind, verbs: ["get"] };
     case "binding":
       return { ...base, kind: "Binding", verbs: ["create"] };
+    case "token":
+      return { ...base, group: "authentication.k8s.io", version: "v1", kind: "TokenRequest", verbs: ["create"] };
     case "eviction":
       return { ...base, group: "policy", version: "v1", kind: "Eviction", verbs: ["create"] };
     default:

@@ -13,7 +13,9 @@ import type { User } from "./auth.ts";
 import type { HttpLimitOptions } from "./limits.ts";
 import type { Socket } from "node:net";
 import { createServer } from "node:https";
-import { existsSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { createPrivateKey, X509Certificate } from "node:crypto";
 import { RESOURCE_TYPES } from "../../bus/kinds.ts";
 import { ensurePki } from "./certs.ts";
 import { ensureTokens } from "./tokens.ts";
@@ -55,6 +57,8 @@ export const apiServer: ActorDefinition<ApiServerOptions> = {
   kind: "api-server",
   async start(ctx, opts): Promise<ApiServer> {
     const pki = ensurePki(opts.dataDir, ctx.log);
+    // ServiceAccount tokens are signed with the cluster CA's key, kept with the CA.
+    const serviceAccountKeys = { privateKey: createPrivateKey(readFileSync(join(opts.dataDir, "pki", "ca.key"), "utf8")), publicKey: new X509Certificate(pki.caPem).publicKey };
     const tokenFile = opts.tokenFile ?? ensureTokens(opts.dataDir, ctx.log).path;
     // The token file is re-read when it changes, so tokens can be added without a restart.
     let users = new Map<string, User>();
@@ -99,6 +103,7 @@ export const apiServer: ActorDefinition<ApiServerOptions> = {
         cacheFor: (r) => caches.get(r),
         address: () => `${host}:${port}`,
         limits,
+        serviceAccountKeys,
       }),
     );
     server.keepAliveTimeout = 65_000;

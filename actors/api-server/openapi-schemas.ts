@@ -167,6 +167,7 @@ const BODY: Record<string, Json> = {
     status: obj({ active: atomic(obj({ name: str, namespace: str, uid: str })), lastScheduleTime: str, lastSuccessfulTime: str }),
   },
   Lease: { spec: obj({ holderIdentity: str, leaseDurationSeconds: int, acquireTime: str, renewTime: str, leaseTransitions: int }) },
+  ServiceAccount: { secrets: mergeList(obj({ name: str, namespace: str, kind: str }), "name"), imagePullSecrets: atomic(obj({ name: str })), automountServiceAccountToken: { type: "boolean" } },
   Role: { rules: atomic(POLICY_RULE) },
   ClusterRole: { rules: atomic(POLICY_RULE), aggregationRule: obj({ clusterRoleSelectors: atomic(SEL) }) },
   RoleBinding: { subjects: atomic(SUBJECT), roleRef: ROLE_REF },

@@ -393,7 +393,29 @@ message SubjectAccessReviewSpec {
 }
 message SubjectAccessReview { optional ObjectMeta metadata = 1; optional SubjectAccessReviewSpec spec = 2; }
 message SelfSubjectReview { optional ObjectMeta metadata = 1; }
+message ObjectReference {
+  optional string kind = 1;
+  optional string namespace = 2;
+  optional string name = 3;
+  optional string uid = 4;
+  optional string apiVersion = 5;
+  optional string resourceVersion = 6;
+  optional string fieldPath = 7;
+}
+message ServiceAccount {
+  optional ObjectMeta metadata = 1;
+  repeated ObjectReference secrets = 2;
+  repeated LocalObjectReference imagePullSecrets = 3;
+  optional bool automountServiceAccountToken = 4 [(ptr) = true];
+}
+message BoundObjectReference { optional string kind = 1; optional string apiVersion = 2; optional string name = 3; optional string uid = 4; }
+message TokenRequestSpec {
+  repeated string audiences = 1;
+  optional BoundObjectReference boundObjectRef = 3 [(ptr) = true];
+  optional int64 expirationSeconds = 4 [(ptr) = true];
+}
+message TokenRequest { optional ObjectMeta metadata = 1; optional TokenRequestSpec spec = 2; }
 `;
 
 /** The kinds whose protobuf bodies are decoded, by kind (the message of the same name). */
-export const PROTOBUF_KINDS = ["Namespace", "ConfigMap", "Secret", "Service", "Pod", "Deployment", "Job", "CronJob", "DeleteOptions", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "SelfSubjectAccessReview", "SelfSubjectRulesReview", "SubjectAccessReview", "SelfSubjectReview"] as const;
+export const PROTOBUF_KINDS = ["Namespace", "ConfigMap", "Secret", "Service", "Pod", "Deployment", "Job", "CronJob", "DeleteOptions", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "SelfSubjectAccessReview", "SelfSubjectRulesReview", "SubjectAccessReview", "SelfSubjectReview", "ServiceAccount", "TokenRequest"] as const;

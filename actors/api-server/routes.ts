@@ -87,17 +87,17 @@ function groupVersion(segs: string[]): { group: string; version: string; rest: s
 function verbFor(method: string, hasName: boolean, subresource: string | undefined, watch: boolean): Verb | undefined {
   switch (method) {
     case "GET":
-      // binding and eviction are create-only (405 for anything else, as in Kubernetes).
-      if (subresource === "binding" || subresource === "eviction") return undefined;
+      // binding, eviction and token are create-only (405 for anything else, as in Kubernetes).
+      if (subresource === "binding" || subresource === "eviction" || subresource === "token") return undefined;
       if (watch) return Verb.watch;
       return hasName ? Verb.get : Verb.list;
     case "POST":
       if (!hasName) return Verb.create;
-      return subresource === "binding" || subresource === "eviction" ? Verb.create : undefined;
+      return subresource === "binding" || subresource === "eviction" || subresource === "token" ? Verb.create : undefined;
     case "PUT":
-      return hasName ? Verb.update : undefined;
+      return hasName && subresource !== "token" ? Verb.update : undefined;
     case "PATCH":
-      return hasName ? Verb.patch : undefined;
+      return hasName && subresource !== "token" ? Verb.patch : undefined;
     case "DELETE":
       return hasName ? (subresource ? undefined : Verb.delete) : Verb.deletecollection;
     default:

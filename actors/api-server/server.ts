@@ -23,6 +23,8 @@ import { cacheView } from "./rbac/cache-view.ts";
 import { guardedStore } from "./rbac/guard.ts";
 import { RBAC_GROUP, isReview } from "../../bus/kinds.ts";
 import { review } from "./reviews.ts";
+import type { SigningKeys } from "./token-request.ts";
+import { handleTokenRequest, serviceAccountAuthenticator } from "./token-request.ts";
 import { objectForRoute } from "./handlers.ts";
 import { readBody, parseBody } from "./http.ts";
 import { sendJson, sendError, sendStatus } from "./http.ts";
@@ -52,9 +54,11 @@ export interface ServerDeps {
   limits?: HttpLimits;
   /** What RBAC decisions read; default: the watch caches of the four RBAC kinds. */
   rbac?: RbacView;
+  /** The key ServiceAccount tokens are signed and checked with; without it TokenRequest answers 404. */
+  serviceAccountKeys?: SigningKeys;
 }
 
-type Deps = ServerDeps & { limits: HttpLimits; rbac: RbacView };
+type Deps = ServerDeps & { limits: HttpLimits; rbac: RbacView; tokens?: (token: string) => User | undefined };
 
 async function handleResource(deps: ServerDeps, req: IncomingMessage, res: ServerResponse, route: ResourceRoute, q: URLSearchParams): Promise<void> {
   if (route.subresource === "log") return handleLogs(deps, req, res, route, q);
@@ -123,7 +127,7 @@ async function dispatch(deps: Deps, req: IncomingMessage, res: ServerResponse, x
       return serveUi(res, route.path);
     default:
   }
-  const user = authenticate(deps.users(), req.headers.authorization);
+  const user = authenticate(deps.users(), req.headers.authorization, deps.tokens);
   x.user = user;
   if (route.type !== "resource" && route.type !== "not-found" && route.type !== "method-not-allowed") authorizePath(deps.rbac, user, path);
   switch (route.type) {
@@ -149,6 +153,10 @@ async function dispatch(deps: Deps, req: IncomingMessage, res: ServerResponse, x
         const release = deps.limits.watches.acquire(user.name);
         res.once("close", release);
       }
+      if (route.subresource === "token") {
+        if (!deps.serviceAccountKeys) throw new FlotillaError(ErrorCode.NotFound, "the server could not find the requested resource");
+        return handleTokenRequest({ store: deps.store, now: deps.now, keys: deps.serviceAccountKeys }, req, res, route);
+      }
       if (isReview(route.rt)) {
         const body = objectForRoute(route, parseBody(await readBody(req), req.headers["content-type"]));
         return sendJson(res, 201, review(route.rt.kind, body, deps.rbac, user));
@@ -164,7 +172,12 @@ async function dispatch(deps: Deps, req: IncomingMessage, res: ServerResponse, x
 }
 
 export function createHandler(given: ServerDeps): (req: IncomingMessage, res: ServerResponse) => void {
-  const deps: Deps = { ...given, limits: given.limits ?? httpLimits(), rbac: given.rbac ?? cacheView(given.cacheFor) };
+  const deps: Deps = {
+    ...given,
+    limits: given.limits ?? httpLimits(),
+    rbac: given.rbac ?? cacheView(given.cacheFor),
+    ...(given.serviceAccountKeys ? { tokens: serviceAccountAuthenticator(given.serviceAccountKeys, given.cacheFor, given.now) } : {}),
+  };
   return (req, res) => {
     const started = Date.now();
     const x: Exchange = { path: "?" };

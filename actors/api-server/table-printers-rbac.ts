@@ -1,8 +1,8 @@
 /**
- * Table printers of Roles, ClusterRoles, RoleBindings and ClusterRoleBindings, column for column
+ * Table printers of ServiceAccounts, Roles, ClusterRoles, RoleBindings and ClusterRoleBindings, column for column
  * as kubernetes pkg/printers/internalversion/printers.go (1.32) prints them.
  */
-import type { ClusterRoleBinding, RoleBinding, Subject } from "../../bus/resources.ts";
+import type { ClusterRoleBinding, RoleBinding, ServiceAccount, Subject } from "../../bus/resources.ts";
 import type { Printer } from "./table-kit.ts";
 import { col, wide, NAME, AGE, age } from "./table-kit.ts";
 
@@ -36,4 +36,9 @@ const binding: Printer = {
   },
 };
 
-export const RBAC_PRINTERS: Readonly<Record<string, Printer>> = { roles: role, clusterroles: role, rolebindings: binding, clusterrolebindings: binding };
+const serviceaccounts: Printer = {
+  columns: [NAME, col("Secrets", "Secrets is a list of the secrets in the same namespace that pods running using this ServiceAccount are allowed to use.", { type: "integer" }), AGE],
+  cells: (o, now) => [o.metadata.name ?? "", ((o as ServiceAccount).secrets ?? []).length, age(o, now)],
+};
+
+export const RBAC_PRINTERS: Readonly<Record<string, Printer>> = { serviceaccounts, roles: role, clusterroles: role, rolebindings: binding, clusterrolebindings: binding };

@@ -10,6 +10,7 @@ import { startApiEnv } from "./api-server-env.ts";
 import { waitFor } from "../harness/cluster.ts";
 import { writeKubeconfig } from "../../actors/api-server/kubeconfig.ts";
 import { clusterRoleAggregationController } from "../../actors/clusterrole-aggregation-controller/index.ts";
+import { serviceAccountController } from "../../actors/serviceaccount-controller/index.ts";
 
 const NS = "rbac-a";
 const OTHER = "rbac-b";
@@ -49,7 +50,7 @@ describe("kubectl and RBAC", function () {
     it("creates a Role, a ClusterRole and bindings to them with kubectl create", async () => {
       expect(await ok(["create", "role", "pod-reader", "-n", NS, "--verb=get,list,watch", "--resource=pods,pods/log"])).to.contain("role.rbac.authorization.k8s.io/pod-reader created");
       expect(await ok(["create", "clusterrole", "node-reader", "--verb=get,list", "--resource=nodes"])).to.contain("clusterrole.rbac.authorization.k8s.io/node-reader created");
-      expect(await ok(["create", "rolebinding", "jane-reads-pods", "-n", NS, "--role=pod-reader", "--user=jane", "--group=devs", "--serviceaccount=rbac-a:robot"])).to.contain(
+      expect(await ok(["create", "rolebinding", "jane-reads-pods", "-n", NS, "--role=pod-reader", "--user=jane", "--group=devs", "--serviceaccount=rbac-a:builder"])).to.contain(
         "rolebinding.rbac.authorization.k8s.io/jane-reads-pods created",
       );
       expect(await ok(["create", "clusterrolebinding", "joe-reads-nodes", "--clusterrole=node-reader", "--user=joe"])).to.contain("clusterrolebinding.rbac.authorization.k8s.io/joe-reads-nodes created");
@@ -62,7 +63,7 @@ describe("kubectl and RBAC", function () {
     it("prints the columns Kubernetes prints for each kind", async () => {
       const out = await ok(["get", "role,rolebinding", "-n", NS, "-o", "wide"]);
       expect(out).to.match(/NAME\s+CREATED AT\nrole\.rbac\.authorization\.k8s\.io\/pod-reader\s+\d{4}-\d\d-\d\dT/);
-      expect(out).to.match(/NAME\s+ROLE\s+AGE\s+USERS\s+GROUPS\s+SERVICEACCOUNTS\nrolebinding\.rbac\.authorization\.k8s\.io\/jane-reads-pods\s+Role\/pod-reader\s+\S+\s+jane\s+devs\s+rbac-a:robot/);
+      expect(out).to.match(/NAME\s+ROLE\s+AGE\s+USERS\s+GROUPS\s+SERVICEACCOUNTS\nrolebinding\.rbac\.authorization\.k8s\.io\/jane-reads-pods\s+Role\/pod-reader\s+\S+\s+jane\s+devs\s+rbac-a:builder/);
       const crb = await ok(["get", "clusterrolebinding", "joe-reads-nodes"]);
       expect(crb).to.match(/NAME\s+ROLE\s+AGE\njoe-reads-nodes\s+ClusterRole\/node-reader\s+\S+/);
       expect(await ok(["get", "clusterrole", "node-reader"])).to.match(/NAME\s+CREATED AT\nnode-reader\s+\d{4}-/);
@@ -148,6 +149,41 @@ subjects: [{kind: ServiceAccount, name: robot}]
       const role = await env.kubectl(["create", "role", "nodes", "-n", NS, "--verb=get", "--resource=nodes"], { kubeconfig: jane });
       expect(role.stderr).to.contain("is attempting to grant RBAC permissions not currently held");
       expect((await env.kubectl(["get", "rolebinding", "jane-everything", "-n", NS])).stderr).to.contain("NotFound");
+    });
+  });
+
+  describe("ServiceAccounts and their tokens", () => {
+    let sa = "";
+    it("gives every namespace a default ServiceAccount", async () => {
+      await env.tc.startActors([{ def: serviceAccountController }]);
+      await waitFor(async () => (await env.kubectl(["get", "sa", "default", "-n", NS])).code === 0, { what: "default ServiceAccount in rbac-a", timeoutMs: 20_000 });
+      expect(await ok(["get", "serviceaccounts", "-n", OTHER])).to.match(/NAME\s+SECRETS\s+AGE\ndefault\s+0\s+\S+/);
+    });
+
+    it("issues a token with kubectl create token that works as a bearer token, with the ServiceAccount's RBAC rights", async () => {
+      await ok(["create", "serviceaccount", "robot", "-n", NS]);
+      const token = (await ok(["create", "token", "robot", "-n", NS, "--duration=15m"])).trim();
+      const claims = JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString());
+      expect(claims.sub).to.equal("system:serviceaccount:rbac-a:robot");
+      expect(claims.exp - claims.iat).to.equal(900);
+      expect(claims["kubernetes.io"].namespace).to.equal(NS);
+      sa = kubeconfigFor("robot", token);
+      const who = await ok(["auth", "whoami"], { kubeconfig: sa });
+      expect(who).to.match(/Username\s+system:serviceaccount:rbac-a:robot/);
+      expect(who).to.match(/Groups\s+\[system:serviceaccounts system:serviceaccounts:rbac-a system:authenticated\]/);
+      const denied = await env.kubectl(["get", "pods", "-n", NS], { kubeconfig: sa });
+      expect(denied.stderr).to.contain('pods is forbidden: User "system:serviceaccount:rbac-a:robot" cannot list resource "pods" in API group "" in the namespace "rbac-a"');
+      await ok(["create", "rolebinding", "robot-view", "-n", NS, "--clusterrole=view", "--serviceaccount=rbac-a:robot"]);
+      await waitFor(async () => (await env.kubectl(["get", "pods", "-n", NS], { kubeconfig: sa })).code === 0, { what: "robot may list pods in rbac-a" });
+      expect((await env.kubectl(["get", "pods", "-n", OTHER], { kubeconfig: sa })).stderr).to.contain("forbidden");
+      expect((await env.kubectl(["auth", "can-i", "create", "pods", "-n", NS], { kubeconfig: sa })).stdout.trim()).to.equal("no");
+    });
+
+    it("refuses a token shorter than 10 minutes, and stops accepting a token once its ServiceAccount is gone", async () => {
+      const short = await env.kubectl(["create", "token", "robot", "-n", NS, "--duration=1m"]);
+      expect(short.stderr).to.contain('TokenRequest.authentication.k8s.io "robot" is invalid: spec.expirationSeconds: Invalid value: 60: may not specify a duration less than 10 minutes');
+      await ok(["delete", "serviceaccount", "robot", "-n", NS]);
+      await waitFor(async () => (await env.kubectl(["get", "pods", "-n", NS], { kubeconfig: sa })).stderr.includes("You must be logged in to the server"), { what: "the token is refused" });
     });
   });
 });

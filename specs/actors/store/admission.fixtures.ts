@@ -108,6 +108,7 @@ export const MINIMAL: Record<string, Obj> = {
     metadata: { name: "node-1", namespace: "kube-node-lease" },
     spec: { holderIdentity: "node-1", leaseDurationSeconds: 10, renewTime: "2026-03-01T12:00:00.000000Z" },
   },
+  serviceaccounts: { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "builder", namespace: "default" } },
   roles: {
     apiVersion: "rbac.authorization.k8s.io/v1",
     kind: "Role",
