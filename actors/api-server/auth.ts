@@ -70,6 +70,17 @@ export function authenticate(users: Map<string, User>, authorization: string | u
   return withAuthenticated(user);
 }
 
+/**
+ * The user a verified client certificate names (kube-apiserver's x509 authenticator): the
+ * subject's CN is the user name, each O a group. Undefined without a CN.
+ */
+export function userFromCertificate(subject: { CN?: string | string[]; O?: string | string[] } | undefined): User | undefined {
+  const cn = Array.isArray(subject?.CN) ? subject.CN[0] : subject?.CN;
+  if (!cn) return undefined;
+  const o = subject?.O;
+  return withAuthenticated({ name: cn, uid: "", groups: o === undefined ? [] : Array.isArray(o) ? [...o] : [o] });
+}
+
 /** Every authenticated user is in `system:authenticated`, as kube-apiserver's authenticators add it. */
 export function withAuthenticated(user: User): User {
   return user.groups.includes(AUTHENTICATED_GROUP) ? user : { ...user, groups: [...user.groups, AUTHENTICATED_GROUP] };

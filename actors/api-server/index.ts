@@ -89,7 +89,8 @@ export const apiServer: ActorDefinition<ApiServerOptions> = {
     const host = opts.host ?? "127.0.0.1";
     let port = 0;
     const limits = httpLimits(opts);
-    const server = createServer({ cert: pki.certPem, key: pki.keyPem, maxHeaderSize: limits.maxHeaderBytes });
+    // Client certificates are asked for, not required: one the cluster CA signed authenticates its CN (auth.ts).
+    const server = createServer({ cert: pki.certPem, key: pki.keyPem, ca: pki.caPem, requestCert: true, rejectUnauthorized: false, maxHeaderSize: limits.maxHeaderBytes });
     server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => answerClientError(err, socket, limits.maxHeaderBytes));
     server.on(
       "request",

@@ -17,7 +17,8 @@ import type { HttpLimits } from "./limits.ts";
 import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
 import { pingActors } from "../../runtime/host.ts";
 import { parseRoute } from "./routes.ts";
-import { authenticate, authorize, authorizePath } from "./auth.ts";
+import type { TLSSocket } from "node:tls";
+import { authenticate, authorize, authorizePath, userFromCertificate } from "./auth.ts";
 import type { RbacView } from "./rbac/authorizer.ts";
 import { cacheView } from "./rbac/cache-view.ts";
 import { guardedStore } from "./rbac/guard.ts";
@@ -127,7 +128,10 @@ async function dispatch(deps: Deps, req: IncomingMessage, res: ServerResponse, x
       return serveUi(res, route.path);
     default:
   }
-  const user = authenticate(deps.users(), req.headers.authorization, deps.tokens);
+  // A bearer token wins; without one, a client certificate the cluster CA signed (checked by TLS).
+  const tls = req.socket as TLSSocket;
+  const certUser = !req.headers.authorization && tls.authorized ? userFromCertificate(tls.getPeerCertificate()?.subject) : undefined;
+  const user = certUser ?? authenticate(deps.users(), req.headers.authorization, deps.tokens);
   x.user = user;
   if (route.type !== "resource" && route.type !== "not-found" && route.type !== "method-not-allowed") authorizePath(deps.rbac, user, path);
   switch (route.type) {

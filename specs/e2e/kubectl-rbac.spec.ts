@@ -11,6 +11,8 @@ import { waitFor } from "../harness/cluster.ts";
 import { writeKubeconfig } from "../../actors/api-server/kubeconfig.ts";
 import { clusterRoleAggregationController } from "../../actors/clusterrole-aggregation-controller/index.ts";
 import { serviceAccountController } from "../../actors/serviceaccount-controller/index.ts";
+import { generateCa, generateClientCert } from "../../actors/api-server/certs.ts";
+import { readFileSync } from "node:fs";
 
 const NS = "rbac-a";
 const OTHER = "rbac-b";
@@ -184,6 +186,29 @@ subjects: [{kind: ServiceAccount, name: robot}]
       expect(short.stderr).to.contain('TokenRequest.authentication.k8s.io "robot" is invalid: spec.expirationSeconds: Invalid value: 60: may not specify a duration less than 10 minutes');
       await ok(["delete", "serviceaccount", "robot", "-n", NS]);
       await waitFor(async () => (await env.kubectl(["get", "pods", "-n", NS], { kubeconfig: sa })).stderr.includes("You must be logged in to the server"), { what: "the token is refused" });
+    });
+  });
+
+  describe("client certificates", () => {
+    const certKubeconfig = (name: string, pair: { certPem: string; keyPem: string }) => {
+      const path = join(env.dir, `${name}-cert-kubeconfig`);
+      writeKubeconfig(path, { server: env.url, caPem: env.caPem, token: "", clientCert: pair });
+      return path;
+    };
+    const ca = () => ({ certPem: env.caPem, keyPem: readFileSync(join(env.dir, "pki", "ca.key"), "utf8") });
+
+    it("authenticates the CN as the user and each O as a group, for certificates the cluster CA signed", async () => {
+      const carol = certKubeconfig("carol", generateClientCert(ca(), "carol", ["devs"]));
+      expect(await ok(["auth", "whoami"], { kubeconfig: carol })).to.match(/Username\s+carol[\s\S]*Groups\s+\[devs system:authenticated\]/);
+      expect((await env.kubectl(["get", "pods", "-n", NS], { kubeconfig: carol })).code, "devs may read pods in rbac-a").to.equal(0);
+      expect((await env.kubectl(["get", "nodes"], { kubeconfig: carol })).stderr).to.contain('nodes is forbidden: User "carol" cannot list resource "nodes"');
+      const root = certKubeconfig("root", generateClientCert(ca(), "root", ["system:masters"]));
+      expect((await env.kubectl(["get", "nodes"], { kubeconfig: root })).code).to.equal(0);
+    });
+
+    it("refuses a certificate of another CA with 401", async () => {
+      const mallory = certKubeconfig("mallory", generateClientCert(generateCa(), "admin", ["system:masters"]));
+      expect((await env.kubectl(["get", "nodes"], { kubeconfig: mallory })).stderr).to.contain("You must be logged in to the server");
     });
   });
 });
