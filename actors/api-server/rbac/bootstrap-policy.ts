@@ -11,7 +11,8 @@
  * - `system:discovery`, `system:basic-user`, `system:public-info-viewer`: what every
  *   authenticated user needs (discovery, OpenAPI, the self reviews).
  * - One `system:` role per actor kind, bound to the user of the same name.
- * - `flotilla:view`: the token file's view group gets `view` everywhere.
+ * - `flotilla:view`: the token file's view group gets `view` everywhere, and
+ *   `flotilla:cluster-viewer` (Nodes, Leases: what the dashboard shows).
  */
 import type { ClusterRole, ClusterRoleBinding, PolicyRule, Subject } from "../../../bus/resources.ts";
 import { RBAC_GROUP } from "../../../bus/kinds.ts";
@@ -112,6 +113,9 @@ export const DEFAULT_CLUSTER_ROLES: readonly ClusterRole[] = [
     rule(["create", "get", "update", "delete"], ["coordination.k8s.io"], ["leases"]),
     rule(["create"], [""], ["serviceaccounts/token"]),
   ]),
+  // The token file's viewers see the whole cluster, as the dashboard shows it: `view` (namespaced
+  // objects, no Secrets) plus the cluster-scoped objects `view` leaves out.
+  clusterRole("flotilla:cluster-viewer", [rule(READ, [""], ["nodes", "nodes/status", "persistentvolumes"]), rule(READ, ["coordination.k8s.io"], ["leases"]), rule(READ, ["storage.k8s.io"], ["storageclasses"])]),
   clusterRole("system:node-proxier", [rule(READ, ["", "discovery.k8s.io"], ["services", "endpoints", "nodes", "endpointslices"]), rule(["create", "patch", "update"], [""], ["events"])]),
 ];
 
@@ -125,4 +129,5 @@ export const DEFAULT_CLUSTER_ROLE_BINDINGS: readonly ClusterRoleBinding[] = [
   binding("system:node", "system:node", [group("system:nodes")]),
   binding("system:node-proxier", "system:node-proxier", [user("system:kube-proxy")]),
   binding("flotilla:view", "view", [group(VIEW_GROUP)]),
+  binding("flotilla:cluster-viewer", "flotilla:cluster-viewer", [group(VIEW_GROUP)]),
 ];

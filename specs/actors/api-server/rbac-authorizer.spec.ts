@@ -149,6 +149,8 @@ describe("RBAC authorizer", () => {
       expect(authorize(v, res("get", "secrets", { namespace: "x", name: "s" }, viewer)).allowed).to.equal(false);
       expect(authorize(v, res("list", "secrets", { namespace: "x" }, viewer)).allowed).to.equal(false);
       expect(authorize(v, res("delete", "pods", { namespace: "x", name: "p" }, viewer)).allowed).to.equal(false);
+      expect(authorize(v, res("list", "nodes", {}, viewer)).allowed, "the dashboard's nodes").to.equal(true);
+      expect(authorize(v, res("patch", "nodes", { name: "n1" }, viewer)).allowed).to.equal(false);
     });
 
     it("lets edit read Secrets and write workloads, but not Roles; admin also writes Roles and RoleBindings", () => {
