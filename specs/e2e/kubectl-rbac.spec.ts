@@ -206,9 +206,13 @@ subjects: [{kind: ServiceAccount, name: robot}]
       expect((await env.kubectl(["get", "nodes"], { kubeconfig: root })).code).to.equal(0);
     });
 
-    it("refuses a certificate of another CA with 401", async () => {
+    it("refuses a certificate of another CA", async () => {
       const mallory = certKubeconfig("mallory", generateClientCert(generateCa(), "admin", ["system:masters"]));
-      expect((await env.kubectl(["get", "nodes"], { kubeconfig: mallory })).stderr).to.contain("You must be logged in to the server");
+      const r = await env.kubectl(["get", "nodes", "-o", "name"], { kubeconfig: mallory });
+      // 401, or 400 when the TLS layer reports the bad certificate before a request is read.
+      expect(r.code).to.equal(1);
+      expect(r.stdout).to.equal("");
+      expect(r.stderr).to.match(/You must be logged in to the server|the server rejected our request/);
     });
   });
 });
