@@ -153,6 +153,8 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Socket, maxHeader
         ? [400, "Bad Request", "the request was cut short: the connection ended before the whole request arrived"]
         : err.code === "ERR_HTTP_REQUEST_TIMEOUT"
           ? [408, "Request Timeout", "the request headers did not arrive in time"]
+          : err.code?.startsWith("ERR_SSL_")
+            ? [401, "Unauthorized", "Unauthorized"] // a client certificate that does not verify (another CA)
           : [400, "Bad Request", `malformed HTTP request: ${err.message}${err.code ? ` (${err.code})` : ""}`];
   const body = encodeJson(httpStatus(code, message));
   answered.add(socket);
