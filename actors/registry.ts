@@ -17,6 +17,8 @@ import { kubelet } from "./kubelet/index.ts";
 import { proxy } from "./proxy/index.ts";
 import { dns } from "./dns/index.ts";
 import { nodeIpamController } from "./node-ipam-controller/index.ts";
+import { clusterRoleAggregationController } from "./clusterrole-aggregation-controller/index.ts";
+import { serviceAccountController } from "./serviceaccount-controller/index.ts";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const ACTORS: Record<string, ActorDefinition<any>> = {
@@ -37,6 +39,8 @@ export const ACTORS: Record<string, ActorDefinition<any>> = {
   proxy,
   dns,
   "node-ipam-controller": nodeIpamController,
+  "clusterrole-aggregation-controller": clusterRoleAggregationController,
+  "serviceaccount-controller": serviceAccountController,
 };
 
 /** The control plane, in start order (the store first: everything else talks through it). */
@@ -54,6 +58,8 @@ export const CONTROL_PLANE = [
   "cronjob-controller",
   "garbage-collector",
   "namespace-controller",
+  "clusterrole-aggregation-controller",
+  "serviceaccount-controller",
   "api-server",
 ] as const;
 

@@ -40,6 +40,8 @@ function t(
   };
 }
 
+export const RBAC_GROUP = "rbac.authorization.k8s.io";
+
 export const RESOURCE_TYPES: readonly ResourceType[] = [
   t("namespaces", "Namespace", "", false, ["ns"], { subresources: ["status"] }),
   t("nodes", "Node", "", false, ["no"], { subresources: ["status"] }),
@@ -48,6 +50,7 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
   t("endpoints", "Endpoints", "", true, ["ep"]),
   t("configmaps", "ConfigMap", "", true, ["cm"]),
   t("secrets", "Secret", "", true, []),
+  t("serviceaccounts", "ServiceAccount", "", true, ["sa"], { subresources: ["token"] }),
   t("replicationcontrollers", "ReplicationController", "", true, ["rc"], { categories: ["all"], subresources: ["status", "scale"] }),
   t("events", "Event", "", true, ["ev"], { bucket: "events" }),
   t("controllerrevisions", "ControllerRevision", "apps", true, []),
@@ -58,9 +61,25 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
   t("cronjobs", "CronJob", "batch", true, ["cj"], { categories: ["all"], subresources: ["status"] }),
   t("jobs", "Job", "batch", true, [], { categories: ["all"], subresources: ["status"] }),
   t("leases", "Lease", "coordination.k8s.io", true, [], { bucket: "leases" }),
+  t("clusterrolebindings", "ClusterRoleBinding", RBAC_GROUP, false, []),
+  t("clusterroles", "ClusterRole", RBAC_GROUP, false, []),
+  t("rolebindings", "RoleBinding", RBAC_GROUP, true, []),
+  t("roles", "Role", RBAC_GROUP, true, []),
 ];
 // Endpoints' singular is "endpoints" in Kubernetes.
 (RESOURCE_TYPES.find((r) => r.resource === "endpoints") as ResourceType).singular = "endpoints";
+
+/**
+ * Kinds a client only ever creates and the api-server answers at once, never stored (the access
+ * and identity reviews). Served for `create` only; not in the store, caches or informers.
+ */
+export const REVIEW_TYPES: readonly ResourceType[] = [
+  t("selfsubjectaccessreviews", "SelfSubjectAccessReview", "authorization.k8s.io", false, []),
+  t("selfsubjectrulesreviews", "SelfSubjectRulesReview", "authorization.k8s.io", false, []),
+  t("subjectaccessreviews", "SubjectAccessReview", "authorization.k8s.io", false, []),
+  t("selfsubjectreviews", "SelfSubjectReview", "authentication.k8s.io", false, []),
+];
+export const isReview = (rt: ResourceType) => REVIEW_TYPES.includes(rt);
 
 const byResource = new Map(RESOURCE_TYPES.map((r) => [r.resource, r]));
 const byKind = new Map(RESOURCE_TYPES.map((r) => [r.kind, r]));
@@ -85,4 +104,4 @@ export function lookupResource(name: string): ResourceType | undefined {
 export function resourcesOfGroup(group: string, version = "v1"): ResourceType[] {
   return RESOURCE_TYPES.filter((r) => r.group === group && r.version === version);
 }
-export const API_GROUPS = [...new Set(RESOURCE_TYPES.map((r) => r.group).filter((g) => g !== ""))];
+export const API_GROUPS = [...new Set([...RESOURCE_TYPES, ...REVIEW_TYPES].map((r) => r.group).filter((g) => g !== ""))];

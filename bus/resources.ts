@@ -703,3 +703,53 @@ export interface CronJob extends KubeObject {
   spec: CronJobSpec;
   status?: CronJobStatus;
 }
+
+// ---------- core/v1 ServiceAccount ----------
+export interface ServiceAccount extends KubeObject {
+  kind: "ServiceAccount";
+  secrets?: ObjectReference[];
+  imagePullSecrets?: { name: string }[];
+  automountServiceAccountToken?: boolean;
+}
+
+// ---------- rbac.authorization.k8s.io/v1 ----------
+export interface PolicyRule {
+  verbs: string[];
+  apiGroups?: string[];
+  resources?: string[];
+  resourceNames?: string[];
+  nonResourceURLs?: string[];
+}
+export interface AggregationRule {
+  clusterRoleSelectors?: LabelSelector[];
+}
+export interface Role extends KubeObject {
+  kind: "Role";
+  rules?: PolicyRule[];
+}
+export interface ClusterRole extends KubeObject {
+  kind: "ClusterRole";
+  rules?: PolicyRule[];
+  aggregationRule?: AggregationRule;
+}
+export interface Subject {
+  kind: "User" | "Group" | "ServiceAccount";
+  apiGroup?: string;
+  name: string;
+  namespace?: string;
+}
+export interface RoleRef {
+  apiGroup: string;
+  kind: "Role" | "ClusterRole";
+  name: string;
+}
+export interface RoleBinding extends KubeObject {
+  kind: "RoleBinding";
+  subjects?: Subject[];
+  roleRef: RoleRef;
+}
+export interface ClusterRoleBinding extends KubeObject {
+  kind: "ClusterRoleBinding";
+  subjects?: Subject[];
+  roleRef: RoleRef;
+}

@@ -25,12 +25,15 @@ export type StoreVerb = (typeof StoreVerb)[keyof typeof StoreVerb];
 export const NodeVerb = { logs: "logs", stats: "stats", session: "session" } as const;
 export type NodeVerb = (typeof NodeVerb)[keyof typeof NodeVerb];
 
-/** Encodes a NATS token: object names may contain `.` but never `_`, so `.`→`_` is reversible. */
+/**
+ * Encodes a NATS token (and KV key token): object names may contain `.` but never `_`, so `.`→`_`
+ * is reversible; RBAC names may contain `:` (`system:masters`) but never `=`, so `:`→`=` is too.
+ */
 export function encodeToken(name: string): string {
-  return name.replaceAll(".", "_");
+  return name.replaceAll(".", "_").replaceAll(":", "=");
 }
 export function decodeToken(token: string): string {
-  return token.replaceAll("_", ".");
+  return token.replaceAll("_", ".").replaceAll("=", ":");
 }
 
 export const CLUSTER_SCOPE_TOKEN = "_";

@@ -88,6 +88,29 @@ export function generateServerCert(ca: { certPem: string; keyPem: string }, sans
   return { certPem: pki.certificateToPem(cert), keyPem: pki.privateKeyToPem(keys.privateKey) };
 }
 
+/**
+ * A client certificate of the cluster CA, as kube-apiserver's x509 authenticator reads it: the
+ * subject's CommonName is the user, each Organization a group.
+ */
+export function generateClientCert(ca: { certPem: string; keyPem: string }, user: string, groups: string[] = [], validYears = 1): { certPem: string; keyPem: string } {
+  const caCert = pki.certificateFromPem(ca.certPem);
+  const caKey = pki.privateKeyFromPem(ca.keyPem);
+  const keys = rsaKeys();
+  const cert = pki.createCertificate();
+  cert.publicKey = keys.publicKey;
+  cert.serialNumber = serial();
+  Object.assign(cert.validity, years(validYears));
+  cert.setSubject([...groups.map((value) => ({ name: "organizationName", value })), { name: "commonName", value: user }]);
+  cert.setIssuer(caCert.subject.attributes);
+  cert.setExtensions([
+    { name: "basicConstraints", cA: false },
+    { name: "keyUsage", digitalSignature: true, keyEncipherment: true, critical: true },
+    { name: "extKeyUsage", clientAuth: true },
+  ]);
+  cert.sign(caKey, forge.md.sha256.create());
+  return { certPem: pki.certificateToPem(cert), keyPem: pki.privateKeyToPem(keys.privateKey) };
+}
+
 interface Pair {
   certPem: string;
   keyPem: string;

@@ -3,7 +3,7 @@
  * `/apis`, `/apis/<group>`, `/api/v1`, `/apis/<group>/<version>` (kube-api-surface.md §1, §3).
  */
 import type { ResourceType } from "../../bus/kinds.ts";
-import { API_GROUPS, resourcesOfGroup } from "../../bus/kinds.ts";
+import { API_GROUPS, REVIEW_TYPES, resourcesOfGroup } from "../../bus/kinds.ts";
 
 export const VERSION_INFO = {
   major: "1",
@@ -49,6 +49,8 @@ function subresourceEntry(rt: ResourceType, sub: string): APIResource {
       return { ...base, kind: "PodAttachOptions", verbs: ["create", "get"] };
     case "portforward":
       return { ...base, kind: "PodPortForwardOptions", verbs: ["create", "get"] };
+    case "token":
+      return { ...base, group: "authentication.k8s.io", version: "v1", kind: "TokenRequest", verbs: ["create"] };
     case "eviction":
       return { ...base, group: "policy", version: "v1", kind: "Eviction", verbs: ["create"] };
     default:
@@ -70,6 +72,9 @@ export function apiResources(group: string, version = "v1"): APIResource[] {
     if (rt.categories.length) r.categories = [...rt.categories];
     out.push(r);
     for (const sub of rt.subresources) out.push(subresourceEntry(rt, sub));
+  }
+  for (const rt of REVIEW_TYPES) {
+    if (rt.group === group && rt.version === version) out.push({ name: rt.resource, singularName: rt.singular, namespaced: false, kind: rt.kind, verbs: ["create"] });
   }
   return out;
 }

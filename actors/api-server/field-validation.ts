@@ -25,6 +25,9 @@ const SHAPES: Record<string, Shape> = {
   },
   NodeSpec: { fields: ["podCIDR", "podCIDRs", "providerID", "unschedulable", "taints", "configSource", "externalID"] },
   NamespaceSpec: { fields: ["finalizers"] },
+  PolicyRule: { fields: ["verbs", "apiGroups", "resources", "resourceNames", "nonResourceURLs"] },
+  Subject: { fields: ["kind", "apiGroup", "name", "namespace"] },
+  RoleRef: { fields: ["apiGroup", "kind", "name"] },
   LeaseSpec: { fields: ["holderIdentity", "leaseDurationSeconds", "acquireTime", "renewTime", "leaseTransitions", "strategy", "preferredHolder"] },
 };
 
@@ -42,6 +45,10 @@ const KINDS: Record<string, Shape> = {
   Endpoints: { fields: [...TOP, "subsets"], nested: { metadata: "ObjectMeta" } },
   ConfigMap: { fields: [...TOP, "data", "binaryData", "immutable"], nested: { metadata: "ObjectMeta" } },
   Secret: { fields: [...TOP, "data", "stringData", "type", "immutable"], nested: { metadata: "ObjectMeta" } },
+  Role: { fields: [...TOP, "rules"], nested: { metadata: "ObjectMeta" }, lists: { rules: "PolicyRule" } },
+  ClusterRole: { fields: [...TOP, "rules", "aggregationRule"], nested: { metadata: "ObjectMeta" }, lists: { rules: "PolicyRule" } },
+  RoleBinding: { fields: [...TOP, "subjects", "roleRef"], nested: { metadata: "ObjectMeta", roleRef: "RoleRef" }, lists: { subjects: "Subject" } },
+  ClusterRoleBinding: { fields: [...TOP, "subjects", "roleRef"], nested: { metadata: "ObjectMeta", roleRef: "RoleRef" }, lists: { subjects: "Subject" } },
   Event: {
     fields: [...TOP, "involvedObject", "reason", "message", "source", "firstTimestamp", "lastTimestamp", "count", "type", "eventTime", "series", "action", "related", "reportingComponent", "reportingInstance"],
     nested: { metadata: "ObjectMeta" },

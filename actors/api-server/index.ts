@@ -13,7 +13,9 @@ import type { User } from "./auth.ts";
 import type { HttpLimitOptions } from "./limits.ts";
 import type { Socket } from "node:net";
 import { createServer } from "node:https";
-import { existsSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { createPrivateKey, X509Certificate } from "node:crypto";
 import { RESOURCE_TYPES } from "../../bus/kinds.ts";
 import { ensurePki } from "./certs.ts";
 import { ensureTokens } from "./tokens.ts";
@@ -21,9 +23,21 @@ import { loadTokenFile } from "./auth.ts";
 import { startWatchCache } from "./watch-cache.ts";
 import { createHandler } from "./server.ts";
 import { createUpgradeHandler } from "./upgrade.ts";
+import { cacheView } from "./rbac/cache-view.ts";
+import { serviceAccountAuthenticator } from "./token-request.ts";
 import { registerServiceEndpoint, kubernetesService } from "../../runtime/service-registration.ts";
 import { httpLimits } from "./limits.ts";
 import { httpStatus, encodeJson } from "./status.ts";
+import { bootstrapPolicy } from "./rbac/bootstrap.ts";
+import { DEFAULT_CLUSTER_ROLE_BINDINGS } from "./rbac/bootstrap-policy.ts";
+
+/** Resolves once the cache holds every key (or after 10 s: serving a little early only refuses, never over-grants). */
+async function untilCached(cache: WatchCache, keys: string[], signal: AbortSignal): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!keys.every((k) => cache.objects.has(k)) && Date.now() < deadline && !signal.aborted) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 export interface ApiServerOptions extends HttpLimitOptions {
   /** Default 6443; 0 picks a free port. */
@@ -46,6 +60,8 @@ export const apiServer: ActorDefinition<ApiServerOptions> = {
   kind: "api-server",
   async start(ctx, opts): Promise<ApiServer> {
     const pki = ensurePki(opts.dataDir, ctx.log);
+    // ServiceAccount tokens are signed with the cluster CA's key, kept with the CA.
+    const serviceAccountKeys = { privateKey: createPrivateKey(readFileSync(join(opts.dataDir, "pki", "ca.key"), "utf8")), publicKey: new X509Certificate(pki.caPem).publicKey };
     const tokenFile = opts.tokenFile ?? ensureTokens(opts.dataDir, ctx.log).path;
     // The token file is re-read when it changes, so tokens can be added without a restart.
     let users = new Map<string, User>();
@@ -69,11 +85,15 @@ export const apiServer: ActorDefinition<ApiServerOptions> = {
       RESOURCE_TYPES.map(async (rt) => [rt.resource, await startWatchCache(ctx.nc, ctx.cluster, rt, ctx.log)] as const),
     );
     const caches = new Map<string, WatchCache>(feeds.map(([r, f]) => [r, f.cache]));
+    await bootstrapPolicy(ctx.store, ctx.log);
+    // Serve only once this server's caches hold the default bindings (the view group's, above all).
+    await untilCached(caches.get("clusterrolebindings")!, DEFAULT_CLUSTER_ROLE_BINDINGS.map((b) => `/${b.metadata.name}`), ctx.signal);
 
     const host = opts.host ?? "127.0.0.1";
     let port = 0;
     const limits = httpLimits(opts);
-    const server = createServer({ cert: pki.certPem, key: pki.keyPem, maxHeaderSize: limits.maxHeaderBytes });
+    // Client certificates are asked for, not required: one the cluster CA signed authenticates its CN (auth.ts).
+    const server = createServer({ cert: pki.certPem, key: pki.keyPem, ca: pki.caPem, requestCert: true, rejectUnauthorized: false, maxHeaderSize: limits.maxHeaderBytes });
     server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => answerClientError(err, socket, limits.maxHeaderBytes));
     server.on(
       "request",
@@ -87,9 +107,19 @@ export const apiServer: ActorDefinition<ApiServerOptions> = {
         cacheFor: (r) => caches.get(r),
         address: () => `${host}:${port}`,
         limits,
+        serviceAccountKeys,
       }),
     );
-    const upgrades = createUpgradeHandler({ nc: ctx.nc, cluster: ctx.cluster, store: ctx.store, log: ctx.log, users: currentUsers });
+    const cacheFor = (r: string) => caches.get(r);
+    const upgrades = createUpgradeHandler({
+      nc: ctx.nc,
+      cluster: ctx.cluster,
+      store: ctx.store,
+      log: ctx.log,
+      users: currentUsers,
+      rbac: cacheView(cacheFor),
+      ...(serviceAccountKeys ? { tokens: serviceAccountAuthenticator(serviceAccountKeys, cacheFor, ctx.now) } : {}),
+    });
     server.on("upgrade", upgrades.handle);
     server.keepAliveTimeout = 65_000;
     server.requestTimeout = 0; // watches and log follows are long-lived; the handler times the others
@@ -138,6 +168,8 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Socket, maxHeader
         ? [400, "Bad Request", "the request was cut short: the connection ended before the whole request arrived"]
         : err.code === "ERR_HTTP_REQUEST_TIMEOUT"
           ? [408, "Request Timeout", "the request headers did not arrive in time"]
+          : err.code?.startsWith("ERR_SSL_")
+            ? [401, "Unauthorized", "Unauthorized"] // a client certificate that does not verify (another CA)
           : [400, "Bad Request", `malformed HTTP request: ${err.message}${err.code ? ` (${err.code})` : ""}`];
   const body = encodeJson(httpStatus(code, message));
   answered.add(socket);

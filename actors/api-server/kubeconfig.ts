@@ -57,7 +57,9 @@ export function serversExtensionOf(extensions: unknown): string[] {
 export interface KubeconfigOptions {
   server: string;
   caPem: string;
+  /** A bearer token, or (empty token) the client certificate below. */
   token: string;
+  clientCert?: { certPem: string; keyPem: string };
   /** Where the cluster's NATS is (written as the cluster extension `flotilla.io/nats`). */
   nats?: NatsExtension;
   /** Every api-server of the cluster, `server` first (written as the extension `flotilla.io/servers`). */
@@ -81,7 +83,14 @@ export function kubeconfigYaml(o: KubeconfigOptions): string {
         },
       },
     ],
-    users: [{ name, user: { token: o.token } }],
+    users: [
+      {
+        name,
+        user: o.clientCert
+          ? { "client-certificate-data": Buffer.from(o.clientCert.certPem).toString("base64"), "client-key-data": Buffer.from(o.clientCert.keyPem).toString("base64") }
+          : { token: o.token },
+      },
+    ],
     contexts: [{ name, context: { cluster: name, user: name, namespace: "default" } }],
     "current-context": name,
     preferences: {},

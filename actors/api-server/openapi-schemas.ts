@@ -27,7 +27,7 @@ const atomic = (items: Json): Json => ({ type: "array", items, "x-kubernetes-lis
 const conditions = mergeList(obj({ type: str, status: str, reason: str, message: str }), "type");
 
 export function schemaName(rt: ResourceType): string {
-  const g = rt.group === "" ? "core" : rt.group === "coordination.k8s.io" ? "coordination" : rt.group;
+  const g = rt.group === "" ? "core" : rt.group.endsWith(".k8s.io") ? rt.group.split(".")[0]! : rt.group;
   return S(`${g}.${rt.version}.${rt.kind}`);
 }
 
@@ -102,6 +102,11 @@ const JOB_SPEC = obj({
 });
 const replicaStatus = obj({ replicas: int, readyReplicas: int, availableReplicas: int, observedGeneration: { type: "integer" }, conditions });
 
+const strList = atomic(str);
+const POLICY_RULE = obj({ verbs: strList, apiGroups: strList, resources: strList, resourceNames: strList, nonResourceURLs: strList });
+const SUBJECT = obj({ kind: str, apiGroup: str, name: str, namespace: str });
+const ROLE_REF = obj({ apiGroup: str, kind: str, name: str }, { "x-kubernetes-map-type": "atomic" });
+
 /** spec/status (or other top-level fields) per kind. */
 const BODY: Record<string, Json> = {
   Pod: { spec: ref(S("core.v1.PodSpec")), status: ref(S("core.v1.PodStatus")) },
@@ -162,6 +167,11 @@ const BODY: Record<string, Json> = {
     status: obj({ active: atomic(obj({ name: str, namespace: str, uid: str })), lastScheduleTime: str, lastSuccessfulTime: str }),
   },
   Lease: { spec: obj({ holderIdentity: str, leaseDurationSeconds: int, acquireTime: str, renewTime: str, leaseTransitions: int }) },
+  ServiceAccount: { secrets: mergeList(obj({ name: str, namespace: str, kind: str }), "name"), imagePullSecrets: atomic(obj({ name: str })), automountServiceAccountToken: { type: "boolean" } },
+  Role: { rules: atomic(POLICY_RULE) },
+  ClusterRole: { rules: atomic(POLICY_RULE), aggregationRule: obj({ clusterRoleSelectors: atomic(SEL) }) },
+  RoleBinding: { subjects: atomic(SUBJECT), roleRef: ROLE_REF },
+  ClusterRoleBinding: { subjects: atomic(SUBJECT), roleRef: ROLE_REF },
 };
 
 export function schemasFor(rts: readonly ResourceType[]): Record<string, Json> {

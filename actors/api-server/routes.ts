@@ -8,7 +8,7 @@
  *   // { type: "resource", rt: <deployments>, namespace: "default", name: "web", subresource: "scale", verb: "get" }
  */
 import type { ResourceType } from "../../bus/kinds.ts";
-import { RESOURCE_TYPES, API_GROUPS } from "../../bus/kinds.ts";
+import { RESOURCE_TYPES, REVIEW_TYPES, API_GROUPS, isReview } from "../../bus/kinds.ts";
 import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
 import { kubeBool, strictUnescape } from "./query.ts";
 
@@ -90,17 +90,17 @@ export const STREAM_SUBRESOURCES = ["exec", "attach", "portforward"];
 function verbFor(method: string, hasName: boolean, subresource: string | undefined, watch: boolean): Verb | undefined {
   switch (method) {
     case "GET":
-      // binding and eviction are create-only (405 for anything else, as in Kubernetes).
-      if (subresource === "binding" || subresource === "eviction") return undefined;
+      // binding, eviction and token are create-only (405 for anything else, as in Kubernetes).
+      if (subresource === "binding" || subresource === "eviction" || subresource === "token") return undefined;
       if (watch) return Verb.watch;
       return hasName ? Verb.get : Verb.list;
     case "POST":
       if (!hasName) return Verb.create;
-      return subresource && ["binding", "eviction", ...STREAM_SUBRESOURCES].includes(subresource) ? Verb.create : undefined;
+      return subresource && ["binding", "eviction", "token", ...STREAM_SUBRESOURCES].includes(subresource) ? Verb.create : undefined;
     case "PUT":
-      return hasName ? Verb.update : undefined;
+      return hasName && subresource !== "token" ? Verb.update : undefined;
     case "PATCH":
-      return hasName ? Verb.patch : undefined;
+      return hasName && subresource !== "token" ? Verb.patch : undefined;
     case "DELETE":
       return hasName ? (subresource ? undefined : Verb.delete) : Verb.deletecollection;
     default:
@@ -109,7 +109,7 @@ function verbFor(method: string, hasName: boolean, subresource: string | undefin
 }
 
 function find(group: string, resource: string): ResourceType | undefined {
-  return RESOURCE_TYPES.find((r) => r.group === group && r.resource === resource);
+  return [...RESOURCE_TYPES, ...REVIEW_TYPES].find((r) => r.group === group && r.resource === resource);
 }
 
 function resourceRoute(method: string, group: string, rest: string[], q: URLSearchParams): Route {
@@ -137,7 +137,7 @@ function resourceRoute(method: string, group: string, rest: string[], q: URLSear
   }
   if (subresource !== undefined && watch) return { type: "method-not-allowed", method };
   const verb = verbFor(method, name !== undefined, subresource, watch);
-  if (!verb) return { type: "method-not-allowed", method };
+  if (!verb || (isReview(rt) && (verb !== Verb.create || name !== undefined))) return { type: "method-not-allowed", method };
   const route: ResourceRoute = { type: "resource", rt, verb };
   if (namespace !== undefined) route.namespace = namespace;
   if (name !== undefined) route.name = name;

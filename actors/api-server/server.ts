@@ -17,7 +17,17 @@ import type { HttpLimits } from "./limits.ts";
 import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
 import { pingActors } from "../../runtime/host.ts";
 import { parseRoute, STREAM_SUBRESOURCES } from "./routes.ts";
-import { authenticate, authorize, allowed } from "./auth.ts";
+import type { TLSSocket } from "node:tls";
+import { authenticate, authorize, authorizePath, userFromCertificate } from "./auth.ts";
+import type { RbacView } from "./rbac/authorizer.ts";
+import { cacheView } from "./rbac/cache-view.ts";
+import { guardedStore } from "./rbac/guard.ts";
+import { RBAC_GROUP, isReview } from "../../bus/kinds.ts";
+import { review } from "./reviews.ts";
+import type { SigningKeys } from "./token-request.ts";
+import { handleTokenRequest, serviceAccountAuthenticator } from "./token-request.ts";
+import { objectForRoute } from "./handlers.ts";
+import { readBody, parseBody } from "./http.ts";
 import { sendJson, sendError, sendStatus } from "./http.ts";
 import { httpStatus } from "./status.ts";
 import { parseQuery, splitTarget, timeoutParam } from "./query.ts";
@@ -43,9 +53,13 @@ export interface ServerDeps {
   address: () => string;
   /** Default: `httpLimits()` (kube-apiserver's defaults). */
   limits?: HttpLimits;
+  /** What RBAC decisions read; default: the watch caches of the four RBAC kinds. */
+  rbac?: RbacView;
+  /** The key ServiceAccount tokens are signed and checked with; without it TokenRequest answers 404. */
+  serviceAccountKeys?: SigningKeys;
 }
 
-type Deps = ServerDeps & { limits: HttpLimits };
+type Deps = ServerDeps & { limits: HttpLimits; rbac: RbacView; tokens?: (token: string) => User | undefined };
 
 async function handleResource(deps: ServerDeps, req: IncomingMessage, res: ServerResponse, route: ResourceRoute, q: URLSearchParams): Promise<void> {
   if (route.subresource === "log") return handleLogs(deps, req, res, route, q);
@@ -117,8 +131,12 @@ async function dispatch(deps: Deps, req: IncomingMessage, res: ServerResponse, x
       return serveUi(res, route.path);
     default:
   }
-  const user = authenticate(deps.users(), req.headers.authorization);
+  // A bearer token wins; without one, a client certificate the cluster CA signed (checked by TLS).
+  const tls = req.socket as TLSSocket;
+  const certUser = !req.headers.authorization && tls.authorized ? userFromCertificate(tls.getPeerCertificate()?.subject) : undefined;
+  const user = certUser ?? authenticate(deps.users(), req.headers.authorization, deps.tokens);
   x.user = user;
+  if (route.type !== "resource" && route.type !== "not-found" && route.type !== "method-not-allowed") authorizePath(deps.rbac, user, path);
   switch (route.type) {
     case "core-versions":
       return sendJson(res, 200, coreVersions(deps.address()));
@@ -133,16 +151,25 @@ async function dispatch(deps: Deps, req: IncomingMessage, res: ServerResponse, x
     case "openapi-gv":
       return sendJson(res, 200, openapiDocument(route.group, route.version));
     case "actors":
-      if (!allowed(user, "list")) throw new FlotillaError(ErrorCode.Forbidden, `User "${user.name}" cannot list actors`);
       return sendJson(res, 200, { items: await pingActors(deps.nc, deps.cluster) });
     case "whoami":
-      return sendJson(res, 200, whoami(user));
+      return sendJson(res, 200, whoami(deps.rbac, user));
     case "resource":
-      authorize(user, route);
+      authorize(deps.rbac, user, route);
       if (route.verb === "watch") {
         const release = deps.limits.watches.acquire(user.name);
         res.once("close", release);
       }
+      if (route.subresource === "token") {
+        if (!deps.serviceAccountKeys) throw new FlotillaError(ErrorCode.NotFound, "the server could not find the requested resource");
+        return handleTokenRequest({ store: deps.store, now: deps.now, keys: deps.serviceAccountKeys }, req, res, route);
+      }
+      if (isReview(route.rt)) {
+        const body = objectForRoute(route, parseBody(await readBody(req), req.headers["content-type"]));
+        return sendJson(res, 201, review(route.rt.kind, body, deps.rbac, user));
+      }
+      // Writes of Roles and bindings may not grant more than the writer holds.
+      if (route.rt.group === RBAC_GROUP) return handleResource({ ...deps, store: guardedStore(deps.store, deps.rbac, user) }, req, res, route, q);
       return handleResource(deps, req, res, route, q);
     case "not-found":
       throw new FlotillaError(ErrorCode.NotFound, "the server could not find the requested resource");
@@ -152,7 +179,12 @@ async function dispatch(deps: Deps, req: IncomingMessage, res: ServerResponse, x
 }
 
 export function createHandler(given: ServerDeps): (req: IncomingMessage, res: ServerResponse) => void {
-  const deps: Deps = { ...given, limits: given.limits ?? httpLimits() };
+  const deps: Deps = {
+    ...given,
+    limits: given.limits ?? httpLimits(),
+    rbac: given.rbac ?? cacheView(given.cacheFor),
+    ...(given.serviceAccountKeys ? { tokens: serviceAccountAuthenticator(given.serviceAccountKeys, given.cacheFor, given.now) } : {}),
+  };
   return (req, res) => {
     const started = Date.now();
     const x: Exchange = { path: "?" };

@@ -12,7 +12,9 @@ import type { StreamDeps } from "./exec.ts";
 import type { WebSocketConn } from "./websocket.ts";
 import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
 import { parseRoute } from "./routes.ts";
-import { authenticate, authorize } from "./auth.ts";
+import type { TLSSocket } from "node:tls";
+import type { RbacView } from "./rbac/authorizer.ts";
+import { authenticate, authorize, userFromCertificate } from "./auth.ts";
 import { parseQuery, splitTarget } from "./query.ts";
 import { statusFromError } from "./status.ts";
 import { handleExecUpgrade } from "./exec.ts";
@@ -21,6 +23,9 @@ import { handlePortForwardUpgrade } from "./portforward.ts";
 export interface UpgradeDeps extends StreamDeps {
   log: Logger;
   users: () => Map<string, User>;
+  rbac: RbacView;
+  /** ServiceAccount bearer tokens. */
+  tokens?: (token: string) => User | undefined;
 }
 
 const REASONS: Record<number, string> = { 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 500: "Internal Server Error", 503: "Service Unavailable", 504: "Gateway Timeout" };
@@ -42,7 +47,10 @@ export function createUpgradeHandler(deps: UpgradeDeps): { handle(req: IncomingM
     if (route.type !== "resource" || route.rt.resource !== "pods" || !route.name || !route.subresource) {
       throw new FlotillaError(ErrorCode.NotFound, "the server could not find the requested resource");
     }
-    authorize(authenticate(deps.users(), req.headers.authorization), route);
+    // Authenticated as every other request is (server.ts): a client certificate, else a bearer token.
+    const tls = req.socket as TLSSocket;
+    const certUser = !req.headers.authorization && tls.authorized ? userFromCertificate(tls.getPeerCertificate()?.subject) : undefined;
+    authorize(deps.rbac, certUser ?? authenticate(deps.users(), req.headers.authorization, deps.tokens), route);
     const conn =
       route.subresource === "exec" || route.subresource === "attach"
         ? await handleExecUpgrade(deps, req, socket, head, route, q)

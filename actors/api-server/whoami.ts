@@ -1,9 +1,10 @@
 /**
  * `GET /flotilla/v1/whoami`: who the bearer token is and whether it may write — what the dashboard
- * needs to decide whether to show action buttons (the api-server has no SelfSubjectAccessReview).
+ * needs to decide whether to show action buttons (one request instead of a SelfSubjectAccessReview per action).
  * Pure.
  */
 import type { User } from "./auth.ts";
+import type { RbacView } from "./rbac/authorizer.ts";
 import { allowed } from "./auth.ts";
 import { Verb } from "./routes.ts";
 
@@ -14,7 +15,8 @@ export interface WhoAmI {
   canWrite: boolean;
 }
 
-export function whoami(user: User): WhoAmI {
-  const canWrite = [Verb.create, Verb.patch, Verb.delete].every((v) => allowed(user, v));
+/** `canWrite`: RBAC lets the user create, patch and delete Deployments and pods in `default`. */
+export function whoami(view: RbacView, user: User): WhoAmI {
+  const canWrite = [Verb.create, Verb.patch, Verb.delete].every((v) => ["deployments", "pods"].every((r) => allowed(view, user, v, r, "default")));
   return { user: user.name, groups: [...user.groups], canWrite };
 }

@@ -154,5 +154,6 @@ export function refuseUnstorable(req: StoreRequest): void {
   }
   if (req.type === "list") return;
   const name = m.name as string;
-  if (isDNS1123Subdomain(name).length > 0) throw notFound(resource, name);
+  // `:` (RBAC names such as `system:masters`) is stored encoded (bus/subjects.ts encodeToken).
+  if (isDNS1123Subdomain(name.replaceAll(":", "-")).length > 0) throw notFound(resource, name);
 }

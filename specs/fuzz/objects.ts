@@ -35,6 +35,10 @@ export function validObject(rt: ResourceType, name: string, namespace?: string):
     Deployment: { spec: { replicas: 1, selector: { matchLabels: { app: "fz" } }, template: template({ app: "fz" }) } },
     ReplicaSet: { spec: { replicas: 1, selector: { matchLabels: { app: "fz" } }, template: template({ app: "fz" }) } },
     Lease: { spec: { holderIdentity: "fz", leaseDurationSeconds: 10 } },
+    Role: { rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["get"] }] },
+    ClusterRole: { rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["get"] }] },
+    RoleBinding: { roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "view" }, subjects: [{ kind: "User", name: "fz" }] },
+    ClusterRoleBinding: { roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "view" }, subjects: [{ kind: "User", name: "fz" }] },
   };
   return { ...base, ...(body[rt.kind] ?? {}) };
 }

@@ -22,6 +22,7 @@ import { jobAdmitter, cronJobAdmitter } from "./batch.ts";
 import { serviceAdmitter, endpointsAdmitter } from "./service.ts";
 import { nodeAdmitter, namespaceAdmitter } from "./node.ts";
 import { configMapAdmitter, secretAdmitter, eventAdmitter, leaseAdmitter } from "./misc.ts";
+import { roleAdmitter, clusterRoleAdmitter, roleBindingAdmitter, clusterRoleBindingAdmitter } from "./rbac.ts";
 
 export type { AdmissionContext, Admitter } from "./types.ts";
 export { DEFAULT_TOLERATION_SECONDS } from "./tolerations.ts";
@@ -47,6 +48,10 @@ const ADMITTERS: Readonly<Record<string, Admitter>> = {
   Secret: secretAdmitter,
   Event: eventAdmitter,
   Lease: leaseAdmitter,
+  Role: roleAdmitter,
+  ClusterRole: clusterRoleAdmitter,
+  RoleBinding: roleBindingAdmitter,
+  ClusterRoleBinding: clusterRoleBindingAdmitter,
 };
 /** Kinds admission has no rules for get metadata checks only and are otherwise left untouched. */
 const GENERIC: Admitter = { nameFn: nameIsDNSSubdomain, validate: () => [] };

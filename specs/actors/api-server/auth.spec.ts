@@ -7,6 +7,9 @@ import { FlotillaError } from "../../../bus/errors.ts";
 import { parseTokenFile, authenticate, authorize, splitCsvLine } from "../../../actors/api-server/auth.ts";
 import { ensureTokens } from "../../../actors/api-server/tokens.ts";
 import { statusFromError } from "../../../actors/api-server/status.ts";
+import { staticView } from "./rbac-fixtures.ts";
+
+const view = staticView({}, true);
 
 const FILE = `# comment
 admintoken,alice,1,"system:masters"
@@ -44,15 +47,19 @@ describe("api-server auth", () => {
     expect(statusFromError(thrown(() => authenticate(users, "Basic x"))).code).to.equal(401);
   });
 
+  it("puts every authenticated user in system:authenticated", () => {
+    expect(authenticate(users, "Bearer viewtoken").groups).to.deep.equal(["flotilla:view", "other", "system:authenticated"]);
+  });
+
   it("lets system:masters do everything", () => {
     const alice = users.get("admintoken")!;
-    expect(() => authorize(alice, { type: "resource", rt: pods, namespace: "d", name: "p", verb: "delete" })).to.not.throw();
+    expect(() => authorize(view, alice, { type: "resource", rt: pods, namespace: "d", name: "p", verb: "delete" })).to.not.throw();
   });
 
   it("lets flotilla:view read but forbids writes with Kubernetes' message", () => {
     const bob = users.get("viewtoken")!;
-    expect(() => authorize(bob, { type: "resource", rt: pods, namespace: "d", verb: "watch" })).to.not.throw();
-    const e = thrown(() => authorize(bob, { type: "resource", rt: pods, namespace: "default", name: "x", verb: "create", subresource: "eviction" }));
+    expect(() => authorize(view, bob, { type: "resource", rt: pods, namespace: "d", verb: "watch" })).to.not.throw();
+    const e = thrown(() => authorize(view, bob, { type: "resource", rt: pods, namespace: "default", name: "x", verb: "create", subresource: "eviction" }));
     expect(e.code).to.equal("Forbidden");
     expect(e.message).to.equal('pods "x" is forbidden: User "bob" cannot create resource "pods/eviction" in API group "" in the namespace "default"');
     const { code, body } = statusFromError(e);
@@ -62,7 +69,7 @@ describe("api-server auth", () => {
 
   it("forbids everything to a user in no known group", () => {
     const carol = users.get("nogroups")!;
-    const e = thrown(() => authorize(carol, { type: "resource", rt: resourceType("nodes")!, verb: "list" }));
+    const e = thrown(() => authorize(view, carol, { type: "resource", rt: resourceType("nodes")!, verb: "list" }));
     expect(e.message).to.equal('nodes is forbidden: User "carol" cannot list resource "nodes" in API group "" at the cluster scope');
   });
 

@@ -7,6 +7,9 @@ import { parseRoute } from "../../../actors/api-server/routes.ts";
 import { createHandler } from "../../../actors/api-server/server.ts";
 import { whoami } from "../../../actors/api-server/whoami.ts";
 import { createLogger } from "../../../runtime/logger.ts";
+import { staticView } from "./rbac-fixtures.ts";
+
+const view = staticView({}, true);
 
 const users = parseTokenFile(`admintoken,alice,1,"system:masters"
 viewtoken,bob,2,"flotilla:view"
@@ -14,11 +17,11 @@ viewtoken,bob,2,"flotilla:view"
 
 describe("api-server whoami", () => {
   it("says an admin token may write", () => {
-    expect(whoami(users.get("admintoken")!)).to.deep.equal({ user: "alice", groups: ["system:masters"], canWrite: true });
+    expect(whoami(view, users.get("admintoken")!)).to.deep.equal({ user: "alice", groups: ["system:masters"], canWrite: true });
   });
 
   it("says a view-only token may not write", () => {
-    expect(whoami(users.get("viewtoken")!)).to.deep.equal({ user: "bob", groups: ["flotilla:view"], canWrite: false });
+    expect(whoami(view, users.get("viewtoken")!)).to.deep.equal({ user: "bob", groups: ["flotilla:view"], canWrite: false });
   });
 
   it("routes GET /flotilla/v1/whoami and refuses other methods", () => {
@@ -29,7 +32,7 @@ describe("api-server whoami", () => {
   describe("over HTTP", () => {
     let url = "";
     const server = createServer(
-      createHandler({ log: createLogger("spec"), now: Date.now, users: () => users, cacheFor: () => undefined, address: () => "127.0.0.1" } as unknown as ServerDeps),
+      createHandler({ log: createLogger("spec"), now: Date.now, users: () => users, cacheFor: () => undefined, address: () => "127.0.0.1", rbac: view } as unknown as ServerDeps),
     );
     before(async () => {
       await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
@@ -40,7 +43,7 @@ describe("api-server whoami", () => {
     it("answers the token's user and role", async () => {
       const res = await fetch(url, { headers: { Authorization: "Bearer viewtoken" } });
       expect(res.status).to.equal(200);
-      expect(await res.json()).to.deep.equal({ user: "bob", groups: ["flotilla:view"], canWrite: false });
+      expect(await res.json()).to.deep.equal({ user: "bob", groups: ["flotilla:view", "system:authenticated"], canWrite: false });
     });
 
     it("answers 401 without a token", async () => {

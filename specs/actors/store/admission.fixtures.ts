@@ -108,6 +108,33 @@ export const MINIMAL: Record<string, Obj> = {
     metadata: { name: "node-1", namespace: "kube-node-lease" },
     spec: { holderIdentity: "node-1", leaseDurationSeconds: 10, renewTime: "2026-03-01T12:00:00.000000Z" },
   },
+  serviceaccounts: { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "builder", namespace: "default" } },
+  roles: {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "Role",
+    metadata: { name: "pod-reader", namespace: "default" },
+    rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["get", "list"] }],
+  },
+  clusterroles: {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "ClusterRole",
+    metadata: { name: "system:node-reader" },
+    rules: [{ apiGroups: [""], resources: ["nodes"], verbs: ["get"] }, { nonResourceURLs: ["/healthz"], verbs: ["get"] }],
+  },
+  rolebindings: {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "RoleBinding",
+    metadata: { name: "read-pods", namespace: "default" },
+    subjects: [{ kind: "User", name: "jane", apiGroup: "rbac.authorization.k8s.io" }],
+    roleRef: { kind: "Role", name: "pod-reader", apiGroup: "rbac.authorization.k8s.io" },
+  },
+  clusterrolebindings: {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "ClusterRoleBinding",
+    metadata: { name: "read-nodes" },
+    subjects: [{ kind: "Group", name: "system:authenticated", apiGroup: "rbac.authorization.k8s.io" }],
+    roleRef: { kind: "ClusterRole", name: "system:node-reader", apiGroup: "rbac.authorization.k8s.io" },
+  },
 };
 export const minimal = (resource: string): Obj => clone(MINIMAL[resource]!);
 
