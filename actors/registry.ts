@@ -17,6 +17,7 @@ import { kubelet } from "./kubelet/index.ts";
 import { proxy } from "./proxy/index.ts";
 import { dns } from "./dns/index.ts";
 import { nodeIpamController } from "./node-ipam-controller/index.ts";
+import { crdController } from "./crd-controller/index.ts";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const ACTORS: Record<string, ActorDefinition<any>> = {
@@ -37,6 +38,7 @@ export const ACTORS: Record<string, ActorDefinition<any>> = {
   proxy,
   dns,
   "node-ipam-controller": nodeIpamController,
+  "crd-controller": crdController,
 };
 
 /** The control plane, in start order (the store first: everything else talks through it). */
@@ -54,6 +56,7 @@ export const CONTROL_PLANE = [
   "cronjob-controller",
   "garbage-collector",
   "namespace-controller",
+  "crd-controller",
   "api-server",
 ] as const;
 

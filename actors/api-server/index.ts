@@ -19,6 +19,7 @@ import { ensurePki } from "./certs.ts";
 import { ensureTokens } from "./tokens.ts";
 import { loadTokenFile } from "./auth.ts";
 import { startWatchCache } from "./watch-cache.ts";
+import { startCustomTypes } from "./custom-types.ts";
 import { createHandler } from "./server.ts";
 import { registerServiceEndpoint, kubernetesService } from "../../runtime/service-registration.ts";
 import { httpLimits } from "./limits.ts";
@@ -68,6 +69,7 @@ export const apiServer: ActorDefinition<ApiServerOptions> = {
       RESOURCE_TYPES.map(async (rt) => [rt.resource, await startWatchCache(ctx.nc, ctx.cluster, rt, ctx.log)] as const),
     );
     const caches = new Map<string, WatchCache>(feeds.map(([r, f]) => [r, f.cache]));
+    const custom = await startCustomTypes({ nc: ctx.nc, cluster: ctx.cluster, log: ctx.log, caches });
 
     const host = opts.host ?? "127.0.0.1";
     let port = 0;
@@ -84,6 +86,7 @@ export const apiServer: ActorDefinition<ApiServerOptions> = {
         now: ctx.now,
         users: currentUsers,
         cacheFor: (r) => caches.get(r),
+        catalog: custom.catalog,
         address: () => `${host}:${port}`,
         limits,
       }),
@@ -105,6 +108,7 @@ export const apiServer: ActorDefinition<ApiServerOptions> = {
       async stop() {
         await registration.stop();
         for (const [, f] of feeds) f.stop();
+        custom.stop();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeAllConnections();

@@ -26,6 +26,7 @@ export type { Cell, TableColumnDefinition, TableRowCondition, Printer } from "./
 import type { Printer } from "./table-kit.ts";
 import { col, wide, NAME, AGE, CONTAINERS, IMAGES, SELECTOR, age, orNone, formatLabels, containerCells } from "./table-kit.ts";
 import { WORKLOAD_PRINTERS } from "./table-printers-workloads.ts";
+import { POLICY_PRINTERS } from "./table-printers-policy.ts";
 
 // ---------- pods ----------
 const isRestartableInit = (p: Pod, name: string) =>
@@ -385,4 +386,5 @@ export const PRINTERS: Readonly<Record<string, Printer>> = {
   leases,
   events,
   ...WORKLOAD_PRINTERS,
+  ...POLICY_PRINTERS,
 };

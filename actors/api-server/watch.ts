@@ -77,7 +77,7 @@ export async function handleWatch(deps: WatchDeps, req: IncomingMessage, res: Se
     try {
       lastRv = Math.max(lastRv, Number(object.metadata.resourceVersion ?? 0));
       const out = table
-        ? toTable(rt.resource, [object], { now: new Date(deps.now()), includeObject, resourceVersion: object.metadata.resourceVersion, noHeaders: !first })
+        ? toTable(rt, [object], { now: new Date(deps.now()), includeObject, resourceVersion: object.metadata.resourceVersion, noHeaders: !first })
         : object;
       first = false;
       write(encodeJson({ type, object: out }));

@@ -22,6 +22,8 @@ import { jobAdmitter, cronJobAdmitter } from "./batch.ts";
 import { serviceAdmitter, endpointsAdmitter } from "./service.ts";
 import { nodeAdmitter, namespaceAdmitter } from "./node.ts";
 import { configMapAdmitter, secretAdmitter, eventAdmitter, leaseAdmitter } from "./misc.ts";
+import { customAdmitter, crdAdmitter, acceptCRD } from "./custom.ts";
+import { quotaAdmitter, limitRangeAdmitter, pdbAdmitter } from "./policy.ts";
 
 export type { AdmissionContext, Admitter } from "./types.ts";
 export { DEFAULT_TOLERATION_SECONDS } from "./tolerations.ts";
@@ -47,6 +49,13 @@ const ADMITTERS: Readonly<Record<string, Admitter>> = {
   Secret: secretAdmitter,
   Event: eventAdmitter,
   Lease: leaseAdmitter,
+  CustomResourceDefinition: { ...crdAdmitter, defaults: (o, ctx) => {
+    crdAdmitter.defaults?.(o, ctx);
+    if (ctx.operation === "update") acceptCRD(o, ctx.old, ctx.now());
+  } },
+  ResourceQuota: quotaAdmitter,
+  LimitRange: limitRangeAdmitter,
+  PodDisruptionBudget: pdbAdmitter,
 };
 /** Kinds admission has no rules for get metadata checks only and are otherwise left untouched. */
 const GENERIC: Admitter = { nameFn: nameIsDNSSubdomain, validate: () => [] };
@@ -65,6 +74,11 @@ export function invalidError(rt: ResourceType, name: string, causes: Cause[]): F
   });
 }
 
+/** The versions an object of this type may be written at: the one, or every served one of a custom type. */
+function acceptedVersions(rt: ResourceType): string[] {
+  return rt.custom ? rt.custom.versions.map((v) => apiVersionOf({ ...rt, version: v.name })) : [apiVersionOf(rt)];
+}
+
 function checkEnvelope(rt: ResourceType, obj: unknown): asserts obj is KubeObject {
   const details = { kind: rt.kind, ...(rt.group ? { group: rt.group } : {}) };
   if (!isRec(obj)) throw new FlotillaError(ErrorCode.BadRequest, "the object must be a JSON object", { details });
@@ -76,7 +90,7 @@ function checkEnvelope(rt: ResourceType, obj: unknown): asserts obj is KubeObjec
   if (obj.kind !== undefined && obj.kind !== "" && obj.kind !== rt.kind)
     throw new FlotillaError(ErrorCode.BadRequest, `the kind in the data (${String(obj.kind)}) does not match the expected kind (${rt.kind})`, { details });
   const version = apiVersionOf(rt);
-  if (obj.apiVersion !== undefined && obj.apiVersion !== "" && obj.apiVersion !== version)
+  if (obj.apiVersion !== undefined && obj.apiVersion !== "" && !acceptedVersions(rt).includes(String(obj.apiVersion)))
     throw new FlotillaError(ErrorCode.BadRequest, `the API version in the data (${String(obj.apiVersion)}) does not match the expected API version (${version})`, { details });
 }
 
@@ -93,10 +107,12 @@ function dedupe(causes: Cause[]): Cause[] {
 export function admit(rt: ResourceType, obj: KubeObject, ctx: AdmissionContext): KubeObject {
   checkEnvelope(rt, obj);
   const out = structuredClone(obj);
+  // A custom resource is checked against the schema of the version it was written at, stored at the storage version.
+  const written = typeof obj.apiVersion === "string" && obj.apiVersion.includes("/") ? obj.apiVersion.slice(obj.apiVersion.lastIndexOf("/") + 1) : rt.version;
   out.apiVersion = apiVersionOf(rt);
   out.kind = rt.kind;
   if (!isRec(out.metadata)) throw invalidError(rt, "", [{ field: "metadata", reason: "FieldValueRequired", message: "Required value" }]);
-  const a = admitterFor(rt.kind);
+  const a = rt.custom ? customAdmitter(rt, written) : admitterFor(rt.kind);
   const old = ctx.old;
   const rules = { namespaced: rt.namespaced, nameFn: a.nameFn };
   const hasStatus = rt.subresources.includes("status");
