@@ -18,6 +18,8 @@ import { proxy } from "./proxy/index.ts";
 import { dns } from "./dns/index.ts";
 import { nodeIpamController } from "./node-ipam-controller/index.ts";
 import { crdController } from "./crd-controller/index.ts";
+import { quotaController } from "./quota-controller/index.ts";
+import { disruptionController } from "./disruption-controller/index.ts";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const ACTORS: Record<string, ActorDefinition<any>> = {
@@ -39,6 +41,8 @@ export const ACTORS: Record<string, ActorDefinition<any>> = {
   dns,
   "node-ipam-controller": nodeIpamController,
   "crd-controller": crdController,
+  "quota-controller": quotaController,
+  "disruption-controller": disruptionController,
 };
 
 /** The control plane, in start order (the store first: everything else talks through it). */
@@ -57,6 +61,8 @@ export const CONTROL_PLANE = [
   "garbage-collector",
   "namespace-controller",
   "crd-controller",
+  "quota-controller",
+  "disruption-controller",
   "api-server",
 ] as const;
 

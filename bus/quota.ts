@@ -12,6 +12,11 @@ import { milliCpu, units, formatBytes } from "./quantity.ts";
 
 export type Amounts = Record<string, number>;
 
+export interface ResourceQuota extends KubeObject {
+  spec?: { hard?: Record<string, string>; scopes?: string[] };
+  status?: { hard?: Record<string, string>; used?: Record<string, string> };
+}
+
 /** The short names quota uses for the core kinds (`pods`, `services`, …) besides `count/<resource>`. */
 const CORE_COUNTS = ["pods", "services", "configmaps", "secrets", "replicationcontrollers", "resourcequotas", "persistentvolumeclaims"];
 

@@ -10,17 +10,14 @@ import type { KubeObject } from "../../bus/resources.ts";
 import type { ResourceType } from "../../bus/kinds.ts";
 import type { Buckets } from "../../bus/kv.ts";
 import type { Objects } from "./objects.ts";
-import type { Amounts } from "../../bus/quota.ts";
+import type { Amounts, ResourceQuota } from "../../bus/quota.ts";
 import { resourceType } from "../../bus/kinds.ts";
 import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
 import { usageOf, usageOfAll, parseAmounts, formatAmounts, exceeded, exceededMessage, missingSpecs } from "../../bus/quota.ts";
 import { listPage } from "./list.ts";
 import { isConflict, qualified } from "./errors.ts";
 
-export interface ResourceQuota extends KubeObject {
-  spec?: { hard?: Record<string, string> };
-  status?: { hard?: Record<string, string>; used?: Record<string, string> };
-}
+export type { ResourceQuota } from "../../bus/quota.ts";
 
 /** Where the quotas of a namespace are known (the store's informer). */
 export interface QuotaSource {
