@@ -112,3 +112,13 @@ export function customVersion(rt: ResourceType, version: string): CustomVersion 
 export function atVersion(rt: ResourceType, version: string): ResourceType {
   return rt.version === version ? rt : { ...rt, version };
 }
+
+/**
+ * An object of a custom type as the version a request named (conversion None: only apiVersion
+ * changes). Anything else is answered as it is.
+ */
+export function asVersion<T extends { apiVersion?: string; kind?: string }>(rt: ResourceType, o: T): T {
+  if (!rt.custom || !o || typeof o !== "object" || o.kind !== rt.kind) return o;
+  const apiVersion = `${rt.group}/${rt.version}`;
+  return o.apiVersion === apiVersion ? o : { ...o, apiVersion };
+}

@@ -17,6 +17,7 @@ import { successStatus } from "./status.ts";
 import { toScale } from "../../bus/scale.ts";
 import { toTable } from "./tables.ts";
 import { checkFields, warningHeaders } from "./field-validation.ts";
+import { asVersion } from "../../bus/crd.ts";
 
 export interface HandlerDeps {
   store: StoreClient;
@@ -39,7 +40,8 @@ function validateFields(res: ServerResponse, kind: string | ResourceType, body: 
 }
 
 /** Writes an object (or a one-row Table when asked). */
-function answer(deps: HandlerDeps, req: IncomingMessage, res: ServerResponse, route: ResourceRoute, q: URLSearchParams, code: number, o: KubeObject): void {
+function answer(deps: HandlerDeps, req: IncomingMessage, res: ServerResponse, route: ResourceRoute, q: URLSearchParams, code: number, stored: KubeObject): void {
+  const o = asVersion(route.rt, stored);
   if (wantsTable(req.headers.accept) && route.subresource === undefined && req.method === "GET") {
     const table = toTable(route.rt, [o], { now: new Date(deps.now()), includeObject: includeObjectOf(q), resourceVersion: o.metadata.resourceVersion });
     return sendJson(res, code, table);
@@ -78,7 +80,7 @@ export async function handleList(deps: HandlerDeps, req: IncomingMessage, res: S
     ...(o.limit !== undefined ? { limit: o.limit } : {}),
     ...(o.continue !== undefined ? { continue: o.continue } : {}),
   });
-  const out: KubeList = { ...list, apiVersion: apiVersionOf(rt), kind: `${rt.kind}List`, items: list.items.map((o) => ({ ...o, apiVersion: o.apiVersion ?? apiVersionOf(rt), kind: o.kind ?? rt.kind })) };
+  const out: KubeList = { ...list, apiVersion: apiVersionOf(rt), kind: `${rt.kind}List`, items: list.items.map((o) => asVersion(rt, { ...o, apiVersion: o.apiVersion ?? apiVersionOf(rt), kind: o.kind ?? rt.kind })) };
   if (wantsTable(req.headers.accept)) {
     const table = toTable(rt, out.items, { now: new Date(deps.now()), includeObject: includeObjectOf(q), resourceVersion: list.metadata.resourceVersion });
     if (list.metadata.continue) (table.metadata as Record<string, unknown>).continue = list.metadata.continue;
@@ -105,7 +107,7 @@ export async function handleCreate(deps: HandlerDeps, req: IncomingMessage, res:
   const o = objectForRoute(route, body);
   if (rt.namespaced && !namespace) throw badRequest("the server could not find the requested resource: a namespaced object needs a namespace in the URL");
   const created = await deps.store.send<KubeObject>({ type: "create", resource: rt.resource, namespace, object: o, dryRun: isDryRun(q), fieldManager: q.get("fieldManager") ?? undefined });
-  sendJson(res, 201, created);
+  sendJson(res, 201, asVersion(rt, created));
 }
 
 export async function handleUpdate(deps: HandlerDeps, req: IncomingMessage, res: ServerResponse, route: ResourceRoute, q: URLSearchParams): Promise<void> {
@@ -119,7 +121,7 @@ export async function handleUpdate(deps: HandlerDeps, req: IncomingMessage, res:
   const o = objectForRoute(route, body);
   const target = { resource: rt.resource, namespace, name: name!, object: o };
   const updated = await deps.store.send<KubeObject>(route.subresource === "status" ? { type: "status", ...target } : { type: "update", ...target, dryRun: isDryRun(q) });
-  sendJson(res, 200, updated);
+  sendJson(res, 200, asVersion(rt, updated));
 }
 
 export async function handlePatch(deps: HandlerDeps, req: IncomingMessage, res: ServerResponse, route: ResourceRoute, q: URLSearchParams): Promise<void> {
@@ -133,7 +135,7 @@ export async function handlePatch(deps: HandlerDeps, req: IncomingMessage, res: 
   // Server-side apply creates the object when it is absent: answer 201 then.
   const existed = patchType !== "apply" || subresource ? true : await deps.store.get(rt.resource, namespace, name!).then(() => true, () => false);
   const o = await deps.store.patch(rt.resource, namespace, name!, patchType, patch, { dryRun, fieldManager, force: kubeBool(q, "force") === true, ...(subresource ? { subresource } : {}) });
-  sendJson(res, existed ? 200 : 201, o);
+  sendJson(res, existed ? 200 : 201, asVersion(rt, o));
 }
 
 /** A JSON patch is a list of operations; every other kind is an object. Else 400, naming the kind. */
@@ -173,7 +175,7 @@ export function deleteOptions(body: unknown, q: URLSearchParams): DeleteOptions 
 export async function handleDelete(deps: HandlerDeps, req: IncomingMessage, res: ServerResponse, route: ResourceRoute, q: URLSearchParams): Promise<void> {
   const body = parseBody(await readBody(req), req.headers["content-type"]);
   const o = await deps.store.delete(route.rt.resource, route.namespace, route.name!, deleteOptions(body, q));
-  sendJson(res, 200, o);
+  sendJson(res, 200, asVersion(route.rt, o));
 }
 
 /** deletecollection: list with the selectors, then delete each (an object already gone is skipped). */

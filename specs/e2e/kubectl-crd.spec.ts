@@ -150,7 +150,7 @@ describe("kubectl with CustomResourceDefinitions (e2e)", function () {
     expect(await ok(["get", "widget", "w4", "-o", "jsonpath={.spec.replicas}"])).to.equal("4");
     await ok(["patch", "widget", "w4", "--subresource=status", "--type=merge", "-p", '{"status":{"phase":"Ready","replicas":4}}']);
     expect(await ok(["get", "widget", "w4", "-o", "jsonpath={.status.phase}"])).to.equal("Ready");
-    expect(await ok(["get", "widgets.v1alpha1.example.com", "w4", "-o", "jsonpath={.spec.size}"])).to.equal("5");
+    expect(await ok(["get", "widgets.v1alpha1.example.com", "w4", "-o", "jsonpath={.apiVersion} {.spec.size}"])).to.equal("example.com/v1alpha1 5");
     const labelled = await ok(["label", "widget", "w4", "tier=gold"]);
     expect(labelled).to.contain("labeled");
     expect(await ok(["get", "widgets", "-l", "tier=gold", "-o", "name"])).to.equal("widget.example.com/w4\n");
