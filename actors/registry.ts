@@ -19,6 +19,9 @@ import { dns } from "./dns/index.ts";
 import { nodeIpamController } from "./node-ipam-controller/index.ts";
 import { clusterRoleAggregationController } from "./clusterrole-aggregation-controller/index.ts";
 import { serviceAccountController } from "./serviceaccount-controller/index.ts";
+import { crdController } from "./crd-controller/index.ts";
+import { quotaController } from "./quota-controller/index.ts";
+import { disruptionController } from "./disruption-controller/index.ts";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const ACTORS: Record<string, ActorDefinition<any>> = {
@@ -41,6 +44,9 @@ export const ACTORS: Record<string, ActorDefinition<any>> = {
   "node-ipam-controller": nodeIpamController,
   "clusterrole-aggregation-controller": clusterRoleAggregationController,
   "serviceaccount-controller": serviceAccountController,
+  "crd-controller": crdController,
+  "quota-controller": quotaController,
+  "disruption-controller": disruptionController,
 };
 
 /** The control plane, in start order (the store first: everything else talks through it). */
@@ -60,6 +66,9 @@ export const CONTROL_PLANE = [
   "namespace-controller",
   "clusterrole-aggregation-controller",
   "serviceaccount-controller",
+  "crd-controller",
+  "quota-controller",
+  "disruption-controller",
   "api-server",
 ] as const;
 

@@ -16,6 +16,25 @@ export interface ResourceType {
   categories: string[];
   subresources: string[];
   bucket: BucketName;
+  /** Set for a type a CustomResourceDefinition serves (bus/crd.ts): its versions and schemas. */
+  custom?: CustomResource;
+}
+
+/** What a served CustomResourceDefinition adds to its type; `version` above is the storage version. */
+export interface CustomResource {
+  /** The CRD's name (`<plural>.<group>`). */
+  crd: string;
+  /** Served versions, in the CRD's order. */
+  versions: CustomVersion[];
+  /** The CRD is being deleted: its objects can be read and deleted, not created. */
+  terminating?: boolean;
+}
+export interface CustomVersion {
+  name: string;
+  /** openAPIV3Schema (JSON Schema props, structural). */
+  schema?: Record<string, unknown>;
+  printerColumns: { name: string; type: string; format?: string; description?: string; priority?: number; jsonPath: string }[];
+  scale?: { specReplicasPath: string; statusReplicasPath: string; labelSelectorPath?: string };
 }
 
 function t(
@@ -65,6 +84,10 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
   t("clusterroles", "ClusterRole", RBAC_GROUP, false, []),
   t("rolebindings", "RoleBinding", RBAC_GROUP, true, []),
   t("roles", "Role", RBAC_GROUP, true, []),
+  t("customresourcedefinitions", "CustomResourceDefinition", "apiextensions.k8s.io", false, ["crd", "crds"], { categories: ["api-extensions"], subresources: ["status"] }),
+  t("resourcequotas", "ResourceQuota", "", true, ["quota"], { subresources: ["status"] }),
+  t("limitranges", "LimitRange", "", true, ["limits"]),
+  t("poddisruptionbudgets", "PodDisruptionBudget", "policy", true, ["pdb"], { subresources: ["status"] }),
 ];
 // Endpoints' singular is "endpoints" in Kubernetes.
 (RESOURCE_TYPES.find((r) => r.resource === "endpoints") as ResourceType).singular = "endpoints";

@@ -10,6 +10,7 @@
  */
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { KubeObject } from "../bus/resources.ts";
+import type { ResourceType } from "../bus/kinds.ts";
 import type { KvChange, WatchHandle } from "../bus/kv.ts";
 import type { Logger } from "./logger.ts";
 import { watchBucket as kvWatch, bucketFor, prefixOf, parseKey } from "../bus/kv.ts";
@@ -19,6 +20,8 @@ import { createLogger } from "./logger.ts";
 
 export interface InformerOptions<T> {
   resource: string;
+  /** The type itself, for a type the static registry does not hold (a custom resource). */
+  type?: ResourceType;
   namespace?: string;
   filter?: (o: T) => boolean;
   indexers?: Record<string, (o: T) => string[]>;
@@ -76,7 +79,7 @@ export class Informer<T extends KubeObject = KubeObject> implements Source<T> {
     cluster: string,
     private readonly opts: InformerOptions<T>,
   ) {
-    const rt = resourceType(opts.resource);
+    const rt = opts.type ?? resourceType(opts.resource);
     if (!rt) throw new FlotillaError(ErrorCode.NotFound, `unknown resource ${opts.resource}`);
     this.bucket = bucketFor(cluster, rt.bucket);
     this.log = opts.log ?? createLogger("informer", { resource: opts.resource });

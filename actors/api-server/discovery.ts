@@ -3,7 +3,9 @@
  * `/apis`, `/apis/<group>`, `/api/v1`, `/apis/<group>/<version>` (kube-api-surface.md §1, §3).
  */
 import type { ResourceType } from "../../bus/kinds.ts";
-import { API_GROUPS, REVIEW_TYPES, resourcesOfGroup } from "../../bus/kinds.ts";
+import { isReview } from "../../bus/kinds.ts";
+import type { ResourceCatalog } from "../../bus/catalog.ts";
+import { STATIC_CATALOG } from "../../bus/catalog.ts";
 
 export const VERSION_INFO = {
   major: "1",
@@ -58,9 +60,16 @@ function subresourceEntry(rt: ResourceType, sub: string): APIResource {
   }
 }
 
-export function apiResources(group: string, version = "v1"): APIResource[] {
+/** Custom types being deleted are still served, but no longer discovered. */
+const discovered = (catalog: ResourceCatalog, group: string, version: string) => catalog.resourcesOf(group, version).filter((r) => !r.custom?.terminating);
+
+export function apiResources(group: string, version = "v1", catalog: ResourceCatalog = STATIC_CATALOG): APIResource[] {
   const out: APIResource[] = [];
-  for (const rt of resourcesOfGroup(group, version)) {
+  for (const rt of discovered(catalog, group, version)) {
+    if (isReview(rt)) {
+      out.push({ name: rt.resource, singularName: rt.singular, namespaced: false, kind: rt.kind, verbs: ["create"] });
+      continue;
+    }
     const r: APIResource = {
       name: rt.resource,
       singularName: rt.singular,
@@ -73,18 +82,15 @@ export function apiResources(group: string, version = "v1"): APIResource[] {
     out.push(r);
     for (const sub of rt.subresources) out.push(subresourceEntry(rt, sub));
   }
-  for (const rt of REVIEW_TYPES) {
-    if (rt.group === group && rt.version === version) out.push({ name: rt.resource, singularName: rt.singular, namespaced: false, kind: rt.kind, verbs: ["create"] });
-  }
   return out;
 }
 
-export function resourceList(group: string, version = "v1") {
+export function resourceList(group: string, version = "v1", catalog: ResourceCatalog = STATIC_CATALOG) {
   return {
     kind: "APIResourceList",
     apiVersion: "v1",
     groupVersion: group ? `${group}/${version}` : version,
-    resources: apiResources(group, version),
+    resources: apiResources(group, version, catalog),
   };
 }
 
@@ -96,15 +102,59 @@ export function coreVersions(serverAddress: string) {
   };
 }
 
-function apiGroup(name: string) {
-  const gv = { groupVersion: `${name}/v1`, version: "v1" };
-  return { name, versions: [gv], preferredVersion: gv };
+function apiGroup(name: string, versions: string[]) {
+  const gvs = versions.map((v) => ({ groupVersion: `${name}/${v}`, version: v }));
+  return { name, versions: gvs, preferredVersion: gvs[0]! };
 }
 
-export function groupList() {
-  return { kind: "APIGroupList", apiVersion: "v1", groups: API_GROUPS.map(apiGroup) };
+export function groupList(catalog: ResourceCatalog = STATIC_CATALOG) {
+  return { kind: "APIGroupList", apiVersion: "v1", groups: catalog.groups().map((g) => apiGroup(g.group, g.versions)) };
 }
 
-export function group(name: string) {
-  return { kind: "APIGroup", apiVersion: "v1", ...apiGroup(name) };
+export function group(name: string, catalog: ResourceCatalog = STATIC_CATALOG) {
+  const g = catalog.groups().find((x) => x.group === name);
+  return { kind: "APIGroup", apiVersion: "v1", ...apiGroup(name, g?.versions ?? ["v1"]) };
+}
+
+// ---------- aggregated discovery (apidiscovery.k8s.io/v2) ----------
+
+/** The Content-Type kubectl requires on an aggregated answer (with plain JSON it finds nothing). */
+export const AGGREGATED_CONTENT_TYPE = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
+
+/** Whether an Accept header asks for aggregated discovery (v2; v2beta1 is answered as v2 is not). */
+export function wantsAggregated(accept: string | undefined): boolean {
+  return !!accept && accept.split(",").some((p) => /g=apidiscovery\.k8s\.io/.test(p) && /v=v2(\s*;|$)/.test(p) && /as=APIGroupDiscoveryList/.test(p));
+}
+
+function discoveryVersion(group: string, version: string, catalog: ResourceCatalog) {
+  const resources = discovered(catalog, group, version).map((rt) => {
+    const r: Record<string, unknown> = {
+      resource: rt.resource,
+      responseKind: { group: rt.group, version: rt.version, kind: rt.kind },
+      scope: rt.namespaced ? "Namespaced" : "Cluster",
+      singularResource: rt.singular,
+      verbs: isReview(rt) ? ["create"] : [...RESOURCE_VERBS],
+    };
+    if (rt.shortNames.length) r.shortNames = [...rt.shortNames];
+    if (rt.categories.length) r.categories = [...rt.categories];
+    if (rt.subresources.length) {
+      r.subresources = rt.subresources.map((sub) => {
+        const e = subresourceEntry(rt, sub);
+        return { subresource: sub, responseKind: { group: e.group ?? rt.group, version: e.version ?? rt.version, kind: e.kind }, verbs: e.verbs };
+      });
+    }
+    return r;
+  });
+  return { version, freshness: "Current", resources };
+}
+
+/** `/api` (core) or `/apis` (every named group) as one APIGroupDiscoveryList. */
+export function aggregatedDiscovery(core: boolean, catalog: ResourceCatalog = STATIC_CATALOG) {
+  const groups = core ? [{ group: "", versions: ["v1"] }] : catalog.groups();
+  return {
+    kind: "APIGroupDiscoveryList",
+    apiVersion: "apidiscovery.k8s.io/v2",
+    metadata: {},
+    items: groups.map((g) => ({ metadata: { name: g.group }, versions: g.versions.map((v) => discoveryVersion(g.group, v, catalog)) })),
+  };
 }

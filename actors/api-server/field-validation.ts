@@ -4,7 +4,9 @@
  * ObjectMeta, every served spec, PodTemplateSpec, PodSpec, Container). Deeper or unlisted types are
  * not checked. Patch directives (`$patch`, `$setElementOrder/…`) are not fields. Pure.
  */
+import type { ResourceType } from "../../bus/kinds.ts";
 import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
+import { prune } from "../../bus/structural.ts";
 
 type Shape = { fields: readonly string[]; nested?: Record<string, string>; lists?: Record<string, string> };
 
@@ -72,8 +74,17 @@ function walk(shape: Shape, v: Record<string, unknown>, path: string, out: strin
   }
 }
 
-/** Paths of the unknown fields in an object (or merge/strategic/apply patch) of a kind. */
-export function unknownFields(kind: string, body: unknown): string[] {
+/** Paths of the unknown fields in an object (or merge/strategic/apply patch) of a kind (or custom type: its schema's). */
+export function unknownFields(kind: string | ResourceType, body: unknown): string[] {
+  if (typeof kind !== "string") {
+    const schema = kind.custom?.versions.find((v) => v.name === kind.version)?.schema;
+    if (!kind.custom) return unknownFields(kind.kind, body);
+    if (!schema || !isObj(body)) return [];
+    const unknown = prune(schema, structuredClone(body));
+    // metadata is ObjectMeta: checked as for every kind.
+    if (isObj(body.metadata)) walk(SHAPES.ObjectMeta!, body.metadata, "metadata", unknown);
+    return unknown;
+  }
   const shape = KINDS[kind];
   if (!shape || !isObj(body)) return [];
   const out: string[] = [];
@@ -88,7 +99,7 @@ export type FieldValidation = (typeof FieldValidation)[keyof typeof FieldValidat
  * Applies the requested directive: throws BadRequest under Strict, returns warnings under Warn
  * (the default, as in Kubernetes), nothing under Ignore.
  */
-export function checkFields(kind: string, body: unknown, directive: string | null): string[] {
+export function checkFields(kind: string | ResourceType, body: unknown, directive: string | null): string[] {
   const mode = directive ?? FieldValidation.Warn;
   if (mode !== FieldValidation.Strict && mode !== FieldValidation.Warn && mode !== FieldValidation.Ignore) {
     throw new FlotillaError(ErrorCode.BadRequest, `fieldValidation: Unsupported value: "${mode}": supported values: "Ignore", "Strict", "Warn"`);

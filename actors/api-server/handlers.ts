@@ -7,6 +7,7 @@ import type { StoreClient } from "../../bus/store-client.ts";
 import type { KubeObject, KubeList, DeleteOptions, Binding } from "../../bus/resources.ts";
 import type { ResourceRoute } from "./routes.ts";
 import type { PatchType, Subresource } from "../../bus/store-protocol.ts";
+import type { ResourceType } from "../../bus/kinds.ts";
 import { apiVersionOf } from "../../bus/kinds.ts";
 import { ErrorCode, FlotillaError, isCode } from "../../bus/errors.ts";
 import { readBody, parseBody, patchTypeOf, sendJson, wantsTable } from "./http.ts";
@@ -16,6 +17,7 @@ import { successStatus } from "./status.ts";
 import { toScale } from "../../bus/scale.ts";
 import { toTable } from "./tables.ts";
 import { checkFields, warningHeaders } from "./field-validation.ts";
+import { asVersion } from "../../bus/crd.ts";
 
 export interface HandlerDeps {
   store: StoreClient;
@@ -32,15 +34,16 @@ const badRequest = (msg: string) => new FlotillaError(ErrorCode.BadRequest, msg)
 const isDryRun = (q: URLSearchParams) => q.getAll("dryRun").includes("All");
 
 /** fieldValidation: Strict throws 400, Warn adds `Warning` headers. */
-function validateFields(res: ServerResponse, kind: string, body: unknown, q: URLSearchParams): void {
+function validateFields(res: ServerResponse, kind: string | ResourceType, body: unknown, q: URLSearchParams): void {
   const warnings = checkFields(kind, body, q.get("fieldValidation"));
   if (warnings.length) res.setHeader("Warning", warningHeaders(warnings));
 }
 
 /** Writes an object (or a one-row Table when asked). */
-function answer(deps: HandlerDeps, req: IncomingMessage, res: ServerResponse, route: ResourceRoute, q: URLSearchParams, code: number, o: KubeObject): void {
+function answer(deps: HandlerDeps, req: IncomingMessage, res: ServerResponse, route: ResourceRoute, q: URLSearchParams, code: number, stored: KubeObject): void {
+  const o = asVersion(route.rt, stored);
   if (wantsTable(req.headers.accept) && route.subresource === undefined && req.method === "GET") {
-    const table = toTable(route.rt.resource, [o], { now: new Date(deps.now()), includeObject: includeObjectOf(q), resourceVersion: o.metadata.resourceVersion });
+    const table = toTable(route.rt, [o], { now: new Date(deps.now()), includeObject: includeObjectOf(q), resourceVersion: o.metadata.resourceVersion });
     return sendJson(res, code, table);
   }
   sendJson(res, code, o);
@@ -77,9 +80,9 @@ export async function handleList(deps: HandlerDeps, req: IncomingMessage, res: S
     ...(o.limit !== undefined ? { limit: o.limit } : {}),
     ...(o.continue !== undefined ? { continue: o.continue } : {}),
   });
-  const out: KubeList = { ...list, apiVersion: apiVersionOf(rt), kind: `${rt.kind}List`, items: list.items.map((o) => ({ ...o, apiVersion: o.apiVersion ?? apiVersionOf(rt), kind: o.kind ?? rt.kind })) };
+  const out: KubeList = { ...list, apiVersion: apiVersionOf(rt), kind: `${rt.kind}List`, items: list.items.map((o) => asVersion(rt, { ...o, apiVersion: o.apiVersion ?? apiVersionOf(rt), kind: o.kind ?? rt.kind })) };
   if (wantsTable(req.headers.accept)) {
-    const table = toTable(rt.resource, out.items, { now: new Date(deps.now()), includeObject: includeObjectOf(q), resourceVersion: list.metadata.resourceVersion });
+    const table = toTable(rt, out.items, { now: new Date(deps.now()), includeObject: includeObjectOf(q), resourceVersion: list.metadata.resourceVersion });
     if (list.metadata.continue) (table.metadata as Record<string, unknown>).continue = list.metadata.continue;
     return sendJson(res, 200, table);
   }
@@ -100,11 +103,11 @@ export async function handleCreate(deps: HandlerDeps, req: IncomingMessage, res:
     await deps.store.evict(namespace!, name!, ev.deleteOptions ?? undefined);
     return sendJson(res, 201, successStatus(201));
   }
-  validateFields(res, rt.kind, body, q);
+  validateFields(res, rt, body, q);
   const o = objectForRoute(route, body);
   if (rt.namespaced && !namespace) throw badRequest("the server could not find the requested resource: a namespaced object needs a namespace in the URL");
   const created = await deps.store.send<KubeObject>({ type: "create", resource: rt.resource, namespace, object: o, dryRun: isDryRun(q), fieldManager: q.get("fieldManager") ?? undefined });
-  sendJson(res, 201, created);
+  sendJson(res, 201, asVersion(rt, created));
 }
 
 export async function handleUpdate(deps: HandlerDeps, req: IncomingMessage, res: ServerResponse, route: ResourceRoute, q: URLSearchParams): Promise<void> {
@@ -114,11 +117,11 @@ export async function handleUpdate(deps: HandlerDeps, req: IncomingMessage, res:
     const scale = { ...(body as KubeObject), metadata: { ...((body as KubeObject)?.metadata ?? {}), name, namespace } };
     return sendJson(res, 200, await deps.store.update(rt.resource, scale, { dryRun: isDryRun(q), subresource: "scale" }));
   }
-  if (route.subresource === undefined) validateFields(res, rt.kind, body, q);
+  if (route.subresource === undefined) validateFields(res, rt, body, q);
   const o = objectForRoute(route, body);
   const target = { resource: rt.resource, namespace, name: name!, object: o };
   const updated = await deps.store.send<KubeObject>(route.subresource === "status" ? { type: "status", ...target } : { type: "update", ...target, dryRun: isDryRun(q) });
-  sendJson(res, 200, updated);
+  sendJson(res, 200, asVersion(rt, updated));
 }
 
 export async function handlePatch(deps: HandlerDeps, req: IncomingMessage, res: ServerResponse, route: ResourceRoute, q: URLSearchParams): Promise<void> {
@@ -128,11 +131,11 @@ export async function handlePatch(deps: HandlerDeps, req: IncomingMessage, res: 
   const dryRun = isDryRun(q);
   const fieldManager = q.get("fieldManager") ?? undefined;
   const subresource = route.subresource as Subresource | undefined;
-  if (!subresource && patchType !== "json") validateFields(res, rt.kind, patch, q);
+  if (!subresource && patchType !== "json") validateFields(res, rt, patch, q);
   // Server-side apply creates the object when it is absent: answer 201 then.
   const existed = patchType !== "apply" || subresource ? true : await deps.store.get(rt.resource, namespace, name!).then(() => true, () => false);
   const o = await deps.store.patch(rt.resource, namespace, name!, patchType, patch, { dryRun, fieldManager, force: kubeBool(q, "force") === true, ...(subresource ? { subresource } : {}) });
-  sendJson(res, existed ? 200 : 201, o);
+  sendJson(res, existed ? 200 : 201, asVersion(rt, o));
 }
 
 /** A JSON patch is a list of operations; every other kind is an object. Else 400, naming the kind. */
@@ -172,7 +175,7 @@ export function deleteOptions(body: unknown, q: URLSearchParams): DeleteOptions 
 export async function handleDelete(deps: HandlerDeps, req: IncomingMessage, res: ServerResponse, route: ResourceRoute, q: URLSearchParams): Promise<void> {
   const body = parseBody(await readBody(req), req.headers["content-type"]);
   const o = await deps.store.delete(route.rt.resource, route.namespace, route.name!, deleteOptions(body, q));
-  sendJson(res, 200, o);
+  sendJson(res, 200, asVersion(route.rt, o));
 }
 
 /** deletecollection: list with the selectors, then delete each (an object already gone is skipped). */

@@ -21,6 +21,7 @@ import { ensurePki } from "./certs.ts";
 import { ensureTokens } from "./tokens.ts";
 import { loadTokenFile } from "./auth.ts";
 import { startWatchCache } from "./watch-cache.ts";
+import { startCustomTypes } from "./custom-types.ts";
 import { createHandler } from "./server.ts";
 import { createUpgradeHandler } from "./upgrade.ts";
 import { cacheView } from "./rbac/cache-view.ts";
@@ -88,6 +89,7 @@ export const apiServer: ActorDefinition<ApiServerOptions> = {
     await bootstrapPolicy(ctx.store, ctx.log);
     // Serve only once this server's caches hold the default bindings (the view group's, above all).
     await untilCached(caches.get("clusterrolebindings")!, DEFAULT_CLUSTER_ROLE_BINDINGS.map((b) => `/${b.metadata.name}`), ctx.signal);
+    const custom = await startCustomTypes({ nc: ctx.nc, cluster: ctx.cluster, log: ctx.log, caches });
 
     const host = opts.host ?? "127.0.0.1";
     let port = 0;
@@ -105,6 +107,7 @@ export const apiServer: ActorDefinition<ApiServerOptions> = {
         now: ctx.now,
         users: currentUsers,
         cacheFor: (r) => caches.get(r),
+        catalog: custom.catalog,
         address: () => `${host}:${port}`,
         limits,
         serviceAccountKeys,
@@ -139,6 +142,7 @@ export const apiServer: ActorDefinition<ApiServerOptions> = {
         await registration.stop();
         for (const [, f] of feeds) f.stop();
         upgrades.stop();
+        custom.stop();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeAllConnections();

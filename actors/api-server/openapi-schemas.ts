@@ -27,6 +27,8 @@ const atomic = (items: Json): Json => ({ type: "array", items, "x-kubernetes-lis
 const conditions = mergeList(obj({ type: str, status: str, reason: str, message: str }), "type");
 
 export function schemaName(rt: ResourceType): string {
+  // A custom kind is named by its reversed group, as the apiextensions server names it (com.example.v1.Widget).
+  if (rt.custom) return `${rt.group.split(".").reverse().join(".")}.${rt.version}.${rt.kind}`;
   const g = rt.group === "" ? "core" : rt.group.endsWith(".k8s.io") ? rt.group.split(".")[0]! : rt.group;
   return S(`${g}.${rt.version}.${rt.kind}`);
 }
@@ -177,6 +179,23 @@ const BODY: Record<string, Json> = {
 export function schemasFor(rts: readonly ResourceType[]): Record<string, Json> {
   const out: Record<string, Json> = { ...SHARED };
   for (const rt of rts) {
+    const custom = rt.custom?.versions.find((v) => v.name === rt.version);
+    if (rt.custom) {
+      const given = (custom?.schema ?? { type: "object", "x-kubernetes-preserve-unknown-fields": true }) as Json;
+      const properties = { ...((given.properties as Json | undefined) ?? {}) };
+      out[schemaName(rt)] = {
+        ...given,
+        type: "object",
+        properties: {
+          apiVersion: { type: "string", description: "APIVersion defines the versioned schema of this representation of an object." },
+          kind: { type: "string", description: "Kind is a string value representing the REST resource this object represents." },
+          metadata: { ...ref(META), description: "Standard object's metadata." },
+          ...properties,
+        },
+        "x-kubernetes-group-version-kind": [{ group: rt.group, version: rt.version, kind: rt.kind }],
+      };
+      continue;
+    }
     out[schemaName(rt)] = obj(
       { apiVersion: str, kind: str, metadata: ref(META), ...(BODY[rt.kind] ?? {}) },
       { "x-kubernetes-group-version-kind": [{ group: rt.group, version: rt.version, kind: rt.kind }] },

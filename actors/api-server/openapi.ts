@@ -7,7 +7,8 @@
  */
 import type { ResourceType } from "../../bus/kinds.ts";
 import { createHash } from "node:crypto";
-import { API_GROUPS, resourcesOfGroup } from "../../bus/kinds.ts";
+import type { ResourceCatalog } from "../../bus/catalog.ts";
+import { STATIC_CATALOG } from "../../bus/catalog.ts";
 import { schemasFor, schemaName } from "./openapi-schemas.ts";
 
 type Json = Record<string, unknown>;
@@ -66,8 +67,8 @@ function resourcePaths(rt: ResourceType): Record<string, Json> {
   return paths;
 }
 
-export function openapiDocument(group: string, version = "v1"): Json {
-  const rts = resourcesOfGroup(group, version);
+export function openapiDocument(group: string, version = "v1", catalog: ResourceCatalog = STATIC_CATALOG): Json {
+  const rts = catalog.resourcesOf(group, version);
   const paths: Record<string, Json> = {};
   for (const rt of rts) Object.assign(paths, resourcePaths(rt));
   return {
@@ -82,21 +83,27 @@ function gvPath(group: string, version = "v1"): string {
   return group ? `apis/${group}/${version}` : `api/${version}`;
 }
 
+/** Document hashes by group/version; a custom group's change with the catalog's generation. */
 const hashes = new Map<string, string>();
-function hashOf(group: string): string {
-  let h = hashes.get(group);
+function hashOf(group: string, version: string, catalog: ResourceCatalog): string {
+  const custom = catalog.resourcesOf(group, version).some((r) => r.custom);
+  const id = custom ? `${group}/${version}@${catalog.generation}` : `${group}/${version}`;
+  let h = custom ? undefined : hashes.get(id);
   if (!h) {
-    h = createHash("sha512").update(JSON.stringify(openapiDocument(group))).digest("hex").slice(0, 32).toUpperCase();
-    hashes.set(group, h);
+    h = createHash("sha512").update(JSON.stringify(openapiDocument(group, version, catalog))).digest("hex").slice(0, 32).toUpperCase();
+    if (!custom) hashes.set(id, h);
   }
   return h;
 }
 
-export function openapiIndex(): Json {
+export function openapiIndex(catalog: ResourceCatalog = STATIC_CATALOG): Json {
   const paths: Record<string, { serverRelativeURL: string }> = {};
-  for (const g of ["", ...API_GROUPS]) {
-    const p = gvPath(g);
-    paths[p] = { serverRelativeURL: `/openapi/v3/${p}?hash=${hashOf(g)}` };
+  const gvs = [{ group: "", versions: ["v1"] }, ...catalog.groups()];
+  for (const g of gvs) {
+    for (const v of g.versions) {
+      const p = gvPath(g.group, v);
+      paths[p] = { serverRelativeURL: `/openapi/v3/${p}?hash=${hashOf(g.group, v, catalog)}` };
+    }
   }
   return { paths };
 }

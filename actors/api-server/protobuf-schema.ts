@@ -415,7 +415,17 @@ message TokenRequestSpec {
   optional int64 expirationSeconds = 4 [(ptr) = true];
 }
 message TokenRequest { optional ObjectMeta metadata = 1; optional TokenRequestSpec spec = 2; }
+message ResourceQuota { optional ObjectMeta metadata = 1; optional ResourceQuotaSpec spec = 2; }
+message ResourceQuotaSpec { map<string, Quantity> hard = 1; repeated string scopes = 2; }
+message PodDisruptionBudget { optional ObjectMeta metadata = 1; optional PodDisruptionBudgetSpec spec = 2; }
+message PodDisruptionBudgetSpec {
+  optional IntOrString minAvailable = 1 [(ptr) = true];
+  optional LabelSelector selector = 2 [(ptr) = true];
+  optional IntOrString maxUnavailable = 3 [(ptr) = true];
+  optional string unhealthyPodEvictionPolicy = 4 [(ptr) = true];
+}
+message Eviction { optional ObjectMeta metadata = 1; optional DeleteOptions deleteOptions = 2 [(ptr) = true]; }
 `;
 
 /** The kinds whose protobuf bodies are decoded, by kind (the message of the same name). */
-export const PROTOBUF_KINDS = ["Namespace", "ConfigMap", "Secret", "Service", "Pod", "Deployment", "Job", "CronJob", "DeleteOptions", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "SelfSubjectAccessReview", "SelfSubjectRulesReview", "SubjectAccessReview", "SelfSubjectReview", "ServiceAccount", "TokenRequest"] as const;
+export const PROTOBUF_KINDS = ["Namespace", "ConfigMap", "Secret", "Service", "Pod", "Deployment", "Job", "CronJob", "DeleteOptions", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "SelfSubjectAccessReview", "SelfSubjectRulesReview", "SubjectAccessReview", "SelfSubjectReview", "ServiceAccount", "TokenRequest", "ResourceQuota", "PodDisruptionBudget", "Eviction"] as const;

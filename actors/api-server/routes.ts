@@ -8,7 +8,9 @@
  *   // { type: "resource", rt: <deployments>, namespace: "default", name: "web", subresource: "scale", verb: "get" }
  */
 import type { ResourceType } from "../../bus/kinds.ts";
-import { RESOURCE_TYPES, REVIEW_TYPES, API_GROUPS, isReview } from "../../bus/kinds.ts";
+import { REVIEW_TYPES, isReview } from "../../bus/kinds.ts";
+import type { ResourceCatalog } from "../../bus/catalog.ts";
+import { STATIC_CATALOG } from "../../bus/catalog.ts";
 import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
 import { kubeBool, strictUnescape } from "./query.ts";
 
@@ -76,9 +78,9 @@ function checkName(what: "namespace" | "name", value: string): void {
 }
 
 /** The group/version a path prefix names, or undefined for an unknown one. */
-function groupVersion(segs: string[]): { group: string; version: string; rest: string[] } | undefined {
+function groupVersion(segs: string[], catalog: ResourceCatalog): { group: string; version: string; rest: string[] } | undefined {
   if (segs[0] === "api" && segs[1] === "v1") return { group: "", version: "v1", rest: segs.slice(2) };
-  if (segs[0] === "apis" && segs.length >= 3 && API_GROUPS.includes(segs[1]!) && segs[2] === "v1") {
+  if (segs[0] === "apis" && segs.length >= 3 && catalog.hasGroupVersion(segs[1]!, segs[2]!)) {
     return { group: segs[1]!, version: segs[2]!, rest: segs.slice(3) };
   }
   return undefined;
@@ -108,11 +110,7 @@ function verbFor(method: string, hasName: boolean, subresource: string | undefin
   }
 }
 
-function find(group: string, resource: string): ResourceType | undefined {
-  return [...RESOURCE_TYPES, ...REVIEW_TYPES].find((r) => r.group === group && r.resource === resource);
-}
-
-function resourceRoute(method: string, group: string, rest: string[], q: URLSearchParams): Route {
+function resourceRoute(method: string, group: string, version: string, rest: string[], q: URLSearchParams, catalog: ResourceCatalog): Route {
   let watch = isWatch(q);
   if (rest[0] === "watch") {
     watch = true;
@@ -129,7 +127,7 @@ function resourceRoute(method: string, group: string, rest: string[], q: URLSear
   if (!resource || extra.length > 0) return { type: "not-found", reason: "unknown path" };
   if (namespace !== undefined) checkName("namespace", namespace);
   if (name !== undefined) checkName("name", name);
-  const rt = find(group, resource);
+  const rt: ResourceType | undefined = catalog.find(group, version, resource);
   if (!rt) return { type: "not-found", reason: `the server could not find the requested resource` };
   if (namespace !== undefined && !rt.namespaced) return { type: "not-found", reason: `${rt.resource} is not namespaced` };
   if (subresource !== undefined && !rt.subresources.includes(subresource)) {
@@ -145,7 +143,8 @@ function resourceRoute(method: string, group: string, rest: string[], q: URLSear
   return route;
 }
 
-export function parseRoute(method: string, rawPath: string, query: URLSearchParams): Route {
+/** `catalog`: the types served (the static registry plus established CRDs). */
+export function parseRoute(method: string, rawPath: string, query: URLSearchParams, catalog: ResourceCatalog = STATIC_CATALOG): Route {
   const segs = pathSegments(rawPath);
   const path = rawPath.length > 1 ? rawPath.replace(/\/+$/, "") : rawPath;
   if (path === "/ui" || path.startsWith("/ui/")) return { type: "ui", path: path.slice(3) || "/" };
@@ -161,13 +160,13 @@ export function parseRoute(method: string, rawPath: string, query: URLSearchPara
   if (path === "/flotilla/v1/actors") return simple({ type: "actors" });
   if (path === "/flotilla/v1/whoami") return simple({ type: "whoami" });
   if (segs[0] === "openapi" && segs[1] === "v3") {
-    const gv = groupVersion(segs.slice(2));
+    const gv = groupVersion(segs.slice(2), catalog);
     if (gv && gv.rest.length === 0) return simple({ type: "openapi-gv", group: gv.group, version: gv.version });
     return { type: "not-found", reason: "unknown OpenAPI document" };
   }
-  if (segs[0] === "apis" && segs.length === 2 && API_GROUPS.includes(segs[1]!)) return simple({ type: "group", group: segs[1]! });
-  const gv = groupVersion(segs);
+  if (segs[0] === "apis" && segs.length === 2 && catalog.groups().some((g) => g.group === segs[1])) return simple({ type: "group", group: segs[1]! });
+  const gv = groupVersion(segs, catalog);
   if (!gv) return { type: "not-found", reason: "the server could not find the requested resource" };
   if (gv.rest.length === 0) return simple({ type: "group-version", group: gv.group, version: gv.version });
-  return resourceRoute(method, gv.group, gv.rest, query);
+  return resourceRoute(method, gv.group, gv.version, gv.rest, query, catalog);
 }

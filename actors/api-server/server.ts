@@ -14,6 +14,8 @@ import type { ResourceRoute, Route } from "./routes.ts";
 import type { WatchCache } from "./watch-cache.ts";
 import type { ErrorContext } from "./status.ts";
 import type { HttpLimits } from "./limits.ts";
+import type { ResourceCatalog } from "../../bus/catalog.ts";
+import { STATIC_CATALOG } from "../../bus/catalog.ts";
 import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
 import { pingActors } from "../../runtime/host.ts";
 import { parseRoute, STREAM_SUBRESOURCES } from "./routes.ts";
@@ -32,7 +34,7 @@ import { sendJson, sendError, sendStatus } from "./http.ts";
 import { httpStatus } from "./status.ts";
 import { parseQuery, splitTarget, timeoutParam } from "./query.ts";
 import { httpLimits, isLongRunning } from "./limits.ts";
-import { VERSION_INFO, coreVersions, groupList, group, resourceList } from "./discovery.ts";
+import { VERSION_INFO, coreVersions, groupList, group, resourceList, wantsAggregated, aggregatedDiscovery, AGGREGATED_CONTENT_TYPE } from "./discovery.ts";
 import { openapiIndex, openapiDocument } from "./openapi.ts";
 import { handleGet, handleList, handleCreate, handleUpdate, handlePatch, handleDelete, handleDeleteCollection } from "./handlers.ts";
 import { handleWatch } from "./watch.ts";
@@ -57,6 +59,8 @@ export interface ServerDeps {
   rbac?: RbacView;
   /** The key ServiceAccount tokens are signed and checked with; without it TokenRequest answers 404. */
   serviceAccountKeys?: SigningKeys;
+  /** The types served; default the static registry (no custom resources). */
+  catalog?: ResourceCatalog;
 }
 
 type Deps = ServerDeps & { limits: HttpLimits; rbac: RbacView; tokens?: (token: string) => User | undefined };
@@ -119,7 +123,8 @@ async function dispatch(deps: Deps, req: IncomingMessage, res: ServerResponse, x
   const { path, query } = splitTarget(target);
   x.path = path;
   const q = parseQuery(query);
-  const route = parseRoute(req.method ?? "GET", path, q);
+  const catalog = deps.catalog ?? STATIC_CATALOG;
+  const route = parseRoute(req.method ?? "GET", path, q, catalog);
   x.route = route;
   if (!isLongRunning(route)) startDeadline(deps, req, res, q);
   switch (route.type) {
@@ -139,17 +144,19 @@ async function dispatch(deps: Deps, req: IncomingMessage, res: ServerResponse, x
   if (route.type !== "resource" && route.type !== "not-found" && route.type !== "method-not-allowed") authorizePath(deps.rbac, user, path);
   switch (route.type) {
     case "core-versions":
+      if (wantsAggregated(req.headers.accept)) return sendAggregated(res, aggregatedDiscovery(true, catalog));
       return sendJson(res, 200, coreVersions(deps.address()));
     case "groups":
-      return sendJson(res, 200, groupList());
+      if (wantsAggregated(req.headers.accept)) return sendAggregated(res, aggregatedDiscovery(false, catalog));
+      return sendJson(res, 200, groupList(catalog));
     case "group":
-      return sendJson(res, 200, group(route.group));
+      return sendJson(res, 200, group(route.group, catalog));
     case "group-version":
-      return sendJson(res, 200, resourceList(route.group, route.version));
+      return sendJson(res, 200, resourceList(route.group, route.version, catalog));
     case "openapi-index":
-      return sendJson(res, 200, openapiIndex());
+      return sendJson(res, 200, openapiIndex(catalog));
     case "openapi-gv":
-      return sendJson(res, 200, openapiDocument(route.group, route.version));
+      return sendJson(res, 200, openapiDocument(route.group, route.version, catalog));
     case "actors":
       return sendJson(res, 200, { items: await pingActors(deps.nc, deps.cluster) });
     case "whoami":
@@ -176,6 +183,11 @@ async function dispatch(deps: Deps, req: IncomingMessage, res: ServerResponse, x
     case "method-not-allowed":
       throw new FlotillaError(ErrorCode.MethodNotAllowed, `the server does not allow this method on the requested resource`);
   }
+}
+
+/** Aggregated discovery must carry its own Content-Type, or kubectl reads nothing from it. */
+function sendAggregated(res: ServerResponse, body: unknown): void {
+  sendJson(res, 200, body, { "Content-Type": AGGREGATED_CONTENT_TYPE, Vary: "Accept" });
 }
 
 export function createHandler(given: ServerDeps): (req: IncomingMessage, res: ServerResponse) => void {

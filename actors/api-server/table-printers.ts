@@ -27,6 +27,7 @@ import type { Printer } from "./table-kit.ts";
 import { col, wide, NAME, AGE, CONTAINERS, IMAGES, SELECTOR, age, orNone, formatLabels, containerCells } from "./table-kit.ts";
 import { WORKLOAD_PRINTERS } from "./table-printers-workloads.ts";
 import { RBAC_PRINTERS } from "./table-printers-rbac.ts";
+import { POLICY_PRINTERS } from "./table-printers-policy.ts";
 
 // ---------- pods ----------
 const isRestartableInit = (p: Pod, name: string) =>
@@ -387,4 +388,5 @@ export const PRINTERS: Readonly<Record<string, Printer>> = {
   events,
   ...WORKLOAD_PRINTERS,
   ...RBAC_PRINTERS,
+  ...POLICY_PRINTERS,
 };

@@ -6,6 +6,8 @@
  * @example toTable("pods", pods, { now: new Date(), resourceVersion: "1007" })
  */
 import type { KubeObject } from "../../bus/resources.ts";
+import type { ResourceType } from "../../bus/kinds.ts";
+import { customPrinter } from "./table-printers-policy.ts";
 import { defaultPrinter, PRINTERS, type Cell, type TableColumnDefinition, type TableRowCondition } from "./table-printers.ts";
 
 export { humanDuration } from "./human-duration.ts";
@@ -42,9 +44,14 @@ function rowObject(o: KubeObject, include: TableOptions["includeObject"]): Table
   return { kind: "PartialObjectMetadata", apiVersion: "meta.k8s.io/v1", metadata: o.metadata };
 }
 
-/** `resource` is the plural (`pods`, `deployments`, …); unknown ones get Name and Created At. */
-export function toTable(resource: string, objects: KubeObject[], opts: TableOptions): Table {
-  const printer = Object.hasOwn(PRINTERS, resource) ? PRINTERS[resource]! : defaultPrinter;
+/**
+ * `type` is the plural (`pods`, `deployments`, …) or the type itself; a custom type prints its
+ * additionalPrinterColumns; unknown ones get Name and Created At.
+ */
+export function toTable(type: string | ResourceType, objects: KubeObject[], opts: TableOptions): Table {
+  const resource = typeof type === "string" ? type : type.resource;
+  const custom = typeof type === "string" ? undefined : customPrinter(type);
+  const printer = custom ?? (Object.hasOwn(PRINTERS, resource) ? PRINTERS[resource]! : defaultPrinter);
   const rows = objects.map((o): TableRow => {
     const row: TableRow = { cells: printer.cells(o, opts.now) };
     const conditions = printer.conditions?.(o);

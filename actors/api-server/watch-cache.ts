@@ -163,7 +163,7 @@ function deliver(w: Watcher & { minRevision?: number }, ev: CacheEvent): void {
  */
 export async function startWatchCache(nc: NatsConnection, cluster: string, rt: ResourceType, log: Logger): Promise<{ cache: WatchCache; stop(): void }> {
   const cache = new WatchCache();
-  const informer = new Informer(nc, cluster, { resource: rt.resource, log: log.child({ watchCache: rt.resource }) });
+  const informer = new Informer(nc, cluster, { resource: rt.resource, type: rt, log: log.child({ watchCache: rt.resource }) });
   informer.addFeed({ replace: (objects, revision) => cache.reset(objects, revision), change: (c) => cache.apply(c) });
   let failures = 0;
   await new Promise<void>((settled) => {

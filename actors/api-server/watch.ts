@@ -17,6 +17,7 @@ import { statusFromError, encodeJson } from "./status.ts";
 import { listOptions } from "./list-options.ts";
 import { includeObjectOf } from "./handlers.ts";
 import { toTable } from "./tables.ts";
+import { asVersion } from "../../bus/crd.ts";
 
 export const KEEPALIVE_MS = 15_000;
 /** Bytes a watcher may have queued before its stream is closed. */
@@ -77,8 +78,8 @@ export async function handleWatch(deps: WatchDeps, req: IncomingMessage, res: Se
     try {
       lastRv = Math.max(lastRv, Number(object.metadata.resourceVersion ?? 0));
       const out = table
-        ? toTable(rt.resource, [object], { now: new Date(deps.now()), includeObject, resourceVersion: object.metadata.resourceVersion, noHeaders: !first })
-        : object;
+        ? toTable(rt, [object], { now: new Date(deps.now()), includeObject, resourceVersion: object.metadata.resourceVersion, noHeaders: !first })
+        : asVersion(rt, object);
       first = false;
       write(encodeJson({ type, object: out }));
     } catch (e) {

@@ -10,6 +10,8 @@
 import type { ActorContext, ActorDefinition, Actor } from "../../runtime/actor.ts";
 import type { KubeObject, Namespace } from "../../bus/resources.ts";
 import type { NsCommand, NsView } from "./namespace.ts";
+import type { CustomResourceDefinition } from "../../bus/crd.ts";
+import { customTypeOf } from "../../bus/crd.ts";
 import { match } from "ts-pattern";
 import { Informer } from "../../runtime/informer.ts";
 import { on, startController, tolerate } from "../../runtime/controller.ts";
@@ -27,7 +29,12 @@ export async function startNamespaceController(ctx: ActorContext): Promise<Actor
     view: async (key) => {
       const namespace = namespaces.get(undefined, key);
       if (!namespace?.metadata.deletionTimestamp) return { namespace, contents: new Map() };
-      const lists = await Promise.all(namespacedResources().map(async (r) => [r, (await ctx.store.list(r, key)).items] as [string, KubeObject[]]));
+      // The namespaced kinds CRDs serve go too.
+      const crds = (await ctx.store.list<CustomResourceDefinition>("customresourcedefinitions")).items;
+      const custom = crds.filter((c) => c.spec.scope === "Namespaced" && customTypeOf(c)).map((c) => c.spec.names.plural);
+      const lists = await Promise.all(
+        [...namespacedResources(), ...custom].map(async (r) => [r, await ctx.store.list(r, key).then((l) => l.items, (e) => (custom.includes(r) ? [] : Promise.reject(e)))] as [string, KubeObject[]]),
+      );
       return { namespace, contents: new Map(lists) };
     },
     objectOf: (v) => v.namespace,

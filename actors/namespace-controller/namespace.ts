@@ -31,7 +31,9 @@ export function decideNamespace(ns: Namespace, contents: ReadonlyMap<string, rea
   if (!finalizers.includes(NAMESPACE_FINALIZER)) return { commands: [] };
   const commands: NsCommand[] = [];
   let left = 0;
-  for (const resource of namespacedResources()) {
+  const builtIn = namespacedResources();
+  // Built-in types in their order, then the custom types the view listed.
+  for (const resource of [...builtIn, ...[...contents.keys()].filter((r) => !builtIn.includes(r))]) {
     for (const o of contents.get(resource) ?? []) {
       left++;
       if (!o.metadata.deletionTimestamp) {

@@ -6,6 +6,9 @@
 import type { ActorDefinition } from "../../runtime/actor.ts";
 import type { StoreRequest } from "../../bus/store-protocol.ts";
 import type { KubeObject, Namespace } from "../../bus/resources.ts";
+import type { CustomResourceDefinition } from "../../bus/crd.ts";
+import type { ResourceQuota } from "./quota.ts";
+import type { LimitRange } from "./limit-ranges.ts";
 import { match } from "ts-pattern";
 import { ensureBuckets } from "../../bus/kv.ts";
 import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
@@ -71,9 +74,15 @@ export const storeActor: ActorDefinition<StoreActorOptions> = {
   async start(ctx, opts) {
     const buckets = await ensureBuckets(ctx.nc, ctx.cluster, { replicas: opts.replicas, eventsMaxAgeMs: opts.eventsMaxAgeMs, eventsMaxBytes: opts.eventsMaxBytes });
     const namespaces = new Informer<Namespace>(ctx.nc, ctx.cluster, { resource: "namespaces", log: ctx.log });
-    const store = new Store(ctx.nc, buckets, { namespaces, serviceCidr: opts.serviceCidr, defaultTolerationSeconds: opts.defaultTolerationSeconds });
+    const quotas = new Informer<ResourceQuota>(ctx.nc, ctx.cluster, { resource: "resourcequotas", log: ctx.log });
+    const limitRanges = new Informer<LimitRange>(ctx.nc, ctx.cluster, { resource: "limitranges", log: ctx.log });
+    const crds = new Informer<CustomResourceDefinition>(ctx.nc, ctx.cluster, { resource: "customresourcedefinitions", log: ctx.log });
+    const store = new Store(ctx.nc, buckets, { namespaces, quotas, limitRanges, serviceCidr: opts.serviceCidr, defaultTolerationSeconds: opts.defaultTolerationSeconds });
+    const feedTypes = () => store.customTypes.feed(crds.list());
+    crds.addHandlers({ add: feedTypes, update: feedTypes, delete: feedTypes });
     await store.bootstrap();
-    await namespaces.start();
+    await Promise.all([namespaces.start(), quotas.start(), limitRanges.start(), crds.start()]);
+    feedTypes();
     const prefix = `${ctx.subjects.storeQueue()}.`;
     const nodePrefix = ctx.subjects.storeNodePrefix();
     // A node's requests arrive on its own subjects (only its NATS user may publish there): the
@@ -113,6 +122,9 @@ export const storeActor: ActorDefinition<StoreActorOptions> = {
         await repair?.stop();
         await server.stop();
         namespaces.stop();
+        quotas.stop();
+        limitRanges.stop();
+        crds.stop();
       },
     };
   },

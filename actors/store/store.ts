@@ -27,6 +27,11 @@ import { withManagedFields } from "./patch.ts";
 import { resolveTarget, namespaceOf } from "./target.ts";
 import { notFound, conflict, invalidField, isConflict } from "./errors.ts";
 import { listPage } from "./list.ts";
+import { CustomTypes } from "./custom-types.ts";
+import { QuotaAdmission, type QuotaSource } from "./quota.ts";
+import { chargeBudget } from "./eviction.ts";
+import { limitPod, type LimitRange } from "./limit-ranges.ts";
+import type { CustomResourceDefinition } from "../../bus/crd.ts";
 
 /** Kubernetes' generateName alphabet (no vowels, no confusable digits). */
 const suffix = customAlphabet("bcdfghjklmnpqrstvwxz2456789", 5);
@@ -37,6 +42,10 @@ export interface StoreOptions {
   serviceCidr?: string;
   defaultTolerationSeconds?: number;
   now?: () => Date;
+  /** The quotas of each namespace (an informer); without it quotas are not enforced. */
+  quotas?: QuotaSource;
+  /** The LimitRanges of each namespace (an informer); without it none apply. */
+  limitRanges?: { list(namespace?: string): LimitRange[] };
 }
 
 const SYSTEM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"];
@@ -48,6 +57,9 @@ export class Store {
   readonly allocator: Allocator;
   private readonly services: ServiceWrites;
   private readonly now: () => Date;
+  /** The types CustomResourceDefinitions add (read from KV when a request names one not yet known). */
+  readonly customTypes: CustomTypes;
+  private readonly quota?: QuotaAdmission;
 
   constructor(
     readonly nc: NatsConnection,
@@ -58,10 +70,20 @@ export class Store {
     this.allocator = new Allocator(buckets.main, opts.serviceCidr);
     this.services = new ServiceWrites(this.objects, this.allocator);
     this.now = opts.now ?? (() => new Date());
+    this.customTypes = new CustomTypes(async () => (await listPage(nc, buckets, this.rt("customresourcedefinitions"), undefined, {})).items as CustomResourceDefinition[]);
+    if (opts.quotas) this.quota = new QuotaAdmission(nc, buckets, this.objects, opts.quotas);
   }
 
+  /** A built-in type (sync). */
   rt(resource: string): ResourceType {
-    const rt = resourceType(resource);
+    const rt = resourceType(resource) ?? this.customTypes.catalog.get(resource);
+    if (!rt) throw new FlotillaError(ErrorCode.NotFound, `the server could not find the requested resource (${resource})`);
+    return rt;
+  }
+
+  /** Any served type, custom ones included. */
+  async type(resource: string): Promise<ResourceType> {
+    const rt = resourceType(resource) ?? (await this.customTypes.resolve(resource));
     if (!rt) throw new FlotillaError(ErrorCode.NotFound, `the server could not find the requested resource (${resource})`);
     return rt;
   }
@@ -103,25 +125,31 @@ export class Store {
 
   // ---------- verbs ----------
   async get(resource: string, namespace: string | undefined, name: string, subresource?: Subresource): Promise<KubeObject> {
-    const rt = this.rt(resource);
+    const rt = await this.type(resource);
     const o = await this.objects.read(rt, namespaceOf(rt, namespace), name);
     if (!o) throw notFound(rt, name);
     return subresource === "scale" ? toScale(o) : o;
   }
 
   async list(resource: string, namespace?: string, o: ListOptions = {}): Promise<KubeList> {
-    const rt = this.rt(resource);
+    const rt = await this.type(resource);
     return listPage(this.nc, this.buckets, rt, rt.namespaced ? namespace || undefined : undefined, o);
   }
 
   async create(resource: string, namespace: string | undefined, input: KubeObject, o: { dryRun?: boolean } = {}): Promise<KubeObject> {
-    const rt = this.rt(resource);
+    const rt = await this.type(resource);
+    if (rt.custom?.terminating) {
+      throw new FlotillaError(ErrorCode.MethodNotAllowed, `create not allowed while custom resource definition is terminating`, { details: { kind: rt.resource, group: rt.group } });
+    }
     const ns = resolveTarget(rt, { namespace }, input);
     await this.requireNamespace(rt, ns);
+    if (rt.resource === "pods" && ns && this.opts.limitRanges) input = this.limited(rt, ns, input as Pod);
     const deps = { now: this.now, uid: randomUUID, suffix, defaultTolerationSeconds: this.opts.defaultTolerationSeconds };
     for (let attempt = 0; ; attempt++) {
       const obj = planCreate(rt, input, ns, deps);
+      if (rt.resource === "customresourcedefinitions") await this.checkNames(obj as CustomResourceDefinition);
       if (o.dryRun) return obj;
+      if (this.quota && ns) await this.quota.charge(rt, ns, obj);
       try {
         return await this.createObject(rt, obj);
       } catch (e) {
@@ -136,7 +164,7 @@ export class Store {
    * a CAS on that revision; without it, on the revision just read (retried on races).
    */
   async update(resource: string, namespace: string | undefined, name: string, input: KubeObject, o: { dryRun?: boolean; subresource?: Subresource } = {}): Promise<KubeObject> {
-    const rt = this.rt(resource);
+    const rt = await this.type(resource);
     const ns = resolveTarget(rt, { namespace, name }, input);
     return this.mutate(rt, ns, name, { type: "replace", object: input }, o);
   }
@@ -153,7 +181,10 @@ export class Store {
     patch: unknown,
     o: { dryRun?: boolean; subresource?: Subresource; fieldManager?: string; force?: boolean } = {},
   ): Promise<KubeObject> {
-    const rt = this.rt(resource);
+    const rt = await this.type(resource);
+    if (rt.custom && patchType === "strategic") {
+      throw new FlotillaError(ErrorCode.UnsupportedMediaType, `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`);
+    }
     const ns = namespaceOf(rt, namespace);
     if (patchType === "apply") {
       const existing = await this.objects.read(rt, ns, name);
@@ -187,7 +218,7 @@ export class Store {
   }
 
   async delete(resource: string, namespace: string | undefined, name: string, options: DeleteOptions = {}): Promise<KubeObject> {
-    const rt = this.rt(resource);
+    const rt = await this.type(resource);
     const ns = namespaceOf(rt, namespace);
     for (let attempt = 0; ; attempt++) {
       const old = await this.objects.read(rt, ns, name);
@@ -228,6 +259,32 @@ export class Store {
   }
 
   async evict(namespace: string, name: string, options: DeleteOptions = {}): Promise<KubeObject> {
+    const pod = (await this.objects.read(this.rt("pods"), namespace, name)) as Pod | undefined;
+    if (!pod) throw notFound(this.rt("pods"), name);
+    if (!options.dryRun?.includes("All")) await chargeBudget(this.nc, this.buckets, this.objects, pod, this.now());
     return this.delete("pods", namespace, name, options);
+  }
+
+  /** A pod with its namespace's LimitRange defaults; 403 when it passes a min or max. */
+  private limited(rt: ResourceType, ns: string, input: Pod): Pod {
+    const ranges = this.opts.limitRanges!.list(ns);
+    if (!ranges.length || !input?.spec) return input;
+    const { pod, refusals } = limitPod(input, ranges);
+    if (refusals.length) {
+      const name = input.metadata?.name ?? input.metadata?.generateName ?? "";
+      throw new FlotillaError(ErrorCode.Forbidden, `pods "${name}" is forbidden: [${refusals.join(", ")}]`, { details: { name, kind: rt.resource } });
+    }
+    return pod;
+  }
+
+  /** A CRD may not take a plural that a built-in type or another group's CRD already serves. */
+  private async checkNames(crd: CustomResourceDefinition): Promise<void> {
+    const plural = crd.spec?.names?.plural;
+    if (!plural) return;
+    await this.customTypes.refresh();
+    const taken = resourceType(plural) ?? this.customTypes.catalog.get(plural);
+    if (taken && taken.custom?.crd !== crd.metadata.name) {
+      throw invalidField(this.rt("customresourcedefinitions"), crd.metadata.name, "spec.names.plural", `Invalid value: "${plural}": is already in use by ${taken.group ? `${taken.resource}.${taken.group}` : taken.resource}`);
+    }
   }
 }

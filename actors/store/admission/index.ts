@@ -23,6 +23,8 @@ import { serviceAdmitter, endpointsAdmitter } from "./service.ts";
 import { nodeAdmitter, namespaceAdmitter } from "./node.ts";
 import { configMapAdmitter, secretAdmitter, eventAdmitter, leaseAdmitter } from "./misc.ts";
 import { roleAdmitter, clusterRoleAdmitter, roleBindingAdmitter, clusterRoleBindingAdmitter } from "./rbac.ts";
+import { customAdmitter, crdAdmitter, acceptCRD } from "./custom.ts";
+import { quotaAdmitter, limitRangeAdmitter, pdbAdmitter } from "./policy.ts";
 
 export type { AdmissionContext, Admitter } from "./types.ts";
 export { DEFAULT_TOLERATION_SECONDS } from "./tolerations.ts";
@@ -52,6 +54,13 @@ const ADMITTERS: Readonly<Record<string, Admitter>> = {
   ClusterRole: clusterRoleAdmitter,
   RoleBinding: roleBindingAdmitter,
   ClusterRoleBinding: clusterRoleBindingAdmitter,
+  CustomResourceDefinition: { ...crdAdmitter, defaults: (o, ctx) => {
+    crdAdmitter.defaults?.(o, ctx);
+    if (ctx.operation === "update") acceptCRD(o, ctx.old, ctx.now());
+  } },
+  ResourceQuota: quotaAdmitter,
+  LimitRange: limitRangeAdmitter,
+  PodDisruptionBudget: pdbAdmitter,
 };
 /** Kinds admission has no rules for get metadata checks only and are otherwise left untouched. */
 const GENERIC: Admitter = { nameFn: nameIsDNSSubdomain, validate: () => [] };
@@ -70,6 +79,11 @@ export function invalidError(rt: ResourceType, name: string, causes: Cause[]): F
   });
 }
 
+/** The versions an object of this type may be written at: the one, or every served one of a custom type. */
+function acceptedVersions(rt: ResourceType): string[] {
+  return rt.custom ? rt.custom.versions.map((v) => apiVersionOf({ ...rt, version: v.name })) : [apiVersionOf(rt)];
+}
+
 function checkEnvelope(rt: ResourceType, obj: unknown): asserts obj is KubeObject {
   const details = { kind: rt.kind, ...(rt.group ? { group: rt.group } : {}) };
   if (!isRec(obj)) throw new FlotillaError(ErrorCode.BadRequest, "the object must be a JSON object", { details });
@@ -81,7 +95,7 @@ function checkEnvelope(rt: ResourceType, obj: unknown): asserts obj is KubeObjec
   if (obj.kind !== undefined && obj.kind !== "" && obj.kind !== rt.kind)
     throw new FlotillaError(ErrorCode.BadRequest, `the kind in the data (${String(obj.kind)}) does not match the expected kind (${rt.kind})`, { details });
   const version = apiVersionOf(rt);
-  if (obj.apiVersion !== undefined && obj.apiVersion !== "" && obj.apiVersion !== version)
+  if (obj.apiVersion !== undefined && obj.apiVersion !== "" && !acceptedVersions(rt).includes(String(obj.apiVersion)))
     throw new FlotillaError(ErrorCode.BadRequest, `the API version in the data (${String(obj.apiVersion)}) does not match the expected API version (${version})`, { details });
 }
 
@@ -98,10 +112,12 @@ function dedupe(causes: Cause[]): Cause[] {
 export function admit(rt: ResourceType, obj: KubeObject, ctx: AdmissionContext): KubeObject {
   checkEnvelope(rt, obj);
   const out = structuredClone(obj);
+  // A custom resource is checked against the schema of the version it was written at, stored at the storage version.
+  const written = typeof obj.apiVersion === "string" && obj.apiVersion.includes("/") ? obj.apiVersion.slice(obj.apiVersion.lastIndexOf("/") + 1) : rt.version;
   out.apiVersion = apiVersionOf(rt);
   out.kind = rt.kind;
   if (!isRec(out.metadata)) throw invalidError(rt, "", [{ field: "metadata", reason: "FieldValueRequired", message: "Required value" }]);
-  const a = admitterFor(rt.kind);
+  const a = rt.custom ? customAdmitter(rt, written) : admitterFor(rt.kind);
   const old = ctx.old;
   const rules = { namespaced: rt.namespaced, nameFn: a.nameFn };
   const hasStatus = rt.subresources.includes("status");

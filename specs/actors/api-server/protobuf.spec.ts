@@ -230,10 +230,10 @@ describe("decodeKubeProtobuf", () => {
   describe("rejecting bodies", () => {
     it("answers UnsupportedMediaType for a kind it has no schema for", () => {
       const Unknown = kubeProto.lookupType("k8s.Unknown");
-      const inner = Unknown.encode(Unknown.fromObject({ typeMeta: { apiVersion: "policy/v1", kind: "PodDisruptionBudget" }, raw: new Uint8Array() })).finish();
+      const inner = Unknown.encode(Unknown.fromObject({ typeMeta: { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy" }, raw: new Uint8Array() })).finish();
       const e = errorOf(() => decodeKubeProtobuf(new Uint8Array([...PROTOBUF_MAGIC, ...inner])));
       expect(e.code).to.equal(ErrorCode.UnsupportedMediaType);
-      expect(e.message).to.match(/protobuf body of kind PodDisruptionBudget is not supported; send JSON/);
+      expect(e.message).to.match(/protobuf body of kind NetworkPolicy is not supported; send JSON/);
     });
 
     it("answers UnsupportedMediaType for a compressed raw object", () => {

@@ -47,7 +47,7 @@ describe("api-server routes", () => {
 
   it("answers unknown resources, groups and subresources as not found", () => {
     expect(route("GET", "/api/v1/namespaces/d/widgets").type).to.equal("not-found");
-    expect(route("GET", "/apis/policy/v1/poddisruptionbudgets").type).to.equal("not-found");
+    expect(route("GET", "/apis/example.com/v1/widgets").type).to.equal("not-found");
     expect(route("GET", "/api/v1/namespaces/d/configmaps/c/scale").type).to.equal("not-found");
     expect(route("GET", "/api/v1/namespaces/d/nodes").type).to.equal("not-found");
   });

@@ -135,6 +135,25 @@ export const MINIMAL: Record<string, Obj> = {
     subjects: [{ kind: "Group", name: "system:authenticated", apiGroup: "rbac.authorization.k8s.io" }],
     roleRef: { kind: "ClusterRole", name: "system:node-reader", apiGroup: "rbac.authorization.k8s.io" },
   },
+  customresourcedefinitions: {
+    apiVersion: "apiextensions.k8s.io/v1",
+    kind: "CustomResourceDefinition",
+    metadata: { name: "widgets.example.com" },
+    spec: {
+      group: "example.com",
+      scope: "Namespaced",
+      names: { plural: "widgets", kind: "Widget" },
+      versions: [{ name: "v1", served: true, storage: true, schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } } }],
+    },
+  },
+  resourcequotas: { apiVersion: "v1", kind: "ResourceQuota", metadata: { name: "q", namespace: "default" }, spec: { hard: { pods: "10" } } },
+  limitranges: { apiVersion: "v1", kind: "LimitRange", metadata: { name: "l", namespace: "default" }, spec: { limits: [{ type: "Container", default: { cpu: "500m" } }] } },
+  poddisruptionbudgets: {
+    apiVersion: "policy/v1",
+    kind: "PodDisruptionBudget",
+    metadata: { name: "web", namespace: "default" },
+    spec: { minAvailable: 1, selector: { matchLabels: { app: "web" } } },
+  },
 };
 export const minimal = (resource: string): Obj => clone(MINIMAL[resource]!);
 
