@@ -65,27 +65,37 @@ export function generateCa(): { certPem: string; keyPem: string } {
   return { certPem: pki.certificateToPem(cert), keyPem: pki.privateKeyToPem(keys.privateKey) };
 }
 
-export function generateServerCert(ca: { certPem: string; keyPem: string }, sans = serverSans()): { certPem: string; keyPem: string } {
+/** What a certificate the cluster CA signs says: its subject, its uses and (servers) the names it serves. */
+export interface LeafSpec {
+  subject: { name: string; value: string }[];
+  validYears: number;
+  extKeyUsage: { serverAuth?: boolean; clientAuth?: boolean };
+  sans?: { dns: string[]; ips: string[] };
+}
+
+/** A new key and a certificate for it, signed by the cluster CA. */
+export function signedByCa(ca: { certPem: string; keyPem: string }, spec: LeafSpec): { certPem: string; keyPem: string } {
   const caCert = pki.certificateFromPem(ca.certPem);
   const caKey = pki.privateKeyFromPem(ca.keyPem);
   const keys = rsaKeys();
   const cert = pki.createCertificate();
   cert.publicKey = keys.publicKey;
   cert.serialNumber = serial();
-  Object.assign(cert.validity, years(YEARS_SERVER));
-  cert.setSubject([{ name: "commonName", value: "flotilla-api-server" }]);
+  Object.assign(cert.validity, years(spec.validYears));
+  cert.setSubject(spec.subject);
   cert.setIssuer(caCert.subject.attributes);
   cert.setExtensions([
     { name: "basicConstraints", cA: false },
     { name: "keyUsage", digitalSignature: true, keyEncipherment: true, critical: true },
-    { name: "extKeyUsage", serverAuth: true },
-    {
-      name: "subjectAltName",
-      altNames: [...sans.dns.map((value) => ({ type: 2, value })), ...sans.ips.map((ip) => ({ type: 7, ip }))],
-    },
+    { name: "extKeyUsage", ...spec.extKeyUsage },
+    ...(spec.sans ? [{ name: "subjectAltName", altNames: [...spec.sans.dns.map((value) => ({ type: 2, value })), ...spec.sans.ips.map((ip) => ({ type: 7, ip }))] }] : []),
   ]);
   cert.sign(caKey, forge.md.sha256.create());
   return { certPem: pki.certificateToPem(cert), keyPem: pki.privateKeyToPem(keys.privateKey) };
+}
+
+export function generateServerCert(ca: { certPem: string; keyPem: string }, sans = serverSans()): { certPem: string; keyPem: string } {
+  return signedByCa(ca, { subject: [{ name: "commonName", value: "flotilla-api-server" }], validYears: YEARS_SERVER, extKeyUsage: { serverAuth: true }, sans });
 }
 
 /**
@@ -93,22 +103,11 @@ export function generateServerCert(ca: { certPem: string; keyPem: string }, sans
  * subject's CommonName is the user, each Organization a group.
  */
 export function generateClientCert(ca: { certPem: string; keyPem: string }, user: string, groups: string[] = [], validYears = 1): { certPem: string; keyPem: string } {
-  const caCert = pki.certificateFromPem(ca.certPem);
-  const caKey = pki.privateKeyFromPem(ca.keyPem);
-  const keys = rsaKeys();
-  const cert = pki.createCertificate();
-  cert.publicKey = keys.publicKey;
-  cert.serialNumber = serial();
-  Object.assign(cert.validity, years(validYears));
-  cert.setSubject([...groups.map((value) => ({ name: "organizationName", value })), { name: "commonName", value: user }]);
-  cert.setIssuer(caCert.subject.attributes);
-  cert.setExtensions([
-    { name: "basicConstraints", cA: false },
-    { name: "keyUsage", digitalSignature: true, keyEncipherment: true, critical: true },
-    { name: "extKeyUsage", clientAuth: true },
-  ]);
-  cert.sign(caKey, forge.md.sha256.create());
-  return { certPem: pki.certificateToPem(cert), keyPem: pki.privateKeyToPem(keys.privateKey) };
+  return signedByCa(ca, {
+    subject: [...groups.map((value) => ({ name: "organizationName", value })), { name: "commonName", value: user }],
+    validYears,
+    extKeyUsage: { clientAuth: true },
+  });
 }
 
 interface Pair {

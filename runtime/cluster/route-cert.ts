@@ -4,10 +4,10 @@
  * of the server that connects, so it must allow client as well as server authentication).
  */
 import { existsSync, readFileSync } from "node:fs";
-import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { join } from "node:path";
 import forge from "node-forge";
 import { writeFileAtomic } from "../atomic-file.ts";
+import { signedByCa } from "../../actors/api-server/certs.ts";
 
 const { pki } = forge;
 
@@ -32,22 +32,11 @@ export function ensureRouteCert(dir: string, address: string): RouteTlsFiles {
       // issued again below
     }
   }
-  const k = generateKeyPairSync("rsa", { modulusLength: 2048, publicKeyEncoding: { type: "spki", format: "pem" }, privateKeyEncoding: { type: "pkcs1", format: "pem" } });
-  const cert = pki.createCertificate();
-  cert.publicKey = pki.publicKeyFromPem(k.publicKey);
-  cert.serialNumber = "01" + randomBytes(15).toString("hex");
-  cert.validity.notBefore = new Date(Date.now() - 60_000);
-  cert.validity.notAfter = new Date(Date.now() + 2 * 365 * 24 * 3600 * 1000);
-  cert.setSubject([{ name: "commonName", value: `flotilla-route-${address}` }]);
-  cert.setIssuer(ca.subject.attributes);
-  cert.setExtensions([
-    { name: "basicConstraints", cA: false },
-    { name: "keyUsage", digitalSignature: true, keyEncipherment: true, critical: true },
-    { name: "extKeyUsage", serverAuth: true, clientAuth: true },
-    { name: "subjectAltName", altNames: [{ type: 7, ip: address }] },
-  ]);
-  cert.sign(pki.privateKeyFromPem(readFileSync(p("ca.key"), "utf8")), forge.md.sha256.create());
-  writeFileAtomic(files.keyFile, k.privateKey, { mode: 0o600 });
-  writeFileAtomic(files.certFile, pki.certificateToPem(cert));
+  const leaf = signedByCa(
+    { certPem: caPem, keyPem: readFileSync(p("ca.key"), "utf8") },
+    { subject: [{ name: "commonName", value: `flotilla-route-${address}` }], validYears: 2, extKeyUsage: { serverAuth: true, clientAuth: true }, sans: { dns: [], ips: [address] } },
+  );
+  writeFileAtomic(files.keyFile, leaf.keyPem, { mode: 0o600 });
+  writeFileAtomic(files.certFile, leaf.certPem);
   return files;
 }
