@@ -96,12 +96,13 @@ export function serveNodeJoins(
       void (async (): Promise<NodeJoinReply> => {
         try {
           const r = JSON.parse(new TextDecoder().decode(m.data)) as Partial<NodeJoinRequest>;
-          if (typeof r.name !== "string" || typeof r.secret !== "string" || r.secret.length < 16) throw new Error("name and secret (16+ characters) are required");
+          if (typeof r.name !== "string" || typeof r.secret !== "string" || r.secret.length < 16) throw new Refused("name and secret (16+ characters) are required");
           await registerNode(o.registry, r.name, r.secret);
           o.onNode(r.name);
           return { ok: true, value: { credentials: credentialsOf(o.token, { role: "node", node: r.name }), servers: await o.servers() } };
         } catch (e) {
-          return { ok: false, error: { code: "Forbidden", message: (e as Error).message } };
+          // A refusal is final; anything else (JetStream not ready yet, a timeout) the worker retries.
+          return { ok: false, error: { code: e instanceof Refused ? "Forbidden" : "Unavailable", message: (e as Error).message } };
         }
       })().then((reply) => {
         if (m.reply) m.respond(new TextEncoder().encode(JSON.stringify(reply)));
@@ -136,9 +137,15 @@ export async function requestNodeCredentials(servers: string[], token: string, c
   }
   if (!nc) throw new Error(`the servers refused this token: ${refused?.message ?? ""}`);
   let reply: NodeJoinReply;
+  // A cluster that is still electing its JetStream leaders answers Unavailable for a while.
+  const joinDeadline = Date.now() + 60_000;
   try {
-    const m = await nc.request(subjects(cluster).nodesJoin(), new TextEncoder().encode(JSON.stringify({ name, secret })), { timeout: 30_000 });
-    reply = JSON.parse(new TextDecoder().decode(m.data)) as NodeJoinReply;
+    for (;;) {
+      const m = await nc.request(subjects(cluster).nodesJoin(), new TextEncoder().encode(JSON.stringify({ name, secret })), { timeout: 30_000 });
+      reply = JSON.parse(new TextDecoder().decode(m.data)) as NodeJoinReply;
+      if (reply.ok || reply.error.code !== "Unavailable" || Date.now() > joinDeadline) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
   } finally {
     await nc.close().catch(() => undefined);
   }
