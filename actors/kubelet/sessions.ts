@@ -4,12 +4,9 @@
  * port), subscribes to the session's input subject and only then answers, so no input is lost; the
  * output goes to `session.<id>.out` within the send window, and the exit code comes last.
  */
-import type { NatsConnection, Msg } from "@nats-io/transport-node";
+import type { Msg } from "@nats-io/transport-node";
 import type { Readable } from "node:stream";
-import type { Pod } from "../../bus/resources.ts";
-import type { Subjects } from "../../bus/subjects.ts";
-import type { Logger } from "../../runtime/logger.ts";
-import type { Engine, StreamSession } from "./engines/types.ts";
+import type { StreamSession } from "./engines/types.ts";
 import type { SessionOpen, SessionOutput } from "../../bus/session-protocol.ts";
 import { connect } from "node:net";
 import { match } from "ts-pattern";
@@ -18,15 +15,10 @@ import { ErrorCode, FlotillaError, toWireError } from "../../bus/errors.ts";
 import { decodeSessionOpen, decodeSessionInput, SendWindow, SESSION_IDLE_MS } from "../../bus/session-protocol.ts";
 import { StartError } from "./engines/types.ts";
 import { attemptsByName } from "./pod-sync.ts";
+import type { LogsServerOptions } from "./logs.ts";
 
-export interface SessionServerOptions {
-  nc: NatsConnection;
-  subjects: Subjects;
-  nodeName: string;
-  engine: Engine;
-  getPod(namespace: string, name: string): Pod | undefined;
-  log: Logger;
-}
+/** What a session server needs is what the logs server needs: the node's engine and its pods. */
+export type SessionServerOptions = LogsServerOptions;
 
 /** A TCP connection to the pod's port, as a session (stdin → the connection → stdout). */
 function portSession(host: string, port: number): Promise<StreamSession> {
