@@ -76,12 +76,17 @@ export function registerStatus(program: Command): void {
     .option("--data-dir <dir>", "the cluster's data dir", defaultDataDir())
     .option("--open", "open it in a browser (xdg-open) when one is available")
     .action(async (o: { dataDir: string; open?: boolean }) => {
-      const { adminTokenOf } = await import("./up.ts");
       const dataDir = resolve(o.dataDir);
       const s = runningState(dataDir);
       const url = `${s.apiUrl}/ui/`;
+      const tokens = resolve(dataDir, "tokens.csv");
       say(`Dashboard: ${url}`);
-      say(`Sign in with the admin token: ${adminTokenOf(dataDir) ?? "(no tokens.csv in " + dataDir + ")"}`);
+      // The token itself is never printed: terminals are logged and shared.
+      say("Sign in with a bearer token, for example:");
+      say(`  the admin token (first column of the admin line of ${tokens}, mode 0600):`);
+      say(`    awk -F, '$2 == "admin" { print $1 }' ${tokens}`);
+      say("  or a ServiceAccount's token with exactly the roles bound to it:");
+      say("    kubectl create token <serviceaccount> -n <namespace>");
       say(`The browser must trust the cluster CA (${resolve(dataDir, "pki", "ca.crt")}) or accept its certificate once.`);
       if (o.open) {
         const has = spawnSync("sh", ["-c", "command -v xdg-open"], { encoding: "utf8" }).status === 0;

@@ -23,6 +23,8 @@ export interface Kubeconfig {
   servers: string[];
   caPem?: string;
   token?: string;
+  /** A client certificate and its key (PEM), when the user authenticates with one. */
+  clientCert?: { certPem: string; keyPem: string };
   namespace: string;
   /** Where the selected cluster's NATS is, when the kubeconfig says (`flotilla up` writes it). */
   nats?: NatsExtension;
@@ -38,7 +40,7 @@ export function resolveKubeconfig(flag: string | undefined, dataDir = defaultDat
 type Named<T> = { name: string } & T;
 interface KcFile {
   clusters?: Named<{ cluster: { server: string; "certificate-authority-data"?: string; "certificate-authority"?: string; extensions?: unknown } }>[];
-  users?: Named<{ user: { token?: string } }>[];
+  users?: Named<{ user: { token?: string; "client-certificate-data"?: string; "client-key-data"?: string; "client-certificate"?: string; "client-key"?: string } }>[];
   contexts?: Named<{ context: { cluster: string; user: string; namespace?: string } }>[];
   "current-context"?: string;
 }
@@ -78,9 +80,17 @@ export function loadKubeconfig(pathList: string): Kubeconfig {
     servers: [...new Set([server, ...others])],
     caPem: caData ? Buffer.from(caData, "base64").toString("utf8") : caFile ? readFileSync(caFile, "utf8") : undefined,
     token: user?.user.token,
+    ...clientCertOf(user?.user),
     namespace: ctx?.context.namespace ?? "default",
     ...(nats ? { nats } : {}),
   };
+}
+
+/** The user's client certificate and key, inline (`-data`, base64) or as files. */
+function clientCertOf(u: NonNullable<KcFile["users"]>[number]["user"] | undefined): Pick<Kubeconfig, "clientCert"> {
+  const certPem = u?.["client-certificate-data"] ? Buffer.from(u["client-certificate-data"], "base64").toString("utf8") : u?.["client-certificate"] ? readFileSync(u["client-certificate"], "utf8") : undefined;
+  const keyPem = u?.["client-key-data"] ? Buffer.from(u["client-key-data"], "base64").toString("utf8") : u?.["client-key"] ? readFileSync(u["client-key"], "utf8") : undefined;
+  return certPem && keyPem ? { clientCert: { certPem, keyPem } } : {};
 }
 
 /** URL path of a resource collection or object, as the api-server routes it. */
@@ -179,6 +189,7 @@ export class ApiClient {
         {
           method,
           ca: this.kc.caPem,
+          ...(this.kc.clientCert ? { cert: this.kc.clientCert.certPem, key: this.kc.clientCert.keyPem } : {}),
           headers: {
             Accept: o.accept ?? "application/json",
             ...(this.kc.token ? { Authorization: `Bearer ${this.kc.token}` } : {}),

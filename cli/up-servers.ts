@@ -15,7 +15,7 @@ import { freePorts, portAccepts } from "../runtime/nats-server.ts";
 import { ACTORS } from "../actors/registry.ts";
 import { writeKubeconfig } from "../actors/api-server/kubeconfig.ts";
 import { ensureTokens } from "../actors/api-server/tokens.ts";
-import { ensurePki } from "../actors/api-server/certs.ts";
+import { ensureAdminClientCert, ensurePki } from "../actors/api-server/certs.ts";
 import { ensureTokenFile } from "../runtime/cluster/token.ts";
 import { spawnServer, signalServer, alive } from "../runtime/cluster/processes.ts";
 import { readServerState, readServerConfig, readPids, DEFAULT_PORTS } from "../runtime/cluster/server-config.ts";
@@ -175,7 +175,8 @@ export async function upServers(o: UpServersOptions): Promise<RunningServers> {
     server: apiUrl,
     servers: handles.map((h) => h.apiUrl),
     caPem: readFileSync(join(first.dir, "pki/ca.crt"), "utf8"),
-    token: tokens.admin,
+    token: "",
+    clientCert: ensureAdminClientCert(o.dataDir, first.dir),
     nats: { url: natsUrl, cluster, dataDir: o.dataDir },
   });
   writeState(o.dataDir, {

@@ -13,7 +13,7 @@ import { startNatsServer, superviseNatsServer, freePort } from "../runtime/nats-
 import { startHost, installSignalHandlers } from "../runtime/host.ts";
 import { ACTORS, CONTROL_PLANE } from "../actors/registry.ts";
 import { ensureTokens } from "../actors/api-server/tokens.ts";
-import { ensurePki } from "../actors/api-server/certs.ts";
+import { ensureAdminClientCert, ensurePki } from "../actors/api-server/certs.ts";
 import { writeKubeconfig } from "../actors/api-server/kubeconfig.ts";
 import { readState, writeState, isAlive, kubeconfigPath } from "./config.ts";
 import { DEFAULT_CLUSTER } from "../bus/subjects.ts";
@@ -166,7 +166,7 @@ export async function up(o: UpOptions): Promise<RunningCluster> {
   }
   const apiUrl = `https://127.0.0.1:${apiPort}`;
   const kubeconfig = kubeconfigPath(o.dataDir);
-  writeKubeconfig(kubeconfig, { server: apiUrl, caPem: pki.caPem, token: tokens.admin, nats: { url: server.url, cluster, dataDir: o.dataDir, creds: credentialsPath(o.dataDir, admin.user) } });
+  writeKubeconfig(kubeconfig, { server: apiUrl, caPem: pki.caPem, token: "", clientCert: ensureAdminClientCert(o.dataDir), nats: { url: server.url, cluster, dataDir: o.dataDir, creds: credentialsPath(o.dataDir, admin.user) } });
   writeState(o.dataDir, {
     pid: process.pid,
     natsUrl: server.url,

@@ -191,3 +191,33 @@ export function ensureServingCert(dataDir: string, ips: string[]): void {
   const s = generateServerCert(ca, { dns: sans.dns, ips: [...new Set([...sans.ips, ...ips])] });
   writePair(p("server.crt"), p("server.key"), s);
 }
+
+/** The user and groups of the admin kubeconfig's client certificate (kind and k3s use the same group). */
+export const ADMIN_CERT_USER = "kubernetes-admin";
+export const ADMIN_CERT_GROUPS = ["system:masters"] as const;
+
+/**
+ * The admin client certificate `<dataDir>/pki/admin.{crt,key}` (CN=kubernetes-admin,
+ * O=system:masters), issued by the CA in `<caDir>/pki/ca.crt`: kept while the CA signed it and it has a
+ * month left, issued anew otherwise. The key is 0600, like every key in `pki/`.
+ */
+export function ensureAdminClientCert(dataDir: string, caDir = dataDir, nowMs = Date.now()): { certPem: string; keyPem: string } {
+  const p = (f: string) => join(dataDir, "pki", f);
+  const c = (f: string) => join(caDir, "pki", f);
+  const ca = { certPem: readFileSync(c("ca.crt"), "utf8"), keyPem: readFileSync(c("ca.key"), "utf8") };
+  if (existsSync(p("admin.crt")) && existsSync(p("admin.key"))) {
+    try {
+      const certPem = readFileSync(p("admin.crt"), "utf8");
+      const keyPem = readFileSync(p("admin.key"), "utf8");
+      const cert = pki.certificateFromPem(certPem);
+      createSecureContext({ cert: certPem, key: keyPem });
+      const monthLeft = cert.validity.notAfter.getTime() - nowMs > 30 * 24 * 3600_000;
+      if (monthLeft && pki.certificateFromPem(ca.certPem).verify(cert)) return { certPem, keyPem };
+    } catch {
+      // Unreadable, mismatched or of another CA: issue a new one below.
+    }
+  }
+  const pair = generateClientCert(ca, ADMIN_CERT_USER, [...ADMIN_CERT_GROUPS]);
+  writePair(p("admin.crt"), p("admin.key"), pair);
+  return pair;
+}

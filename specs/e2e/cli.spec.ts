@@ -156,6 +156,32 @@ describe("flotilla CLI", function () {
     }
   });
 
+  it("writes an admin kubeconfig with a client certificate (system:masters) and keeps the token file working", async function () {
+    const kc = readFileSync(join(dir, "kubeconfig"), "utf8");
+    expect(kc).to.match(/client-certificate-data: /);
+    expect(kc).not.to.match(/^\s+token: /m);
+    const kubectl = (args: string[]) => new Promise<Run>((done) => {
+      const c = spawn("/usr/bin/kubectl", args, { env: { ...process.env, KUBECONFIG: join(dir, "kubeconfig") } });
+      let stdout = "";
+      let stderr = "";
+      c.stdout.on("data", (d) => (stdout += d));
+      c.stderr.on("data", (d) => (stderr += d));
+      c.on("close", (code) => done({ code, stdout, stderr }));
+    });
+    const who = await kubectl(["auth", "whoami", "-o", "json"]);
+    expect(who.code, who.stderr).to.equal(0);
+    const info = JSON.parse(who.stdout).status.userInfo as { username: string; groups: string[] };
+    expect(info.username).to.equal("kubernetes-admin");
+    expect(info.groups).to.include("system:masters");
+    const viewer = readFileSync(join(dir, "tokens.csv"), "utf8").split("\n").find((l) => l.split(",")[1] === "viewer")!.split(",")[0]!;
+    const asViewer = await kubectl(["--token", viewer, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"]);
+    expect(asViewer.stdout).to.equal("viewer");
+    const dash = await run(["dashboard"]);
+    expect(dash.code, dash.stderr).to.equal(0);
+    expect(dash.stdout).to.include("tokens.csv");
+    for (const line of readFileSync(join(dir, "tokens.csv"), "utf8").split("\n").filter((l) => l)) expect(dash.stdout).not.to.include(line.split(",")[0]);
+  });
+
   it("names the file, document and field of a rejected manifest", async function () {
     const bad = join(dir, "bad.yaml");
     writeFileSync(bad, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fine}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: broken}\nspec:\n  replicas: -1\n  selector: {matchLabels: {app: x}}\n  template: {metadata: {labels: {app: x}}, spec: {containers: [{name: c, image: i}]}}\n");
