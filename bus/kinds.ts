@@ -101,6 +101,7 @@ export const REVIEW_TYPES: readonly ResourceType[] = [
   t("selfsubjectrulesreviews", "SelfSubjectRulesReview", "authorization.k8s.io", false, []),
   t("subjectaccessreviews", "SubjectAccessReview", "authorization.k8s.io", false, []),
   t("selfsubjectreviews", "SelfSubjectReview", "authentication.k8s.io", false, []),
+  t("tokenreviews", "TokenReview", "authentication.k8s.io", false, []),
 ];
 export const isReview = (rt: ResourceType) => REVIEW_TYPES.includes(rt);
 

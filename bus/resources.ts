@@ -219,6 +219,7 @@ export interface PodSpec {
   nodeSelector?: Labels;
   nodeName?: string;
   serviceAccountName?: string;
+  automountServiceAccountToken?: boolean;
   hostNetwork?: boolean;
   hostname?: string;
   subdomain?: string;

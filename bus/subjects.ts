@@ -98,6 +98,13 @@ export function subjects(cluster: string = DEFAULT_CLUSTER) {
     serversJoin: () => `${root}.servers.join`,
     /** A worker asks for its node's NATS credentials (the only subject the join user may publish on). */
     nodesJoin: () => `${root}.nodes.join`,
+    /**
+     * A kubelet asks an api-server for a ServiceAccount token bound to one of its pods. Only that
+     * node's NATS user may publish here, so the api-server knows the node from the subject.
+     */
+    podTokenForNode: (node: string) => `${root}.tokens.node.${encodeToken(node)}`,
+    podTokenAnyNode: () => `${root}.tokens.node.*`,
+    podTokenPrefix: () => `${root}.tokens.node.`,
     /** Mirror of every stored write (the bucket's republish), for any NATS client. */
     events: (resource = "*", namespace = "*", name = ">") =>
       `${root}.events.${resource}.${namespace === "" ? CLUSTER_SCOPE_TOKEN : namespace}.${name === ">" || name === "*" ? name : encodeToken(name)}`,

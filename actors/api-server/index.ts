@@ -18,6 +18,8 @@ import { join } from "node:path";
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import { RESOURCE_TYPES } from "../../bus/kinds.ts";
 import { ensurePki } from "./certs.ts";
+import { servePodTokens } from "./pod-tokens.ts";
+import { startRootCaPublisher } from "../root-ca-publisher/index.ts";
 import { ensureTokens } from "./tokens.ts";
 import { loadTokenFile } from "./auth.ts";
 import { startWatchCache } from "./watch-cache.ts";
@@ -50,6 +52,8 @@ export interface ApiServerOptions extends HttpLimitOptions {
   tokenFile?: string;
   /** The address in-cluster clients reach this server at (the `default/kubernetes` Endpoints); default `host`, or 127.0.0.1 for a wildcard host. */
   advertiseAddress?: string;
+  /** The clock tokens are issued and checked by (default the host's); specs move it to see tokens expire. */
+  now?: () => number;
 }
 
 export interface ApiServer extends Actor {
@@ -61,6 +65,7 @@ export const apiServer: ActorDefinition<ApiServerOptions> = {
   kind: "api-server",
   async start(ctx, opts): Promise<ApiServer> {
     const pki = ensurePki(opts.dataDir, ctx.log);
+    const now = opts.now ?? ctx.now;
     // ServiceAccount tokens are signed with the cluster CA's key, kept with the CA.
     const serviceAccountKeys = { privateKey: createPrivateKey(readFileSync(join(opts.dataDir, "pki", "ca.key"), "utf8")), publicKey: new X509Certificate(pki.caPem).publicKey };
     const tokenFile = opts.tokenFile ?? ensureTokens(opts.dataDir, ctx.log).path;
@@ -104,7 +109,7 @@ export const apiServer: ActorDefinition<ApiServerOptions> = {
         cluster: ctx.cluster,
         store: ctx.store,
         log: ctx.log,
-        now: ctx.now,
+        now,
         users: currentUsers,
         cacheFor: (r) => caches.get(r),
         catalog: custom.catalog,
@@ -121,7 +126,7 @@ export const apiServer: ActorDefinition<ApiServerOptions> = {
       log: ctx.log,
       users: currentUsers,
       rbac: cacheView(cacheFor),
-      ...(serviceAccountKeys ? { tokens: serviceAccountAuthenticator(serviceAccountKeys, cacheFor, ctx.now) } : {}),
+      ...(serviceAccountKeys ? { tokens: serviceAccountAuthenticator(serviceAccountKeys, cacheFor, now) } : {}),
     });
     server.on("upgrade", upgrades.handle);
     server.keepAliveTimeout = 65_000;
@@ -134,12 +139,17 @@ export const apiServer: ActorDefinition<ApiServerOptions> = {
     const url = `https://${host.includes(":") ? `[${host}]` : host}:${port}`;
     ctx.log.info("api-server listening", { url });
     const advertise = opts.advertiseAddress ?? (host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host);
+    // Kubelets' tokens for their pods' projected ServiceAccount volumes, and the CA those pods trust.
+    const podTokens = servePodTokens({ nc: ctx.nc, subjects: ctx.subjects, store: ctx.store, keys: serviceAccountKeys, now, log: ctx.log });
+    const rootCa = await startRootCaPublisher(ctx, { caCert: pki.caPem });
     const registration = await registerServiceEndpoint({ store: ctx.store, log: ctx.log, now: ctx.now, service: kubernetesService(port), address: advertise, ports: [port] });
     return {
       port,
       url,
       async stop() {
         await registration.stop();
+        podTokens.unsubscribe();
+        await rootCa.stop();
         for (const [, f] of feeds) f.stop();
         upgrades.stop();
         custom.stop();

@@ -5,6 +5,8 @@
  * - SelfSubjectRulesReview — what may I do in a namespace? (`kubectl auth can-i --list`)
  * - SubjectAccessReview — may this user do this? (for those allowed to create it: admins)
  * - SelfSubjectReview — who am I? (`kubectl auth whoami`)
+ * - TokenReview — whom does this bearer token name? (webhook token authentication, for those
+ *   allowed to create it: admins, `system:auth-delegator`)
  * Pure: request object in, answer out.
  */
 import type { KubeObject, PolicyRule } from "../../bus/resources.ts";
@@ -72,4 +74,19 @@ export function review(kind: string, body: KubeObject, view: RbacView, user: Use
     .otherwise(() => {
       throw new FlotillaError(ErrorCode.NotFound, `the server could not find the requested resource (${kind})`);
     });
+}
+
+/** A TokenReview answered with `authenticate` (the api-server's own bearer-token authenticators). */
+export function tokenReview(body: KubeObject, authenticate: (token: string) => UserInfo | undefined): KubeObject {
+  const spec = rec(body.spec);
+  const token = str(spec.token);
+  if (!token) throw new FlotillaError(ErrorCode.Invalid, 'TokenReview.authentication.k8s.io "" is invalid: spec.token: Required value', {
+    details: { kind: "TokenReview", group: "authentication.k8s.io", name: "", causes: [{ field: "spec.token", reason: "FieldValueRequired", message: "Required value" }] },
+  });
+  const user = authenticate(token);
+  // The token is never echoed back (Kubernetes clears spec.token in the answer).
+  const answered = answer({ ...body, spec: { ...spec, token: "" } }, user
+    ? { authenticated: true, user: { username: user.name, ...(user.uid ? { uid: user.uid } : {}), groups: [...user.groups] }, ...(Array.isArray(spec.audiences) ? { audiences: spec.audiences } : {}) }
+    : { authenticated: false, user: {} });
+  return answered;
 }

@@ -20,12 +20,12 @@ import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
 import { pingActors } from "../../runtime/host.ts";
 import { parseRoute, STREAM_SUBRESOURCES } from "./routes.ts";
 import type { TLSSocket } from "node:tls";
-import { authenticate, authorize, authorizePath, userFromCertificate } from "./auth.ts";
+import { authenticate, authorize, authorizePath, userFromCertificate, withAuthenticated } from "./auth.ts";
 import type { RbacView } from "./rbac/authorizer.ts";
 import { cacheView } from "./rbac/cache-view.ts";
 import { guardedStore } from "./rbac/guard.ts";
 import { RBAC_GROUP, isReview } from "../../bus/kinds.ts";
-import { review } from "./reviews.ts";
+import { review, tokenReview } from "./reviews.ts";
 import type { SigningKeys } from "./token-request.ts";
 import { handleTokenRequest, serviceAccountAuthenticator } from "./token-request.ts";
 import { objectForRoute } from "./handlers.ts";
@@ -170,6 +170,13 @@ async function dispatch(deps: Deps, req: IncomingMessage, res: ServerResponse, x
       if (route.subresource === "token") {
         if (!deps.serviceAccountKeys) throw new FlotillaError(ErrorCode.NotFound, "the server could not find the requested resource");
         return handleTokenRequest({ store: deps.store, now: deps.now, keys: deps.serviceAccountKeys }, req, res, route);
+      }
+      if (route.rt.kind === "TokenReview") {
+        const body = objectForRoute(route, parseBody(await readBody(req), req.headers["content-type"]));
+        return sendJson(res, 201, tokenReview(body, (t) => {
+          const u = deps.users().get(t) ?? deps.tokens?.(t);
+          return u ? withAuthenticated(u) : undefined;
+        }));
       }
       if (isReview(route.rt)) {
         const body = objectForRoute(route, parseBody(await readBody(req), req.headers["content-type"]));

@@ -3,7 +3,7 @@
  * Secrets fetched from the store first), limits, pull policy. Throws ConfigError for a missing
  * reference (→ CreateContainerConfigError).
  */
-import type { Pod, Container, ConfigMap, Secret, Service } from "../../bus/resources.ts";
+import type { Pod, Container, ConfigMap, Secret, Service, Endpoints } from "../../bus/resources.ts";
 import type { StoreClient } from "../../bus/store-client.ts";
 import type { ContainerConfig } from "./engines/types.ts";
 import type { EnvContext } from "./env.ts";
@@ -56,11 +56,42 @@ async function referenced(store: StoreClient, pod: Pod, c: Container) {
   return { configMap: (_ns: string, n: string) => cmMap.get(n), secret: (_ns: string, n: string) => secretMap.get(n) };
 }
 
-/** Service links for pods that want them (`enableServiceLinks`, default true), from the Services of the pod's namespace. */
-async function serviceLinks(store: StoreClient, pod: Pod, bridgeAddress: string | undefined): Promise<Record<string, string>> {
-  if (pod.spec.enableServiceLinks === false) return {};
-  const list = await store.list<Service>("services", pod.metadata.namespace ?? "default");
-  return serviceEnv(list.items, { bridgeAddress });
+/**
+ * Service links for pods that want them (`enableServiceLinks`, default true), from the Services of
+ * the pod's namespace, and always the api-server's (`KUBERNETES_SERVICE_HOST`/`_PORT`, from
+ * `default/kubernetes`, as Kubernetes' kubelet adds the master service to every pod). A pod that
+ * shares the node's loopback network reaches the api-server at its own address (the Service's
+ * Endpoints), which its serving certificate names.
+ */
+async function serviceLinks(store: StoreClient, pod: Pod, ctx: { bridgeAddress?: string; hostNetworked: boolean }): Promise<Record<string, string>> {
+  const ns = pod.metadata.namespace ?? "default";
+  const own = pod.spec.enableServiceLinks === false ? [] : (await store.list<Service>("services", ns)).items.filter((s) => !(ns === "default" && s.metadata.name === "kubernetes"));
+  const env = serviceEnv(own, { bridgeAddress: ctx.bridgeAddress });
+  return { ...env, ...(await masterServiceEnv(store, ctx)) };
+}
+
+async function masterServiceEnv(store: StoreClient, ctx: { bridgeAddress?: string; hostNetworked: boolean }): Promise<Record<string, string>> {
+  const svc = await fetchOr(store.get<Service>("services", "default", "kubernetes"));
+  if (!svc) return {};
+  if (ctx.hostNetworked && !ctx.bridgeAddress) {
+    const ep = await fetchOr(store.get<Endpoints>("endpoints", "default", "kubernetes"));
+    const subset = ep?.subsets?.find((s) => s.addresses?.length && s.ports?.length);
+    const ip = subset?.addresses?.[0]?.ip;
+    const port = subset?.ports?.[0]?.port;
+    if (ip && port) {
+      return {
+        KUBERNETES_SERVICE_HOST: ip,
+        KUBERNETES_SERVICE_PORT: String(port),
+        KUBERNETES_SERVICE_PORT_HTTPS: String(port),
+        KUBERNETES_PORT: `tcp://${ip}:${port}`,
+        [`KUBERNETES_PORT_443_TCP`]: `tcp://${ip}:${port}`,
+        KUBERNETES_PORT_443_TCP_PROTO: "tcp",
+        KUBERNETES_PORT_443_TCP_PORT: String(port),
+        KUBERNETES_PORT_443_TCP_ADDR: ip,
+      };
+    }
+  }
+  return serviceEnv([svc], { bridgeAddress: ctx.bridgeAddress });
 }
 
 export async function containerConfig(
@@ -73,7 +104,8 @@ export async function containerConfig(
 ): Promise<ContainerConfig> {
   const lookups = await referenced(store, pod, c);
   // Service variables come first: the container's own env overrides them, as in Kubernetes.
-  const links = ctx.serviceLinks === false ? {} : await serviceLinks(store, pod, ctx.bridgeAddress);
+  const hostNetworked = pod.spec.hostNetwork === true || ctx.podIP === ctx.hostIP;
+  const links = ctx.serviceLinks === false ? {} : await serviceLinks(store, pod, { ...(ctx.bridgeAddress ? { bridgeAddress: ctx.bridgeAddress } : {}), hostNetworked });
   const env = { ...links, ...resolveEnv(pod, c, lookups, ctx) };
   const limits = c.resources?.limits ?? {};
   return {

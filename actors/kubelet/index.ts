@@ -24,6 +24,7 @@ import { fenceDue, FENCE_CHECK_MS } from "./fence.ts";
 import type { NetworkMode } from "./network.ts";
 import { nodeNetwork } from "./network.ts";
 import { join } from "node:path";
+import { PodTokens } from "./volumes/pod-tokens.ts";
 import { VolumeManager } from "./volumes/manager.ts";
 import { VolumeSources } from "./volumes/sources.ts";
 import { defaultDataDir } from "./engines/process.ts";
@@ -109,7 +110,13 @@ export async function startKubelet(ctx: ActorContext, opts: KubeletOptions): Pro
   const volumes =
     engine.name === "simulated"
       ? undefined
-      : new VolumeManager({ root: join(opts.dataDir ?? defaultDataDir(), "kubelet", ctx.cluster, nodeName, "volumes"), store: ctx.store, log, memoryAsTmpfs: engine.name === "docker" && process.getuid?.() === 0 });
+      : new VolumeManager({
+          root: join(opts.dataDir ?? defaultDataDir(), "kubelet", ctx.cluster, nodeName, "volumes"),
+          store: ctx.store,
+          log,
+          memoryAsTmpfs: engine.name === "docker" && process.getuid?.() === 0,
+          tokens: new PodTokens({ nc: ctx.nc, subjects: ctx.subjects, nodeName, now: ctx.now, log }),
+        });
   let sources: VolumeSources | undefined;
   const agent = new NodeAgent({
     volumes,

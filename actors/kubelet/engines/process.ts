@@ -35,6 +35,7 @@ import { writeFileAtomic, readJsonFile, readCheckedFile } from "../../../runtime
 import { createLogger } from "../../../runtime/logger.ts";
 import type { StreamSession, SessionOptions } from "./types.ts";
 import { hostExecSession, hostAttachSession } from "./host-sessions.ts";
+import { SERVICE_ACCOUNT_MOUNT_PATH } from "../../store/admission/service-account.ts";
 import { canMountNamespaces, createMountPoints, inMountNamespace, removeMountPoints } from "../volumes/mount-namespace.ts";
 
 export interface ProcessOptions {
@@ -261,8 +262,13 @@ export class ProcessEngine implements Engine {
     if (!exe) throw new StartError(`exec: "${argv[0]}": executable file not found in $PATH`);
     const cwd = cfg.workingDir ?? this.dir("pods", sandbox.pod.uid);
     if (!isAbsolute(cwd) || !existsSync(cwd)) throw new StartError(`chdir to cwd ("${cwd}") set in config.json failed: no such file or directory`);
-    const mounts = cfg.mounts ?? [];
-    if (mounts.length > 0 && !canMountNamespaces()) throw new StartError("volume mounts on the process engine need root (a mount namespace per container)");
+    let mounts = cfg.mounts ?? [];
+    if (mounts.length > 0 && !canMountNamespaces()) {
+      // Without root there are no mount namespaces: every pod's ServiceAccount volume is left out
+      // (the pod runs without an API identity); any other volume cannot be honoured.
+      mounts = mounts.filter((m) => m.target !== SERVICE_ACCOUNT_MOUNT_PATH);
+      if (mounts.length > 0) throw new StartError("volume mounts on the process engine need root (a mount namespace per container)");
+    }
     if (mounts.length > 0) this.recordMountPoints(sandbox.pod.uid, createMountPoints(mounts));
     mkdirSync(cdir, { recursive: true });
     const log = openSync(join(cdir, "log"), "a");

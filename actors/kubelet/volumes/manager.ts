@@ -22,7 +22,8 @@ import { ConfigError } from "../env.ts";
 import { isCode, ErrorCode } from "../../../bus/errors.ts";
 import { units } from "../../../bus/quantity.ts";
 import { commandRunner } from "../../../runtime/command.ts";
-import { volumePayload, volumeRefs, isProjectedKind } from "./payload.ts";
+import type { PodTokens } from "./pod-tokens.ts";
+import { volumePayload, volumeRefs, isProjectedKind, tokenSources, tokenSourceKey } from "./payload.ts";
 import { writePayload } from "./atomic-writer.ts";
 
 export interface VolumeManagerOptions {
@@ -33,6 +34,8 @@ export interface VolumeManagerOptions {
   /** Mount a tmpfs for `emptyDir.medium: Memory` (needs root; else a plain directory). */
   memoryAsTmpfs: boolean;
   run?: Runner;
+  /** ServiceAccount tokens for projected `serviceAccountToken` sources (none: those files are left out). */
+  tokens?: PodTokens;
 }
 
 async function getOr<T>(p: Promise<T>): Promise<T | undefined> {
@@ -99,7 +102,12 @@ export class VolumeManager {
       ...refs.configMaps.map(async (n) => cms.set(n, await getOr(this.o.store.get<ConfigMap>("configmaps", ns, n)))),
       ...refs.secrets.map(async (n) => secrets.set(n, await getOr(this.o.store.get<Secret>("secrets", ns, n)))),
     ]);
-    const lookups = { configMap: (n: string) => cms.get(n), secret: (n: string) => secrets.get(n) };
+    const tokens = new Map<string, string | undefined>();
+    for (const src of volumes.flatMap(tokenSources)) {
+      const k = tokenSourceKey(src);
+      if (!tokens.has(k)) tokens.set(k, await this.o.tokens?.get(pod, src));
+    }
+    const lookups = { configMap: (n: string) => cms.get(n), secret: (n: string) => secrets.get(n), serviceAccountToken: (src: Parameters<typeof tokenSourceKey>[0]) => tokens.get(tokenSourceKey(src)) };
     const base = this.podDir(pod.metadata.uid!);
     mkdirSync(base, { recursive: true, mode: 0o750 });
     for (const v of volumes) out.set(v.name, await this.setUpOne(pod, v, join(base, v.name), lookups, ctx));
@@ -160,6 +168,7 @@ export class VolumeManager {
 
   /** Unmounts tmpfs volumes and removes the pod's volume directories (hostPaths are left alone). */
   async tearDown(uid: string): Promise<void> {
+    this.o.tokens?.forget(uid);
     const base = this.podDir(uid);
     if (!existsSync(base)) return;
     for (const line of (() => {

@@ -22,6 +22,22 @@ export type Payload = Map<string, FileEntry>;
 export interface VolumeLookups {
   configMap(name: string): ConfigMap | undefined;
   secret(name: string): Secret | undefined;
+  /** The token fetched for a projected `serviceAccountToken` source (undefined: none to give). */
+  serviceAccountToken?(src: ServiceAccountTokenSource): string | undefined;
+}
+
+export interface ServiceAccountTokenSource {
+  path: string;
+  expirationSeconds?: number;
+  audience?: string;
+}
+
+/** The key a fetched token is looked up by. */
+export const tokenSourceKey = (src: ServiceAccountTokenSource) => `${src.audience ?? ""}/${src.expirationSeconds ?? ""}`;
+
+/** The projected `serviceAccountToken` sources of a volume. */
+export function tokenSources(v: Volume): ServiceAccountTokenSource[] {
+  return ((v.projected as { sources?: ProjectedSource[] } | undefined)?.sources ?? []).flatMap((s) => (s.serviceAccountToken ? [s.serviceAccountToken] : []));
 }
 
 /** Kubernetes' default file mode for configMap, secret, downwardAPI and projected volumes. */
@@ -45,6 +61,7 @@ interface ProjectedSource {
   configMap?: KeyedSource;
   secret?: KeyedSource;
   downwardAPI?: { items?: DownwardItem[] };
+  serviceAccountToken?: ServiceAccountTokenSource;
 }
 
 /** The kinds of volume whose content the kubelet writes (the others are directories or host paths). */
@@ -153,6 +170,10 @@ export function volumePayload(pod: Pod, v: Volume, lookups: VolumeLookups, ctx: 
       if (s.configMap) keyed("configmap", s.configMap.name ?? "", configMapData(lookups.configMap(s.configMap.name ?? "")), s.configMap, mode, out);
       else if (s.secret) keyed("secret", s.secret.name ?? "", secretBytes(lookups.secret(s.secret.name ?? "")), s.secret, mode, out);
       else if (s.downwardAPI) downward(pod, s.downwardAPI.items ?? [], mode, ctx, out);
+      else if (s.serviceAccountToken) {
+        const token = lookups.serviceAccountToken?.(s.serviceAccountToken);
+        if (token !== undefined) out.set(s.serviceAccountToken.path, { data: Buffer.from(token, "utf8"), mode });
+      }
     }
   }
   for (const p of out.keys()) {

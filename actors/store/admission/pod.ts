@@ -9,6 +9,8 @@ import { defaultContainer, validateContainers } from "./container.ts";
 import { validateTolerations, validateOnlyAddedTolerations, addDefaultTolerations, DEFAULT_TOLERATION_SECONDS } from "./tolerations.ts";
 import { validateAffinity, validateTopologySpread } from "./scheduling.ts";
 import { parseQuantity } from "../../../bus/quantity.ts";
+import { createHash } from "node:crypto";
+import { admitServiceAccount } from "./service-account.ts";
 
 const RESTART_POLICIES = ["Always", "Never", "OnFailure"] as const;
 const DNS_POLICIES = ["ClusterFirst", "ClusterFirstWithHostNet", "Default", "None"] as const;
@@ -185,6 +187,13 @@ function validatePodStatus(status: unknown, p: Path): Cause[] {
   return errs;
 }
 
+/** Five characters of [a-z0-9] that differ between pods (Kubernetes picks them at random). */
+function volumeSuffix(obj: KubeObject, now: Date): string {
+  const m = obj.metadata;
+  const h = createHash("sha256").update(`${m.namespace ?? ""}/${m.name ?? ""}/${m.generateName ?? ""}/${m.uid ?? ""}/${now.toISOString()}/${process.hrtime.bigint()}`).digest();
+  return [...h.subarray(0, 5)].map((b) => "bcdfghjklmnpqrstvwxz2456789"[b % 27]).join("");
+}
+
 export const podAdmitter: Admitter = {
   nameFn: nameIsDNSSubdomain,
   defaults(obj, ctx) {
@@ -192,9 +201,10 @@ export const podAdmitter: Admitter = {
     defaultPodSpec(obj.spec);
     addDefaultTolerations(obj.spec, ctx.options?.defaultTolerationSeconds ?? DEFAULT_TOLERATION_SECONDS);
   },
-  prepareCreate(obj) {
+  prepareCreate(obj, ctx) {
     const spec = rec(obj.spec);
     spec.priority ??= 0;
+    if (isRec(obj.spec)) admitServiceAccount(obj.spec, volumeSuffix(obj, ctx.now()));
     obj.status = { phase: "Pending", qosClass: qosClass(spec) };
   },
   validate: (obj) => validatePodSpec(obj.spec, path("spec"), true),
