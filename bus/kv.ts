@@ -13,6 +13,7 @@ import { Kvm } from "@nats-io/kv";
 import { nanos } from "@nats-io/transport-node";
 import { subjects, encodeToken, decodeToken, kvPrefix, CLUSTER_SCOPE_TOKEN } from "./subjects.ts";
 import { FlotillaError, ErrorCode } from "./errors.ts";
+import { openValue } from "./encryption.ts";
 
 /** History kept per key in the main bucket: what a resumed watch can replay (see docs/store.md). */
 export const MAIN_HISTORY = 16;
@@ -184,8 +185,11 @@ export interface WatchHandle {
 }
 
 /** Decodes a stored object; its resourceVersion is always the KV revision it was read at. */
-export function decodeObject(data: Uint8Array, revision: number): KubeObject | undefined {
-  if (data.length === 0) return undefined;
+export function decodeObject(stored: Uint8Array, revision: number): KubeObject | undefined {
+  if (stored.length === 0) return undefined;
+  // Encrypted at rest (bus/encryption.ts): opened with the keys this process installed, else absent.
+  const data = openValue(stored);
+  if (!data) return undefined;
   try {
     const o = JSON.parse(new TextDecoder().decode(data)) as KubeObject;
     if (o && typeof o === "object" && o.metadata) o.metadata.resourceVersion = String(revision);

@@ -16,6 +16,7 @@ import { ACTORS } from "../actors/registry.ts";
 import { writeKubeconfig } from "../actors/api-server/kubeconfig.ts";
 import { ensureTokens } from "../actors/api-server/tokens.ts";
 import { ensureAdminClientCert, ensurePki } from "../actors/api-server/certs.ts";
+import { ENCRYPTION_CONFIG_FILE, ensureEncryptionConfig } from "../actors/store/encryption-config.ts";
 import { ensureTokenFile } from "../runtime/cluster/token.ts";
 import { spawnServer, signalServer, alive } from "../runtime/cluster/processes.ts";
 import { readServerState, readServerConfig, readPids, DEFAULT_PORTS } from "../runtime/cluster/server-config.ts";
@@ -114,9 +115,10 @@ export async function upServers(o: UpServersOptions): Promise<RunningServers> {
   // single-server dir, else made here): their routes run over TLS from the first start.
   const first = specs[0]!;
   ensurePki(o.dataDir);
+  ensureEncryptionConfig(o.dataDir);
   for (const s of specs) {
     mkdirSync(join(s.dir, "pki"), { recursive: true, mode: 0o700 });
-    for (const f of ["pki/ca.crt", "pki/ca.key", "tokens.csv"]) {
+    for (const f of ["pki/ca.crt", "pki/ca.key", "tokens.csv", ENCRYPTION_CONFIG_FILE]) {
       if (!existsSync(join(s.dir, f))) copyFileSync(join(o.dataDir, f), join(s.dir, f));
     }
   }

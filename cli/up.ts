@@ -14,6 +14,7 @@ import { startHost, installSignalHandlers } from "../runtime/host.ts";
 import { ACTORS, CONTROL_PLANE } from "../actors/registry.ts";
 import { ensureTokens } from "../actors/api-server/tokens.ts";
 import { ensureAdminClientCert, ensurePki } from "../actors/api-server/certs.ts";
+import { ensureEncryptionConfig } from "../actors/store/encryption-config.ts";
 import { writeKubeconfig } from "../actors/api-server/kubeconfig.ts";
 import { readState, writeState, isAlive, kubeconfigPath } from "./config.ts";
 import { DEFAULT_CLUSTER } from "../bus/subjects.ts";
@@ -131,7 +132,7 @@ export async function up(o: UpOptions): Promise<RunningCluster> {
   const pki = ensurePki(o.dataDir);
   const controlPlane: ActorSpec[] = CONTROL_PLANE.map((kind) => ({
     def: ACTORS[kind]!,
-    opts: kind === "api-server" ? { port: apiPort, dataDir: o.dataDir } : kind === "node-controller" ? { sysNatsUrl: server.sysUrl } : kind === "store" ? net.storeOpts : {},
+    opts: kind === "api-server" ? { port: apiPort, dataDir: o.dataDir } : kind === "node-controller" ? { sysNatsUrl: server.sysUrl } : kind === "store" ? { ...net.storeOpts, encryptionConfig: ensureEncryptionConfig(o.dataDir) } : {},
   }));
   const usesCri = engine === "cri" || engine === "containerd";
   let cri: CriRuntime | undefined;

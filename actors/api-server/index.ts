@@ -19,6 +19,7 @@ import { createPrivateKey, X509Certificate } from "node:crypto";
 import { RESOURCE_TYPES } from "../../bus/kinds.ts";
 import { ensurePki } from "./certs.ts";
 import { servePodTokens } from "./pod-tokens.ts";
+import { encryptionConfigPath, followEncryptionConfig } from "../store/encryption-config.ts";
 import { startRootCaPublisher } from "../root-ca-publisher/index.ts";
 import { ensureTokens } from "./tokens.ts";
 import { loadTokenFile } from "./auth.ts";
@@ -54,6 +55,8 @@ export interface ApiServerOptions extends HttpLimitOptions {
   advertiseAddress?: string;
   /** The clock tokens are issued and checked by (default the host's); specs move it to see tokens expire. */
   now?: () => number;
+  /** The EncryptionConfiguration whose keys open encrypted values (default `<dataDir>/encryption-config.yaml`, when present). */
+  encryptionConfig?: string;
 }
 
 export interface ApiServer extends Actor {
@@ -66,6 +69,9 @@ export const apiServer: ActorDefinition<ApiServerOptions> = {
   async start(ctx, opts): Promise<ApiServer> {
     const pki = ensurePki(opts.dataDir, ctx.log);
     const now = opts.now ?? ctx.now;
+    // Secrets are encrypted at rest: this server's watch caches read them from KV with the data dir's keys.
+    const encryptionFile = opts.encryptionConfig ?? encryptionConfigPath(opts.dataDir);
+    const encryption = existsSync(encryptionFile) ? followEncryptionConfig(encryptionFile, ctx.log) : undefined;
     // ServiceAccount tokens are signed with the cluster CA's key, kept with the CA.
     const serviceAccountKeys = { privateKey: createPrivateKey(readFileSync(join(opts.dataDir, "pki", "ca.key"), "utf8")), publicKey: new X509Certificate(pki.caPem).publicKey };
     const tokenFile = opts.tokenFile ?? ensureTokens(opts.dataDir, ctx.log).path;
@@ -149,6 +155,7 @@ export const apiServer: ActorDefinition<ApiServerOptions> = {
       async stop() {
         await registration.stop();
         podTokens.unsubscribe();
+        encryption?.stop();
         await rootCa.stop();
         for (const [, f] of feeds) f.stop();
         upgrades.stop();

@@ -19,6 +19,7 @@ import { toScale } from "../../bus/scale.ts";
 import { Informer } from "../../runtime/informer.ts";
 import { checkFence } from "./fence.ts";
 import { startRepairLoop } from "./repair-loop.ts";
+import { followEncryptionConfig } from "./encryption-config.ts";
 import { callerOf, refuseForNode, targetToCheck } from "./node-restriction.ts";
 
 export interface StoreActorOptions {
@@ -39,6 +40,11 @@ export interface StoreActorOptions {
   allocationLeakGraceMs?: number;
   /** Lease duration of the repair loop's leader election. */
   repairLeaseMs?: number;
+  /**
+   * An EncryptionConfiguration file (actors/store/encryption-config.ts): the resources it names
+   * (Secrets) are stored encrypted, and it is followed while it changes. Absent: stored as JSON.
+   */
+  encryptionConfig?: string;
 }
 
 export const STORE_CONCURRENCY = 256;
@@ -77,7 +83,8 @@ export const storeActor: ActorDefinition<StoreActorOptions> = {
     const quotas = new Informer<ResourceQuota>(ctx.nc, ctx.cluster, { resource: "resourcequotas", log: ctx.log });
     const limitRanges = new Informer<LimitRange>(ctx.nc, ctx.cluster, { resource: "limitranges", log: ctx.log });
     const crds = new Informer<CustomResourceDefinition>(ctx.nc, ctx.cluster, { resource: "customresourcedefinitions", log: ctx.log });
-    const store = new Store(ctx.nc, buckets, { namespaces, quotas, limitRanges, serviceCidr: opts.serviceCidr, defaultTolerationSeconds: opts.defaultTolerationSeconds });
+    const encryption = opts.encryptionConfig ? followEncryptionConfig(opts.encryptionConfig, ctx.log) : undefined;
+    const store = new Store(ctx.nc, buckets, { namespaces, quotas, limitRanges, serviceCidr: opts.serviceCidr, defaultTolerationSeconds: opts.defaultTolerationSeconds, ...(encryption ? { seal: encryption.seal } : {}) });
     const feedTypes = () => store.customTypes.feed(crds.list());
     crds.addHandlers({ add: feedTypes, update: feedTypes, delete: feedTypes });
     await store.bootstrap();
@@ -125,6 +132,7 @@ export const storeActor: ActorDefinition<StoreActorOptions> = {
         quotas.stop();
         limitRanges.stop();
         crds.stop();
+        encryption?.stop();
       },
     };
   },

@@ -31,6 +31,8 @@ export class Objects {
   constructor(
     nc: NatsConnection,
     readonly buckets: Buckets,
+    /** What a value is stored as (encryption at rest, bus/encryption.ts); default the plaintext. */
+    private readonly seal: (resource: string, plaintext: Uint8Array) => Uint8Array = (_r, p) => p,
   ) {
     this.js = jetstream(nc);
   }
@@ -52,7 +54,7 @@ export class Objects {
 
   /** CAS create. A key whose last entry is a delete marker is free again. */
   async create(rt: ResourceType, o: KubeObject): Promise<KubeObject> {
-    const data = encodeChecked(rt, o);
+    const data = this.seal(rt.resource, encodeChecked(rt, o));
     const key = keyOf(rt.resource, o.metadata.namespace, o.metadata.name!);
     try {
       return at(o, await this.publish(rt, key, data, 0, true));
@@ -76,7 +78,7 @@ export class Objects {
 
   /** CAS update on the revision `expected`. */
   async update(rt: ResourceType, o: KubeObject, expected: number): Promise<KubeObject> {
-    const data = encodeChecked(rt, o);
+    const data = this.seal(rt.resource, encodeChecked(rt, o));
     try {
       return at(o, await this.publish(rt, keyOf(rt.resource, o.metadata.namespace, o.metadata.name!), data, expected, false));
     } catch (e) {
@@ -90,7 +92,7 @@ export class Objects {
     const h = headers();
     h.set(KV_OPERATION_HEADER, "DEL");
     try {
-      const ack = await this.js.publish(this.subject(rt, keyOf(rt.resource, o.metadata.namespace, o.metadata.name!)), encodeChecked(rt, o), {
+      const ack = await this.js.publish(this.subject(rt, keyOf(rt.resource, o.metadata.namespace, o.metadata.name!)), this.seal(rt.resource, encodeChecked(rt, o)), {
         headers: h,
         expect: { lastSubjectSequence: expected },
       });

@@ -46,6 +46,8 @@ export interface StoreOptions {
   quotas?: QuotaSource;
   /** The LimitRanges of each namespace (an informer); without it none apply. */
   limitRanges?: { list(namespace?: string): LimitRange[] };
+  /** Encryption at rest: what each value is stored as (default the plaintext). */
+  seal?: (resource: string, plaintext: Uint8Array) => Uint8Array;
 }
 
 const SYSTEM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"];
@@ -66,7 +68,7 @@ export class Store {
     readonly buckets: Buckets,
     private readonly opts: StoreOptions = {},
   ) {
-    this.objects = new Objects(nc, buckets);
+    this.objects = new Objects(nc, buckets, opts.seal);
     this.allocator = new Allocator(buckets.main, opts.serviceCidr);
     this.services = new ServiceWrites(this.objects, this.allocator);
     this.now = opts.now ?? (() => new Date());

@@ -37,6 +37,7 @@ import { openRegistry, putServer, listServers, deleteServer, BOOTSTRAP_KEY } fro
 import { jetstreamReports, metaView, removePeer } from "./jetstream-cluster.ts";
 import { writeServerState, writeServerConfig } from "./server-config.ts";
 import { ensureRouteCert } from "./route-cert.ts";
+import { encryptionConfigPath } from "../../actors/store/encryption-config.ts";
 
 /** Servers needed before buckets are replicated (R3): a majority of 3 survives one loss. */
 export const REPLICATED_AT = 3;
@@ -283,7 +284,7 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
           : kind === "node-controller"
             ? { sysNatsUrl: sysUrl }
             : kind === "store"
-              ? { replicas }
+              ? { replicas, ...(existsSync(encryptionConfigPath(dir)) ? { encryptionConfig: encryptionConfigPath(dir) } : {}) }
               : {},
     }));
     const nodeActors: ActorSpec[] = c.node

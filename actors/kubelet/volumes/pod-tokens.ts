@@ -18,6 +18,7 @@ import type { PodToken, PodTokenRequest } from "../../../bus/pod-token-protocol.
 import type { Reply } from "../../../bus/errors.ts";
 import { decode, encode } from "../../../bus/codec.ts";
 import { ConfigError } from "../env.ts";
+import { ErrorCode } from "../../../bus/errors.ts";
 
 /** A fresh token is replaced once this share of its lifetime has passed (Kubernetes: 80%). */
 export const REFRESH_AT = 0.8;
@@ -70,6 +71,12 @@ export class PodTokens {
     }
     if (!reply.ok) {
       if (had && had.expiresAt > nowSec) return had.token;
+      // No such ServiceAccount (yet: its controller makes `default` shortly after the namespace):
+      // the pod starts without a token, and the next sync asks again.
+      if (reply.error.code === ErrorCode.NotFound) {
+        this.o.log.debug("no token for the pod yet", { pod: req.pod, namespace: req.namespace, error: reply.error.message });
+        return undefined;
+      }
       throw new ConfigError(`failed to fetch token: ${reply.error.message}`);
     }
     this.cache.set(key, reply.value);
