@@ -15,6 +15,7 @@ import type { ApiServerOptions } from "../../actors/api-server/index.ts";
 import { apiServer } from "../../actors/api-server/index.ts";
 import { writeKubeconfig } from "../../actors/api-server/kubeconfig.ts";
 import { ensureTokens } from "../../actors/api-server/tokens.ts";
+import { ensureEncryptionConfig } from "../../actors/store/encryption-config.ts";
 
 export const KUBECTL = "/usr/bin/kubectl";
 
@@ -33,12 +34,14 @@ export interface ApiEnv {
 }
 
 /** `api` adds api-server options (limits, for instance) to the port and data dir chosen here. */
-export async function startApiEnv(api: Omit<ApiServerOptions, "port" | "dataDir"> = {}): Promise<ApiEnv> {
+export async function startApiEnv(api: Omit<ApiServerOptions, "port" | "dataDir"> = {}, o: { encryptSecrets?: boolean } = {}): Promise<ApiEnv> {
   const dir = mkdtempSync(join(tmpdir(), "flotilla-api-"));
   const home = join(dir, "home");
   const port = await freePort();
   const tokens = ensureTokens(dir);
-  const tc = await startTestCluster({ actors: [{ def: apiServer, opts: { ...api, port, dataDir: dir } }] });
+  // Secrets encrypted at rest, as `flotilla up` stores them: the data dir's key file.
+  const storeOpts = o.encryptSecrets ? { encryptionConfig: ensureEncryptionConfig(dir) } : undefined;
+  const tc = await startTestCluster({ actors: [{ def: apiServer, opts: { ...api, port, dataDir: dir } }], ...(storeOpts ? { storeOpts } : {}) });
   const url = `https://127.0.0.1:${port}`;
   const caPem = readFileSync(join(dir, "pki", "ca.crt"), "utf8");
   const kubeconfig = join(home, ".kube", "config");

@@ -62,8 +62,7 @@ const isMeta = (v: unknown): v is Meta =>
   Number.isInteger(v.pid) &&
   (v.pid as number) > 0 &&
   typeof v.startedAt === "string" &&
-  typeof v.cwd === "string" &&
-  isRec(v.env);
+  typeof v.cwd === "string";
 const isSandbox = (v: unknown): v is SandboxInfo =>
   isRec(v) && isPodRef(v.pod) && typeof v.id === "string" && typeof v.ip === "string" && isRec(v.hostPorts) && Object.values(v.hostPorts).every((p) => Number.isInteger(p));
 
@@ -80,12 +79,31 @@ interface Meta {
   imageID: string;
   pid: number;
   startedAt: string;
-  env: Record<string, string>;
+  /**
+   * Never written to meta.json (values from Secrets would sit there in clear): exec reads the
+   * container's environment from its process (`envOf`).
+   */
+  env?: Record<string, string>;
   cwd: string;
   /** The pod's network namespace (pod networking mode). */
   netns?: string;
   /** Started in its own mount namespace (volumes): exec enters it. */
   mountNs?: boolean;
+}
+
+/** A container's environment, read from its process (and only the old meta files' copy when that is gone). */
+function envOf(m: Meta): Record<string, string> {
+  try {
+    const env: Record<string, string> = {};
+    for (const kv of readFileSync(`/proc/${m.pid}/environ`, "utf8").split("\0")) {
+      const i = kv.indexOf("=");
+      if (i > 0) env[kv.slice(0, i)] = kv.slice(i + 1);
+    }
+    if (Object.keys(env).length > 0) return env;
+  } catch {
+    // gone, or not ours to read
+  }
+  return m.env ?? { PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin", HOME: "/" };
 }
 
 export function defaultDataDir(): string {
@@ -282,7 +300,7 @@ export class ProcessEngine implements Engine {
     const pid = child.pid;
     if (pid === undefined) throw new StartError(`could not start ${argv[0]}`);
     child.unref();
-    const m: Meta = { id, pod: sandbox.pod, name: cfg.name, attempt: cfg.attempt, init: cfg.init, image: cfg.image, imageID, pid, startedAt: new Date().toISOString(), env, cwd, mountNs: mounts.length > 0, ...(netns ? { netns } : {}) };
+    const m: Meta = { id, pod: sandbox.pod, name: cfg.name, attempt: cfg.attempt, init: cfg.init, image: cfg.image, imageID, pid, startedAt: new Date().toISOString(), cwd, mountNs: mounts.length > 0, ...(netns ? { netns } : {}) };
     writeFileAtomic(join(cdir, "meta.json"), JSON.stringify(m));
     child.once("exit", () => {
       this.watched.delete(id);
@@ -337,7 +355,7 @@ export class ProcessEngine implements Engine {
     if (!m || command.length === 0) return { exitCode: 126, output: "container not found" };
     return new Promise((resolve) => {
       const argv = this.inContainer(m, command);
-      const p = spawn(argv[0]!, argv.slice(1), { cwd: m.cwd, env: m.env, stdio: ["ignore", "pipe", "pipe"], timeout: timeoutMs, killSignal: "SIGKILL" });
+      const p = spawn(argv[0]!, argv.slice(1), { cwd: m.cwd, env: envOf(m), stdio: ["ignore", "pipe", "pipe"], timeout: timeoutMs, killSignal: "SIGKILL" });
       let output = "";
       p.stdout.on("data", (d) => (output += d));
       p.stderr.on("data", (d) => (output += d));
@@ -356,7 +374,7 @@ export class ProcessEngine implements Engine {
   async execSession(containerId: string, command: string[], o: SessionOptions): Promise<StreamSession> {
     const m = this.meta(containerId);
     if (!m || !alive(m.pid)) throw new StartError(`container ${containerId} is not running`);
-    return hostExecSession(this.inContainer(m, command), m.env, m.cwd, o);
+    return hostExecSession(this.inContainer(m, command), envOf(m), m.cwd, o);
   }
 
   async attachSession(containerId: string, o: SessionOptions): Promise<StreamSession> {
