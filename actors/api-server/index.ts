@@ -19,6 +19,7 @@ import { createPrivateKey, X509Certificate } from "node:crypto";
 import { RESOURCE_TYPES } from "../../bus/kinds.ts";
 import { ensurePki } from "./certs.ts";
 import { servePodTokens } from "./pod-tokens.ts";
+import { DEFAULT_AUDIT_POLICY, openAuditLog, parseAuditPolicy } from "./audit.ts";
 import { encryptionConfigPath, followEncryptionConfig } from "../store/encryption-config.ts";
 import { startRootCaPublisher } from "../root-ca-publisher/index.ts";
 import { ensureTokens } from "./tokens.ts";
@@ -57,6 +58,10 @@ export interface ApiServerOptions extends HttpLimitOptions {
   now?: () => number;
   /** The EncryptionConfiguration whose keys open encrypted values (default `<dataDir>/encryption-config.yaml`, when present). */
   encryptionConfig?: string;
+  /** The audit log (default `<dataDir>/audit.log`, 0600); "" for none. */
+  auditLog?: string;
+  /** An audit Policy file (default `<dataDir>/audit-policy.yaml` when present, else every request but health checks at Metadata). */
+  auditPolicy?: string;
 }
 
 export interface ApiServer extends Actor {
@@ -72,6 +77,9 @@ export const apiServer: ActorDefinition<ApiServerOptions> = {
     // Secrets are encrypted at rest: this server's watch caches read them from KV with the data dir's keys.
     const encryptionFile = opts.encryptionConfig ?? encryptionConfigPath(opts.dataDir);
     const encryption = existsSync(encryptionFile) ? followEncryptionConfig(encryptionFile, ctx.log) : undefined;
+    const auditPolicyFile = opts.auditPolicy ?? join(opts.dataDir, "audit-policy.yaml");
+    const auditLogPath = opts.auditLog ?? join(opts.dataDir, "audit.log");
+    const audit = auditLogPath ? openAuditLog({ path: auditLogPath, policy: existsSync(auditPolicyFile) ? parseAuditPolicy(readFileSync(auditPolicyFile, "utf8")) : DEFAULT_AUDIT_POLICY }) : undefined;
     // ServiceAccount tokens are signed with the cluster CA's key, kept with the CA.
     const serviceAccountKeys = { privateKey: createPrivateKey(readFileSync(join(opts.dataDir, "pki", "ca.key"), "utf8")), publicKey: new X509Certificate(pki.caPem).publicKey };
     const tokenFile = opts.tokenFile ?? ensureTokens(opts.dataDir, ctx.log).path;
@@ -122,6 +130,7 @@ export const apiServer: ActorDefinition<ApiServerOptions> = {
         address: () => `${host}:${port}`,
         limits,
         serviceAccountKeys,
+        ...(audit ? { audit } : {}),
       }),
     );
     const cacheFor = (r: string) => caches.get(r);
@@ -156,6 +165,7 @@ export const apiServer: ActorDefinition<ApiServerOptions> = {
         await registration.stop();
         podTokens.unsubscribe();
         encryption?.stop();
+        await audit?.close();
         await rootCa.stop();
         for (const [, f] of feeds) f.stop();
         upgrades.stop();

@@ -41,8 +41,11 @@ import { handleWatch } from "./watch.ts";
 import { handleLogs } from "./logs.ts";
 import { serveUi } from "./ui.ts";
 import { whoami } from "./whoami.ts";
+import type { AuditLog, AuditRequest } from "./audit.ts";
 
 export interface ServerDeps {
+  /** Where each request is recorded (audit.ts); none: no audit log. */
+  audit?: AuditLog;
   nc: NatsConnection;
   cluster: string;
   store: StoreClient;
@@ -192,6 +195,25 @@ async function dispatch(deps: Deps, req: IncomingMessage, res: ServerResponse, x
   }
 }
 
+/** What the audit log records of an exchange: never a body, never a header but the user agent. */
+function auditRequestOf(req: IncomingMessage, res: ServerResponse, x: Exchange, started: number): AuditRequest {
+  const r = x.route;
+  const objectRef = r?.type === "resource"
+    ? { resource: r.rt.resource, ...(r.namespace !== undefined ? { namespace: r.namespace } : {}), ...(r.name !== undefined ? { name: r.name } : {}), ...(r.rt.group ? { apiGroup: r.rt.group } : {}), apiVersion: r.rt.version, ...(r.subresource ? { subresource: r.subresource } : {}) }
+    : undefined;
+  return {
+    ...(x.user ? { user: { name: x.user.name, groups: x.user.groups } } : {}),
+    verb: r?.type === "resource" ? r.verb : (req.method ?? "GET").toLowerCase(),
+    requestURI: req.url ?? x.path,
+    ...(req.socket.remoteAddress ? { sourceIP: req.socket.remoteAddress } : {}),
+    ...(typeof req.headers["user-agent"] === "string" ? { userAgent: req.headers["user-agent"] } : {}),
+    ...(objectRef ? { objectRef } : {}),
+    code: res.statusCode,
+    receivedAt: new Date(started),
+    completedAt: new Date(),
+  };
+}
+
 /** Aggregated discovery must carry its own Content-Type, or kubectl reads nothing from it. */
 function sendAggregated(res: ServerResponse, body: unknown): void {
   sendJson(res, 200, body, { "Content-Type": AGGREGATED_CONTENT_TYPE, Vary: "Accept" });
@@ -210,7 +232,10 @@ export function createHandler(given: ServerDeps): (req: IncomingMessage, res: Se
     // A client that goes away mid-request must never surface as an unhandled 'error' event.
     req.on("error", () => undefined);
     res.on("error", () => undefined);
-    const done = () => deps.log.debug("request", { method: req.method, path: x.path, code: res.statusCode, user: x.user?.name, ms: Date.now() - started });
+    const done = () => {
+      deps.log.debug("request", { method: req.method, path: x.path, code: res.statusCode, user: x.user?.name, ms: Date.now() - started });
+      deps.audit?.record(auditRequestOf(req, res, x, started));
+    };
     const fail = (e: unknown) => {
       if (!(e instanceof FlotillaError)) {
         deps.log.error("request failed", { method: req.method, path: x.path, error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
