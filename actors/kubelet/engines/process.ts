@@ -367,7 +367,8 @@ export class ProcessEngine implements Engine {
   /** A command as the container would run it: inside its mount namespace when it has one. */
   /** A command run inside a container: its mount namespace (volumes) and its pod's network namespace. */
   inContainer(m: Meta, command: string[]): string[] {
-    if (m.mountNs && alive(m.pid)) return ["nsenter", "-t", String(m.pid), "-m", ...(m.netns ? ["-n"] : []), "--", ...command];
+    // Entering a mount namespace moves the caller to its root: --wd keeps the container's working directory.
+    if (m.mountNs && alive(m.pid)) return ["nsenter", "-t", String(m.pid), "-m", `--wd=${m.cwd}`, ...(m.netns ? ["-n"] : []), "--", ...command];
     return this.wrap(m.netns, command);
   }
 
