@@ -100,3 +100,44 @@ export async function removePeer(sys: NatsConnection, serverName: string): Promi
   const r = JSON.parse(new TextDecoder().decode(m.data)) as { success?: boolean; error?: { description?: string } };
   if (!r.success) throw new Error(`peer remove of ${serverName} failed: ${r.error?.description ?? "no reason given"}`);
 }
+
+/** One server's own copy of a stream, as that server stores it (not as the leader reports it). */
+export interface LocalStreamState {
+  server: string;
+  stream: string;
+  messages: number;
+  firstSeq: number;
+  lastSeq: number;
+}
+
+interface JszStreamsReply {
+  server?: { name?: string };
+  data?: { account_details?: { stream_detail?: { name: string; state?: { messages?: number; first_seq?: number; last_seq?: number } }[] }[] };
+}
+
+/**
+ * Scatter-gather over the system account: every reachable server's local copy of each stream. The
+ * copies of a stream must agree once writes stop; a copy that differs has diverged.
+ */
+export async function localStreamStates(sys: NatsConnection, waitMs = 500): Promise<LocalStreamState[]> {
+  const out: LocalStreamState[] = [];
+  const inbox = createInbox();
+  const sub = sys.subscribe(inbox, {
+    callback: (_e, m) => {
+      try {
+        const r = JSON.parse(new TextDecoder().decode(m.data)) as JszStreamsReply;
+        for (const a of r.data?.account_details ?? []) {
+          for (const s of a.stream_detail ?? []) {
+            out.push({ server: r.server?.name ?? "?", stream: s.name, messages: s.state?.messages ?? 0, firstSeq: s.state?.first_seq ?? 0, lastSeq: s.state?.last_seq ?? 0 });
+          }
+        }
+      } catch {
+        // an unreadable report counts as none
+      }
+    },
+  });
+  sys.publish(subjects().sysJsz(), new TextEncoder().encode(JSON.stringify({ accounts: true, streams: true })), { reply: inbox });
+  await new Promise((r) => setTimeout(r, waitMs));
+  sub.unsubscribe();
+  return out.sort((a, b) => a.stream.localeCompare(b.stream) || a.server.localeCompare(b.server));
+}

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { upServers } from "../../cli/up-servers.ts";
 import { signalServer, alive, FLOTILLA_BIN } from "../../runtime/cluster/processes.ts";
 import { readPids, readServerState } from "../../runtime/cluster/server-config.ts";
-import { streamPlacements } from "../../runtime/cluster/jetstream-cluster.ts";
+import { streamPlacements, localStreamStates } from "../../runtime/cluster/jetstream-cluster.ts";
 import { pingActors } from "../../runtime/host.ts";
 import { subjects } from "../../bus/subjects.ts";
 import { apiOf, adminConnections, serverOf } from "../harness/servers.ts";
@@ -125,6 +125,13 @@ export class ChaosCluster {
     const s = subjects("default");
     const streams = [s.bucket(), s.eventsBucket(), s.leasesBucket(), s.serversBucket()].map((b) => s.kvStream(b));
     return streamPlacements(this.admin!.nc, streams).catch(() => []);
+  }
+
+  /** Each server's own copy of the main bucket's stream (messages, first and last sequence). */
+  async bucketCopies(): Promise<Awaited<ReturnType<typeof localStreamStates>>> {
+    const s = subjects("default");
+    const stream = s.kvStream(s.bucket());
+    return (await localStreamStates(this.admin!.sys, 700).catch(() => [])).filter((x) => x.stream === stream);
   }
 
   /** The server that runs the leading replica of a leader-elected actor. */

@@ -102,6 +102,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       if (res.leadersS === undefined) violations.push({ check: "leaders", message: `${res.fault}: not every actor led again within 60 s` });
       if (res.writesS === undefined) violations.push({ check: "writes-resume", message: `${res.fault}: no write was acknowledged within 60 s` });
       await healed(cc);
+      say(`chaos: the bucket's copies after it: ${copiesText(await cc.bucketCopies())}`);
     }
 
     say("chaos: faults done; settling");
@@ -117,6 +118,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     }
     await watcher.stop();
     violations.push(...(await serversAgree(cc)));
+    violations.push(...(await copiesAgree(cc, say)));
     const final = listed;
     const history = { writes: writers.writes, events: watcher.events, streams: watcher.streams, final };
     violations.push(...checkHistory(history));
@@ -276,6 +278,21 @@ async function serversAgree(cc: ChaosCluster): Promise<Violation[]> {
     if (diff.length) out.push({ check: "servers-disagree", message: `${a!.s} (list at ${a!.rv}) and ${b.s} (list at ${b.rv}) differ on ${diff.length} objects, e.g. ${diff.slice(0, 3).map((k) => `${k}: ${a!.map.get(k) ?? "absent"} vs ${b.map.get(k) ?? "absent"}`).join("; ")}` });
   }
   return out;
+}
+
+const copiesText = (c: { server: string; messages: number; firstSeq: number; lastSeq: number }[]) => c.map((x) => `${x.server} ${x.messages} messages ${x.firstSeq}..${x.lastSeq}`).join("; ") || "no report";
+
+/** Once writes stop, every server's copy of the main bucket's stream holds the same sequence range. */
+async function copiesAgree(cc: ChaosCluster, say: (l: string) => void): Promise<Violation[]> {
+  let copies = await cc.bucketCopies();
+  await until("the bucket's copies agree", async () => {
+    copies = await cc.bucketCopies();
+    return copies.length === cc.serverNames.length && new Set(copies.map((c) => `${c.messages}/${c.firstSeq}/${c.lastSeq}`)).size === 1;
+  }, 20_000, 1000);
+  say(`chaos: the bucket's copies at the end: ${copiesText(copies)}`);
+  const key = (c: (typeof copies)[number]) => `${c.messages} messages ${c.firstSeq}..${c.lastSeq}`;
+  if (copies.length === cc.serverNames.length && new Set(copies.map(key)).size === 1) return [];
+  return [{ check: "copies-diverge", message: `20 s after writes stopped the servers' copies of the bucket still differ: ${copiesText(copies)}` }];
 }
 
 export function formatReport(r: ChaosReport): string {
