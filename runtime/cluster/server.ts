@@ -34,7 +34,6 @@ import { serveNodeJoins, listNodes } from "./node-credentials.ts";
 import { readJson } from "./server-config.ts";
 import { seal, open, readLocal, writeLocal } from "./bootstrap.ts";
 import { openRegistry, putServer, listServers, deleteServer, BOOTSTRAP_KEY } from "./registry.ts";
-import { resetReplicasBeforeStart, writePeerServers } from "./replica-reset.ts";
 import { jetstreamReports, metaView, removePeer } from "./jetstream-cluster.ts";
 import { writeServerState, writeServerConfig } from "./server-config.ts";
 import { ensureRouteCert } from "./route-cert.ts";
@@ -155,18 +154,8 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
     routeTls = ensureRouteCert(dir, c.address);
   }
   const nats = await superviseNatsServer(
-    async () => {
-      // A copy of the replicated buckets replayed by a restarting nats-server 2.9 can be shifted;
-      // when the other servers hold a quorum, it is dropped and caught up instead (see replica-reset.ts).
-      if (clustered) {
-        await resetReplicasBeforeStart({
-          serverDir: dir,
-          serverName: c.name,
-          connect: (url) => connectNats(url, `server-reset/${c.name}`, credentialsOf(token, { role: "store" }), { maxReconnectAttempts: 0, timeout: 2000 }),
-          log,
-        }).catch((e) => log.warn("checking this server's copies of the buckets failed; they are kept", { error: (e as Error).message }));
-      }
-      return startNatsServer({
+    () =>
+      startNatsServer({
         host: c.address,
         port: c.ports.nats,
         dataDir: dir,
@@ -175,8 +164,7 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
         users: users(),
         cluster: clustered ? { name: NATS_CLUSTER_NAME, listen: routeListen, routes: c.peers, routePassword: derive(token, "route"), tls: routeTls } : undefined,
         leafListen: `${c.address}:${c.ports.leaf}`,
-      });
-    },
+      }),
     {
       onRestart: (n) => {
         log.warn("nats-server died and was started again", { pid: n.pid });
@@ -260,9 +248,7 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
     // Replication policy: once three servers are known every bucket is moved to R3 in place.
     const reconcile = async () => {
       addNodes(await listNodes(registry));
-      const registered = await listServers(registry);
-      writePeerServers(dir, registered.filter((r) => r.name !== c.name).map((r) => r.natsUrl));
-      const routes = registered.map((r) => r.route).filter((r) => r !== routeListen);
+      const routes = (await listServers(registry)).map((r) => r.route).filter((r) => r !== routeListen);
       if (clustered && routes.some((r) => !c.peers.includes(r))) {
         c.peers = [...new Set([...c.peers, ...routes])];
         writeServerConfig(dir, c);

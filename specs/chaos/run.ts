@@ -10,7 +10,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ChaosCluster } from "./cluster.ts";
+import { ChaosCluster, canPartition, healPartitions } from "./cluster.ts";
 import { rng } from "./rng.ts";
 import { schedule, describeFault, NOT_RUN } from "./faults.ts";
 import { Writers, Watcher, Deployments, serviceAnswers, NS } from "./workload.ts";
@@ -71,6 +71,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const startedAt = new Date();
   process.env.FLOTILLA_LOG ??= "warn";
   say(`chaos: seed ${o.seed}, ${o.quick ? "quick" : "full"} run, cluster in ${dir}`);
+  const noPartition = canPartition();
+  const healOnSignal = () => {
+    healPartitions();
+    process.exit(130);
+  };
+  process.once("SIGINT", healOnSignal);
+  process.once("SIGTERM", healOnSignal);
   const cc = await ChaosCluster.start(dir, { workers: 3, leaseDurationMs: 3000 });
   const writers = new Writers(cc, r, { workers: 4, paceMs: o.quick ? 120 : 150, maxKeys: 80 });
   const watcher = new Watcher(cc);
@@ -93,7 +100,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     deps.start();
     await sleep(3000);
 
-    for (const f of schedule(r, { quick: o.quick, random: 8 })) {
+    for (const f of schedule(r, { quick: o.quick, random: 8 }).filter((x) => !(noPartition && x.kind === "partition-server"))) {
       await sleep(o.quick ? 2000 : 5000);
       const res = await inject(cc, f, writers, t0);
       faults.push(res);
@@ -131,6 +138,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     await deps.stop().catch(() => undefined);
     await watcher.stop().catch(() => undefined);
     await cc.stop();
+    process.off("SIGINT", healOnSignal);
+    process.off("SIGTERM", healOnSignal);
   }
   const count = (k: string) => writers.writes.filter((w) => w.outcome === k).length;
   const report: ChaosReport = {
@@ -139,7 +148,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     startedAt: startedAt.toISOString(),
     seconds: Math.round((Date.now() - t0) / 1000),
     faults,
-    notRun: NOT_RUN,
+    notRun: { ...NOT_RUN, ...(noPartition ? { partition: noPartition } : {}) },
     writes: { total: writers.writes.length, acked: count("acked"), refused: count("refused"), ambiguous: count("ambiguous") },
     watch: { events: watcher.events.length, streams: watcher.streams.length, relists: watcher.streams.filter((s) => s.end === "expired").length },
     deploymentChanges: deps.changes.length,
@@ -199,6 +208,11 @@ async function inject(cc: ChaosCluster, f: Fault, writers: Writers, t0: number):
     case "freeze-server": {
       target = live[Math.floor(Math.random() * live.length)]!;
       during = cc.freezeServer(target, f.holdMs!);
+      break;
+    }
+    case "partition-server": {
+      target = live[Math.floor(Math.random() * live.length)]!;
+      during = cc.partitionServer(target, f.holdMs!);
       break;
     }
   }

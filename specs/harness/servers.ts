@@ -18,11 +18,11 @@ export function apiOf(c: RunningServers, url: string, timeoutMs = 3000) {
   const ca = readFileSync(join(c.servers[0]!.dir, "pki", "ca.crt"), "utf8");
   const agent = new Agent({ keepAlive: true, maxSockets: 16, ca });
   const u = new URL(url);
-  const call = (method: string, path: string, body?: unknown, contentType = "application/json"): Promise<ApiAnswer> =>
+  const call = (method: string, path: string, body?: unknown): Promise<ApiAnswer> =>
     new Promise((resolve, reject) => {
       const data = body === undefined ? undefined : JSON.stringify(body);
       const req = request(
-        { host: u.hostname, port: u.port, path, method, agent, timeout: timeoutMs, headers: { authorization: `Bearer ${c.adminToken}`, ...(data ? { "content-type": contentType, "content-length": Buffer.byteLength(data) } : {}) } },
+        { host: u.hostname, port: u.port, path, method, agent, timeout: timeoutMs, headers: { authorization: `Bearer ${c.adminToken}`, ...(data ? { "content-type": "application/json", "content-length": Buffer.byteLength(data) } : {}) } },
         (res) => {
           let text = "";
           res.on("data", (d) => (text += d));
