@@ -264,7 +264,9 @@ export class NodeAgent {
     const spec = (init ? pod.spec.initContainers ?? [] : pod.spec.containers).find((c) => c.name === name)!;
     const fail = (reason: string, message: string) => {
       this.setWaiting(uid, name, reason, message);
-      this.event(pod, { type: "Warning", reason: "Failed", message: reason === "CreateContainerConfigError" ? `Error: ${message}` : message, key: `Failed:${name}:${reason}:${this.waiting.get(uid)![name]!.failures}` });
+      // A volume not ready yet (VolumeNotReady) is Kubernetes' FailedMount, and the pod stays ContainerCreating.
+      const eventReason = reason === "ContainerCreating" ? "FailedMount" : "Failed";
+      this.event(pod, { type: "Warning", reason: eventReason, message: reason === "CreateContainerConfigError" ? `Error: ${message}` : message, key: `${eventReason}:${name}:${reason}:${this.waiting.get(uid)![name]!.failures}` });
     };
     let cfg;
     try {
