@@ -4,7 +4,8 @@
  * provisioned on the node the scheduler picked and bound; its data survives a container restart
  * and the pod being deleted and created again (which the volume's node affinity sends back to the
  * same node, although the scheduler's scores prefer the other one); `kubectl get pv,pvc,sc` prints
- * Kubernetes' columns; deleting the claim deletes the volume and its directory (reclaimPolicy Delete).
+ * Kubernetes' columns; deleting the claim deletes the volume and its directory (reclaimPolicy
+ * Delete), or leaves it Released with its data (a class with reclaimPolicy Retain).
  */
 import { expect } from "chai";
 import { existsSync, writeFileSync } from "node:fs";
@@ -172,6 +173,29 @@ for (const engine of ["docker", "process"] as const) {
         return r.code !== 0 && r.stderr.includes("NotFound");
       }, { timeoutMs: 30_000, what: "the released volume to be deleted" });
       expect(existsSync(path)).to.equal(false);
+    });
+
+    it("keeps a Released volume and its data when its class says Retain", async () => {
+      await apply("retain.yaml", `apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: {name: keep}
+provisioner: flotilla.io/local-path
+reclaimPolicy: Retain
+volumeBindingMode: WaitForFirstConsumer
+---
+${claim(ns).replace("accessModes", "storageClassName: keep\n  accessModes")}`);
+      await apply("keeper.yaml", pod(ns, "keeper", image, dir));
+      await logsOf("keeper", "runs=2");
+      const name = (await ok(["get", "pvc", "data", "-n", ns, "-o", "jsonpath={.spec.volumeName}"])).trim();
+      const path = await ok(["get", "pv", name, "-o", "jsonpath={.spec.hostPath.path}"]);
+      await ok(["delete", "pod", "keeper", "-n", ns, "--wait=true"]);
+      await ok(["delete", "pvc", "data", "-n", ns, "--wait=true"]);
+      const row = await waitFor(async () => {
+        const out = await ok(["get", "pv", name, "--no-headers"]);
+        return out.includes("Released") ? out : undefined;
+      }, { timeoutMs: 30_000, what: "the volume to be Released" });
+      expect(squash(row)[0]!.slice(0, 7)).to.deep.equal([name, "64Mi", "RWO", "Retain", "Released", `${ns}/data`, "keep"]);
+      expect(existsSync(join(path, "log"))).to.equal(true);
     });
   });
 }
