@@ -88,6 +88,9 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
   t("resourcequotas", "ResourceQuota", "", true, ["quota"], { subresources: ["status"] }),
   t("limitranges", "LimitRange", "", true, ["limits"]),
   t("poddisruptionbudgets", "PodDisruptionBudget", "policy", true, ["pdb"], { subresources: ["status"] }),
+  t("persistentvolumes", "PersistentVolume", "", false, ["pv"], { subresources: ["status"] }),
+  t("persistentvolumeclaims", "PersistentVolumeClaim", "", true, ["pvc"], { subresources: ["status"] }),
+  t("storageclasses", "StorageClass", "storage.k8s.io", false, ["sc"]),
 ];
 // Endpoints' singular is "endpoints" in Kubernetes.
 (RESOURCE_TYPES.find((r) => r.resource === "endpoints") as ResourceType).singular = "endpoints";

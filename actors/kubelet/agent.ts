@@ -25,6 +25,7 @@ import { formatResolvConf, podResolvConf } from "./resolv-conf.ts";
 import type { VolumeManager } from "./volumes/manager.ts";
 import type { LifecycleHandler } from "../../bus/resources.ts";
 import { runHook } from "./hooks.ts";
+import { terminationMount, terminationMessage } from "./termination-message.ts";
 
 
 export interface AgentOptions {
@@ -54,6 +55,8 @@ const EXIT_RECHECK_FOR_MS = 10_000;
 export class NodeAgent {
   readonly queue: WorkQueue;
   private readonly waiting = new Map<string, Record<string, WaitingError>>(); // pod uid → container → error
+  /** Container id → its termination message (read once, when it has exited). */
+  private readonly messages = new Map<string, string>();
   private readonly probes = new Map<string, ProbeWorker>(); // container id → worker
   private readonly emitted = new Map<string, Set<string>>(); // pod uid → event keys
   private readonly lastSeen = new Map<string, Pod>();
@@ -142,9 +145,30 @@ export class NodeAgent {
     if (sandbox && !plan.actions.some((a) => a.type === "start")) await this.refreshVolumes(pod, sandbox);
     if (plan.actions.length > 0) containers = (await this.o.engine.listContainers()).filter((c) => c.pod.uid === uid);
     this.reconcileProbes(pod, containers, sandbox);
-    await this.writeStatus(pod, computeStatus(input(), { hostIP: this.o.hostIP, engineName: this.o.engine.name }));
+    await this.readTerminationMessages(pod, containers);
+    await this.writeStatus(pod, computeStatus(input(), { hostIP: this.o.hostIP, engineName: this.o.engine.name, messages: this.messages }));
     if (plan.requeueAfterMs !== undefined) this.queue.addAfter(key, plan.requeueAfterMs);
     if (this.exitNotListedYet(containers)) this.queue.addAfter(key, EXIT_RECHECK_MS);
+  }
+
+  /** Reads the termination message of each container that exited since the last look (once per container). */
+  private async readTerminationMessages(pod: Pod, containers: EngineContainer[]): Promise<void> {
+    if (this.o.engine.name === "simulated") return;
+    const podDir = this.o.volumes?.podDir(pod.metadata.uid!);
+    for (const c of containers) {
+      if (c.state !== "exited" || this.messages.has(c.id)) continue;
+      const spec = [...pod.spec.containers, ...(pod.spec.initContainers ?? [])].find((s) => s.name === c.name);
+      const msg = await terminationMessage(this.o.engine, podDir, spec, c).catch((e) => {
+        this.o.log.debug("termination message unreadable", { container: c.id, error: (e as Error).message });
+        return "";
+      });
+      this.messages.set(c.id, msg);
+    }
+    // Forget containers that are gone (removed attempts, deleted pods).
+    if (this.messages.size > 4 * Math.max(64, containers.length)) {
+      const live = new Set((await this.o.engine.listContainers()).map((c) => c.id));
+      for (const id of this.messages.keys()) if (!live.has(id)) this.messages.delete(id);
+    }
   }
 
   /** Whether a container whose exit the engine reported is still listed as running. */
@@ -175,7 +199,7 @@ export class NodeAgent {
     const kills = actions.filter((a) => a.type === "kill");
     await Promise.all(kills.map((a) => {
       const c = byId.get(a.id)!;
-      const why = a.reason === "Unhealthy" ? `Container ${a.container} failed liveness probe, will be restarted` : `Stopping container ${a.container}`;
+      const why = a.reason === "Unhealthy" ? `Container ${a.container} failed ${a.probe ?? "liveness"} probe, will be restarted` : `Stopping container ${a.container}`;
       this.event(pod, { type: "Normal", reason: "Killing", message: why, key: `Killing:${a.id}` });
       return this.kill(c, a.graceSeconds, pod);
     }));
@@ -264,7 +288,9 @@ export class NodeAgent {
     const spec = (init ? pod.spec.initContainers ?? [] : pod.spec.containers).find((c) => c.name === name)!;
     const fail = (reason: string, message: string) => {
       this.setWaiting(uid, name, reason, message);
-      this.event(pod, { type: "Warning", reason: "Failed", message: reason === "CreateContainerConfigError" ? `Error: ${message}` : message, key: `Failed:${name}:${reason}:${this.waiting.get(uid)![name]!.failures}` });
+      // A volume not ready yet (VolumeNotReady) is Kubernetes' FailedMount, and the pod stays ContainerCreating.
+      const eventReason = reason === "ContainerCreating" ? "FailedMount" : "Failed";
+      this.event(pod, { type: "Warning", reason: eventReason, message: reason === "CreateContainerConfigError" ? `Error: ${message}` : message, key: `${eventReason}:${name}:${reason}:${this.waiting.get(uid)![name]!.failures}` });
     };
     let cfg;
     try {
@@ -277,6 +303,8 @@ export class NodeAgent {
       if (this.o.volumes && (pod.spec.volumes?.length || spec.volumeMounts?.length)) {
         cfg.mounts = this.o.volumes.mountsFor(pod, spec, await this.o.volumes.setUp(pod, ctx));
       }
+      const tm = this.o.volumes && terminationMount(this.o.engine.name, this.o.volumes.podDir(uid), spec, attempt, cfg.mounts ?? []);
+      if (tm) cfg.mounts = [...(cfg.mounts ?? []), tm];
     } catch (e) {
       if (e instanceof ConfigError) return fail(e.reason, e.message);
       throw e;

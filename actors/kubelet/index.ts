@@ -27,6 +27,7 @@ import { join } from "node:path";
 import { VolumeManager } from "./volumes/manager.ts";
 import { VolumeSources } from "./volumes/sources.ts";
 import { defaultDataDir } from "./engines/process.ts";
+import { startLocalPathProvisioner } from "../local-path-provisioner/index.ts";
 
 export interface KubeletOptions {
   nodeName: string;
@@ -136,6 +137,8 @@ export async function startKubelet(ctx: ActorContext, opts: KubeletOptions): Pro
   sources = volumes ? new VolumeSources(ctx.nc, ctx.subjects, (key) => agent.queue.add(key)) : undefined;
   await watchPods(informer);
   await agent.resyncEngine();
+  // Node-local directories for PersistentVolumeClaims of the local-path class (not on hollow nodes).
+  const localPath = volumes ? await startLocalPathProvisioner(ctx, { node: nodeName, root: join(opts.dataDir ?? defaultDataDir(), "storage", ctx.cluster, nodeName) }) : undefined;
   const logs = serveLogs({ nc: ctx.nc, subjects: ctx.subjects, nodeName, engine, getPod: (ns, n) => informer.get(ns, n), log });
   const sessions = serveSessions({ nc: ctx.nc, subjects: ctx.subjects, nodeName, engine, getPod: (ns, n) => informer.get(ns, n), log });
 
@@ -200,6 +203,7 @@ export async function startKubelet(ctx: ActorContext, opts: KubeletOptions): Pro
       logs.stop();
       sessions.stop();
       sources?.stop();
+      await localPath?.stop();
       informer.stop();
       agent.setFenced(true);
       // No sync may still be starting a container once the pods are being stopped.

@@ -5,7 +5,8 @@
  * - its Node object (create, update, status, patch, delete);
  * - its Lease in `kube-node-lease`;
  * - pods bound to it (`spec.nodeName`): status, patch, update, delete — never create, bind or evict;
- * - Events (the kubelet records them).
+ * - Events (the kubelet records them);
+ * - PersistentVolumes its local-path provisioner makes: create and delete one pinned to this node.
  * Reads are not restricted. Everything else a node asks to write is `Forbidden`.
  *
  * @example
@@ -15,6 +16,7 @@ import type { StoreRequest } from "../../bus/store-protocol.ts";
 import type { KubeObject, Pod } from "../../bus/resources.ts";
 import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
 import { decodeToken } from "../../bus/subjects.ts";
+import { Annotation, LOCAL_PATH_PROVISIONER, pinnedNode, type PersistentVolume } from "../../bus/storage.ts";
 
 export const NODE_LEASE_NAMESPACE = "kube-node-lease";
 
@@ -36,6 +38,7 @@ export function callerOf(subject: string, storePrefix: string, nodePrefix: strin
 /** The stored object a node's write must be checked against (pods: to whom it is bound). */
 export function targetToCheck(req: StoreRequest): { resource: string; namespace?: string; name: string } | undefined {
   const checked = req.type === "update" || req.type === "status" || req.type === "patch" || req.type === "delete";
+  if (req.type === "delete" && req.resource === "persistentvolumes") return { resource: "persistentvolumes", name: req.name };
   return checked && req.resource === "pods" ? { resource: "pods", namespace: req.namespace, name: req.name } : undefined;
 }
 
@@ -60,6 +63,11 @@ export function refuseForNode(node: string, req: StoreRequest, current?: KubeObj
     const moved = "object" in req ? (req.object as Pod).spec?.nodeName : undefined;
     if (moved !== undefined && moved !== node) return forbidden(node, `bind pod ${namespace ?? ""}/${name ?? ""} to node "${moved}"`);
     return undefined;
+  }
+  if (resource === "persistentvolumes" && (req.type === "create" || req.type === "delete")) {
+    const pv = (req.type === "create" ? req.object : current) as PersistentVolume | undefined;
+    const local = pv?.metadata?.annotations?.[Annotation.provisionedBy] === LOCAL_PATH_PROVISIONER && pv.spec && pinnedNode(pv) === node;
+    return !pv || local ? undefined : forbidden(node, `${req.type} persistentvolume "${name ?? ""}": only local-path volumes of this node`);
   }
   return forbidden(node, `${req.type} ${resource}`);
 }

@@ -151,7 +151,8 @@ export class DockerEngine implements Engine {
       }
       // One being created or started right now by another pod's sync is not ours to remove.
       if (c.State !== "running") continue;
-      const ip = Object.values(c.NetworkSettings?.Networks ?? {})[0]?.IPAddress ?? "";
+      // A hostNetwork sandbox has no address of its own: the pod is reached on the node's loopback.
+      const ip = c.HostConfig?.NetworkMode === "host" ? "127.0.0.1" : (Object.values(c.NetworkSettings?.Networks ?? {})[0]?.IPAddress ?? "");
       out.push({ pod: this.podOf(c.Labels), id: c.Id, ip, hostPorts: {}, createdAt: rfc3339(c.Created * 1000) });
     }
     return out;
@@ -219,21 +220,22 @@ export class DockerEngine implements Engine {
     return sanitize(`flotilla_${this.o.cluster}_${this.o.nodeName}_${pod.namespace}_${pod.name}`);
   }
 
-  async ensureSandbox(pod: PodRef, opts: { hostname: string }): Promise<SandboxInfo> {
+  async ensureSandbox(pod: PodRef, opts: { hostname: string; hostNetwork?: boolean }): Promise<SandboxInfo> {
     const existing = (await this.listSandboxes()).find((s) => s.pod.uid === pod.uid);
     if (existing) return existing;
     const c = await this.docker.createContainer({
       name: `${this.baseName(pod)}_POD_${pod.uid.slice(0, 8)}_${Date.now().toString(36)}`,
       Image: this.sandboxImage,
       Cmd: ["sleep", "2147483647"],
-      Hostname: opts.hostname.slice(0, 63),
+      // hostNetwork: the sandbox (and so every container of the pod) shares the node's network and hostname.
+      Hostname: opts.hostNetwork ? undefined : opts.hostname.slice(0, 63),
       Labels: this.labels(pod, "sandbox", { [Label.container]: "POD" }),
-      HostConfig: { Init: true, IpcMode: "shareable", NetworkMode: "bridge" },
+      HostConfig: { Init: true, IpcMode: "shareable", NetworkMode: opts.hostNetwork ? "host" : "bridge" },
     });
     await c.start().catch(ignore(304));
     const i = await c.inspect();
-    const ip = (i.NetworkSettings as { IPAddress?: string }).IPAddress || (Object.values(i.NetworkSettings.Networks ?? {})[0]?.IPAddress ?? "");
-    this.nodeAddressForPods ??= bridgeGatewayOf(i.NetworkSettings as Parameters<typeof bridgeGatewayOf>[0]);
+    const ip = opts.hostNetwork ? "127.0.0.1" : (i.NetworkSettings as { IPAddress?: string }).IPAddress || (Object.values(i.NetworkSettings.Networks ?? {})[0]?.IPAddress ?? "");
+    if (!opts.hostNetwork) this.nodeAddressForPods ??= bridgeGatewayOf(i.NetworkSettings as Parameters<typeof bridgeGatewayOf>[0]);
     return { pod, id: i.Id, ip, hostPorts: {}, createdAt: rfc3339(Date.now()) };
   }
 

@@ -48,6 +48,7 @@ function validateVolumes(volumes: unknown, p: Path): { errs: Cause[]; names: Set
     if (sources[0] === "hostPath" && !str(rec(v.hostPath).path)) errs.push(required(vp.child("hostPath", "path")));
     if (sources[0] === "configMap" && !str(rec(v.configMap).name)) errs.push(required(vp.child("configMap", "name")));
     if (sources[0] === "secret" && !str(rec(v.secret).secretName)) errs.push(required(vp.child("secret", "secretName")));
+    if (sources[0] === "persistentVolumeClaim" && !str(rec(v.persistentVolumeClaim).claimName)) errs.push(required(vp.child("persistentVolumeClaim", "claimName")));
   });
   return { errs, names };
 }

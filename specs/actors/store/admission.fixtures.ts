@@ -154,6 +154,9 @@ export const MINIMAL: Record<string, Obj> = {
     metadata: { name: "web", namespace: "default" },
     spec: { minAvailable: 1, selector: { matchLabels: { app: "web" } } },
   },
+  persistentvolumes: { apiVersion: "v1", kind: "PersistentVolume", metadata: { name: "pv-1" }, spec: { capacity: { storage: "1Gi" }, accessModes: ["ReadWriteOnce"], hostPath: { path: "/data/pv-1" } } },
+  persistentvolumeclaims: { apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "data", namespace: "default" }, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } } },
+  storageclasses: { apiVersion: "storage.k8s.io/v1", kind: "StorageClass", metadata: { name: "fast" }, provisioner: "example.com/fast" },
 };
 export const minimal = (resource: string): Obj => clone(MINIMAL[resource]!);
 
