@@ -82,9 +82,9 @@ export async function startKubelet(ctx: ActorContext, opts: KubeletOptions): Pro
   const { nodeName } = opts;
   const log = ctx.log.child({ node: nodeName });
   const net = await nodeNetwork(ctx, { ...opts, network: opts.network }, log);
-  const engine = createEngine({ engine: opts.engine, cluster: ctx.cluster, nodeName, dataDir: opts.dataDir, startLatencyMs: opts.startLatencyMs, dockerSocket: opts.dockerSocket, criSocket: opts.criSocket, log, network: net.pods });
+  const engine = createEngine({ engine: opts.engine, cluster: ctx.cluster, nodeName, dataDir: opts.dataDir, startLatencyMs: opts.startLatencyMs, dockerSocket: opts.dockerSocket, criSocket: opts.criSocket, log, network: net.pods, dockerNetwork: net.docker });
   await engine.init();
-  if (engine.name === "docker" && !engine.nodeAddressForPods) log.warn("the Docker bridge address is unknown: pods reach Services only once a sandbox reports its gateway");
+  if (engine.name === "docker" && !net.docker && !engine.nodeAddressForPods) log.warn("the Docker bridge address is unknown: pods reach Services only once a sandbox reports its gateway");
   const leaseSeconds = opts.leaseDurationSeconds ?? 10;
   const facts: NodeFacts = {
     nodeName,
