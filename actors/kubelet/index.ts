@@ -60,7 +60,8 @@ export interface KubeletOptions {
   stopPodsOnExit?: boolean;
   /**
    * `pod`: every pod in a network namespace of its own with an address from the Node's podCIDR,
-   * host-gw routes to the other nodes, and a resolv.conf per pod (process engine, root); without
+   * host-gw routes to the other nodes, and a resolv.conf per pod (process engine, root; the Docker
+   * engine puts pods on a per-node Docker bridge network with the podCIDR instead); without
    * root or namespaces it falls back to loopback and the Node says so. `loopback` (default): pods
    * share the host's network. See docs/networking.md.
    */
