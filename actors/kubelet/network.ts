@@ -66,7 +66,7 @@ export interface NodeNetwork {
 
 /** Why pod networking cannot be had here, or undefined when it can. */
 export async function podNetworkProblem(engine: string, nodeNetns?: string): Promise<string | undefined> {
-  if (engine !== "process" && engine !== "docker") return `pod networking is built for the process and Docker engines, not ${engine}`;
+  if (engine !== "process" && engine !== "docker") return `pod networking is built for the process engine and the Docker engine, not ${engine}`;
   if (process.getuid?.() !== 0) return "network namespaces need root";
   const run = commandRunner();
   if (engine === "process" && (await run("ip", ["netns", "list"])).code !== 0) return "`ip netns` is not available";
