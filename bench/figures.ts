@@ -147,6 +147,15 @@ export function proxyFigures(r: { direct: { rps: number; p99Ms: number }; proxie
   ];
 }
 
+export function proxyKernelFigures(r: import("./proxy-kernel.ts").ProxyKernelBench): Figure[] {
+  const pod = (value: number) => ({ value, label: "straight to the pod" });
+  const note = `pod → pod in network namespaces, ${r.concurrency} keep-alive requests in flight, ${r.pairs} alternating ${r.seconds} s pairs (medians); ClusterIP ÷ pod per pair: ${r.pairRatios.join(", ")}`;
+  return [
+    { id: "proxy.kernel.rps", section: "Proxy", label: "requests/s through a ClusterIP, kernel mode (iptables)", value: r.clusterIP.rps, unit: "/s", better: "higher", anchor: pod(r.direct.rps), goal: { value: Math.round(r.direct.rps * 0.95), label: "≥ 0.95× straight to the pod" }, note },
+    { id: "proxy.kernel.p99", section: "Proxy", label: "request p99 through a ClusterIP, kernel mode", value: r.clusterIP.p99Ms, unit: "ms", better: "lower", anchor: pod(r.direct.p99Ms) },
+  ];
+}
+
 export function dnsFigures(r: import("./dns.ts").DnsBench): Figure[] {
   const masq = (value: number) => ({ value, label: "dnsmasq, same names from a hosts file" });
   const note = `${r.names} names, ${r.inFlight} queries in flight over UDP; ${r.actor.lost} of the actor's and ${r.dnsmasq.lost} of dnsmasq's queries unanswered within 1 s`;

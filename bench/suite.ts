@@ -145,6 +145,16 @@ export const SUITE: BenchDef[] = [
     },
   },
   {
+    name: "proxy-kernel",
+    estimate: { quick: 15, full: 40 },
+    limit: { quick: 90, full: 180 },
+    async run(m, progress) {
+      const { benchProxyKernel } = await import("./proxy-kernel.ts");
+      progress(0.1, "straight to the pod and through the ClusterIP (iptables DNAT), alternately");
+      return F.proxyKernelFigures(await benchProxyKernel(quick(m) ? { seconds: 1, pairs: 3 } : { seconds: 2, pairs: 6 }));
+    },
+  },
+  {
     name: "dns",
     estimate: { quick: 10, full: 25 },
     limit: { quick: 90, full: 150 },

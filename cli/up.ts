@@ -129,7 +129,8 @@ export async function up(o: UpOptions): Promise<RunningCluster> {
   const apiPort = o.port === 0 ? await freePort() : o.port;
   const tokens = ensureTokens(o.dataDir);
   const pki = ensurePki(o.dataDir);
-  const controlPlane: ActorSpec[] = CONTROL_PLANE.map((kind) => ({
+  // In pod mode the api-server starts with the cluster DNS, once node-1's bridge exists (pod-network-mode.ts).
+  const controlPlane: ActorSpec[] = CONTROL_PLANE.filter((kind) => net.mode !== "pod" || kind !== "api-server").map((kind) => ({
     def: ACTORS[kind]!,
     opts: kind === "api-server" ? { port: apiPort, dataDir: o.dataDir } : kind === "node-controller" ? { sysNatsUrl: server.sysUrl } : kind === "store" ? net.storeOpts : {},
   }));
@@ -149,7 +150,7 @@ export async function up(o: UpOptions): Promise<RunningCluster> {
   try {
     const planeHost = await step(`starting the control plane (${CONTROL_PLANE.join(", ")})`, () => startHost({ natsUrl: server.url, credentials, cluster, actors: controlPlane }));
     const nodeHost = await step(`starting ${nodes.length} node(s) on the ${engine} engine (kubelet + proxy each)`, () => startHost({ natsUrl: server.url, credentials, cluster, actors: nodeActors }));
-    const dnsHost = net.mode === "pod" ? await step("starting the cluster DNS on 10.96.0.10", () => startClusterDns({ natsUrl: server.url, cluster, node: nodes[0]!, credentials })) : undefined;
+    const dnsHost = net.mode === "pod" ? await step("starting the cluster DNS on 10.96.0.10", () => startClusterDns({ natsUrl: server.url, cluster, node: nodes[0]!, credentials, apiServer: { port: apiPort, dataDir: o.dataDir } })) : undefined;
     // Nodes stop first (their pods go with them), the control plane after.
     host = {
       actors: [...planeHost.actors, ...nodeHost.actors, ...(dnsHost?.actors ?? [])],

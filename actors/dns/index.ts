@@ -82,8 +82,10 @@ export async function startDns(ctx: ActorContext, opts: DnsOptions): Promise<Act
   const pods = new Informer<Pod>(ctx.nc, ctx.cluster, { resource: "pods", log: log.child({ informer: "pods" }) });
 
   let zone = buildZone({ services: [], endpoints: [], pods: [] }, { domain, ttl });
+  let server: Awaited<ReturnType<typeof serveDns>> | undefined;
   const rebuild = async () => {
     zone = buildZone({ services: services.list(), endpoints: endpoints.list(), pods: pods.list() }, { domain, ttl });
+    server?.invalidate();
   };
   const queue = new WorkQueue(rebuild, { log, baseDelayMs: 50, maxDelayMs: 1000 });
   const poke = () => queue.add(REBUILD);
@@ -91,7 +93,7 @@ export async function startDns(ctx: ActorContext, opts: DnsOptions): Promise<Act
   await Promise.all([services.start(), endpoints.start(), pods.start()]);
   await rebuild();
 
-  const server = await serveDns({ host: listen.host, port: listen.port, resolve: (q) => answer(zone, q), upstreams, log, domain, ttl });
+  server = await serveDns({ host: listen.host, port: listen.port, resolve: (q) => answer(zone, q), upstreams, log, domain, ttl });
   log.info("serving cluster DNS", { listen: `${server.address.host}:${server.address.port}`, domain, upstreams });
   const port = server.address.port;
   const registration =

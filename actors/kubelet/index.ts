@@ -61,7 +61,8 @@ export interface KubeletOptions {
   stopPodsOnExit?: boolean;
   /**
    * `pod`: every pod in a network namespace of its own with an address from the Node's podCIDR,
-   * host-gw routes to the other nodes, and a resolv.conf per pod (process engine, root); without
+   * host-gw routes to the other nodes, and a resolv.conf per pod (process engine, root; the Docker
+   * engine puts pods on a per-node Docker bridge network with the podCIDR instead); without
    * root or namespaces it falls back to loopback and the Node says so. `loopback` (default): pods
    * share the host's network. See docs/networking.md.
    */
@@ -83,9 +84,9 @@ export async function startKubelet(ctx: ActorContext, opts: KubeletOptions): Pro
   const { nodeName } = opts;
   const log = ctx.log.child({ node: nodeName });
   const net = await nodeNetwork(ctx, { ...opts, network: opts.network }, log);
-  const engine = createEngine({ engine: opts.engine, cluster: ctx.cluster, nodeName, dataDir: opts.dataDir, startLatencyMs: opts.startLatencyMs, dockerSocket: opts.dockerSocket, criSocket: opts.criSocket, log, network: net.pods });
+  const engine = createEngine({ engine: opts.engine, cluster: ctx.cluster, nodeName, dataDir: opts.dataDir, startLatencyMs: opts.startLatencyMs, dockerSocket: opts.dockerSocket, criSocket: opts.criSocket, log, network: net.pods, dockerNetwork: net.docker });
   await engine.init();
-  if (engine.name === "docker" && !engine.nodeAddressForPods) log.warn("the Docker bridge address is unknown: pods reach Services only once a sandbox reports its gateway");
+  if (engine.name === "docker" && !net.docker && !engine.nodeAddressForPods) log.warn("the Docker bridge address is unknown: pods reach Services only once a sandbox reports its gateway");
   const leaseSeconds = opts.leaseDurationSeconds ?? 10;
   const facts: NodeFacts = {
     nodeName,
