@@ -10,7 +10,7 @@
  *   catalog.find("example.com", "v1", "widgets");
  */
 import type { ResourceType } from "./kinds.ts";
-import { RESOURCE_TYPES, REVIEW_TYPES, resourceType } from "./kinds.ts";
+import { RESOURCE_TYPES, REVIEW_TYPES, METRICS_TYPES, resourceType } from "./kinds.ts";
 
 export interface GroupVersions {
   group: string;
@@ -63,9 +63,9 @@ export class ResourceCatalog {
     return [...this.custom.values()];
   }
 
-  /** Every type served: the stored ones, the reviews (answered at once, never stored) and the custom ones. */
+  /** Every type served: the stored ones, the reviews and metrics (answered at once, never stored) and the custom ones. */
   all(): ResourceType[] {
-    return [...RESOURCE_TYPES, ...REVIEW_TYPES, ...this.custom.values()];
+    return [...RESOURCE_TYPES, ...REVIEW_TYPES, ...METRICS_TYPES, ...this.custom.values()];
   }
 
   /** By plural (the store's and KV's name for a type). */

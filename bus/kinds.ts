@@ -104,6 +104,17 @@ export const REVIEW_TYPES: readonly ResourceType[] = [
 ];
 export const isReview = (rt: ResourceType) => REVIEW_TYPES.includes(rt);
 
+/**
+ * metrics.k8s.io/v1beta1 (metrics-server's API): answered by the api-server from the kubelets'
+ * reports (bus/metrics.ts), read-only (get, list), never stored.
+ */
+export const METRICS_GROUP = "metrics.k8s.io";
+export const METRICS_TYPES: readonly ResourceType[] = [
+  { ...t("nodes", "NodeMetrics", METRICS_GROUP, false, []), version: "v1beta1" },
+  { ...t("pods", "PodMetrics", METRICS_GROUP, true, []), version: "v1beta1" },
+];
+export const isMetrics = (rt: ResourceType) => rt.group === METRICS_GROUP;
+
 const byResource = new Map(RESOURCE_TYPES.map((r) => [r.resource, r]));
 const byKind = new Map(RESOURCE_TYPES.map((r) => [r.kind, r]));
 
@@ -127,4 +138,4 @@ export function lookupResource(name: string): ResourceType | undefined {
 export function resourcesOfGroup(group: string, version = "v1"): ResourceType[] {
   return RESOURCE_TYPES.filter((r) => r.group === group && r.version === version);
 }
-export const API_GROUPS = [...new Set([...RESOURCE_TYPES, ...REVIEW_TYPES].map((r) => r.group).filter((g) => g !== ""))];
+export const API_GROUPS = [...new Set([...RESOURCE_TYPES, ...REVIEW_TYPES, ...METRICS_TYPES].map((r) => r.group).filter((g) => g !== ""))];

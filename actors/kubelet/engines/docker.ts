@@ -6,6 +6,8 @@
  * touch each other's containers. Exits arrive through the label-filtered `die` event stream
  * (re-listed after the stream breaks). Every container runs with `Init: true`.
  */
+import type { ContainerUsage } from "./types.ts";
+import { dockerStats } from "./docker-stats.ts";
 import type { Engine, EngineContainer, SandboxInfo, ContainerConfig, PodRef, LogStream, ExecResult, LogOptions } from "./types.ts";
 import Docker from "dockerode";
 import { PassThrough } from "node:stream";
@@ -178,6 +180,11 @@ export class DockerEngine implements Engine {
       c.reason = st.OOMKilled ? "OOMKilled" : st.ExitCode === 0 ? "Completed" : "Error";
     }
     return c;
+  }
+
+  /** Usage of this node's running containers (docker-stats.ts: one one-shot call each). */
+  async stats(): Promise<ContainerUsage[]> {
+    return dockerStats(this.docker, await this.listContainers());
   }
 
   /**
