@@ -88,6 +88,7 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
   t("resourcequotas", "ResourceQuota", "", true, ["quota"], { subresources: ["status"] }),
   t("limitranges", "LimitRange", "", true, ["limits"]),
   t("poddisruptionbudgets", "PodDisruptionBudget", "policy", true, ["pdb"], { subresources: ["status"] }),
+  { ...t("horizontalpodautoscalers", "HorizontalPodAutoscaler", "autoscaling", true, ["hpa"], { categories: ["all"], subresources: ["status"] }), version: "v2" },
 ];
 // Endpoints' singular is "endpoints" in Kubernetes.
 (RESOURCE_TYPES.find((r) => r.resource === "endpoints") as ResourceType).singular = "endpoints";
