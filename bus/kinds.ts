@@ -116,6 +116,10 @@ export const METRICS_TYPES: readonly ResourceType[] = [
 ];
 export const isMetrics = (rt: ResourceType) => rt.group === METRICS_GROUP;
 
+/** HorizontalPodAutoscalers are stored as autoscaling/v2 and also served as autoscaling/v1 (actors/api-server/autoscaling-v1.ts). */
+export const HPA_V1: ResourceType = { ...RESOURCE_TYPES.find((r) => r.resource === "horizontalpodautoscalers")!, version: "v1" };
+export const isHpaV1 = (rt: ResourceType) => rt.group === HPA_V1.group && rt.resource === HPA_V1.resource && rt.version === "v1";
+
 const byResource = new Map(RESOURCE_TYPES.map((r) => [r.resource, r]));
 const byKind = new Map(RESOURCE_TYPES.map((r) => [r.kind, r]));
 
@@ -139,4 +143,4 @@ export function lookupResource(name: string): ResourceType | undefined {
 export function resourcesOfGroup(group: string, version = "v1"): ResourceType[] {
   return RESOURCE_TYPES.filter((r) => r.group === group && r.version === version);
 }
-export const API_GROUPS = [...new Set([...RESOURCE_TYPES, ...REVIEW_TYPES, ...METRICS_TYPES].map((r) => r.group).filter((g) => g !== ""))];
+export const API_GROUPS = [...new Set([...RESOURCE_TYPES, ...REVIEW_TYPES, ...METRICS_TYPES, HPA_V1].map((r) => r.group).filter((g) => g !== ""))];

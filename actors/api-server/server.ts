@@ -24,7 +24,8 @@ import { authenticate, authorize, authorizePath, userFromCertificate } from "./a
 import type { RbacView } from "./rbac/authorizer.ts";
 import { cacheView } from "./rbac/cache-view.ts";
 import { guardedStore } from "./rbac/guard.ts";
-import { RBAC_GROUP, isReview, isMetrics } from "../../bus/kinds.ts";
+import { RBAC_GROUP, isReview, isMetrics, isHpaV1 } from "../../bus/kinds.ts";
+import { handleHpaV1 } from "./autoscaling-v1.ts";
 import type { MetricsSource } from "../../runtime/metrics-feed.ts";
 import { handleMetrics } from "./metrics.ts";
 import { review } from "./reviews.ts";
@@ -176,6 +177,7 @@ async function dispatch(deps: Deps, req: IncomingMessage, res: ServerResponse, x
         return handleTokenRequest({ store: deps.store, now: deps.now, keys: deps.serviceAccountKeys }, req, res, route);
       }
       if (isMetrics(route.rt)) return handleMetrics(deps, res, route, q);
+      if (isHpaV1(route.rt)) return handleHpaV1(deps, req, res, route, q);
       if (isReview(route.rt)) {
         const body = objectForRoute(route, parseBody(await readBody(req), req.headers["content-type"]));
         return sendJson(res, 201, review(route.rt.kind, body, deps.rbac, user));
