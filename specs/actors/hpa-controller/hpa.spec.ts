@@ -163,3 +163,16 @@ describe("hpa-controller", () => {
     });
   });
 });
+
+describe("HorizontalPodAutoscaler admission", () => {
+  it("defaults minReplicas to 1 and the metric to 80 % cpu, and refuses maxReplicas below minReplicas", async () => {
+    const { admit } = await import("../../../actors/store/admission/index.ts");
+    const { resourceType } = await import("../../../bus/kinds.ts");
+    const rt = resourceType("horizontalpodautoscalers")!;
+    const ctx = { now: () => new Date(NOW), operation: "create" as const };
+    const ok = admit(rt, { apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler", metadata: { name: "a", namespace: "default" }, spec: { scaleTargetRef: { kind: "Deployment", name: "web" }, maxReplicas: 3 } }, ctx) as HorizontalPodAutoscaler;
+    expect(ok.spec.minReplicas).to.equal(1);
+    expect(ok.spec.metrics).to.deep.equal([{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 80 } } }]);
+    expect(() => admit(rt, { apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler", metadata: { name: "a", namespace: "default" }, spec: { scaleTargetRef: { kind: "Deployment", name: "web" }, minReplicas: 4, maxReplicas: 3 } }, ctx)).to.throw(/spec.maxReplicas: Invalid value: 3: must be greater than or equal to `minReplicas`/);
+  });
+});

@@ -154,6 +154,12 @@ export const MINIMAL: Record<string, Obj> = {
     metadata: { name: "web", namespace: "default" },
     spec: { minAvailable: 1, selector: { matchLabels: { app: "web" } } },
   },
+  horizontalpodautoscalers: {
+    apiVersion: "autoscaling/v2",
+    kind: "HorizontalPodAutoscaler",
+    metadata: { name: "web", namespace: "default" },
+    spec: { scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "web" }, maxReplicas: 3 },
+  },
 };
 export const minimal = (resource: string): Obj => clone(MINIMAL[resource]!);
 
