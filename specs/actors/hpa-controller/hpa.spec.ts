@@ -176,3 +176,30 @@ describe("HorizontalPodAutoscaler admission", () => {
     expect(() => admit(rt, { apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler", metadata: { name: "a", namespace: "default" }, spec: { scaleTargetRef: { kind: "Deployment", name: "web" }, minReplicas: 4, maxReplicas: 3 } }, ctx)).to.throw(/spec.maxReplicas: Invalid value: 3: must be greater than or equal to `minReplicas`/);
   });
 });
+
+describe("HorizontalPodAutoscaler views", () => {
+  it("prints targets as kubectl 1.32 does: name, current/target, and how many more", async () => {
+    const { formatHpaMetrics } = await import("../../../actors/api-server/table-printers-autoscaling.ts");
+    const h = hpa({ metrics: [
+      { type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 50 } } },
+      { type: "Resource", resource: { name: "memory", target: { type: "AverageValue", averageValue: "100Mi" } } },
+      { type: "Resource", resource: { name: "cpu", target: { type: "AverageValue", averageValue: "1" } } },
+    ] });
+    expect(formatHpaMetrics(h)).to.equal("cpu: <unknown>/50%, memory: <unknown>/100Mi + 1 more...");
+    h.status = { currentReplicas: 1, desiredReplicas: 1, currentMetrics: [{ type: "Resource", resource: { name: "cpu", current: { averageUtilization: 42, averageValue: "84m" } } }] };
+    expect(formatHpaMetrics({ ...h, spec: { ...h.spec, metrics: h.spec.metrics!.slice(0, 1) } })).to.equal("cpu: 42%/50%");
+    expect(formatHpaMetrics({ ...h, spec: { ...h.spec, metrics: [] } })).to.equal("<none>");
+  });
+
+  it("shows a v2 HPA as autoscaling/v1 and reads a v1 one back as v2", async () => {
+    const { hpaToV1, hpaFromV1 } = await import("../../../bus/hpa.ts");
+    const h = { ...hpa(), status: { currentReplicas: 2, desiredReplicas: 3, currentMetrics: [{ type: "Resource" as const, resource: { name: "cpu", current: { averageUtilization: 77 } } }] } };
+    const v1 = hpaToV1(h) as unknown as { apiVersion: string; spec: Record<string, unknown>; status: Record<string, unknown> };
+    expect(v1.apiVersion).to.equal("autoscaling/v1");
+    expect(v1.spec).to.deep.equal({ scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "web" }, minReplicas: 1, maxReplicas: 10, targetCPUUtilizationPercentage: 50 });
+    expect(v1.status).to.deep.equal({ currentReplicas: 2, desiredReplicas: 3, currentCPUUtilizationPercentage: 77 });
+    const back = hpaFromV1(v1 as never);
+    expect(back.apiVersion).to.equal("autoscaling/v2");
+    expect(back.spec.metrics).to.deep.equal(hpa().spec.metrics);
+  });
+});
