@@ -86,11 +86,13 @@ for (const engine of ["docker", "process"] as const) {
         const r = await env.kubectl(["top", "pods", "-n", ns]);
         const m = rows(r.stdout);
         const busy = m.get("busy");
-        return r.code === 0 && busy && m.has("idle") && busy[0] >= 100 ? m : undefined;
+        const idle = m.get("idle");
+        // How much cpu the spinning pod gets depends on what else the machine runs; it is always
+        // clearly more than a sleeping pod's.
+        return r.code === 0 && busy && idle && busy[0] >= 30 && busy[0] > 5 * idle[0] ? m : undefined;
       }, { timeoutMs: 40_000, what: "kubectl top pods with a busy pod" });
       const [busyCpu] = seen.get("busy")!;
-      const [idleCpu, idleMem] = seen.get("idle")!;
-      expect(idleCpu).to.be.lessThan(50);
+      const [, idleMem] = seen.get("idle")!;
       // The 300m limit holds (a little slack for the sampling window's edges).
       expect(busyCpu).to.be.at.most(400);
       expect(idleMem).to.be.at.least(0);

@@ -47,3 +47,19 @@ describe("kubelet metrics", () => {
     expect(() => decodeNodeMetricsReport({ type: "node.metrics", node: "n", timestamp: "x", windowSeconds: 1, usage: {}, pods: [] })).to.throw(/metrics report/);
   });
 });
+
+describe("simulated engine usage", () => {
+  it("reports half the cpu request and half the memory limit of a running container, steadily", async () => {
+    const { SimulatedEngine } = await import("../../../actors/kubelet/engines/simulated.ts");
+    const e = new SimulatedEngine();
+    const sb = await e.ensureSandbox({ uid: "u", namespace: "default", name: "p" });
+    await e.startContainer(sb, { name: "c", image: "i", env: {}, ports: [], imagePullPolicy: "Never", init: false, attempt: 0, cpuRequestMillis: 200, memoryBytes: 64 * 2 ** 20 }, "id");
+    const [a] = await e.stats();
+    await new Promise((r) => setTimeout(r, 50));
+    const [b] = await e.stats();
+    expect(b!.memoryWorkingSetBytes).to.equal(32 * 2 ** 20);
+    const rate = nanoCores({ at: a!.at, cpuNanos: a!.cpuUsageNanos }, { at: b!.at, cpuNanos: b!.cpuUsageNanos })!;
+    expect(rate).to.be.closeTo(100e6, 5e6);
+    await e.close();
+  });
+});
