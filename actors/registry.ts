@@ -23,6 +23,7 @@ import { crdController } from "./crd-controller/index.ts";
 import { quotaController } from "./quota-controller/index.ts";
 import { disruptionController } from "./disruption-controller/index.ts";
 import { pvController } from "./pv-controller/index.ts";
+import { hpaController } from "./hpa-controller/index.ts";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const ACTORS: Record<string, ActorDefinition<any>> = {
@@ -49,6 +50,7 @@ export const ACTORS: Record<string, ActorDefinition<any>> = {
   "quota-controller": quotaController,
   "disruption-controller": disruptionController,
   "pv-controller": pvController,
+  "hpa-controller": hpaController,
 };
 
 /** The control plane, in start order (the store first: everything else talks through it). */
@@ -72,6 +74,7 @@ export const CONTROL_PLANE = [
   "quota-controller",
   "disruption-controller",
   "pv-controller",
+  "hpa-controller",
   "api-server",
 ] as const;
 

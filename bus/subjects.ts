@@ -92,6 +92,9 @@ export function subjects(cluster: string = DEFAULT_CLUSTER) {
     nodeVerb: (node: string, verb: NodeVerb) => `${root}.node.${encodeToken(node)}.${verb}`,
     nodeQueue: (node: string) => `${root}.node.${encodeToken(node)}`,
     actorsPing: () => `${root}.actors.ping`,
+    /** A kubelet's periodic resource usage report (bus/metrics.ts); only that node publishes it. */
+    nodeMetrics: (node: string) => `${root}.metrics.${encodeToken(node)}`,
+    nodeMetricsAll: () => `${root}.metrics.*`,
     /** One exec / attach / port-forward session's two directions (see bus/session-protocol.ts). */
     session: (id: string, direction: "in" | "out") => `${root}.session.${encodeToken(id)}.${direction}`,
     /** A new server announces its route address to the cluster it joins. */

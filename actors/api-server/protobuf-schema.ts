@@ -425,7 +425,15 @@ message PodDisruptionBudgetSpec {
   optional string unhealthyPodEvictionPolicy = 4 [(ptr) = true];
 }
 message Eviction { optional ObjectMeta metadata = 1; optional DeleteOptions deleteOptions = 2 [(ptr) = true]; }
+message HorizontalPodAutoscaler { optional ObjectMeta metadata = 1; optional HorizontalPodAutoscalerSpec spec = 2; }
+message HorizontalPodAutoscalerSpec {
+  optional CrossVersionObjectReference scaleTargetRef = 1;
+  optional int32 minReplicas = 2 [(ptr) = true];
+  optional int32 maxReplicas = 3;
+  optional int32 targetCPUUtilizationPercentage = 4 [(ptr) = true];
+}
+message CrossVersionObjectReference { optional string kind = 1; optional string name = 2; optional string apiVersion = 3; }
 `;
 
 /** The kinds whose protobuf bodies are decoded, by kind (the message of the same name). */
-export const PROTOBUF_KINDS = ["Namespace", "ConfigMap", "Secret", "Service", "Pod", "Deployment", "Job", "CronJob", "DeleteOptions", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "SelfSubjectAccessReview", "SelfSubjectRulesReview", "SubjectAccessReview", "SelfSubjectReview", "ServiceAccount", "TokenRequest", "ResourceQuota", "PodDisruptionBudget", "Eviction"] as const;
+export const PROTOBUF_KINDS = ["Namespace", "ConfigMap", "Secret", "Service", "Pod", "Deployment", "Job", "CronJob", "DeleteOptions", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "SelfSubjectAccessReview", "SelfSubjectRulesReview", "SubjectAccessReview", "SelfSubjectReview", "ServiceAccount", "TokenRequest", "ResourceQuota", "PodDisruptionBudget", "Eviction", "HorizontalPodAutoscaler"] as const;

@@ -29,6 +29,7 @@ import { WORKLOAD_PRINTERS } from "./table-printers-workloads.ts";
 import { RBAC_PRINTERS } from "./table-printers-rbac.ts";
 import { POLICY_PRINTERS } from "./table-printers-policy.ts";
 import { STORAGE_PRINTERS } from "./table-printers-storage.ts";
+import { AUTOSCALING_PRINTERS } from "./table-printers-autoscaling.ts";
 
 // ---------- pods ----------
 const isRestartableInit = (p: Pod, name: string) =>
@@ -391,4 +392,5 @@ export const PRINTERS: Readonly<Record<string, Printer>> = {
   ...RBAC_PRINTERS,
   ...POLICY_PRINTERS,
   ...STORAGE_PRINTERS,
+  ...AUTOSCALING_PRINTERS,
 };

@@ -19,6 +19,7 @@ import { registerNode, heartbeatNode, LeaseKeeper } from "./node-status.ts";
 import type { NodeFacts } from "./node-status.ts";
 import { serveLogs } from "./logs.ts";
 import { serveSessions } from "./sessions.ts";
+import { startMetricsReporter } from "./metrics.ts";
 import { DEFAULT_BACKOFF_BASE_MS, DEFAULT_BACKOFF_MAX_MS } from "./backoff.ts";
 import { fenceDue, FENCE_CHECK_MS } from "./fence.ts";
 import type { NetworkMode } from "./network.ts";
@@ -76,6 +77,8 @@ export interface KubeletOptions {
   podBridge?: string;
   /** Pod networking: the node's side lives in this network namespace (test hosts). */
   nodeNetns?: string;
+  /** How often usage is sampled and published on `…metrics.<node>` (default 10 s; metrics.ts). */
+  metricsIntervalMs?: number;
 }
 
 const NODE_STATUS_INTERVAL_MS = 60_000;
@@ -142,6 +145,7 @@ export async function startKubelet(ctx: ActorContext, opts: KubeletOptions): Pro
   const localPath = volumes ? await startLocalPathProvisioner(ctx, { node: nodeName, root: join(opts.dataDir ?? defaultDataDir(), "storage", ctx.cluster, nodeName) }) : undefined;
   const logs = serveLogs({ nc: ctx.nc, subjects: ctx.subjects, nodeName, engine, getPod: (ns, n) => informer.get(ns, n), log });
   const sessions = serveSessions({ nc: ctx.nc, subjects: ctx.subjects, nodeName, engine, getPod: (ns, n) => informer.get(ns, n), log });
+  const metrics = startMetricsReporter({ nc: ctx.nc, subjects: ctx.subjects, nodeName, engine, log, intervalMs: opts.metricsIntervalMs });
 
   const statusTimer = setInterval(() => {
     // An engine may learn its pod-facing address only with its first pod (docker-bridge.ts).
@@ -203,6 +207,7 @@ export async function startKubelet(ctx: ActorContext, opts: KubeletOptions): Pro
       clearInterval(resyncTimer);
       logs.stop();
       sessions.stop();
+      metrics.stop();
       sources?.stop();
       await localPath?.stop();
       informer.stop();

@@ -93,7 +93,7 @@ export function permissionsOf(cluster: string, id: BusIdentity): NatsPermissions
     .with({ role: "store" }, { role: "admin" }, () => undefined)
     .with({ role: "control" }, () => ({ publish: { allow: [s.all(), INBOX_ALL, ...watchSubjects(cluster)] }, subscribe: { allow: [s.all(), INBOX_ALL] } }))
     .with({ role: "node" }, (n) => ({
-      publish: { allow: [s.storeAsNodeAll(n.node), INBOX_ALL, ...watchSubjects(cluster)] },
+      publish: { allow: [s.storeAsNodeAll(n.node), s.nodeMetrics(n.node), INBOX_ALL, ...watchSubjects(cluster)] },
       subscribe: { allow: [s.nodeAll(n.node), s.actorsPing(), INBOX_ALL] },
     }))
     .with({ role: "join" }, () => ({ publish: { allow: [s.nodesJoin()] }, subscribe: { allow: [INBOX_ALL] } }))

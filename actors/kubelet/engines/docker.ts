@@ -6,8 +6,9 @@
  * touch each other's containers. Exits arrive through the label-filtered `die` event stream
  * (re-listed after the stream breaks). Every container runs with `Init: true`.
  */
-import type { Engine, EngineContainer, SandboxInfo, SandboxOptions, ContainerConfig, PodRef, LogStream, ExecResult, LogOptions } from "./types.ts";
+import type { Engine, EngineContainer, SandboxInfo, SandboxOptions, ContainerConfig, ContainerUsage, PodRef, LogStream, ExecResult, LogOptions } from "./types.ts";
 import type { DockerPodNetwork } from "./docker-network.ts";
+import { dockerStats } from "./docker-stats.ts";
 import Docker from "dockerode";
 import { PassThrough } from "node:stream";
 import { writeFile } from "node:fs/promises";
@@ -184,6 +185,11 @@ export class DockerEngine implements Engine {
       c.reason = st.OOMKilled ? "OOMKilled" : st.ExitCode === 0 ? "Completed" : "Error";
     }
     return c;
+  }
+
+  /** Usage of this node's running containers (docker-stats.ts: one one-shot call each). */
+  async stats(): Promise<ContainerUsage[]> {
+    return dockerStats(this.docker, await this.listContainers());
   }
 
   /**

@@ -26,6 +26,7 @@ import { roleAdmitter, clusterRoleAdmitter, roleBindingAdmitter, clusterRoleBind
 import { customAdmitter, crdAdmitter, acceptCRD } from "./custom.ts";
 import { quotaAdmitter, limitRangeAdmitter, pdbAdmitter } from "./policy.ts";
 import { persistentVolumeAdmitter, persistentVolumeClaimAdmitter, storageClassAdmitter } from "./storage.ts";
+import { hpaAdmitter } from "./autoscaling.ts";
 
 export type { AdmissionContext, Admitter } from "./types.ts";
 export { DEFAULT_TOLERATION_SECONDS } from "./tolerations.ts";
@@ -65,6 +66,7 @@ const ADMITTERS: Readonly<Record<string, Admitter>> = {
   PersistentVolume: persistentVolumeAdmitter,
   PersistentVolumeClaim: persistentVolumeClaimAdmitter,
   StorageClass: storageClassAdmitter,
+  HorizontalPodAutoscaler: hpaAdmitter,
 };
 /** Kinds admission has no rules for get metadata checks only and are otherwise left untouched. */
 const GENERIC: Admitter = { nameFn: nameIsDNSSubdomain, validate: () => [] };
