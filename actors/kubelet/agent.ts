@@ -293,7 +293,8 @@ export class NodeAgent {
       const ctx = { podIP: sandbox.ip, hostIP: this.o.hostIP, nodeName: this.o.nodeName };
       cfg = await containerConfig(this.o.store, pod, spec, init, attempt, {
         ...ctx,
-        serviceLinks: this.o.engine.name !== "simulated",
+        // A static pod may start before the API exists: it gets the Services known by then (none).
+        serviceLinks: this.o.engine.name !== "simulated" && (!isStaticPod(pod) || (this.o.apiPodsKnown?.() ?? true)),
         bridgeAddress: this.o.engine.nodeAddressForPods,
       });
       if (this.o.volumes && (pod.spec.volumes?.length || spec.volumeMounts?.length)) {
