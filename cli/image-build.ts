@@ -85,8 +85,16 @@ async function bundle(outfile: string): Promise<void> {
     outfile,
     // Optional native add-ons of ssh2 (dockerode's ssh transport): loaded in a try, absent here.
     external: ["*.node"],
-    // CommonJS dependencies call require(): give the ES module one.
-    banner: { js: "import { createRequire as __flotillaRequire } from 'node:module'; const require = __flotillaRequire(import.meta.url);" },
+    // CommonJS dependencies call require() and read __dirname: give the ES module both.
+    banner: {
+      js: [
+        "import { createRequire as __flotillaRequire } from 'node:module';",
+        "import { fileURLToPath as __flotillaPath } from 'node:url';",
+        "const require = __flotillaRequire(import.meta.url);",
+        "const __filename = __flotillaPath(import.meta.url);",
+        "const __dirname = __flotillaPath(new URL('.', import.meta.url));",
+      ].join(" "),
+    },
     logLevel: "error",
   });
 }

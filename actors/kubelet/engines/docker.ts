@@ -151,7 +151,7 @@ export class DockerEngine implements Engine {
       }
       // One being created or started right now by another pod's sync is not ours to remove.
       if (c.State !== "running") continue;
-      const ip = Object.values(c.NetworkSettings?.Networks ?? {})[0]?.IPAddress ?? "";
+      const ip = c.HostConfig?.NetworkMode === "host" ? "127.0.0.1" : (Object.values(c.NetworkSettings?.Networks ?? {})[0]?.IPAddress ?? "");
       out.push({ pod: this.podOf(c.Labels), id: c.Id, ip, hostPorts: {}, createdAt: rfc3339(c.Created * 1000) });
     }
     return out;
@@ -219,21 +219,24 @@ export class DockerEngine implements Engine {
     return sanitize(`flotilla_${this.o.cluster}_${this.o.nodeName}_${pod.namespace}_${pod.name}`);
   }
 
-  async ensureSandbox(pod: PodRef, opts: { hostname: string }): Promise<SandboxInfo> {
+  async ensureSandbox(pod: PodRef, opts: { hostname: string; hostNetwork?: boolean }): Promise<SandboxInfo> {
     const existing = (await this.listSandboxes()).find((s) => s.pod.uid === pod.uid);
     if (existing) return existing;
+    // hostNetwork: the sandbox (and so every container joining it) shares the host's network; Docker
+    // refuses a hostname of its own there.
+    const host = opts.hostNetwork === true;
     const c = await this.docker.createContainer({
       name: `${this.baseName(pod)}_POD_${pod.uid.slice(0, 8)}_${Date.now().toString(36)}`,
       Image: this.sandboxImage,
       Cmd: ["sleep", "2147483647"],
-      Hostname: opts.hostname.slice(0, 63),
+      ...(host ? {} : { Hostname: opts.hostname.slice(0, 63) }),
       Labels: this.labels(pod, "sandbox", { [Label.container]: "POD" }),
-      HostConfig: { Init: true, IpcMode: "shareable", NetworkMode: "bridge" },
+      HostConfig: { Init: true, IpcMode: "shareable", NetworkMode: host ? "host" : "bridge" },
     });
     await c.start().catch(ignore(304));
     const i = await c.inspect();
-    const ip = (i.NetworkSettings as { IPAddress?: string }).IPAddress || (Object.values(i.NetworkSettings.Networks ?? {})[0]?.IPAddress ?? "");
-    this.nodeAddressForPods ??= bridgeGatewayOf(i.NetworkSettings as Parameters<typeof bridgeGatewayOf>[0]);
+    const ip = host ? "127.0.0.1" : (i.NetworkSettings as { IPAddress?: string }).IPAddress || (Object.values(i.NetworkSettings.Networks ?? {})[0]?.IPAddress ?? "");
+    if (!host) this.nodeAddressForPods ??= bridgeGatewayOf(i.NetworkSettings as Parameters<typeof bridgeGatewayOf>[0]);
     return { pod, id: i.Id, ip, hostPorts: {}, createdAt: rfc3339(Date.now()) };
   }
 
