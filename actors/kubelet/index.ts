@@ -173,6 +173,7 @@ export async function startKubelet(ctx: ActorContext, opts: KubeletOptions): Pro
         if (stopped) return;
       }
     }
+    if (stopped) return;
     const leases = new LeaseKeeper(ctx.store, { durationSeconds: leaseSeconds, renewIntervalMs: opts.renewIntervalMs ?? Math.max(500, (leaseSeconds * 1000) / 4), log, now: ctx.now });
     leases.add(nodeName, node.metadata.uid);
     await leases.start();
