@@ -26,6 +26,7 @@ import type { VolumeManager } from "./volumes/manager.ts";
 import type { LifecycleHandler } from "../../bus/resources.ts";
 import { runHook } from "./hooks.ts";
 import { terminationMount, terminationMessage } from "./termination-message.ts";
+import { isStaticPod } from "./static-pods.ts";
 
 
 export interface AgentOptions {
@@ -42,6 +43,15 @@ export interface AgentOptions {
   dns?: DnsSettings;
   /** Makes pods' volumes (absent for engines without a filesystem: simulated). */
   volumes?: VolumeManager;
+  /**
+   * The stored pod a pod's status is written to: a static pod's mirror pod, or undefined while it
+   * has none (static-pods.ts). Default: the pod itself.
+   */
+  statusObject?(pod: Pod): Pod | undefined;
+  /** This node's static pods: they run without the API and are not stopped by self-fencing. */
+  staticPod?(namespace: string, name: string): Pod | undefined;
+  /** False until the API's pods are listed: other keys wait, so that no running container looks orphaned. */
+  apiPodsKnown?(): boolean;
   /** Told which ConfigMaps and Secrets a pod's volumes read (to re-sync it when they change). */
   trackVolumeSources?(podKey: string, pod: Pod | undefined): void;
 }
@@ -92,11 +102,18 @@ export class NodeAgent {
     this.fenced = fenced;
   }
 
-  /** Self-fencing: stop and remove every container and sandbox of this node. */
-  async stopEverything(): Promise<void> {
-    for (const w of this.probes.values()) w.stop();
-    this.probes.clear();
-    const [cs, ss] = await Promise.all([this.o.engine.listContainers(), this.o.engine.listSandboxes()]);
+  /** Self-fencing (static pods stay unless `withStatic`): stop and remove every container and sandbox of this node. */
+  async stopEverything(withStatic = true): Promise<void> {
+    const gone = (r: PodRef) => withStatic || this.o.staticPod?.(r.namespace, r.name)?.metadata.uid !== r.uid;
+    const [allCs, allSs] = await Promise.all([this.o.engine.listContainers(), this.o.engine.listSandboxes()]);
+    const cs = allCs.filter((c) => gone(c.pod));
+    const ss = allSs.filter((s) => gone(s.pod));
+    const kept = new Set(allCs.filter((c) => !gone(c.pod)).map((c) => c.id));
+    for (const [id, w] of this.probes) {
+      if (kept.has(id)) continue;
+      w.stop();
+      this.probes.delete(id);
+    }
     await Promise.all(cs.filter((c) => c.state !== "exited").map((c) => this.o.engine.stopContainer(c.id, 0).catch(() => undefined)));
     for (const c of cs) await this.o.engine.removeContainer(c.id).catch(() => undefined);
     for (const s of ss) await this.o.engine.removeSandbox(s.id).catch(() => undefined);
@@ -111,8 +128,13 @@ export class NodeAgent {
   }
 
   private async sync(key: string): Promise<void> {
-    if (this.fenced) return;
     const [ns, name] = key.split("/") as [string, string];
+    const isStatic = this.o.staticPod?.(ns, name) !== undefined;
+    if (this.fenced && !isStatic) return;
+    if (!isStatic && this.o.apiPodsKnown && !this.o.apiPodsKnown()) {
+      this.queue.addAfter(key, 500);
+      return;
+    }
     const cached = this.o.getPod(ns, name);
     const pod = cached && cached.spec.nodeName === this.o.nodeName ? cached : undefined;
     const [allContainers, allSandboxes] = await Promise.all([this.o.engine.listContainers(), this.o.engine.listSandboxes()]);
@@ -267,7 +289,7 @@ export class NodeAgent {
     const ports = [...pod.spec.containers, ...(pod.spec.initContainers ?? [])].flatMap((c) => c.ports ?? []);
     const resolvConf = this.o.dns ? formatResolvConf(podResolvConf(pod, this.o.dns)) : undefined;
     const s = await this.o.engine.ensureSandbox(ref, { hostname: pod.spec.hostname ?? pod.metadata.name!, ports, resolvConf, hostNetwork: pod.spec.hostNetwork === true });
-    if (Object.keys(s.hostPorts).length > 0) {
+    if (Object.keys(s.hostPorts).length > 0 && !isStaticPod(pod)) {
       const value = JSON.stringify(s.hostPorts);
       if (pod.metadata.annotations?.[POD_PORTS_ANNOTATION] !== value) {
         await this.o.store.patch("pods", ref.namespace, ref.name, "merge", { metadata: { annotations: { [POD_PORTS_ANNOTATION]: value } } });
@@ -297,7 +319,8 @@ export class NodeAgent {
       const ctx = { podIP: sandbox.ip, hostIP: this.o.hostIP, nodeName: this.o.nodeName };
       cfg = await containerConfig(this.o.store, pod, spec, init, attempt, {
         ...ctx,
-        serviceLinks: this.o.engine.name !== "simulated",
+        // A static pod may start before the API exists: it gets the Services known by then (none).
+        serviceLinks: this.o.engine.name !== "simulated" && (!isStaticPod(pod) || (this.o.apiPodsKnown?.() ?? true)),
         bridgeAddress: this.o.engine.nodeAddressForPods,
       });
       if (this.o.volumes && (pod.spec.volumes?.length || spec.volumeMounts?.length)) {
@@ -383,7 +406,9 @@ export class NodeAgent {
   }
 
   private async writeStatus(pod: Pod, status: NonNullable<Pod["status"]>): Promise<void> {
-    let current = pod;
+    const target = this.o.statusObject ? this.o.statusObject(pod) : pod;
+    if (!target) return;
+    let current = target;
     for (let i = 0; i < 5; i++) {
       if (JSON.stringify(current.status ?? {}) === JSON.stringify(status)) return;
       try {
@@ -392,8 +417,8 @@ export class NodeAgent {
       } catch (e) {
         if (isCode(e, ErrorCode.NotFound)) return;
         if (!isCode(e, ErrorCode.Conflict)) throw e;
-        current = await this.o.store.get<Pod>("pods", pod.metadata.namespace, pod.metadata.name!);
-        if (current.metadata.uid !== pod.metadata.uid) return;
+        current = await this.o.store.get<Pod>("pods", target.metadata.namespace, target.metadata.name!);
+        if (current.metadata.uid !== target.metadata.uid) return;
       }
     }
     throw new Error(`status of ${pod.metadata.namespace}/${pod.metadata.name}: too many conflicts`);

@@ -4,7 +4,8 @@
  * what is its own:
  * - its Node object (create, update, status, patch, delete);
  * - its Lease in `kube-node-lease`;
- * - pods bound to it (`spec.nodeName`): status, patch, update, delete — never create, bind or evict;
+ * - pods bound to it (`spec.nodeName`): status, patch, update, delete — never bind or evict, and
+ *   create only mirror pods of its static pods (bound to it, with `kubernetes.io/config.mirror`);
  * - Events (the kubelet records them);
  * - PersistentVolumes its local-path provisioner makes: create and delete one pinned to this node.
  * Reads are not restricted. Everything else a node asks to write is `Forbidden`.
@@ -57,7 +58,11 @@ export function refuseForNode(node: string, req: StoreRequest, current?: KubeObj
     return namespace === NODE_LEASE_NAMESPACE && name === node ? undefined : forbidden(node, `modify lease ${namespace ?? ""}/${name ?? ""}`);
   }
   if (resource === "pods") {
-    if (req.type === "create") return forbidden(node, `create pods`);
+    if (req.type === "create") {
+      const pod = req.object as Pod;
+      const mirror = pod.metadata?.annotations?.["kubernetes.io/config.mirror"] !== undefined;
+      return mirror && pod.spec?.nodeName === node ? undefined : forbidden(node, mirror ? `create a mirror pod bound to another node` : `create pods`);
+    }
     const boundTo = (current as Pod | undefined)?.spec?.nodeName;
     if (current && boundTo !== node) return forbidden(node, `modify pod ${namespace ?? ""}/${name ?? ""}: it is bound to ${boundTo ? `node "${boundTo}"` : "no node"}`);
     const moved = "object" in req ? (req.object as Pod).spec?.nodeName : undefined;

@@ -9,6 +9,7 @@ import { defaultContainer, validateContainers } from "./container.ts";
 import { validateTolerations, validateOnlyAddedTolerations, addDefaultTolerations, DEFAULT_TOLERATION_SECONDS } from "./tolerations.ts";
 import { validateAffinity, validateTopologySpread } from "./scheduling.ts";
 import { parseQuantity } from "../../../bus/quantity.ts";
+import { validateMirrorPodUpdate } from "./mirror-pod.ts";
 
 const RESTART_POLICIES = ["Always", "Never", "OnFailure"] as const;
 const DNS_POLICIES = ["ClusterFirst", "ClusterFirstWithHostNet", "Default", "None"] as const;
@@ -199,8 +200,10 @@ export const podAdmitter: Admitter = {
     obj.status = { phase: "Pending", qosClass: qosClass(spec) };
   },
   validate: (obj) => validatePodSpec(obj.spec, path("spec"), true),
-  validateUpdate: (obj: KubeObject, old: KubeObject) =>
-    isRec(obj.spec) && isRec(old.spec) ? validatePodSpecUpdate(obj.spec, old.spec, path("spec")) : [],
+  validateUpdate: (obj: KubeObject, old: KubeObject) => [
+    ...validateMirrorPodUpdate(obj, old),
+    ...(isRec(obj.spec) && isRec(old.spec) ? validatePodSpecUpdate(obj.spec, old.spec, path("spec")) : []),
+  ],
   defaultStatus(obj, ctx) {
     const status = rec(obj.status);
     const before = rec(ctx.old?.status);
