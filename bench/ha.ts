@@ -84,7 +84,7 @@ export async function benchHa(o: { writes: number; inFlight?: number }): Promise
   // R3: three servers on loopback aliases.
   const dir = mkdtempSync(join(tmpdir(), "flotilla-bench-ha-"));
   const c = await upServers({ dataDir: dir, servers: 3, nodes: 0, engine: "simulated", port: 0, natsPort: 0, quiet: true, leaseDurationMs: 3000 });
-  const nc = await connectNats(userUrl(c.natsUrl, c.token), "bench-ha-r3");
+  const nc = await connectNats(userUrl(c.natsUrl, c.token), "bench-ha-r3", undefined, { tls: { caFile: c.caFile } });
   try {
     const s = subjects("default");
     const main = s.kvStream(s.bucket());

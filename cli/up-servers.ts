@@ -16,7 +16,7 @@ import { ACTORS } from "../actors/registry.ts";
 import { writeKubeconfig } from "../actors/api-server/kubeconfig.ts";
 import { ensureTokens } from "../actors/api-server/tokens.ts";
 import { ensurePki } from "../actors/api-server/certs.ts";
-import { ensureTokenFile } from "../runtime/cluster/token.ts";
+import { ensureTokenFile, writeTokenFile, withCaHash, caHashOf } from "../runtime/cluster/token.ts";
 import { spawnServer, signalServer, alive } from "../runtime/cluster/processes.ts";
 import { readServerState, readServerConfig, readPids, DEFAULT_PORTS } from "../runtime/cluster/server-config.ts";
 import { migrateSingleServer } from "../runtime/cluster/migrate.ts";
@@ -58,6 +58,8 @@ export interface RunningServers {
   apiUrl: string;
   kubeconfig: string;
   adminToken: string;
+  /** The cluster CA every NATS client verifies the servers with. */
+  caFile: string;
   token: string;
   nodes: string[];
   host: Host;
@@ -113,7 +115,14 @@ export async function upServers(o: UpServersOptions): Promise<RunningServers> {
   // Every server starts with the cluster's CA and tokens (kept from an earlier run or a
   // single-server dir, else made here): their routes run over TLS from the first start.
   const first = specs[0]!;
+  mkdirSync(join(o.dataDir, "pki"), { recursive: true, mode: 0o700 });
+  for (const f of ["pki/ca.crt", "pki/ca.key", "tokens.csv"]) {
+    if (!existsSync(join(o.dataDir, f)) && existsSync(join(first.dir, f))) copyFileSync(join(first.dir, f), join(o.dataDir, f));
+  }
   ensurePki(o.dataDir);
+  // Every NATS client verifies the servers against the CA; the token names its hash (docs/ha.md).
+  const caFile = join(o.dataDir, "pki", "ca.crt");
+  writeTokenFile(join(o.dataDir, "token"), withCaHash(token, caHashOf(readFileSync(caFile, "utf8"))));
   for (const s of specs) {
     mkdirSync(join(s.dir, "pki"), { recursive: true, mode: 0o700 });
     for (const f of ["pki/ca.crt", "pki/ca.key", "tokens.csv"]) {
@@ -157,18 +166,15 @@ export async function upServers(o: UpServersOptions): Promise<RunningServers> {
   try {
     for (const nodeName of nodes) {
       const secret = ensureJoinSecret(join(o.dataDir, "nodes", nodeName, "join-secret"));
-      nodeCreds.set(nodeName, (await requestNodeCredentials(handles.map((h) => h.natsUrl), token, cluster, nodeName, secret)).credentials);
+      nodeCreds.set(nodeName, (await requestNodeCredentials(handles.map((h) => h.natsUrl), token, cluster, nodeName, secret, caFile)).credentials);
     }
   } catch (e) {
     for (const h of handles) signalServer(h.dir, "SIGKILL", h.pgid);
     throw e;
   }
-  writeCredentials(o.dataDir, credentialsOf(token, { role: "admin" }));
+  writeCredentials(o.dataDir, credentialsOf(token, { role: "admin" }, caFile));
   const host = await startHost({ natsUrl, credentials: (id) => (id.role === "node" ? nodeCreds.get(id.node) : undefined), cluster, actors: nodeActors });
-  for (const f of ["pki/ca.crt", "tokens.csv"]) if (!existsSync(join(o.dataDir, f)) || f === "pki/ca.crt") {
-    mkdirSync(join(o.dataDir, "pki"), { recursive: true, mode: 0o700 });
-    copyFileSync(join(first.dir, f), join(o.dataDir, f));
-  }
+  if (!existsSync(join(o.dataDir, "tokens.csv"))) copyFileSync(join(first.dir, "tokens.csv"), join(o.dataDir, "tokens.csv"));
   const apiUrl = handles[0]!.apiUrl;
   const kubeconfig = kubeconfigPath(o.dataDir);
   writeKubeconfig(kubeconfig, {
@@ -201,6 +207,7 @@ export async function upServers(o: UpServersOptions): Promise<RunningServers> {
     apiUrl,
     kubeconfig,
     adminToken: tokens.admin,
+    caFile,
     token,
     nodes,
     host,
