@@ -15,7 +15,7 @@ import { startNatsServer, superviseNatsServer } from "../runtime/nats-server.ts"
 import { StoreClient } from "../bus/store-client.ts";
 import { isJoinToken, writeTokenFile } from "../runtime/cluster/token.ts";
 import { trustServer } from "./server-run.ts";
-import { DEFAULT_PORTS } from "../runtime/cluster/server-config.ts";
+import { DEFAULT_PORTS, JETSTREAM_DOMAIN } from "../runtime/cluster/server-config.ts";
 import { requestNodeCredentials, ensureJoinSecret } from "../runtime/cluster/node-credentials.ts";
 import { writeCredentials } from "../runtime/cluster/credentials.ts";
 import { CliError } from "./errors.ts";
@@ -59,7 +59,7 @@ export async function nodeJoin(o: NodeJoinOptions): Promise<{ host: Host; leafSe
     const remotes = issued.servers.leaf.map((u) => u.replace(/^nats-leaf:\/\//, `nats-leaf://${creds.user}:${encodeURIComponent(creds.password)}@`));
     // The local leaf server has the node's user only; the servers hold the leaf connection to that user's permissions.
     leafServer = await superviseNatsServer(() =>
-      startNatsServer({ dataDir: nodeDir, serverName: `leaf-${o.name}`, leafRemotes: remotes, leafRemoteCaFile: caFile, quiet: true, users: [{ user: creds.user, password: creds.password }] }),
+      startNatsServer({ dataDir: nodeDir, serverName: `leaf-${o.name}`, leafRemotes: remotes, leafRemoteCaFile: caFile, jetstreamDomain: JETSTREAM_DOMAIN, quiet: !process.env.FLOTILLA_NATS_LOG, users: [{ user: creds.user, password: creds.password }] }),
     );
     natsUrl = leafServer.current.url;
   }

@@ -44,6 +44,12 @@ export interface NatsServerOptions {
   /** The CA the leaf remotes' servers are verified with (TLS on the leaf connection). */
   leafRemoteCaFile?: string;
   /**
+   * JetStream domain. On a server with JetStream: the domain its JetStream answers in (also as
+   * `$JS.<domain>.API.>`). On a leaf node (no JetStream): the hub's domain, to which the account's
+   * `$JS.API.>` is forwarded (`default_js_domain`), so clients there use JetStream unchanged.
+   */
+  jetstreamDomain?: string;
+  /**
    * TLS with this certificate on client and leaf-node connections: a client must speak TLS and
    * verify the server against the CA; it needs no certificate of its own (it authenticates with
    * its user and password, which then never travel in the clear).
@@ -205,7 +211,9 @@ ping_max: ${opts.pingMax ?? 2}
 ${monitorPort ? `http: "${host}:${monitorPort}"` : ""}
 ${opts.leafRemotes ? "" : `jetstream {
   store_dir: "${join(dir, "jetstream")}"
+${opts.jetstreamDomain ? `  domain: ${JSON.stringify(opts.jetstreamDomain)}` : ""}
 }`}
+${opts.leafRemotes && opts.jetstreamDomain ? `default_js_domain: { ${account}: ${JSON.stringify(opts.jetstreamDomain)} }` : ""}
 accounts {
   SYS: { users: [ { user: "sys", password: "${sysPw}" } ] }
   ${account}: { ${opts.leafRemotes ? "" : "jetstream: enabled, "}users: [

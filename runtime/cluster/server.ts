@@ -35,7 +35,7 @@ import { readJson } from "./server-config.ts";
 import { seal, open, readLocal, writeLocal } from "./bootstrap.ts";
 import { openRegistry, putServer, listServers, deleteServer, BOOTSTRAP_KEY } from "./registry.ts";
 import { jetstreamReports, metaView, removePeer } from "./jetstream-cluster.ts";
-import { writeServerState, writeServerConfig } from "./server-config.ts";
+import { writeServerState, writeServerConfig, JETSTREAM_DOMAIN } from "./server-config.ts";
 import { ensureRouteCert } from "./route-cert.ts";
 
 /** Servers needed before buckets are replicated (R3): a majority of 3 survives one loss. */
@@ -168,6 +168,7 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
         cluster: clustered ? { name: NATS_CLUSTER_NAME, listen: routeListen, routes: c.peers, routePassword: derive(token, "route"), tls: natsTls } : undefined,
         leafListen: `${c.address}:${c.ports.leaf}`,
         tls: natsTls,
+        jetstreamDomain: JETSTREAM_DOMAIN,
       }),
     {
       onRestart: (n) => {
@@ -287,7 +288,7 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
           : kind === "node-controller"
             ? { sysNatsUrl: sysUrl, sysCaFile: caFile }
             : kind === "store"
-              ? { replicas }
+              ? { replicas, perNodeSubjects: true }
               : {},
     }));
     const nodeActors: ActorSpec[] = c.node
