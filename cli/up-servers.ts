@@ -39,6 +39,10 @@ export interface UpServersOptions {
   quiet?: boolean;
   handleSignals?: boolean;
   leaseDurationMs?: number;
+  /** The servers' addresses (default 127.0.0.2, 127.0.0.3, …); ports are then the defaults. */
+  addresses?: string[];
+  /** A command each server runs under (e.g. `ip netns exec <ns>`), by server index. */
+  prefix?: (i: number) => string[];
 }
 
 export interface ServerHandle {
@@ -102,14 +106,15 @@ export async function upServers(o: UpServersOptions): Promise<RunningServers> {
   const n = o.servers;
   const specs: ServerProcessSpec[] = [];
   for (let i = 0; i < n; i++) {
-    const address = serverAddress(i);
+    const address = o.addresses?.[i] ?? serverAddress(i);
     const dir = join(o.dataDir, "servers", serverName(i));
-    const [p1, p2, p3, p4] = (await freePorts(address, 4)) as [number, number, number, number];
+    // Addresses of other network namespaces cannot be probed from here: the default ports then.
+    const [p1, p2, p3, p4] = o.addresses ? [DEFAULT_PORTS.nats, DEFAULT_PORTS.route, DEFAULT_PORTS.leaf, DEFAULT_PORTS.api] : ((await freePorts(address, 4)) as [number, number, number, number]);
     const ports = readServerConfig(dir)?.ports ??
       (o.natsPort === 0
         ? { nats: p1, route: p2, leaf: p3, api: o.port === 0 ? p4 : o.port }
         : { nats: o.natsPort ?? DEFAULT_PORTS.nats, route: DEFAULT_PORTS.route, leaf: DEFAULT_PORTS.leaf, api: o.port === 0 ? p4 : o.port });
-    specs.push({ dir, name: serverName(i), address, token, cluster, ports, peers: [], init: i === 0, leaseDurationMs: o.leaseDurationMs });
+    specs.push({ dir, name: serverName(i), address, token, cluster, ports, peers: [], init: i === 0, leaseDurationMs: o.leaseDurationMs, ...(o.prefix ? { prefix: o.prefix(i) } : {}) });
   }
   for (const s of specs) s.peers = specs.filter((p) => p !== s).map((p) => `${p.address}:${p.ports.route}`);
   // Every server starts with the cluster's CA and tokens (kept from an earlier run or a
