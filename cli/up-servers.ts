@@ -64,6 +64,7 @@ export interface RunningServers {
   adminToken: string;
   /** The cluster CA every NATS client verifies the servers with. */
   caFile: string;
+  /** The join token with the CA's hash (`K10<hash>::F1.…`): what workers join with; passwords derive from it as from the secret alone. */
   token: string;
   nodes: string[];
   host: Host;
@@ -127,7 +128,8 @@ export async function upServers(o: UpServersOptions): Promise<RunningServers> {
   ensurePki(o.dataDir);
   // Every NATS client verifies the servers against the CA; the token names its hash (docs/ha.md).
   const caFile = join(o.dataDir, "pki", "ca.crt");
-  writeTokenFile(join(o.dataDir, "token"), withCaHash(token, caHashOf(readFileSync(caFile, "utf8"))));
+  const joinToken = withCaHash(token, caHashOf(readFileSync(caFile, "utf8")));
+  writeTokenFile(join(o.dataDir, "token"), joinToken);
   for (const s of specs) {
     mkdirSync(join(s.dir, "pki"), { recursive: true, mode: 0o700 });
     for (const f of ["pki/ca.crt", "pki/ca.key", "tokens.csv"]) {
@@ -213,7 +215,7 @@ export async function upServers(o: UpServersOptions): Promise<RunningServers> {
     kubeconfig,
     adminToken: tokens.admin,
     caFile,
-    token,
+    token: joinToken,
     nodes,
     host,
     async restart(name) {
