@@ -67,6 +67,8 @@ export const jsApi = {
   streamPurge: (stream: string) => `$JS.API.STREAM.PURGE.${stream}`,
   flowControl: () => "$JS.FC.>",
   acks: () => "$JS.ACK.>",
+  /** A JetStream API subject as a leaf node sends it to the servers' domain (`$JS.<domain>.API.…`). */
+  inDomain: (domain: string, apiSubject: string) => apiSubject.replace(/^\$JS\.API\./, `$JS.${domain}.API.`),
 } as const;
 
 export function subjects(cluster: string = DEFAULT_CLUSTER) {
@@ -121,6 +123,10 @@ export function subjects(cluster: string = DEFAULT_CLUSTER) {
     sysConnect: (account: string) => `$SYS.ACCOUNT.${account}.CONNECT`,
     /** Every server's JetStream report (system account; meta leader, peers). */
     sysJsz: () => `$SYS.REQ.SERVER.PING.JSZ`,
+    /** Every server's leaf-node connections (system account). */
+    sysLeafz: () => `$SYS.REQ.SERVER.PING.LEAFZ`,
+    /** Every server's client connections (system account). */
+    sysConnz: () => `$SYS.REQ.SERVER.PING.CONNZ`,
     /** Removes a lost server from the JetStream meta group (system account). */
     jsPeerRemove: () => `$JS.API.SERVER.REMOVE`,
     /** Asks the meta leader to step down (system account). */

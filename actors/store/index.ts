@@ -20,6 +20,7 @@ import { Informer } from "../../runtime/informer.ts";
 import { checkFence } from "./fence.ts";
 import { startRepairLoop } from "./repair-loop.ts";
 import { callerOf, refuseForNode, targetToCheck } from "./node-restriction.ts";
+import { serveNodeSubjects } from "../../runtime/cluster/node-subjects.ts";
 
 export interface StoreActorOptions {
   serviceCidr?: string;
@@ -29,6 +30,8 @@ export interface StoreActorOptions {
   /** Requests that may wait beyond those; more are answered TooManyRequests (default 4096). */
   maxQueued?: number;
   replicas?: number;
+  /** Also serve each registered node's own subjects (servers of a cluster; leaf workers need them, runtime/cluster/node-subjects.ts). */
+  perNodeSubjects?: boolean;
   /** How long Events are kept (default 1 h). */
   eventsMaxAgeMs?: number;
   /** How much storage Events may take; past it the oldest go first (default 128 MiB). */
@@ -107,6 +110,7 @@ export const storeActor: ActorDefinition<StoreActorOptions> = {
       },
     };
     const servers = [serve<StoreRequest, unknown>(ctx, ctx.subjects.storeAll(), options), serve<StoreRequest, unknown>(ctx, ctx.subjects.storeAsAnyNode(), options)];
+    if (opts.perNodeSubjects) servers.push(await serveNodeSubjects(ctx.nc, ctx.cluster, (subject) => serve<StoreRequest, unknown>(ctx, subject, options)));
     const server = { stop: async () => void (await Promise.all(servers.map((x) => x.stop()))) };
     ctx.log.info("store serving", { subject: ctx.subjects.storeAll() });
     const intervalMs = opts.repairIntervalMs ?? REPAIR_INTERVAL_MS;
