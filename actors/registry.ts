@@ -22,6 +22,7 @@ import { serviceAccountController } from "./serviceaccount-controller/index.ts";
 import { crdController } from "./crd-controller/index.ts";
 import { quotaController } from "./quota-controller/index.ts";
 import { disruptionController } from "./disruption-controller/index.ts";
+import { ingress } from "./ingress/index.ts";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const ACTORS: Record<string, ActorDefinition<any>> = {
@@ -47,6 +48,7 @@ export const ACTORS: Record<string, ActorDefinition<any>> = {
   "crd-controller": crdController,
   "quota-controller": quotaController,
   "disruption-controller": disruptionController,
+  ingress,
 };
 
 /** The control plane, in start order (the store first: everything else talks through it). */

@@ -88,6 +88,10 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
   t("resourcequotas", "ResourceQuota", "", true, ["quota"], { subresources: ["status"] }),
   t("limitranges", "LimitRange", "", true, ["limits"]),
   t("poddisruptionbudgets", "PodDisruptionBudget", "policy", true, ["pdb"], { subresources: ["status"] }),
+  t("ingresses", "Ingress", "networking.k8s.io", true, ["ing"], { subresources: ["status"] }),
+  t("ingressclasses", "IngressClass", "networking.k8s.io", false, []),
+  t("networkpolicies", "NetworkPolicy", "networking.k8s.io", true, ["netpol"]),
+  t("endpointslices", "EndpointSlice", "discovery.k8s.io", true, []),
 ];
 // Endpoints' singular is "endpoints" in Kubernetes.
 (RESOURCE_TYPES.find((r) => r.resource === "endpoints") as ResourceType).singular = "endpoints";

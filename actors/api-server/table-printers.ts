@@ -28,6 +28,7 @@ import { col, wide, NAME, AGE, CONTAINERS, IMAGES, SELECTOR, age, orNone, format
 import { WORKLOAD_PRINTERS } from "./table-printers-workloads.ts";
 import { RBAC_PRINTERS } from "./table-printers-rbac.ts";
 import { POLICY_PRINTERS } from "./table-printers-policy.ts";
+import { NETWORKING_PRINTERS } from "./table-printers-networking.ts";
 
 // ---------- pods ----------
 const isRestartableInit = (p: Pod, name: string) =>
@@ -389,4 +390,5 @@ export const PRINTERS: Readonly<Record<string, Printer>> = {
   ...WORKLOAD_PRINTERS,
   ...RBAC_PRINTERS,
   ...POLICY_PRINTERS,
+  ...NETWORKING_PRINTERS,
 };
