@@ -42,6 +42,8 @@ export interface UpOptions {
   handleSignals?: boolean;
   /** `pod`: pods in network namespaces, Services in the kernel, cluster DNS (docs/networking.md). Default `loopback`. */
   network?: NetworkChoice;
+  /** The ingress on node-1 (HTTP/HTTPS ports; default 80/443 as root, else 8080/8443); null: none. */
+  ingress?: { httpPort?: number; httpsPort?: number } | null;
 }
 
 export interface RunningCluster {
@@ -145,6 +147,10 @@ export async function up(o: UpOptions): Promise<RunningCluster> {
     { def: ACTORS.kubelet!, opts: { nodeName, engine: usesCri ? "cri" : engine, dataDir: join(o.dataDir, "nodes", nodeName), stopPodsOnExit: true, ...net.kubeletOpts(i), ...(cri ? { criSocket: cri.socket } : {}) } },
     { def: ACTORS.proxy!, opts: { nodeName, ...net.proxyOpts } },
   ]);
+  // One ingress: the nodes of one machine share its addresses (a joined node runs its own).
+  const root = process.getuid?.() === 0;
+  const ingressPorts = o.ingress === null ? undefined : { httpPort: o.ingress?.httpPort ?? (root ? 80 : 8080), httpsPort: o.ingress?.httpsPort ?? (root ? 443 : 8443) };
+  if (ingressPorts) nodeActors.push({ def: ACTORS.ingress!, opts: { nodeName: nodes[0]!, ...ingressPorts } });
   let host: Host;
   try {
     const planeHost = await step(`starting the control plane (${CONTROL_PLANE.join(", ")})`, () => startHost({ natsUrl: server.url, credentials, cluster, actors: controlPlane }));
@@ -209,6 +215,7 @@ export async function up(o: UpOptions): Promise<RunningCluster> {
   say("");
   say(`Flotilla is up: ${nodes.length} node(s), ${engine} engine, ${net.mode === "pod" ? "pod network (Services in the kernel, DNS at 10.96.0.10)" : "loopback network"}, cluster "${cluster}".`);
   say(`  API server:  ${apiUrl}   (dashboard: ${apiUrl}/ui/)`);
+  if (ingressPorts) say(`  Ingress:     http://127.0.0.1:${ingressPorts.httpPort}  https://127.0.0.1:${ingressPorts.httpsPort}`);
   say(`  NATS:        ${server.url}   (credentials in ${join(o.dataDir, "credentials")}: --creds <file>)`);
   say(`  kubeconfig:  ${kubeconfig}`);
   say("");

@@ -143,11 +143,6 @@ export async function startIngress(ctx: ActorContext, opts: IngressOptions): Pro
     httpPort: opts.httpPort ?? 80,
     ...(opts.httpsPort === null ? {} : { httpsPort: opts.httpsPort ?? 443 }),
     defaultCert: selfSignedDefaultCert(new Date(ctx.now())),
-  }).catch(async (e) => {
-    await server.close();
-    for (const inf of [ingresses, classes, services, endpoints, secrets] as Informer[]) inf.stop();
-    await queue.shutdown();
-    throw e;
   });
   log.info("ingress listening", { address, ...ports, ingressClass: className });
 

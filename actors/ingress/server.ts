@@ -67,8 +67,14 @@ export class IngressServer {
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 256 });
   private readonly next = new Map<string, number>();
   private readonly sockets = new Set<Socket>();
+  private closed = false;
+  private retry: NodeJS.Timeout | undefined;
 
-  constructor(private snapshot: () => Snapshot, private readonly log: Logger) {}
+  constructor(
+    private snapshot: () => Snapshot,
+    private readonly log: Logger,
+    private readonly retryMs = 5000,
+  ) {}
 
   async listen(o: ListenOptions): Promise<{ httpPort: number; httpsPort?: number }> {
     const http = createHttpServer((req, res) => this.handle(req, res, "http"));
@@ -98,18 +104,37 @@ export class IngressServer {
     return { httpPort, httpsPort };
   }
 
+  /**
+   * Listens; when the port cannot be had (taken, or privileged), says so once and tries again
+   * every `retryMs` until it can or the server closes, without holding the actor's start.
+   */
   private bind(s: Server, address: string, port: number): Promise<number> {
     s.on("connection", (sock: Socket) => {
       this.sockets.add(sock);
       sock.once("close", () => this.sockets.delete(sock));
     });
-    return new Promise((resolve, reject) => {
-      s.once("error", reject);
-      s.listen(port, address, () => {
-        s.off("error", reject);
-        s.on("error", (e) => this.log.warn("listener error", { error: String(e) }));
-        resolve((s.address() as AddressInfo).port);
-      });
+    return new Promise((resolve) => {
+      let warned = false;
+      const attempt = () => {
+        if (this.closed) return;
+        const onListening = () => {
+          s.off("error", onError);
+          s.on("error", (e) => this.log.warn("listener error", { error: String(e) }));
+          if (warned) this.log.info("listening after all", { address, port });
+          resolve((s.address() as AddressInfo).port);
+        };
+        const onError = (e: NodeJS.ErrnoException) => {
+          s.off("listening", onListening);
+          if (!warned) this.log.warn("cannot listen: will try again", { address, port, error: e.code ?? String(e), retryMs: this.retryMs });
+          warned = true;
+          resolve(port);
+          this.retry = setTimeout(attempt, this.retryMs);
+        };
+        s.once("error", onError);
+        s.once("listening", onListening);
+        s.listen(port, address);
+      };
+      attempt();
     });
   }
 
@@ -195,7 +220,9 @@ export class IngressServer {
 
   /** Stops listening and closes every client connection (the actor is stopping). */
   async close(): Promise<void> {
-    const closed = this.servers.map((s) => new Promise<void>((r) => s.close(() => r())));
+    this.closed = true;
+    clearTimeout(this.retry);
+    const closed = this.servers.map((s) => new Promise<void>((r) => (s.listening ? s.close(() => r()) : r())));
     for (const sock of this.sockets) sock.destroy();
     await Promise.all(closed);
     this.agent.destroy();
