@@ -23,6 +23,7 @@ import { crdController } from "./crd-controller/index.ts";
 import { quotaController } from "./quota-controller/index.ts";
 import { disruptionController } from "./disruption-controller/index.ts";
 import { ingress } from "./ingress/index.ts";
+import { endpointSliceController } from "./endpointslice-controller/index.ts";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const ACTORS: Record<string, ActorDefinition<any>> = {
@@ -49,6 +50,7 @@ export const ACTORS: Record<string, ActorDefinition<any>> = {
   "quota-controller": quotaController,
   "disruption-controller": disruptionController,
   ingress,
+  "endpointslice-controller": endpointSliceController,
 };
 
 /** The control plane, in start order (the store first: everything else talks through it). */
@@ -71,6 +73,7 @@ export const CONTROL_PLANE = [
   "crd-controller",
   "quota-controller",
   "disruption-controller",
+  "endpointslice-controller",
   "api-server",
 ] as const;
 
