@@ -17,9 +17,8 @@ import { on, startController, tolerate } from "../../runtime/controller.ts";
 import { ErrorCode } from "../../bus/errors.ts";
 import { matchesSelector } from "../../bus/selectors.ts";
 import { SERVICE_NAME_LABEL } from "../../bus/networking.ts";
+import { SLICES_BY_SERVICE, slicesByService } from "../../bus/endpoint-view.ts";
 import { reconcile } from "./endpointslices.ts";
-
-const BY_SERVICE = "service";
 
 export async function startEndpointSliceController(ctx: ActorContext): Promise<Actor> {
   const log = (r: string) => ctx.log.child({ informer: r });
@@ -29,7 +28,7 @@ export async function startEndpointSliceController(ctx: ActorContext): Promise<A
   const slices = new Informer<EndpointSlice>(ctx.nc, ctx.cluster, {
     resource: "endpointslices",
     log: log("endpointslices"),
-    indexers: { [BY_SERVICE]: (s) => [`${s.metadata.namespace}/${s.metadata.labels?.[SERVICE_NAME_LABEL] ?? ""}`] },
+    indexers: { [SLICES_BY_SERVICE]: slicesByService },
   });
   const serviceKeyOf = (s: EndpointSlice) => {
     const svc = s.metadata.labels?.[SERVICE_NAME_LABEL];
@@ -61,7 +60,7 @@ export async function startEndpointSliceController(ctx: ActorContext): Promise<A
         key: { namespace, name },
         service: services.get(namespace, name),
         endpoints: endpoints.get(namespace, name),
-        slices: slices.byIndex(BY_SERVICE, `${namespace}/${name}`),
+        slices: slices.byIndex(SLICES_BY_SERVICE, `${namespace}/${name}`),
         pods: pods.list(namespace),
       };
     },

@@ -3,6 +3,7 @@
  * HTTP and HTTPS reverse proxy that serves the Ingresses of its IngressClass. Informers on
  * Ingresses, IngressClasses, Services, Endpoints and TLS Secrets feed a routing snapshot
  * (`routes.ts`, pure) that the listeners (`server.ts`) read per request, so a change takes effect
+ * (a Service's endpoints from its EndpointSlices, or its Endpoints while it has none)
  * as soon as its watch event arrives and no connection is dropped. Each node writes its address
  * into the `status.loadBalancer.ingress` of the Ingresses it serves (`status.ts`). At start it
  * creates its IngressClass (default `flotilla`, marked as the cluster's default class) unless one
@@ -13,7 +14,8 @@
  */
 import type { ActorContext, ActorDefinition, Actor } from "../../runtime/actor.ts";
 import type { Endpoints, Secret, Service } from "../../bus/resources.ts";
-import type { Ingress, IngressClass } from "../../bus/networking.ts";
+import type { EndpointSlice, Ingress, IngressClass } from "../../bus/networking.ts";
+import { SLICES_BY_SERVICE, slicesByService, endpointsView } from "../../bus/endpoint-view.ts";
 import type { RouteTable } from "./routes.ts";
 import type { Snapshot } from "./server.ts";
 import type { SecureContext } from "node:tls";
@@ -63,6 +65,7 @@ export async function startIngress(ctx: ActorContext, opts: IngressOptions): Pro
   const services = informer<Service>("services");
   const endpoints = informer<Endpoints>("endpoints");
   const secrets = informer<Secret>("secrets", (s) => s.type === TLS_TYPE);
+  const slices = new Informer<EndpointSlice>(ctx.nc, ctx.cluster, { resource: "endpointslices", indexers: { [SLICES_BY_SERVICE]: slicesByService }, log: log.child({ informer: "endpointslices" }) });
 
   let table: RouteTable = { routes: [], tls: [] };
   const contexts = new Map<string, { rv: string; ctx: SecureContext | undefined }>();
@@ -88,7 +91,9 @@ export async function startIngress(ctx: ActorContext, opts: IngressOptions): Pro
     return {
       route: (host, path) => matchRoute(t, host, path),
       targets: (b) => {
-        const r = targetsOf(b, services.get(b.namespace, b.service), endpoints.get(b.namespace, b.service));
+        const svc = services.get(b.namespace, b.service);
+        const eps = svc ? endpointsView(svc, slices.byIndex(SLICES_BY_SERVICE, `${b.namespace}/${b.service}`), endpoints.get(b.namespace, b.service)) : undefined;
+        const r = targetsOf(b, svc, eps);
         return r.ok ? r.targets : r.reason;
       },
       secureContext: (name) => {
@@ -122,7 +127,7 @@ export async function startIngress(ctx: ActorContext, opts: IngressOptions): Pro
   const routesChanged = () => queue.add(ROUTES);
   for (const inf of [ingresses, classes] as Informer[]) inf.addHandlers({ add: routesChanged, update: routesChanged, delete: routesChanged });
 
-  await Promise.all([ingresses.start(), classes.start(), services.start(), endpoints.start(), secrets.start()]);
+  await Promise.all([ingresses.start(), classes.start(), services.start(), endpoints.start(), secrets.start(), slices.start()]);
   if (opts.createClass !== false && !classes.get(undefined, className)) {
     const ic: IngressClass = {
       apiVersion: `${NETWORKING_GROUP}/v1`,
@@ -156,7 +161,7 @@ export async function startIngress(ctx: ActorContext, opts: IngressOptions): Pro
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([queue.idle(), new Promise((r) => (timer = setTimeout(r, 2000)))]);
       clearTimeout(timer);
-      for (const inf of [ingresses, classes, services, endpoints, secrets] as Informer[]) inf.stop();
+      for (const inf of [ingresses, classes, services, endpoints, secrets, slices] as Informer[]) inf.stop();
       await queue.shutdown();
     },
   };
