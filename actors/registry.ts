@@ -24,6 +24,7 @@ import { quotaController } from "./quota-controller/index.ts";
 import { disruptionController } from "./disruption-controller/index.ts";
 import { ingress } from "./ingress/index.ts";
 import { endpointSliceController } from "./endpointslice-controller/index.ts";
+import { networkPolicy } from "./proxy/network-policy.ts";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const ACTORS: Record<string, ActorDefinition<any>> = {
@@ -51,6 +52,7 @@ export const ACTORS: Record<string, ActorDefinition<any>> = {
   "disruption-controller": disruptionController,
   ingress,
   "endpointslice-controller": endpointSliceController,
+  "network-policy": networkPolicy,
 };
 
 /** The control plane, in start order (the store first: everything else talks through it). */

@@ -151,6 +151,8 @@ export async function up(o: UpOptions): Promise<RunningCluster> {
   const root = process.getuid?.() === 0;
   const ingressPorts = o.ingress === null ? undefined : { httpPort: o.ingress?.httpPort ?? (root ? 80 : 8080), httpsPort: o.ingress?.httpsPort ?? (root ? 443 : 8443) };
   if (ingressPorts) nodeActors.push({ def: ACTORS.ingress!, opts: { nodeName: nodes[0]!, ...ingressPorts } });
+  // NetworkPolicies are enforced in the kernel, for pods in network namespaces.
+  if (net.mode === "pod") nodeActors.push(...nodes.map((nodeName) => ({ def: ACTORS["network-policy"]!, opts: { nodeName } })));
   let host: Host;
   try {
     const planeHost = await step(`starting the control plane (${CONTROL_PLANE.join(", ")})`, () => startHost({ natsUrl: server.url, credentials, cluster, actors: controlPlane }));
