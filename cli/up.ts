@@ -151,8 +151,8 @@ export async function up(o: UpOptions): Promise<RunningCluster> {
   const root = process.getuid?.() === 0;
   const ingressPorts = o.ingress === null ? undefined : { httpPort: o.ingress?.httpPort ?? (root ? 80 : 8080), httpsPort: o.ingress?.httpsPort ?? (root ? 443 : 8443) };
   if (ingressPorts) nodeActors.push({ def: ACTORS.ingress!, opts: { nodeName: nodes[0]!, ...ingressPorts } });
-  // NetworkPolicies are enforced in the kernel, for pods in network namespaces.
-  if (net.mode === "pod") nodeActors.push(...nodes.map((nodeName) => ({ def: ACTORS["network-policy"]!, opts: { nodeName } })));
+  // NetworkPolicies are enforced in the kernel, for pods in network namespaces (one actor: the nodes share this machine's FORWARD chain).
+  if (net.mode === "pod") nodeActors.push({ def: ACTORS["network-policy"]!, opts: { nodeName: nodes[0]!, nodes } });
   let host: Host;
   try {
     const planeHost = await step(`starting the control plane (${CONTROL_PLANE.join(", ")})`, () => startHost({ natsUrl: server.url, credentials, cluster, actors: controlPlane }));

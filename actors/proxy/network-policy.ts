@@ -64,6 +64,12 @@ export class KernelPolicies {
 
 export interface NetworkPolicyOptions {
   nodeName: string;
+  /**
+   * Every node whose pods share this network namespace's FORWARD chain (`flotilla up` runs its
+   * nodes in one): one actor must enforce for all of them, as each rewrites the whole chain.
+   * Default: `[nodeName]`.
+   */
+  nodes?: string[];
   /** Program the rules inside this network namespace (test hosts); default the current one. */
   netns?: string;
 }
@@ -77,8 +83,9 @@ export async function startNetworkPolicy(ctx: ActorContext, opts: NetworkPolicyO
   const pods = inf<Pod>("pods");
   const namespaces = inf<Namespace>("namespaces");
   const kernel = new KernelPolicies({ netns: opts.netns });
+  const local = new Set(opts.nodes ?? [opts.nodeName]);
   const sync = async () => {
-    const rules = policyRules({ policies: policies.list(), pods: pods.list(), namespaces: namespaces.list(), isLocal: (p) => p.spec.nodeName === opts.nodeName });
+    const rules = policyRules({ policies: policies.list(), pods: pods.list(), namespaces: namespaces.list(), isLocal: (p) => local.has(p.spec.nodeName ?? "") });
     await kernel.sync(rules);
   };
   const queue = new WorkQueue(sync, { log, baseDelayMs: 100, maxDelayMs: 5000 });
