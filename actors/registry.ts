@@ -24,6 +24,9 @@ import { quotaController } from "./quota-controller/index.ts";
 import { disruptionController } from "./disruption-controller/index.ts";
 import { pvController } from "./pv-controller/index.ts";
 import { hpaController } from "./hpa-controller/index.ts";
+import { ingress } from "./ingress/index.ts";
+import { endpointSliceController } from "./endpointslice-controller/index.ts";
+import { networkPolicy } from "./proxy/network-policy.ts";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const ACTORS: Record<string, ActorDefinition<any>> = {
@@ -51,6 +54,9 @@ export const ACTORS: Record<string, ActorDefinition<any>> = {
   "disruption-controller": disruptionController,
   "pv-controller": pvController,
   "hpa-controller": hpaController,
+  ingress,
+  "endpointslice-controller": endpointSliceController,
+  "network-policy": networkPolicy,
 };
 
 /** The control plane, in start order (the store first: everything else talks through it). */
@@ -75,6 +81,7 @@ export const CONTROL_PLANE = [
   "disruption-controller",
   "pv-controller",
   "hpa-controller",
+  "endpointslice-controller",
   "api-server",
 ] as const;
 

@@ -92,6 +92,10 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
   t("persistentvolumeclaims", "PersistentVolumeClaim", "", true, ["pvc"], { subresources: ["status"] }),
   t("storageclasses", "StorageClass", "storage.k8s.io", false, ["sc"]),
   { ...t("horizontalpodautoscalers", "HorizontalPodAutoscaler", "autoscaling", true, ["hpa"], { categories: ["all"], subresources: ["status"] }), version: "v2" },
+  t("ingresses", "Ingress", "networking.k8s.io", true, ["ing"], { subresources: ["status"] }),
+  t("ingressclasses", "IngressClass", "networking.k8s.io", false, []),
+  t("networkpolicies", "NetworkPolicy", "networking.k8s.io", true, ["netpol"]),
+  t("endpointslices", "EndpointSlice", "discovery.k8s.io", true, []),
 ];
 // Endpoints' singular is "endpoints" in Kubernetes.
 (RESOURCE_TYPES.find((r) => r.resource === "endpoints") as ResourceType).singular = "endpoints";

@@ -30,6 +30,9 @@ program
   .option("--cluster <name>", "cluster name (NATS subject prefix)")
   .option("--example", "apply examples/web-app.yaml once the cluster is up")
   .addOption(new Option("--network <mode>", "pod: every pod its own network namespace and address, Services in the kernel, cluster DNS (root; process engine); loopback: pods share the host's network").choices(["loopback", "pod"]).default("loopback"))
+  .option("--ingress-port <port>", "HTTP port of the ingress on node-1 (Ingresses, like k3s' Traefik; default 80 as root, else 8080)")
+  .option("--ingress-tls-port <port>", "HTTPS port of the ingress (default 443 as root, else 8443)")
+  .option("--no-ingress", "start no ingress")
   .option("--servers <n>", "run this many servers (NATS cluster + control plane each) on 127.0.0.2, 127.0.0.3, …; 3 or more replicate the store")
   .option("--self-hosted", "run the control plane as static pods (kube-system) of node-1 from the flotilla image; nats-server stays on the host")
   .option("--image <tag>", "--self-hosted: the image its pods run (default flotilla:<version>, built when missing)")
@@ -55,6 +58,7 @@ program
       network: o.network,
       selfHosted: o.selfHosted === true,
       image: o.image,
+      ingress: o.ingress === false ? null : { httpPort: o.ingressPort ? Number(o.ingressPort) : undefined, httpsPort: o.ingressTlsPort ? Number(o.ingressTlsPort) : undefined },
     });
     if (o.example) {
       const { applyExample } = await import("./example.ts");

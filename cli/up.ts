@@ -48,6 +48,8 @@ export interface UpOptions {
   selfHosted?: boolean;
   /** The image those pods run (default flotilla:<version>, built when missing). */
   image?: string;
+  /** The ingress on node-1 (HTTP/HTTPS ports; default 80/443 as root, else 8080/8443); null: none. */
+  ingress?: { httpPort?: number; httpsPort?: number } | null;
 }
 
 export interface RunningCluster {
@@ -157,6 +159,12 @@ export async function up(o: UpOptions): Promise<RunningCluster> {
     { def: ACTORS.kubelet!, opts: { nodeName, engine: usesCri ? "cri" : engine, dataDir: join(o.dataDir, "nodes", nodeName), stopPodsOnExit: true, ...(i === 0 ? { staticPodPath: manifests } : {}), ...net.kubeletOpts(i), ...(cri ? { criSocket: cri.socket } : {}) } },
     { def: ACTORS.proxy!, opts: { nodeName, ...net.proxyOpts } },
   ]);
+  // One ingress: the nodes of one machine share its addresses (a joined node runs its own).
+  const root = process.getuid?.() === 0;
+  const ingressPorts = o.ingress === null ? undefined : { httpPort: o.ingress?.httpPort ?? (root ? 80 : 8080), httpsPort: o.ingress?.httpsPort ?? (root ? 443 : 8443) };
+  if (ingressPorts) nodeActors.push({ def: ACTORS.ingress!, opts: { nodeName: nodes[0]!, ...ingressPorts } });
+  // NetworkPolicies are enforced in the kernel, for pods in network namespaces (one actor: the nodes share this machine's FORWARD chain).
+  if (net.mode === "pod") nodeActors.push({ def: ACTORS["network-policy"]!, opts: { nodeName: nodes[0]!, nodes } });
   let host: Host;
   try {
     const planeHost = await step(selfHosted ? "the control plane runs as static pods of node-1" : `starting the control plane (${CONTROL_PLANE.join(", ")})`, () => startHost({ natsUrl: server.url, credentials, cluster, actors: controlPlane }));
@@ -227,6 +235,7 @@ export async function up(o: UpOptions): Promise<RunningCluster> {
   say("");
   say(`Flotilla is up: ${nodes.length} node(s), ${engine} engine, ${net.mode === "pod" ? "pod network (Services in the kernel, DNS at 10.96.0.10)" : "loopback network"}, cluster "${cluster}".`);
   say(`  API server:  ${apiUrl}   (dashboard: ${apiUrl}/ui/)`);
+  if (ingressPorts) say(`  Ingress:     http://127.0.0.1:${ingressPorts.httpPort}  https://127.0.0.1:${ingressPorts.httpsPort}`);
   say(`  NATS:        ${server.url}   (credentials in ${join(o.dataDir, "credentials")}: --creds <file>)`);
   say(`  kubeconfig:  ${kubeconfig}`);
   say("");

@@ -30,6 +30,7 @@ import { RBAC_PRINTERS } from "./table-printers-rbac.ts";
 import { POLICY_PRINTERS } from "./table-printers-policy.ts";
 import { STORAGE_PRINTERS } from "./table-printers-storage.ts";
 import { AUTOSCALING_PRINTERS } from "./table-printers-autoscaling.ts";
+import { NETWORKING_PRINTERS } from "./table-printers-networking.ts";
 
 // ---------- pods ----------
 const isRestartableInit = (p: Pod, name: string) =>
@@ -393,4 +394,5 @@ export const PRINTERS: Readonly<Record<string, Printer>> = {
   ...POLICY_PRINTERS,
   ...STORAGE_PRINTERS,
   ...AUTOSCALING_PRINTERS,
+  ...NETWORKING_PRINTERS,
 };

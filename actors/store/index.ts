@@ -9,6 +9,7 @@ import type { KubeObject, Namespace } from "../../bus/resources.ts";
 import type { CustomResourceDefinition } from "../../bus/crd.ts";
 import type { ResourceQuota } from "./quota.ts";
 import type { LimitRange } from "./limit-ranges.ts";
+import type { IngressClass } from "../../bus/networking.ts";
 import { match } from "ts-pattern";
 import { ensureBuckets } from "../../bus/kv.ts";
 import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
@@ -80,11 +81,12 @@ export const storeActor: ActorDefinition<StoreActorOptions> = {
     const quotas = new Informer<ResourceQuota>(ctx.nc, ctx.cluster, { resource: "resourcequotas", log: ctx.log });
     const limitRanges = new Informer<LimitRange>(ctx.nc, ctx.cluster, { resource: "limitranges", log: ctx.log });
     const crds = new Informer<CustomResourceDefinition>(ctx.nc, ctx.cluster, { resource: "customresourcedefinitions", log: ctx.log });
-    const store = new Store(ctx.nc, buckets, { namespaces, quotas, limitRanges, serviceCidr: opts.serviceCidr, defaultTolerationSeconds: opts.defaultTolerationSeconds });
+    const ingressClasses = new Informer<IngressClass>(ctx.nc, ctx.cluster, { resource: "ingressclasses", log: ctx.log });
+    const store = new Store(ctx.nc, buckets, { namespaces, quotas, limitRanges, ingressClasses, serviceCidr: opts.serviceCidr, defaultTolerationSeconds: opts.defaultTolerationSeconds });
     const feedTypes = () => store.customTypes.feed(crds.list());
     crds.addHandlers({ add: feedTypes, update: feedTypes, delete: feedTypes });
     await store.bootstrap();
-    await Promise.all([namespaces.start(), quotas.start(), limitRanges.start(), crds.start()]);
+    await Promise.all([namespaces.start(), quotas.start(), limitRanges.start(), crds.start(), ingressClasses.start()]);
     feedTypes();
     const prefix = `${ctx.subjects.storeQueue()}.`;
     const nodePrefix = ctx.subjects.storeNodePrefix();
@@ -129,6 +131,7 @@ export const storeActor: ActorDefinition<StoreActorOptions> = {
         quotas.stop();
         limitRanges.stop();
         crds.stop();
+        ingressClasses.stop();
       },
     };
   },

@@ -27,6 +27,7 @@ import { customAdmitter, crdAdmitter, acceptCRD } from "./custom.ts";
 import { quotaAdmitter, limitRangeAdmitter, pdbAdmitter } from "./policy.ts";
 import { persistentVolumeAdmitter, persistentVolumeClaimAdmitter, storageClassAdmitter } from "./storage.ts";
 import { hpaAdmitter } from "./autoscaling.ts";
+import { ingressAdmitter, ingressClassAdmitter, networkPolicyAdmitter, endpointSliceAdmitter } from "./networking.ts";
 
 export type { AdmissionContext, Admitter } from "./types.ts";
 export { DEFAULT_TOLERATION_SECONDS } from "./tolerations.ts";
@@ -67,6 +68,10 @@ const ADMITTERS: Readonly<Record<string, Admitter>> = {
   PersistentVolumeClaim: persistentVolumeClaimAdmitter,
   StorageClass: storageClassAdmitter,
   HorizontalPodAutoscaler: hpaAdmitter,
+  Ingress: ingressAdmitter,
+  IngressClass: ingressClassAdmitter,
+  NetworkPolicy: networkPolicyAdmitter,
+  EndpointSlice: endpointSliceAdmitter,
 };
 /** Kinds admission has no rules for get metadata checks only and are otherwise left untouched. */
 const GENERIC: Admitter = { nameFn: nameIsDNSSubdomain, validate: () => [] };
