@@ -22,6 +22,11 @@ import { serviceAccountController } from "./serviceaccount-controller/index.ts";
 import { crdController } from "./crd-controller/index.ts";
 import { quotaController } from "./quota-controller/index.ts";
 import { disruptionController } from "./disruption-controller/index.ts";
+import { pvController } from "./pv-controller/index.ts";
+import { hpaController } from "./hpa-controller/index.ts";
+import { ingress } from "./ingress/index.ts";
+import { endpointSliceController } from "./endpointslice-controller/index.ts";
+import { networkPolicy } from "./proxy/network-policy.ts";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const ACTORS: Record<string, ActorDefinition<any>> = {
@@ -47,6 +52,11 @@ export const ACTORS: Record<string, ActorDefinition<any>> = {
   "crd-controller": crdController,
   "quota-controller": quotaController,
   "disruption-controller": disruptionController,
+  "pv-controller": pvController,
+  "hpa-controller": hpaController,
+  ingress,
+  "endpointslice-controller": endpointSliceController,
+  "network-policy": networkPolicy,
 };
 
 /** The control plane, in start order (the store first: everything else talks through it). */
@@ -69,6 +79,9 @@ export const CONTROL_PLANE = [
   "crd-controller",
   "quota-controller",
   "disruption-controller",
+  "pv-controller",
+  "hpa-controller",
+  "endpointslice-controller",
   "api-server",
 ] as const;
 

@@ -8,7 +8,9 @@
  *   // node --import tsx bench/ha.ts
  */
 import type { NatsConnection } from "@nats-io/transport-node";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, mkdirSync, writeFileSync } from "node:fs";
+import { generateCa } from "../actors/api-server/certs.ts";
+import { ensureRouteCert } from "../runtime/cluster/route-cert.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -69,10 +71,17 @@ async function until(fn: () => Promise<boolean>, timeoutMs: number, what: string
 export async function benchHa(o: { writes: number; inFlight?: number }): Promise<HaBench> {
   process.env.FLOTILLA_LOG ??= "warn";
   const inFlight = o.inFlight ?? 8;
-  // R1: one nats-server, one store.
-  const single = await startNatsServer({ port: 0 });
-  const host = await startHost({ natsUrl: single.url, cluster: "default", actors: [{ def: storeActor }] });
-  const nc1 = await connectNats(single.url, "bench-ha-r1");
+  // R1: one nats-server, one store, with TLS on client connections as the three servers have.
+  const r1Dir = mkdtempSync(join(tmpdir(), "flotilla-bench-ha-r1-"));
+  mkdirSync(join(r1Dir, "pki"), { recursive: true, mode: 0o700 });
+  const ca = generateCa();
+  writeFileSync(join(r1Dir, "pki", "ca.crt"), ca.certPem);
+  writeFileSync(join(r1Dir, "pki", "ca.key"), ca.keyPem, { mode: 0o600 });
+  const tls = ensureRouteCert(r1Dir, "127.0.0.1");
+  const single = await startNatsServer({ port: 0, dataDir: r1Dir, tls, passwords: { sys: "bench", user: "bench" } });
+  const r1Creds = { user: "flotilla", password: "bench", caFile: tls.caFile };
+  const host = await startHost({ natsUrl: single.url, credentials: () => r1Creds, cluster: "default", actors: [{ def: storeActor }] });
+  const nc1 = await connectNats(single.url, "bench-ha-r1", r1Creds);
   let r1: WriteFigures;
   try {
     r1 = await writes(nc1, "default", o.writes, inFlight, "r1");
@@ -80,11 +89,12 @@ export async function benchHa(o: { writes: number; inFlight?: number }): Promise
     await nc1.close();
     await host.stop();
     await single.stop();
+    rmSync(r1Dir, { recursive: true, force: true });
   }
   // R3: three servers on loopback aliases.
   const dir = mkdtempSync(join(tmpdir(), "flotilla-bench-ha-"));
   const c = await upServers({ dataDir: dir, servers: 3, nodes: 0, engine: "simulated", port: 0, natsPort: 0, quiet: true, leaseDurationMs: 3000 });
-  const nc = await connectNats(userUrl(c.natsUrl, c.token), "bench-ha-r3");
+  const nc = await connectNats(userUrl(c.natsUrl, c.token), "bench-ha-r3", undefined, { tls: { caFile: c.caFile } });
   try {
     const s = subjects("default");
     const main = s.kvStream(s.bucket());
@@ -121,7 +131,17 @@ export async function benchHa(o: { writes: number; inFlight?: number }): Promise
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const r = await benchHa({ writes: Number(process.argv[2] ?? 2000) });
-  console.log(JSON.stringify(r, null, 2));
+  // node --import tsx bench/ha.ts [writes] [--out file.json --note "conditions of the run"]
+  const arg = (name: string) => {
+    const i = process.argv.indexOf(name);
+    return i > 0 ? process.argv[i + 1] : undefined;
+  };
+  const writesArg = process.argv[2] && !process.argv[2].startsWith("--") ? Number(process.argv[2]) : 2000;
+  const r = await benchHa({ writes: writesArg });
+  const out = { command: `node --import tsx bench/ha.ts ${writesArg}`, at: new Date().toISOString(), note: arg("--note"), writes: writesArg, result: r };
+  const text = JSON.stringify(out, null, 2);
+  console.log(text);
+  const file = arg("--out");
+  if (file) writeFileSync(file, text + "\n");
   process.exit(0);
 }

@@ -1,6 +1,7 @@
 /**
  * Pod startup latency per engine: create → Running observed by a watch (an informer on pods),
- * p50 and p99 over `n` pods (default 100), created one after another on one kubelet.
+ * p50 and p99 over `n` pods (default 100), created one after another on one kubelet. The cri
+ * engine runs against a private containerd started for the run (actors/kubelet/engines/cri/).
  *
  * @example
  *   const r = await benchPodStartup("process");   // { p50Ms, p99Ms, n }
@@ -14,6 +15,7 @@ import { startTestCluster } from "../specs/harness/cluster.ts";
 import { ensureBusyboxImage, BUSYBOX_IMAGE } from "../specs/harness/images.ts";
 import { kubelet } from "../actors/kubelet/index.ts";
 import { latencies as histogram } from "./lib/hist.ts";
+import { startContainerd } from "../actors/kubelet/engines/cri/containerd-process.ts";
 
 export interface StartupResult {
   engine: string;
@@ -23,12 +25,16 @@ export interface StartupResult {
 }
 
 
-export async function benchPodStartup(engine: "docker" | "process" | "simulated", n = 100): Promise<StartupResult> {
+export type StartupEngine = "docker" | "process" | "simulated" | "cri";
+
+export async function benchPodStartup(engine: StartupEngine, n = 100): Promise<StartupResult> {
   if (engine === "docker") await ensureBusyboxImage();
   const dataDir = mkdtempSync(join(tmpdir(), "flotilla-bench-kubelet-"));
   const nodeName = `bench-${engine}-${Date.now().toString(36)}`;
+  // cri: a private containerd under the bench's data dir (its images imported from a local archive).
+  const ctrd = engine === "cri" ? await startContainerd({ dataDir: join(dataDir, "containerd") }) : undefined;
   const cluster = await startTestCluster({ cluster: `bench${Date.now().toString(36)}` });
-  const host = await cluster.startActors([{ def: kubelet, opts: { nodeName, engine, dataDir } }]);
+  const host = await cluster.startActors([{ def: kubelet, opts: { nodeName, engine, dataDir, ...(ctrd ? { criSocket: ctrd.socket } : {}) } }]);
   const informer = new Informer<Pod>(cluster.nc, cluster.cluster, { resource: "pods", filter: (p) => p.spec?.nodeName === nodeName });
   const createdAt = new Map<string, number>();
   const latencies: number[] = [];
@@ -55,7 +61,7 @@ export async function benchPodStartup(engine: "docker" | "process" | "simulated"
         spec: {
           nodeName,
           terminationGracePeriodSeconds: 0,
-          containers: [{ name: "c", image: engine === "docker" ? BUSYBOX_IMAGE : "busybox", imagePullPolicy: "IfNotPresent", command: ["sleep", "3600"] }],
+          containers: [{ name: "c", image: engine === "docker" || engine === "cri" ? BUSYBOX_IMAGE : "busybox", imagePullPolicy: "IfNotPresent", command: ["sleep", "3600"] }],
         },
       });
       await running;
@@ -68,6 +74,7 @@ export async function benchPodStartup(engine: "docker" | "process" | "simulated"
     informer.stop();
     await host.stop();
     await cluster.stop();
+    await ctrd?.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
   const h = histogram();
@@ -79,7 +86,7 @@ export async function benchPodStartup(engine: "docker" | "process" | "simulated"
 
 // `node --import tsx bench/kubelet.ts [engine…]` runs it standalone.
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const engines = (process.argv.slice(2).length ? process.argv.slice(2) : ["simulated", "process", "docker"]) as ("docker" | "process" | "simulated")[];
+  const engines = (process.argv.slice(2).length ? process.argv.slice(2) : ["simulated", "process", "docker", "cri"]) as StartupEngine[];
   for (const e of engines) {
     try {
       console.log(JSON.stringify(await benchPodStartup(e)));

@@ -31,7 +31,7 @@ export interface ProxyBench {
 }
 
 /** Keeps `concurrency` keep-alive requests in flight for `ms`. */
-async function load(host: string, port: number, ms: number, concurrency: number): Promise<LoadResult> {
+export async function load(host: string, port: number, ms: number, concurrency: number): Promise<LoadResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
   const until = Date.now() + ms;

@@ -114,6 +114,11 @@ async function main(): Promise<void> {
   writeFileSync(`${base}.svg`, renderSvg(results));
   process.stdout.write(renderTable(results) + "\n\n");
   process.stdout.write(`wrote ${base}.json, .md and .svg\n`);
+  if (args.mode === "full" && !args.only) {
+    // The JSON behind the table in docs/performance.md, committed so every row can be traced.
+    writeFileSync(join(RESULTS, "latest.json"), JSON.stringify(results, null, 2) + "\n");
+    process.stdout.write(`wrote ${join(RESULTS, "latest.json")}\n`);
+  }
   if (args.docs || (args.mode === "full" && !args.only)) {
     const doc = existsSync(DOC) ? readFileSync(DOC, "utf8") : "# Performance\n";
     writeFileSync(DOC, replaceTable(doc, renderTable(results)));

@@ -14,7 +14,7 @@ import { StoreClient } from "../bus/store-client.ts";
 import { subjects } from "../bus/subjects.ts";
 import { storeActor } from "../actors/store/index.ts";
 import { closedLoop } from "./lib/hist.ts";
-import { startEtcd, etcdVersion } from "./etcd.ts";
+import { ensureEtcd, startEtcd, etcdVersion } from "./etcd.ts";
 
 export interface Load {
   perSecond: number;
@@ -49,8 +49,9 @@ export async function benchStore(o: { n: number; inFlight?: number[]; onProgress
   let etcd: Awaited<ReturnType<typeof startEtcd>>;
   let etcdNote: string | undefined;
   try {
-    etcd = await startEtcd({ maxSockets: Math.max(...levels) });
-    if (!etcd) etcdNote = "no etcd binary (apt-get install etcd-server)";
+    etcdNote = ensureEtcd();
+    etcd = etcdNote ? undefined : await startEtcd({ maxSockets: Math.max(...levels) });
+    if (!etcd) etcdNote ??= "etcd did not start";
   } catch (e) {
     etcdNote = `etcd did not start: ${(e as Error).message}`;
   }

@@ -10,7 +10,7 @@
  *   catalog.find("example.com", "v1", "widgets");
  */
 import type { ResourceType } from "./kinds.ts";
-import { RESOURCE_TYPES, REVIEW_TYPES, resourceType } from "./kinds.ts";
+import { RESOURCE_TYPES, REVIEW_TYPES, METRICS_TYPES, HPA_V1, resourceType } from "./kinds.ts";
 
 export interface GroupVersions {
   group: string;
@@ -63,9 +63,9 @@ export class ResourceCatalog {
     return [...this.custom.values()];
   }
 
-  /** Every type served: the stored ones, the reviews (answered at once, never stored) and the custom ones. */
+  /** Every type served: the stored ones, the reviews and metrics (answered at once, never stored) and the custom ones. */
   all(): ResourceType[] {
-    return [...RESOURCE_TYPES, ...REVIEW_TYPES, ...this.custom.values()];
+    return [...RESOURCE_TYPES, ...REVIEW_TYPES, ...METRICS_TYPES, HPA_V1, ...this.custom.values()];
   }
 
   /** By plural (the store's and KV's name for a type). */
@@ -75,7 +75,9 @@ export class ResourceCatalog {
 
   /** The type a URL names, seen at that version (custom types serve several). */
   find(group: string, version: string, resource: string): ResourceType | undefined {
-    const rt = this.all().find((r) => r.group === group && r.resource === resource);
+    const named = this.all().filter((r) => r.group === group && r.resource === resource);
+    // A built-in type may be served at more than one version (HorizontalPodAutoscaler: v2 and v1).
+    const rt = named.find((r) => !r.custom && r.version === version) ?? named[0];
     if (!rt) return undefined;
     if (!rt.custom) return rt.version === version ? rt : undefined;
     return rt.custom.versions.some((v) => v.name === version) ? { ...rt, version } : undefined;

@@ -88,6 +88,14 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
   t("resourcequotas", "ResourceQuota", "", true, ["quota"], { subresources: ["status"] }),
   t("limitranges", "LimitRange", "", true, ["limits"]),
   t("poddisruptionbudgets", "PodDisruptionBudget", "policy", true, ["pdb"], { subresources: ["status"] }),
+  t("persistentvolumes", "PersistentVolume", "", false, ["pv"], { subresources: ["status"] }),
+  t("persistentvolumeclaims", "PersistentVolumeClaim", "", true, ["pvc"], { subresources: ["status"] }),
+  t("storageclasses", "StorageClass", "storage.k8s.io", false, ["sc"]),
+  { ...t("horizontalpodautoscalers", "HorizontalPodAutoscaler", "autoscaling", true, ["hpa"], { categories: ["all"], subresources: ["status"] }), version: "v2" },
+  t("ingresses", "Ingress", "networking.k8s.io", true, ["ing"], { subresources: ["status"] }),
+  t("ingressclasses", "IngressClass", "networking.k8s.io", false, []),
+  t("networkpolicies", "NetworkPolicy", "networking.k8s.io", true, ["netpol"]),
+  t("endpointslices", "EndpointSlice", "discovery.k8s.io", true, []),
 ];
 // Endpoints' singular is "endpoints" in Kubernetes.
 (RESOURCE_TYPES.find((r) => r.resource === "endpoints") as ResourceType).singular = "endpoints";
@@ -104,6 +112,21 @@ export const REVIEW_TYPES: readonly ResourceType[] = [
   t("tokenreviews", "TokenReview", "authentication.k8s.io", false, []),
 ];
 export const isReview = (rt: ResourceType) => REVIEW_TYPES.includes(rt);
+
+/**
+ * metrics.k8s.io/v1beta1 (metrics-server's API): answered by the api-server from the kubelets'
+ * reports (bus/metrics.ts), read-only (get, list), never stored.
+ */
+export const METRICS_GROUP = "metrics.k8s.io";
+export const METRICS_TYPES: readonly ResourceType[] = [
+  { ...t("nodes", "NodeMetrics", METRICS_GROUP, false, []), version: "v1beta1" },
+  { ...t("pods", "PodMetrics", METRICS_GROUP, true, []), version: "v1beta1" },
+];
+export const isMetrics = (rt: ResourceType) => rt.group === METRICS_GROUP;
+
+/** HorizontalPodAutoscalers are stored as autoscaling/v2 and also served as autoscaling/v1 (actors/api-server/autoscaling-v1.ts). */
+export const HPA_V1: ResourceType = { ...RESOURCE_TYPES.find((r) => r.resource === "horizontalpodautoscalers")!, version: "v1" };
+export const isHpaV1 = (rt: ResourceType) => rt.group === HPA_V1.group && rt.resource === HPA_V1.resource && rt.version === "v1";
 
 const byResource = new Map(RESOURCE_TYPES.map((r) => [r.resource, r]));
 const byKind = new Map(RESOURCE_TYPES.map((r) => [r.kind, r]));
@@ -128,4 +151,4 @@ export function lookupResource(name: string): ResourceType | undefined {
 export function resourcesOfGroup(group: string, version = "v1"): ResourceType[] {
   return RESOURCE_TYPES.filter((r) => r.group === group && r.version === version);
 }
-export const API_GROUPS = [...new Set([...RESOURCE_TYPES, ...REVIEW_TYPES].map((r) => r.group).filter((g) => g !== ""))];
+export const API_GROUPS = [...new Set([...RESOURCE_TYPES, ...REVIEW_TYPES, ...METRICS_TYPES, HPA_V1].map((r) => r.group).filter((g) => g !== ""))];

@@ -201,6 +201,7 @@ export interface Volume {
   hostPath?: { path: string; type?: string };
   configMap?: { name: string; items?: { key: string; path: string; mode?: number }[]; optional?: boolean; defaultMode?: number };
   secret?: { secretName: string; items?: { key: string; path: string; mode?: number }[]; optional?: boolean; defaultMode?: number };
+  persistentVolumeClaim?: { claimName: string; readOnly?: boolean };
   [source: string]: unknown;
 }
 export interface PodDNSConfig {

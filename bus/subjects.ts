@@ -67,6 +67,8 @@ export const jsApi = {
   streamPurge: (stream: string) => `$JS.API.STREAM.PURGE.${stream}`,
   flowControl: () => "$JS.FC.>",
   acks: () => "$JS.ACK.>",
+  /** A JetStream API subject as a leaf node sends it to the servers' domain (`$JS.<domain>.API.…`). */
+  inDomain: (domain: string, apiSubject: string) => apiSubject.replace(/^\$JS\.API\./, `$JS.${domain}.API.`),
 } as const;
 
 export function subjects(cluster: string = DEFAULT_CLUSTER) {
@@ -92,6 +94,9 @@ export function subjects(cluster: string = DEFAULT_CLUSTER) {
     nodeVerb: (node: string, verb: NodeVerb) => `${root}.node.${encodeToken(node)}.${verb}`,
     nodeQueue: (node: string) => `${root}.node.${encodeToken(node)}`,
     actorsPing: () => `${root}.actors.ping`,
+    /** A kubelet's periodic resource usage report (bus/metrics.ts); only that node publishes it. */
+    nodeMetrics: (node: string) => `${root}.metrics.${encodeToken(node)}`,
+    nodeMetricsAll: () => `${root}.metrics.*`,
     /** One exec / attach / port-forward session's two directions (see bus/session-protocol.ts). */
     session: (id: string, direction: "in" | "out") => `${root}.session.${encodeToken(id)}.${direction}`,
     /** A new server announces its route address to the cluster it joins. */
@@ -125,6 +130,10 @@ export function subjects(cluster: string = DEFAULT_CLUSTER) {
     sysConnect: (account: string) => `$SYS.ACCOUNT.${account}.CONNECT`,
     /** Every server's JetStream report (system account; meta leader, peers). */
     sysJsz: () => `$SYS.REQ.SERVER.PING.JSZ`,
+    /** Every server's leaf-node connections (system account). */
+    sysLeafz: () => `$SYS.REQ.SERVER.PING.LEAFZ`,
+    /** Every server's client connections (system account). */
+    sysConnz: () => `$SYS.REQ.SERVER.PING.CONNZ`,
     /** Removes a lost server from the JetStream meta group (system account). */
     jsPeerRemove: () => `$JS.API.SERVER.REMOVE`,
     /** Asks the meta leader to step down (system account). */

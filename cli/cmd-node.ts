@@ -138,6 +138,7 @@ export function registerNode(program: Command): void {
           actors: [
             { def: ACTORS.kubelet!, opts: { nodeName: o.name, engine: o.engine, labels, dataDir: join(resolve(o.dataDir), "nodes", o.name), ...(address ? { hostIP: address } : {}), ...(o.network === "pod" ? { network: "pod", stopPodsOnExit: true } : {}) } },
             { def: ACTORS.proxy!, opts: { nodeName: o.name, ...(o.network === "pod" ? { mode: "kernel", clusterCIDR: "10.244.0.0/16", ...(address ? { nodeAddress: address } : {}) } : {}) } },
+            ...(o.network === "pod" ? [{ def: ACTORS["network-policy"]!, opts: { nodeName: o.name } }] : []),
           ],
         });
         process.stderr.write(`node ${o.name} joined cluster "${o.cluster}" at ${o.nats} (${o.engine} engine); Ctrl-C leaves\n`);

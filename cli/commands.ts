@@ -9,6 +9,7 @@ import { registerNode } from "./cmd-node.ts";
 import { registerEvents } from "./cmd-events.ts";
 import { registerStatus } from "./cmd-status.ts";
 import { registerServer } from "./cmd-server.ts";
+import { registerImage } from "./cmd-image.ts";
 
 export function registerCommands(program: Command): void {
   registerGet(program);
@@ -20,4 +21,5 @@ export function registerCommands(program: Command): void {
   registerEvents(program);
   registerStatus(program);
   registerServer(program);
+  registerImage(program);
 }

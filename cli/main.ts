@@ -30,7 +30,12 @@ program
   .option("--cluster <name>", "cluster name (NATS subject prefix)")
   .option("--example", "apply examples/web-app.yaml once the cluster is up")
   .addOption(new Option("--network <mode>", "pod: every pod its own network namespace and address, Services in the kernel, cluster DNS (root; process engine); loopback: pods share the host's network").choices(["loopback", "pod"]).default("loopback"))
+  .option("--ingress-port <port>", "HTTP port of the ingress on node-1 (Ingresses, like k3s' Traefik; default 80 as root, else 8080)")
+  .option("--ingress-tls-port <port>", "HTTPS port of the ingress (default 443 as root, else 8443)")
+  .option("--no-ingress", "start no ingress")
   .option("--servers <n>", "run this many servers (NATS cluster + control plane each) on 127.0.0.2, 127.0.0.3, …; 3 or more replicate the store")
+  .option("--self-hosted", "run the control plane as static pods (kube-system) of node-1 from the flotilla image; nats-server stays on the host")
+  .option("--image <tag>", "--self-hosted: the image its pods run (default flotilla:<version>, built when missing)")
   .action(async (o) => {
     const dataDir = resolve(o.dataDir);
     if (o.servers !== undefined) {
@@ -51,6 +56,9 @@ program
       criSocket: o.criSocket ? resolve(o.criSocket) : undefined,
       handleSignals: true,
       network: o.network,
+      selfHosted: o.selfHosted === true,
+      image: o.image,
+      ingress: o.ingress === false ? null : { httpPort: o.ingressPort ? Number(o.ingressPort) : undefined, httpsPort: o.ingressTlsPort ? Number(o.ingressTlsPort) : undefined },
     });
     if (o.example) {
       const { applyExample } = await import("./example.ts");
@@ -91,7 +99,7 @@ program
 program
   .command("actor")
   .description(`run one actor in this process: ${ACTOR_KIND_NAMES}`)
-  .argument("<kind>", "actor kind")
+  .argument("<kind>", "actor kind (several: comma-separated)")
   .requiredOption("--nats <url>", "NATS URL (comma-separated for several servers)")
   .option("--creds <file>", "NATS credentials file")
   .option("--cluster <name>", "cluster name", DEFAULT_CLUSTER)
@@ -100,13 +108,15 @@ program
   .action(async (kind: string, o) => {
     const { ACTORS, ACTOR_KINDS } = await import("../actors/registry.ts");
     const { startHost } = await import("../runtime/host.ts");
-    const def = ACTORS[kind];
-    if (!def) {
-      console.error(`error: unknown actor kind "${kind}"; one of: ${ACTOR_KINDS.join(", ")}`);
+    // Several kinds, comma-separated, share one process (the self-hosted controllers pod does).
+    const kinds = kind.split(",").filter(Boolean);
+    const unknown = kinds.find((k) => !ACTORS[k]);
+    if (unknown !== undefined || kinds.length === 0) {
+      console.error(`error: unknown actor kind "${unknown ?? kind}"; one of: ${ACTOR_KINDS.join(", ")}`);
       process.exit(2);
     }
     const opts = parseActorOptions(o.opt ?? []);
-    const actors = Array.from({ length: Number(o.replicas) }, () => ({ def, opts }));
+    const actors = kinds.flatMap((k) => Array.from({ length: Number(o.replicas) }, () => ({ def: ACTORS[k]!, opts })));
     await startHost({ natsUrl: o.nats, creds: o.creds, cluster: o.cluster, actors, handleSignals: true });
     console.error(`${kind} running (cluster "${o.cluster}", NATS ${o.nats}); Ctrl-C stops it`);
   });

@@ -14,7 +14,8 @@ import { startHost, connectNats } from "../runtime/host.ts";
 import { startNatsServer, superviseNatsServer } from "../runtime/nats-server.ts";
 import { StoreClient } from "../bus/store-client.ts";
 import { isJoinToken, writeTokenFile } from "../runtime/cluster/token.ts";
-import { DEFAULT_PORTS } from "../runtime/cluster/server-config.ts";
+import { trustServer } from "./server-run.ts";
+import { DEFAULT_PORTS, JETSTREAM_DOMAIN } from "../runtime/cluster/server-config.ts";
 import { requestNodeCredentials, ensureJoinSecret } from "../runtime/cluster/node-credentials.ts";
 import { writeCredentials } from "../runtime/cluster/credentials.ts";
 import { CliError } from "./errors.ts";
@@ -34,16 +35,18 @@ export interface NodeJoinOptions {
 export const nodeStatePath = (dataDir: string, name: string) => join(dataDir, "nodes", name, "node.json");
 
 export async function nodeJoin(o: NodeJoinOptions): Promise<{ host: Host; leafServer?: { stop(): Promise<void> }; leave(): Promise<void> }> {
-  if (!isJoinToken(o.token)) throw new CliError("--token is not a Flotilla join token (it starts with F1.)");
+  if (!isJoinToken(o.token)) throw new CliError("--token is not a Flotilla join token (it starts with K10 or F1.)");
   const nodeDir = join(o.dataDir, "nodes", o.name);
   mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
   mkdirSync(nodeDir, { recursive: true, mode: 0o700 });
   writeTokenFile(join(nodeDir, "token"), o.token);
   const hostPort = o.server.includes(":") ? o.server : `${o.server}:${DEFAULT_PORTS.nats}`;
+  // The server proves it holds the CA named in the token before any password is sent.
+  const caFile = await trustServer(hostPort, o.token, nodeDir);
   // The token buys this node's own credentials, nothing more (runtime/cluster/node-credentials.ts).
   let issued;
   try {
-    issued = await requestNodeCredentials([`nats://${hostPort}`], o.token, o.cluster, o.name, ensureJoinSecret(join(nodeDir, "join-secret")));
+    issued = await requestNodeCredentials([`nats://${hostPort}`], o.token, o.cluster, o.name, ensureJoinSecret(join(nodeDir, "join-secret")), caFile);
   } catch (e) {
     throw new CliError(`cannot join through the server at ${hostPort}: ${(e as Error).message}`);
   }
@@ -56,22 +59,24 @@ export async function nodeJoin(o: NodeJoinOptions): Promise<{ host: Host; leafSe
     const remotes = issued.servers.leaf.map((u) => u.replace(/^nats-leaf:\/\//, `nats-leaf://${creds.user}:${encodeURIComponent(creds.password)}@`));
     // The local leaf server has the node's user only; the servers hold the leaf connection to that user's permissions.
     leafServer = await superviseNatsServer(() =>
-      startNatsServer({ dataDir: nodeDir, serverName: `leaf-${o.name}`, leafRemotes: remotes, quiet: true, users: [{ user: creds.user, password: creds.password }] }),
+      startNatsServer({ dataDir: nodeDir, serverName: `leaf-${o.name}`, leafRemotes: remotes, leafRemoteCaFile: caFile, jetstreamDomain: JETSTREAM_DOMAIN, quiet: !process.env.FLOTILLA_NATS_LOG, users: [{ user: creds.user, password: creds.password }] }),
     );
     natsUrl = leafServer.current.url;
   }
+  // The local leaf server listens on loopback only, without TLS; the servers are verified with the CA.
+  const actorCreds = o.leaf ? { user: creds.user, password: creds.password } : creds;
   const actors: ActorSpec[] = [
     { def: ACTORS.kubelet!, opts: { nodeName: o.name, engine: o.engine, labels: o.labels, dataDir: nodeDir, ...(o.address ? { hostIP: o.address } : {}) } },
     { def: ACTORS.proxy!, opts: { nodeName: o.name } },
   ];
-  const host = await startHost({ natsUrl, credentials: () => creds, cluster: o.cluster, actors });
+  const host = await startHost({ natsUrl, credentials: () => actorCreds, cluster: o.cluster, actors });
   writeFileSync(nodeStatePath(o.dataDir, o.name), JSON.stringify({ pid: process.pid, name: o.name, natsUrl: issued.servers.nats.join(","), leaf: !!o.leaf }, null, 2) + "\n");
   return {
     host,
     leafServer,
     // Leaving: the Node object is deleted (its pods go to other nodes), then everything stops.
     async leave() {
-      const nc = await connectNats(natsUrl, `node-leave/${o.name}`, creds, { maxReconnectAttempts: 0, timeout: 5000 });
+      const nc = await connectNats(natsUrl, `node-leave/${o.name}`, actorCreds, { maxReconnectAttempts: 0, timeout: 5000 });
       await host.stop();
       await new StoreClient(nc, o.cluster, undefined, { asNode: o.name }).delete("nodes", undefined, o.name).catch(() => undefined);
       await nc.close();

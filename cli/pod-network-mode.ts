@@ -7,7 +7,10 @@
  * - kubelets run in pod mode on the process engine, each with a bridge of its own (`flt<i>`);
  * - proxies program Services into the kernel (iptables);
  * - the `dns` actor serves on node-1's bridge address and registers `kube-system/kube-dns` at
- *   10.96.0.10, which every pod's resolv.conf names.
+ *   10.96.0.10, which every pod's resolv.conf names;
+ * - the api-server starts once that bridge exists, listening on every address (kubectl keeps
+ *   using 127.0.0.1) and advertising the bridge address as the `default/kubernetes` endpoint: a
+ *   pod's packet to the Service's ClusterIP can be DNATed there (never to a loopback address).
  *
  * Without root or network namespaces the plan is loopback mode, with the reason, and the kubelets
  * still ask for pod networking so their Nodes (and `flotilla status`) say why they fell back.
@@ -50,9 +53,10 @@ export function networkPlan(asked: NetworkChoice, problem: string | undefined): 
 /**
  * Waits for `node`'s podCIDR (the node IPAM controller writes it within moments of registration),
  * then starts the dns actor on that node's bridge address, where every pod on this machine reaches
- * it through the kube-dns ClusterIP.
+ * it through the kube-dns ClusterIP, and (given `apiServer`) the api-server advertising that
+ * address for `default/kubernetes`.
  */
-export async function startClusterDns(o: { natsUrl: string; cluster: string; node: string; timeoutMs?: number; credentials?: CredentialsFor }): Promise<Host> {
+export async function startClusterDns(o: { natsUrl: string; cluster: string; node: string; timeoutMs?: number; credentials?: CredentialsFor; apiServer?: { port: number; dataDir: string } }): Promise<Host> {
   const nc = await connectNats(o.natsUrl, "up-dns-wait", o.credentials?.({ role: "control" }));
   let podCIDR: string | undefined;
   try {
@@ -70,6 +74,13 @@ export async function startClusterDns(o: { natsUrl: string; cluster: string; nod
   } finally {
     await nc.close();
   }
-  const actors: ActorSpec[] = [{ def: ACTORS.dns!, opts: { listen: `${nthAddress(podCIDR, 1)}:0`, clusterIP: CLUSTER_DNS_IP } }];
+  const bridge = nthAddress(podCIDR, 1);
+  const actors: ActorSpec[] = [{ def: ACTORS.dns!, opts: { listen: `${bridge}:0`, clusterIP: CLUSTER_DNS_IP } }];
+  if (o.apiServer) actors.push({ def: ACTORS["api-server"]!, opts: { ...o.apiServer, ...apiServerInPodMode(bridge) } });
   return startHost({ natsUrl: o.natsUrl, cluster: o.cluster, actors, credentials: o.credentials });
+}
+
+/** The api-server's listen and advertise addresses in pod mode: every address, `bridge` for in-cluster clients. Pure. */
+export function apiServerInPodMode(bridge: string): { host: string; advertiseAddress: string } {
+  return { host: "0.0.0.0", advertiseAddress: bridge };
 }

@@ -1,12 +1,13 @@
 /** Turns `flotilla server` flags into a server config (finding the cluster through --join) and runs it. */
 import type { ServerConfig } from "../runtime/cluster/server-config.ts";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { runServer } from "../runtime/cluster/server.ts";
 import { passwordOf, sysPassword, nodeTokenOf } from "../runtime/cluster/credentials.ts";
 import { writeFileAtomic } from "../runtime/atomic-file.ts";
 import { readServerConfig, readServerState, tokenPath, DEFAULT_PORTS } from "../runtime/cluster/server-config.ts";
-import { ensureTokenFile, writeTokenFile, isJoinToken } from "../runtime/cluster/token.ts";
+import { readTokenFile, writeTokenFile, parseToken, withCaHash, caHashOf } from "../runtime/cluster/token.ts";
+import { fetchClusterCa } from "../runtime/cluster/ca-fetch.ts";
 import { openRegistry, listServers, deleteServer, BOOTSTRAP_KEY } from "../runtime/cluster/registry.ts";
 import { open, writeLocal } from "../runtime/cluster/bootstrap.ts";
 import { removePeer } from "../runtime/cluster/jetstream-cluster.ts";
@@ -47,12 +48,40 @@ export function userUrl(natsUrl: string, token: string, user: "admin" | "store" 
     .join(",");
 }
 
+/** The cluster CA file of a data dir (`pki/ca.crt`), which every NATS client verifies the servers with. */
+export const caFileOf = (dir: string) => join(dir, "pki", "ca.crt");
+
+/**
+ * The CA of the server at `hostPort`, checked against the token's CA hash before anything else is
+ * sent (runtime/cluster/ca-fetch.ts), written to `<dir>/pki/ca.crt`. A token without the hash
+ * (from before client TLS) is accepted only when the data dir already holds the CA.
+ */
+export async function trustServer(hostPort: string, token: string, dir: string): Promise<string> {
+  const caHash = parseToken(token)?.caHash;
+  const caFile = caFileOf(dir);
+  if (!caHash) {
+    if (existsSync(caFile)) return caFile;
+    throw new CliError(`this token carries no CA hash, so the server at ${hostPort} cannot be verified: use the token the server prints at start (its <data-dir>/token or node-token, which begin with K10)`);
+  }
+  if (existsSync(caFile) && caHashOf(readFileSync(caFile, "utf8")) === caHash) return caFile;
+  let pem: string;
+  try {
+    pem = await fetchClusterCa(hostPort, caHash);
+  } catch (e) {
+    throw new CliError(`the server at ${hostPort} is not trusted: ${(e as Error).message}`);
+  }
+  mkdirSync(join(dir, "pki"), { recursive: true, mode: 0o700 });
+  writeFileAtomic(caFile, pem);
+  return caFile;
+}
+
 /** The route addresses of every server the cluster at `joinHost` knows; tells it this server's route. */
 async function discoverPeers(joinHost: string, token: string, cluster: string, me: { name: string; route: string }, dir: string): Promise<string[]> {
   const hostPort = joinHost.includes(":") ? joinHost : `${joinHost}:${DEFAULT_PORTS.nats}`;
+  const caFile = await trustServer(hostPort, token, dir);
   let nc;
   try {
-    nc = await connectNats(userUrl(`nats://${hostPort}`, token, "store"), "server-join", undefined, { maxReconnectAttempts: 0, timeout: 5000 });
+    nc = await connectNats(userUrl(`nats://${hostPort}`, token, "store"), "server-join", undefined, { maxReconnectAttempts: 0, timeout: 5000, tls: { caFile } });
   } catch (e) {
     throw new CliError(`cannot reach the server to join at ${hostPort} with this token: ${(e as Error).message}`);
   }
@@ -60,10 +89,12 @@ async function discoverPeers(joinHost: string, token: string, cluster: string, m
     const reg = await openRegistry(nc, cluster);
     const servers = await listServers(reg);
     if (!servers.length) throw new CliError(`the server at ${hostPort} has no servers' registry for cluster "${cluster}"`);
-    // The cluster CA before this server's nats-server starts: its routes run over TLS.
+    // The cluster CA's key and the tokens before this server's nats-server starts: its routes run over TLS.
     const sealed = await reg.get(BOOTSTRAP_KEY);
     if (!sealed || sealed.operation !== "PUT" || !sealed.value.length) throw new CliError(`the server at ${hostPort} has no bootstrap data yet; try again in a few seconds`);
-    writeLocal(dir, open(token, sealed.string()));
+    const bootstrap = open(token, sealed.string());
+    if (caHashOf(bootstrap.caCert) !== caHashOf(readFileSync(caFile, "utf8"))) throw new CliError(`the bootstrap data of the server at ${hostPort} names another CA than the one it presents`);
+    writeLocal(dir, bootstrap);
     const reply = await requestJoin(nc, cluster, me);
     if (!reply.ok) throw new CliError(`the cluster refused the join: ${reply.error.message}`);
     if (reply.converting) say(`the server at ${hostPort} ran alone: it restarts clustered with this one (a pause of a few seconds)`);
@@ -80,12 +111,14 @@ export async function serveFromFlags(f: ServeFlags): Promise<void> {
   if (prevState && prevState.pid !== process.pid && isRunning(prevState.pid)) throw new CliError(`a server from ${dir} is already running (pid ${prevState.pid})`);
   let token: string;
   if (f.token) {
-    if (!isJoinToken(f.token)) throw new CliError("--token is not a Flotilla join token (it starts with F1.)");
-    token = f.token;
-    writeTokenFile(tokenPath(dir), token);
-  } else if (existsSync(tokenPath(dir))) token = ensureTokenFile(tokenPath(dir));
+    const parsed = parseToken(f.token);
+    if (!parsed) throw new CliError("--token is not a Flotilla join token (it starts with K10 or F1.)");
+    // The token file keeps the form with the CA hash once this server has the CA (below).
+    token = parsed.secret;
+    if (!existsSync(tokenPath(dir)) || readTokenFile(tokenPath(dir)).secret !== token) writeTokenFile(tokenPath(dir), f.token.trim());
+  } else if (existsSync(tokenPath(dir))) token = readTokenFile(tokenPath(dir)).secret;
   else if (f.join) throw new CliError("--join needs --token (printed by the first server, in its <data-dir>/token)");
-  else token = ensureTokenFile(tokenPath(dir));
+  else token = readTokenFile(tokenPath(dir)).secret;
   const cluster = f.cluster ?? prev?.cluster ?? f.defaultCluster;
   const address = prev?.address ?? f.address ?? "127.0.0.1";
   if (prev && f.address && f.address !== prev.address) throw new CliError(`this data dir belongs to a server at ${prev.address}; its address cannot change`);
@@ -97,7 +130,7 @@ export async function serveFromFlags(f: ServeFlags): Promise<void> {
   };
   const peers = new Set([...(prev?.peers ?? []), ...(f.peer ?? [])]);
   const name = prev?.name ?? f.name ?? f.defaultName;
-  if (f.join && !prev) for (const p of await discoverPeers(f.join, token, cluster, { name, route: `${address}:${ports.route}` }, dir)) peers.add(p);
+  if (f.join && !prev) for (const p of await discoverPeers(f.join, f.token!, cluster, { name, route: `${address}:${ports.route}` }, dir)) peers.add(p);
   const nodeName = typeof f.node === "string" ? f.node : f.node ? (prev?.node?.name ?? f.name ?? f.defaultName) : undefined;
   const config: ServerConfig = {
     name,
@@ -132,11 +165,16 @@ export async function serveFromFlags(f: ServeFlags): Promise<void> {
   process.on("SIGUSR2", () => onSignal(true));
   say(`server ${config.name} is up: NATS ${s.natsUrl}, API ${s.apiUrl}`);
   // Workers get the node token (derived one-way): it lets them ask for their own node's credentials only.
-  const nodeToken = nodeTokenOf(token);
+  // Both tokens carry the CA's hash from now on (a data dir from before client TLS is upgraded here:
+  // the secret, and so every password, stays the same).
+  const caHash = caHashOf(readFileSync(caFileOf(dir), "utf8"));
+  const fullToken = withCaHash(token, caHash);
+  writeTokenFile(tokenPath(dir), fullToken);
+  const nodeToken = withCaHash(nodeTokenOf(token), caHash);
   writeFileAtomic(join(dir, "node-token"), nodeToken + "\n", { mode: 0o600 });
   if (!prev && init) {
     say(`join token for servers (kept in ${tokenPath(dir)}):`);
-    say(`  ${token}`);
+    say(`  ${fullToken}`);
     say(`node token for workers (kept in ${join(dir, "node-token")}):`);
     say(`  ${nodeToken}`);
     say(`more servers: flotilla server --address <their ip> --join ${address}${ports.nats === DEFAULT_PORTS.nats ? "" : `:${ports.nats}`} --token <token>`);
@@ -153,28 +191,29 @@ function isRunning(pid: number): boolean {
   }
 }
 
-/** NATS URLs and token of a data dir: a server's own dir, or the dir of `flotilla up --servers`. */
-export function clusterAccess(dataDir: string): { urls: string; token: string; cluster: string } {
+/** NATS URLs, token and CA file of a data dir: a server's own dir, or the dir of `flotilla up --servers`. */
+export function clusterAccess(dataDir: string): { urls: string; token: string; cluster: string; caFile: string } {
   const st = readServerState(dataDir);
   const cfg = readServerConfig(dataDir);
   const up = readState(dataDir);
-  const tp = existsSync(tokenPath(dataDir)) ? tokenPath(dataDir) : join(dataDir, "token");
+  const tp = tokenPath(dataDir);
   if (!existsSync(tp)) throw new CliError(`no join token in ${dataDir}`);
-  const token = ensureTokenFile(tp);
+  const token = readTokenFile(tp).secret;
   const urls = up?.natsUrl ?? st?.natsUrl;
   if (!urls) throw new CliError(`no running server or cluster in ${dataDir}`);
-  return { urls, token, cluster: up?.cluster ?? cfg?.cluster ?? "default" };
+  return { urls, token, cluster: up?.cluster ?? cfg?.cluster ?? "default", caFile: caFileOf(dataDir) };
 }
 
 export async function removeServer(dataDir: string, name: string): Promise<void> {
   const a = clusterAccess(dataDir);
-  const sys = await connectNats(userUrl(a.urls, a.token, "sys"), "server-remove", undefined, { maxReconnectAttempts: 0, timeout: 5000 });
+  const tls = { caFile: a.caFile };
+  const sys = await connectNats(userUrl(a.urls, a.token, "sys"), "server-remove", undefined, { maxReconnectAttempts: 0, timeout: 5000, tls });
   try {
     await removePeer(sys, name);
   } finally {
     await sys.close();
   }
-  const nc = await connectNats(userUrl(a.urls, a.token), "server-remove", undefined, { maxReconnectAttempts: 0, timeout: 5000 });
+  const nc = await connectNats(userUrl(a.urls, a.token), "server-remove", undefined, { maxReconnectAttempts: 0, timeout: 5000, tls });
   try {
     await deleteServer(await openRegistry(nc, a.cluster), name);
   } finally {

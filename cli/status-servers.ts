@@ -8,7 +8,7 @@ import { REPLICATED_AT } from "../runtime/cluster/server.ts";
 import { connectNats, pingActors } from "../runtime/host.ts";
 import { subjects } from "../bus/subjects.ts";
 import { formatColumns } from "./print.ts";
-import { userUrl } from "./server-run.ts";
+import { userUrl, caFileOf } from "./server-run.ts";
 import { alive } from "../runtime/cluster/processes.ts";
 
 const say = (s: string) => process.stdout.write(s + "\n");
@@ -42,8 +42,9 @@ export async function printServers(dataDir: string, s: ClusterState): Promise<vo
   if (rows.length < REPLICATED_AT) say(`  store:       NOT fault-tolerant: ${rows.length} server(s), buckets keep 1 replica (3 servers are needed to survive the loss of one)`);
   const token = ensureTokenFile(join(dataDir, "token"));
   const live = rows.filter((r) => r.up).map((r) => r.natsUrl).join(",") || s.natsUrl;
-  const sys = await connectNats(userUrl(live, token, "sys"), "flotilla-status-sys", undefined, { maxReconnectAttempts: 0, timeout: 3000 }).catch(() => undefined);
-  const nc = await connectNats(userUrl(live, token), "flotilla-status", undefined, { maxReconnectAttempts: 0, timeout: 3000 }).catch(() => undefined);
+  const tls = { caFile: caFileOf(dataDir) };
+  const sys = await connectNats(userUrl(live, token, "sys"), "flotilla-status-sys", undefined, { maxReconnectAttempts: 0, timeout: 3000, tls }).catch(() => undefined);
+  const nc = await connectNats(userUrl(live, token), "flotilla-status", undefined, { maxReconnectAttempts: 0, timeout: 3000, tls }).catch(() => undefined);
   if (!sys || !nc) {
     say("  JetStream:   unknown (no server answers)");
     return;

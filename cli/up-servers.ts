@@ -17,7 +17,7 @@ import { writeKubeconfig } from "../actors/api-server/kubeconfig.ts";
 import { ensureTokens } from "../actors/api-server/tokens.ts";
 import { ensureAdminClientCert, ensurePki } from "../actors/api-server/certs.ts";
 import { ENCRYPTION_CONFIG_FILE, ensureEncryptionConfig } from "../actors/store/encryption-config.ts";
-import { ensureTokenFile } from "../runtime/cluster/token.ts";
+import { ensureTokenFile, writeTokenFile, withCaHash, caHashOf } from "../runtime/cluster/token.ts";
 import { spawnServer, signalServer, alive } from "../runtime/cluster/processes.ts";
 import { readServerState, readServerConfig, readPids, DEFAULT_PORTS } from "../runtime/cluster/server-config.ts";
 import { migrateSingleServer } from "../runtime/cluster/migrate.ts";
@@ -40,6 +40,10 @@ export interface UpServersOptions {
   quiet?: boolean;
   handleSignals?: boolean;
   leaseDurationMs?: number;
+  /** The servers' addresses (default 127.0.0.2, 127.0.0.3, …); ports are then the defaults. */
+  addresses?: string[];
+  /** A command each server runs under (e.g. `ip netns exec <ns>`), by server index. */
+  prefix?: (i: number) => string[];
 }
 
 export interface ServerHandle {
@@ -59,6 +63,9 @@ export interface RunningServers {
   apiUrl: string;
   kubeconfig: string;
   adminToken: string;
+  /** The cluster CA every NATS client verifies the servers with. */
+  caFile: string;
+  /** The join token with the CA's hash (`K10<hash>::F1.…`): what workers join with; passwords derive from it as from the secret alone. */
   token: string;
   nodes: string[];
   host: Host;
@@ -101,21 +108,30 @@ export async function upServers(o: UpServersOptions): Promise<RunningServers> {
   const n = o.servers;
   const specs: ServerProcessSpec[] = [];
   for (let i = 0; i < n; i++) {
-    const address = serverAddress(i);
+    const address = o.addresses?.[i] ?? serverAddress(i);
     const dir = join(o.dataDir, "servers", serverName(i));
-    const [p1, p2, p3, p4] = (await freePorts(address, 4)) as [number, number, number, number];
+    // Addresses of other network namespaces cannot be probed from here: the default ports then.
+    const [p1, p2, p3, p4] = o.addresses ? [DEFAULT_PORTS.nats, DEFAULT_PORTS.route, DEFAULT_PORTS.leaf, DEFAULT_PORTS.api] : ((await freePorts(address, 4)) as [number, number, number, number]);
     const ports = readServerConfig(dir)?.ports ??
       (o.natsPort === 0
         ? { nats: p1, route: p2, leaf: p3, api: o.port === 0 ? p4 : o.port }
         : { nats: o.natsPort ?? DEFAULT_PORTS.nats, route: DEFAULT_PORTS.route, leaf: DEFAULT_PORTS.leaf, api: o.port === 0 ? p4 : o.port });
-    specs.push({ dir, name: serverName(i), address, token, cluster, ports, peers: [], init: i === 0, leaseDurationMs: o.leaseDurationMs });
+    specs.push({ dir, name: serverName(i), address, token, cluster, ports, peers: [], init: i === 0, leaseDurationMs: o.leaseDurationMs, ...(o.prefix ? { prefix: o.prefix(i) } : {}) });
   }
   for (const s of specs) s.peers = specs.filter((p) => p !== s).map((p) => `${p.address}:${p.ports.route}`);
   // Every server starts with the cluster's CA and tokens (kept from an earlier run or a
   // single-server dir, else made here): their routes run over TLS from the first start.
   const first = specs[0]!;
+  mkdirSync(join(o.dataDir, "pki"), { recursive: true, mode: 0o700 });
+  for (const f of ["pki/ca.crt", "pki/ca.key", "tokens.csv"]) {
+    if (!existsSync(join(o.dataDir, f)) && existsSync(join(first.dir, f))) copyFileSync(join(first.dir, f), join(o.dataDir, f));
+  }
   ensurePki(o.dataDir);
   ensureEncryptionConfig(o.dataDir);
+  // Every NATS client verifies the servers against the CA; the token names its hash (docs/ha.md).
+  const caFile = join(o.dataDir, "pki", "ca.crt");
+  const joinToken = withCaHash(token, caHashOf(readFileSync(caFile, "utf8")));
+  writeTokenFile(join(o.dataDir, "token"), joinToken);
   for (const s of specs) {
     mkdirSync(join(s.dir, "pki"), { recursive: true, mode: 0o700 });
     for (const f of ["pki/ca.crt", "pki/ca.key", "tokens.csv", ENCRYPTION_CONFIG_FILE]) {
@@ -159,18 +175,15 @@ export async function upServers(o: UpServersOptions): Promise<RunningServers> {
   try {
     for (const nodeName of nodes) {
       const secret = ensureJoinSecret(join(o.dataDir, "nodes", nodeName, "join-secret"));
-      nodeCreds.set(nodeName, (await requestNodeCredentials(handles.map((h) => h.natsUrl), token, cluster, nodeName, secret)).credentials);
+      nodeCreds.set(nodeName, (await requestNodeCredentials(handles.map((h) => h.natsUrl), token, cluster, nodeName, secret, caFile)).credentials);
     }
   } catch (e) {
     for (const h of handles) signalServer(h.dir, "SIGKILL", h.pgid);
     throw e;
   }
-  writeCredentials(o.dataDir, credentialsOf(token, { role: "admin" }));
+  writeCredentials(o.dataDir, credentialsOf(token, { role: "admin" }, caFile));
   const host = await startHost({ natsUrl, credentials: (id) => (id.role === "node" ? nodeCreds.get(id.node) : undefined), cluster, actors: nodeActors });
-  for (const f of ["pki/ca.crt", "tokens.csv"]) if (!existsSync(join(o.dataDir, f)) || f === "pki/ca.crt") {
-    mkdirSync(join(o.dataDir, "pki"), { recursive: true, mode: 0o700 });
-    copyFileSync(join(first.dir, f), join(o.dataDir, f));
-  }
+  if (!existsSync(join(o.dataDir, "tokens.csv"))) copyFileSync(join(first.dir, "tokens.csv"), join(o.dataDir, "tokens.csv"));
   const apiUrl = handles[0]!.apiUrl;
   const kubeconfig = kubeconfigPath(o.dataDir);
   writeKubeconfig(kubeconfig, {
@@ -204,7 +217,8 @@ export async function upServers(o: UpServersOptions): Promise<RunningServers> {
     apiUrl,
     kubeconfig,
     adminToken: tokens.admin,
-    token,
+    caFile,
+    token: joinToken,
     nodes,
     host,
     async restart(name) {

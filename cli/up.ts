@@ -25,6 +25,8 @@ import { networkPlan, startClusterDns } from "./pod-network-mode.ts";
 import { podNetworkProblem } from "../actors/kubelet/network.ts";
 import { criRuntime } from "../actors/kubelet/engines/cri/runtime.ts";
 import type { CriRuntime } from "../actors/kubelet/engines/cri/runtime.ts";
+import { prepareSelfHosted } from "./up-self-hosted.ts";
+import { removeControlPlane, waitForApiServer } from "./self-hosted.ts";
 
 /** `containerd` is the cri engine on a private containerd (or the one `criSocket` names). */
 export type EngineChoice = "docker" | "process" | "simulated" | "cri" | "containerd";
@@ -43,6 +45,12 @@ export interface UpOptions {
   handleSignals?: boolean;
   /** `pod`: pods in network namespaces, Services in the kernel, cluster DNS (docs/networking.md). Default `loopback`. */
   network?: NetworkChoice;
+  /** The control plane as static pods of node-1 (cli/self-hosted.ts); nats-server stays on the host. */
+  selfHosted?: boolean;
+  /** The image those pods run (default flotilla:<version>, built when missing). */
+  image?: string;
+  /** The ingress on node-1 (HTTP/HTTPS ports; default 80/443 as root, else 8080/8443); null: none. */
+  ingress?: { httpPort?: number; httpsPort?: number } | null;
 }
 
 export interface RunningCluster {
@@ -130,7 +138,13 @@ export async function up(o: UpOptions): Promise<RunningCluster> {
   const apiPort = o.port === 0 ? await freePort() : o.port;
   const tokens = ensureTokens(o.dataDir);
   const pki = ensurePki(o.dataDir);
-  const controlPlane: ActorSpec[] = CONTROL_PLANE.map((kind) => ({
+  const manifests = join(o.dataDir, "manifests");
+  const selfHosted = o.selfHosted ? await step("writing the control plane as static pods", () => prepareSelfHosted({ engine, natsUrl: server.url, cluster, dataDir: o.dataDir, apiPort, storeOpts: net.storeOpts, image: o.image, say })).catch(async (e: unknown) => {
+    await server.stop();
+    throw e;
+  }) : (removeControlPlane(manifests), undefined);
+  // In pod mode the api-server starts with the cluster DNS, once node-1's bridge exists (pod-network-mode.ts).
+  const controlPlane: ActorSpec[] = selfHosted ? [] : CONTROL_PLANE.filter((kind) => net.mode !== "pod" || kind !== "api-server").map((kind) => ({
     def: ACTORS[kind]!,
     opts: kind === "api-server" ? { port: apiPort, dataDir: o.dataDir } : kind === "node-controller" ? { sysNatsUrl: server.sysUrl } : kind === "store" ? { ...net.storeOpts, encryptionConfig: ensureEncryptionConfig(o.dataDir) } : {},
   }));
@@ -143,14 +157,26 @@ export async function up(o: UpOptions): Promise<RunningCluster> {
     throw e;
   }
   const nodeActors: ActorSpec[] = nodes.flatMap((nodeName, i) => [
-    { def: ACTORS.kubelet!, opts: { nodeName, engine: usesCri ? "cri" : engine, dataDir: join(o.dataDir, "nodes", nodeName), stopPodsOnExit: true, ...net.kubeletOpts(i), ...(cri ? { criSocket: cri.socket } : {}) } },
+    { def: ACTORS.kubelet!, opts: { nodeName, engine: usesCri ? "cri" : engine, dataDir: join(o.dataDir, "nodes", nodeName), stopPodsOnExit: true, ...(i === 0 ? { staticPodPath: manifests } : {}), ...net.kubeletOpts(i), ...(cri ? { criSocket: cri.socket } : {}) } },
     { def: ACTORS.proxy!, opts: { nodeName, ...net.proxyOpts } },
   ]);
+  // One ingress: the nodes of one machine share its addresses (a joined node runs its own).
+  const root = process.getuid?.() === 0;
+  const ingressPorts = o.ingress === null ? undefined : { httpPort: o.ingress?.httpPort ?? (root ? 80 : 8080), httpsPort: o.ingress?.httpsPort ?? (root ? 443 : 8443) };
+  if (ingressPorts) nodeActors.push({ def: ACTORS.ingress!, opts: { nodeName: nodes[0]!, ...ingressPorts } });
+  // NetworkPolicies are enforced in the kernel, for pods in network namespaces (one actor: the nodes share this machine's FORWARD chain).
+  if (net.mode === "pod") nodeActors.push({ def: ACTORS["network-policy"]!, opts: { nodeName: nodes[0]!, nodes } });
   let host: Host;
   try {
-    const planeHost = await step(`starting the control plane (${CONTROL_PLANE.join(", ")})`, () => startHost({ natsUrl: server.url, credentials, cluster, actors: controlPlane }));
+    const planeHost = await step(selfHosted ? "the control plane runs as static pods of node-1" : `starting the control plane (${CONTROL_PLANE.join(", ")})`, () => startHost({ natsUrl: server.url, credentials, cluster, actors: controlPlane }));
     const nodeHost = await step(`starting ${nodes.length} node(s) on the ${engine} engine (kubelet + proxy each)`, () => startHost({ natsUrl: server.url, credentials, cluster, actors: nodeActors }));
-    const dnsHost = net.mode === "pod" ? await step("starting the cluster DNS on 10.96.0.10", () => startClusterDns({ natsUrl: server.url, cluster, node: nodes[0]!, credentials })) : undefined;
+    if (selfHosted) {
+      await step(`waiting for the api-server pod on 127.0.0.1:${apiPort}`, () => waitForApiServer(apiPort, pki.caPem, 120_000)).catch(async (e: unknown) => {
+        await nodeHost.stop();
+        throw e;
+      });
+    }
+    const dnsHost = net.mode === "pod" ? await step("starting the cluster DNS on 10.96.0.10", () => startClusterDns({ natsUrl: server.url, cluster, node: nodes[0]!, credentials, apiServer: { port: apiPort, dataDir: o.dataDir } })) : undefined;
     // Nodes stop first (their pods go with them), the control plane after.
     host = {
       actors: [...planeHost.actors, ...nodeHost.actors, ...(dnsHost?.actors ?? [])],
@@ -210,6 +236,7 @@ export async function up(o: UpOptions): Promise<RunningCluster> {
   say("");
   say(`Flotilla is up: ${nodes.length} node(s), ${engine} engine, ${net.mode === "pod" ? "pod network (Services in the kernel, DNS at 10.96.0.10)" : "loopback network"}, cluster "${cluster}".`);
   say(`  API server:  ${apiUrl}   (dashboard: ${apiUrl}/ui/)`);
+  if (ingressPorts) say(`  Ingress:     http://127.0.0.1:${ingressPorts.httpPort}  https://127.0.0.1:${ingressPorts.httpsPort}`);
   say(`  NATS:        ${server.url}   (credentials in ${join(o.dataDir, "credentials")}: --creds <file>)`);
   say(`  kubeconfig:  ${kubeconfig}`);
   say("");

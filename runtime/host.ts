@@ -20,6 +20,7 @@ import { Supervisor } from "./supervisor.ts";
 import { LeaderElector, leaseStore, monotonicClock } from "./leader.ts";
 import { VERSION } from "./actor.ts";
 import { readCredentials } from "./cluster/credentials.ts";
+import { clusterTls } from "./cluster/client-tls.ts";
 import { containProcessFaults, guardSubscriptions, reportFault, runInActorScope, FaultOrigin } from "./containment.ts";
 
 export interface HostOptions {
@@ -116,6 +117,9 @@ export async function connectNats(url: string, name: string, creds?: string | Cr
     opts.pass = own.password;
     if (own.caFile) opts.tls = { caFile: own.caFile };
   } else if (typeof creds === "string") opts.authenticator = credsAuthenticator(readFileSync(creds));
+  // A cluster CA: the server's certificate must chain to it and name the address reached.
+  // (nats.js hands its tls options on to Node's tls.connect, checkServerIdentity included.)
+  if (opts.tls?.caFile && !("checkServerIdentity" in opts.tls)) opts.tls = { ...opts.tls, ...clusterTls(opts.tls.caFile) };
   try {
     return await connect(opts);
   } catch (e) {

@@ -41,6 +41,20 @@ export interface NatsServerOptions {
   configDir?: string;
   /** A leaf node: connect out to these `nats-leaf://user:pass@host:port` URLs (the cluster's account); no JetStream here. */
   leafRemotes?: string[];
+  /** The CA the leaf remotes' servers are verified with (TLS on the leaf connection). */
+  leafRemoteCaFile?: string;
+  /**
+   * JetStream domain. On a server with JetStream: the domain its JetStream answers in (also as
+   * `$JS.<domain>.API.>`). On a leaf node (no JetStream): the hub's domain, to which the account's
+   * `$JS.API.>` is forwarded (`default_js_domain`), so clients there use JetStream unchanged.
+   */
+  jetstreamDomain?: string;
+  /**
+   * TLS with this certificate on client and leaf-node connections: a client must speak TLS and
+   * verify the server against the CA; it needs no certificate of its own (it authenticates with
+   * its user and password, which then never travel in the clear).
+   */
+  tls?: NatsTls;
 }
 
 export interface NatsPermissions {
@@ -197,7 +211,9 @@ ping_max: ${opts.pingMax ?? 2}
 ${monitorPort ? `http: "${host}:${monitorPort}"` : ""}
 ${opts.leafRemotes ? "" : `jetstream {
   store_dir: "${join(dir, "jetstream")}"
+${opts.jetstreamDomain ? `  domain: ${JSON.stringify(opts.jetstreamDomain)}` : ""}
 }`}
+${opts.leafRemotes && opts.jetstreamDomain ? `default_js_domain: { ${account}: ${JSON.stringify(opts.jetstreamDomain)} }` : ""}
 accounts {
   SYS: { users: [ { user: "sys", password: "${sysPw}" } ] }
   ${account}: { ${opts.leafRemotes ? "" : "jetstream: enabled, "}users: [
@@ -207,8 +223,9 @@ accounts {
 system_account: SYS
 ${users ? "" : 'no_auth_user: "flotilla"'}
 ${opts.cluster ? clusterBlock(opts.cluster) : ""}
-${opts.leafListen ? `leafnodes { listen: "${opts.leafListen}" }` : ""}
-${opts.leafRemotes ? `leafnodes { remotes: [ { urls: [ ${opts.leafRemotes.map((u) => JSON.stringify(u)).join(", ")} ], account: "${account}" } ] }` : ""}
+${opts.tls ? tlsBlock(opts.tls) : ""}
+${opts.leafListen ? `leafnodes {\n  listen: "${opts.leafListen}"\n${opts.tls ? tlsBlock(opts.tls) : ""}\n}` : ""}
+${opts.leafRemotes ? `leafnodes { remotes: [ { urls: [ ${opts.leafRemotes.map((u) => JSON.stringify(u)).join(", ")} ], account: "${account}"${opts.leafRemoteCaFile ? `, tls: { ca_file: ${JSON.stringify(opts.leafRemoteCaFile)} }` : ""} } ] }` : ""}
 `;
   const conf = render(opts.users);
   const confPath = join(dir, "nats-server.conf");

@@ -3,7 +3,7 @@
  * `/apis`, `/apis/<group>`, `/api/v1`, `/apis/<group>/<version>` (kube-api-surface.md §1, §3).
  */
 import type { ResourceType } from "../../bus/kinds.ts";
-import { isReview } from "../../bus/kinds.ts";
+import { isReview, isMetrics } from "../../bus/kinds.ts";
 import type { ResourceCatalog } from "../../bus/catalog.ts";
 import { STATIC_CATALOG } from "../../bus/catalog.ts";
 
@@ -75,7 +75,7 @@ export function apiResources(group: string, version = "v1", catalog: ResourceCat
       singularName: rt.singular,
       namespaced: rt.namespaced,
       kind: rt.kind,
-      verbs: [...RESOURCE_VERBS],
+      verbs: isMetrics(rt) ? ["get", "list"] : [...RESOURCE_VERBS],
     };
     if (rt.shortNames.length) r.shortNames = [...rt.shortNames];
     if (rt.categories.length) r.categories = [...rt.categories];
@@ -133,7 +133,7 @@ function discoveryVersion(group: string, version: string, catalog: ResourceCatal
       responseKind: { group: rt.group, version: rt.version, kind: rt.kind },
       scope: rt.namespaced ? "Namespaced" : "Cluster",
       singularResource: rt.singular,
-      verbs: isReview(rt) ? ["create"] : [...RESOURCE_VERBS],
+      verbs: isReview(rt) ? ["create"] : isMetrics(rt) ? ["get", "list"] : [...RESOURCE_VERBS],
     };
     if (rt.shortNames.length) r.shortNames = [...rt.shortNames];
     if (rt.categories.length) r.categories = [...rt.categories];

@@ -31,7 +31,7 @@ export function includeObjectOf(q: URLSearchParams): IncludeObject {
 }
 
 const badRequest = (msg: string) => new FlotillaError(ErrorCode.BadRequest, msg);
-const isDryRun = (q: URLSearchParams) => q.getAll("dryRun").includes("All");
+export const isDryRun = (q: URLSearchParams) => q.getAll("dryRun").includes("All");
 
 /** fieldValidation: Strict throws 400, Warn adds `Warning` headers. */
 function validateFields(res: ServerResponse, kind: string | ResourceType, body: unknown, q: URLSearchParams): void {

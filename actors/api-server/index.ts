@@ -34,6 +34,7 @@ import { registerServiceEndpoint, kubernetesService } from "../../runtime/servic
 import { httpLimits } from "./limits.ts";
 import { httpStatus, encodeJson } from "./status.ts";
 import { bootstrapPolicy } from "./rbac/bootstrap.ts";
+import { startMetricsFeed } from "../../runtime/metrics-feed.ts";
 import { DEFAULT_CLUSTER_ROLE_BINDINGS } from "./rbac/bootstrap-policy.ts";
 
 /** Resolves once the cache holds every key (or after 10 s: serving a little early only refuses, never over-grants). */
@@ -110,6 +111,7 @@ export const apiServer: ActorDefinition<ApiServerOptions> = {
     await untilCached(caches.get("clusterrolebindings")!, DEFAULT_CLUSTER_ROLE_BINDINGS.map((b) => `/${b.metadata.name}`), ctx.signal);
     const custom = await startCustomTypes({ nc: ctx.nc, cluster: ctx.cluster, log: ctx.log, caches });
 
+    const metrics = startMetricsFeed({ nc: ctx.nc, subjects: ctx.subjects, log: ctx.log });
     const host = opts.host ?? "127.0.0.1";
     let port = 0;
     const limits = httpLimits(opts);
@@ -127,6 +129,7 @@ export const apiServer: ActorDefinition<ApiServerOptions> = {
         users: currentUsers,
         cacheFor: (r) => caches.get(r),
         catalog: custom.catalog,
+        metrics,
         address: () => `${host}:${port}`,
         limits,
         serviceAccountKeys,
@@ -170,6 +173,7 @@ export const apiServer: ActorDefinition<ApiServerOptions> = {
         for (const [, f] of feeds) f.stop();
         upgrades.stop();
         custom.stop();
+        metrics.stop();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeAllConnections();

@@ -174,6 +174,20 @@ const BODY: Record<string, Json> = {
   ClusterRole: { rules: atomic(POLICY_RULE), aggregationRule: obj({ clusterRoleSelectors: atomic(SEL) }) },
   RoleBinding: { subjects: atomic(SUBJECT), roleRef: ROLE_REF },
   ClusterRoleBinding: { subjects: atomic(SUBJECT), roleRef: ROLE_REF },
+  HorizontalPodAutoscaler: {
+    spec: obj({
+      scaleTargetRef: obj({ apiVersion: str, kind: str, name: str }),
+      minReplicas: int,
+      maxReplicas: int,
+      targetCPUUtilizationPercentage: int,
+      metrics: atomic(obj({ type: str, resource: obj({ name: str, target: obj({ type: str, averageUtilization: int, averageValue: str, value: str }) }) })),
+      behavior: obj({
+        scaleUp: obj({ stabilizationWindowSeconds: int, selectPolicy: str, policies: atomic(obj({ type: str, value: int, periodSeconds: int })) }),
+        scaleDown: obj({ stabilizationWindowSeconds: int, selectPolicy: str, policies: atomic(obj({ type: str, value: int, periodSeconds: int })) }),
+      }),
+    }),
+    status: obj({ observedGeneration: { type: "integer", format: "int64" }, lastScaleTime: str, currentReplicas: int, desiredReplicas: int, currentCPUUtilizationPercentage: int, currentMetrics: atomic(obj({ type: str })), conditions }),
+  },
 };
 
 export function schemasFor(rts: readonly ResourceType[]): Record<string, Json> {

@@ -425,7 +425,31 @@ message PodDisruptionBudgetSpec {
   optional string unhealthyPodEvictionPolicy = 4 [(ptr) = true];
 }
 message Eviction { optional ObjectMeta metadata = 1; optional DeleteOptions deleteOptions = 2 [(ptr) = true]; }
+message HorizontalPodAutoscaler { optional ObjectMeta metadata = 1; optional HorizontalPodAutoscalerSpec spec = 2; }
+message HorizontalPodAutoscalerSpec {
+  optional CrossVersionObjectReference scaleTargetRef = 1;
+  optional int32 minReplicas = 2 [(ptr) = true];
+  optional int32 maxReplicas = 3;
+  optional int32 targetCPUUtilizationPercentage = 4 [(ptr) = true];
+}
+message CrossVersionObjectReference { optional string kind = 1; optional string name = 2; optional string apiVersion = 3; }
+message Ingress { optional ObjectMeta metadata = 1; optional IngressSpec spec = 2; }
+message IngressSpec {
+  optional IngressBackend defaultBackend = 1 [(ptr) = true];
+  repeated IngressTLS tls = 2;
+  repeated IngressRule rules = 3;
+  optional string ingressClassName = 4 [(ptr) = true];
+}
+message IngressBackend { optional IngressServiceBackend service = 4 [(ptr) = true]; optional IngressResourceBackend resource = 3 [(ptr) = true]; }
+message IngressResourceBackend { optional string apiGroup = 1 [(ptr) = true]; optional string kind = 2; optional string name = 3; }
+message IngressServiceBackend { optional string name = 1; optional ServiceBackendPort port = 2; }
+message ServiceBackendPort { optional string name = 1; optional int32 number = 2; }
+message IngressTLS { repeated string hosts = 1; optional string secretName = 2; }
+message IngressRule { optional string host = 1; optional IngressRuleValue ingressRuleValue = 2 [(inline) = true]; }
+message IngressRuleValue { optional HTTPIngressRuleValue http = 1 [(ptr) = true]; }
+message HTTPIngressRuleValue { repeated HTTPIngressPath paths = 1; }
+message HTTPIngressPath { optional string path = 1; optional string pathType = 3 [(ptr) = true]; optional IngressBackend backend = 2; }
 `;
 
 /** The kinds whose protobuf bodies are decoded, by kind (the message of the same name). */
-export const PROTOBUF_KINDS = ["Namespace", "ConfigMap", "Secret", "Service", "Pod", "Deployment", "Job", "CronJob", "DeleteOptions", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "SelfSubjectAccessReview", "SelfSubjectRulesReview", "SubjectAccessReview", "SelfSubjectReview", "ServiceAccount", "TokenRequest", "ResourceQuota", "PodDisruptionBudget", "Eviction"] as const;
+export const PROTOBUF_KINDS = ["Namespace", "ConfigMap", "Secret", "Service", "Pod", "Deployment", "Job", "CronJob", "DeleteOptions", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "SelfSubjectAccessReview", "SelfSubjectRulesReview", "SubjectAccessReview", "SelfSubjectReview", "ServiceAccount", "TokenRequest", "ResourceQuota", "PodDisruptionBudget", "Eviction", "HorizontalPodAutoscaler", "Ingress"] as const;

@@ -33,7 +33,8 @@ export function decodeKubeProtobuf(body: Uint8Array): { apiVersion: string; kind
   if (typeof encoding === "string" && encoding !== "") {
     throw new FlotillaError(ErrorCode.UnsupportedMediaType, `the protobuf body uses content encoding "${encoding}"; send it unencoded or as JSON`);
   }
-  if (!(PROTOBUF_KINDS as readonly string[]).includes(kind)) {
+  // autoscaling/v1 is the only HorizontalPodAutoscaler shape described (kubectl autoscale sends it).
+  if (!(PROTOBUF_KINDS as readonly string[]).includes(kind) || (kind === "HorizontalPodAutoscaler" && apiVersion !== "autoscaling/v1")) {
     throw new FlotillaError(ErrorCode.UnsupportedMediaType, `a protobuf body of kind ${kind || "(none)"} is not supported; send JSON`);
   }
   const type = kubeProto.lookupType(`k8s.${kind}`);

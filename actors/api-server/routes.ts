@@ -8,7 +8,7 @@
  *   // { type: "resource", rt: <deployments>, namespace: "default", name: "web", subresource: "scale", verb: "get" }
  */
 import type { ResourceType } from "../../bus/kinds.ts";
-import { REVIEW_TYPES, isReview } from "../../bus/kinds.ts";
+import { REVIEW_TYPES, isReview, isMetrics } from "../../bus/kinds.ts";
 import type { ResourceCatalog } from "../../bus/catalog.ts";
 import { STATIC_CATALOG } from "../../bus/catalog.ts";
 import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
@@ -136,6 +136,7 @@ function resourceRoute(method: string, group: string, version: string, rest: str
   if (subresource !== undefined && watch) return { type: "method-not-allowed", method };
   const verb = verbFor(method, name !== undefined, subresource, watch);
   if (!verb || (isReview(rt) && (verb !== Verb.create || name !== undefined))) return { type: "method-not-allowed", method };
+  if (isMetrics(rt) && verb !== Verb.get && verb !== Verb.list) return { type: "method-not-allowed", method };
   const route: ResourceRoute = { type: "resource", rt, verb };
   if (namespace !== undefined) route.namespace = namespace;
   if (name !== undefined) route.name = name;

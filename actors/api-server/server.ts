@@ -24,7 +24,10 @@ import { authenticate, authorize, authorizePath, userFromCertificate, withAuthen
 import type { RbacView } from "./rbac/authorizer.ts";
 import { cacheView } from "./rbac/cache-view.ts";
 import { guardedStore } from "./rbac/guard.ts";
-import { RBAC_GROUP, isReview } from "../../bus/kinds.ts";
+import { RBAC_GROUP, isReview, isMetrics, isHpaV1 } from "../../bus/kinds.ts";
+import { handleHpaV1 } from "./autoscaling-v1.ts";
+import type { MetricsSource } from "../../runtime/metrics-feed.ts";
+import { handleMetrics } from "./metrics.ts";
 import { review, tokenReview } from "./reviews.ts";
 import type { SigningKeys } from "./token-request.ts";
 import { handleTokenRequest, serviceAccountAuthenticator } from "./token-request.ts";
@@ -64,6 +67,8 @@ export interface ServerDeps {
   serviceAccountKeys?: SigningKeys;
   /** The types served; default the static registry (no custom resources). */
   catalog?: ResourceCatalog;
+  /** The kubelets' usage reports, for metrics.k8s.io (none: every metrics object is not found). */
+  metrics?: MetricsSource;
 }
 
 type Deps = ServerDeps & { limits: HttpLimits; rbac: RbacView; tokens?: (token: string) => User | undefined };
@@ -181,6 +186,8 @@ async function dispatch(deps: Deps, req: IncomingMessage, res: ServerResponse, x
           return u ? withAuthenticated(u) : undefined;
         }));
       }
+      if (isMetrics(route.rt)) return handleMetrics(deps, res, route, q);
+      if (isHpaV1(route.rt)) return handleHpaV1(deps, req, res, route, q);
       if (isReview(route.rt)) {
         const body = objectForRoute(route, parseBody(await readBody(req), req.headers["content-type"]));
         return sendJson(res, 201, review(route.rt.kind, body, deps.rbac, user));

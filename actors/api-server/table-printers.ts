@@ -28,6 +28,9 @@ import { col, wide, NAME, AGE, CONTAINERS, IMAGES, SELECTOR, age, orNone, format
 import { WORKLOAD_PRINTERS } from "./table-printers-workloads.ts";
 import { RBAC_PRINTERS } from "./table-printers-rbac.ts";
 import { POLICY_PRINTERS } from "./table-printers-policy.ts";
+import { STORAGE_PRINTERS } from "./table-printers-storage.ts";
+import { AUTOSCALING_PRINTERS } from "./table-printers-autoscaling.ts";
+import { NETWORKING_PRINTERS } from "./table-printers-networking.ts";
 
 // ---------- pods ----------
 const isRestartableInit = (p: Pod, name: string) =>
@@ -389,4 +392,7 @@ export const PRINTERS: Readonly<Record<string, Printer>> = {
   ...WORKLOAD_PRINTERS,
   ...RBAC_PRINTERS,
   ...POLICY_PRINTERS,
+  ...STORAGE_PRINTERS,
+  ...AUTOSCALING_PRINTERS,
+  ...NETWORKING_PRINTERS,
 };

@@ -8,6 +8,8 @@
  */
 import type { ActorContext, ActorDefinition, Actor } from "../../runtime/actor.ts";
 import type { Endpoints, Pod, Service } from "../../bus/resources.ts";
+import type { EndpointSlice } from "../../bus/networking.ts";
+import { SLICES_BY_SERVICE, slicesByService, endpointsView } from "../../bus/endpoint-view.ts";
 import type { Zone } from "./zone.ts";
 import { readFileSync } from "node:fs";
 import { Informer } from "../../runtime/informer.ts";
@@ -79,19 +81,25 @@ export async function startDns(ctx: ActorContext, opts: DnsOptions): Promise<Act
 
   const services = new Informer<Service>(ctx.nc, ctx.cluster, { resource: "services", log: log.child({ informer: "services" }) });
   const endpoints = new Informer<Endpoints>(ctx.nc, ctx.cluster, { resource: "endpoints", log: log.child({ informer: "endpoints" }) });
+  // A Service's endpoints come from its EndpointSlices, from its Endpoints only while it has none.
+  const slices = new Informer<EndpointSlice>(ctx.nc, ctx.cluster, { resource: "endpointslices", indexers: { [SLICES_BY_SERVICE]: slicesByService }, log: log.child({ informer: "endpointslices" }) });
   const pods = new Informer<Pod>(ctx.nc, ctx.cluster, { resource: "pods", log: log.child({ informer: "pods" }) });
 
   let zone = buildZone({ services: [], endpoints: [], pods: [] }, { domain, ttl });
+  let server: Awaited<ReturnType<typeof serveDns>> | undefined;
   const rebuild = async () => {
-    zone = buildZone({ services: services.list(), endpoints: endpoints.list(), pods: pods.list() }, { domain, ttl });
+    const svcs = services.list();
+    const eps = svcs.map((v) => endpointsView(v, slices.byIndex(SLICES_BY_SERVICE, `${v.metadata.namespace}/${v.metadata.name}`), endpoints.get(v.metadata.namespace, v.metadata.name!))).filter((e): e is Endpoints => !!e);
+    zone = buildZone({ services: svcs, endpoints: eps, pods: pods.list() }, { domain, ttl });
+    server?.invalidate();
   };
   const queue = new WorkQueue(rebuild, { log, baseDelayMs: 50, maxDelayMs: 1000 });
   const poke = () => queue.add(REBUILD);
-  for (const inf of [services, endpoints, pods] as Informer[]) inf.addHandlers({ add: poke, update: poke, delete: poke });
-  await Promise.all([services.start(), endpoints.start(), pods.start()]);
+  for (const inf of [services, endpoints, pods, slices] as Informer[]) inf.addHandlers({ add: poke, update: poke, delete: poke });
+  await Promise.all([services.start(), endpoints.start(), pods.start(), slices.start()]);
   await rebuild();
 
-  const server = await serveDns({ host: listen.host, port: listen.port, resolve: (q) => answer(zone, q), upstreams, log, domain, ttl });
+  server = await serveDns({ host: listen.host, port: listen.port, resolve: (q) => answer(zone, q), upstreams, log, domain, ttl });
   log.info("serving cluster DNS", { listen: `${server.address.host}:${server.address.port}`, domain, upstreams });
   const port = server.address.port;
   const registration =
@@ -107,6 +115,7 @@ export async function startDns(ctx: ActorContext, opts: DnsOptions): Promise<Act
       await server.close();
       services.stop();
       endpoints.stop();
+      slices.stop();
       pods.stop();
       await queue.shutdown();
     },

@@ -26,10 +26,49 @@ export interface DnsServerOptions {
 
 export interface DnsServer {
   address: { host: string; port: number };
+  /** Forgets every cached answer (the zone changed). */
+  invalidate(): void;
   close(): Promise<void>;
 }
 
 const UDP_MAX = 512;
+/** Distinct queries whose answers are kept between zone changes (the cache starts over past it). */
+const CACHE_MAX = 65_536;
+/** The UDP receive buffer asked for: bursts of parallel lookups from many pods wait here, not in drops. */
+const RECV_BUFFER = 4 * 1024 * 1024;
+
+/**
+ * Answers to zone queries, keyed by the query's bytes after its 2-byte id (flags, counts, the
+ * question and any EDNS record, as the client sent them): two queries with the same key differ in
+ * nothing but the id, so the cached response (encoded once with `dns-packet`, id 0) is copied and
+ * given the query's id. A query is then answered without decoding or encoding anything. Forwarded
+ * names are never cached; a zone change empties the cache.
+ */
+class AnswerCache {
+  private entries = new Map<string, Buffer>();
+  private static key(raw: Buffer, udp: boolean): string {
+    return (udp ? "u" : "t") + raw.toString("latin1", 2);
+  }
+  get(raw: Buffer, udp: boolean): Buffer | undefined {
+    if (raw.length < 12) return undefined;
+    const hit = this.entries.get(AnswerCache.key(raw, udp));
+    if (!hit) return undefined;
+    const out = Buffer.allocUnsafe(hit.length);
+    hit.copy(out);
+    raw.copy(out, 0, 0, 2);
+    return out;
+  }
+  set(raw: Buffer, udp: boolean, response: Buffer): void {
+    if (raw.length < 12) return;
+    if (this.entries.size >= CACHE_MAX) this.entries = new Map();
+    const stored = Buffer.from(response);
+    stored.writeUInt16BE(0, 0);
+    this.entries.set(AnswerCache.key(raw, udp), stored);
+  }
+  clear(): void {
+    this.entries = new Map();
+  }
+}
 
 function toAnswer(a: Answer): packet.Answer {
   switch (a.type) {
@@ -100,8 +139,13 @@ export async function serveDns(o: DnsServerOptions & { domain: string; ttl: numb
     return failure(query, RCODE.SERVFAIL);
   };
 
+  const cache = new AnswerCache();
+
+  /** One query → one response (bytes), from the cache when the same query was answered since the zone last changed. */
+  const handle = (raw: Buffer, udp: boolean): Buffer | Promise<Buffer | undefined> | undefined => cache.get(raw, udp) ?? compute(raw, udp);
+
   /** One query → one response (bytes). Never throws: malformed input gets FORMERR. */
-  const handle = async (raw: Buffer, udp: boolean): Promise<Buffer | undefined> => {
+  const compute = (raw: Buffer, udp: boolean): Buffer | Promise<Buffer> | undefined => {
     let query: packet.Packet;
     try {
       query = packet.decode(raw);
@@ -128,15 +172,22 @@ export async function serveDns(o: DnsServerOptions & { domain: string; ttl: numb
       // Truncated: the client retries over TCP (RFC 7766).
       out = packet.encode({ ...res, flags: (res.flags ?? 0) | packet.TRUNCATED_RESPONSE, answers: [], authorities: [] });
     }
+    cache.set(raw, udp, out);
     return out;
   };
 
-  const udp = dgram.createSocket(net.isIPv6(o.host) ? "udp6" : "udp4");
+  const udp = dgram.createSocket({ type: net.isIPv6(o.host) ? "udp6" : "udp4", recvBufferSize: RECV_BUFFER });
+  const reply = (out: Buffer | undefined, rinfo: dgram.RemoteInfo) => {
+    if (out) udp.send(out, rinfo.port, rinfo.address);
+  };
   udp.on("message", (msg, rinfo) => {
-    handle(msg, true).then(
-      (out) => out && udp.send(out, rinfo.port, rinfo.address),
-      (e) => o.log.warn("dns query failed", { error: String(e) }),
-    );
+    try {
+      const out = handle(msg, true);
+      if (out instanceof Promise) out.then((b) => reply(b, rinfo), (e) => o.log.warn("dns query failed", { error: String(e) }));
+      else reply(out, rinfo);
+    } catch (e) {
+      o.log.warn("dns query failed", { error: String(e) });
+    }
   });
   udp.on("error", (e) => o.log.warn("dns udp socket error", { error: String(e) }));
   await new Promise<void>((resolve, reject) => {
@@ -159,7 +210,7 @@ export async function serveDns(o: DnsServerOptions & { domain: string; ttl: numb
         if (buf.length < 2 + len) break;
         const msg = buf.subarray(2, 2 + len);
         buf = buf.subarray(2 + len);
-        handle(Buffer.from(msg), false).then(
+        Promise.resolve(handle(Buffer.from(msg), false)).then(
           (out) => {
             if (!out || sock.destroyed) return;
             const head = Buffer.alloc(2);
@@ -181,6 +232,7 @@ export async function serveDns(o: DnsServerOptions & { domain: string; ttl: numb
 
   return {
     address: { host: o.host, port },
+    invalidate: () => cache.clear(),
     async close() {
       await new Promise<void>((r) => udp.close(() => r()));
       await new Promise<void>((r) => tcp.close(() => r()));

@@ -25,6 +25,8 @@ import { formatResolvConf, podResolvConf } from "./resolv-conf.ts";
 import type { VolumeManager } from "./volumes/manager.ts";
 import type { LifecycleHandler } from "../../bus/resources.ts";
 import { runHook } from "./hooks.ts";
+import { terminationMount, terminationMessage } from "./termination-message.ts";
+import { isStaticPod } from "./static-pods.ts";
 
 
 export interface AgentOptions {
@@ -41,6 +43,15 @@ export interface AgentOptions {
   dns?: DnsSettings;
   /** Makes pods' volumes (absent for engines without a filesystem: simulated). */
   volumes?: VolumeManager;
+  /**
+   * The stored pod a pod's status is written to: a static pod's mirror pod, or undefined while it
+   * has none (static-pods.ts). Default: the pod itself.
+   */
+  statusObject?(pod: Pod): Pod | undefined;
+  /** This node's static pods: they run without the API and are not stopped by self-fencing. */
+  staticPod?(namespace: string, name: string): Pod | undefined;
+  /** False until the API's pods are listed: other keys wait, so that no running container looks orphaned. */
+  apiPodsKnown?(): boolean;
   /** Told which ConfigMaps and Secrets a pod's volumes read (to re-sync it when they change). */
   trackVolumeSources?(podKey: string, pod: Pod | undefined): void;
 }
@@ -54,6 +65,8 @@ const EXIT_RECHECK_FOR_MS = 10_000;
 export class NodeAgent {
   readonly queue: WorkQueue;
   private readonly waiting = new Map<string, Record<string, WaitingError>>(); // pod uid → container → error
+  /** Container id → its termination message (read once, when it has exited). */
+  private readonly messages = new Map<string, string>();
   private readonly probes = new Map<string, ProbeWorker>(); // container id → worker
   private readonly emitted = new Map<string, Set<string>>(); // pod uid → event keys
   private readonly lastSeen = new Map<string, Pod>();
@@ -89,11 +102,18 @@ export class NodeAgent {
     this.fenced = fenced;
   }
 
-  /** Self-fencing: stop and remove every container and sandbox of this node. */
-  async stopEverything(): Promise<void> {
-    for (const w of this.probes.values()) w.stop();
-    this.probes.clear();
-    const [cs, ss] = await Promise.all([this.o.engine.listContainers(), this.o.engine.listSandboxes()]);
+  /** Self-fencing (static pods stay unless `withStatic`): stop and remove every container and sandbox of this node. */
+  async stopEverything(withStatic = true): Promise<void> {
+    const gone = (r: PodRef) => withStatic || this.o.staticPod?.(r.namespace, r.name)?.metadata.uid !== r.uid;
+    const [allCs, allSs] = await Promise.all([this.o.engine.listContainers(), this.o.engine.listSandboxes()]);
+    const cs = allCs.filter((c) => gone(c.pod));
+    const ss = allSs.filter((s) => gone(s.pod));
+    const kept = new Set(allCs.filter((c) => !gone(c.pod)).map((c) => c.id));
+    for (const [id, w] of this.probes) {
+      if (kept.has(id)) continue;
+      w.stop();
+      this.probes.delete(id);
+    }
     await Promise.all(cs.filter((c) => c.state !== "exited").map((c) => this.o.engine.stopContainer(c.id, 0).catch(() => undefined)));
     for (const c of cs) await this.o.engine.removeContainer(c.id).catch(() => undefined);
     for (const s of ss) await this.o.engine.removeSandbox(s.id).catch(() => undefined);
@@ -108,8 +128,13 @@ export class NodeAgent {
   }
 
   private async sync(key: string): Promise<void> {
-    if (this.fenced) return;
     const [ns, name] = key.split("/") as [string, string];
+    const isStatic = this.o.staticPod?.(ns, name) !== undefined;
+    if (this.fenced && !isStatic) return;
+    if (!isStatic && this.o.apiPodsKnown && !this.o.apiPodsKnown()) {
+      this.queue.addAfter(key, 500);
+      return;
+    }
     const cached = this.o.getPod(ns, name);
     const pod = cached && cached.spec.nodeName === this.o.nodeName ? cached : undefined;
     const [allContainers, allSandboxes] = await Promise.all([this.o.engine.listContainers(), this.o.engine.listSandboxes()]);
@@ -142,9 +167,30 @@ export class NodeAgent {
     if (sandbox && !plan.actions.some((a) => a.type === "start")) await this.refreshVolumes(pod, sandbox);
     if (plan.actions.length > 0) containers = (await this.o.engine.listContainers()).filter((c) => c.pod.uid === uid);
     this.reconcileProbes(pod, containers, sandbox);
-    await this.writeStatus(pod, computeStatus(input(), { hostIP: this.o.hostIP, engineName: this.o.engine.name }));
+    await this.readTerminationMessages(pod, containers);
+    await this.writeStatus(pod, computeStatus(input(), { hostIP: this.o.hostIP, engineName: this.o.engine.name, messages: this.messages }));
     if (plan.requeueAfterMs !== undefined) this.queue.addAfter(key, plan.requeueAfterMs);
     if (this.exitNotListedYet(containers)) this.queue.addAfter(key, EXIT_RECHECK_MS);
+  }
+
+  /** Reads the termination message of each container that exited since the last look (once per container). */
+  private async readTerminationMessages(pod: Pod, containers: EngineContainer[]): Promise<void> {
+    if (this.o.engine.name === "simulated") return;
+    const podDir = this.o.volumes?.podDir(pod.metadata.uid!);
+    for (const c of containers) {
+      if (c.state !== "exited" || this.messages.has(c.id)) continue;
+      const spec = [...pod.spec.containers, ...(pod.spec.initContainers ?? [])].find((s) => s.name === c.name);
+      const msg = await terminationMessage(this.o.engine, podDir, spec, c).catch((e) => {
+        this.o.log.debug("termination message unreadable", { container: c.id, error: (e as Error).message });
+        return "";
+      });
+      this.messages.set(c.id, msg);
+    }
+    // Forget containers that are gone (removed attempts, deleted pods).
+    if (this.messages.size > 4 * Math.max(64, containers.length)) {
+      const live = new Set((await this.o.engine.listContainers()).map((c) => c.id));
+      for (const id of this.messages.keys()) if (!live.has(id)) this.messages.delete(id);
+    }
   }
 
   /** Whether a container whose exit the engine reported is still listed as running. */
@@ -175,7 +221,7 @@ export class NodeAgent {
     const kills = actions.filter((a) => a.type === "kill");
     await Promise.all(kills.map((a) => {
       const c = byId.get(a.id)!;
-      const why = a.reason === "Unhealthy" ? `Container ${a.container} failed liveness probe, will be restarted` : `Stopping container ${a.container}`;
+      const why = a.reason === "Unhealthy" ? `Container ${a.container} failed ${a.probe ?? "liveness"} probe, will be restarted` : `Stopping container ${a.container}`;
       this.event(pod, { type: "Normal", reason: "Killing", message: why, key: `Killing:${a.id}` });
       return this.kill(c, a.graceSeconds, pod);
     }));
@@ -243,7 +289,7 @@ export class NodeAgent {
     const ports = [...pod.spec.containers, ...(pod.spec.initContainers ?? [])].flatMap((c) => c.ports ?? []);
     const resolvConf = this.o.dns ? formatResolvConf(podResolvConf(pod, this.o.dns)) : undefined;
     const s = await this.o.engine.ensureSandbox(ref, { hostname: pod.spec.hostname ?? pod.metadata.name!, ports, resolvConf, hostNetwork: pod.spec.hostNetwork === true });
-    if (Object.keys(s.hostPorts).length > 0) {
+    if (Object.keys(s.hostPorts).length > 0 && !isStaticPod(pod)) {
       const value = JSON.stringify(s.hostPorts);
       if (pod.metadata.annotations?.[POD_PORTS_ANNOTATION] !== value) {
         await this.o.store.patch("pods", ref.namespace, ref.name, "merge", { metadata: { annotations: { [POD_PORTS_ANNOTATION]: value } } });
@@ -264,19 +310,24 @@ export class NodeAgent {
     const spec = (init ? pod.spec.initContainers ?? [] : pod.spec.containers).find((c) => c.name === name)!;
     const fail = (reason: string, message: string) => {
       this.setWaiting(uid, name, reason, message);
-      this.event(pod, { type: "Warning", reason: "Failed", message: reason === "CreateContainerConfigError" ? `Error: ${message}` : message, key: `Failed:${name}:${reason}:${this.waiting.get(uid)![name]!.failures}` });
+      // A volume not ready yet (VolumeNotReady) is Kubernetes' FailedMount, and the pod stays ContainerCreating.
+      const eventReason = reason === "ContainerCreating" ? "FailedMount" : "Failed";
+      this.event(pod, { type: "Warning", reason: eventReason, message: reason === "CreateContainerConfigError" ? `Error: ${message}` : message, key: `${eventReason}:${name}:${reason}:${this.waiting.get(uid)![name]!.failures}` });
     };
     let cfg;
     try {
       const ctx = { podIP: sandbox.ip, hostIP: this.o.hostIP, nodeName: this.o.nodeName };
       cfg = await containerConfig(this.o.store, pod, spec, init, attempt, {
         ...ctx,
-        serviceLinks: this.o.engine.name !== "simulated",
+        // A static pod may start before the API exists: it gets the Services known by then (none).
+        serviceLinks: this.o.engine.name !== "simulated" && (!isStaticPod(pod) || (this.o.apiPodsKnown?.() ?? true)),
         bridgeAddress: this.o.engine.nodeAddressForPods,
       });
       if (this.o.volumes && (pod.spec.volumes?.length || spec.volumeMounts?.length)) {
         cfg.mounts = this.o.volumes.mountsFor(pod, spec, await this.o.volumes.setUp(pod, ctx));
       }
+      const tm = this.o.volumes && terminationMount(this.o.engine.name, this.o.volumes.podDir(uid), spec, attempt, cfg.mounts ?? []);
+      if (tm) cfg.mounts = [...(cfg.mounts ?? []), tm];
     } catch (e) {
       if (e instanceof ConfigError) return fail(e.reason, e.message);
       throw e;
@@ -355,7 +406,9 @@ export class NodeAgent {
   }
 
   private async writeStatus(pod: Pod, status: NonNullable<Pod["status"]>): Promise<void> {
-    let current = pod;
+    const target = this.o.statusObject ? this.o.statusObject(pod) : pod;
+    if (!target) return;
+    let current = target;
     for (let i = 0; i < 5; i++) {
       if (JSON.stringify(current.status ?? {}) === JSON.stringify(status)) return;
       try {
@@ -364,8 +417,8 @@ export class NodeAgent {
       } catch (e) {
         if (isCode(e, ErrorCode.NotFound)) return;
         if (!isCode(e, ErrorCode.Conflict)) throw e;
-        current = await this.o.store.get<Pod>("pods", pod.metadata.namespace, pod.metadata.name!);
-        if (current.metadata.uid !== pod.metadata.uid) return;
+        current = await this.o.store.get<Pod>("pods", target.metadata.namespace, target.metadata.name!);
+        if (current.metadata.uid !== target.metadata.uid) return;
       }
     }
     throw new Error(`status of ${pod.metadata.namespace}/${pod.metadata.name}: too many conflicts`);

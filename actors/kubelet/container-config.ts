@@ -118,6 +118,7 @@ export async function containerConfig(
     ports: (c.ports ?? []).map((p) => ({ name: p.name, containerPort: p.containerPort, protocol: p.protocol })),
     cpuMillis: limits.cpu !== undefined ? milliCpu(limits.cpu) : undefined,
     memoryBytes: limits.memory !== undefined ? units(limits.memory) : undefined,
+    ...(c.resources?.requests?.cpu !== undefined ? { cpuRequestMillis: milliCpu(c.resources.requests.cpu) } : {}),
     imagePullPolicy: pullPolicy(c),
     init,
     attempt,

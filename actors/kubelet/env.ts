@@ -8,7 +8,7 @@ import { milliCpu, units } from "../../bus/quantity.ts";
 
 export class ConfigError extends Error {
   override name = "ConfigError";
-  readonly reason = "CreateContainerConfigError";
+  readonly reason: string = "CreateContainerConfigError";
 }
 
 export interface EnvLookups {

@@ -9,7 +9,7 @@
  *   await startHost({ natsUrl, actors: [{ def: kubelet, opts: { nodeName: "n1", engine: "process" } }] });
  */
 import type { ActorDefinition, ActorContext, Actor } from "../../runtime/actor.ts";
-import type { Pod, Taint, Labels } from "../../bus/resources.ts";
+import type { Pod, Node, Taint, Labels } from "../../bus/resources.ts";
 import type { EngineName } from "./engines/types.ts";
 import { Informer, keyFor } from "../../runtime/informer.ts";
 import { VERSION } from "../../runtime/actor.ts";
@@ -28,6 +28,12 @@ import { PodTokens } from "./volumes/pod-tokens.ts";
 import { VolumeManager } from "./volumes/manager.ts";
 import { VolumeSources } from "./volumes/sources.ts";
 import { defaultDataDir } from "./engines/process.ts";
+import { isCode, ErrorCode } from "../../bus/errors.ts";
+import { startMetricsReporter } from "./metrics.ts";
+import { startLocalPathProvisioner } from "../local-path-provisioner/index.ts";
+import { StaticPodSource } from "./static-pod-source.ts";
+import { MirrorPods } from "./mirror-pods.ts";
+import { isMirrorPod, isStaticPod, mirrors as mirrors_ } from "./static-pods.ts";
 
 export interface KubeletOptions {
   nodeName: string;
@@ -61,7 +67,8 @@ export interface KubeletOptions {
   stopPodsOnExit?: boolean;
   /**
    * `pod`: every pod in a network namespace of its own with an address from the Node's podCIDR,
-   * host-gw routes to the other nodes, and a resolv.conf per pod (process engine, root); without
+   * host-gw routes to the other nodes, and a resolv.conf per pod (process engine, root; the Docker
+   * engine puts pods on a per-node Docker bridge network with the podCIDR instead); without
    * root or namespaces it falls back to loopback and the Node says so. `loopback` (default): pods
    * share the host's network. See docs/networking.md.
    */
@@ -75,6 +82,13 @@ export interface KubeletOptions {
   podBridge?: string;
   /** Pod networking: the node's side lives in this network namespace (test hosts). */
   nodeNetns?: string;
+  /**
+   * The directory of static pod manifests (default `<dataDir>/manifests`; false: none). Its pods
+   * run without the API and are published as mirror pods once it can be reached (static-pods.ts).
+   */
+  staticPodPath?: string | false;
+  /** How often usage is sampled and published on `…metrics.<node>` (default 10 s; metrics.ts). */
+  metricsIntervalMs?: number;
 }
 
 const NODE_STATUS_INTERVAL_MS = 60_000;
@@ -83,9 +97,9 @@ export async function startKubelet(ctx: ActorContext, opts: KubeletOptions): Pro
   const { nodeName } = opts;
   const log = ctx.log.child({ node: nodeName });
   const net = await nodeNetwork(ctx, { ...opts, network: opts.network }, log);
-  const engine = createEngine({ engine: opts.engine, cluster: ctx.cluster, nodeName, dataDir: opts.dataDir, startLatencyMs: opts.startLatencyMs, dockerSocket: opts.dockerSocket, criSocket: opts.criSocket, log, network: net.pods });
+  const engine = createEngine({ engine: opts.engine, cluster: ctx.cluster, nodeName, dataDir: opts.dataDir, startLatencyMs: opts.startLatencyMs, dockerSocket: opts.dockerSocket, criSocket: opts.criSocket, log, network: net.pods, dockerNetwork: net.docker });
   await engine.init();
-  if (engine.name === "docker" && !engine.nodeAddressForPods) log.warn("the Docker bridge address is unknown: pods reach Services only once a sandbox reports its gateway");
+  if (engine.name === "docker" && !net.docker && !engine.nodeAddressForPods) log.warn("the Docker bridge address is unknown: pods reach Services only once a sandbox reports its gateway");
   const leaseSeconds = opts.leaseDurationSeconds ?? 10;
   const facts: NodeFacts = {
     nodeName,
@@ -100,13 +114,11 @@ export async function startKubelet(ctx: ActorContext, opts: KubeletOptions): Pro
     kubeletVersion: `v1.32.0-flotilla.${VERSION}`,
     network: net.facts,
   };
-  const node = await registerNode(ctx.store, facts, ctx.now());
-  const leases = new LeaseKeeper(ctx.store, { durationSeconds: leaseSeconds, renewIntervalMs: opts.renewIntervalMs ?? Math.max(500, (leaseSeconds * 1000) / 4), log, now: ctx.now });
-  leases.add(nodeName, node.metadata.uid);
-  await leases.start();
 
   const makeInformer = () => new Informer<Pod>(ctx.nc, ctx.cluster, { resource: "pods", filter: (p) => p.spec?.nodeName === nodeName, log });
   let informer = makeInformer();
+  let apiPodsKnown = false;
+  let mirrors: MirrorPods | undefined;
   const volumes =
     engine.name === "simulated"
       ? undefined
@@ -118,6 +130,18 @@ export async function startKubelet(ctx: ActorContext, opts: KubeletOptions): Pro
           tokens: new PodTokens({ nc: ctx.nc, subjects: ctx.subjects, nodeName, now: ctx.now, log }),
         });
   let sources: VolumeSources | undefined;
+  // Static pods: read from files before anything else, run without the API (static-pods.ts).
+  const staticDir = opts.staticPodPath === false ? undefined : (opts.staticPodPath ?? join(opts.dataDir ?? defaultDataDir(), "manifests"));
+  const statics = staticDir
+    ? new StaticPodSource({ dir: staticDir, nodeName, log, onChange: (keys) => keys.forEach((k) => (agent.queue.add(k), mirrors?.enqueue(k))) })
+    : undefined;
+  /** What runs under a key: a static pod (with its mirror's last status), else the API's pod (never a mirror). */
+  const podFor = (ns: string, name: string): Pod | undefined => {
+    const s = statics?.get(ns, name);
+    const stored = informer.get(ns, name);
+    if (s) return stored && mirrors_(stored, s) ? { ...s, status: stored.status } : s;
+    return stored && isMirrorPod(stored) ? undefined : stored;
+  };
   const agent = new NodeAgent({
     volumes,
     trackVolumeSources: (key, pod) => sources?.track(key, pod),
@@ -127,96 +151,159 @@ export async function startKubelet(ctx: ActorContext, opts: KubeletOptions): Pro
     store: ctx.store,
     log,
     backoff: { baseMs: opts.backoffBaseMs ?? DEFAULT_BACKOFF_BASE_MS, maxMs: opts.backoffMaxMs ?? DEFAULT_BACKOFF_MAX_MS },
-    getPod: (ns, name) => informer.get(ns, name),
+    getPod: podFor,
+    statusObject: (p) => {
+      if (!isStaticPod(p)) return p;
+      const stored = informer.get(p.metadata.namespace!, p.metadata.name!);
+      return stored && mirrors_(stored, p) ? stored : undefined;
+    },
+    staticPod: (ns, name) => statics?.get(ns, name),
+    apiPodsKnown: () => apiPodsKnown,
     now: ctx.now,
     dns: net.dns,
   });
-  // The node side first: a restarted kubelet removes deleted pods' namespaces through it.
-  await net.start(() => {
-    heartbeatNode(ctx.store, facts, ctx.now()).catch((e) => log.warn("node status update failed", { error: (e as Error).message }));
-    for (const p of informer.list()) agent.enqueue(p);
-  });
-  const watchPods = async (inf: Informer<Pod>) => {
-    inf.addHandlers({ add: (p) => agent.enqueue(p), update: (_o, p) => agent.enqueue(p), delete: (p) => agent.enqueue(p) });
-    await inf.start();
-  };
-  sources = volumes ? new VolumeSources(ctx.nc, ctx.subjects, (key) => agent.queue.add(key)) : undefined;
-  await watchPods(informer);
-  await agent.resyncEngine();
-  const logs = serveLogs({ nc: ctx.nc, subjects: ctx.subjects, nodeName, engine, getPod: (ns, n) => informer.get(ns, n), log });
-  const sessions = serveSessions({ nc: ctx.nc, subjects: ctx.subjects, nodeName, engine, getPod: (ns, n) => informer.get(ns, n), log });
+  await statics?.start();
+  for (const p of statics?.list() ?? []) agent.enqueue(p);
 
-  const statusTimer = setInterval(() => {
-    // An engine may learn its pod-facing address only with its first pod (docker-bridge.ts).
-    facts.podFacingIP = engine.nodeAddressForPods;
-    heartbeatNode(ctx.store, facts, ctx.now()).catch((e) => log.warn("node status update failed", { error: (e as Error).message }));
-  }, opts.nodeStatusIntervalMs ?? NODE_STATUS_INTERVAL_MS);
-  statusTimer.unref();
+  let stopped = false;
+  const cleanups: (() => void | Promise<void>)[] = [];
+  let fenced = false;
+  let fencing: Promise<void> = Promise.resolve();
+  let unfencing: Promise<void> | undefined;
+
+  /** Everything that needs the API: the Node, its Lease, the pods bound here, mirror pods, logs, fencing. */
+  const joinApi = async (retry: boolean) => {
+    let node: Node | undefined;
+    for (let waited = false; !node; ) {
+      try {
+        node = await registerNode(ctx.store, facts, ctx.now());
+      } catch (e) {
+        if (!retry || !(isCode(e, ErrorCode.Unavailable) || isCode(e, ErrorCode.Timeout))) throw e;
+        if (!waited) log.info("the API is not reachable yet: running static pods meanwhile", { error: (e as Error).message });
+        waited = true;
+        await new Promise((r) => setTimeout(r, 500));
+        if (stopped) return;
+      }
+    }
+    if (stopped) return;
+    const leases = new LeaseKeeper(ctx.store, { durationSeconds: leaseSeconds, renewIntervalMs: opts.renewIntervalMs ?? Math.max(500, (leaseSeconds * 1000) / 4), log, now: ctx.now });
+    leases.add(nodeName, node.metadata.uid);
+    await leases.start();
+    cleanups.push(() => leases.stop());
+    if (statics) {
+      const m = new MirrorPods({ store: ctx.store, node, getStatic: (ns, n) => statics.get(ns, n), getStored: (ns, n) => informer.get(ns, n), log });
+      mirrors = m;
+      cleanups.push(() => m.stop());
+    }
+    // The node side first: a restarted kubelet removes deleted pods' namespaces through it.
+    await net.start(() => {
+      heartbeatNode(ctx.store, facts, ctx.now()).catch((e) => log.warn("node status update failed", { error: (e as Error).message }));
+      for (const p of informer.list()) agent.enqueue(p);
+    });
+    const watchPods = async (inf: Informer<Pod>) => {
+      const changed = (p: Pod) => {
+        agent.enqueue(p);
+        mirrors?.enqueue(keyFor(p));
+      };
+      inf.addHandlers({ add: changed, update: (_o, p) => changed(p), delete: changed });
+      await inf.start();
+    };
+    sources = volumes ? new VolumeSources(ctx.nc, ctx.subjects, (key) => agent.queue.add(key)) : undefined;
+    cleanups.push(() => sources?.stop());
+    await watchPods(informer);
+    apiPodsKnown = true;
+    for (const p of statics?.list() ?? []) mirrors?.enqueue(keyFor(p));
+    await agent.resyncEngine();
+    const logs = serveLogs({ nc: ctx.nc, subjects: ctx.subjects, nodeName, engine, getPod: podFor, log });
+    const sessions = serveSessions({ nc: ctx.nc, subjects: ctx.subjects, nodeName, engine, getPod: podFor, log });
+    cleanups.push(() => logs.stop(), () => sessions.stop());
+    // Node-local directories for PersistentVolumeClaims of the local-path class (not on hollow nodes).
+    const localPath = volumes ? await startLocalPathProvisioner(ctx, { node: nodeName, root: join(opts.dataDir ?? defaultDataDir(), "storage", ctx.cluster, nodeName) }) : undefined;
+    cleanups.push(() => localPath?.stop());
+    const metrics = startMetricsReporter({ nc: ctx.nc, subjects: ctx.subjects, nodeName, engine, log, intervalMs: opts.metricsIntervalMs });
+    cleanups.push(() => metrics.stop());
+
+    const statusTimer = setInterval(() => {
+      // An engine may learn its pod-facing address only with its first pod (docker-bridge.ts).
+      facts.podFacingIP = engine.nodeAddressForPods;
+      heartbeatNode(ctx.store, facts, ctx.now()).catch((e) => log.warn("node status update failed", { error: (e as Error).message }));
+    }, opts.nodeStatusIntervalMs ?? NODE_STATUS_INTERVAL_MS);
+    statusTimer.unref();
+    cleanups.push(() => clearInterval(statusTimer));
+
+    // Self-fencing: no lease renewal for the lease's duration (counted from when the last successful
+    // renewal was sent: NATS lost, store unreachable, …) → stop our pods (static pods stay: nothing
+    // else runs them, and the control plane may be one of them); renewing again → re-list and
+    // resync. The StatefulSet controller's fence rule (actors/statefulset-controller/fence.ts) relies on it.
+    const fenceCheck = setInterval(() => {
+      if (stopped || unfencing) return;
+      const due = fenceDue(leases.renewedAt(nodeName), ctx.now(), leaseSeconds);
+      if (due && !fenced) {
+        fenced = true;
+        agent.setFenced(true);
+        log.warn("fenced: no lease renewal for the lease duration; stopping this node's containers", { leaseSeconds });
+        fencing = agent.stopEverything(false).catch((e) => log.error("fencing failed", { error: (e as Error).message }));
+      } else if (!due && fenced) {
+        unfencing = (async () => {
+          await fencing;
+          log.info("lease renewed after fencing: re-listing pods");
+          // A fresh list: only what the store binds to this node now is started again.
+          const old = informer;
+          informer = makeInformer();
+          old.stop();
+          await watchPods(informer).catch((e) => log.error("re-list failed", { error: (e as Error).message }));
+          fenced = false;
+          agent.setFenced(false);
+          for (const p of informer.list()) agent.enqueue(p);
+        })().finally(() => (unfencing = undefined));
+      }
+    }, FENCE_CHECK_MS);
+    fenceCheck.unref();
+    cleanups.push(() => clearInterval(fenceCheck));
+    void (async () => {
+      for await (const s of ctx.nc.status()) {
+        if (stopped) break;
+        if (s.type === "disconnect") log.warn("lost NATS; fencing pods if the lease cannot be renewed for its duration", { leaseSeconds });
+      }
+    })().catch(() => undefined);
+  };
 
   const resyncTimer = setInterval(() => {
+    for (const p of statics?.list() ?? []) agent.enqueue(p);
+    if (!apiPodsKnown) return;
     for (const p of informer.list()) agent.enqueue(p);
     agent.resyncEngine().catch((e) => log.debug("periodic engine resync failed", { error: (e as Error).message }));
   }, opts.resyncIntervalMs ?? 10_000);
   resyncTimer.unref();
 
-  // Self-fencing: no lease renewal for the lease's duration (counted from when the last successful
-  // renewal was sent: NATS lost, store unreachable, …) → stop our pods; renewing again → re-list and
-  // resync. The StatefulSet controller's fence rule (actors/statefulset-controller/fence.ts) relies on it.
-  let fenced = false;
-  let fencing: Promise<void> = Promise.resolve();
-  let unfencing: Promise<void> | undefined;
-  let stopped = false;
-  const fenceCheck = setInterval(() => {
-    if (stopped || unfencing) return;
-    const due = fenceDue(leases.renewedAt(nodeName), ctx.now(), leaseSeconds);
-    if (due && !fenced) {
-      fenced = true;
-      agent.setFenced(true);
-      log.warn("fenced: no lease renewal for the lease duration; stopping this node's containers", { leaseSeconds });
-      fencing = agent.stopEverything().catch((e) => log.error("fencing failed", { error: (e as Error).message }));
-    } else if (!due && fenced) {
-      unfencing = (async () => {
-        await fencing;
-        log.info("lease renewed after fencing: re-listing pods");
-        // A fresh list: only what the store binds to this node now is started again.
-        const old = informer;
-        informer = makeInformer();
-        old.stop();
-        await watchPods(informer).catch((e) => log.error("re-list failed", { error: (e as Error).message }));
-        fenced = false;
-        agent.setFenced(false);
-        for (const p of informer.list()) agent.enqueue(p);
-      })().finally(() => (unfencing = undefined));
-    }
-  }, FENCE_CHECK_MS);
-  fenceCheck.unref();
-  void (async () => {
-    for await (const s of ctx.nc.status()) {
-      if (stopped) break;
-      if (s.type === "disconnect") log.warn("lost NATS; fencing pods if the lease cannot be renewed for its duration", { leaseSeconds });
-    }
-  })().catch(() => undefined);
-
-  return {
-    async stop() {
-      stopped = true;
-      clearInterval(fenceCheck);
-      await unfencing;
-      clearInterval(statusTimer);
-      clearInterval(resyncTimer);
-      logs.stop();
-      sessions.stop();
-      sources?.stop();
-      informer.stop();
-      agent.setFenced(true);
-      // No sync may still be starting a container once the pods are being stopped.
-      await agent.stop();
-      if (opts.stopPodsOnExit) await agent.stopEverything().catch((e) => log.error("stopping pods failed", { error: (e as Error).message }));
-      await leases.stop();
-      await engine.close();
-      await net.stop();
-    },
+  const stopAll = async () => {
+    stopped = true;
+    clearInterval(resyncTimer);
+    await unfencing;
+    statics?.stop();
+    for (const c of cleanups.splice(0).reverse()) await c();
+    informer.stop();
+    agent.setFenced(true);
+    // No sync may still be starting a container once the pods are being stopped.
+    await agent.stop();
+    if (opts.stopPodsOnExit) await agent.stopEverything(true).catch((e) => log.error("stopping pods failed", { error: (e as Error).message }));
+    await engine.close();
+    await net.stop();
   };
+  // With static pods the API may not exist yet (they may be the control plane): join it in the
+  // background. Without, a kubelet that cannot register fails to start, as it always did.
+  if (statics && statics.list().length > 0) {
+    joinApi(true).catch((e) => ctx.crash(e));
+  } else {
+    try {
+      await joinApi(false);
+    } catch (e) {
+      await stopAll().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  return { stop: stopAll };
 }
 
 export const kubelet: ActorDefinition<KubeletOptions> = {

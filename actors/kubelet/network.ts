@@ -1,7 +1,8 @@
 /**
  * The kubelet's pod networking (`network: "pod"`): decides whether it can be had (root, network
- * namespaces, the process engine) or falls back to loopback, and then keeps the node side in step
- * with the cluster — the node bridge once the node IPAM controller has written this Node's
+ * namespaces for the process engine; the Docker engine brings its own) or falls back to loopback, and
+ * then keeps the node side in step with the cluster — the node bridge (process engine) or the node's
+ * Docker bridge network (engines/docker-network.ts) once the node IPAM controller has written this Node's
  * `spec.podCIDR`, and host-gw routes to every other node's podCIDR via that node's InternalIP as
  * nodes come and go. Each pod's resolv.conf follows from `dns`.
  *
@@ -21,6 +22,8 @@ import { Informer } from "../../runtime/informer.ts";
 import { WorkQueue } from "../../runtime/workqueue.ts";
 import { commandRunner } from "../../runtime/command.ts";
 import { ProcessPodNetwork } from "./engines/process-netns.ts";
+import { DockerPodNetwork } from "./engines/docker-network.ts";
+import Docker from "dockerode";
 import { defaultDataDir } from "./engines/process.ts";
 import { parseResolvConf } from "./resolv-conf.ts";
 
@@ -44,11 +47,15 @@ export interface NodeNetworkOptions {
   nodeNetns?: string;
   /** The resolv.conf the node's own resolvers come from (default /etc/resolv.conf). */
   hostResolvConf?: string;
+  /** Docker engine: the dockerd socket (default the standard one). */
+  dockerSocket?: string;
 }
 
 export interface NodeNetwork {
   /** For the process engine: pods in namespaces of their own; absent in loopback mode. */
   pods?: ProcessPodNetwork;
+  /** For the Docker engine: the node's bridge network; absent in loopback mode. */
+  docker?: DockerPodNetwork;
   dns?: DnsSettings;
   /** What the Node reports; absent when pod networking was not asked for. */
   facts?: NodeFacts["network"];
@@ -59,10 +66,10 @@ export interface NodeNetwork {
 
 /** Why pod networking cannot be had here, or undefined when it can. */
 export async function podNetworkProblem(engine: string, nodeNetns?: string): Promise<string | undefined> {
-  if (engine !== "process") return `pod networking is built for the process engine, not ${engine}`;
+  if (engine !== "process" && engine !== "docker") return `pod networking is built for the process engine and the Docker engine, not ${engine}`;
   if (process.getuid?.() !== 0) return "network namespaces need root";
   const run = commandRunner();
-  if ((await run("ip", ["netns", "list"])).code !== 0) return "`ip netns` is not available";
+  if (engine === "process" && (await run("ip", ["netns", "list"])).code !== 0) return "`ip netns` is not available";
   if ((await commandRunner(nodeNetns)("iptables", ["-w", "5", "-t", "nat", "-S", "POSTROUTING"])).code !== 0) return "iptables cannot be programmed";
   return undefined;
 }
@@ -80,12 +87,14 @@ export async function nodeNetwork(ctx: ActorContext, o: NodeNetworkOptions, log:
     log.warn("pod networking is not available: pods share the host's network (loopback mode)", { reason: problem });
     return { ...idle, facts: { mode: "loopback", message: `loopback fallback: ${problem}; pods share the host's network` } };
   }
-  const pods = new ProcessPodNetwork({
-    stateDir: join(o.dataDir ?? defaultDataDir(), "network", o.nodeName),
-    clusterCIDR: o.clusterCIDR,
-    bridge: o.podBridge,
-    nodeNetns: o.nodeNetns,
-  });
+  const stateDir = join(o.dataDir ?? defaultDataDir(), "network", o.nodeName);
+  const docker =
+    o.engine === "docker"
+      ? new DockerPodNetwork({ docker: new Docker(o.dockerSocket ? { socketPath: o.dockerSocket } : {}), cluster: ctx.cluster, nodeName: o.nodeName, stateDir, clusterCIDR: o.clusterCIDR })
+      : undefined;
+  const processPods = docker ? undefined : new ProcessPodNetwork({ stateDir, clusterCIDR: o.clusterCIDR, bridge: o.podBridge, nodeNetns: o.nodeNetns });
+  const pods = (docker ?? processPods)!;
+  const bridgeName = docker ? `${docker.bridge} (Docker network ${docker.name})` : (o.podBridge ?? "flt0");
   let host: DnsSettings["host"];
   try {
     host = parseResolvConf(readFileSync(o.hostResolvConf ?? "/etc/resolv.conf", "utf8"));
@@ -100,7 +109,7 @@ export async function nodeNetwork(ctx: ActorContext, o: NodeNetworkOptions, log:
     const cidr = nodes.get(undefined, o.nodeName)?.spec?.podCIDR;
     if (cidr && pods.podCIDR !== cidr) {
       await pods.ready(cidr);
-      facts.message = `pod networking: pods get addresses from ${cidr} on bridge ${o.podBridge ?? "flt0"} (gateway ${pods.gateway})`;
+      facts.message = `pod networking: pods get addresses from ${cidr} on bridge ${bridgeName} (gateway ${pods.gateway})`;
       facts.waiting = false;
       log.info("pod network ready", { podCIDR: cidr, gateway: pods.gateway });
       changed();
@@ -116,7 +125,8 @@ export async function nodeNetwork(ctx: ActorContext, o: NodeNetworkOptions, log:
   const queue = new WorkQueue(sync, { log, baseDelayMs: 200, maxDelayMs: 5000 });
   nodes.addHandlers({ add: () => queue.add(SYNC), update: () => queue.add(SYNC), delete: () => queue.add(SYNC) });
   return {
-    pods,
+    pods: processPods,
+    docker,
     dns,
     facts,
     async start(onChange) {

@@ -30,6 +30,8 @@ export interface PodNetworkOptions {
   stateDir: string;
   /** Run the node side inside this network namespace (test hosts); default the current one. */
   nodeNetns?: string;
+  /** Who creates and removes the bridge: this class (default), or Docker (its per-node network). */
+  bridgeOwner?: "flotilla" | "docker";
   run?: Runner;
 }
 
@@ -80,11 +82,13 @@ export class PodNetwork {
   /** The bridge with the gateway address, forwarding on, bridged traffic through iptables, masquerade out of the cluster. */
   async ensureNode(): Promise<void> {
     const h = this.host;
-    if ((await h("ip", ["link", "show", this.bridge])).code !== 0) {
-      await this.must(h, ["ip", "link", "add", this.bridge, "type", "bridge"], "bridge");
+    if (this.o.bridgeOwner !== "docker") {
+      if ((await h("ip", ["link", "show", this.bridge])).code !== 0) {
+        await this.must(h, ["ip", "link", "add", this.bridge, "type", "bridge"], "bridge");
+      }
+      await h("ip", ["addr", "replace", `${this.gateway}/${this.prefix}`, "dev", this.bridge]);
+      await this.must(h, ["ip", "link", "set", this.bridge, "up"], "bridge up");
     }
-    await h("ip", ["addr", "replace", `${this.gateway}/${this.prefix}`, "dev", this.bridge]);
-    await this.must(h, ["ip", "link", "set", this.bridge, "up"], "bridge up");
     await h("sysctl", ["-qw", "net.ipv4.ip_forward=1"]);
     await h("sysctl", ["-qw", "net.bridge.bridge-nf-call-iptables=1"]);
     const rule = ["-s", this.o.podCIDR, "!", "-d", this.clusterCIDR, "-m", "comment", "--comment", "flotilla pod traffic leaving the cluster", "-j", "MASQUERADE"];
@@ -219,6 +223,6 @@ export class PodNetwork {
         await h("iptables", ["-w", "5", "-D", "FORWARD", "-m", "comment", "--comment", "flotilla pod network", dir, this.clusterCIDR, "-j", "ACCEPT"]);
       }
     }
-    if (this.allocated().size === 0) await h("ip", ["link", "del", this.bridge]);
+    if (this.o.bridgeOwner !== "docker" && this.allocated().size === 0) await h("ip", ["link", "del", this.bridge]);
   }
 }

@@ -12,16 +12,21 @@ import { rfc3339 } from "../../bus/time.ts";
 export interface StatusContext {
   hostIP: string;
   engineName: string;
+  /** Container id → termination message (termination-message.ts); absent or empty: none. */
+  messages?: ReadonlyMap<string, string>;
 }
 
 /** Engines report times with ms precision (back-off needs it); status shows seconds, as Kubernetes does. */
 const sec = (t: string | undefined) => (t ? rfc3339(Date.parse(t)) : undefined);
 
-function terminated(c: EngineContainer, engine: string): ContainerState {
+function terminated(c: EngineContainer, ctx: StatusContext): ContainerState {
+  const engine = ctx.engineName;
+  const message = ctx.messages?.get(c.id);
   return {
     terminated: {
       exitCode: c.exitCode ?? 0,
       reason: c.reason ?? (c.exitCode === 0 ? "Completed" : "Error"),
+      ...(message ? { message } : {}),
       startedAt: sec(c.startedAt),
       finishedAt: sec(c.finishedAt),
       containerID: `${engine}://${c.id}`,
@@ -39,7 +44,7 @@ function containerStatus(input: SyncInput, ctx: StatusContext, spec: Container, 
     const waiting = w ? { reason, message: w.message } : { reason };
     return { ...base, state: { waiting }, ready: false, started: false };
   }
-  const lastState = previous ? terminated(previous, ctx.engineName) : {};
+  const lastState = previous ? terminated(previous, ctx) : {};
   const containerID = `${ctx.engineName}://${latest.id}`;
   if (latest.state === "running") {
     const p = input.probes[latest.id];
@@ -54,9 +59,9 @@ function containerStatus(input: SyncInput, ctx: StatusContext, spec: Container, 
     const delaying = restartAt(latest, input.backoff) > input.now;
     const reason = w ? w.reason : delaying ? "CrashLoopBackOff" : "ContainerCreating";
     const message = w ? w.message : delaying ? `back-off restarting failed container=${spec.name} pod=${input.pod.metadata.name}_${input.pod.metadata.namespace}(${input.pod.metadata.uid})` : undefined;
-    return { ...base, containerID, state: { waiting: message ? { reason, message } : { reason } }, lastState: terminated(latest, ctx.engineName), ready: false, started: false };
+    return { ...base, containerID, state: { waiting: message ? { reason, message } : { reason } }, lastState: terminated(latest, ctx), ready: false, started: false };
   }
-  return { ...base, containerID, state: terminated(latest, ctx.engineName), lastState, ready: false, started: false };
+  return { ...base, containerID, state: terminated(latest, ctx), lastState, ready: false, started: false };
 }
 
 function condition(prev: PodCondition[] | undefined, type: string, ok: boolean, now: string, reason?: string, message?: string): PodCondition {
@@ -117,9 +122,11 @@ export function computeStatus(input: SyncInput, ctx: StatusContext): PodStatus {
     containerStatuses: statuses,
   };
   if (initStatuses.length > 0) status.initContainerStatuses = initStatuses;
-  if (sandbox?.ip) {
-    status.podIP = sandbox.ip;
-    status.podIPs = [{ ip: sandbox.ip }];
+  // A hostNetwork pod's address is its node's (Kubernetes: podIP = hostIP).
+  const podIP = sandbox && pod.spec.hostNetwork ? ctx.hostIP : sandbox?.ip;
+  if (podIP) {
+    status.podIP = podIP;
+    status.podIPs = [{ ip: podIP }];
   }
   if (phase === "Failed" && initFailed) status.reason = "InitContainerFailed";
   if (deadlineExceeded) {

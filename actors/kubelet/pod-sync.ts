@@ -16,6 +16,8 @@ export interface ProbeResults {
   started: boolean;
   ready: boolean;
   livenessFailed: boolean;
+  /** The startup probe failed failureThreshold times in a row: the container is restarted. */
+  startupFailed?: boolean;
 }
 
 /** Why the last attempt to start a container failed before it ran (pull / config / start error). */
@@ -39,7 +41,7 @@ export interface SyncInput {
 export type SyncAction =
   | { type: "createSandbox" }
   | { type: "start"; container: string; init: boolean; attempt: number }
-  | { type: "kill"; id: string; container: string; graceSeconds: number; reason: "Unhealthy" | "Deleting" | "SandboxLost" | "DeadlineExceeded" }
+  | { type: "kill"; id: string; container: string; graceSeconds: number; reason: "Unhealthy" | "Deleting" | "SandboxLost" | "DeadlineExceeded"; probe?: "liveness" | "startup" }
   | { type: "removeContainer"; id: string }
   | { type: "removeSandbox"; id: string }
   | { type: "finalize" };
@@ -199,8 +201,9 @@ function decideContainer(
     return;
   }
   if (latest.state !== "exited") {
-    if (input.probes[latest.id]?.livenessFailed) {
-      actions.push({ type: "kill", id: latest.id, container: spec.name, graceSeconds: gracePeriodSeconds(pod), reason: "Unhealthy" });
+    const p = input.probes[latest.id];
+    if (p?.livenessFailed || p?.startupFailed) {
+      actions.push({ type: "kill", id: latest.id, container: spec.name, graceSeconds: gracePeriodSeconds(pod), reason: "Unhealthy", probe: p.startupFailed ? "startup" : "liveness" });
     }
     return;
   }

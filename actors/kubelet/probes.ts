@@ -105,10 +105,12 @@ export class ProbeWorker {
 
   results(): ProbeResults {
     const started = !this.spec.startupProbe || this.counters.startup.ok;
+    const s = this.counters.startup;
     return {
       started,
       ready: started && (!this.spec.readinessProbe || this.counters.readiness.ok),
       livenessFailed: started && !!this.spec.livenessProbe && !this.counters.liveness.ok,
+      startupFailed: !!this.spec.startupProbe && !s.ok && s.failures >= (this.spec.startupProbe.failureThreshold ?? 3),
     };
   }
 
@@ -143,7 +145,7 @@ export class ProbeWorker {
       this.counters[kind] = probeStep(this.counters[kind], r.ok, probe);
       if (!r.ok) this.onUnhealthy(kind, r.message);
       const after = this.results();
-      if (before.started !== after.started || before.ready !== after.ready || before.livenessFailed !== after.livenessFailed) this.onChange();
+      if (before.started !== after.started || before.ready !== after.ready || before.livenessFailed !== after.livenessFailed || before.startupFailed !== after.startupFailed) this.onChange();
     }
     this.schedule(kind, probe, period);
   }

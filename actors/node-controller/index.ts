@@ -27,6 +27,8 @@ const COMPONENT = "node-controller";
 export interface NodeControllerOptions {
   /** The system account's URL (with its credentials): enables the fast signal. */
   sysNatsUrl?: string;
+  /** The cluster CA the system-account connection verifies its server with (servers use TLS). */
+  sysCaFile?: string;
   /** Lease grace period, seconds (default 10). */
   gracePeriodSeconds?: number;
   /** A dropped kubelet connection that stays away this long → Unknown (default 2000). */
@@ -41,13 +43,13 @@ export interface NodeControllerOptions {
 
 export const LEASE_NAMESPACE = "kube-node-lease";
 
-async function connectSys(url: string, name: string): Promise<NatsConnection> {
+async function connectSys(url: string, name: string, caFile?: string): Promise<NatsConnection> {
   const u = new URL(url);
   const user = decodeURIComponent(u.username);
   const pass = decodeURIComponent(u.password);
   u.username = "";
   u.password = "";
-  return connectNats(u.toString().replace(/\/$/, ""), name, undefined, { user, pass, pingInterval: 1000, maxPingOut: 2 });
+  return connectNats(u.toString().replace(/\/$/, ""), name, undefined, { user, pass, pingInterval: 1000, maxPingOut: 2, ...(caFile ? { tls: { caFile } } : {}) });
 }
 
 export async function startNodeController(ctx: ActorContext, opts: NodeControllerOptions = {}): Promise<Actor> {
@@ -175,7 +177,7 @@ export async function startNodeController(ctx: ActorContext, opts: NodeControlle
   let sys: NatsConnection | undefined;
   const subs: Subscription[] = [];
   if (opts.sysNatsUrl) {
-    sys = await connectSys(opts.sysNatsUrl, `node-controller-sys/${ctx.id}`);
+    sys = await connectSys(opts.sysNatsUrl, `node-controller-sys/${ctx.id}`, opts.sysCaFile);
     void watchStatus(sys).catch(() => undefined);
     const account = opts.account ?? FLOTILLA_ACCOUNT;
     for (const subject of [ctx.subjects.sysDisconnect(account), ctx.subjects.sysConnect(account)]) {

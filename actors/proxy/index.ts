@@ -10,6 +10,8 @@
 import type { ActorContext, ActorDefinition, Actor } from "../../runtime/actor.ts";
 import type { Endpoints, Node, Service } from "../../bus/resources.ts";
 import type { ListenerSpec, NodeAddresses } from "./table.ts";
+import type { EndpointSlice } from "../../bus/networking.ts";
+import { SLICES_BY_SERVICE, slicesByService, endpointsView } from "../../bus/endpoint-view.ts";
 import { Informer } from "../../runtime/informer.ts";
 import { WorkQueue } from "../../runtime/workqueue.ts";
 import { Balancer } from "./balancer.ts";
@@ -70,6 +72,9 @@ export async function startProxy(ctx: ActorContext, opts: ProxyOptions): Promise
   const services = new Informer<Service>(ctx.nc, ctx.cluster, { resource: "services", log: log.child({ informer: "services" }) });
   const endpoints = new Informer<Endpoints>(ctx.nc, ctx.cluster, { resource: "endpoints", log: log.child({ informer: "endpoints" }) });
   const nodes = new Informer<Node>(ctx.nc, ctx.cluster, { resource: "nodes", filter: (n) => n.metadata.name === opts.nodeName, log: log.child({ informer: "nodes" }) });
+  // A Service's endpoints come from its EndpointSlices, from its Endpoints only while it has none.
+  const slices = new Informer<EndpointSlice>(ctx.nc, ctx.cluster, { resource: "endpointslices", indexers: { [SLICES_BY_SERVICE]: slicesByService }, log: log.child({ informer: "endpointslices" }) });
+  const endpointsOf = (s: Service) => endpointsView(s, slices.byIndex(SLICES_BY_SERVICE, `${s.metadata.namespace}/${s.metadata.name}`), endpoints.get(s.metadata.namespace, s.metadata.name!));
 
   const addresses = (): NodeAddresses => ({
     nodeAddress: opts.bindAddress ?? opts.nodeAddress ?? "127.0.0.1",
@@ -100,15 +105,14 @@ export async function startProxy(ctx: ActorContext, opts: ProxyOptions): Promise
   const kernel = new KernelServices({ netns: opts.netns });
   let mode: "kernel" | "userspace" = "userspace";
   const syncKernel = async () => {
-    const byKey = (s: Service) => endpoints.get(s.metadata.namespace, s.metadata.name!);
-    const changed = await kernel.sync(serviceRules({ services: services.list(), endpointsOf: byKey, node: { name: opts.nodeName, clusterCIDR: opts.clusterCIDR } }));
+    const changed = await kernel.sync(serviceRules({ services: services.list(), endpointsOf, node: { name: opts.nodeName, clusterCIDR: opts.clusterCIDR } }));
     if (changed) log.debug("service rules updated", { chains: changed });
   };
 
   const sync = async () => {
     if (mode === "kernel") return syncKernel();
     // Balancers first, so a listener never opens without its backends.
-    const configs = portConfigs(services.list(), (s) => endpoints.get(s.metadata.namespace, s.metadata.name!));
+    const configs = portConfigs(services.list(), endpointsOf);
     const keep = new Set<string>();
     for (const c of configs) {
       keep.add(c.portKey);
@@ -137,12 +141,12 @@ export async function startProxy(ctx: ActorContext, opts: ProxyOptions): Promise
   };
   const queue = new WorkQueue(sync, { log, baseDelayMs: 100, maxDelayMs: 5000 });
   const poke = () => queue.add(SYNC);
-  for (const inf of [services, endpoints, nodes] as Informer[]) inf.addHandlers({ add: poke, update: poke, delete: poke });
+  for (const inf of [services, endpoints, nodes, slices] as Informer[]) inf.addHandlers({ add: poke, update: poke, delete: poke });
 
   // The mode first: the informers' first events already run a sync.
   mode = await chooseMode(opts, kernel);
   log.info("proxy mode", { mode });
-  await Promise.all([services.start(), endpoints.start(), nodes.start()]);
+  await Promise.all([services.start(), endpoints.start(), nodes.start(), slices.start()]);
   queue.add(SYNC);
   await queue.idle();
 
@@ -153,6 +157,7 @@ export async function startProxy(ctx: ActorContext, opts: ProxyOptions): Promise
       services.stop();
       endpoints.stop();
       nodes.stop();
+      slices.stop();
       await queue.shutdown();
       if (mode === "kernel") await kernel.cleanup().catch((e) => log.warn("could not remove service rules", { error: String(e) }));
       await Promise.all([...listeners.values()].map((l) => l.close()));

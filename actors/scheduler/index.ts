@@ -19,6 +19,7 @@ import { SchedulingQueue } from "./queue.ts";
 import { schedule, fitErrorMessage } from "./schedule.ts";
 import { podInfo, DEFAULT_SCHEDULER } from "./pod-info.ts";
 import { Reporter } from "./events.ts";
+import { VolumeBinder } from "./volume-binder.ts";
 
 export interface SchedulerOptions {
   /** Pods whose spec.schedulerName differs are left alone. */
@@ -50,6 +51,7 @@ class Scheduler implements Actor {
   private readonly nodes: Informer<Node>;
   private readonly pods: Informer<Pod>;
   private readonly events: Reporter;
+  private readonly volumes: VolumeBinder;
   private readonly name: string;
   private readonly bindConcurrency: number;
   private inflight = 0;
@@ -68,6 +70,11 @@ class Scheduler implements Actor {
     this.queue = new SchedulingQueue({ now: ctx.now, initialBackoffMs: opts.initialBackoffMs, maxBackoffMs: opts.maxBackoffMs });
     this.nodes = new Informer<Node>(ctx.nc, ctx.cluster, { resource: "nodes", log: ctx.log });
     this.pods = new Informer<Pod>(ctx.nc, ctx.cluster, { resource: "pods", log: ctx.log });
+    this.volumes = new VolumeBinder(ctx, () => {
+      this.queue.moveAllToActiveOrBackoff();
+      this.wake();
+    });
+    this.snap.storage = this.volumes.view;
     this.events = new Reporter({ store: ctx.store, component: this.name, instance: ctx.id, now: ctx.now, log: ctx.log });
   }
 
@@ -84,6 +91,7 @@ class Scheduler implements Actor {
       delete: (p) => this.onPodDeleted(p),
     });
     await this.nodes.start();
+    await this.volumes.start();
     await this.pods.start();
     this.ctx.log.info("scheduler running", { schedulerName: this.name, nodes: this.snap.nodeList.length, pending: this.queue.length });
     this.loop = this.run().catch((e) => this.ctx.crash(e));
@@ -195,8 +203,10 @@ class Scheduler implements Actor {
     }
     this.snap.assume(info, d.node);
     this.inflight++;
-    this.ctx.store
-      .bind(info.namespace, info.name, d.node, info.uid)
+    // PreBind: unbound WaitForFirstConsumer claims get the node, and the pod waits for their binding.
+    this.volumes
+      .preBind(pod, d.node)
+      .then(() => this.ctx.store.bind(info.namespace, info.name, d.node, info.uid))
       .then(
         () => {
           this.bound++;
@@ -230,6 +240,7 @@ class Scheduler implements Actor {
     this.wake();
     this.nodes.stop();
     this.pods.stop();
+    this.volumes.stop();
     await this.loop;
     await this.events.stop();
   }

@@ -11,7 +11,7 @@
  */
 import type { Labels, Node } from "../../bus/resources.ts";
 import type { Requirement } from "../../bus/selectors.ts";
-import type { NodeInfo, Placed, PodInfo, SnapshotView } from "./types.ts";
+import type { NodeInfo, Placed, PodInfo, SnapshotView, StorageView } from "./types.ts";
 import { matchesRequirements } from "../../bus/selectors.ts";
 import { milliCpu, units } from "../../bus/quantity.ts";
 
@@ -25,6 +25,8 @@ function allocatableOf(node: Node): NodeInfo["allocatable"] {
 const portKey = (protocol: string, port: number) => `${protocol}/${port}`;
 
 export class Snapshot implements SnapshotView {
+  /** Set by the scheduler from its claim, volume and class informers. */
+  storage?: StorageView;
   private readonly nodes = new Map<string, NodeInfo>();
   private readonly list: NodeInfo[] = [];
   private readonly index = new Map<string, number>();

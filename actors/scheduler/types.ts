@@ -8,6 +8,7 @@
  */
 import type { Labels, Node, Pod, Taint, Toleration, NodeSelectorTerm } from "../../bus/resources.ts";
 import type { Requirement } from "../../bus/selectors.ts";
+import type { PersistentVolume, PersistentVolumeClaim, StorageClass } from "../../bus/storage.ts";
 
 export interface Resources {
   cpu: number; // millicores
@@ -84,8 +85,18 @@ export interface NodeInfo {
   pods: Map<string, PodInfo>;
 }
 
+/** The claims, volumes and classes the VolumeBinding filter reads (the scheduler's informers). */
+export interface StorageView {
+  claim(namespace: string, name: string): PersistentVolumeClaim | undefined;
+  volume(name: string): PersistentVolume | undefined;
+  volumes(): readonly PersistentVolume[];
+  storageClass(name: string): StorageClass | undefined;
+}
+
 /** What plugins may read of the snapshot. */
 export interface SnapshotView {
+  /** Absent: nothing is known of storage, and pods' claims are not checked. */
+  readonly storage?: StorageView;
   readonly nodeList: readonly NodeInfo[];
   node(name: string): NodeInfo | undefined;
   /** Pods (bound or assumed) in the given namespaces (null = all) whose labels satisfy reqs. */

@@ -9,6 +9,7 @@ import type { KubeObject, Namespace } from "../../bus/resources.ts";
 import type { CustomResourceDefinition } from "../../bus/crd.ts";
 import type { ResourceQuota } from "./quota.ts";
 import type { LimitRange } from "./limit-ranges.ts";
+import type { IngressClass } from "../../bus/networking.ts";
 import { match } from "ts-pattern";
 import { ensureBuckets } from "../../bus/kv.ts";
 import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
@@ -21,6 +22,7 @@ import { checkFence } from "./fence.ts";
 import { startRepairLoop } from "./repair-loop.ts";
 import { followEncryptionConfig } from "./encryption-config.ts";
 import { callerOf, refuseForNode, targetToCheck } from "./node-restriction.ts";
+import { serveNodeSubjects } from "../../runtime/cluster/node-subjects.ts";
 
 export interface StoreActorOptions {
   serviceCidr?: string;
@@ -30,6 +32,8 @@ export interface StoreActorOptions {
   /** Requests that may wait beyond those; more are answered TooManyRequests (default 4096). */
   maxQueued?: number;
   replicas?: number;
+  /** Also serve each registered node's own subjects (servers of a cluster; leaf workers need them, runtime/cluster/node-subjects.ts). */
+  perNodeSubjects?: boolean;
   /** How long Events are kept (default 1 h). */
   eventsMaxAgeMs?: number;
   /** How much storage Events may take; past it the oldest go first (default 128 MiB). */
@@ -84,11 +88,12 @@ export const storeActor: ActorDefinition<StoreActorOptions> = {
     const limitRanges = new Informer<LimitRange>(ctx.nc, ctx.cluster, { resource: "limitranges", log: ctx.log });
     const crds = new Informer<CustomResourceDefinition>(ctx.nc, ctx.cluster, { resource: "customresourcedefinitions", log: ctx.log });
     const encryption = opts.encryptionConfig ? followEncryptionConfig(opts.encryptionConfig, ctx.log) : undefined;
-    const store = new Store(ctx.nc, buckets, { namespaces, quotas, limitRanges, serviceCidr: opts.serviceCidr, defaultTolerationSeconds: opts.defaultTolerationSeconds, ...(encryption ? { seal: encryption.seal } : {}) });
+    const ingressClasses = new Informer<IngressClass>(ctx.nc, ctx.cluster, { resource: "ingressclasses", log: ctx.log });
+    const store = new Store(ctx.nc, buckets, { namespaces, quotas, limitRanges, ingressClasses, serviceCidr: opts.serviceCidr, defaultTolerationSeconds: opts.defaultTolerationSeconds, ...(encryption ? { seal: encryption.seal } : {}) });
     const feedTypes = () => store.customTypes.feed(crds.list());
     crds.addHandlers({ add: feedTypes, update: feedTypes, delete: feedTypes });
     await store.bootstrap();
-    await Promise.all([namespaces.start(), quotas.start(), limitRanges.start(), crds.start()]);
+    await Promise.all([namespaces.start(), quotas.start(), limitRanges.start(), crds.start(), ingressClasses.start()]);
     feedTypes();
     const prefix = `${ctx.subjects.storeQueue()}.`;
     const nodePrefix = ctx.subjects.storeNodePrefix();
@@ -114,6 +119,7 @@ export const storeActor: ActorDefinition<StoreActorOptions> = {
       },
     };
     const servers = [serve<StoreRequest, unknown>(ctx, ctx.subjects.storeAll(), options), serve<StoreRequest, unknown>(ctx, ctx.subjects.storeAsAnyNode(), options)];
+    if (opts.perNodeSubjects) servers.push(await serveNodeSubjects(ctx.nc, ctx.cluster, (subject) => serve<StoreRequest, unknown>(ctx, subject, options)));
     const server = { stop: async () => void (await Promise.all(servers.map((x) => x.stop()))) };
     ctx.log.info("store serving", { subject: ctx.subjects.storeAll() });
     const intervalMs = opts.repairIntervalMs ?? REPAIR_INTERVAL_MS;
@@ -133,6 +139,7 @@ export const storeActor: ActorDefinition<StoreActorOptions> = {
         limitRanges.stop();
         crds.stop();
         encryption?.stop();
+        ingressClasses.stop();
       },
     };
   },

@@ -4,8 +4,10 @@
  * what is its own:
  * - its Node object (create, update, status, patch, delete);
  * - its Lease in `kube-node-lease`;
- * - pods bound to it (`spec.nodeName`): status, patch, update, delete — never create, bind or evict;
- * - Events (the kubelet records them).
+ * - pods bound to it (`spec.nodeName`): status, patch, update, delete — never bind or evict, and
+ *   create only mirror pods of its static pods (bound to it, with `kubernetes.io/config.mirror`);
+ * - Events (the kubelet records them);
+ * - PersistentVolumes its local-path provisioner makes: create and delete one pinned to this node.
  * Reads are not restricted. Everything else a node asks to write is `Forbidden`.
  *
  * @example
@@ -15,6 +17,7 @@ import type { StoreRequest } from "../../bus/store-protocol.ts";
 import type { KubeObject, Pod } from "../../bus/resources.ts";
 import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
 import { decodeToken } from "../../bus/subjects.ts";
+import { Annotation, LOCAL_PATH_PROVISIONER, pinnedNode, type PersistentVolume } from "../../bus/storage.ts";
 
 export const NODE_LEASE_NAMESPACE = "kube-node-lease";
 
@@ -36,6 +39,7 @@ export function callerOf(subject: string, storePrefix: string, nodePrefix: strin
 /** The stored object a node's write must be checked against (pods: to whom it is bound). */
 export function targetToCheck(req: StoreRequest): { resource: string; namespace?: string; name: string } | undefined {
   const checked = req.type === "update" || req.type === "status" || req.type === "patch" || req.type === "delete";
+  if (req.type === "delete" && req.resource === "persistentvolumes") return { resource: "persistentvolumes", name: req.name };
   return checked && req.resource === "pods" ? { resource: "pods", namespace: req.namespace, name: req.name } : undefined;
 }
 
@@ -54,12 +58,21 @@ export function refuseForNode(node: string, req: StoreRequest, current?: KubeObj
     return namespace === NODE_LEASE_NAMESPACE && name === node ? undefined : forbidden(node, `modify lease ${namespace ?? ""}/${name ?? ""}`);
   }
   if (resource === "pods") {
-    if (req.type === "create") return forbidden(node, `create pods`);
+    if (req.type === "create") {
+      const pod = req.object as Pod;
+      const mirror = pod.metadata?.annotations?.["kubernetes.io/config.mirror"] !== undefined;
+      return mirror && pod.spec?.nodeName === node ? undefined : forbidden(node, mirror ? `create a mirror pod bound to another node` : `create pods`);
+    }
     const boundTo = (current as Pod | undefined)?.spec?.nodeName;
     if (current && boundTo !== node) return forbidden(node, `modify pod ${namespace ?? ""}/${name ?? ""}: it is bound to ${boundTo ? `node "${boundTo}"` : "no node"}`);
     const moved = "object" in req ? (req.object as Pod).spec?.nodeName : undefined;
     if (moved !== undefined && moved !== node) return forbidden(node, `bind pod ${namespace ?? ""}/${name ?? ""} to node "${moved}"`);
     return undefined;
+  }
+  if (resource === "persistentvolumes" && (req.type === "create" || req.type === "delete")) {
+    const pv = (req.type === "create" ? req.object : current) as PersistentVolume | undefined;
+    const local = pv?.metadata?.annotations?.[Annotation.provisionedBy] === LOCAL_PATH_PROVISIONER && pv.spec && pinnedNode(pv) === node;
+    return !pv || local ? undefined : forbidden(node, `${req.type} persistentvolume "${name ?? ""}": only local-path volumes of this node`);
   }
   return forbidden(node, `${req.type} ${resource}`);
 }

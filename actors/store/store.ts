@@ -31,6 +31,8 @@ import { CustomTypes } from "./custom-types.ts";
 import { QuotaAdmission, type QuotaSource } from "./quota.ts";
 import { chargeBudget } from "./eviction.ts";
 import { limitPod, type LimitRange } from "./limit-ranges.ts";
+import { withDefaultIngressClass } from "./ingress-class.ts";
+import type { Ingress, IngressClass } from "../../bus/networking.ts";
 import type { CustomResourceDefinition } from "../../bus/crd.ts";
 
 /** Kubernetes' generateName alphabet (no vowels, no confusable digits). */
@@ -48,6 +50,8 @@ export interface StoreOptions {
   limitRanges?: { list(namespace?: string): LimitRange[] };
   /** Encryption at rest: what each value is stored as (default the plaintext). */
   seal?: (resource: string, plaintext: Uint8Array) => Uint8Array;
+  /** IngressClasses (an informer): an Ingress without a class gets the default one. */
+  ingressClasses?: { list(): IngressClass[] };
 }
 
 const SYSTEM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"];
@@ -146,6 +150,7 @@ export class Store {
     const ns = resolveTarget(rt, { namespace }, input);
     await this.requireNamespace(rt, ns);
     if (rt.resource === "pods" && ns && this.opts.limitRanges) input = this.limited(rt, ns, input as Pod);
+    if (rt.resource === "ingresses" && this.opts.ingressClasses && input?.spec !== null && typeof input === "object") input = withDefaultIngressClass(input as Ingress, this.opts.ingressClasses.list());
     const deps = { now: this.now, uid: randomUUID, suffix, defaultTolerationSeconds: this.opts.defaultTolerationSeconds };
     for (let attempt = 0; ; attempt++) {
       const obj = planCreate(rt, input, ns, deps);

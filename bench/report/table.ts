@@ -12,16 +12,24 @@ const esc = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
 
 function refCell(f: Figure, which: "anchor" | "goal"): string {
   const r = f[which];
-  return r ? `${formatValue(r.value, f.unit)} (${esc(r.label)})` : "—";
+  if (!r) return "—";
+  if (which === "goal") return `${formatValue(r.value, f.unit)} (${esc(r.label)})`;
+  return `${formatValue(r.value, f.unit)} (${esc(r.label)}; ${r.published ? `published: ${esc(r.published)}` : "measured in this run"})`;
+}
+
+function valueCell(f: Figure): string {
+  if (f.value === undefined) return "not measured";
+  return f.extrapolated ? `~${formatValue(f.value, f.unit)} (extrapolated, not measured)` : `**${formatValue(f.value, f.unit)}**`;
 }
 
 export function figureRow(f: Figure): string {
   const better = f.better === "lower" ? "↓" : "↑";
   const cells = [
     `${esc(f.label)} ${better}`,
-    f.value === undefined ? "not measured" : `**${formatValue(f.value, f.unit)}**`,
+    valueCell(f),
     refCell(f, "anchor"),
-    formatRatio(ratioOf(f)),
+    f.anchor?.published ? "—" : formatRatio(ratioOf(f)),
+    f.anchor?.published ? formatRatio(ratioOf(f)) : "—",
     versusAnchor(f),
     refCell(f, "goal"),
     verdict(f),
@@ -33,13 +41,13 @@ export function figureRow(f: Figure): string {
 /** The table alone (what docs/performance.md embeds). */
 export function renderTable(results: BenchResults): string {
   const lines = [
-    "| Figure | Flotilla | Anchor | Ratio | vs anchor | Goal | Goal | Notes |",
-    "| --- | ---: | --- | ---: | --- | --- | :---: | --- |",
+    "| Figure | Flotilla | Anchor | Ratio, same run | Ratio to a published figure | vs anchor | Goal | Goal | Notes |",
+    "| --- | ---: | --- | ---: | ---: | --- | --- | :---: | --- |",
   ];
   const sections = new Map<string, Figure[]>();
   for (const b of results.benches) for (const f of b.figures) sections.set(f.section, [...(sections.get(f.section) ?? []), f]);
   for (const [section, figs] of sections) {
-    lines.push(`| **${esc(section)}** | | | | | | | |`);
+    lines.push(`| **${esc(section)}** | | | | | | | | |`);
     for (const f of figs) lines.push(figureRow(f));
   }
   const failed = results.benches.filter((b) => !b.ok);
@@ -48,7 +56,7 @@ export function renderTable(results: BenchResults): string {
   out.push(
     `Run: ${results.mode} mode, ${results.startedAt}, ${Math.round(results.seconds)} s in all; ` +
       `${results.host.cpus} × ${esc(results.host.cpuModel)}, ${results.host.memoryGb} GB RAM, Node ${results.host.node}. ` +
-      "↓ lower is better, ↑ higher is better; Ratio = Flotilla ÷ anchor.",
+      "↓ lower is better, ↑ higher is better; Ratio = Flotilla ÷ anchor: same-run ratios (both measured in this run) apart from ratios to published figures (each source named).",
   );
   return out.join("\n\n");
 }

@@ -16,6 +16,12 @@ export interface Reference {
   value: number;
   /** What the number is, e.g. "raw KV put", "Kubernetes p99 SLO", "Docker Swarm". */
   label: string;
+  /**
+   * Where a published number comes from (a document, a config file, a default). Absent: the
+   * number was measured in the same run as the figure. Ratios to published numbers are shown
+   * apart from same-run ratios.
+   */
+  published?: string;
 }
 
 export interface Figure {
@@ -32,6 +38,8 @@ export interface Figure {
   anchor?: Reference;
   goal?: Reference;
   note?: string;
+  /** The value is an estimate from a partial measurement (the note says how), not a measurement. */
+  extrapolated?: boolean;
 }
 
 /** One benchmark's outcome, as a child process reports it. */

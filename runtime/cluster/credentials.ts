@@ -25,6 +25,7 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { subjects, INBOX_ALL, jsApi } from "../../bus/subjects.ts";
 import { derive } from "./token.ts";
+import { JETSTREAM_DOMAIN } from "./server-config.ts";
 import { writeFileAtomic } from "../atomic-file.ts";
 
 export const BusRole = { store: "store", control: "control", node: "node", admin: "admin", join: "join" } as const;
@@ -93,7 +94,8 @@ export function permissionsOf(cluster: string, id: BusIdentity): NatsPermissions
     .with({ role: "store" }, { role: "admin" }, () => undefined)
     .with({ role: "control" }, () => ({ publish: { allow: [s.all(), INBOX_ALL, ...watchSubjects(cluster)] }, subscribe: { allow: [s.all(), INBOX_ALL] } }))
     .with({ role: "node" }, (n) => ({
-      publish: { allow: [s.storeAsNodeAll(n.node), s.podTokenForNode(n.node), INBOX_ALL, ...watchSubjects(cluster)] },
+      // A leaf worker's JetStream API requests reach the servers in their domain (docs/ha.md).
+      publish: { allow: [s.storeAsNodeAll(n.node), s.nodeMetrics(n.node), s.podTokenForNode(n.node), INBOX_ALL, ...watchSubjects(cluster), ...watchSubjects(cluster).filter((x) => x.startsWith("$JS.API.")).map((x) => jsApi.inDomain(JETSTREAM_DOMAIN, x))] },
       subscribe: { allow: [s.nodeAll(n.node), s.actorsPing(), INBOX_ALL] },
     }))
     .with({ role: "join" }, () => ({ publish: { allow: [s.nodesJoin()] }, subscribe: { allow: [INBOX_ALL] } }))

@@ -35,29 +35,36 @@ interface JszReply {
   data?: { meta_cluster?: { leader?: string; cluster_size?: number; replicas?: { name: string; current?: boolean; offline?: boolean }[] } };
 }
 
-/** Scatter-gather: each reachable server's JetStream view (system account connection). */
-export async function jetstreamReports(sys: NatsConnection, waitMs = 500): Promise<ServerJetStream[]> {
-  const out: ServerJetStream[] = [];
+/** Asks every reachable server for its JetStream report (system account) and hands each reply to `each`. */
+async function scatterJsz(sys: NatsConnection, options: Record<string, unknown>, waitMs: number, each: (reply: unknown) => void): Promise<void> {
   const inbox = createInbox();
   const sub = sys.subscribe(inbox, {
     callback: (_e, m) => {
       try {
-        const r = JSON.parse(new TextDecoder().decode(m.data)) as JszReply;
-        const meta = r.data?.meta_cluster;
-        out.push({
-          server: r.server?.name ?? "?",
-          metaLeader: meta?.leader,
-          clusterSize: meta?.cluster_size,
-          peers: (meta?.replicas ?? []).map((p) => ({ name: p.name, current: p.current === true, offline: p.offline === true })),
-        });
+        each(JSON.parse(new TextDecoder().decode(m.data)));
       } catch {
         // an unreadable report counts as none
       }
     },
   });
-  sys.publish(subjects().sysJsz(), new TextEncoder().encode("{}"), { reply: inbox });
+  sys.publish(subjects().sysJsz(), new TextEncoder().encode(JSON.stringify(options)), { reply: inbox });
   await new Promise((r) => setTimeout(r, waitMs));
   sub.unsubscribe();
+}
+
+/** Scatter-gather: each reachable server's JetStream view (system account connection). */
+export async function jetstreamReports(sys: NatsConnection, waitMs = 500): Promise<ServerJetStream[]> {
+  const out: ServerJetStream[] = [];
+  await scatterJsz(sys, {}, waitMs, (reply) => {
+    const r = reply as JszReply;
+    const meta = r.data?.meta_cluster;
+    out.push({
+      server: r.server?.name ?? "?",
+      metaLeader: meta?.leader,
+      clusterSize: meta?.cluster_size,
+      peers: (meta?.replicas ?? []).map((p) => ({ name: p.name, current: p.current === true, offline: p.offline === true })),
+    });
+  });
   return out.sort((a, b) => a.server.localeCompare(b.server));
 }
 
@@ -99,4 +106,35 @@ export async function removePeer(sys: NatsConnection, serverName: string): Promi
   const m = await sys.request(subjects().jsPeerRemove(), new TextEncoder().encode(JSON.stringify({ peer: serverName })), { timeout: 5000 });
   const r = JSON.parse(new TextDecoder().decode(m.data)) as { success?: boolean; error?: { description?: string } };
   if (!r.success) throw new Error(`peer remove of ${serverName} failed: ${r.error?.description ?? "no reason given"}`);
+}
+
+/** One server's own copy of a stream, as that server stores it (not as the leader reports it). */
+export interface LocalStreamState {
+  server: string;
+  stream: string;
+  messages: number;
+  firstSeq: number;
+  lastSeq: number;
+}
+
+interface JszStreamsReply {
+  server?: { name?: string };
+  data?: { account_details?: { stream_detail?: { name: string; state?: { messages?: number; first_seq?: number; last_seq?: number } }[] }[] };
+}
+
+/**
+ * Scatter-gather over the system account: every reachable server's local copy of each stream. The
+ * copies of a stream must agree once writes stop; a copy that differs has diverged.
+ */
+export async function localStreamStates(sys: NatsConnection, waitMs = 500): Promise<LocalStreamState[]> {
+  const out: LocalStreamState[] = [];
+  await scatterJsz(sys, { accounts: true, streams: true }, waitMs, (reply) => {
+    const r = reply as JszStreamsReply;
+    for (const a of r.data?.account_details ?? []) {
+      for (const st of a.stream_detail ?? []) {
+        out.push({ server: r.server?.name ?? "?", stream: st.name, messages: st.state?.messages ?? 0, firstSeq: st.state?.first_seq ?? 0, lastSeq: st.state?.last_seq ?? 0 });
+      }
+    }
+  });
+  return out.sort((a, b) => a.stream.localeCompare(b.stream) || a.server.localeCompare(b.server));
 }

@@ -167,3 +167,15 @@ export async function requestNodeCredentials(servers: string[], token: string, c
   }
   return { credentials, servers: reply.value.servers };
 }
+
+/**
+ * Calls `onNode` for every node the registry holds, and for each one that joins later (a KV
+ * watch), until the returned stop is called.
+ */
+export async function watchNodes(kv: KV, onNode: (name: string) => void): Promise<{ stop(): void }> {
+  const w = await kv.watch({ key: `${NODE_KEY_PREFIX}>` });
+  void (async () => {
+    for await (const e of w) if (e.operation === "PUT") onNode(decodeToken(e.key.slice(NODE_KEY_PREFIX.length)));
+  })().catch(() => undefined);
+  return { stop: () => w.stop() };
+}

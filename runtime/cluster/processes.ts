@@ -22,6 +22,8 @@ export interface ServerProcessSpec {
   init: boolean;
   leaseDurationMs?: number;
   env?: Record<string, string>;
+  /** A command the server runs under, e.g. `ip netns exec <ns>` (specs put servers in network namespaces). */
+  prefix?: string[];
 }
 
 /** The `flotilla server` arguments for a spec (also how to restart it by hand: only --data-dir is needed then). */
@@ -47,7 +49,8 @@ export function serverArgs(s: ServerProcessSpec): string[] {
 export function spawnServer(s: ServerProcessSpec, args = serverArgs(s)): ChildProcess {
   mkdirSync(s.dir, { recursive: true, mode: 0o700 });
   const out = openSync(join(s.dir, "server.log"), "a");
-  const child = spawn(process.execPath, [FLOTILLA_BIN, ...args], { detached: true, stdio: ["ignore", out, out], env: { ...process.env, ...s.env } });
+  const argv = [...(s.prefix ?? []), process.execPath, FLOTILLA_BIN, ...args];
+  const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ["ignore", out, out], env: { ...process.env, ...s.env } });
   closeSync(out);
   child.unref();
   return child;

@@ -1,7 +1,10 @@
 /**
- * A server's route certificate (`<dir>/pki/route.crt`, `route.key`): issued by the cluster CA,
- * naming the server's address, for both ends of a NATS route (nats-server verifies the certificate
- * of the server that connects, so it must allow client as well as server authentication).
+ * A server's NATS certificate (`<dir>/pki/route.crt`, `route.key`): issued by the cluster CA,
+ * naming the server's address. nats-server presents it on client (4222), leaf (7422) and route
+ * (6222) connections; on routes it is also the client certificate (nats-server verifies the
+ * server that connects), so it allows client as well as server authentication. The file holds the
+ * certificate followed by the CA's, so a worker holding only a token can read the CA from the
+ * handshake and check it against the token's hash (ca-fetch.ts).
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -27,7 +30,8 @@ export function ensureRouteCert(dir: string, address: string): RouteTlsFiles {
     try {
       const cur = pki.certificateFromPem(readFileSync(files.certFile, "utf8"));
       const san = cur.getExtension("subjectAltName") as { altNames?: { ip?: string }[] } | null;
-      if (ca.verify(cur) && san?.altNames?.some((a) => a.ip === address)) return files;
+      const chained = readFileSync(files.certFile, "utf8").includes(caPem.trim());
+      if (ca.verify(cur) && san?.altNames?.some((a) => a.ip === address) && chained) return files;
     } catch {
       // issued again below
     }
@@ -37,6 +41,6 @@ export function ensureRouteCert(dir: string, address: string): RouteTlsFiles {
     { subject: [{ name: "commonName", value: `flotilla-route-${address}` }], validYears: 2, extKeyUsage: { serverAuth: true, clientAuth: true }, sans: { dns: [], ips: [address] } },
   );
   writeFileAtomic(files.keyFile, leaf.keyPem, { mode: 0o600 });
-  writeFileAtomic(files.certFile, leaf.certPem);
+  writeFileAtomic(files.certFile, leaf.certPem.trim() + "\n" + caPem.trim() + "\n");
   return files;
 }

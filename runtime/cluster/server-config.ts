@@ -8,6 +8,9 @@ import { join } from "node:path";
 
 export const DEFAULT_PORTS = { nats: 4222, route: 6222, leaf: 7422, api: 6443 } as const;
 
+/** The servers' JetStream domain: leaf workers reach the JetStream API through it (docs/ha.md). */
+export const JETSTREAM_DOMAIN = "flotilla";
+
 export interface ServerConfig {
   name: string;
   address: string;

@@ -35,7 +35,7 @@ import { readJson } from "./server-config.ts";
 import { seal, open, readLocal, writeLocal } from "./bootstrap.ts";
 import { openRegistry, putServer, listServers, deleteServer, BOOTSTRAP_KEY } from "./registry.ts";
 import { jetstreamReports, metaView, removePeer } from "./jetstream-cluster.ts";
-import { writeServerState, writeServerConfig } from "./server-config.ts";
+import { writeServerState, writeServerConfig, JETSTREAM_DOMAIN } from "./server-config.ts";
 import { ensureRouteCert } from "./route-cert.ts";
 import { encryptionConfigPath } from "../../actors/store/encryption-config.ts";
 
@@ -146,14 +146,17 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
   const startedAt = new Date().toISOString();
   const apiUrl = `https://${c.address}:${c.ports.api}`;
   let state = { name: c.name, address: c.address, pid: process.pid, natsPid: 0, natsUrl: `nats://${c.address}:${c.ports.nats}`, apiUrl, route: routeListen, startedAt };
-  // Routes run over TLS with this server's certificate from the cluster CA (every server verifies
-  // the one it connects to). A clustered server has the CA before it starts: the first server made
-  // it, a joining server fetched it through the server it joins, `up --servers` gives it to all.
-  let routeTls: NatsTls | undefined;
-  if (clustered) {
-    if (!readLocal(dir)) throw new Error(`${dir}/pki has no cluster CA: a server joins with --join (which fetches it) or gets the first server's pki/ca.crt, pki/ca.key and tokens.csv`);
-    routeTls = ensureRouteCert(dir, c.address);
+  // Client, leaf and route connections run over TLS with this server's certificate from the
+  // cluster CA (clients and the other servers verify it). Every server has the CA before its
+  // nats-server starts: the first server makes it here, a joining server fetched it through the
+  // server it joins, `up --servers` gives it to all.
+  if (o.init && !readLocal(dir)) {
+    ensurePki(dir);
+    ensureTokens(dir);
   }
+  if (!readLocal(dir)) throw new Error(`${dir}/pki has no cluster CA: a server joins with --join (which fetches it) or gets the first server's pki/ca.crt, pki/ca.key and tokens.csv`);
+  const natsTls: NatsTls = ensureRouteCert(dir, c.address);
+  const caFile = natsTls.caFile;
   const nats = await superviseNatsServer(
     () =>
       startNatsServer({
@@ -163,8 +166,10 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
         serverName: c.name,
         passwords,
         users: users(),
-        cluster: clustered ? { name: NATS_CLUSTER_NAME, listen: routeListen, routes: c.peers, routePassword: derive(token, "route"), tls: routeTls } : undefined,
+        cluster: clustered ? { name: NATS_CLUSTER_NAME, listen: routeListen, routes: c.peers, routePassword: derive(token, "route"), tls: natsTls } : undefined,
         leafListen: `${c.address}:${c.ports.leaf}`,
+        tls: natsTls,
+        jetstreamDomain: JETSTREAM_DOMAIN,
       }),
     {
       onRestart: (n) => {
@@ -179,8 +184,8 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
   writeServerState(dir, state);
   const natsUrl = nats.current.url;
   const sysUrl = nats.current.sysUrl;
-  const nc = await connectNats(natsUrl, `server/${c.name}`, credentialsOf(token, { role: "store" }));
-  const sys = await connectNats(sysUrl, `server-sys/${c.name}`);
+  const nc = await connectNats(natsUrl, `server/${c.name}`, credentialsOf(token, { role: "store" }, caFile));
+  const sys = await connectNats(sysUrl, `server-sys/${c.name}`, undefined, { tls: { caFile } });
   let timer: NodeJS.Timeout | undefined;
   let host: Host | undefined;
   let joins: Subscription | undefined;
@@ -282,9 +287,9 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
         kind === "api-server"
           ? { port: c.ports.api, host: c.address, dataDir: dir }
           : kind === "node-controller"
-            ? { sysNatsUrl: sysUrl }
+            ? { sysNatsUrl: sysUrl, sysCaFile: caFile }
             : kind === "store"
-              ? { replicas, ...(existsSync(encryptionConfigPath(dir)) ? { encryptionConfig: encryptionConfigPath(dir) } : {}) }
+              ? { replicas, perNodeSubjects: true, ...(existsSync(encryptionConfigPath(dir)) ? { encryptionConfig: encryptionConfigPath(dir) } : {}) }
               : {},
     }));
     const nodeActors: ActorSpec[] = c.node
@@ -293,7 +298,7 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
           { def: ACTORS.proxy!, opts: { nodeName: c.node.name } },
         ]
       : [];
-    host = await startHost({ natsUrl, credentials: (id) => credentialsOf(token, id), cluster: c.cluster, actors: [...plane, ...nodeActors], leaseDurationMs: c.leaseDurationMs });
+    host = await startHost({ natsUrl, credentials: (id) => credentialsOf(token, id, caFile), cluster: c.cluster, actors: [...plane, ...nodeActors], leaseDurationMs: c.leaseDurationMs });
     log.info("server running", { nats: natsUrl, api: apiUrl, clustered, account: FLOTILLA_ACCOUNT, subjects: s.root });
   } catch (e) {
     if (timer) clearInterval(timer);
@@ -328,7 +333,7 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
           await nats.stop();
           for (const r of others) {
             try {
-              const other = await connectNats(`nats://sys:${encodeURIComponent(passwords.sys)}@${r.natsUrl.replace(/^nats:\/\//, "")}`, `server-leave/${c.name}`, undefined, { maxReconnectAttempts: 0, timeout: 3000 });
+              const other = await connectNats(`nats://sys:${encodeURIComponent(passwords.sys)}@${r.natsUrl.replace(/^nats:\/\//, "")}`, `server-leave/${c.name}`, undefined, { maxReconnectAttempts: 0, timeout: 3000, tls: { caFile } });
               await removePeer(other, c.name).finally(() => other.close());
               log.info("left the cluster", { removedBy: r.name });
               break;

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { storeFigures, dockerPeerFigures, scaleMemoryFigures, failoverFigures } from "../../bench/figures.ts";
+import { storeFigures, dockerPeerFigures, scaleMemoryFigures, failoverFigures, schedulerFigures, schedulerGate } from "../../bench/figures.ts";
 import { verdict, ratioOf } from "../../bench/report/format.ts";
 
 describe("bench figures", () => {
@@ -36,5 +36,21 @@ describe("bench figures", () => {
   it("holds a frozen node to 15 s and a killed one to 5 s", () => {
     expect(failoverFigures({ mode: "kill", seconds: 6 })[0]!.goal!.value).to.equal(5);
     expect(verdict(failoverFigures({ mode: "stop", seconds: 6 })[0]!)).to.equal("met");
+  });
+  it("compares the scheduler with scheduler_perf's published threshold only for the same shape", () => {
+    expect(schedulerGate(5000, 10_000)).to.include({ value: 680 });
+    expect(schedulerGate(5000, 50_000)).to.include({ value: 810 });
+    expect(schedulerGate(5000, 10_000)!.published).to.match(/performance-config\.yaml/);
+    expect(schedulerGate(1000, 10_000)).to.equal(undefined);
+    const small = schedulerFigures({ nodes: 1000, pods: 10_000, podsPerSecond: 2000, p50Ms: 1, p99Ms: 2 })[0]!;
+    expect(small.anchor).to.equal(undefined);
+    expect(small.goal).to.equal(undefined);
+    const big = schedulerFigures({ nodes: 5000, pods: 10_000, podsPerSecond: 2000, p50Ms: 1, p99Ms: 2 })[0]!;
+    expect(big.anchor!.value).to.equal(680);
+  });
+  it("states both configurations of the failover comparison and names every published anchor's source", () => {
+    const f = failoverFigures({ mode: "kill", seconds: 6 })[0]!;
+    expect(f.anchor!.published).to.match(/40 s.*300 s/);
+    expect(f.note).to.match(/Flotilla with its defaults/);
   });
 });

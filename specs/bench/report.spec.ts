@@ -21,7 +21,7 @@ const rate: Figure = {
   value: 540,
   unit: "/s",
   better: "higher",
-  anchor: { value: 270, label: "kube-scheduler gate" },
+  anchor: { value: 270, label: "kube-scheduler gate", published: "performance-config.yaml" },
   goal: { value: 300, label: "≥ anchor" },
 };
 const skipped: Figure = { id: "store.etcd", section: "Store", label: "create vs etcd put", unit: "/s", better: "higher", anchor: { value: 900, label: "etcd | gateway" }, note: "no etcd binary" };
@@ -84,12 +84,18 @@ describe("bench report", () => {
       const sched = lines.findIndex((l) => l.startsWith("| **Scheduler**"));
       expect(store).to.be.greaterThan(0);
       expect(sched).to.be.greaterThan(store);
-      expect(lines[store + 1]).to.equal("| create p99, 1 in flight ↓ | **3 ms** | 2 ms (raw KV put) | 1.5× | 1.5× worse | 3 ms (≤ 1.5× raw KV) | met |  |");
-      expect(lines[sched + 1]).to.contain("| **540 /s** | 270 /s (kube-scheduler gate) | 2× | 2× better |");
+      // A same-run ratio and a ratio to a published figure sit in different columns.
+      expect(lines[store + 1]).to.equal("| create p99, 1 in flight ↓ | **3 ms** | 2 ms (raw KV put; measured in this run) | 1.5× | — | 1.5× worse | 3 ms (≤ 1.5× raw KV) | met |  |");
+      expect(lines[sched + 1]).to.contain("| **540 /s** | 270 /s (kube-scheduler gate; published: performance-config.yaml) | — | 2× | 2× better |");
     });
     it("shows a skipped figure as not measured and escapes pipes in labels", () => {
       const t = renderTable(results([skipped]));
-      expect(t).to.contain("| create vs etcd put ↑ | not measured | 900 /s (etcd \\| gateway) | — | — | — | — | no etcd binary |");
+      expect(t).to.contain("| create vs etcd put ↑ | not measured | 900 /s (etcd \\| gateway; measured in this run) | — | — | — | — | — | no etcd binary |");
+    });
+    it("never prints an extrapolated value as a measured one", () => {
+      const t = renderTable(results([{ ...p99, id: "memory.x", section: "Memory", label: "150,000 pods", unit: "MB", value: 5112, extrapolated: true, anchor: undefined, goal: undefined }]));
+      expect(t).to.contain("| ~5,112 MB (extrapolated, not measured) |");
+      expect(t).to.not.contain("**5,112 MB**");
     });
     it("lists the benchmarks that did not finish", () => {
       const r = results([p99]);

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { upServers } from "../../cli/up-servers.ts";
 import { signalServer, alive, FLOTILLA_BIN } from "../../runtime/cluster/processes.ts";
 import { readPids, readServerState } from "../../runtime/cluster/server-config.ts";
-import { streamPlacements } from "../../runtime/cluster/jetstream-cluster.ts";
+import { streamPlacements, localStreamStates } from "../../runtime/cluster/jetstream-cluster.ts";
 import { pingActors } from "../../runtime/host.ts";
 import { subjects } from "../../bus/subjects.ts";
 import { apiOf, adminConnections, serverOf } from "../harness/servers.ts";
@@ -104,6 +104,26 @@ export class ChaosCluster {
     signalGroup(s.pgid, "SIGCONT");
   }
 
+  /**
+   * Cuts one server off from the others: every packet between its address and theirs is dropped
+   * (iptables on the loopback interface; the servers listen on 127.0.0.2–4) for `ms`, then healed.
+   * Clients on 127.0.0.1 still reach it, as clients on its side of a real partition would.
+   */
+  async partitionServer(name: string, ms: number): Promise<void> {
+    const me = this.server(name).address;
+    const others = this.c.servers.filter((s) => s.name !== name).map((s) => s.address);
+    const rules = others.flatMap((o) => [
+      ["-s", me, "-d", o],
+      ["-s", o, "-d", me],
+    ]);
+    for (const r of rules) iptables(["-I", "INPUT", ...r, "-m", "comment", "--comment", PARTITION_TAG, "-j", "DROP"]);
+    try {
+      await new Promise((r) => setTimeout(r, ms));
+    } finally {
+      healPartitions();
+    }
+  }
+
   /** SIGKILL only the server's nats-server; the server process supervises and restarts it. */
   killNats(name: string): number | undefined {
     const s = this.server(name);
@@ -127,6 +147,13 @@ export class ChaosCluster {
     return streamPlacements(this.admin!.nc, streams).catch(() => []);
   }
 
+  /** Each server's own copy of the main bucket's stream (messages, first and last sequence). */
+  async bucketCopies(): Promise<Awaited<ReturnType<typeof localStreamStates>>> {
+    const s = subjects("default");
+    const stream = s.kvStream(s.bucket());
+    return (await localStreamStates(this.admin!.sys, 700).catch(() => [])).filter((x) => x.stream === stream);
+  }
+
   /** The server that runs the leading replica of a leader-elected actor. */
   async leaderOf(kind: string): Promise<string | undefined> {
     const actors = await pingActors(this.admin!.nc, "default", 500).catch(() => []);
@@ -145,12 +172,47 @@ export class ChaosCluster {
   }
 
   async stop(): Promise<void> {
+    healPartitions();
     for (const w of this.workers) if (w.child?.pid) signalGroup(w.child.pid, "SIGKILL");
     for (const w of this.workers) killProcessContainers(join(this.dir, "workers", "nodes", w.name));
     for (const a of this.apis.values()) a.close();
     await this.admin?.close().catch(() => undefined);
     await this.c.stop().catch(() => undefined);
     for (const s of this.c.servers) signalServer(s.dir, "SIGKILL", s.pgid);
+  }
+}
+
+const PARTITION_TAG = "flotilla-chaos-partition";
+
+function iptables(args: string[]): string {
+  return execFileSync("iptables", ["-w", ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+}
+
+/** Whether this run may cut servers off (root and iptables). */
+export function canPartition(): string | undefined {
+  if (process.getuid?.() !== 0) return "partitions need root (iptables)";
+  try {
+    iptables(["-S", "INPUT"]);
+    return undefined;
+  } catch (e) {
+    return `iptables does not work here: ${(e as Error).message.split("\n")[0]}`;
+  }
+}
+
+/** Removes every rule a partition added (also after a run that was interrupted). */
+export function healPartitions(): void {
+  let lines: string[] = [];
+  try {
+    lines = iptables(["-S", "INPUT"]).split("\n").filter((l) => l.includes(PARTITION_TAG));
+  } catch {
+    return;
+  }
+  for (const l of lines) {
+    try {
+      execFileSync("sh", ["-c", `iptables -w ${l.replace(/^-A /, "-D ")}`], { stdio: "ignore" });
+    } catch {
+      /* already gone */
+    }
   }
 }
 

@@ -11,20 +11,20 @@ export const FAULT_KINDS = [
   "kill-client-api", // SIGKILL the server whose api-server the writers use most
   "kill-worker", // SIGKILL a worker (kubelet + proxy)
   "freeze-server", // SIGSTOP a server, SIGCONT later
+  "partition-server", // drop every packet between one server's address and the others', then heal
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /** Faults the issue names that this run cannot do, and why (reported, not silently dropped). */
 export const NOT_RUN: Record<string, string> = {
   "restart-dockerd": "the workers run the process engine, so no Docker engine is in use",
-  partition: "the servers share one loopback interface; a partition needs each in its own network namespace",
 };
 
 export interface Fault {
   kind: FaultKind;
   /** For kill-controller-leader: which actor's leader. */
   actor?: string;
-  /** For freeze-server: how long it stays stopped. */
+  /** For freeze-server: how long it stays stopped; for partition-server: how long it is cut off. */
   holdMs?: number;
 }
 
@@ -39,7 +39,7 @@ const CONTROLLERS = ["scheduler", "replication-controller", "deployment-controll
 export function schedule(r: Rng, o: ScheduleOptions): Fault[] {
   const freeze = o.quick ? 8_000 : 20_000;
   const inTurn: Fault[] = o.quick
-    ? [{ kind: "kill-stream-leader" }, { kind: "kill-worker" }, { kind: "kill-nats" }, { kind: "freeze-server", holdMs: freeze }]
+    ? [{ kind: "kill-stream-leader" }, { kind: "kill-worker" }, { kind: "kill-nats" }, { kind: "freeze-server", holdMs: freeze }, { kind: "partition-server", holdMs: freeze }]
     : [
         { kind: "kill-stream-leader" },
         { kind: "kill-nats" },
@@ -47,10 +47,11 @@ export function schedule(r: Rng, o: ScheduleOptions): Fault[] {
         { kind: "kill-client-api" },
         { kind: "kill-worker" },
         { kind: "freeze-server", holdMs: freeze },
+        { kind: "partition-server", holdMs: freeze },
       ];
   const random = Array.from({ length: o.quick ? 0 : o.random }, (): Fault => {
     const kind = r.pick(FAULT_KINDS);
-    return { kind, ...(kind === "kill-controller-leader" ? { actor: r.pick(CONTROLLERS) } : {}), ...(kind === "freeze-server" ? { holdMs: freeze } : {}) };
+    return { kind, ...(kind === "kill-controller-leader" ? { actor: r.pick(CONTROLLERS) } : {}), ...(kind === "freeze-server" || kind === "partition-server" ? { holdMs: freeze } : {}) };
   });
   return [...inTurn, ...random];
 }

@@ -10,7 +10,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ChaosCluster } from "./cluster.ts";
+import { ChaosCluster, canPartition, healPartitions } from "./cluster.ts";
 import { rng } from "./rng.ts";
 import { schedule, describeFault, NOT_RUN } from "./faults.ts";
 import { Writers, Watcher, Deployments, serviceAnswers, NS } from "./workload.ts";
@@ -71,6 +71,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const startedAt = new Date();
   process.env.FLOTILLA_LOG ??= "warn";
   say(`chaos: seed ${o.seed}, ${o.quick ? "quick" : "full"} run, cluster in ${dir}`);
+  const noPartition = canPartition();
+  const healOnSignal = () => {
+    healPartitions();
+    process.exit(130);
+  };
+  process.once("SIGINT", healOnSignal);
+  process.once("SIGTERM", healOnSignal);
   const cc = await ChaosCluster.start(dir, { workers: 3, leaseDurationMs: 3000 });
   const writers = new Writers(cc, r, { workers: 4, paceMs: o.quick ? 120 : 150, maxKeys: 80 });
   const watcher = new Watcher(cc);
@@ -93,7 +100,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     deps.start();
     await sleep(3000);
 
-    for (const f of schedule(r, { quick: o.quick, random: 8 })) {
+    for (const f of schedule(r, { quick: o.quick, random: 8 }).filter((x) => !(noPartition && x.kind === "partition-server"))) {
       await sleep(o.quick ? 2000 : 5000);
       const res = await inject(cc, f, writers, t0);
       faults.push(res);
@@ -102,6 +109,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       if (res.leadersS === undefined) violations.push({ check: "leaders", message: `${res.fault}: not every actor led again within 60 s` });
       if (res.writesS === undefined) violations.push({ check: "writes-resume", message: `${res.fault}: no write was acknowledged within 60 s` });
       await healed(cc);
+      say(`chaos: the bucket's copies after it: ${copiesText(await cc.bucketCopies())}`);
     }
 
     say("chaos: faults done; settling");
@@ -117,6 +125,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     }
     await watcher.stop();
     violations.push(...(await serversAgree(cc)));
+    violations.push(...(await copiesAgree(cc, say)));
     const final = listed;
     const history = { writes: writers.writes, events: watcher.events, streams: watcher.streams, final };
     violations.push(...checkHistory(history));
@@ -129,6 +138,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     await deps.stop().catch(() => undefined);
     await watcher.stop().catch(() => undefined);
     await cc.stop();
+    process.off("SIGINT", healOnSignal);
+    process.off("SIGTERM", healOnSignal);
   }
   const count = (k: string) => writers.writes.filter((w) => w.outcome === k).length;
   const report: ChaosReport = {
@@ -137,7 +148,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     startedAt: startedAt.toISOString(),
     seconds: Math.round((Date.now() - t0) / 1000),
     faults,
-    notRun: NOT_RUN,
+    notRun: { ...NOT_RUN, ...(noPartition ? { partition: noPartition } : {}) },
     writes: { total: writers.writes.length, acked: count("acked"), refused: count("refused"), ambiguous: count("ambiguous") },
     watch: { events: watcher.events.length, streams: watcher.streams.length, relists: watcher.streams.filter((s) => s.end === "expired").length },
     deploymentChanges: deps.changes.length,
@@ -197,6 +208,11 @@ async function inject(cc: ChaosCluster, f: Fault, writers: Writers, t0: number):
     case "freeze-server": {
       target = live[Math.floor(Math.random() * live.length)]!;
       during = cc.freezeServer(target, f.holdMs!);
+      break;
+    }
+    case "partition-server": {
+      target = live[Math.floor(Math.random() * live.length)]!;
+      during = cc.partitionServer(target, f.holdMs!);
       break;
     }
   }
@@ -276,6 +292,21 @@ async function serversAgree(cc: ChaosCluster): Promise<Violation[]> {
     if (diff.length) out.push({ check: "servers-disagree", message: `${a!.s} (list at ${a!.rv}) and ${b.s} (list at ${b.rv}) differ on ${diff.length} objects, e.g. ${diff.slice(0, 3).map((k) => `${k}: ${a!.map.get(k) ?? "absent"} vs ${b.map.get(k) ?? "absent"}`).join("; ")}` });
   }
   return out;
+}
+
+const copiesText = (c: { server: string; messages: number; firstSeq: number; lastSeq: number }[]) => c.map((x) => `${x.server} ${x.messages} messages ${x.firstSeq}..${x.lastSeq}`).join("; ") || "no report";
+
+/** Once writes stop, every server's copy of the main bucket's stream holds the same sequence range. */
+async function copiesAgree(cc: ChaosCluster, say: (l: string) => void): Promise<Violation[]> {
+  let copies = await cc.bucketCopies();
+  await until("the bucket's copies agree", async () => {
+    copies = await cc.bucketCopies();
+    return copies.length === cc.serverNames.length && new Set(copies.map((c) => `${c.messages}/${c.firstSeq}/${c.lastSeq}`)).size === 1;
+  }, 20_000, 1000);
+  say(`chaos: the bucket's copies at the end: ${copiesText(copies)}`);
+  const key = (c: (typeof copies)[number]) => `${c.messages} messages ${c.firstSeq}..${c.lastSeq}`;
+  if (copies.length === cc.serverNames.length && new Set(copies.map(key)).size === 1) return [];
+  return [{ check: "copies-diverge", message: `20 s after writes stopped the servers' copies of the bucket still differ: ${copiesText(copies)}` }];
 }
 
 export function formatReport(r: ChaosReport): string {

@@ -33,17 +33,18 @@ describe("kubectl with quotas and disruption budgets (e2e)", function () {
   });
   after(async () => env?.stop());
 
-  it("refuses a pod over `kubectl create quota` with 403 and shows the usage", async () => {
-    expect(await ok(["create", "quota", "small", "--hard=pods=1,count/configmaps=5", "-n", "quota"])).to.contain("resourcequota/small created");
-    await ok(["run", "first", "--image=busybox", "-n", "quota"]);
-    const r = await run(["run", "second", "--image=busybox", "-n", "quota"]);
+  it("refuses the 11th pod under `kubectl create quota --hard=pods=10` with 403 and shows the usage", async () => {
+    expect(await ok(["create", "quota", "small", "--hard=pods=10,count/configmaps=5", "-n", "quota"])).to.contain("resourcequota/small created");
+    const pods = Array.from({ length: 10 }, (_, i) => `apiVersion: v1\nkind: Pod\nmetadata: {name: p${i + 1}}\nspec:\n  containers: [{name: c, image: busybox}]\n`).join("---\n");
+    await ok(["apply", "-n", "quota", "-f", "-"], pods);
+    const r = await run(["run", "eleventh", "--image=busybox", "-n", "quota"]);
     expect(r.code).to.not.equal(0);
-    expect(r.stderr).to.contain('Error from server (Forbidden): pods "second" is forbidden: exceeded quota: small, requested: pods=1, used: pods=1, limited: pods=1');
-    await waitFor(async () => /pods: 1\/1/.test(await ok(["get", "quota", "small", "-n", "quota"])), { timeoutMs: 20_000, what: "the quota's usage shown" });
-    // Deleting the pod gives its share back.
-    await ok(["delete", "pod", "first", "-n", "quota", "--grace-period=0", "--force"]);
-    await waitFor(async () => /pods: 0\/1/.test(await ok(["get", "quota", "small", "-n", "quota"])), { timeoutMs: 20_000, what: "the usage given back" });
-    await ok(["run", "third", "--image=busybox", "-n", "quota"]);
+    expect(r.stderr).to.contain('Error from server (Forbidden): pods "eleventh" is forbidden: exceeded quota: small, requested: pods=1, used: pods=10, limited: pods=10');
+    await waitFor(async () => /pods: 10\/10/.test(await ok(["get", "quota", "small", "-n", "quota"])), { timeoutMs: 20_000, what: "the quota's usage shown" });
+    // Deleting a pod gives its share back.
+    await ok(["delete", "pod", "p1", "-n", "quota", "--grace-period=0", "--force"]);
+    await waitFor(async () => /pods: 9\/10/.test(await ok(["get", "quota", "small", "-n", "quota"])), { timeoutMs: 20_000, what: "the usage given back" });
+    await ok(["run", "eleventh", "--image=busybox", "-n", "quota"]);
   });
 
   it("gives a pod its namespace's LimitRange defaults", async () => {

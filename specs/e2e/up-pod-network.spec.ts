@@ -5,9 +5,10 @@
  * namespace, bridge or FLT chain behind.
  */
 import type { RunningCluster } from "../../cli/up.ts";
-import type { KubeList, Pod, Service } from "../../bus/resources.ts";
+import type { Endpoints, KubeList, Pod, Service } from "../../bus/resources.ts";
 import { expect } from "chai";
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
+import { promisify } from "node:util";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,6 +21,8 @@ import { inCidr } from "../../bus/cidr.ts";
 import { canUseNetns } from "../harness/netns.ts";
 import { unavailable } from "../harness/optional.ts";
 import { runCluster } from "../harness/run.ts";
+import { waitFor } from "../harness/cluster.ts";
+import { podNetnsName } from "../../actors/kubelet/pod-network.ts";
 
 const sh = (cmd: string) => execFileSync("sh", ["-c", cmd], { encoding: "utf8" });
 
@@ -76,6 +79,22 @@ describe("flotilla up --network pod", function () {
       expect(log).to.include("backend at backend:8081");
       // NodePorts answer on 127.0.0.1 too.
       expect((await httpText(r.nodePortUrl!)).status).to.equal(200);
+    });
+
+    it("lets a pod reach the API at https://kubernetes.default.svc", async () => {
+      const api = ApiClient.fromKubeconfig(c!.kubeconfig);
+      const eps = await api.get<Endpoints>(pathFor(resourceType("endpoints")!, { namespace: "default", name: "kubernetes" }));
+      const ip = eps.subsets?.[0]?.addresses?.[0]?.ip ?? "";
+      expect(inCidr(ip, "10.244.0.0/16"), `the kubernetes endpoint ${ip} is the node bridge's address`).to.equal(true);
+      const pods = await api.get<KubeList<Pod>>(pathFor(resourceType("pods")!, { namespace: "default" }));
+      const ns = podNetnsName(pods.items.find((p) => p.metadata.labels?.app === "web")!.metadata.uid!);
+      // curl inside the pod's namespace, with the pod's resolv.conf (ip netns exec mounts it); the
+      // dns actor answering it runs in this process, so the call is asynchronous.
+      const version = await waitFor(async () => {
+        const r = await promisify(execFile)("ip", ["netns", "exec", ns, "curl", "-sk", "--max-time", "5", "https://kubernetes.default.svc/version"], { encoding: "utf8" }).catch(() => undefined);
+        return r?.stdout.includes("gitVersion") ? r.stdout : undefined;
+      }, { timeoutMs: 30_000, what: "https://kubernetes.default.svc/version from a pod" });
+      expect(JSON.parse(version)).to.have.property("gitVersion");
     });
 
     it("leaves no namespace, bridge, FLT chain or sysctl change behind when it stops", async () => {

@@ -44,8 +44,8 @@ export function apiOf(c: RunningServers, url: string, timeoutMs = 3000) {
 
 /** A system-account connection and a cluster-user connection to every live server. */
 export async function adminConnections(c: RunningServers): Promise<{ sys: NatsConnection; nc: NatsConnection; close(): Promise<void> }> {
-  const sys = await connectNats(userUrl(c.natsUrl, c.token, "sys"), "spec-sys");
-  const nc = await connectNats(userUrl(c.natsUrl, c.token), "spec-admin");
+  const sys = await connectNats(userUrl(c.natsUrl, c.token, "sys"), "spec-sys", undefined, { tls: { caFile: c.caFile } });
+  const nc = await connectNats(userUrl(c.natsUrl, c.token), "spec-admin", undefined, { tls: { caFile: c.caFile } });
   return {
     sys,
     nc,

@@ -108,6 +108,36 @@ describe("the secured bus", function () {
     expect((await store.list<Node>("nodes")).items.map((n) => n.metadata.name).sort()).to.deep.equal(["node-1", "node-2"]);
   });
 
+  it("does not let the control plane write JetStream KV or use the JetStream API beyond watching, nor the system account", async () => {
+    const s = subjects(cluster);
+    const control = await connectNats(c.natsUrl, "spec-control", readCredentials(credentialsPath(dir, "control"))!, { maxReconnectAttempts: 0, timeout: 3000 });
+    try {
+      // What its informers need works: a watch of the cluster's bucket sees the nodes.
+      const kv = await new Kvm(control).open(s.bucket());
+      const w = await kv.watch({ key: "nodes.>" });
+      const seen: string[] = [];
+      for await (const e of w) {
+        seen.push(e.key);
+        if (seen.length === 2) break;
+      }
+      w.stop();
+      expect(seen.length).to.equal(2);
+      // Nothing else: no KV write, no stream change, no direct read, no stream creation.
+      expect(await refusal(kv.put("configmaps.default.planted-by-control", JSON.stringify({ metadata: { name: "planted-by-control" } })))).to.match(/permission|timeout|Permissions/i);
+      const jsm = await jetstreamManager(control, { timeout: 2000 });
+      expect(await refusal(jsm.streams.purge(s.kvStream(s.bucket())))).to.match(/permission|timeout|Permissions/i);
+      expect(await refusal(jsm.streams.delete(s.kvStream(s.eventsBucket())))).to.match(/permission|timeout|Permissions/i);
+      expect(await refusal(jsm.streams.add({ name: "PLANTED", subjects: ["planted.>"] }))).to.match(/permission|timeout|Permissions/i);
+      expect(await refusal(jsm.streams.getMessage(s.kvStream(s.bucket()), { seq: 1 }))).to.match(/permission|timeout|Permissions/i);
+      // The system account is not the control plane's: its password is not control's.
+      expect(await refusal(connectNats(c.natsUrl.replace("nats://", `nats://sys:${encodeURIComponent(readCredentials(credentialsPath(dir, "control"))!.password)}@`), "spec-control-sys", undefined, { maxReconnectAttempts: 0, timeout: 3000 }))).to.match(/Authorization Violation/);
+    } finally {
+      await control.close();
+    }
+    expect(await codeOf(store.get("configmaps", "default", "planted-by-control"))).to.equal(ErrorCode.NotFound);
+    expect(await (await jetstreamManager(admin)).streams.info("PLANTED").then(() => "exists", () => "absent")).to.equal("absent");
+  });
+
   it("does not let a node send store requests as another node or as the control plane", async () => {
     const asOther = new StoreClient(node1, cluster, 3000, { asNode: "node-2" });
     expect(await codeOf(asOther.patch("nodes", undefined, "node-2", "merge", { metadata: { labels: { spoofed: "yes" } } }))).to.not.equal("ok");

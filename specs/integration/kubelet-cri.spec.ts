@@ -108,15 +108,16 @@ describe("kubelet on the cri engine (a private containerd)", function () {
       expect(file).to.match(/^\S+Z stderr F err-line$/m);
       expect(file).to.match(/^\S+Z stdout P x+$/m);
       const text = await readLogs(cluster, node(), { namespace: "default", pod: p.metadata.name! });
-      // stdout and stderr are two pipes: their relative order is not promised.
-      expect(text.split("\n").slice(0, 2).sort()).to.deep.equal(["err-line", "out-line"]);
-      expect(text).to.match(new RegExp(`\n${"x".repeat(20000)}\nno-newline$`));
-      const stamped = await readLogs(cluster, node(), { namespace: "default", pod: p.metadata.name!, timestamps: true, tailLines: 3 });
+      // stdout and stderr are two pipes: where the stderr line falls among the stdout lines is not
+      // promised (on a loaded machine it may come after all of them); stdout keeps its own order.
+      const joined = text.split("\n");
+      expect(joined.filter((l) => l === "err-line")).to.have.length(1);
+      expect(joined.filter((l) => l !== "err-line")).to.deep.equal(["out-line", "x".repeat(20000), "no-newline"]);
+      const stamped = await readLogs(cluster, node(), { namespace: "default", pod: p.metadata.name!, timestamps: true, tailLines: 4 });
       const lines = stamped.split("\n");
-      expect(lines).to.have.length(3);
-      expect(lines[0]).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z (out|err)-line$/);
-      expect(lines[1]).to.match(/^\S+Z x{20000}$/);
-      expect(lines[2]).to.match(/^\S+Z no-newline$/);
+      expect(lines).to.have.length(4);
+      for (const l of lines) expect(l.slice(0, 40)).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z /);
+      expect(lines.map((l) => l.replace(/^\S+Z /, "")).filter((l) => l !== "err-line")).to.deep.equal(["out-line", "x".repeat(20000), "no-newline"]);
     });
 
     it("enforces cpu and memory limits through the container's cgroups", async () => {

@@ -28,7 +28,8 @@ import type { ChildProcess } from "node:child_process";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Endpoints } from "../../bus/resources.ts";
 import type { NatsServer } from "../../runtime/nats-server.ts";
-import { spawn } from "node:child_process";
+import { spawn, execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { openSync, closeSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { startNatsServer } from "../../runtime/nats-server.ts";
@@ -45,7 +46,9 @@ describe("pod networking (process engine, one node in a test host)", function ()
   let lab: NetnsLab;
   let hostA: string;
   let nodeHost: Host | undefined;
+  let dnsProc: ChildProcess | undefined;
   let dir: string;
+  const BIN = join(fileURLToPath(new URL("../..", import.meta.url)), "bin", "flotilla.mjs");
   const node = `pn-${Math.random().toString(36).slice(2, 7)}`;
   const pods: Record<string, Pod> = {};
 
@@ -78,9 +81,11 @@ describe("pod networking (process engine, one node in a test host)", function ()
       actors: [
         { def: nodeIpamController, opts: { clusterCIDR: "10.244.0.0/16" } },
         { def: endpointsController, opts: {} },
-        { def: dns, opts: { listen: "10.199.0.254:0", clusterIP: "10.96.0.10", upstreams: [] } },
       ],
     });
+    // The dns actor in a process of its own, as `flotilla actor dns` runs it: its answers do not
+    // wait for this process's other work.
+    dnsProc = spawn(process.execPath, [BIN, "actor", "dns", "--nats", c.url, "--cluster", c.cluster, "--opt", "listen=10.199.0.254:0", "--opt", "clusterIP=10.96.0.10", "--opt", "upstreams=[]"], { stdio: "ignore", env: { ...process.env, FLOTILLA_LOG: "error" } });
     nodeHost = await c.startActors([
       { def: kubelet, opts: { nodeName: node, engine: "process", network: "pod", nodeNetns: hostA, hostIP: "10.199.0.1", dataDir: dir } },
       { def: proxy, opts: { nodeName: node, mode: "kernel", clusterCIDR: "10.244.0.0/16", netns: hostA, nodeAddress: "10.199.0.1" } },
@@ -88,6 +93,11 @@ describe("pod networking (process engine, one node in a test host)", function ()
   });
   after(async () => {
     await nodeHost?.stop().catch(() => undefined);
+    if (dnsProc && dnsProc.exitCode === null && dnsProc.signalCode === null) {
+      const gone = new Promise((r) => dnsProc!.once("exit", r));
+      dnsProc.kill("SIGTERM");
+      await gone;
+    }
     await c?.stop();
     lab?.cleanup();
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -139,6 +149,46 @@ describe("pod networking (process engine, one node in a test host)", function ()
     expect(await lab.fetch(from, "http://web-b/")).to.equal("hello from pod-b\n");
     expect(lab.sh(hostA, "iptables-save -t nat")).to.include("FLT-SERVICES").and.include(svc.spec.clusterIP!);
   });
+
+  it("answers parallel A and AAAA lookups from many pods, each in its namespace, none slower than 1 s (kubernetes#56903)", async function () {
+    this.timeout(180_000);
+    const names = Array.from({ length: 8 }, (_, i) => `lk-${i}`);
+    for (const name of names) {
+      await c.store.create<Pod>("pods", "default", {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name, namespace: "default", labels: { app: "lookups" } },
+        spec: { nodeName: node, terminationGracePeriodSeconds: 1, containers: [{ name: "main", image: "busybox", command: ["busybox", "sleep", "3600"] }] },
+      });
+    }
+    const lk: Pod[] = [];
+    try {
+      lk.push(...(await Promise.all(names.map((n) => waitFor(() => running(n), { timeoutMs: 60_000, what: `${n} running` })))));
+      await lookups(lk);
+    } finally {
+      for (const name of names) await c.store.delete("pods", "default", name, { gracePeriodSeconds: 0 }).catch(() => undefined);
+      await waitFor(async () => (await c.store.list<Pod>("pods", "default")).items.every((p) => !names.includes(p.metadata.name!)), { timeoutMs: 60_000, what: "the lookup pods gone" });
+      await waitFor(() => lk.every((p) => !sh("ip netns list").includes(podNetnsName(p.metadata.uid!))), { timeoutMs: 30_000, what: "their namespaces gone" });
+    }
+  });
+
+  const lookups = async (lk: Pod[]) => {
+    const webB = await c.store.get<Service>("services", "default", "web-b");
+    // Each pod makes 10 rounds of 10 lookups at once, each an A and an AAAA query from one socket
+    // back to back (as glibc's getaddrinfo does), through the kube-dns ClusterIP and the kernel's
+    // DNAT; all pods start their rounds at the same moment, once every client has started.
+    const fixture = fileURLToPath(new URL("../fixtures/parallel-lookups.mjs", import.meta.url));
+    const startAt = String(Date.now() + 5000);
+    const run = (ns: string) =>
+      promisify(execFile)("ip", ["netns", "exec", ns, process.execPath, fixture, "10.96.0.10", "53", "10", "10", "3000", startAt, "web-b.default.svc.cluster.local", "kube-dns.kube-system.svc.cluster.local"], { encoding: "utf8", timeout: 60_000 });
+    const results = (await Promise.all(lk.map((p) => run(podNetnsName(p.metadata.uid!))))).map((r) => JSON.parse(r.stdout) as { answers: number; slowestMs: number; badCount: number; bad: unknown[]; aAnswers: string[] });
+    for (const r of results) {
+      expect(r.badCount, JSON.stringify(r.bad)).to.equal(0);
+      expect(r.answers).to.equal(200);
+      expect(r.aAnswers).to.include.members([webB.spec.clusterIP!, "10.96.0.10"]);
+      expect(r.slowestMs, `the slowest answer (ms); by round: ${JSON.stringify(results.map((x) => (x as { slowestByRound?: number[] }).slowestByRound))}`).to.be.below(1000);
+    }
+  };
 
   it("removes the pod's namespace, veth and address when the pod is deleted", async () => {
     const uid = pods.b.metadata.uid!;

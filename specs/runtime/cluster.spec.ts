@@ -1,5 +1,6 @@
 import { expect } from "chai";
-import { newJoinToken, derive, isJoinToken } from "../../runtime/cluster/token.ts";
+import { newJoinToken, derive, isJoinToken, parseToken, withCaHash, caHashOf } from "../../runtime/cluster/token.ts";
+import { generateCa } from "../../actors/api-server/certs.ts";
 import { seal, open } from "../../runtime/cluster/bootstrap.ts";
 import { metaView } from "../../runtime/cluster/jetstream-cluster.ts";
 import { desiredReplicas } from "../../runtime/cluster/server.ts";
@@ -14,6 +15,17 @@ describe("several servers", () => {
       expect(derive(t, "route")).to.equal(derive(t, "route"));
       expect(derive(t, "route")).to.not.equal(derive(t, "user:sys"));
       expect(derive(newJoinToken(), "route")).to.not.equal(derive(t, "route"));
+    });
+    it("carries the CA's hash in k3s' form and derives the same passwords with or without it", () => {
+      const t = newJoinToken();
+      const hash = caHashOf(generateCa().certPem);
+      const full = withCaHash(t, hash);
+      expect(full).to.equal(`K10${hash}::${t}`);
+      expect(parseToken(full)).to.deep.equal({ secret: t, caHash: hash });
+      expect(parseToken(t)).to.deep.equal({ secret: t });
+      expect(derive(full, "user:admin")).to.equal(derive(t, "user:admin"));
+      expect(isJoinToken(`K10${hash.slice(1)}::${t}`)).to.equal(false);
+      expect(isJoinToken("K10abc::nonsense")).to.equal(false);
     });
   });
 

@@ -12,6 +12,8 @@ import { Nodes } from "./views/Nodes.tsx";
 import { Overview } from "./views/Overview.tsx";
 import { PodDetail } from "./views/PodDetail.tsx";
 import { Services } from "./views/Services.tsx";
+import { Ingresses } from "./views/Ingresses.tsx";
+import { Crds } from "./views/Crds.tsx";
 import { SignIn } from "./views/SignIn.tsx";
 import { Workloads } from "./views/Workloads.tsx";
 import { SetsAndJobs } from "./views/SetsAndJobs.tsx";
@@ -105,6 +107,12 @@ export function App() {
       break;
     case "services":
       view = <Services namespace={namespace} setNamespace={setNamespace} />;
+      break;
+    case "ingresses":
+      view = <Ingresses namespace={namespace} setNamespace={setNamespace} />;
+      break;
+    case "crds":
+      view = <Crds />;
       break;
     case "events":
       view = <Events namespace={namespace} setNamespace={setNamespace} />;

@@ -6,9 +6,12 @@
  * touch each other's containers. Exits arrive through the label-filtered `die` event stream
  * (re-listed after the stream breaks). Every container runs with `Init: true`.
  */
-import type { Engine, EngineContainer, SandboxInfo, ContainerConfig, PodRef, LogStream, ExecResult, LogOptions } from "./types.ts";
+import type { Engine, EngineContainer, SandboxInfo, SandboxOptions, ContainerConfig, ContainerUsage, PodRef, LogStream, ExecResult, LogOptions } from "./types.ts";
+import type { DockerPodNetwork } from "./docker-network.ts";
+import { dockerStats } from "./docker-stats.ts";
 import Docker from "dockerode";
 import { PassThrough } from "node:stream";
+import { writeFile } from "node:fs/promises";
 import { ImageError, StartError } from "./types.ts";
 import { rfc3339 } from "../../../bus/time.ts";
 import { tailText } from "./log-files.ts";
@@ -34,6 +37,8 @@ export interface DockerOptions {
   nodeName: string;
   socketPath?: string;
   sandboxImage?: string;
+  /** Pod networking: sandboxes join the node's bridge network (its podCIDR) and get the pod's resolv.conf. */
+  network?: DockerPodNetwork;
 }
 
 type Inspect = Docker.ContainerInspectInfo;
@@ -88,7 +93,8 @@ export class DockerEngine implements Engine {
 
   async init(): Promise<void> {
     await this.docker.ping();
-    this.nodeAddressForPods = (await discoverBridgeAddress(this.docker))?.address;
+    // With pod networking, pods reach Services at their ClusterIPs: no bridge address is handed out.
+    if (!this.o.network) this.nodeAddressForPods = (await discoverBridgeAddress(this.docker))?.address;
     if (this.sandboxImage === BUSYBOX_IMAGE) ensureBusyboxImageSync(BUSYBOX_IMAGE, this.o.socketPath ? `unix://${this.o.socketPath}` : undefined);
     await this.watchEvents();
   }
@@ -151,7 +157,8 @@ export class DockerEngine implements Engine {
       }
       // One being created or started right now by another pod's sync is not ours to remove.
       if (c.State !== "running") continue;
-      const ip = Object.values(c.NetworkSettings?.Networks ?? {})[0]?.IPAddress ?? "";
+      // A hostNetwork sandbox has no address of its own: the pod is reached on the node's loopback.
+      const ip = c.HostConfig?.NetworkMode === "host" ? "127.0.0.1" : (Object.values(c.NetworkSettings?.Networks ?? {})[0]?.IPAddress ?? "");
       out.push({ pod: this.podOf(c.Labels), id: c.Id, ip, hostPorts: {}, createdAt: rfc3339(c.Created * 1000) });
     }
     return out;
@@ -178,6 +185,11 @@ export class DockerEngine implements Engine {
       c.reason = st.OOMKilled ? "OOMKilled" : st.ExitCode === 0 ? "Completed" : "Error";
     }
     return c;
+  }
+
+  /** Usage of this node's running containers (docker-stats.ts: one one-shot call each). */
+  async stats(): Promise<ContainerUsage[]> {
+    return dockerStats(this.docker, await this.listContainers());
   }
 
   /**
@@ -219,21 +231,28 @@ export class DockerEngine implements Engine {
     return sanitize(`flotilla_${this.o.cluster}_${this.o.nodeName}_${pod.namespace}_${pod.name}`);
   }
 
-  async ensureSandbox(pod: PodRef, opts: { hostname: string }): Promise<SandboxInfo> {
+  async ensureSandbox(pod: PodRef, opts: Pick<SandboxOptions, "hostname"> & Partial<SandboxOptions>): Promise<SandboxInfo> {
     const existing = (await this.listSandboxes()).find((s) => s.pod.uid === pod.uid);
     if (existing) return existing;
+    const podNetwork = this.o.network && !opts.hostNetwork ? this.o.network.need() : undefined;
     const c = await this.docker.createContainer({
       name: `${this.baseName(pod)}_POD_${pod.uid.slice(0, 8)}_${Date.now().toString(36)}`,
       Image: this.sandboxImage,
       Cmd: ["sleep", "2147483647"],
-      Hostname: opts.hostname.slice(0, 63),
+      // hostNetwork: the sandbox (and so every container of the pod) shares the node's network and hostname.
+      Hostname: opts.hostNetwork ? undefined : opts.hostname.slice(0, 63),
       Labels: this.labels(pod, "sandbox", { [Label.container]: "POD" }),
-      HostConfig: { Init: true, IpcMode: "shareable", NetworkMode: "bridge" },
+      HostConfig: { Init: true, IpcMode: "shareable", NetworkMode: opts.hostNetwork ? "host" : (podNetwork ?? "bridge") },
     });
     await c.start().catch(ignore(304));
     const i = await c.inspect();
-    const ip = (i.NetworkSettings as { IPAddress?: string }).IPAddress || (Object.values(i.NetworkSettings.Networks ?? {})[0]?.IPAddress ?? "");
-    this.nodeAddressForPods ??= bridgeGatewayOf(i.NetworkSettings as Parameters<typeof bridgeGatewayOf>[0]);
+    // The pod's containers share the sandbox's resolv.conf (NetworkMode container:<sandbox>), so
+    // rewriting that one file gives them all the pod's DNS settings, as the kubelet's dockershim did.
+    if (podNetwork && opts.resolvConf !== undefined && i.ResolvConfPath) await writeFile(i.ResolvConfPath, opts.resolvConf);
+    const ip = opts.hostNetwork
+      ? "127.0.0.1"
+      : (podNetwork ? i.NetworkSettings.Networks?.[podNetwork]?.IPAddress : undefined) || (i.NetworkSettings as { IPAddress?: string }).IPAddress || (Object.values(i.NetworkSettings.Networks ?? {})[0]?.IPAddress ?? "");
+    if (!this.o.network && !opts.hostNetwork) this.nodeAddressForPods ??= bridgeGatewayOf(i.NetworkSettings as Parameters<typeof bridgeGatewayOf>[0]);
     return { pod, id: i.Id, ip, hostPorts: {}, createdAt: rfc3339(Date.now()) };
   }
 

@@ -5,6 +5,7 @@ import { SimulatedEngine } from "./simulated.ts";
 import { ProcessEngine } from "./process.ts";
 import { DockerEngine } from "./docker.ts";
 import type { ProcessPodNetwork } from "./process-netns.ts";
+import type { DockerPodNetwork } from "./docker-network.ts";
 import { CriEngine } from "./cri.ts";
 
 export interface EngineOptions {
@@ -21,6 +22,8 @@ export interface EngineOptions {
   log?: Logger;
   /** Process engine: pods in network namespaces of their own. */
   network?: ProcessPodNetwork;
+  /** Docker engine: sandboxes on the node's bridge network (its podCIDR). */
+  dockerNetwork?: DockerPodNetwork;
 }
 
 export function createEngine(o: EngineOptions): Engine {
@@ -30,7 +33,7 @@ export function createEngine(o: EngineOptions): Engine {
     case "process":
       return new ProcessEngine({ dataDir: o.dataDir, cluster: o.cluster, nodeName: o.nodeName, log: o.log, network: o.network });
     case "docker":
-      return new DockerEngine({ cluster: o.cluster, nodeName: o.nodeName, socketPath: o.dockerSocket, sandboxImage: o.sandboxImage });
+      return new DockerEngine({ cluster: o.cluster, nodeName: o.nodeName, socketPath: o.dockerSocket, sandboxImage: o.sandboxImage, network: o.dockerNetwork });
     case "cri":
       if (!o.criSocket) throw new Error("the cri engine needs a CRI socket (criSocket / --cri-socket)");
       return new CriEngine({ cluster: o.cluster, nodeName: o.nodeName, socketPath: o.criSocket, dataDir: o.dataDir, log: o.log });

@@ -36,6 +36,8 @@ import { createLogger } from "../../../runtime/logger.ts";
 import type { StreamSession, SessionOptions } from "./types.ts";
 import { hostExecSession, hostAttachSession } from "./host-sessions.ts";
 import { SERVICE_ACCOUNT_MOUNT_PATH } from "../../store/admission/service-account.ts";
+import { ProcessCgroups } from "./process-cgroup.ts";
+import type { ContainerUsage } from "./types.ts";
 import { canMountNamespaces, createMountPoints, inMountNamespace, removeMountPoints } from "../volumes/mount-namespace.ts";
 
 export interface ProcessOptions {
@@ -45,6 +47,8 @@ export interface ProcessOptions {
   log?: Logger;
   /** Pods in network namespaces of their own (pod networking mode); absent: loopback mode. */
   network?: ProcessPodNetwork;
+  /** Where cgroups are mounted (default /sys/fs/cgroup): limits and usage (process-cgroup.ts). */
+  cgroupRoot?: string;
 }
 
 /** A process sandbox: the pod's namespace in pod networking mode. */
@@ -151,11 +155,13 @@ export class ProcessEngine implements Engine {
   private poll?: NodeJS.Timeout;
   private readonly log: Logger;
   readonly network?: ProcessPodNetwork;
+  readonly cgroups: ProcessCgroups;
 
   constructor(opts: ProcessOptions) {
     this.root = join(opts.dataDir ?? defaultDataDir(), "kubelet", opts.cluster, opts.nodeName);
     this.log = opts.log ?? createLogger("process-engine", { node: opts.nodeName });
     this.network = opts.network;
+    this.cgroups = new ProcessCgroups({ root: opts.cgroupRoot, cluster: opts.cluster, nodeName: opts.nodeName, log: this.log });
   }
 
   private dir(...p: string[]): string {
@@ -213,10 +219,11 @@ export class ProcessEngine implements Engine {
   private view(m: Meta): EngineContainer {
     const base = { id: m.id, pod: m.pod, name: m.name, attempt: m.attempt, init: m.init, image: m.image, imageID: m.imageID, startedAt: m.startedAt };
     const ended = this.exitedCode(m);
-    if (ended) return { ...base, state: "exited", exitCode: ended.code, finishedAt: ended.at, reason: ended.code === 0 ? "Completed" : "Error" };
+    const failed = () => (this.cgroups.oomKilled(m.id) ? "OOMKilled" : "Error");
+    if (ended) return { ...base, state: "exited", exitCode: ended.code, finishedAt: ended.at, reason: ended.code === 0 ? "Completed" : failed() };
     if (alive(m.pid)) return { ...base, state: "running" };
-    // Died without a trace (shim killed from outside): report it as killed.
-    return { ...base, state: "exited", exitCode: 137, finishedAt: new Date().toISOString(), reason: "Error" };
+    // Died without a trace (shim killed from outside, or by the OOM killer): report it as killed.
+    return { ...base, state: "exited", exitCode: 137, finishedAt: new Date().toISOString(), reason: failed() };
   }
 
   async listSandboxes(): Promise<SandboxInfo[]> {
@@ -294,7 +301,9 @@ export class ProcessEngine implements Engine {
     const shim = ["/bin/sh", "-c", SHIM, "shim", join(cdir, "exit"), ...argv];
     // `ip netns exec` execs the shim (or the mount namespace wrapper) in place, so the pid (and
     // process group) is the shim's.
-    const [cmd0, ...rest] = this.wrap(netns, mounts.length > 0 ? inMountNamespace(mounts, shim) : shim);
+    // The first process joins the container's cgroups (limits) before anything else runs.
+    const join_ = this.cgroups.create(id, { cpuMillis: cfg.cpuMillis, cpuRequestMillis: cfg.cpuRequestMillis, memoryBytes: cfg.memoryBytes });
+    const [cmd0, ...rest] = [...join_, ...this.wrap(netns, mounts.length > 0 ? inMountNamespace(mounts, shim) : shim)];
     const child = spawn(cmd0!, rest, { cwd, env, detached: true, stdio: ["ignore", log, log] });
     closeSync(log);
     const pid = child.pid;
@@ -331,7 +340,19 @@ export class ProcessEngine implements Engine {
 
   async removeContainer(id: string): Promise<void> {
     this.watched.delete(id);
+    await this.cgroups.remove(id);
     rmSync(this.dir("containers", id), { recursive: true, force: true });
+  }
+
+  /** Usage of the running containers, from their cgroups (nothing without cgroups). */
+  async stats(): Promise<ContainerUsage[]> {
+    const out: ContainerUsage[] = [];
+    for (const m of this.metas()) {
+      if (this.exitedCode(m) || !alive(m.pid)) continue;
+      const u = this.cgroups.usage(m.id);
+      if (u) out.push({ id: m.id, pod: m.pod, name: m.name, ...u, at: Date.now() });
+    }
+    return out;
   }
 
   /** Mount points made on the host for this pod's volumes (removed with the sandbox). */

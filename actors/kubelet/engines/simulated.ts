@@ -3,8 +3,10 @@
  * A container becomes running after `startLatencyMs` and runs until stopped — unless its command
  * says otherwise: a command whose last word is `exit <n>` (e.g. `["sh","-c","exit 1"]`) exits with
  * that code right after starting. Pod IPs are fake, from 10.244.<nodeIndex>.<n>.
+ * Usage (metrics) is simulated too: a running container uses half its cpu request (else limit,
+ * else 10m) and half its memory limit (else 32 MiB), steadily.
  */
-import type { Engine, EngineContainer, SandboxInfo, ContainerConfig, PodRef, LogStream, ExecResult } from "./types.ts";
+import type { Engine, EngineContainer, SandboxInfo, ContainerConfig, PodRef, LogStream, ExecResult, ContainerUsage } from "./types.ts";
 import { rfc3339 } from "../../../bus/time.ts";
 
 export interface SimulatedOptions {
@@ -19,6 +21,7 @@ export class SimulatedEngine implements Engine {
   readonly name = "simulated" as const;
   private sandboxes = new Map<string, SandboxInfo>();
   private containers = new Map<string, EngineContainer>();
+  private usage = new Map<string, { cpuNanoCores: number; memoryWorkingSetBytes: number }>();
   private exitCbs: ((c: { id: string; pod: PodRef }) => void)[] = [];
   private nextIp = 2;
   private timers = new Set<NodeJS.Timeout>();
@@ -63,6 +66,7 @@ export class SimulatedEngine implements Engine {
       startedAt: new Date().toISOString(),
     };
     this.containers.set(c.id, c);
+    this.usage.set(c.id, { cpuNanoCores: ((cfg.cpuRequestMillis ?? cfg.cpuMillis ?? 10) / 2) * 1e6, memoryWorkingSetBytes: Math.floor((cfg.memoryBytes ?? 32 * 2 ** 20) / 2) });
     const words = [...(cfg.command ?? []), ...(cfg.args ?? [])].join(" ").trim().split(/\s+/);
     const exitAt = words.lastIndexOf("exit");
     if (exitAt >= 0 && exitAt === words.length - 2) {
@@ -97,6 +101,19 @@ export class SimulatedEngine implements Engine {
   }
   async removeContainer(id: string): Promise<void> {
     this.containers.delete(id);
+    this.usage.delete(id);
+  }
+  /** Simulated usage: a steady rate since the container started. */
+  async stats(): Promise<ContainerUsage[]> {
+    const now = Date.now();
+    const out: ContainerUsage[] = [];
+    for (const c of this.containers.values()) {
+      const u = this.usage.get(c.id);
+      if (c.state !== "running" || !u) continue;
+      const ranNs = Math.max(0, now - Date.parse(c.startedAt ?? new Date(now).toISOString())) * 1e6;
+      out.push({ id: c.id, pod: c.pod, name: c.name, cpuUsageNanos: Math.round((u.cpuNanoCores * ranNs) / 1e9), memoryWorkingSetBytes: u.memoryWorkingSetBytes, at: now });
+    }
+    return out;
   }
   async removeSandbox(id: string): Promise<void> {
     this.sandboxes.delete(id);

@@ -35,6 +35,8 @@ export interface ContainerConfig {
   /** cpu limit in millicores, memory limit in bytes (0 / undefined = none). */
   cpuMillis?: number;
   memoryBytes?: number;
+  /** cpu request in millicores (cpu weight), when given. */
+  cpuRequestMillis?: number;
   imagePullPolicy: "Always" | "IfNotPresent" | "Never";
   /** True for init containers. */
   init: boolean;
@@ -140,6 +142,19 @@ export interface SessionOptions {
   tty: boolean;
 }
 
+/** One running container's resource usage, as the engine measures it. */
+export interface ContainerUsage {
+  id: string;
+  pod: PodRef;
+  name: string;
+  /** Cumulative cpu time in nanoseconds (since the container started). */
+  cpuUsageNanos: number;
+  /** Working set: memory in use minus inactive page cache. */
+  memoryWorkingSetBytes: number;
+  /** When measured (ms since the epoch). */
+  at: number;
+}
+
 export interface Engine {
   readonly name: EngineName;
   /**
@@ -174,6 +189,8 @@ export interface Engine {
   /** Where a pod's port is reached from this node (`kubectl port-forward`). */
   podPortAddress?(sandbox: SandboxInfo, port: number): { host: string; port: number };
   logs(containerId: string, opts: LogOptions): Promise<LogStream>;
+  /** Usage of every running container of this node (metrics). Engines that cannot measure omit it. */
+  stats?(): Promise<ContainerUsage[]>;
   /** Called (soon) after any container of this node exits. */
   onExit(cb: (c: { id: string; pod: PodRef }) => void): void;
   close(): Promise<void>;

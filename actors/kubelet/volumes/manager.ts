@@ -6,6 +6,9 @@
  *   <root>/<podUid>/<volumeName>/      emptyDir (0777; a tmpfs for `medium: Memory` when asked and root)
  *                                      configMap, secret, downwardAPI, projected (atomic-writer.ts layout)
  *   hostPath volumes                   the host path itself (created for DirectoryOrCreate / FileOrCreate)
+ *   persistentVolumeClaim volumes      the path of the hostPath or local PersistentVolume the claim is bound to
+ *                                      (local-path volumes: `<dataDir>/storage/<cluster>/<node>/pvc-…`), which
+ *                                      outlives the pod: tearDown never touches it
  *
  * `<root>` (`<dataDir>/kubelet/<cluster>/<node>/volumes`) is 0700, so secret contents are never
  * readable by other users of the node, whatever the files' own modes.
@@ -18,6 +21,7 @@ import type { EnvContext } from "../env.ts";
 import type { HostMount } from "../engines/types.ts";
 import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync, statSync } from "node:fs";
 import { join, dirname, normalize, isAbsolute } from "node:path";
+import type { PersistentVolume, PersistentVolumeClaim } from "../../../bus/storage.ts";
 import { ConfigError } from "../env.ts";
 import { isCode, ErrorCode } from "../../../bus/errors.ts";
 import { units } from "../../../bus/quantity.ts";
@@ -63,6 +67,12 @@ function safeSubPath(p: string): string {
   const n = normalize(p);
   if (isAbsolute(p) || n === ".." || n.startsWith("../")) throw new ConfigError(`subPath "${p}" must be a relative path that does not go above the volume`);
   return n;
+}
+
+/** A volume that cannot be set up yet (a claim not bound, its volume not there): the pod stays ContainerCreating and is retried. */
+export class VolumeNotReady extends ConfigError {
+  override name = "VolumeNotReady";
+  override readonly reason = "ContainerCreating";
 }
 
 export class VolumeManager {
@@ -130,6 +140,7 @@ export class VolumeManager {
       else if (type === "File" && !(existsSync(p) && statSync(p).isFile())) throw new ConfigError(`hostPath type check failed: ${p} is not a file`);
       return p;
     }
+    if (v.persistentVolumeClaim) return this.claimPath(pod, v);
     if (v.emptyDir || Object.keys(v).length === 1) {
       const created = !existsSync(dir);
       mkdirSync(dir, { recursive: true });
@@ -141,6 +152,31 @@ export class VolumeManager {
       return dir;
     }
     throw new ConfigError(`volume ${v.name}: this volume type is not supported by this kubelet`);
+  }
+
+  /** The directory of the volume a pod's claim is bound to; a claim not bound yet is VolumeNotReady (retried). */
+  private async claimPath(pod: Pod, v: Volume): Promise<string> {
+    const ns = pod.metadata.namespace ?? "default";
+    const name = v.persistentVolumeClaim!.claimName;
+    const claim = await getOr(this.o.store.get<PersistentVolumeClaim>("persistentvolumeclaims", ns, name));
+    if (!claim) throw new VolumeNotReady(`persistentvolumeclaim "${name}" not found`);
+    if (claim.metadata.deletionTimestamp) throw new VolumeNotReady(`persistentvolumeclaim "${name}" is being deleted`);
+    const pvName = claim.spec.volumeName;
+    if (!pvName) throw new VolumeNotReady(`persistentvolumeclaim "${name}" is not bound`);
+    const pv = await getOr(this.o.store.get<PersistentVolume>("persistentvolumes", undefined, pvName));
+    if (!pv) throw new VolumeNotReady(`persistentvolume "${pvName}" not found`);
+    if (pv.spec.claimRef?.uid && pv.spec.claimRef.uid !== claim.metadata.uid) throw new VolumeNotReady(`persistentvolume "${pvName}" is bound to another claim`);
+    if (pv.spec.hostPath) {
+      const p = pv.spec.hostPath.path;
+      if ((pv.spec.hostPath.type ?? "") === "DirectoryOrCreate" && !existsSync(p)) mkdirSync(p, { recursive: true, mode: 0o777 });
+      if (!existsSync(p)) throw new VolumeNotReady(`persistentvolume "${pvName}": path ${p} does not exist`);
+      return p;
+    }
+    if (pv.spec.local) {
+      if (!existsSync(pv.spec.local.path)) throw new VolumeNotReady(`persistentvolume "${pvName}": path ${pv.spec.local.path} does not exist`);
+      return pv.spec.local.path;
+    }
+    throw new ConfigError(`persistentvolume "${pvName}": only hostPath and local volumes can be mounted by this kubelet`);
   }
 
   /** The container's volumeMounts as host bind mounts (sources exist once this returns). */
@@ -162,7 +198,7 @@ export class VolumeManager {
         source = realpathSync(source);
         if (!source.startsWith(realpathSync(dir))) throw new ConfigError(`subPath "${m.subPath}" leaves volume ${m.name}`);
       }
-      return { source, target: m.mountPath, readOnly: !!m.readOnly || projected };
+      return { source, target: m.mountPath, readOnly: !!m.readOnly || projected || v.persistentVolumeClaim?.readOnly === true };
     });
   }
 

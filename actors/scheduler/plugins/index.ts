@@ -9,6 +9,7 @@ import { nodeResourcesFit } from "./node-resources-fit.ts";
 import { podTopologySpread, podTopologySpreadScore } from "./pod-topology-spread.ts";
 import { interPodAffinity, interPodAffinityScore } from "./inter-pod-affinity.ts";
 import { leastAllocated, balancedAllocation } from "./resource-allocation.ts";
+import { volumeBinding } from "./volume-binding.ts";
 
 const erase = <S>(p: FilterPlugin<S>) => p as FilterPlugin<unknown>;
 const eraseScore = <S>(p: ScorePlugin<S>) => p as ScorePlugin<unknown>;
@@ -20,6 +21,7 @@ export const DEFAULT_FILTERS: readonly FilterPlugin<unknown>[] = [
   erase(nodeAffinity),
   erase(nodePorts),
   erase(nodeResourcesFit),
+  erase(volumeBinding),
   erase(podTopologySpread),
   erase(interPodAffinity),
 ];

@@ -25,6 +25,9 @@ import { configMapAdmitter, secretAdmitter, eventAdmitter, leaseAdmitter } from 
 import { roleAdmitter, clusterRoleAdmitter, roleBindingAdmitter, clusterRoleBindingAdmitter } from "./rbac.ts";
 import { customAdmitter, crdAdmitter, acceptCRD } from "./custom.ts";
 import { quotaAdmitter, limitRangeAdmitter, pdbAdmitter } from "./policy.ts";
+import { persistentVolumeAdmitter, persistentVolumeClaimAdmitter, storageClassAdmitter } from "./storage.ts";
+import { hpaAdmitter } from "./autoscaling.ts";
+import { ingressAdmitter, ingressClassAdmitter, networkPolicyAdmitter, endpointSliceAdmitter } from "./networking.ts";
 
 export type { AdmissionContext, Admitter } from "./types.ts";
 export { DEFAULT_TOLERATION_SECONDS } from "./tolerations.ts";
@@ -61,6 +64,14 @@ const ADMITTERS: Readonly<Record<string, Admitter>> = {
   ResourceQuota: quotaAdmitter,
   LimitRange: limitRangeAdmitter,
   PodDisruptionBudget: pdbAdmitter,
+  PersistentVolume: persistentVolumeAdmitter,
+  PersistentVolumeClaim: persistentVolumeClaimAdmitter,
+  StorageClass: storageClassAdmitter,
+  HorizontalPodAutoscaler: hpaAdmitter,
+  Ingress: ingressAdmitter,
+  IngressClass: ingressClassAdmitter,
+  NetworkPolicy: networkPolicyAdmitter,
+  EndpointSlice: endpointSliceAdmitter,
 };
 /** Kinds admission has no rules for get metadata checks only and are otherwise left untouched. */
 const GENERIC: Admitter = { nameFn: nameIsDNSSubdomain, validate: () => [] };

@@ -11,6 +11,7 @@ import { validateAffinity, validateTopologySpread } from "./scheduling.ts";
 import { parseQuantity } from "../../../bus/quantity.ts";
 import { createHash } from "node:crypto";
 import { admitServiceAccount } from "./service-account.ts";
+import { validateMirrorPodUpdate } from "./mirror-pod.ts";
 
 const RESTART_POLICIES = ["Always", "Never", "OnFailure"] as const;
 const DNS_POLICIES = ["ClusterFirst", "ClusterFirstWithHostNet", "Default", "None"] as const;
@@ -50,6 +51,7 @@ function validateVolumes(volumes: unknown, p: Path): { errs: Cause[]; names: Set
     if (sources[0] === "hostPath" && !str(rec(v.hostPath).path)) errs.push(required(vp.child("hostPath", "path")));
     if (sources[0] === "configMap" && !str(rec(v.configMap).name)) errs.push(required(vp.child("configMap", "name")));
     if (sources[0] === "secret" && !str(rec(v.secret).secretName)) errs.push(required(vp.child("secret", "secretName")));
+    if (sources[0] === "persistentVolumeClaim" && !str(rec(v.persistentVolumeClaim).claimName)) errs.push(required(vp.child("persistentVolumeClaim", "claimName")));
   });
   return { errs, names };
 }
@@ -208,8 +210,10 @@ export const podAdmitter: Admitter = {
     obj.status = { phase: "Pending", qosClass: qosClass(spec) };
   },
   validate: (obj) => validatePodSpec(obj.spec, path("spec"), true),
-  validateUpdate: (obj: KubeObject, old: KubeObject) =>
-    isRec(obj.spec) && isRec(old.spec) ? validatePodSpecUpdate(obj.spec, old.spec, path("spec")) : [],
+  validateUpdate: (obj: KubeObject, old: KubeObject) => [
+    ...validateMirrorPodUpdate(obj, old),
+    ...(isRec(obj.spec) && isRec(old.spec) ? validatePodSpecUpdate(obj.spec, old.spec, path("spec")) : []),
+  ],
   defaultStatus(obj, ctx) {
     const status = rec(obj.status);
     const before = rec(ctx.old?.status);

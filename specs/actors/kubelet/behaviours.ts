@@ -233,6 +233,22 @@ export function kubeletBehaviours(f: Flavor, getCluster: () => TestCluster, base
       for (const id of ids) expect(await f.isRunning(id)).to.equal(false);
     });
 
+    it("kills a container that outgrows its memory limit and reports it OOMKilled with exit code 137", async () => {
+      // The string doubles until the kernel's OOM killer stops it at the 32 MiB limit.
+      const hog = podOf(node, [f.sh("hog", "x=a; while :; do x=$x$x; done", { resources: { limits: { memory: "32Mi", cpu: "500m" } } })], { restartPolicy: "Never" });
+      const calm = podOf(node, [f.sh("calm", "x=a; x=$x$x; echo ok; exec sleep 1000", { resources: { limits: { memory: "32Mi" } } })]);
+      for (const p of [hog, calm]) await c().store.create("pods", "default", p);
+      const done = await waitPod(c(), hog, (x) => !!x.status?.containerStatuses?.[0]?.state?.terminated, "the hog terminated", 30_000);
+      const t = done.status!.containerStatuses![0]!.state!.terminated!;
+      expect(t.reason).to.equal("OOMKilled");
+      expect(t.exitCode).to.equal(137);
+      expect(done.status!.phase).to.equal("Failed");
+      // A container that stays under its limit runs on.
+      await waitPod(c(), calm, running, "the calm pod running");
+      await waitFor(async () => (await readLogs(c(), node, { namespace: "default", pod: calm.metadata.name! })).includes("ok"), { what: "calm output" });
+      expect((await getPod(c(), calm)).status!.containerStatuses![0]!.restartCount).to.equal(0);
+    });
+
     it("serves logs with tailLines and follow", async () => {
       const p = podOf(node, [f.sh("talker", "for i in 1 2 3 4 5; do echo line$i; done; while :; do echo tick; sleep 0.2; done")]);
       await c().store.create("pods", "default", p);

@@ -101,7 +101,16 @@ describe("kubelet pod sync", () => {
       const p = pod([{ livenessProbe: { exec: { command: ["false"] } } }]);
       const run = ctr("c0", 0, "running");
       const plan = decideSync(input(p, [run], { probes: { "c0-0": { started: true, ready: true, livenessFailed: true } } }));
-      expect(plan.actions).to.deep.equal([{ type: "kill", id: "c0-0", container: "c0", graceSeconds: 30, reason: "Unhealthy" }]);
+      expect(plan.actions).to.deep.equal([{ type: "kill", id: "c0-0", container: "c0", graceSeconds: 30, reason: "Unhealthy", probe: "liveness" }]);
+    });
+
+    it("kills a container whose startup probe failed its threshold, and not one still starting", () => {
+      const p = pod([{ startupProbe: { exec: { command: ["false"] } } }]);
+      const run = ctr("c0", 0, "running");
+      const failed = decideSync(input(p, [run], { probes: { "c0-0": { started: false, ready: false, livenessFailed: false, startupFailed: true } } }));
+      expect(failed.actions).to.deep.equal([{ type: "kill", id: "c0-0", container: "c0", graceSeconds: 30, reason: "Unhealthy", probe: "startup" }]);
+      const starting = decideSync(input(p, [run], { probes: { "c0-0": { started: false, ready: false, livenessFailed: false, startupFailed: false } } }));
+      expect(starting.actions).to.deep.equal([]);
     });
 
     it("waits out a config error's back-off before trying again", () => {

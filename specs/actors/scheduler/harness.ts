@@ -122,6 +122,11 @@ export class PodBuilder {
     (this.p.spec.topologySpreadConstraints ??= []).push(c);
     return this;
   }
+  /** A persistentVolumeClaim volume named after the claim. */
+  claim(claimName: string): this {
+    (this.p.spec.volumes ??= []).push({ name: claimName, persistentVolumeClaim: { claimName } });
+    return this;
+  }
   priority(n: number): this {
     this.p.spec.priority = n;
     return this;

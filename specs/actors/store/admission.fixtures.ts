@@ -154,6 +154,24 @@ export const MINIMAL: Record<string, Obj> = {
     metadata: { name: "web", namespace: "default" },
     spec: { minAvailable: 1, selector: { matchLabels: { app: "web" } } },
   },
+  persistentvolumes: { apiVersion: "v1", kind: "PersistentVolume", metadata: { name: "pv-1" }, spec: { capacity: { storage: "1Gi" }, accessModes: ["ReadWriteOnce"], hostPath: { path: "/data/pv-1" } } },
+  persistentvolumeclaims: { apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "data", namespace: "default" }, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } } },
+  storageclasses: { apiVersion: "storage.k8s.io/v1", kind: "StorageClass", metadata: { name: "fast" }, provisioner: "example.com/fast" },
+  horizontalpodautoscalers: {
+    apiVersion: "autoscaling/v2",
+    kind: "HorizontalPodAutoscaler",
+    metadata: { name: "web", namespace: "default" },
+    spec: { scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "web" }, maxReplicas: 3 },
+  },
+  ingresses: {
+    apiVersion: "networking.k8s.io/v1",
+    kind: "Ingress",
+    metadata: { name: "web", namespace: "default" },
+    spec: { rules: [{ host: "foo.test", http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: "web", port: { number: 80 } } } }] } }] },
+  },
+  ingressclasses: { apiVersion: "networking.k8s.io/v1", kind: "IngressClass", metadata: { name: "flotilla" }, spec: { controller: "flotilla.io/ingress" } },
+  networkpolicies: { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name: "deny", namespace: "default" }, spec: { podSelector: {}, policyTypes: ["Ingress"] } },
+  endpointslices: { apiVersion: "discovery.k8s.io/v1", kind: "EndpointSlice", metadata: { name: "web-abc", namespace: "default" }, addressType: "IPv4", endpoints: [{ addresses: ["10.244.1.2"] }], ports: [{ name: "", port: 80, protocol: "TCP" }] },
 };
 export const minimal = (resource: string): Obj => clone(MINIMAL[resource]!);
 

@@ -14,7 +14,7 @@ describe("store admission", () => {
         expect(fixture, `no fixture for ${t.resource}`).to.not.equal(undefined);
         const out = create(t.resource, fixture);
         expect(out.kind).to.equal(t.kind);
-        expect(out.apiVersion).to.equal(t.group ? `${t.group}/v1` : "v1");
+        expect(out.apiVersion).to.equal(t.group ? `${t.group}/${t.version}` : t.version);
       });
 
       it(`re-admits an already admitted ${t.kind} unchanged`, () => {

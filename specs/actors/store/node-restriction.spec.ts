@@ -23,6 +23,22 @@ describe("store › NodeRestriction", () => {
   describe("refuseForNode", () => {
     const refused = (req: StoreRequest, current?: KubeObject) => refuseForNode("n1", req, current)?.code;
 
+    it("lets a node create and delete only the local-path volumes pinned to it", () => {
+      const pv = (onNode: string, ours = true): KubeObject => ({
+        apiVersion: "v1",
+        kind: "PersistentVolume",
+        metadata: { name: "pvc-1", ...(ours ? { annotations: { "pv.kubernetes.io/provisioned-by": "flotilla.io/local-path" } } : {}) },
+        spec: { nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: "kubernetes.io/hostname", operator: "In", values: [onNode] }] }] } } },
+      });
+      expect(refused({ type: "create", resource: "persistentvolumes", object: pv("n1") })).to.equal(undefined);
+      expect(refused({ type: "create", resource: "persistentvolumes", object: pv("n2") })).to.equal("Forbidden");
+      expect(refused({ type: "create", resource: "persistentvolumes", object: pv("n1", false) })).to.equal("Forbidden");
+      expect(targetToCheck({ type: "delete", resource: "persistentvolumes", name: "pvc-1" })).to.deep.equal({ resource: "persistentvolumes", name: "pvc-1" });
+      expect(refused({ type: "delete", resource: "persistentvolumes", name: "pvc-1" }, pv("n1"))).to.equal(undefined);
+      expect(refused({ type: "delete", resource: "persistentvolumes", name: "pvc-1" }, pv("n2"))).to.equal("Forbidden");
+      expect(refused({ type: "update", resource: "persistentvolumes", name: "pvc-1", object: pv("n1") })).to.equal("Forbidden");
+    });
+
     it("lets a node read anything", () => {
       expect(refused({ type: "get", resource: "secrets", namespace: "default", name: "x" })).to.equal(undefined);
       expect(refused({ type: "list", resource: "pods" })).to.equal(undefined);

@@ -13,5 +13,7 @@ export const Paths = {
   statefulsets: "/apis/apps/v1/statefulsets",
   jobs: "/apis/batch/v1/jobs",
   cronjobs: "/apis/batch/v1/cronjobs",
+  ingresses: "/apis/networking.k8s.io/v1/ingresses",
+  customresourcedefinitions: "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
 } as const;
 export type WatchedResource = keyof typeof Paths;

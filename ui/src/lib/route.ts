@@ -5,6 +5,8 @@ export type Route =
   | { view: "workloads" }
   | { view: "sets-jobs" }
   | { view: "services" }
+  | { view: "ingresses" }
+  | { view: "crds" }
   | { view: "events" }
   | { view: "actors" }
   | { view: "pod"; namespace: string; name: string };
@@ -15,6 +17,8 @@ export const NAV = [
   { view: "workloads", label: "Workloads" },
   { view: "sets-jobs", label: "Sets & Jobs" },
   { view: "services", label: "Services" },
+  { view: "ingresses", label: "Ingresses" },
+  { view: "crds", label: "Custom resources" },
   { view: "events", label: "Events" },
   { view: "actors", label: "Actors" },
 ] as const;

@@ -27,23 +27,41 @@ export function writeImageArchive(file: string): void {
   const dir = mkdtempSync(join(tmpdir(), "flotilla-images-"));
   try {
     const rootfs = join(dir, "rootfs");
-    const out = join(dir, "archive");
     mkdirSync(rootfs);
-    mkdirSync(out);
     writeBusyboxRootfs(rootfs);
+    writeRootfsArchive(rootfs, file, Object.entries(IMAGES).map(([tag, cmd]) => ({ tag, cmd, env: ["PATH=/bin"] })));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** One image of a rootfs archive: its tag and the config's Cmd / Entrypoint / Env. */
+export interface ArchiveImage {
+  tag: string;
+  cmd?: string[];
+  entrypoint?: string[];
+  env?: string[];
+}
+
+/** Writes `rootfs` as a one-layer image archive in `docker save` layout, with one config per tag. */
+export function writeRootfsArchive(rootfs: string, file: string, images: ArchiveImage[]): void {
+  const dir = mkdtempSync(join(tmpdir(), "flotilla-archive-"));
+  try {
+    const out = join(dir, "archive");
+    mkdirSync(out);
     const layer = join(dir, "layer.tar");
     execFileSync("tar", ["--numeric-owner", "--owner=0", "--group=0", "-C", rootfs, "-cf", layer, "."]);
     const diffId = sha256(readFileSync(layer));
     mkdirSync(join(out, diffId));
     execFileSync("mv", [layer, join(out, diffId, "layer.tar")]);
-    const manifest = Object.entries(IMAGES).map(([tag, cmd]) => {
+    const manifest = images.map(({ tag, cmd, entrypoint, env }) => {
       const config = JSON.stringify({
         architecture: process.arch === "x64" ? "amd64" : process.arch,
         os: "linux",
         created: "2024-01-01T00:00:00Z",
-        config: { Env: ["PATH=/bin"], ...(cmd ? { Cmd: cmd } : {}) },
+        config: { Env: env ?? ["PATH=/bin"], ...(entrypoint ? { Entrypoint: entrypoint } : {}), ...(cmd ? { Cmd: cmd } : {}) },
         rootfs: { type: "layers", diff_ids: [`sha256:${diffId}`] },
-        history: [{ created: "2024-01-01T00:00:00Z", created_by: "flotilla busybox rootfs" }],
+        history: [{ created: "2024-01-01T00:00:00Z", created_by: "flotilla rootfs" }],
       });
       const name = `${sha256(config)}.json`;
       writeFileSync(join(out, name), config);
@@ -56,13 +74,18 @@ export function writeImageArchive(file: string): void {
   }
 }
 
+/** Imports an image archive into the containerd at `socket`, namespace k8s.io (what the CRI plugin serves). */
+export function importArchive(socket: string, file: string): void {
+  execFileSync("ctr", ["--address", socket, "--namespace", "k8s.io", "images", "import", file], { stdio: ["ignore", "ignore", "pipe"] });
+}
+
 /** Imports the archive into the containerd at `socket`, namespace k8s.io (unpacked for overlayfs). */
 export function importImages(socket: string): void {
   const dir = mkdtempSync(join(tmpdir(), "flotilla-images-"));
   try {
     const file = join(dir, "images.tar");
     writeImageArchive(file);
-    execFileSync("ctr", ["--address", socket, "--namespace", "k8s.io", "images", "import", file], { stdio: ["ignore", "ignore", "pipe"] });
+    importArchive(socket, file);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

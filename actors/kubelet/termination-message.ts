@@ -1,0 +1,64 @@
+/**
+ * Termination messages (Kubernetes' terminationMessagePath / terminationMessagePolicy): each
+ * container attempt gets a file of its own on the node, mounted at its terminationMessagePath
+ * (default /dev/termination-log); once the container has exited, what it wrote there (at most
+ * 4096 bytes) becomes `state.terminated.message` (and later `lastState.terminated.message`). With
+ * `FallbackToLogsOnError`, an empty file and a non-zero exit take the log's tail instead (at most 80
+ * lines and 2048 bytes).
+ *
+ * The docker engine mounts the file for every container. The process engine runs host processes:
+ * it mounts it only into a container that already has a mount namespace (volume mounts) and only
+ * at a path outside /dev (the host's own device directory is never touched), and otherwise keeps
+ * the log fallback alone.
+ */
+import type { Container } from "../../bus/resources.ts";
+import type { Engine, EngineContainer, HostMount } from "./engines/types.ts";
+import { closeSync, existsSync, mkdirSync, openSync, readSync, writeFileSync, chmodSync } from "node:fs";
+import { join } from "node:path";
+
+export const MAX_MESSAGE_BYTES = 4096;
+export const FALLBACK_LOG_LINES = 80;
+export const FALLBACK_LOG_BYTES = 2048;
+export const DEFAULT_MESSAGE_PATH = "/dev/termination-log";
+
+/** The host file of one attempt: `<podDir>/termination/<container>-<attempt>`. */
+export const messageFile = (podDir: string, name: string, attempt: number) => join(podDir, "termination", `${name}-${attempt}`);
+
+/** The mount to add for this container, or undefined when the engine does not take one. */
+export function terminationMount(engine: string, podDir: string, spec: Container, attempt: number, otherMounts: readonly HostMount[]): HostMount | undefined {
+  const target = spec.terminationMessagePath || DEFAULT_MESSAGE_PATH;
+  if (engine === "process" && (otherMounts.length === 0 || target === "/dev" || target.startsWith("/dev/"))) return undefined;
+  if (engine !== "docker" && engine !== "process") return undefined;
+  const file = messageFile(podDir, spec.name, attempt);
+  mkdirSync(join(podDir, "termination"), { recursive: true, mode: 0o755 });
+  writeFileSync(file, "");
+  chmodSync(file, 0o666);
+  return { source: file, target, readOnly: false };
+}
+
+function readHead(file: string, max: number): string {
+  if (!existsSync(file)) return "";
+  const fd = openSync(file, "r");
+  try {
+    const buf = Buffer.alloc(max);
+    const n = readSync(fd, buf, 0, max, 0);
+    return buf.subarray(0, n).toString("utf8");
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The message of an exited container: its file, else (FallbackToLogsOnError, non-zero exit) its log's tail. */
+export async function terminationMessage(engine: Engine, podDir: string | undefined, spec: Container | undefined, c: EngineContainer): Promise<string> {
+  const fromFile = podDir ? readHead(messageFile(podDir, c.name, c.attempt), MAX_MESSAGE_BYTES) : "";
+  if (fromFile || spec?.terminationMessagePolicy !== "FallbackToLogsOnError" || (c.exitCode ?? 0) === 0) return fromFile;
+  const logs = await engine.logs(c.id, { tailLines: FALLBACK_LOG_LINES });
+  let text = "";
+  try {
+    for await (const chunk of logs.chunks) text += chunk;
+  } finally {
+    logs.cancel();
+  }
+  const bytes = Buffer.from(text, "utf8");
+  return bytes.length > FALLBACK_LOG_BYTES ? bytes.subarray(bytes.length - FALLBACK_LOG_BYTES).toString("utf8") : text;
+}

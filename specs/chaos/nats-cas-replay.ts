@@ -1,0 +1,176 @@
+/**
+ * `npm run chaos:nats -- [--writes racing|separate] [--kills N] [--out FILE]`: the NATS-only
+ * reproduction of the copies that chaos runs found shifted. Three nats-server processes (the
+ * installed one) on loopback, one R3 KV bucket (history 16, no direct gets, as Flotilla's main
+ * bucket), eight writers doing read-then-compare-and-swap updates, and SIGKILL + restart of a
+ * stream replica N times. Afterwards, with writes stopped, every server's own copy of the stream
+ * (messages, first and last sequence, from each server's /jsz) is compared.
+ *
+ * `racing` writers share 10 keys, so many compare-and-swap writes fail inside JetStream
+ * ("wrong last sequence"); `separate` writers each have keys of their own, so almost none fail.
+ * No Flotilla code runs here: only nats-server and the NATS client.
+ */
+import type { ChildProcess } from "node:child_process";
+import type { KV } from "@nats-io/kv";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { connect } from "@nats-io/transport-node";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
+import { findNatsServer, freePort } from "../../runtime/nats-server.ts";
+
+interface Copy {
+  server: string;
+  messages: number;
+  firstSeq: number;
+  lastSeq: number;
+  leader: boolean;
+}
+
+export interface ReplayReport {
+  natsServer: string;
+  writes: "racing" | "separate";
+  kills: { at: number; server: string; wasLeader: boolean }[];
+  acked: number;
+  casFailed: number;
+  otherErrors: number;
+  copies: Copy[];
+  agree: boolean;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const NAMES = ["a", "b", "c"] as const;
+
+export async function replay(o: { writes: "racing" | "separate"; kills: number }): Promise<ReplayReport> {
+  const bin = findNatsServer();
+  if (!bin) throw new Error("nats-server is not installed");
+  const dir = mkdtempSync(join(tmpdir(), "flotilla-nats-replay-"));
+  const ports = await Promise.all(NAMES.map(async () => ({ client: await freePort("127.0.0.1"), route: await freePort("127.0.0.1"), http: await freePort("127.0.0.1") })));
+  const procs: (ChildProcess | undefined)[] = [];
+  const start = (i: number) => {
+    const p = ports[i]!;
+    const conf = join(dir, `${NAMES[i]}.conf`);
+    writeFileSync(
+      conf,
+      `server_name: ${NAMES[i]}\nlisten: "127.0.0.1:${p.client}"\nhttp: "127.0.0.1:${p.http}"\njetstream { store_dir: "${join(dir, NAMES[i]!)}" }\n` +
+        `cluster { name: replay, listen: "127.0.0.1:${p.route}", routes: [${ports.map((x) => `"nats-route://127.0.0.1:${x.route}"`).join(", ")}] }\n`,
+    );
+    procs[i] = spawn(bin, ["-c", conf], { stdio: "ignore" });
+  };
+  const copies = async (): Promise<Copy[]> => {
+    const out: Copy[] = [];
+    for (let i = 0; i < NAMES.length; i++) {
+      const r = (await (await fetch(`http://127.0.0.1:${ports[i]!.http}/jsz?accounts=true&streams=true`)).json().catch(() => ({}))) as {
+        account_details?: { stream_detail?: { name: string; state: { messages: number; first_seq: number; last_seq: number }; cluster?: { leader?: string } }[] }[];
+      };
+      for (const a of r.account_details ?? []) {
+        for (const s of a.stream_detail ?? []) {
+          if (s.name === "KV_replay") out.push({ server: NAMES[i]!, messages: s.state.messages, firstSeq: s.state.first_seq, lastSeq: s.state.last_seq, leader: s.cluster?.leader === NAMES[i] });
+        }
+      }
+    }
+    return out;
+  };
+  for (let i = 0; i < NAMES.length; i++) start(i);
+  let nc: Awaited<ReturnType<typeof connect>> | undefined;
+  for (let i = 0; i < 50 && !nc; i++) nc = await connect({ servers: ports.map((p) => `127.0.0.1:${p.client}`), maxReconnectAttempts: -1, reconnectTimeWait: 200 }).catch(async () => (await sleep(200), undefined));
+  if (!nc) {
+    for (const p of procs) p?.kill("SIGKILL");
+    throw new Error("no nats-server accepted a connection within 10 s");
+  }
+  try {
+    let kv: KV | undefined;
+    for (let i = 0; i < 60 && !kv; i++) kv = await new Kvm(nc).create("replay", { replicas: 3, history: 16 }).catch(async () => (await sleep(500), undefined));
+    if (!kv) throw new Error("the three servers formed no JetStream cluster within 30 s");
+    const jsm = await jetstreamManager(nc);
+    const info = await jsm.streams.info("KV_replay");
+    await jsm.streams.update("KV_replay", { ...info.config, allow_direct: false });
+    const bucket = kv;
+    let stop = false;
+    let acked = 0;
+    let casFailed = 0;
+    let otherErrors = 0;
+    const writer = async (w: number) => {
+      while (!stop) {
+        const key = o.writes === "racing" ? `k${Math.floor(Math.random() * 10)}` : `k${w}-${Math.floor(Math.random() * 10)}`;
+        try {
+          const e = await bucket.get(key);
+          if (!e || e.operation !== "PUT") await bucket.create(key, `v${acked}`);
+          else await bucket.update(key, `v${acked}`, e.revision);
+          acked++;
+        } catch (e) {
+          if (/wrong last sequence|exists/.test((e as Error).message)) casFailed++;
+          else otherErrors++;
+          await sleep(20);
+        }
+      }
+    };
+    const t0 = Date.now();
+    const writers = Array.from({ length: 8 }, (_, w) => writer(w));
+    const kills: ReplayReport["kills"] = [];
+    await sleep(4000);
+    for (let k = 0; k < o.kills; k++) {
+      const leader = (await jsm.streams.info("KV_replay").catch(() => undefined))?.cluster?.leader;
+      // Alternate: the leader first, then a follower.
+      const last = kills.at(-1)?.server;
+      const victim = k % 2 === 0 && leader ? NAMES.indexOf(leader as (typeof NAMES)[number]) : NAMES.findIndex((n) => n !== leader && n !== last);
+      kills.push({ at: (Date.now() - t0) / 1000, server: NAMES[victim]!, wasLeader: NAMES[victim] === leader });
+      procs[victim]!.kill("SIGKILL");
+      await sleep(2000);
+      start(victim);
+      await sleep(6000);
+    }
+    await sleep(2000);
+    stop = true;
+    await Promise.all(writers);
+    // Writes have stopped: give the followers time to catch up, then compare.
+    let now: Copy[] = [];
+    for (let i = 0; i < 20; i++) {
+      await sleep(500);
+      now = await copies();
+      if (now.length === 3 && new Set(now.map((c) => `${c.messages}/${c.firstSeq}/${c.lastSeq}`)).size === 1) break;
+    }
+    const agree = now.length === 3 && new Set(now.map((c) => `${c.messages}/${c.firstSeq}/${c.lastSeq}`)).size === 1;
+    return { natsServer: bin, writes: o.writes, kills, acked, casFailed, otherErrors, copies: now, agree };
+  } finally {
+    await nc!.close().catch(() => undefined);
+    for (const p of procs) p?.kill("SIGKILL");
+    await sleep(200);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export function formatReplay(r: ReplayReport): string {
+  return [
+    `nats-server replay: ${r.writes} writers, ${r.kills.length} SIGKILL + restart (${r.kills.map((k) => `${k.server}${k.wasLeader ? " (leader)" : ""} at ${k.at.toFixed(0)} s`).join(", ") || "none"})`,
+    `writes: ${r.acked} acknowledged, ${r.casFailed} refused by compare-and-swap, ${r.otherErrors} other errors`,
+    `copies once writes stopped: ${r.copies.map((c) => `${c.server}${c.leader ? " (leader)" : ""} ${c.messages} messages ${c.firstSeq}..${c.lastSeq}`).join("; ")}`,
+    r.agree ? "the copies agree" : "THE COPIES DIFFER",
+  ].join("\n");
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const args = process.argv.slice(2);
+  const val = (k: string) => {
+    const i = args.indexOf(k);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const writes = (val("--writes") ?? "racing") as "racing" | "separate";
+  if (writes !== "racing" && writes !== "separate") throw new Error("--writes is racing or separate");
+  const kills = Number(val("--kills") ?? 2);
+  replay({ writes, kills })
+    .then((r) => {
+      const text = formatReplay(r);
+      process.stdout.write(text + "\n");
+      const out = val("--out");
+      if (out) writeFileSync(out, JSON.stringify(r, null, 2) + "\n");
+      process.exit(0);
+    })
+    .catch((e) => {
+      process.stderr.write(`${(e as Error).stack ?? e}\n`);
+      process.exit(2);
+    });
+}
