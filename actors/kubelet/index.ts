@@ -212,6 +212,8 @@ export async function startKubelet(ctx: ActorContext, opts: KubeletOptions): Pro
     cleanups.push(() => sources?.stop());
     await watchPods(informer);
     apiPodsKnown = true;
+    // Pods that arrived with the first list waited for it (agent.ts): sync them now, not after a retry delay.
+    for (const p of informer.list()) agent.enqueue(p);
     for (const p of statics?.list() ?? []) mirrors?.enqueue(keyFor(p));
     await agent.resyncEngine();
     const logs = serveLogs({ nc: ctx.nc, subjects: ctx.subjects, nodeName, engine, getPod: podFor, log });
