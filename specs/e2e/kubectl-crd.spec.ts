@@ -9,6 +9,8 @@ import { request } from "node:https";
 import { join } from "node:path";
 import type { ApiEnv } from "./api-server-env.ts";
 import { startApiEnv } from "./api-server-env.ts";
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { ACTORS } from "../../actors/registry.ts";
 import { waitFor } from "../harness/cluster.ts";
 
@@ -111,6 +113,27 @@ describe("kubectl with CustomResourceDefinitions (e2e)", function () {
       await waitFor(() => /DELETED\s+watched\s/.test(watch.output()), { timeoutMs: 20_000, what: "the deletion streamed" });
     } finally {
       watch.stop();
+    }
+  });
+
+  it("streams custom resources to the Python client's watch", async () => {
+    const script = fileURLToPath(new URL("../fixtures/python/watch_custom_objects.py", import.meta.url));
+    const child = spawn("/usr/bin/python3", [script, env.kubeconfig, "example.com", "v1", "default", "widgets", "pywatched"], { env: { ...process.env, HOME: env.home }, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (out += d));
+    const exited = new Promise<number | null>((r) => child.on("close", r));
+    try {
+      await waitFor(() => /^ADDED w1 /m.test(out), { timeoutMs: 20_000, what: "the Python watch's first list" });
+      await ok(["apply", "-f", "-"], "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: pywatched}\nspec: {size: 9}\n");
+      await waitFor(() => /^ADDED pywatched 9$/m.test(out), { timeoutMs: 20_000, what: "the new widget in the Python watch" });
+      await ok(["patch", "widget", "pywatched", "--type", "merge", "-p", '{"spec":{"size":10}}']);
+      await waitFor(() => /^MODIFIED pywatched 10$/m.test(out), { timeoutMs: 20_000, what: "the change in the Python watch" });
+      await ok(["delete", "widget", "pywatched"]);
+      expect(await exited, out).to.equal(0);
+      expect(out).to.match(/^DELETED pywatched 10$/m);
+    } finally {
+      child.kill();
     }
   });
 
