@@ -203,6 +203,39 @@ describe("dashboard in a browser", function () {
     await shot(page, "services");
   });
 
+  it("lists an Ingress with its rules and a CustomResourceDefinition in their views", async () => {
+    const ing = {
+      apiVersion: "networking.k8s.io/v1",
+      kind: "Ingress",
+      metadata: { name: "shop" },
+      spec: { rules: [{ host: "shop.example", http: { paths: [{ path: "/cart", pathType: "Prefix", backend: { service: { name: "cart", port: { number: 80 } } } }] } }] },
+    };
+    expect((await api("POST", "/apis/networking.k8s.io/v1/namespaces/default/ingresses", ing)).status).to.equal(201);
+    const crd = {
+      apiVersion: "apiextensions.k8s.io/v1",
+      kind: "CustomResourceDefinition",
+      metadata: { name: "gadgets.example.com" },
+      spec: { group: "example.com", scope: "Namespaced", names: { plural: "gadgets", singular: "gadget", kind: "Gadget" }, versions: [{ name: "v1", served: true, storage: true, schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } } }] },
+    };
+    expect((await api("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd)).status).to.equal(201);
+    await nav(page, "Ingresses");
+    let row = "";
+    await waitFor(async () => {
+      row = await page.locator('table[aria-label="Ingresses"] tr[data-ingress="shop"]').innerText().catch(() => "");
+      return row.includes("shop.example/cart (Prefix)") && row.includes("cart");
+    }, { what: "the Ingress row with its rule", timeoutMs: 20_000 }).catch((e: Error) => {
+      throw new Error(`${e.message} (row: ${JSON.stringify(row)})`);
+    });
+    await nav(page, "Custom resources");
+    await waitFor(async () => {
+      row = await page.locator('table[aria-label="CustomResourceDefinitions"] tr[data-crd="gadgets.example.com"]').innerText().catch(() => "");
+      return row.includes("Gadget") && row.includes("example.com") && row.includes("Namespaced");
+    }, { what: "the CRD row", timeoutMs: 20_000 }).catch((e: Error) => {
+      throw new Error(`${e.message} (row: ${JSON.stringify(row)})`);
+    });
+    await shot(page, "ingresses-crds");
+  });
+
   it("lists a DaemonSet and a finished Job in the Sets & Jobs view", async () => {
     const labels = { app: "agent" };
     const ds = { apiVersion: "apps/v1", kind: "DaemonSet", metadata: { name: "agent" }, spec: { selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: "a", image: "agent:1" }] } } } };
