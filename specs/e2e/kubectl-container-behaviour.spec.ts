@@ -15,7 +15,7 @@ import type { ApiEnv } from "./api-server-env.ts";
 import { startApiEnv } from "./api-server-env.ts";
 import { ACTORS } from "../../actors/registry.ts";
 import { waitFor, withPodCleanup } from "../harness/cluster.ts";
-import { ensureBusyboxImage, BUSYBOX_IMAGE } from "../harness/images.ts";
+import { needEngineImages, BUSYBOX_IMAGE } from "../harness/images.ts";
 
 for (const engine of ["docker", "process"] as const) {
   describe(`container behaviour through kubectl (${engine} engine)`, function () {
@@ -37,13 +37,7 @@ for (const engine of ["docker", "process"] as const) {
     const jsonpath = (pod: string, path: string) => ok(["get", "pod", pod, "-n", ns, "-o", `jsonpath={${path}}`]);
 
     before(async function () {
-      if (engine === "docker") {
-        try {
-          await ensureBusyboxImage();
-        } catch {
-          this.skip();
-        }
-      }
+      await needEngineImages(this, engine);
       if (engine === "process" && process.getuid?.() !== 0) this.skip();
       env = await startApiEnv();
       await env.tc.startActors(withPodCleanup([{ def: ACTORS.kubelet!, opts: { nodeName: node, engine, dataDir: env.dir, backoffBaseMs: 200 } }]));

@@ -11,7 +11,7 @@ import type { ApiEnv } from "./api-server-env.ts";
 import { startApiEnv } from "./api-server-env.ts";
 import { ACTORS } from "../../actors/registry.ts";
 import { waitFor, withPodCleanup } from "../harness/cluster.ts";
-import { ensureBusyboxImage, BUSYBOX_IMAGE } from "../harness/images.ts";
+import { needEngineImages, BUSYBOX_IMAGE } from "../harness/images.ts";
 
 const objects = (ns: string) => `apiVersion: v1
 kind: ConfigMap
@@ -97,13 +97,7 @@ for (const engine of ["docker", "process"] as const) {
     };
 
     before(async function () {
-      if (engine === "docker") {
-        try {
-          await ensureBusyboxImage();
-        } catch {
-          this.skip();
-        }
-      }
+      await needEngineImages(this, engine);
       if (engine === "process" && process.getuid?.() !== 0) this.skip();
       env = await startApiEnv();
       await env.tc.startActors(withPodCleanup([{ def: ACTORS.kubelet!, opts: { nodeName: node, engine, dataDir: env.dir } }]));

@@ -14,7 +14,7 @@ import type { ApiEnv } from "./api-server-env.ts";
 import { startApiEnv } from "./api-server-env.ts";
 import { ACTORS } from "../../actors/registry.ts";
 import { waitFor, withPodCleanup } from "../harness/cluster.ts";
-import { ensureBusyboxImage, BUSYBOX_IMAGE } from "../harness/images.ts";
+import { needEngineImages, BUSYBOX_IMAGE } from "../harness/images.ts";
 
 const claim = (ns: string) => `apiVersion: v1
 kind: PersistentVolumeClaim
@@ -86,13 +86,7 @@ for (const engine of ["docker", "process"] as const) {
       }, { timeoutMs: 60_000, what: `${what} in the log of ${name}` });
 
     before(async function () {
-      if (engine === "docker") {
-        try {
-          await ensureBusyboxImage();
-        } catch {
-          this.skip();
-        }
-      }
+      await needEngineImages(this, engine);
       if (engine === "process" && process.getuid?.() !== 0) this.skip();
       env = await startApiEnv();
       await env.tc.startActors(

@@ -10,7 +10,7 @@ import type { ApiEnv } from "./api-server-env.ts";
 import { startApiEnv } from "./api-server-env.ts";
 import { ACTORS } from "../../actors/registry.ts";
 import { waitFor, withPodCleanup } from "../harness/cluster.ts";
-import { ensureBusyboxImage, BUSYBOX_IMAGE } from "../harness/images.ts";
+import { needEngineImages, BUSYBOX_IMAGE } from "../harness/images.ts";
 
 const pods = (ns: string, node: string, image: string) => `apiVersion: v1
 kind: Pod
@@ -60,13 +60,7 @@ for (const engine of ["docker", "process"] as const) {
     };
 
     before(async function () {
-      if (engine === "docker") {
-        try {
-          await ensureBusyboxImage();
-        } catch {
-          this.skip();
-        }
-      }
+      await needEngineImages(this, engine);
       env = await startApiEnv();
       await env.tc.startActors(withPodCleanup([{ def: ACTORS.kubelet!, opts: { nodeName: node, engine, dataDir: env.dir, metricsIntervalMs: 1000 } }]));
       await ok(["create", "namespace", ns]);

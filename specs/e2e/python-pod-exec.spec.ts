@@ -6,17 +6,17 @@
  * on the error channel and exit codes.
  */
 import { expect } from "chai";
-import { spawn, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ApiEnv } from "./api-server-env.ts";
 import { startApiEnv } from "./api-server-env.ts";
 import { ACTORS } from "../../actors/registry.ts";
+import { PYTHON, runPython } from "../harness/python.ts";
 import { withPodCleanup } from "../harness/cluster.ts";
-import { ensureBusyboxImage, BUSYBOX_IMAGE } from "../harness/images.ts";
+import { needEngineImages, BUSYBOX_IMAGE } from "../harness/images.ts";
 
-const PYTHON = "/usr/bin/python3";
 const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), "../fixtures/python/test_pod_exec.py");
 const TAG = "busybox:latest";
 
@@ -30,19 +30,6 @@ const hasImage = (tag: string) => {
   }
 };
 
-function run(env: ApiEnv): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(PYTHON, ["-W", "ignore::ResourceWarning", SCRIPT], { env: { ...process.env, HOME: env.home, KUBECONFIG: env.kubeconfig }, stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    child.stdout.on("data", (d) => (output += d));
-    child.stderr.on("data", (d) => (output += d));
-    const t = setTimeout(() => child.kill("SIGKILL"), 150_000);
-    child.on("close", (code) => {
-      clearTimeout(t);
-      resolve({ code, output });
-    });
-  });
-}
 
 describe("the Kubernetes Python client's pod and exec tests (docker engine, e2e)", function () {
   this.timeout(240_000);
@@ -51,12 +38,7 @@ describe("the Kubernetes Python client's pod and exec tests (docker engine, e2e)
 
   before(async function () {
     if (!existsSync(PYTHON)) throw new Error(`${PYTHON} (with python3-kubernetes) is required`);
-    try {
-      await ensureBusyboxImage();
-    } catch {
-      if (process.env.CI) throw new Error("the Docker engine is required");
-      this.skip();
-    }
+    await needEngineImages(this, "docker");
     if (!hasImage(TAG)) {
       docker(["tag", BUSYBOX_IMAGE, TAG]);
       tagged = true;
@@ -83,7 +65,7 @@ describe("the Kubernetes Python client's pod and exec tests (docker engine, e2e)
   });
 
   it("passes test_pod_apis and test_exit_code", async () => {
-    const { code, output } = await run(env!);
+    const { code, output } = await runPython(SCRIPT, env!, 150_000);
     expect(output, output).to.match(/test_pod_apis \(__main__\.TestClient.*\) \.\.\. ok/);
     expect(output, output).to.match(/test_exit_code \(__main__\.TestClient.*\) \.\.\. ok/);
     expect(code, output).to.equal(0);
