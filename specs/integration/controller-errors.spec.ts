@@ -19,10 +19,8 @@ describe("controller errors (integration)", function () {
   });
   after(async () => c?.stop());
 
-  const scale = async (replicas: number) => {
-    const rs = await c.store.get<ReplicaSet>("replicasets", NS, "web");
-    await c.store.update("replicasets", { ...rs, spec: { ...rs.spec, replicas } });
-  };
+  // A merge patch, as `kubectl scale` sends: the controller may be writing the status meanwhile.
+  const scale = (replicas: number) => c.store.patch("replicasets", NS, "web", "merge", { spec: { replicas } });
   const failedCreates = async () =>
     (await c.store.list<Event>("events", NS)).items.filter((e) => e.reason === "FailedCreate" && e.involvedObject.name === "web");
   const observed = async (generation: number) => (await c.store.get<ReplicaSet>("replicasets", NS, "web")).status?.observedGeneration === generation;

@@ -144,10 +144,8 @@ describe("leader election (integration): a leader cut off from NATS", function (
     pods.addHandlers({ add: count, update: (_o, p) => count(p), delete: count });
     await pods.start();
 
-    const d = await c.store.get<Deployment>("deployments", NS, "web");
-    const template = structuredClone(d.spec.template);
-    template.spec.containers[0]!.image = "v2";
-    await c.store.update("deployments", { ...d, spec: { ...d.spec, template } });
+    // A merge patch, as `kubectl set image` sends: the controllers may be writing the status meanwhile.
+    await c.store.patch("deployments", NS, "web", "merge", { spec: { template: { spec: { containers: [{ name: "c", image: "v2" }] } } } });
     await waitFor(() => {
       const n = pods.list(NS).filter((p) => p.spec.containers[0]!.image === "v2").length;
       return n >= 1 && n < REPLICAS;

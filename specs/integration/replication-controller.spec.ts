@@ -43,8 +43,8 @@ describe("replication controller (integration)", function () {
     await c.store.create("replicasets", NS, replicaSet("web", 3));
     await waitFor(async () => readyPods(await podsOf("web")).length === 3, { what: "3 ready pods" });
     for (const n of [10, 2]) {
-      const rs = await c.store.get<ReplicaSet>("replicasets", NS, "web");
-      await c.store.update("replicasets", { ...rs, spec: { ...rs.spec, replicas: n } });
+      // A merge patch, as `kubectl scale` sends: the controller may be writing the status meanwhile.
+      await c.store.patch("replicasets", NS, "web", "merge", { spec: { replicas: n } });
       await waitFor(async () => {
         const s = (await c.store.get<ReplicaSet>("replicasets", NS, "web")).status;
         return live(await podsOf("web")).length === n && s?.readyReplicas === n && s.availableReplicas === n && s.replicas === n;
