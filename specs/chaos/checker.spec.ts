@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import type { History, WriteRecord, EventRecord } from "./history.ts";
-import { checkHistory } from "./checker.ts";
+import { checkHistory, copiesAgree } from "./checker.ts";
 
 let ids = 0;
 const w = (kind: WriteRecord["kind"], key: string, marker: string, o: Partial<WriteRecord> = {}): WriteRecord => ({
@@ -73,5 +73,14 @@ describe("chaos history checker", () => {
   it("finds a final state older than an acknowledged write", () => {
     const h: Partial<History> = { writes: [w("create", "ns/a", "m1", { rv: "10" }), w("update", "ns/a", "m2", { rv: "11" })], events: [e("ADDED", "ns/a", "10", "m1"), e("MODIFIED", "ns/a", "11", "m2")], final: [{ key: "ns/a", rv: "10", marker: "m1" }] };
     expect(checks(h)).to.include("final-state-rollback");
+  });
+});
+
+describe("comparing the servers' copies of a stream", () => {
+  const copy = (messages: number, firstSeq: number, lastSeq: number) => ({ messages, firstSeq, lastSeq });
+  it("agrees only when every server reported the same messages at the same sequences", () => {
+    expect(copiesAgree([copy(160, 10, 200), copy(160, 10, 200), copy(160, 10, 200)], 3)).to.equal(true);
+    expect(copiesAgree([copy(160, 10, 200), copy(160, 10, 203), copy(160, 10, 200)], 3)).to.equal(false);
+    expect(copiesAgree([copy(160, 10, 200), copy(160, 10, 200)], 3)).to.equal(false);
   });
 });

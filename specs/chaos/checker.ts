@@ -104,3 +104,8 @@ export function checkHistory(h: History): Violation[] {
   for (const f of h.final) if (!byKey.has(f.key)) v("watch-behind", `${f.key}@${f.rv}: in the final state, never seen by a watch`);
   return out;
 }
+
+/** Whether every one of `servers` servers reported a copy of a stream, and all copies hold the same messages at the same sequences. */
+export function copiesAgree(copies: readonly { messages: number; firstSeq: number; lastSeq: number }[], servers: number): boolean {
+  return copies.length === servers && new Set(copies.map((c) => `${c.messages}/${c.firstSeq}/${c.lastSeq}`)).size === 1;
+}

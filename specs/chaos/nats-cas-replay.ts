@@ -21,6 +21,7 @@ import { connect } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { findNatsServer, freePort } from "../../runtime/nats-server.ts";
+import { copiesAgree } from "./checker.ts";
 
 interface Copy {
   server: string;
@@ -131,10 +132,9 @@ export async function replay(o: { writes: "racing" | "separate"; kills: number }
     for (let i = 0; i < 20; i++) {
       await sleep(500);
       now = await copies();
-      if (now.length === 3 && new Set(now.map((c) => `${c.messages}/${c.firstSeq}/${c.lastSeq}`)).size === 1) break;
+      if (copiesAgree(now, NAMES.length)) break;
     }
-    const agree = now.length === 3 && new Set(now.map((c) => `${c.messages}/${c.firstSeq}/${c.lastSeq}`)).size === 1;
-    return { natsServer: bin, writes: o.writes, kills, acked, casFailed, otherErrors, copies: now, agree };
+    return { natsServer: bin, writes: o.writes, kills, acked, casFailed, otherErrors, copies: now, agree: copiesAgree(now, NAMES.length) };
   } finally {
     await nc!.close().catch(() => undefined);
     for (const p of procs) p?.kill("SIGKILL");
