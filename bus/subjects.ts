@@ -110,6 +110,14 @@ export function subjects(cluster: string = DEFAULT_CLUSTER) {
     podTokenForNode: (node: string) => `${root}.tokens.node.${encodeToken(node)}`,
     podTokenAnyNode: () => `${root}.tokens.node.*`,
     podTokenPrefix: () => `${root}.tokens.node.`,
+    /**
+     * What the NATS cluster says about itself (meta leader and peers), and removing a lost server
+     * from the JetStream meta group. The node controller answers both: it alone holds the system
+     * account. Only the admin and store users may ask (bus/cluster-protocol.ts).
+     */
+    clusterJetStream: () => `${root}.cluster.jetstream`,
+    clusterPeerRemove: () => `${root}.cluster.peers.remove`,
+    clusterAll: () => `${root}.cluster.>`,
     /** Mirror of every stored write (the bucket's republish), for any NATS client. */
     events: (resource = "*", namespace = "*", name = ">") =>
       `${root}.events.${resource}.${namespace === "" ? CLUSTER_SCOPE_TOKEN : namespace}.${name === ">" || name === "*" ? name : encodeToken(name)}`,

@@ -28,6 +28,16 @@ export function networkLines(nodes: Node[]): string[] {
   });
 }
 
+/**
+ * The dashboard on an api-server that answers: the kubeconfig's servers are tried in turn, as every
+ * CLI request does (with `up --servers`, a dead first server moves the dashboard to the next).
+ */
+export async function dashboardUrl(kubeconfig: string): Promise<{ url: string; others: string[] }> {
+  const api = ApiClient.fromKubeconfig(kubeconfig);
+  await api.get("/version");
+  return { url: `${api.server}/ui/`, others: api.kc.servers.filter((x) => x !== api.server).map((x) => `${x}/ui/`) };
+}
+
 function runningState(dataDir: string) {
   const s = readState(dataDir);
   if (!s || !isAlive(s.pid)) throw new CliError(`no cluster is running from ${dataDir} — start one with \`flotilla up\`${dataDir === defaultDataDir() ? "" : ` --data-dir ${dataDir}`}`);
@@ -78,9 +88,10 @@ export function registerStatus(program: Command): void {
     .action(async (o: { dataDir: string; open?: boolean }) => {
       const dataDir = resolve(o.dataDir);
       const s = runningState(dataDir);
-      const url = `${s.apiUrl}/ui/`;
+      const { url, others } = await dashboardUrl(s.kubeconfig);
       const tokens = resolve(dataDir, "tokens.csv");
       say(`Dashboard: ${url}`);
+      if (others.length) say(`  (every server serves it: ${others.join(", ")})`);
       // The token itself is never printed: terminals are logged and shared.
       say("Sign in with a bearer token, for example:");
       say(`  the admin token (first column of the admin line of ${tokens}, mode 0600):`);

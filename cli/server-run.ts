@@ -3,14 +3,14 @@ import type { ServerConfig } from "../runtime/cluster/server-config.ts";
 import { existsSync, readFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { runServer } from "../runtime/cluster/server.ts";
-import { passwordOf, sysPassword, nodeTokenOf } from "../runtime/cluster/credentials.ts";
+import { credentialsOf, passwordOf, sysPassword, nodeTokenOf } from "../runtime/cluster/credentials.ts";
 import { writeFileAtomic } from "../runtime/atomic-file.ts";
 import { readServerConfig, readServerState, tokenPath, DEFAULT_PORTS } from "../runtime/cluster/server-config.ts";
 import { readTokenFile, writeTokenFile, parseToken, withCaHash, caHashOf } from "../runtime/cluster/token.ts";
 import { fetchClusterCa } from "../runtime/cluster/ca-fetch.ts";
 import { openRegistry, listServers, deleteServer, BOOTSTRAP_KEY } from "../runtime/cluster/registry.ts";
 import { open, writeLocal } from "../runtime/cluster/bootstrap.ts";
-import { removePeer } from "../runtime/cluster/jetstream-cluster.ts";
+import { removeServerPeer } from "../runtime/cluster/leave.ts";
 import { requestJoin } from "../runtime/cluster/join.ts";
 import { connectNats } from "../runtime/host.ts";
 import { readState } from "./config.ts";
@@ -206,14 +206,10 @@ export function clusterAccess(dataDir: string): { urls: string; token: string; c
 
 export async function removeServer(dataDir: string, name: string): Promise<void> {
   const a = clusterAccess(dataDir);
-  const tls = { caFile: a.caFile };
-  const sys = await connectNats(userUrl(a.urls, a.token, "sys"), "server-remove", undefined, { maxReconnectAttempts: 0, timeout: 5000, tls });
-  try {
-    await removePeer(sys, name);
-  } finally {
-    await sys.close();
-  }
-  const nc = await connectNats(userUrl(a.urls, a.token), "server-remove", undefined, { maxReconnectAttempts: 0, timeout: 5000, tls });
+  const creds = { ...credentialsOf(a.token, { role: "admin" }), caFile: a.caFile };
+  // The node controller (the system account's only holder) takes it out of the meta group.
+  await removeServerPeer(a.urls.split(","), creds, a.cluster, name, 15_000);
+  const nc = await connectNats(a.urls, "server-remove", creds, { maxReconnectAttempts: 0, timeout: 5000 });
   try {
     await deleteServer(await openRegistry(nc, a.cluster), name);
   } finally {

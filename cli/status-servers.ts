@@ -3,7 +3,8 @@ import type { ClusterState } from "./config.ts";
 import { join } from "node:path";
 import { readServerState, readPids } from "../runtime/cluster/server-config.ts";
 import { ensureTokenFile } from "../runtime/cluster/token.ts";
-import { jetstreamReports, metaView, streamPlacements } from "../runtime/cluster/jetstream-cluster.ts";
+import { metaView, streamPlacements } from "../runtime/cluster/jetstream-cluster.ts";
+import { askJetStream } from "../bus/cluster-protocol.ts";
 import { REPLICATED_AT } from "../runtime/cluster/server.ts";
 import { connectNats, pingActors } from "../runtime/host.ts";
 import { subjects } from "../bus/subjects.ts";
@@ -43,15 +44,18 @@ export async function printServers(dataDir: string, s: ClusterState): Promise<vo
   const token = ensureTokenFile(join(dataDir, "token"));
   const live = rows.filter((r) => r.up).map((r) => r.natsUrl).join(",") || s.natsUrl;
   const tls = { caFile: caFileOf(dataDir) };
-  const sys = await connectNats(userUrl(live, token, "sys"), "flotilla-status-sys", undefined, { maxReconnectAttempts: 0, timeout: 3000, tls }).catch(() => undefined);
   const nc = await connectNats(userUrl(live, token), "flotilla-status", undefined, { maxReconnectAttempts: 0, timeout: 3000, tls }).catch(() => undefined);
-  if (!sys || !nc) {
+  if (!nc) {
     say("  JetStream:   unknown (no server answers)");
     return;
   }
   try {
-    const meta = metaView(await jetstreamReports(sys, 400));
-    say(`  JetStream:   meta leader ${meta.leader ?? "NONE"}; peers ${meta.peers.join(", ") || "-"}`);
+    // The node controller alone holds the system account; it answers for the whole NATS cluster.
+    const reports = await askJetStream(nc, s.cluster, 400);
+    if (reports.ok) {
+      const meta = metaView(reports.value);
+      say(`  JetStream:   meta leader ${meta.leader ?? "NONE"}; peers ${meta.peers.join(", ") || "-"}`);
+    } else say(`  JetStream:   unknown (${reports.error.message})`);
     const sub = subjects(s.cluster);
     const streams = [sub.bucket(), sub.eventsBucket(), sub.leasesBucket(), sub.serversBucket()].map((b) => sub.kvStream(b));
     const placed = await streamPlacements(nc, streams);
@@ -75,7 +79,6 @@ export async function printServers(dataDir: string, s: ClusterState): Promise<vo
       ),
     );
   } finally {
-    await sys.close();
     await nc.close();
   }
 }

@@ -21,8 +21,10 @@ export interface NatsServerOptions {
   pingIntervalSeconds?: number;
   pingMax?: number;
   quiet?: boolean;
-  /** Serve the server's HTTP monitoring endpoints (/varz, /connz) on this loopback port (0 = a free one). */
+  /** Serve the server's HTTP monitoring endpoints (/varz, /connz, /jsz) on this port (0 = a free one). */
   monitorPort?: number;
+  /** Where the monitoring endpoints listen (default: `host`; servers keep them on 127.0.0.1). */
+  monitorHost?: string;
   /** Unique in a NATS cluster (default `flotilla-<port>`). */
   serverName?: string;
   /** Join a NATS cluster: routes to the other servers, JetStream clustered (see docs/ha.md). */
@@ -58,7 +60,7 @@ export interface NatsServerOptions {
 }
 
 export interface NatsPermissions {
-  publish: { allow: string[] };
+  publish: { allow: string[]; deny?: string[] };
   subscribe: { allow: string[] };
 }
 
@@ -199,7 +201,8 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
   mkdirSync(join(dir, "jetstream"), { recursive: true, mode: 0o700 });
   const port = opts.port && opts.port > 0 ? opts.port : await freePort(host);
   const account = opts.account ?? FLOTILLA_ACCOUNT;
-  const monitorPort = opts.monitorPort === undefined ? undefined : opts.monitorPort > 0 ? opts.monitorPort : await freePort(host);
+  const monitorHost = opts.monitorHost ?? host;
+  const monitorPort = opts.monitorPort === undefined ? undefined : opts.monitorPort > 0 ? opts.monitorPort : await freePort(monitorHost);
   const sysPw = opts.passwords?.sys ?? secret(dir, "sys.password");
   const userPw = opts.users ? "" : (opts.passwords?.user ?? secret(dir, "flotilla.password"));
   const render = (users: NatsUser[] | undefined) => `# written by flotilla
@@ -208,7 +211,7 @@ server_name: "${opts.serverName ?? `flotilla-${port}`}"
 max_payload: 8MB
 ping_interval: "${opts.pingIntervalSeconds ?? 1}s"
 ping_max: ${opts.pingMax ?? 2}
-${monitorPort ? `http: "${host}:${monitorPort}"` : ""}
+${monitorPort ? `http: "${monitorHost}:${monitorPort}"` : ""}
 ${opts.leafRemotes ? "" : `jetstream {
   store_dir: "${join(dir, "jetstream")}"
 ${opts.jetstreamDomain ? `  domain: ${JSON.stringify(opts.jetstreamDomain)}` : ""}
@@ -254,7 +257,7 @@ ${opts.leafRemotes ? `leafnodes { remotes: [ { urls: [ ${opts.leafRemotes.map((u
   }
   return {
     url: `nats://${host}:${port}`,
-    monitorUrl: monitorPort ? `http://${host}:${monitorPort}` : undefined,
+    monitorUrl: monitorPort ? `http://${monitorHost}:${monitorPort}` : undefined,
     sysUrl: `nats://sys:${encodeURIComponent(sysPw)}@${host}:${port}`,
     port,
     pid: child.pid!,

@@ -1,6 +1,8 @@
 /**
  * The node controller (leader-elected): node Leases (authoritative) and NATS connection advisories
- * (fast) → Ready condition, unreachable/not-ready taints, evictions after tolerationSeconds.
+ * (fast) → Ready condition, unreachable/not-ready taints, evictions after tolerationSeconds. It is
+ * the only holder of the system account, and answers questions about the NATS cluster over the bus
+ * (cluster-queries.ts).
  *
  * @example
  *   await startHost({ natsUrl, actors: [{ def: nodeController, opts: { sysNatsUrl: server.sysUrl } }] });
@@ -20,6 +22,7 @@ import { ErrorCode, isCode } from "../../bus/errors.ts";
 import { disruption, evictionRate, massDisconnect, TokenBucket, Disruption } from "./lifecycle.ts";
 import { Health } from "./taints.ts";
 import { ConnectionTable, parseAdvisory } from "./connections.ts";
+import { serveClusterQueries } from "./cluster-queries.ts";
 import { nodeKey, notReadyConditions, parseNodeControllerKey, podKey, reconcile } from "./node.ts";
 
 const COMPONENT = "node-controller";
@@ -176,6 +179,7 @@ export async function startNodeController(ctx: ActorContext, opts: NodeControlle
 
   let sys: NatsConnection | undefined;
   const subs: Subscription[] = [];
+  const services: { stop(): Promise<void> }[] = [];
   if (opts.sysNatsUrl) {
     sys = await connectSys(opts.sysNatsUrl, `node-controller-sys/${ctx.id}`, opts.sysCaFile);
     void watchStatus(sys).catch(() => undefined);
@@ -201,6 +205,7 @@ export async function startNodeController(ctx: ActorContext, opts: NodeControlle
       );
     }
     await sys.flush();
+    services.push(...serveClusterQueries(ctx, sys));
   }
 
   const controller = await startController<NodeControllerView, NodeControllerCommand>(ctx, {
@@ -227,6 +232,7 @@ export async function startNodeController(ctx: ActorContext, opts: NodeControlle
     stop: async () => {
       if (tick) clearInterval(tick);
       for (const s of subs) s.unsubscribe();
+      await Promise.all(services.map((x) => x.stop()));
       if (sys) await sys.close().catch(() => undefined);
     },
   });

@@ -1,18 +1,25 @@
 /**
- * The bootstrap data every server needs to be the same api-server (the cluster CA, its key and the
- * token file), sealed with a key derived from the join token (AES-256-GCM) so it can be kept in
- * the store, as k3s does: the first server puts it there, joining servers fetch and open it.
+ * The bootstrap data every server needs to be the same api-server (the cluster CA, its key, the
+ * token file and the Secrets' encryption configuration), sealed with a key derived from the join
+ * token (AES-256-GCM) so it can be kept in the store, as k3s does: the first server puts it there,
+ * joining servers fetch and open it. The encryption configuration then follows edits made on any
+ * server (`syncEncryptionConfig`), so a key rotation reaches every server.
  */
 import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { derive } from "./token.ts";
+import { writeFileAtomic } from "../atomic-file.ts";
 
 export interface BootstrapData {
   caCert: string;
   caKey: string;
   tokensCsv: string;
+  /** `encryption-config.yaml` (absent in data sealed before Secrets were encrypted). */
+  encryptionConfig?: string;
 }
+
+const ENCRYPTION_CONFIG = "encryption-config.yaml";
 
 const keyOf = (token: string) => scryptSync(derive(token, "bootstrap"), "flotilla-bootstrap", 32);
 
@@ -35,17 +42,20 @@ export function open(token: string, sealed: string): BootstrapData {
   }
 }
 
-/** The bootstrap data in a data dir (`pki/ca.crt`, `pki/ca.key`, `tokens.csv`), if complete. */
+/** The bootstrap data in a data dir (`pki/ca.crt`, `pki/ca.key`, `tokens.csv`, `encryption-config.yaml`), if complete. */
 export function readLocal(dataDir: string): BootstrapData | undefined {
   const f = (p: string) => join(dataDir, p);
   if (!existsSync(f("pki/ca.crt")) || !existsSync(f("pki/ca.key")) || !existsSync(f("tokens.csv"))) return undefined;
-  return { caCert: readFileSync(f("pki/ca.crt"), "utf8"), caKey: readFileSync(f("pki/ca.key"), "utf8"), tokensCsv: readFileSync(f("tokens.csv"), "utf8") };
+  const encryptionConfig = existsSync(f(ENCRYPTION_CONFIG)) ? readFileSync(f(ENCRYPTION_CONFIG), "utf8") : undefined;
+  return { caCert: readFileSync(f("pki/ca.crt"), "utf8"), caKey: readFileSync(f("pki/ca.key"), "utf8"), tokensCsv: readFileSync(f("tokens.csv"), "utf8"), ...(encryptionConfig ? { encryptionConfig } : {}) };
 }
 
 /** Writes bootstrap data into a data dir (private files 0600, dirs 0700). */
 export function writeLocal(dataDir: string, b: BootstrapData): void {
   mkdirSync(join(dataDir, "pki"), { recursive: true, mode: 0o700 });
   const cur = readLocal(dataDir);
+  // Data sealed before encryption keeps this server's own configuration (it is stored back).
+  if (b.encryptionConfig !== undefined && cur?.encryptionConfig !== b.encryptionConfig) writeFileAtomic(join(dataDir, ENCRYPTION_CONFIG), b.encryptionConfig, { mode: 0o600 });
   if (cur && cur.caCert === b.caCert && cur.caKey === b.caKey && cur.tokensCsv === b.tokensCsv) return;
   writeFileSync(join(dataDir, "pki/ca.key"), b.caKey, { mode: 0o600 });
   writeFileSync(join(dataDir, "pki/ca.crt"), b.caCert);

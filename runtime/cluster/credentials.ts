@@ -6,11 +6,14 @@
  * | user          | who                                   | may publish                                      |
  * | ------------- | ------------------------------------- | ------------------------------------------------ |
  * | `store`       | store replicas, the server process     | everything in the account (JetStream API, `$KV`)  |
- * | `control`     | controllers, scheduler, api-server     | `flotilla.<c>.>`, replies, KV watches (read-only) |
+ * | `control`     | controllers, scheduler, api-server     | `flotilla.<c>.>` but `….cluster.>`, replies, KV watches (read-only) |
  * | `node-<name>` | that node's kubelet and proxy          | `…store.node.<name>.*`, replies, KV watches       |
  * | `join`        | a worker that holds the node token     | `…nodes.join` (asks for its node's credentials)   |
  * | `admin`       | the flotilla CLI                       | everything in the account                         |
- * | `sys`         | node controller's advisories, status   | the system account                                |
+ * | `sys`         | the node controller alone              | the system account (advisories, JSZ, peer remove) |
+ *
+ * Nobody but the node controller connects to the system account. Servers, `flotilla status` and
+ * `flotilla server remove` ask it over `….cluster.>` (bus/cluster-protocol.ts) as store or admin.
  *
  * Credentials files (`<data-dir>/credentials/<user>.json`, 0600) hold `{ user, password }` and,
  * when the cluster uses TLS, the CA file to verify servers with.
@@ -92,7 +95,7 @@ export function permissionsOf(cluster: string, id: BusIdentity): NatsPermissions
   const s = subjects(cluster);
   return match(id)
     .with({ role: "store" }, { role: "admin" }, () => undefined)
-    .with({ role: "control" }, () => ({ publish: { allow: [s.all(), INBOX_ALL, ...watchSubjects(cluster)] }, subscribe: { allow: [s.all(), INBOX_ALL] } }))
+    .with({ role: "control" }, () => ({ publish: { allow: [s.all(), INBOX_ALL, ...watchSubjects(cluster)], deny: [s.clusterAll()] }, subscribe: { allow: [s.all(), INBOX_ALL] } }))
     .with({ role: "node" }, (n) => ({
       // A leaf worker's JetStream API requests reach the servers in their domain (docs/ha.md).
       publish: { allow: [s.storeAsNodeAll(n.node), s.nodeMetrics(n.node), s.podTokenForNode(n.node), INBOX_ALL, ...watchSubjects(cluster), ...watchSubjects(cluster).filter((x) => x.startsWith("$JS.API.")).map((x) => jsApi.inDomain(JETSTREAM_DOMAIN, x))] },

@@ -1,25 +1,16 @@
 /**
- * What the NATS cluster says about itself, asked over the system account: every server's
- * JetStream report (meta leader, meta peers), each stream's leader and replicas, and removing a
- * lost server from the JetStream meta group.
+ * What the NATS cluster says about itself: every server's JetStream report (meta leader, meta
+ * peers) and removing a lost server from the JetStream meta group, over a system-account
+ * connection, which only the node controller holds (bus/cluster-protocol.ts asks it); each
+ * stream's leader and replicas, and a server's own report from its local monitoring port.
  */
 import type { NatsConnection } from "@nats-io/transport-node";
 import { createInbox } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
+import type { ServerJetStream } from "../../bus/cluster-protocol.ts";
 import { subjects } from "../../bus/subjects.ts";
 
-export interface MetaPeer {
-  name: string;
-  current: boolean;
-  offline: boolean;
-}
-
-export interface ServerJetStream {
-  server: string;
-  metaLeader?: string;
-  clusterSize?: number;
-  peers: MetaPeer[];
-}
+export type { MetaPeer, ServerJetStream } from "../../bus/cluster-protocol.ts";
 
 export interface StreamPlacement {
   stream: string;
@@ -52,20 +43,34 @@ async function scatterJsz(sys: NatsConnection, options: Record<string, unknown>,
   sub.unsubscribe();
 }
 
+function reportOf(server: string | undefined, meta: NonNullable<JszReply["data"]>["meta_cluster"]): ServerJetStream {
+  return {
+    server: server ?? "?",
+    metaLeader: meta?.leader,
+    clusterSize: meta?.cluster_size,
+    peers: (meta?.replicas ?? []).map((p) => ({ name: p.name, current: p.current === true, offline: p.offline === true })),
+  };
+}
+
 /** Scatter-gather: each reachable server's JetStream view (system account connection). */
 export async function jetstreamReports(sys: NatsConnection, waitMs = 500): Promise<ServerJetStream[]> {
   const out: ServerJetStream[] = [];
   await scatterJsz(sys, {}, waitMs, (reply) => {
     const r = reply as JszReply;
-    const meta = r.data?.meta_cluster;
-    out.push({
-      server: r.server?.name ?? "?",
-      metaLeader: meta?.leader,
-      clusterSize: meta?.cluster_size,
-      peers: (meta?.replicas ?? []).map((p) => ({ name: p.name, current: p.current === true, offline: p.offline === true })),
-    });
+    out.push(reportOf(r.server?.name, r.data?.meta_cluster));
   });
   return out.sort((a, b) => a.server.localeCompare(b.server));
+}
+
+/**
+ * One server's own JetStream report, from its HTTP monitoring port (which listens on 127.0.0.1
+ * only): what a server process needs to count the meta group's peers without the system account.
+ */
+export async function localJetStreamReport(monitorUrl: string, server: string): Promise<ServerJetStream> {
+  const res = await fetch(`${monitorUrl}/jsz`, { signal: AbortSignal.timeout(3000) });
+  if (!res.ok) throw new Error(`${monitorUrl}/jsz answered ${res.status}`);
+  const body = (await res.json()) as { meta_cluster?: NonNullable<JszReply["data"]>["meta_cluster"] & { name?: string } };
+  return reportOf(server, body.meta_cluster);
 }
 
 /** The meta leader as most servers report it, and every known meta peer (leader included). */

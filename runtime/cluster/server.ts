@@ -32,12 +32,14 @@ import { derive } from "./token.ts";
 import { clusterUsers, credentialsOf, sysPassword } from "./credentials.ts";
 import { serveNodeJoins, listNodes } from "./node-credentials.ts";
 import { readJson } from "./server-config.ts";
+import type { BootstrapData } from "./bootstrap.ts";
 import { seal, open, readLocal, writeLocal } from "./bootstrap.ts";
 import { openRegistry, putServer, listServers, deleteServer, BOOTSTRAP_KEY } from "./registry.ts";
-import { jetstreamReports, metaView, removePeer } from "./jetstream-cluster.ts";
+import { localJetStreamReport } from "./jetstream-cluster.ts";
+import { leaveThrough } from "./leave.ts";
 import { writeServerState, writeServerConfig, JETSTREAM_DOMAIN } from "./server-config.ts";
 import { ensureRouteCert } from "./route-cert.ts";
-import { encryptionConfigPath } from "../../actors/store/encryption-config.ts";
+import { encryptionConfigPath, ensureEncryptionConfig } from "../../actors/store/encryption-config.ts";
 
 /** Servers needed before buckets are replicated (R3): a majority of 3 survives one loss. */
 export const REPLICATED_AT = 3;
@@ -98,15 +100,17 @@ async function settle<T>(what: string, fn: () => Promise<T>, timeoutMs = 60_000)
 }
 
 /** First server: seal and store the local bootstrap data. Others: fetch, open and write it locally. */
-async function syncBootstrap(kv: KV, dir: string, token: string, log: ReturnType<typeof createLogger>): Promise<void> {
+/** Returns the bootstrap data as stored (what every server now has). */
+async function syncBootstrap(kv: KV, dir: string, token: string, log: ReturnType<typeof createLogger>): Promise<BootstrapData> {
   const local = readLocal(dir);
   const deadline = Date.now() + 60_000;
   for (;;) {
     const e = await kv.get(BOOTSTRAP_KEY).catch(() => undefined);
     if (e && e.operation === "PUT" && e.value.length) {
-      // The stored data wins: every server serves with the same CA and tokens.
-      writeLocal(dir, open(token, e.string()));
-      return;
+      // The stored data wins: every server serves with the same CA, tokens and encryption keys.
+      const stored = open(token, e.string());
+      writeLocal(dir, stored);
+      return stored;
     }
     if (local && e !== undefined) {
       const stored = await kv.create(BOOTSTRAP_KEY, seal(token, local)).then(
@@ -115,12 +119,36 @@ async function syncBootstrap(kv: KV, dir: string, token: string, log: ReturnType
       );
       if (stored) {
         log.info("bootstrap data stored (sealed with the join token)");
-        return;
+        return local;
       }
     }
     if (Date.now() > deadline) throw new Error("no bootstrap data in the store after 60 s: start the first server (the one that wrote the token) first");
     await new Promise((r) => setTimeout(r, 250));
   }
+}
+
+/**
+ * Keeps `encryption-config.yaml` the same on every server (it is part of the bootstrap data): an
+ * edit made on this server (a key added, an old key removed) is stored, and an edit stored by
+ * another server is written here, where the store and the api-server follow the file.
+ */
+function encryptionConfigFollower(kv: KV, dir: string, token: string, synced: string | undefined, log: ReturnType<typeof createLogger>): () => Promise<void> {
+  let last = synced;
+  return async () => {
+    const e = await kv.get(BOOTSTRAP_KEY);
+    if (!e || e.operation !== "PUT" || !e.value.length) return;
+    const stored = open(token, e.string());
+    const local = readLocal(dir)?.encryptionConfig;
+    if (local !== undefined && local !== last) {
+      await kv.update(BOOTSTRAP_KEY, seal(token, { ...stored, encryptionConfig: local }), e.revision);
+      last = local;
+      log.info("encryption configuration edited here: stored for every server");
+    } else if (stored.encryptionConfig !== undefined && stored.encryptionConfig !== last) {
+      writeLocal(dir, stored);
+      last = stored.encryptionConfig;
+      log.info("encryption configuration edited on another server: written here");
+    }
+  };
 }
 
 export async function runServer(o: RunServerOptions): Promise<RunningServer> {
@@ -170,6 +198,9 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
         leafListen: `${c.address}:${c.ports.leaf}`,
         tls: natsTls,
         jetstreamDomain: JETSTREAM_DOMAIN,
+        // The meta group's size without the system account (localJetStreamReport), local only.
+        monitorPort: 0,
+        monitorHost: "127.0.0.1",
       }),
     {
       onRestart: (n) => {
@@ -185,7 +216,6 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
   const natsUrl = nats.current.url;
   const sysUrl = nats.current.sysUrl;
   const nc = await connectNats(natsUrl, `server/${c.name}`, credentialsOf(token, { role: "store" }, caFile));
-  const sys = await connectNats(sysUrl, `server-sys/${c.name}`, undefined, { tls: { caFile } });
   let timer: NodeJS.Timeout | undefined;
   let host: Host | undefined;
   let joins: Subscription | undefined;
@@ -202,7 +232,6 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
       const data = await dump(nc, c.cluster);
       writeFileSync(join(dir, "import.json"), JSON.stringify(data), { mode: 0o600 });
       await nc.close().catch(() => undefined);
-      await sys.close().catch(() => undefined);
       await nats.stop();
       const js = join(dir, "nats", "jetstream");
       if (existsSync(js)) renameSync(js, join(dir, "nats", `jetstream.standalone-${Date.now()}`));
@@ -220,13 +249,27 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
     log.info("waiting for JetStream", { clustered });
     await waitForJetStream(nc, 60_000);
     log.info("JetStream available");
-    const servers = async () => metaView(await jetstreamReports(sys, 300)).peers.length || 1;
+    // The meta group's peers as this server's own nats-server reports them (the last count known
+    // when it does not answer, e.g. while it restarts).
+    let knownServers = 1;
+    const servers = async () => {
+      const monitor = nats.current.monitorUrl;
+      if (!monitor) return knownServers;
+      try {
+        const report = await localJetStreamReport(monitor, c.name);
+        knownServers = new Set([c.name, ...(report.metaLeader ? [report.metaLeader] : []), ...report.peers.map((p) => p.name)]).size;
+      } catch (e) {
+        log.debug("JetStream report of the local nats-server not read", { error: (e as Error).message });
+      }
+      return knownServers;
+    };
     const registry = await settle("opening the servers' registry", async () => openRegistry(nc, c.cluster, desiredReplicas(await servers())));
     if (o.init) {
       ensurePki(dir);
       ensureTokens(dir);
     }
-    await syncBootstrap(registry, dir, token, log);
+    if (o.init) ensureEncryptionConfig(dir);
+    const followEncryption = encryptionConfigFollower(registry, dir, token, (await syncBootstrap(registry, dir, token, log)).encryptionConfig, log);
     log.info("bootstrap data in place");
     ensurePki(dir);
     ensureTokens(dir);
@@ -253,6 +296,7 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
 
     // Replication policy: once three servers are known every bucket is moved to R3 in place.
     const reconcile = async () => {
+      await followEncryption().catch((e) => log.warn("encryption configuration not synchronised", { error: (e as Error).message }));
       addNodes(await listNodes(registry));
       const routes = (await listServers(registry)).map((r) => r.route).filter((r) => r !== routeListen);
       if (clustered && routes.some((r) => !c.peers.includes(r))) {
@@ -304,7 +348,6 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
     if (timer) clearInterval(timer);
     await host?.stop().catch(() => undefined);
     await nc.close().catch(() => undefined);
-    await sys.close().catch(() => undefined);
     await nats.stop();
     throw e;
   }
@@ -329,22 +372,11 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
           // The others remove this server from the JetStream meta group once it is gone.
           const others = registry ? (await listServers(registry).catch(() => [])).filter((r) => r.name !== c.name) : [];
           await nc.close().catch(() => undefined);
-          await sys.close().catch(() => undefined);
           await nats.stop();
-          for (const r of others) {
-            try {
-              const other = await connectNats(`nats://sys:${encodeURIComponent(passwords.sys)}@${r.natsUrl.replace(/^nats:\/\//, "")}`, `server-leave/${c.name}`, undefined, { maxReconnectAttempts: 0, timeout: 3000, tls: { caFile } });
-              await removePeer(other, c.name).finally(() => other.close());
-              log.info("left the cluster", { removedBy: r.name });
-              break;
-            } catch (e) {
-              log.warn("peer remove through another server failed", { server: r.name, error: (e as Error).message });
-            }
-          }
+          if (others.length) await leaveThrough(others.map((r) => r.natsUrl), credentialsOf(token, { role: "store" }, caFile), c.cluster, c.name, log);
           return;
         }
         await nc.close().catch(() => undefined);
-        await sys.close().catch(() => undefined);
         await nats.stop();
       })();
       return stopping;

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { generateCa, generateServerCert } from "../../actors/api-server/certs.ts";
 import { kubeconfigYaml } from "../../actors/api-server/kubeconfig.ts";
 import { ApiClient, loadKubeconfig } from "../../cli/http.ts";
+import { dashboardUrl } from "../../cli/cmd-status.ts";
 
 /** A port on 127.0.0.1 that nobody listens on (bound, then closed). */
 async function closedPort(): Promise<number> {
@@ -59,6 +60,14 @@ describe("CLI api-server failover", function () {
     const created = await api.send("POST", "/api/v1/namespaces", { body: { metadata: { name: "x" } } });
     expect(created.status).to.equal(201);
     expect(seen.slice(-2)).to.deep.equal(["GET /api/v1/namespaces/default", "POST /api/v1/namespaces"]);
+  });
+
+  it("opens the dashboard on the first api-server that answers", async () => {
+    const down = `https://127.0.0.1:${await closedPort()}`;
+    const up = `https://127.0.0.1:${livePort}`;
+    const d = await dashboardUrl(kubeconfig("dash", down, [down, up]));
+    expect(d.url).to.equal(`${up}/ui/`);
+    expect(d.others).to.deep.equal([`${down}/ui/`]);
   });
 
   it("names every server it tried when none can be reached", async () => {

@@ -15,7 +15,14 @@ import { pingActors } from "../../runtime/host.ts";
 import { subjects } from "../../bus/subjects.ts";
 import { waitFor } from "../harness/cluster.ts";
 import { apiOf, adminConnections, serverOf } from "../harness/servers.ts";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { createInbox } from "@nats-io/transport-node";
 import { findNatsServer } from "../../runtime/nats-server.ts";
+import { askJetStream, askPeerRemove } from "../../bus/cluster-protocol.ts";
+import { credentialsOf } from "../../runtime/cluster/credentials.ts";
+import { connectNats } from "../../runtime/host.ts";
+import { removeServer } from "../../cli/server-run.ts";
+import { openRegistry, listServers } from "../../runtime/cluster/registry.ts";
 
 const WRITES = 2000;
 const KILL_AT = 300;
@@ -156,7 +163,71 @@ describe("three servers on loopback addresses", function () {
       await admin.close();
     }
   });
+
+  it("lets only the node controller into the system account, which answers for the NATS cluster", async () => {
+    const admin = await adminConnections(c);
+    try {
+      // Every connection in the system account, on every server (the spec's own excepted).
+      const inSys = await waitFor(async () => {
+        const names = await systemAccountClients(admin.sys);
+        return names.length > 0 ? names : undefined;
+      }, { timeoutMs: 15_000, what: "system-account connections" });
+      expect(inSys.every((n) => n.startsWith("node-controller-sys/")), inSys.join(", ")).to.equal(true);
+
+      // What `flotilla status` shows comes from the node controller, over the admin user.
+      const reports = await askJetStream(admin.nc, "default", 400);
+      expect(reports.ok, JSON.stringify(reports)).to.equal(true);
+      if (!reports.ok) return;
+      const meta = metaView(reports.value);
+      expect(meta.peers).to.deep.equal(c.servers.map((x) => x.name).sort());
+      expect(meta.leader).to.be.a("string");
+
+      // A controller's identity may not ask to remove a server.
+      const control = await connectNats(c.natsUrl, "spec-control", credentialsOf(c.token, { role: "control" }, c.caFile));
+      try {
+        const r = await askPeerRemove(control, "default", c.servers[0]!.name);
+        expect(r.ok).to.equal(false);
+      } finally {
+        await control.close().catch(() => undefined);
+      }
+    } finally {
+      await admin.close();
+    }
+  });
+
+  it("removes a lost server from the JetStream meta group with `flotilla server remove`", async () => {
+    const admin = await adminConnections(c);
+    try {
+      const lost = c.servers[c.servers.length - 1]!;
+      signalServer(lost.dir, "SIGKILL", lost.pgid);
+      await removeServer(dir, lost.name);
+      await waitFor(async () => {
+        const r = await askJetStream(admin.nc, "default", 300);
+        return r.ok && !metaView(r.value).peers.includes(lost.name) && metaView(r.value).leader ? true : undefined;
+      }, { timeoutMs: 20_000, what: "the lost server gone from the meta group" });
+      const registry = await openRegistry(admin.nc, "default");
+      expect((await listServers(registry)).map((x) => x.name)).to.not.include(lost.name);
+    } finally {
+      await admin.close();
+    }
+  });
 });
+
+/** The names of every client connection in the system account, on every server (the spec's own excepted). */
+async function systemAccountClients(sys: NatsConnection): Promise<string[]> {
+  const names: string[] = [];
+  const inbox = createInbox();
+  const sub = sys.subscribe(inbox, {
+    callback: (_e, m) => {
+      const r = JSON.parse(new TextDecoder().decode(m.data)) as { data?: { connections?: { name?: string; account?: string }[] } };
+      for (const x of r.data?.connections ?? []) if (x.name !== "spec-sys") names.push(x.name ?? "(no name)");
+    },
+  });
+  sys.publish(subjects().sysConnz(), new TextEncoder().encode(JSON.stringify({ acc: "SYS", limit: 1024 })), { reply: inbox });
+  await new Promise((r) => setTimeout(r, 500));
+  sub.unsubscribe();
+  return names;
+}
 
 function isAlive(pid: number): boolean {
   try {
