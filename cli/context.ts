@@ -113,15 +113,15 @@ function natsOfKubeconfig(path: string): NatsExtension | undefined {
  */
 export function natsTarget(f: NatsFlags): NatsTarget {
   const dataDir = resolve(f.dataDir ?? defaultDataDir());
-  if (f.nats) return { url: f.nats, cluster: f.cluster ?? readState(dataDir)?.cluster ?? DEFAULT_CLUSTER, ...(f.creds ? { creds: f.creds } : {}) };
+  const admin = credentialsPath(dataDir, "admin");
+  const localCreds = f.creds ?? (existsSync(admin) ? admin : undefined);
+  if (f.nats) return { url: f.nats, cluster: f.cluster ?? readState(dataDir)?.cluster ?? DEFAULT_CLUSTER, ...(localCreds ? { creds: localCreds } : {}) };
   const kubeconfig = resolveKubeconfig(f.kubeconfig, dataDir);
   const fromKc = natsOfKubeconfig(kubeconfig);
   if (fromKc) return { url: fromKc.url, cluster: f.cluster ?? fromKc.cluster, ...(f.creds || fromKc.creds ? { creds: f.creds ?? fromKc.creds } : {}) };
   const state = readState(dataDir);
   if (!state?.natsUrl) throw new CliError(`no NATS URL: the kubeconfig ${kubeconfig} does not say where NATS is (no ${NATS_EXTENSION} extension) and there is no cluster state in ${dataDir}/cluster.json — run \`flotilla up\`, or pass --nats URL`);
-  const admin = credentialsPath(dataDir, "admin");
-  const creds = f.creds ?? (existsSync(admin) ? admin : undefined);
-  return { url: state.natsUrl, cluster: f.cluster ?? state.cluster ?? DEFAULT_CLUSTER, ...(creds ? { creds } : {}) };
+  return { url: state.natsUrl, cluster: f.cluster ?? state.cluster ?? DEFAULT_CLUSTER, ...(localCreds ? { creds: localCreds } : {}) };
 }
 
 /** Adds --nats, --cluster, --creds, --kubeconfig and --data-dir to a command that speaks NATS. */

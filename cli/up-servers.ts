@@ -181,7 +181,7 @@ export async function upServers(o: UpServersOptions): Promise<RunningServers> {
     for (const h of handles) signalServer(h.dir, "SIGKILL", h.pgid);
     throw e;
   }
-  writeCredentials(o.dataDir, credentialsOf(token, { role: "admin" }, caFile));
+  const adminCreds = writeCredentials(o.dataDir, credentialsOf(token, { role: "admin" }, caFile));
   const host = await startHost({ natsUrl, credentials: (id) => (id.role === "node" ? nodeCreds.get(id.node) : undefined), cluster, actors: nodeActors });
   if (!existsSync(join(o.dataDir, "tokens.csv"))) copyFileSync(join(first.dir, "tokens.csv"), join(o.dataDir, "tokens.csv"));
   const apiUrl = handles[0]!.apiUrl;
@@ -192,7 +192,7 @@ export async function upServers(o: UpServersOptions): Promise<RunningServers> {
     caPem: readFileSync(join(first.dir, "pki/ca.crt"), "utf8"),
     token: "",
     clientCert: ensureAdminClientCert(o.dataDir, first.dir),
-    nats: { url: natsUrl, cluster, dataDir: o.dataDir },
+    nats: { url: natsUrl, cluster, dataDir: o.dataDir, creds: adminCreds },
   });
   writeState(o.dataDir, {
     pid: process.pid,

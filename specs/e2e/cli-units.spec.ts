@@ -10,7 +10,7 @@ import { selectorString } from "../../cli/cmd-logs.ts";
 import { parseTargets, natsTarget } from "../../cli/context.ts";
 import { loadKubeconfig } from "../../cli/http.ts";
 import { kubeconfigYaml } from "../../actors/api-server/kubeconfig.ts";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -159,6 +159,17 @@ describe("cli kubeconfig", function () {
     const plain = write("plain", kubeconfigYaml({ server: "https://127.0.0.1:7443", caPem: "CA", token: "t" }));
     expect(loadKubeconfig(plain).nats).to.equal(undefined);
     expect(() => natsTarget({ kubeconfig: plain, dataDir: dir })).to.throw(/does not say where NATS is/);
+  });
+
+  it("uses the data dir's admin credentials with --nats, as `flotilla status` does for its actor list", function () {
+    const d = mkdtempSync(join(tmpdir(), "flotilla-creds-"));
+    try {
+      mkdirSync(join(d, "credentials"));
+      writeFileSync(join(d, "credentials", "admin.json"), JSON.stringify({ user: "admin", password: "p" }));
+      expect(natsTarget({ nats: "nats://127.0.0.2:4222", dataDir: d })).to.deep.equal({ url: "nats://127.0.0.2:4222", cluster: "default", creds: join(d, "credentials", "admin.json") });
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
   });
 
   it("merges a KUBECONFIG list as kubectl does: the first current-context and the first entry of a name win", function () {
