@@ -1,13 +1,21 @@
 /**
- * Scheduler throughput: a fresh nats-server, a store actor and the scheduler; N simulated nodes
- * (plain Node objects written through the store — no kubelets are needed to bind), then M pods
- * created as fast as the store takes them. A subscriber on the store's event feed (the bucket's
- * republish) sees each pod's first write with spec.nodeName: create → bound latency, in an HDR
- * histogram, and pods bound per second from the first create to the last bind.
+ * Scheduler throughput: a fresh nats-server, the store and the scheduler, each in its own process
+ * (as deployed), with this process as the load generator; N simulated nodes (plain Node objects
+ * written through the store — no kubelets are needed to bind), then M pods. A subscriber on the
+ * store's event feed (the bucket's republish) sees each pod's first write with spec.nodeName.
+ *
+ * Two shapes:
+ * - `pipeline`: pods are created as fast as the store takes them while the scheduler runs
+ *   (scheduler_perf's shape); pods bound per second from the first create to the last bind, and
+ *   create → bound latency in an HDR histogram.
+ * - `drain`: every pod is created (Pending) before the scheduler starts; pods bound per second
+ *   from the first bind to the last.
+ *
+ * `benchSchedulerRuns` repeats a shape on fresh clusters and reports min, median and max.
  *
  * @example
  *   const r = await benchScheduler({ nodes: 5000, pods: 10000 });   // { podsPerSecond, p50Ms, p99Ms }
- *   // node --import tsx bench/scheduler.ts [nodes] [pods]
+ *   // node --import tsx bench/scheduler.ts [nodes] [pods] [runs] [pipeline|drain]
  */
 import * as hdr from "hdr-histogram-js";
 import type { Node, Pod } from "../bus/resources.ts";
@@ -23,30 +31,50 @@ import { fileURLToPath } from "node:url";
 import { schedulerGate } from "./figures.ts";
 
 const STORE_ONLY = "--store-only";
+const SCHEDULER_ONLY = "--scheduler-only";
 
-/** Store actors in their own processes (as in a deployment), so they do not share a core's event loop with the scheduler. */
-async function spawnStores(url: string, cluster: string, n: number): Promise<ChildProcess[]> {
-  const kids: ChildProcess[] = [];
-  for (let i = 0; i < n; i++) {
-    const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), STORE_ONLY, url, cluster], {
-      stdio: ["ignore", "pipe", "inherit"],
-      env: { ...process.env, FLOTILLA_LOG: "warn" },
-    });
-    await new Promise<void>((resolve, reject) => {
-      child.stdout!.once("data", () => resolve());
-      child.once("exit", (code) => reject(new Error(`store process exited with ${code}`)));
-    });
-    kids.push(child);
-  }
-  return kids;
+/** One actor in its own process (as in a deployment), so it shares no event loop with the others. */
+async function spawnActorProcess(flag: string, url: string, cluster: string, extra: string[] = []): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), flag, url, cluster, ...extra], {
+    stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, FLOTILLA_LOG: "warn" },
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.once("data", () => resolve());
+    child.once("exit", (code) => reject(new Error(`${flag} process exited with ${code}`)));
+  });
+  return child;
 }
+
+async function stopProcess(k: ChildProcess): Promise<void> {
+  if (k.exitCode !== null) return;
+  const exited = new Promise((r) => k.once("exit", r));
+  k.kill("SIGTERM");
+  await exited;
+}
+
+export type SchedulerShape = "pipeline" | "drain";
 
 export interface SchedulerBenchResult {
   nodes: number;
   pods: number;
+  shape: SchedulerShape;
+  /** Where each part ran. */
+  processes: string;
   podsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
+}
+
+export interface SchedulerRuns {
+  nodes: number;
+  pods: number;
+  shape: SchedulerShape;
+  processes: string;
+  runs: SchedulerBenchResult[];
+  min: number;
+  median: number;
+  max: number;
 }
 
 function node(i: number): Node {
@@ -82,24 +110,41 @@ async function pool<T>(n: number, concurrency: number, fn: (i: number) => Promis
   );
 }
 
-export async function benchScheduler(o: {
+export interface SchedulerBenchOptions {
   nodes: number;
   pods: number;
+  shape?: SchedulerShape;
   createConcurrency?: number;
   percentageOfNodesToScore?: number;
-  /** Store actors in child processes (default 0: in this process, sharing its event loop). */
+  /** Store actors in child processes (default 1; 0: in this process, sharing its event loop). */
   storeProcesses?: number;
-}): Promise<SchedulerBenchResult> {
+  /** The scheduler in a child process (default true). */
+  schedulerProcess?: boolean;
+}
+
+export async function benchScheduler(o: SchedulerBenchOptions): Promise<SchedulerBenchResult> {
   const prevLog = process.env.FLOTILLA_LOG;
   process.env.FLOTILLA_LOG ??= "warn";
   const cluster = "bench";
+  const shape = o.shape ?? "pipeline";
   const server = await startNatsServer({ port: 0 });
-  const storeProcs = o.storeProcesses ?? 0;
+  const storeProcs = o.storeProcesses ?? 1;
+  const ownProcess = o.schedulerProcess === false;
+  const processes =
+    storeProcs > 0 && !ownProcess
+      ? `separate processes: load generator, store ×${storeProcs}, scheduler, nats-server`
+      : `shared process: load generator with ${[storeProcs === 0 ? "the store" : "", ownProcess ? "the scheduler" : ""].filter(Boolean).join(" and ")}; nats-server apart`;
   const storeHost = storeProcs === 0 ? await startHost({ natsUrl: server.url, cluster, actors: [{ def: storeActor, opts: {} }] }) : undefined;
-  const kids = storeProcs > 0 ? await spawnStores(server.url, cluster, storeProcs) : [];
+  const kids: ChildProcess[] = [];
+  for (let i = 0; i < storeProcs; i++) kids.push(await spawnActorProcess(STORE_ONLY, server.url, cluster));
   const nc = await connectNats(server.url, "bench-scheduler");
   const store = new StoreClient(nc, cluster, 60_000);
   let schedHost: Awaited<ReturnType<typeof startHost>> | undefined;
+  let schedKid: ChildProcess | undefined;
+  const startScheduler = async () => {
+    if (ownProcess) schedHost = await startHost({ natsUrl: server.url, cluster, actors: [{ def: scheduler, opts: { percentageOfNodesToScore: o.percentageOfNodesToScore } }] });
+    else schedKid = await spawnActorProcess(SCHEDULER_ONLY, server.url, cluster, o.percentageOfNodesToScore === undefined ? [] : [String(o.percentageOfNodesToScore)]);
+  };
   try {
     await pool(o.nodes, 64, (i) => store.create("nodes", undefined, node(i)));
 
@@ -117,69 +162,97 @@ export async function benchScheduler(o: {
         }
       },
     });
-    schedHost = await startHost({
-      natsUrl: server.url,
-      cluster,
-      actors: [{ def: scheduler, opts: { percentageOfNodesToScore: o.percentageOfNodesToScore } }],
-    });
-    // Warm-up: the scheduler has won its Lease and listed every node once this pod is bound.
-    await store.create("pods", "default", { ...pod(-1), metadata: { name: "warmup", namespace: "default" } } as Pod);
-    await new Promise<void>((resolve) => {
-      onBound = () => bound.has("warmup") && resolve();
-      onBound();
-    });
-
-    const allBound = new Promise<void>((resolve) => {
-      onBound = () => bound.size >= o.pods + 1 && resolve();
-    });
-    const t0 = performance.now();
-    await pool(o.pods, o.createConcurrency ?? 128, async (i) => {
-      const name = `bench-${i}`;
-      created.set(name, performance.now());
-      await store.create("pods", "default", pod(i));
-    });
-    await allBound;
-    sub.unsubscribe();
-
-    const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
-    let last = 0;
-    for (const [name, start] of created) {
-      const end = bound.get(name)!;
-      last = Math.max(last, end);
-      h.recordValue(Math.max(1, Math.round((end - start) * 1000))); // microseconds
+    const latency = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
+    let rate: number;
+    if (shape === "drain") {
+      // Every pod is Pending before the scheduler starts.
+      await pool(o.pods, o.createConcurrency ?? 128, async (i) => {
+        created.set(`bench-${i}`, performance.now());
+        await store.create("pods", "default", pod(i));
+      });
+      const allBound = new Promise<void>((resolve) => {
+        onBound = () => bound.size >= o.pods && resolve();
+      });
+      await startScheduler();
+      await allBound;
+      const times = [...bound.values()];
+      rate = Math.round((o.pods / Math.max(1, Math.max(...times) - Math.min(...times))) * 1000);
+      for (const t of times) latency.recordValue(Math.max(1, Math.round((t - Math.min(...times)) * 1000)));
+    } else {
+      await startScheduler();
+      // Warm-up: the scheduler has won its Lease and listed every node once this pod is bound.
+      await store.create("pods", "default", { ...pod(-1), metadata: { name: "warmup", namespace: "default" } } as Pod);
+      await new Promise<void>((resolve) => {
+        onBound = () => bound.has("warmup") && resolve();
+        onBound();
+      });
+      const allBound = new Promise<void>((resolve) => {
+        onBound = () => bound.size >= o.pods + 1 && resolve();
+      });
+      const t0 = performance.now();
+      await pool(o.pods, o.createConcurrency ?? 128, async (i) => {
+        const name = `bench-${i}`;
+        created.set(name, performance.now());
+        await store.create("pods", "default", pod(i));
+      });
+      await allBound;
+      let last = 0;
+      for (const [name, start] of created) {
+        const end = bound.get(name)!;
+        last = Math.max(last, end);
+        latency.recordValue(Math.max(1, Math.round((end - start) * 1000))); // microseconds
+      }
+      rate = Math.round((o.pods / (last - t0)) * 1000);
     }
+    sub.unsubscribe();
     const result: SchedulerBenchResult = {
       nodes: o.nodes,
       pods: o.pods,
-      podsPerSecond: Math.round((o.pods / (last - t0)) * 1000),
-      p50Ms: h.getValueAtPercentile(50) / 1000,
-      p99Ms: h.getValueAtPercentile(99) / 1000,
+      shape,
+      processes,
+      podsPerSecond: rate,
+      // drain: how long after the first bind each pod was bound
+      p50Ms: latency.getValueAtPercentile(50) / 1000,
+      p99Ms: latency.getValueAtPercentile(99) / 1000,
     };
-    h.destroy();
+    latency.destroy();
     return result;
   } finally {
     await schedHost?.stop();
+    if (schedKid) await stopProcess(schedKid);
     await storeHost?.stop();
-    for (const k of kids) {
-      const exited = new Promise((r) => k.once("exit", r));
-      k.kill("SIGTERM");
-      await exited;
-    }
+    for (const k of kids) await stopProcess(k);
     await nc.close();
     await server.stop();
     if (prevLog === undefined) delete process.env.FLOTILLA_LOG;
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}` && process.argv[2] === STORE_ONLY) {
-  const host = await startHost({ natsUrl: process.argv[3]!, cluster: process.argv[4]!, actors: [{ def: storeActor, opts: {} }] });
+/** The same shape `runs` times, each on a fresh cluster: min, median and max pods/s. */
+export async function benchSchedulerRuns(o: SchedulerBenchOptions & { runs: number; onRun?: (i: number) => void }): Promise<SchedulerRuns> {
+  const runs: SchedulerBenchResult[] = [];
+  for (let i = 0; i < o.runs; i++) {
+    runs.push(await benchScheduler(o));
+    o.onRun?.(i);
+  }
+  const rates = runs.map((r) => r.podsPerSecond).sort((a, b) => a - b);
+  return { nodes: o.nodes, pods: o.pods, shape: o.shape ?? "pipeline", processes: runs[0]!.processes, runs, min: rates[0]!, median: rates[Math.floor(rates.length / 2)]!, max: rates[rates.length - 1]! };
+}
+
+if (import.meta.url === `file://${process.argv[1]}` && (process.argv[2] === STORE_ONLY || process.argv[2] === SCHEDULER_ONLY)) {
+  const pct = process.argv[5] === undefined ? undefined : Number(process.argv[5]);
+  const actor = process.argv[2] === STORE_ONLY ? { def: storeActor, opts: {} } : { def: scheduler, opts: { percentageOfNodesToScore: pct } };
+  const host = await startHost({ natsUrl: process.argv[3]!, cluster: process.argv[4]!, actors: [actor] });
   process.stdout.write("ready\n");
   process.on("SIGTERM", () => void host.stop().then(() => process.exit(0)));
 } else if (import.meta.url === `file://${process.argv[1]}`) {
   const nodes = process.argv[2] ? [Number(process.argv[2])] : [1000, 5000];
   const pods = Number(process.argv[3] ?? 10_000);
-  const storeProcesses = Number(process.env.BENCH_STORE_PROCESSES ?? 0);
+  const runs = Number(process.argv[4] ?? 3);
+  const shape = (process.argv[5] ?? "pipeline") as SchedulerShape;
+  const storeProcesses = Number(process.env.BENCH_STORE_PROCESSES ?? 1);
   const rows = [];
-  for (const n of nodes) rows.push(await benchScheduler({ nodes: n, pods, storeProcesses }));
-  console.table(rows.map((r) => ({ nodes: r.nodes, pods: r.pods, "pods/s": r.podsPerSecond, "p50 ms": r.p50Ms, "p99 ms": r.p99Ms, "kube-scheduler threshold (published)": schedulerGate(r.nodes, r.pods)?.value ?? "none for this shape" })));
+  for (const n of nodes) rows.push(await benchSchedulerRuns({ nodes: n, pods, storeProcesses, runs, shape }));
+  console.table(rows.map((r) => ({ nodes: r.nodes, pods: r.pods, shape: r.shape, "pods/s min": r.min, "median": r.median, "max": r.max, "kube-scheduler threshold (published)": schedulerGate(r.nodes, r.pods)?.value ?? "none for this shape" })));
+  console.log(rows[0]?.processes);
 }

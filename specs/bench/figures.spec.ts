@@ -1,6 +1,17 @@
 import { expect } from "chai";
 import { storeFigures, dockerPeerFigures, scaleMemoryFigures, failoverFigures, schedulerFigures, schedulerGate } from "../../bench/figures.ts";
 import { verdict, ratioOf } from "../../bench/report/format.ts";
+import type { SchedulerRuns } from "../../bench/scheduler.ts";
+
+const runs = (nodes: number, shape: "pipeline" | "drain", rates: number[]): SchedulerRuns => {
+  const sorted = [...rates].sort((a, b) => a - b);
+  const processes = "separate processes: load generator, store ×1, scheduler, nats-server";
+  return {
+    nodes, pods: 10_000, shape, processes,
+    runs: rates.map((podsPerSecond) => ({ nodes, pods: 10_000, shape, processes, podsPerSecond, p50Ms: 1, p99Ms: 2 })),
+    min: sorted[0]!, median: sorted[Math.floor(sorted.length / 2)]!, max: sorted[sorted.length - 1]!,
+  };
+};
 
 describe("bench figures", () => {
   it("puts store creates beside the raw KV put with a goal of at most 1.5× its latency", () => {
@@ -42,11 +53,22 @@ describe("bench figures", () => {
     expect(schedulerGate(5000, 50_000)).to.include({ value: 810 });
     expect(schedulerGate(5000, 10_000)!.published).to.match(/performance-config\.yaml/);
     expect(schedulerGate(1000, 10_000)).to.equal(undefined);
-    const small = schedulerFigures({ nodes: 1000, pods: 10_000, podsPerSecond: 2000, p50Ms: 1, p99Ms: 2 })[0]!;
+    const small = schedulerFigures(runs(1000, "pipeline", [2000]))[0]!;
     expect(small.anchor).to.equal(undefined);
     expect(small.goal).to.equal(undefined);
-    const big = schedulerFigures({ nodes: 5000, pods: 10_000, podsPerSecond: 2000, p50Ms: 1, p99Ms: 2 })[0]!;
+    const big = schedulerFigures(runs(5000, "pipeline", [2000]))[0]!;
     expect(big.anchor!.value).to.equal(680);
+    expect(big.goal!.value).to.equal(3000);
+  });
+  it("reports the scheduler's median with the spread of its runs and where each part ran", () => {
+    const f = schedulerFigures(runs(5000, "pipeline", [2100, 2500, 1900]))[0]!;
+    expect(f.value).to.equal(2100);
+    expect(f.note).to.match(/median of 3 runs \(min 1900, max 2500 pods\/s\)/).and.to.match(/separate processes/);
+    const d = schedulerFigures(runs(5000, "drain", [4100, 3900, 4500]))[0]!;
+    expect(d.value).to.equal(4100);
+    expect(d.anchor!.value).to.equal(3750);
+    expect(d.anchor!.published).to.match(/C1M/);
+    expect(d.goal!.value).to.equal(4000);
   });
   it("states both configurations of the failover comparison and names every published anchor's source", () => {
     const f = failoverFigures({ mode: "kill", seconds: 6 })[0]!;
