@@ -51,6 +51,17 @@ export interface LinuxContainerResources {
   memory_limit_in_bytes?: number;
 }
 
+export type MountPropagation = "PROPAGATION_PRIVATE" | "PROPAGATION_HOST_TO_CONTAINER" | "PROPAGATION_BIDIRECTIONAL";
+
+/** A host path (file or directory) bind-mounted into the container; the runtime follows a symlinked host_path. */
+export interface Mount {
+  container_path: string;
+  host_path: string;
+  readonly?: boolean;
+  selinux_relabel?: boolean;
+  propagation?: MountPropagation;
+}
+
 export interface ContainerConfig {
   metadata: { name: string; attempt: number };
   image: ImageSpec;
@@ -58,6 +69,7 @@ export interface ContainerConfig {
   args?: string[];
   working_dir?: string;
   envs?: { key: string; value: string }[];
+  mounts?: Mount[];
   labels?: Labels;
   annotations?: Labels;
   log_path?: string;
