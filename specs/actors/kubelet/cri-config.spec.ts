@@ -1,0 +1,42 @@
+import { expect } from "chai";
+import type { ContainerConfig } from "../../../actors/kubelet/engines/types.ts";
+import { containerConfig, resourcesFor, mountsFor } from "../../../actors/kubelet/engines/cri/config.ts";
+
+const scope = { cluster: "c1", nodeName: "n1", logRoot: "/logs" };
+const pod = { uid: "u1", namespace: "ns", name: "p" };
+const base: ContainerConfig = { name: "main", image: "busybox", env: {}, ports: [], imagePullPolicy: "IfNotPresent", init: false, attempt: 0 };
+
+describe("cri engine container config", () => {
+  describe("resourcesFor", () => {
+    it("takes cpu shares from the request, the quota from the limit over a 100 ms period, and the memory limit in bytes", () => {
+      expect(resourcesFor({ cpuRequestMillis: 250, cpuMillis: 500, memoryBytes: 64 << 20 })).to.deep.equal({ cpu_period: 100_000, cpu_quota: 50_000, cpu_shares: 256, memory_limit_in_bytes: 64 << 20 });
+    });
+    it("uses the limit for shares when no request is given, and the kernel minimum of 2 shares when neither is", () => {
+      expect(resourcesFor({ cpuMillis: 1000 }).cpu_shares).to.equal(1024);
+      expect(resourcesFor({})).to.deep.equal({ cpu_period: 100_000, cpu_quota: 0, cpu_shares: 2 });
+    });
+    it("gives a tiny cpu limit at least 1 ms of quota and keeps shares within the kernel's range", () => {
+      expect(resourcesFor({ cpuMillis: 1 }).cpu_quota).to.equal(1000);
+      expect(resourcesFor({ cpuRequestMillis: 1 }).cpu_shares).to.equal(2);
+      expect(resourcesFor({ cpuRequestMillis: 1_000_000 }).cpu_shares).to.equal(262_144);
+    });
+  });
+
+  describe("mounts", () => {
+    it("turns the kubelet's host mounts into CRI bind mounts with readonly, private propagation and no relabelling", () => {
+      const mounts = [
+        { source: "/var/lib/k/volumes/u1/cfg", target: "/etc/cfg", readOnly: true },
+        { source: "/var/lib/k/volumes/u1/scratch", target: "/scratch", readOnly: false },
+      ];
+      expect(mountsFor({ mounts })).to.deep.equal([
+        { container_path: "/etc/cfg", host_path: "/var/lib/k/volumes/u1/cfg", readonly: true, selinux_relabel: false, propagation: "PROPAGATION_PRIVATE" },
+        { container_path: "/scratch", host_path: "/var/lib/k/volumes/u1/scratch", readonly: false, selinux_relabel: false, propagation: "PROPAGATION_PRIVATE" },
+      ]);
+      const cfg = containerConfig(scope, pod, { ...base, mounts }, "sha256:1");
+      expect(cfg.mounts!.map((m) => [m.container_path, m.readonly])).to.deep.equal([["/etc/cfg", true], ["/scratch", false]]);
+    });
+    it("sends no mounts for a container without volumes", () => {
+      expect(containerConfig(scope, pod, base, "sha256:1").mounts).to.deep.equal([]);
+    });
+  });
+});
