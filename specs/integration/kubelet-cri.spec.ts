@@ -120,16 +120,58 @@ describe("kubelet on the cri engine (a private containerd)", function () {
       expect(lines.map((l) => l.replace(/^\S+Z /, "")).filter((l) => l !== "err-line")).to.deep.equal(["out-line", "x".repeat(20000), "no-newline"]);
     });
 
-    it("enforces cpu and memory limits through the container's cgroups", async () => {
-      const script = "echo mem=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes) quota=$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us) period=$(cat /sys/fs/cgroup/cpu/cpu.cfs_period_us); exec sleep 1000";
-      const p = podOf(node(), [{ name: "limited", image: BUSYBOX_IMAGE, imagePullPolicy: "IfNotPresent", command: ["sh", "-c", script], resources: { limits: { cpu: "500m", memory: "64Mi" } } }]);
+    it("enforces cpu and memory limits through the container's cgroups, with cpu shares from the request", async () => {
+      const script = "echo mem=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes) quota=$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us) period=$(cat /sys/fs/cgroup/cpu/cpu.cfs_period_us) shares=$(cat /sys/fs/cgroup/cpu/cpu.shares); exec sleep 1000";
+      const p = podOf(node(), [{ name: "limited", image: BUSYBOX_IMAGE, imagePullPolicy: "IfNotPresent", command: ["sh", "-c", script], resources: { limits: { cpu: "500m", memory: "64Mi" }, requests: { cpu: "250m" } } }]);
       await cluster.store.create("pods", "default", p);
       await waitPod(cluster, p, running, "running");
       const text = await waitFor(async () => {
         const t = await readLogs(cluster, node(), { namespace: "default", pod: p.metadata.name! });
         return t.includes("mem=") ? t : undefined;
       }, { what: "the limits in the log" });
-      expect(text.trim()).to.equal(`mem=${64 * 1024 * 1024} quota=50000 period=100000`);
+      expect(text.trim()).to.equal(`mem=${64 * 1024 * 1024} quota=50000 period=100000 shares=256`);
+    });
+
+    it("mounts hostPath, memory-backed emptyDir and subPath volumes with their sizes and read-only flags", async () => {
+      const hostDir = join(dataDir, "host-path");
+      const script = [
+        "echo from-pod > /host/written",
+        "echo mem=$(grep ' /mem ' /proc/mounts | cut -d' ' -f1,3)",
+        "echo size=$(df -k /mem | tail -n 1 | tr -s ' ' | cut -d' ' -f2)",
+        "if dd if=/dev/zero of=/mem/big bs=1k count=2048 2>/dev/null; then echo fill=fits; else echo fill=refused; fi",
+        "if touch /ro/x 2>/dev/null; then echo ro=writable; else echo ro=readonly; fi",
+        "echo in-sub > /sub/f",
+        "echo done",
+        "exec sleep 1000",
+      ].join("; ");
+      const p = podOf(node(), [{
+        name: "vols", image: BUSYBOX_IMAGE, imagePullPolicy: "IfNotPresent", command: ["sh", "-c", script],
+        volumeMounts: [
+          { name: "host", mountPath: "/host" },
+          { name: "mem", mountPath: "/mem" },
+          { name: "host", mountPath: "/ro", readOnly: true },
+          { name: "scratch", mountPath: "/sub", subPath: "a/b" },
+        ],
+      }], {
+        volumes: [
+          { name: "host", hostPath: { path: hostDir, type: "DirectoryOrCreate" } },
+          { name: "mem", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } },
+          { name: "scratch", emptyDir: {} },
+        ],
+      });
+      await cluster.store.create("pods", "default", p);
+      const cur = await waitPod(cluster, p, running, "running");
+      const text = await waitFor(async () => {
+        const t = await readLogs(cluster, node(), { namespace: "default", pod: p.metadata.name! });
+        return t.includes("done") ? t : undefined;
+      }, { what: "the volumes in the log" });
+      expect(text).to.include("mem=tmpfs tmpfs");
+      expect(text).to.include("size=1024");
+      expect(text).to.include("fill=refused");
+      expect(text).to.include("ro=readonly");
+      expect(readFileSync(join(hostDir, "written"), "utf8")).to.equal("from-pod\n");
+      const volumes = join(dataDir, "nodes", node(), "kubelet", cluster.cluster, node(), "volumes", cur.metadata.uid!);
+      expect(readFileSync(join(volumes, "scratch", "a", "b", "f"), "utf8")).to.equal("in-sub\n");
     });
 
     it("reports ErrImagePull with the runtime's message for an image that cannot be pulled", async () => {
