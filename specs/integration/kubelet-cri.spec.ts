@@ -5,7 +5,7 @@ import type { PrivateContainerd } from "../../actors/kubelet/engines/cri/contain
 import { expect } from "chai";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { startTestCluster, waitFor } from "../harness/cluster.ts";
 import { kubeletBehaviours, podOf, waitPod, running, readLogs } from "../actors/kubelet/behaviours.ts";
@@ -130,6 +130,17 @@ describe("kubelet on the cri engine (a private containerd)", function () {
         return t.includes("mem=") ? t : undefined;
       }, { what: "the limits in the log" });
       expect(text.trim()).to.equal(`mem=${64 * 1024 * 1024} quota=50000 period=100000 shares=256`);
+    });
+
+    it("ranks containers for the kernel's OOM killer by QoS class, as the kubelet does", async () => {
+      const script = "echo adj=$(cat /proc/self/oom_score_adj); exec sleep 1000";
+      const best = podOf(node(), [{ name: "best", image: BUSYBOX_IMAGE, imagePullPolicy: "IfNotPresent", command: ["sh", "-c", script] }]);
+      const burst = podOf(node(), [{ name: "burst", image: BUSYBOX_IMAGE, imagePullPolicy: "IfNotPresent", command: ["sh", "-c", script], resources: { requests: { memory: "1Gi" } } }]);
+      for (const p of [best, burst]) await cluster.store.create("pods", "default", p);
+      const adj = (p: typeof best) =>
+        waitFor(async () => /adj=(-?\d+)/.exec(await readLogs(cluster, node(), { namespace: "default", pod: p.metadata.name! }))?.[1], { what: `the oom_score_adj of ${p.metadata.name}` });
+      expect(await adj(best)).to.equal("1000");
+      expect(Number(await adj(burst))).to.equal(1000 - Math.floor((1000 * 2 ** 30) / totalmem()));
     });
 
     it("mounts hostPath, memory-backed emptyDir and subPath volumes with their sizes and read-only flags", async () => {

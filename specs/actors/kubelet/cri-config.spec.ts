@@ -15,6 +15,10 @@ describe("cri engine container config", () => {
       expect(resourcesFor({ cpuMillis: 1000 }).cpu_shares).to.equal(1024);
       expect(resourcesFor({})).to.deep.equal({ cpu_period: 100_000, cpu_quota: 0, cpu_shares: 2 });
     });
+    it("passes the QoS class's oom_score_adj when the kubelet gives one", () => {
+      expect(resourcesFor({ oomScoreAdj: 1000 }).oom_score_adj).to.equal(1000);
+      expect(resourcesFor({})).to.not.have.property("oom_score_adj");
+    });
     it("gives a tiny cpu limit at least 1 ms of quota and keeps shares within the kernel's range", () => {
       expect(resourcesFor({ cpuMillis: 1 }).cpu_quota).to.equal(1000);
       expect(resourcesFor({ cpuRequestMillis: 1 }).cpu_shares).to.equal(2);

@@ -68,15 +68,17 @@ export function cpuSharesFor(millis: number | undefined): number {
 /**
  * The container's cgroup settings as the kubelet asks a CRI runtime for them
  * (kuberuntime's calculateLinuxResources): shares from the cpu request (else the limit), a 100 ms
- * CFS period always, the quota from the cpu limit (0: none), the memory limit in bytes.
+ * CFS period always, the quota from the cpu limit (0: none), the memory limit in bytes, and the
+ * QoS class's oom_score_adj (a runtime that restricts it raises a negative one to its own).
  */
-export function resourcesFor(cfg: Pick<ContainerConfig, "cpuMillis" | "memoryBytes" | "cpuRequestMillis">): Cri.LinuxContainerResources {
+export function resourcesFor(cfg: Pick<ContainerConfig, "cpuMillis" | "memoryBytes" | "cpuRequestMillis" | "oomScoreAdj">): Cri.LinuxContainerResources {
   const r: Cri.LinuxContainerResources = {
     cpu_period: CPU_PERIOD_US,
     cpu_quota: cpuQuotaFor(cfg.cpuMillis),
     cpu_shares: cpuSharesFor(cfg.cpuRequestMillis || cfg.cpuMillis),
   };
   if (cfg.memoryBytes) r.memory_limit_in_bytes = cfg.memoryBytes;
+  if (cfg.oomScoreAdj !== undefined) r.oom_score_adj = cfg.oomScoreAdj;
   return r;
 }
 

@@ -49,6 +49,7 @@ export interface LinuxContainerResources {
   cpu_quota?: number;
   cpu_shares?: number;
   memory_limit_in_bytes?: number;
+  oom_score_adj?: number;
 }
 
 export type MountPropagation = "PROPAGATION_PRIVATE" | "PROPAGATION_HOST_TO_CONTAINER" | "PROPAGATION_BIDIRECTIONAL";
