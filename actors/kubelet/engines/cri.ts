@@ -34,6 +34,13 @@ export interface CriOptions {
 }
 
 const DEFAULT_POLL_MS = 250;
+/** How long after a SIGKILL exit the runtime may still learn that it was an OOM kill (its OOM event can follow the exit). */
+export const OOM_SETTLE_MS = 3_000;
+
+/** An exited view that may still change: a SIGKILL (137) not yet known as OOMKilled, within OOM_SETTLE_MS of its end. */
+export function mayTurnOomKilled(v: EngineContainer, nowMs: number): boolean {
+  return v.state === "exited" && v.exitCode === 137 && v.reason !== "OOMKilled" && nowMs - Date.parse(v.finishedAt ?? "") < OOM_SETTLE_MS;
+}
 
 const stateOf = (s: Cri.ContainerState): EngineContainer["state"] => (s === "CONTAINER_CREATED" ? "created" : s === "CONTAINER_EXITED" ? "exited" : "running");
 const iso = (ns: string) => {
@@ -163,11 +170,13 @@ export class CriEngine implements Engine {
     const views = await Promise.all(
       containers.map(async (c) => {
         const cached = this.views.get(c.id);
-        if (cached && cached.state === stateOf(c.state)) return cached;
+        if (cached && cached.state === stateOf(c.state) && !mayTurnOomKilled(cached, Date.now())) return cached;
         const s = await this.status(c.id).catch(() => undefined);
         if (!s) return undefined;
         const v = this.view(s);
         this.views.set(c.id, v);
+        // The runtime learnt of an OOM kill after the exit was reported: the pod syncs again.
+        if (cached?.state === "exited" && cached.reason !== v.reason) this.fire(c.id, v.pod);
         return v;
       }),
     );

@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import type { ContainerConfig } from "../../../actors/kubelet/engines/types.ts";
 import { containerConfig, resourcesFor, mountsFor } from "../../../actors/kubelet/engines/cri/config.ts";
+import { mayTurnOomKilled, OOM_SETTLE_MS } from "../../../actors/kubelet/engines/cri.ts";
 
 const scope = { cluster: "c1", nodeName: "n1", logRoot: "/logs" };
 const pod = { uid: "u1", namespace: "ns", name: "p" };
@@ -42,5 +43,21 @@ describe("cri engine container config", () => {
     it("sends no mounts for a container without volumes", () => {
       expect(containerConfig(scope, pod, base, "sha256:1").mounts).to.deep.equal([]);
     });
+  });
+});
+
+describe("cri engine exit views", () => {
+  const exited = (exitCode: number, reason: string, finishedAt: string) => ({ id: "c", pod, name: "main", attempt: 0, init: false, state: "exited" as const, image: "busybox", imageID: "sha256:1", exitCode, reason, finishedAt });
+  const end = "2026-01-01T00:00:00Z";
+  const at = (ms: number) => Date.parse(end) + ms;
+
+  it("looks again at a SIGKILL exit for a moment, since containerd may learn of the OOM kill after the exit", () => {
+    expect(mayTurnOomKilled(exited(137, "Error", end), at(500))).to.equal(true);
+    expect(mayTurnOomKilled(exited(137, "Error", end), at(OOM_SETTLE_MS + 1))).to.equal(false);
+  });
+  it("keeps other exits and known OOM kills as they are", () => {
+    expect(mayTurnOomKilled(exited(137, "OOMKilled", end), at(500))).to.equal(false);
+    expect(mayTurnOomKilled(exited(1, "Error", end), at(500))).to.equal(false);
+    expect(mayTurnOomKilled({ ...exited(137, "Error", end), state: "running" as const }, at(500))).to.equal(false);
   });
 });
