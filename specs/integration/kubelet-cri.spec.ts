@@ -1,6 +1,9 @@
 import type { TestCluster } from "../harness/cluster.ts";
 import type { Container, Node } from "../../bus/resources.ts";
 import type { Host } from "../../runtime/host.ts";
+import type { NodeMetricsReport, PodMetricsReport } from "../../bus/metrics.ts";
+import { subjects } from "../../bus/subjects.ts";
+import { decode } from "../../bus/codec.ts";
 import type { PrivateContainerd } from "../../actors/kubelet/engines/cri/containerd-process.ts";
 import { expect } from "chai";
 import { execFileSync } from "node:child_process";
@@ -71,7 +74,7 @@ describe("kubelet on the cri engine (a private containerd)", function () {
     const node = () => `${nodeName}-x`;
     before(async function () {
       if (!ctrd) this.skip();
-      host = await cluster.startActors([{ def: kubelet, opts: { ...kubeletOpts("-x"), stopPodsOnExit: true } }]);
+      host = await cluster.startActors([{ def: kubelet, opts: { ...kubeletOpts("-x"), stopPodsOnExit: true, metricsIntervalMs: 500 } }]);
     });
     after(async () => host?.stop());
 
@@ -130,6 +133,27 @@ describe("kubelet on the cri engine (a private containerd)", function () {
         return t.includes("mem=") ? t : undefined;
       }, { what: "the limits in the log" });
       expect(text.trim()).to.equal(`mem=${64 * 1024 * 1024} quota=50000 period=100000 shares=256`);
+    });
+
+    it("reports a busy container's cpu and memory from the runtime's stats, within its cpu limit", async () => {
+      const p = podOf(node(), [{ name: "busy", image: BUSYBOX_IMAGE, imagePullPolicy: "IfNotPresent", command: ["sh", "-c", "while :; do :; done"], resources: { limits: { cpu: "200m", memory: "32Mi" } } }]);
+      const seen: PodMetricsReport[] = [];
+      const sub = cluster.nc.subscribe(subjects(cluster.cluster).nodeMetrics(node()), {
+        callback: (_e, m) => {
+          const found = decode<NodeMetricsReport>(m.data).pods.find((x) => x.name === p.metadata.name);
+          if (found) seen.push(found);
+        },
+      });
+      try {
+        await cluster.store.create("pods", "default", p);
+        await waitPod(cluster, p, running, "running");
+        const busy = await waitFor(() => seen.find((r) => (r.containers[0]?.cpuNanoCores ?? 0) > 0), { timeoutMs: 20_000, what: "a metrics report with the busy container's cpu" });
+        expect(busy.containers[0]!.name).to.equal("busy");
+        expect(busy.containers[0]!.cpuNanoCores).to.be.below(0.4e9);
+        expect(busy.containers[0]!.memoryWorkingSetBytes).to.be.above(0).and.below(32 * 2 ** 20);
+      } finally {
+        sub.unsubscribe();
+      }
     });
 
     it("ranks containers for the kernel's OOM killer by QoS class, as the kubelet does", async () => {

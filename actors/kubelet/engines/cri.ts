@@ -7,7 +7,7 @@
  * re-adopts what it finds. containerd 1.6 has no GetContainerEvents: exits are found by listing the
  * node's containers every `pollMs`. Logs are read from the CRI log files (cri/log-format.ts).
  */
-import type { Engine, EngineContainer, SandboxInfo, ContainerConfig, PodRef, LogStream, ExecResult, LogOptions } from "./types.ts";
+import type { Engine, EngineContainer, SandboxInfo, ContainerConfig, PodRef, LogStream, ExecResult, LogOptions, ContainerUsage } from "./types.ts";
 import type { Logger } from "../../../runtime/logger.ts";
 import type * as Cri from "./cri/types.ts";
 import { readFile, rm, stat } from "node:fs/promises";
@@ -18,6 +18,7 @@ import { rfc3339 } from "../../../bus/time.ts";
 import { tailText, followFile } from "./log-files.ts";
 import { CriClient, CriError, isNotFound, nanosToMs } from "./cri/client.ts";
 import { CriLogDecoder } from "./cri/log-format.ts";
+import { containerUsage } from "./cri/stats.ts";
 import { BUSYBOX_IMAGE, importImages } from "./cri/image-archive.ts";
 import { Label, IMAGE_ANNOTATION, scopeSelector, podOfLabels, podLogDir, sandboxConfig, containerConfig } from "./cri/config.ts";
 import type { NodeScope } from "./cri/config.ts";
@@ -282,6 +283,12 @@ export class CriEngine implements Engine {
       })(),
       cancel: f.cancel,
     };
+  }
+
+  /** Usage of the node's running containers, as the runtime samples it (cri/stats.ts). */
+  async stats(): Promise<ContainerUsage[]> {
+    const { stats } = await this.client.runtime("ListContainerStats", { filter: { label_selector: { ...scopeSelector(this.scope), [Label.role]: "container" } } });
+    return containerUsage(stats, Date.now());
   }
 
   onExit(cb: (c: { id: string; pod: PodRef }) => void): void {

@@ -2,6 +2,7 @@ import { expect } from "chai";
 import type { ContainerConfig } from "../../../actors/kubelet/engines/types.ts";
 import { containerConfig, resourcesFor, mountsFor } from "../../../actors/kubelet/engines/cri/config.ts";
 import { mayTurnOomKilled, OOM_SETTLE_MS } from "../../../actors/kubelet/engines/cri.ts";
+import { containerUsage } from "../../../actors/kubelet/engines/cri/stats.ts";
 
 const scope = { cluster: "c1", nodeName: "n1", logRoot: "/logs" };
 const pod = { uid: "u1", namespace: "ns", name: "p" };
@@ -59,5 +60,16 @@ describe("cri engine exit views", () => {
     expect(mayTurnOomKilled(exited(137, "OOMKilled", end), at(500))).to.equal(false);
     expect(mayTurnOomKilled(exited(1, "Error", end), at(500))).to.equal(false);
     expect(mayTurnOomKilled({ ...exited(137, "Error", end), state: "running" as const }, at(500))).to.equal(false);
+  });
+});
+
+describe("cri engine usage", () => {
+  const labels = { "flotilla.pod.uid": "u1", "flotilla.pod.namespace": "ns", "flotilla.pod.name": "p", "flotilla.container": "main" };
+  it("reads cumulative cpu time and the working set at the runtime's sample time, leaving out containers without numbers", () => {
+    const stats = [
+      { attributes: { id: "c1", metadata: { name: "main", attempt: 0 }, labels, annotations: {} }, cpu: { timestamp: "1767225600000000000", usage_core_nano_seconds: { value: "1500000000" } }, memory: { timestamp: "1767225600000000000", working_set_bytes: { value: "4096" } } },
+      { attributes: { id: "c2", metadata: { name: "gone", attempt: 0 }, labels, annotations: {} }, cpu: null, memory: null },
+    ];
+    expect(containerUsage(stats, 42)).to.deep.equal([{ id: "c1", pod: { uid: "u1", namespace: "ns", name: "p" }, name: "main", cpuUsageNanos: 1.5e9, memoryWorkingSetBytes: 4096, at: 1767225600000 }]);
   });
 });

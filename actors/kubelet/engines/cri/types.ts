@@ -115,6 +115,15 @@ export interface Image {
 
 type Filter = { label_selector?: Labels; id?: string };
 
+/** A uint64 wrapper (a decimal string, as int64s are); null when the runtime has no value. */
+export type UInt64Value = { value: string } | null;
+
+export interface ContainerStats {
+  attributes: { id: string; metadata: { name: string; attempt: number }; labels: Labels; annotations: Labels } | null;
+  cpu: { timestamp: string; usage_core_nano_seconds: UInt64Value } | null;
+  memory: { timestamp: string; working_set_bytes: UInt64Value } | null;
+}
+
 /** Request and response of each RuntimeService RPC used. */
 export interface RuntimeRpcs {
   Version: [{ version?: string }, { version: string; runtime_name: string; runtime_version: string; runtime_api_version: string }];
@@ -129,6 +138,7 @@ export interface RuntimeRpcs {
   RemoveContainer: [{ container_id: string }, object];
   ListContainers: [{ filter?: Filter & { pod_sandbox_id?: string; state?: { state: ContainerState } } }, { containers: Container[] }];
   ContainerStatus: [{ container_id: string; verbose?: boolean }, { status: ContainerStatus | null }];
+  ListContainerStats: [{ filter?: { id?: string; pod_sandbox_id?: string; label_selector?: Labels } }, { stats: ContainerStats[] }];
   ExecSync: [{ container_id: string; cmd: string[]; timeout: number }, { stdout: Buffer; stderr: Buffer; exit_code: number }];
 }
 
