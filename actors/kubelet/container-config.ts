@@ -11,6 +11,8 @@ import { resolveEnv } from "./env.ts";
 import { serviceEnv } from "../../bus/service-links.ts";
 import { isCode, ErrorCode } from "../../bus/errors.ts";
 import { milliCpu, units } from "../../bus/quantity.ts";
+import { oomScoreAdj } from "./oom-score.ts";
+import { totalmem } from "node:os";
 
 export function pullPolicy(c: Container): ContainerConfig["imagePullPolicy"] {
   if (c.imagePullPolicy) return c.imagePullPolicy;
@@ -94,6 +96,12 @@ async function masterServiceEnv(store: StoreClient, ctx: { bridgeAddress?: strin
   return serviceEnv([svc], { bridgeAddress: ctx.bridgeAddress });
 }
 
+function oomScoreOf(pod: Pod, c: Container): { oomScoreAdj?: number } {
+  const request = c.resources?.requests?.memory ?? c.resources?.limits?.memory;
+  const adj = oomScoreAdj(pod.status?.qosClass, request !== undefined ? units(request) : 0, totalmem());
+  return adj === undefined ? {} : { oomScoreAdj: adj };
+}
+
 export async function containerConfig(
   store: StoreClient,
   pod: Pod,
@@ -119,6 +127,7 @@ export async function containerConfig(
     cpuMillis: limits.cpu !== undefined ? milliCpu(limits.cpu) : undefined,
     memoryBytes: limits.memory !== undefined ? units(limits.memory) : undefined,
     ...(c.resources?.requests?.cpu !== undefined ? { cpuRequestMillis: milliCpu(c.resources.requests.cpu) } : {}),
+    ...oomScoreOf(pod, c),
     imagePullPolicy: pullPolicy(c),
     init,
     attempt,

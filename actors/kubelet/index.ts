@@ -126,7 +126,7 @@ export async function startKubelet(ctx: ActorContext, opts: KubeletOptions): Pro
           root: join(opts.dataDir ?? defaultDataDir(), "kubelet", ctx.cluster, nodeName, "volumes"),
           store: ctx.store,
           log,
-          memoryAsTmpfs: engine.name === "docker" && process.getuid?.() === 0,
+          memoryAsTmpfs: (engine.name === "docker" || engine.name === "cri") && process.getuid?.() === 0,
           tokens: new PodTokens({ nc: ctx.nc, subjects: ctx.subjects, nodeName, now: ctx.now, log }),
         });
   let sources: VolumeSources | undefined;

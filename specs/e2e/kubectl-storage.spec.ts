@@ -1,6 +1,6 @@
 /**
- * Persistent storage as a user sees it through the real kubectl 1.32, on the docker and process
- * engines: the default `local-path` StorageClass, a claim that waits for its first consumer, is
+ * Persistent storage as a user sees it through the real kubectl 1.32, on the docker, process and
+ * cri engines: the default `local-path` StorageClass, a claim that waits for its first consumer, is
  * provisioned on the node the scheduler picked and bound; its data survives a container restart
  * and the pod being deleted and created again (which the volume's node affinity sends back to the
  * same node, although the scheduler's scores prefer the other one); `kubectl get pv,pvc,sc` prints
@@ -15,6 +15,8 @@ import { startApiEnv } from "./api-server-env.ts";
 import { ACTORS } from "../../actors/registry.ts";
 import { waitFor, withPodCleanup } from "../harness/cluster.ts";
 import { needEngineImages, BUSYBOX_IMAGE } from "../harness/images.ts";
+import type { SpecContainerd } from "../harness/cri.ts";
+import { specContainerd, criOpts } from "../harness/cri.ts";
 
 const claim = (ns: string) => `apiVersion: v1
 kind: PersistentVolumeClaim
@@ -59,14 +61,15 @@ spec:
 
 const squash = (s: string) => s.trim().split("\n").map((l) => l.trim().split(/\s{2,}/));
 
-for (const engine of ["docker", "process"] as const) {
+for (const engine of ["docker", "process", "cri"] as const) {
   describe(`persistent volumes through kubectl (${engine} engine)`, function () {
     this.timeout(180_000);
     let env: ApiEnv;
+    let ctrd: SpecContainerd | undefined;
     const ns = `pv-${engine}`;
     const nodes = [`pv-${engine}-a`, `pv-${engine}-b`];
-    const dir = engine === "docker" ? "/data" : `/run/flotilla-pv-spec-${process.pid}`;
-    const image = engine === "docker" ? BUSYBOX_IMAGE : "busybox";
+    const dir = engine === "process" ? `/run/flotilla-pv-spec-${process.pid}` : "/data";
+    const image = engine === "process" ? "busybox" : BUSYBOX_IMAGE;
     let pvNode = "";
     let pvName = "";
     const ok = async (args: string[]) => {
@@ -88,20 +91,25 @@ for (const engine of ["docker", "process"] as const) {
     before(async function () {
       await needEngineImages(this, engine);
       if (engine === "process" && process.getuid?.() !== 0) this.skip();
+      // Both nodes' kubelets share one containerd; each touches only its own pods.
+      if (engine === "cri") ctrd = await specContainerd(this, "10.88.252.0/24");
       env = await startApiEnv();
       await env.tc.startActors(
         withPodCleanup([
           { def: ACTORS.scheduler! },
           { def: ACTORS["pv-controller"]! },
-          ...nodes.map((n) => ({ def: ACTORS.kubelet!, opts: { nodeName: n, engine, dataDir: env.dir, capacity: { cpu: "2", memory: "4Gi" }, backoffBaseMs: 200 } })),
+          ...nodes.map((n) => ({ def: ACTORS.kubelet!, opts: { nodeName: n, engine, dataDir: env.dir, ...criOpts(engine, ctrd), capacity: { cpu: "2", memory: "4Gi" }, backoffBaseMs: 200 } })),
         ]),
       );
       await ok(["create", "namespace", ns]);
     });
-    after(async () => {
-      if (!env) return;
-      await env.kubectl(["delete", "pods", "--all", "-n", ns, "--grace-period=0", "--force", "--wait=true"]).catch(() => undefined);
-      await env.stop();
+    after(async function () {
+      this.timeout(120_000);
+      if (env) {
+        await env.kubectl(["delete", "pods", "--all", "-n", ns, "--grace-period=0", "--force", "--wait=true"]).catch(() => undefined);
+        await env.stop();
+      }
+      await ctrd?.stop();
     });
 
     it("has a default local-path StorageClass, printed as Kubernetes prints it", async () => {

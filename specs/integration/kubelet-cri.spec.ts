@@ -1,11 +1,14 @@
 import type { TestCluster } from "../harness/cluster.ts";
 import type { Container, Node } from "../../bus/resources.ts";
 import type { Host } from "../../runtime/host.ts";
+import type { NodeMetricsReport, PodMetricsReport } from "../../bus/metrics.ts";
+import { subjects } from "../../bus/subjects.ts";
+import { decode } from "../../bus/codec.ts";
 import type { PrivateContainerd } from "../../actors/kubelet/engines/cri/containerd-process.ts";
 import { expect } from "chai";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { startTestCluster, waitFor } from "../harness/cluster.ts";
 import { kubeletBehaviours, podOf, waitPod, running, readLogs } from "../actors/kubelet/behaviours.ts";
@@ -71,7 +74,7 @@ describe("kubelet on the cri engine (a private containerd)", function () {
     const node = () => `${nodeName}-x`;
     before(async function () {
       if (!ctrd) this.skip();
-      host = await cluster.startActors([{ def: kubelet, opts: { ...kubeletOpts("-x"), stopPodsOnExit: true } }]);
+      host = await cluster.startActors([{ def: kubelet, opts: { ...kubeletOpts("-x"), stopPodsOnExit: true, metricsIntervalMs: 500 } }]);
     });
     after(async () => host?.stop());
 
@@ -120,16 +123,90 @@ describe("kubelet on the cri engine (a private containerd)", function () {
       expect(lines.map((l) => l.replace(/^\S+Z /, "")).filter((l) => l !== "err-line")).to.deep.equal(["out-line", "x".repeat(20000), "no-newline"]);
     });
 
-    it("enforces cpu and memory limits through the container's cgroups", async () => {
-      const script = "echo mem=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes) quota=$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us) period=$(cat /sys/fs/cgroup/cpu/cpu.cfs_period_us); exec sleep 1000";
-      const p = podOf(node(), [{ name: "limited", image: BUSYBOX_IMAGE, imagePullPolicy: "IfNotPresent", command: ["sh", "-c", script], resources: { limits: { cpu: "500m", memory: "64Mi" } } }]);
+    it("enforces cpu and memory limits through the container's cgroups, with cpu shares from the request", async () => {
+      const script = "echo mem=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes) quota=$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us) period=$(cat /sys/fs/cgroup/cpu/cpu.cfs_period_us) shares=$(cat /sys/fs/cgroup/cpu/cpu.shares); exec sleep 1000";
+      const p = podOf(node(), [{ name: "limited", image: BUSYBOX_IMAGE, imagePullPolicy: "IfNotPresent", command: ["sh", "-c", script], resources: { limits: { cpu: "500m", memory: "64Mi" }, requests: { cpu: "250m" } } }]);
       await cluster.store.create("pods", "default", p);
       await waitPod(cluster, p, running, "running");
       const text = await waitFor(async () => {
         const t = await readLogs(cluster, node(), { namespace: "default", pod: p.metadata.name! });
         return t.includes("mem=") ? t : undefined;
       }, { what: "the limits in the log" });
-      expect(text.trim()).to.equal(`mem=${64 * 1024 * 1024} quota=50000 period=100000`);
+      expect(text.trim()).to.equal(`mem=${64 * 1024 * 1024} quota=50000 period=100000 shares=256`);
+    });
+
+    it("reports a busy container's cpu and memory from the runtime's stats, within its cpu limit", async () => {
+      const p = podOf(node(), [{ name: "busy", image: BUSYBOX_IMAGE, imagePullPolicy: "IfNotPresent", command: ["sh", "-c", "while :; do :; done"], resources: { limits: { cpu: "200m", memory: "32Mi" } } }]);
+      const seen: PodMetricsReport[] = [];
+      const sub = cluster.nc.subscribe(subjects(cluster.cluster).nodeMetrics(node()), {
+        callback: (_e, m) => {
+          const found = decode<NodeMetricsReport>(m.data).pods.find((x) => x.name === p.metadata.name);
+          if (found) seen.push(found);
+        },
+      });
+      try {
+        await cluster.store.create("pods", "default", p);
+        await waitPod(cluster, p, running, "running");
+        const busy = await waitFor(() => seen.find((r) => (r.containers[0]?.cpuNanoCores ?? 0) > 0), { timeoutMs: 20_000, what: "a metrics report with the busy container's cpu" });
+        expect(busy.containers[0]!.name).to.equal("busy");
+        expect(busy.containers[0]!.cpuNanoCores).to.be.below(0.4e9);
+        expect(busy.containers[0]!.memoryWorkingSetBytes).to.be.above(0).and.below(32 * 2 ** 20);
+      } finally {
+        sub.unsubscribe();
+      }
+    });
+
+    it("ranks containers for the kernel's OOM killer by QoS class, as the kubelet does", async () => {
+      const script = "echo adj=$(cat /proc/self/oom_score_adj); exec sleep 1000";
+      const best = podOf(node(), [{ name: "best", image: BUSYBOX_IMAGE, imagePullPolicy: "IfNotPresent", command: ["sh", "-c", script] }]);
+      const burst = podOf(node(), [{ name: "burst", image: BUSYBOX_IMAGE, imagePullPolicy: "IfNotPresent", command: ["sh", "-c", script], resources: { requests: { memory: "1Gi" } } }]);
+      for (const p of [best, burst]) await cluster.store.create("pods", "default", p);
+      const adj = (p: typeof best) =>
+        waitFor(async () => /adj=(-?\d+)/.exec(await readLogs(cluster, node(), { namespace: "default", pod: p.metadata.name! }))?.[1], { what: `the oom_score_adj of ${p.metadata.name}` });
+      expect(await adj(best)).to.equal("1000");
+      expect(Number(await adj(burst))).to.equal(1000 - Math.floor((1000 * 2 ** 30) / totalmem()));
+    });
+
+    it("mounts hostPath, memory-backed emptyDir and subPath volumes with their sizes and read-only flags", async () => {
+      const hostDir = join(dataDir, "host-path");
+      const script = [
+        "echo from-pod > /host/written",
+        "echo mem=$(grep ' /mem ' /proc/mounts | cut -d' ' -f1,3)",
+        "echo size=$(df -k /mem | tail -n 1 | tr -s ' ' | cut -d' ' -f2)",
+        "if dd if=/dev/zero of=/mem/big bs=1k count=2048 2>/dev/null; then echo fill=fits; else echo fill=refused; fi",
+        "if touch /ro/x 2>/dev/null; then echo ro=writable; else echo ro=readonly; fi",
+        "echo in-sub > /sub/f",
+        "echo done",
+        "exec sleep 1000",
+      ].join("; ");
+      const p = podOf(node(), [{
+        name: "vols", image: BUSYBOX_IMAGE, imagePullPolicy: "IfNotPresent", command: ["sh", "-c", script],
+        volumeMounts: [
+          { name: "host", mountPath: "/host" },
+          { name: "mem", mountPath: "/mem" },
+          { name: "host", mountPath: "/ro", readOnly: true },
+          { name: "scratch", mountPath: "/sub", subPath: "a/b" },
+        ],
+      }], {
+        volumes: [
+          { name: "host", hostPath: { path: hostDir, type: "DirectoryOrCreate" } },
+          { name: "mem", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } },
+          { name: "scratch", emptyDir: {} },
+        ],
+      });
+      await cluster.store.create("pods", "default", p);
+      const cur = await waitPod(cluster, p, running, "running");
+      const text = await waitFor(async () => {
+        const t = await readLogs(cluster, node(), { namespace: "default", pod: p.metadata.name! });
+        return t.includes("done") ? t : undefined;
+      }, { what: "the volumes in the log" });
+      expect(text).to.include("mem=tmpfs tmpfs");
+      expect(text).to.include("size=1024");
+      expect(text).to.include("fill=refused");
+      expect(text).to.include("ro=readonly");
+      expect(readFileSync(join(hostDir, "written"), "utf8")).to.equal("from-pod\n");
+      const volumes = join(dataDir, "nodes", node(), "kubelet", cluster.cluster, node(), "volumes", cur.metadata.uid!);
+      expect(readFileSync(join(volumes, "scratch", "a", "b", "f"), "utf8")).to.equal("in-sub\n");
     });
 
     it("reports ErrImagePull with the runtime's message for an image that cannot be pulled", async () => {

@@ -7,7 +7,7 @@
  * re-adopts what it finds. containerd 1.6 has no GetContainerEvents: exits are found by listing the
  * node's containers every `pollMs`. Logs are read from the CRI log files (cri/log-format.ts).
  */
-import type { Engine, EngineContainer, SandboxInfo, ContainerConfig, PodRef, LogStream, ExecResult, LogOptions } from "./types.ts";
+import type { Engine, EngineContainer, SandboxInfo, ContainerConfig, PodRef, LogStream, ExecResult, LogOptions, ContainerUsage } from "./types.ts";
 import type { Logger } from "../../../runtime/logger.ts";
 import type * as Cri from "./cri/types.ts";
 import { readFile, rm, stat } from "node:fs/promises";
@@ -18,6 +18,7 @@ import { rfc3339 } from "../../../bus/time.ts";
 import { tailText, followFile } from "./log-files.ts";
 import { CriClient, CriError, isNotFound, nanosToMs } from "./cri/client.ts";
 import { CriLogDecoder } from "./cri/log-format.ts";
+import { containerUsage } from "./cri/stats.ts";
 import { BUSYBOX_IMAGE, importImages } from "./cri/image-archive.ts";
 import { Label, IMAGE_ANNOTATION, scopeSelector, podOfLabels, podLogDir, sandboxConfig, containerConfig } from "./cri/config.ts";
 import type { NodeScope } from "./cri/config.ts";
@@ -34,6 +35,13 @@ export interface CriOptions {
 }
 
 const DEFAULT_POLL_MS = 250;
+/** How long after a SIGKILL exit the runtime may still learn that it was an OOM kill (its OOM event can follow the exit). */
+export const OOM_SETTLE_MS = 3_000;
+
+/** An exited view that may still change: a SIGKILL (137) not yet known as OOMKilled, within OOM_SETTLE_MS of its end. */
+export function mayTurnOomKilled(v: EngineContainer, nowMs: number): boolean {
+  return v.state === "exited" && v.exitCode === 137 && v.reason !== "OOMKilled" && nowMs - Date.parse(v.finishedAt ?? "") < OOM_SETTLE_MS;
+}
 
 const stateOf = (s: Cri.ContainerState): EngineContainer["state"] => (s === "CONTAINER_CREATED" ? "created" : s === "CONTAINER_EXITED" ? "exited" : "running");
 const iso = (ns: string) => {
@@ -163,11 +171,13 @@ export class CriEngine implements Engine {
     const views = await Promise.all(
       containers.map(async (c) => {
         const cached = this.views.get(c.id);
-        if (cached && cached.state === stateOf(c.state)) return cached;
+        if (cached && cached.state === stateOf(c.state) && !mayTurnOomKilled(cached, Date.now())) return cached;
         const s = await this.status(c.id).catch(() => undefined);
         if (!s) return undefined;
         const v = this.view(s);
         this.views.set(c.id, v);
+        // The runtime learnt of an OOM kill after the exit was reported: the pod syncs again.
+        if (cached?.state === "exited" && cached.reason !== v.reason) this.fire(c.id, v.pod);
         return v;
       }),
     );
@@ -273,6 +283,12 @@ export class CriEngine implements Engine {
       })(),
       cancel: f.cancel,
     };
+  }
+
+  /** Usage of the node's running containers, as the runtime samples it (cri/stats.ts). */
+  async stats(): Promise<ContainerUsage[]> {
+    const { stats } = await this.client.runtime("ListContainerStats", { filter: { label_selector: { ...scopeSelector(this.scope), [Label.role]: "container" } } });
+    return containerUsage(stats, Date.now());
   }
 
   onExit(cb: (c: { id: string; pod: PodRef }) => void): void {

@@ -37,6 +37,8 @@ export interface ContainerConfig {
   memoryBytes?: number;
   /** cpu request in millicores (cpu weight), when given. */
   cpuRequestMillis?: number;
+  /** The kernel's OOM-kill preference by the pod's QoS class (oom-score.ts), for engines that set it. */
+  oomScoreAdj?: number;
   imagePullPolicy: "Always" | "IfNotPresent" | "Never";
   /** True for init containers. */
   init: boolean;

@@ -1,7 +1,8 @@
 /**
  * How the cri engine names things for the runtime: the labels that keep a container to its
  * cluster, node and pod (the docker engine's label keys), the pod sandbox config (log directory
- * per pod), and the container config (resources as cgroup CPU quota/shares and a memory limit).
+ * per pod), and the container config (resources as cgroup CPU quota/shares and a memory limit, the
+ * volume mounts as bind mounts).
  * Pure functions, no I/O.
  */
 import type { ContainerConfig, PodRef } from "../types.ts";
@@ -14,6 +15,9 @@ export { Label };
 /** The annotation that keeps the image as the pod spec named it (the runtime reports the resolved name). */
 export const IMAGE_ANNOTATION = "flotilla.image";
 export const CPU_PERIOD_US = 100_000;
+const MIN_QUOTA_US = 1000;
+const MIN_SHARES = 2;
+const MAX_SHARES = 262_144;
 
 export interface NodeScope {
   cluster: string;
@@ -49,16 +53,42 @@ export function sandboxConfig(s: NodeScope, pod: PodRef, o: { hostname?: string;
   };
 }
 
-/** cpu millicores → CFS quota over a 100 ms period and shares (1024 per core, at least 2). */
-export function resourcesFor(cfg: Pick<ContainerConfig, "cpuMillis" | "memoryBytes">): Cri.LinuxContainerResources {
-  const r: Cri.LinuxContainerResources = {};
-  if (cfg.cpuMillis) {
-    r.cpu_period = CPU_PERIOD_US;
-    r.cpu_quota = Math.max(1000, Math.round((cfg.cpuMillis * CPU_PERIOD_US) / 1000));
-    r.cpu_shares = Math.max(2, Math.round((cfg.cpuMillis * 1024) / 1000));
-  }
+/** The CFS quota of a cpu limit, as the kubelet computes it (0 = no limit; at least 1 ms per period). */
+export function cpuQuotaFor(millis: number | undefined): number {
+  if (!millis) return 0;
+  return Math.max(MIN_QUOTA_US, Math.floor((millis * CPU_PERIOD_US) / 1000));
+}
+
+/** cpu.shares of a cpu request, as the kubelet computes it: 1024 per core, between 2 and 262144; no request → 2. */
+export function cpuSharesFor(millis: number | undefined): number {
+  if (!millis) return MIN_SHARES;
+  return Math.min(MAX_SHARES, Math.max(MIN_SHARES, Math.floor((millis * 1024) / 1000)));
+}
+
+/**
+ * The container's cgroup settings as the kubelet asks a CRI runtime for them
+ * (kuberuntime's calculateLinuxResources): shares from the cpu request (else the limit), a 100 ms
+ * CFS period always, the quota from the cpu limit (0: none), the memory limit in bytes, and the
+ * QoS class's oom_score_adj (a runtime that restricts it raises a negative one to its own).
+ */
+export function resourcesFor(cfg: Pick<ContainerConfig, "cpuMillis" | "memoryBytes" | "cpuRequestMillis" | "oomScoreAdj">): Cri.LinuxContainerResources {
+  const r: Cri.LinuxContainerResources = {
+    cpu_period: CPU_PERIOD_US,
+    cpu_quota: cpuQuotaFor(cfg.cpuMillis),
+    cpu_shares: cpuSharesFor(cfg.cpuRequestMillis || cfg.cpuMillis),
+  };
   if (cfg.memoryBytes) r.memory_limit_in_bytes = cfg.memoryBytes;
+  if (cfg.oomScoreAdj !== undefined) r.oom_score_adj = cfg.oomScoreAdj;
   return r;
+}
+
+/**
+ * The volume mounts the kubelet resolved to host paths, as CRI mounts: private propagation and no
+ * SELinux relabelling (the kubelet's defaults). A directory mount shows the `..data` symlink swaps
+ * of configMap/secret/projected volumes as they happen; a subPath arrives as the file it named.
+ */
+export function mountsFor(cfg: Pick<ContainerConfig, "mounts">): Cri.Mount[] {
+  return (cfg.mounts ?? []).map((m) => ({ container_path: m.target, host_path: m.source, readonly: m.readOnly, selinux_relabel: false, propagation: "PROPAGATION_PRIVATE" }));
 }
 
 export function containerConfig(s: NodeScope, pod: PodRef, cfg: ContainerConfig, imageID: string): Cri.ContainerConfig {
@@ -69,6 +99,7 @@ export function containerConfig(s: NodeScope, pod: PodRef, cfg: ContainerConfig,
     args: cfg.args ?? [],
     working_dir: cfg.workingDir ?? "",
     envs: Object.entries(cfg.env).map(([key, value]) => ({ key, value })),
+    mounts: mountsFor(cfg),
     labels: labelsFor(s, pod, "container", { [Label.container]: cfg.name, [Label.attempt]: String(cfg.attempt), [Label.init]: String(cfg.init) }),
     annotations: { [IMAGE_ANNOTATION]: cfg.image },
     log_path: `${cfg.name}/${cfg.attempt}.log`,

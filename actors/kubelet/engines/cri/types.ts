@@ -49,6 +49,18 @@ export interface LinuxContainerResources {
   cpu_quota?: number;
   cpu_shares?: number;
   memory_limit_in_bytes?: number;
+  oom_score_adj?: number;
+}
+
+export type MountPropagation = "PROPAGATION_PRIVATE" | "PROPAGATION_HOST_TO_CONTAINER" | "PROPAGATION_BIDIRECTIONAL";
+
+/** A host path (file or directory) bind-mounted into the container; the runtime follows a symlinked host_path. */
+export interface Mount {
+  container_path: string;
+  host_path: string;
+  readonly?: boolean;
+  selinux_relabel?: boolean;
+  propagation?: MountPropagation;
 }
 
 export interface ContainerConfig {
@@ -58,6 +70,7 @@ export interface ContainerConfig {
   args?: string[];
   working_dir?: string;
   envs?: { key: string; value: string }[];
+  mounts?: Mount[];
   labels?: Labels;
   annotations?: Labels;
   log_path?: string;
@@ -102,6 +115,15 @@ export interface Image {
 
 type Filter = { label_selector?: Labels; id?: string };
 
+/** A uint64 wrapper (a decimal string, as int64s are); null when the runtime has no value. */
+export type UInt64Value = { value: string } | null;
+
+export interface ContainerStats {
+  attributes: { id: string; metadata: { name: string; attempt: number }; labels: Labels; annotations: Labels } | null;
+  cpu: { timestamp: string; usage_core_nano_seconds: UInt64Value } | null;
+  memory: { timestamp: string; working_set_bytes: UInt64Value } | null;
+}
+
 /** Request and response of each RuntimeService RPC used. */
 export interface RuntimeRpcs {
   Version: [{ version?: string }, { version: string; runtime_name: string; runtime_version: string; runtime_api_version: string }];
@@ -116,6 +138,7 @@ export interface RuntimeRpcs {
   RemoveContainer: [{ container_id: string }, object];
   ListContainers: [{ filter?: Filter & { pod_sandbox_id?: string; state?: { state: ContainerState } } }, { containers: Container[] }];
   ContainerStatus: [{ container_id: string; verbose?: boolean }, { status: ContainerStatus | null }];
+  ListContainerStats: [{ filter?: { id?: string; pod_sandbox_id?: string; label_selector?: Labels } }, { stats: ContainerStats[] }];
   ExecSync: [{ container_id: string; cmd: string[]; timeout: number }, { stdout: Buffer; stderr: Buffer; exit_code: number }];
 }
 
