@@ -310,6 +310,7 @@ describe("dashboard in a browser", function () {
       await p.getByRole("button", { name: "Delete team-app" }).waitFor();
       expect(await p.getByRole("button", { name: /^Delete web-/ }).count()).to.equal(0, "no delete in default");
       expect(await p.getByRole("button", { name: /^Scale/ }).count()).to.equal(0, "no scale in default");
+      expect(await p.getByText("view only").count()).to.equal(0, "not view only: it may act in team");
       await shot(p, "namespace-editor");
     } finally {
       await opsCtx.close();

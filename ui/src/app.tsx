@@ -3,7 +3,7 @@ import type { WhoAmI } from "./lib/api.ts";
 import type { Route } from "./lib/route.ts";
 import { useEffect, useState } from "preact/hooks";
 import { connection, whoami } from "./lib/api.ts";
-import { useConnection } from "./lib/hooks.ts";
+import { useConnection, useNamespaceNames } from "./lib/hooks.ts";
 import { NAV, hrefOf, parseHash } from "./lib/route.ts";
 import { stopAllWatchers } from "./lib/watcher.ts";
 import { Actors } from "./views/Actors.tsx";
@@ -50,6 +50,7 @@ export function App() {
   const [notice, setNotice] = useState<string | undefined>();
   const [namespace, setNs] = useState(sessionStorage.getItem(NS_KEY) ?? "");
   const route = useRoute();
+  const namespaces = useNamespaceNames();
   const answer = useAccess();
   const can = (a: Parameters<typeof answer>[0]) => answer(a) === true;
   const setNamespace = (ns: string) => {
@@ -133,8 +134,9 @@ export function App() {
       break;
   }
   const current = route.view === "pod" ? "workloads" : route.view;
-  // Where the namespace picker points ("" = cluster-wide): "view only" once every action is known to be refused.
-  const viewOnly = [Asks.deletePod(namespace), Asks.scaleDeployment(namespace), Asks.cordon()].every((a) => answer(a) === false);
+  // "view only" once every action is known to be refused where the picker points (all namespaces: in each of them too).
+  const scope = namespace ? [namespace] : ["", ...namespaces];
+  const viewOnly = [Asks.cordon(), ...scope.flatMap((ns) => [Asks.deletePod(ns), Asks.scaleDeployment(ns)])].every((a) => answer(a) === false);
   const nav = NAV.filter((n) => n.view !== "secrets" || can(Asks.listSecrets(namespace)) || current === "secrets");
   return (
     <>
