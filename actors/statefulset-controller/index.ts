@@ -104,6 +104,8 @@ export async function startStatefulSetController(ctx: ActorContext, opts: Statef
           await ctx.store.create("persistentvolumeclaims", ns, claim);
         } catch (e) {
           if (isCode(e, ErrorCode.AlreadyExists)) return;
+          // Kubernetes' recordClaimEvent; the pod is not created, and its own FailedCreate follows.
+          events.record(referenceTo(set), "Warning", "FailedCreate", `create Claim ${claim.metadata.name}${pod ? ` for Pod ${pod}` : ""} in StatefulSet ${setName} failed error: ${(e as Error).message}`);
           throw e;
         }
         const forPod = pod ? ` Pod ${pod}` : "";

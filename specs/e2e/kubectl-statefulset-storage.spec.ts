@@ -3,7 +3,8 @@
  * engine: each ordinal gets its own claim `data-web-N` from the default local-path class; a pod
  * deleted and re-created finds what it wrote; scaling down keeps the claim of the ordinal scaled
  * away (Retain) and scaling up again re-uses it; `whenScaled: Delete` removes it; deleting the set
- * under the default policy leaves the claims behind.
+ * under the default policy leaves the claims behind; a claim the API refuses (a quota) holds its
+ * pod back and says why.
  */
 import { expect } from "chai";
 import { writeFileSync } from "node:fs";
@@ -76,6 +77,7 @@ describe("StatefulSet volumeClaimTemplates through kubectl (process engine)", fu
       { def: ACTORS["pv-controller"]! },
       { def: ACTORS["statefulset-controller"]! },
       { def: ACTORS["garbage-collector"]! },
+      { def: ACTORS["quota-controller"]! },
       { def: ACTORS.kubelet!, opts: { nodeName: "sts-node", engine: "process", dataDir: env.dir, capacity: { cpu: "4", memory: "4Gi" }, backoffBaseMs: 200 } },
     ]);
     await ok(["create", "namespace", ns]);
@@ -131,5 +133,22 @@ describe("StatefulSet volumeClaimTemplates through kubectl (process engine)", fu
     await gone(["pod", "web-0"], "web-0 to be deleted with its set");
     expect(await claimRows()).to.deep.equal(["data-web-0 Bound"]);
     expect(await ok(["get", "pvc", "data-web-0", "-n", ns, "-o", "jsonpath={.metadata.ownerReferences}"])).to.equal("");
+  });
+
+  it("creates no pod whose claim the API refuses, and says why on the StatefulSet", async () => {
+    const f = join(env.dir, "quota.yaml");
+    writeFileSync(f, `apiVersion: v1
+kind: ResourceQuota
+metadata: {name: one-claim, namespace: ${ns}}
+spec: {hard: {persistentvolumeclaims: "1"}}
+---
+${statefulSet(ns, dir).replace(/\bweb\b/g, "quota")}`);
+    await ok(["apply", "-f", f]);
+    const events = await waitFor(async () => {
+      const out = await ok(["get", "events", "-n", ns, "--field-selector", "involvedObject.name=quota"]);
+      return out.includes("create Claim data-quota-0 for Pod quota-0 in StatefulSet quota failed") ? out : undefined;
+    }, { timeoutMs: 60_000, what: "the FailedCreate event of the refused claim" });
+    expect(events).to.include("exceeded quota");
+    expect((await env.kubectl(["get", "pod", "quota-0", "-n", ns])).stderr).to.include("NotFound");
   });
 });
