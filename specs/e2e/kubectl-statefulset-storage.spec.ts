@@ -3,7 +3,7 @@
  * engine: each ordinal gets its own claim `data-web-N` from the default local-path class; a pod
  * deleted and re-created finds what it wrote; scaling down keeps the claim of the ordinal scaled
  * away (Retain) and scaling up again re-uses it; `whenScaled: Delete` removes it; deleting the set
- * under the default policy leaves the claims behind; a claim the API refuses (a quota) holds its
+ * under the default policy leaves the claims behind, under `whenDeleted: Delete` takes them along; a claim the API refuses (a quota) holds its
  * pod back and says why.
  */
 import { expect } from "chai";
@@ -133,6 +133,21 @@ describe("StatefulSet volumeClaimTemplates through kubectl (process engine)", fu
     await gone(["pod", "web-0"], "web-0 to be deleted with its set");
     expect(await claimRows()).to.deep.equal(["data-web-0 Bound"]);
     expect(await ok(["get", "pvc", "data-web-0", "-n", ns, "-o", "jsonpath={.metadata.ownerReferences}"])).to.equal("");
+  });
+
+  it("deletes the claims with the StatefulSet when whenDeleted is Delete", async () => {
+    const f = join(env.dir, "gone.yaml");
+    const yaml = statefulSet(ns, dir)
+      .replace(/\bweb\b/g, "gone")
+      .replace("replicas: 2", "replicas: 1")
+      .replace("  volumeClaimTemplates:", "  persistentVolumeClaimRetentionPolicy: {whenDeleted: Delete}\n  volumeClaimTemplates:");
+    writeFileSync(f, yaml);
+    await ok(["apply", "-f", f]);
+    expect(await logOf("gone-0", "wrote gone-0")).to.equal("wrote gone-0");
+    expect(await ok(["get", "pvc", "data-gone-0", "-n", ns, "-o", "jsonpath={.metadata.ownerReferences[0].kind}/{.metadata.ownerReferences[0].name}"])).to.equal("StatefulSet/gone");
+    await ok(["delete", "statefulset", "gone", "-n", ns, "--wait=true"]);
+    await gone(["pvc", "data-gone-0"], "data-gone-0 to be deleted with its set");
+    expect(await claimRows()).to.deep.equal(["data-web-0 Bound"]);
   });
 
   it("creates no pod whose claim the API refuses, and says why on the StatefulSet", async () => {
