@@ -101,15 +101,15 @@ export function Workloads(p: { namespace: string; setNamespace: (ns: string) => 
                 {scaleColumn && (
                   <td>
                     {mayScale(d) && (
-                    <button
-                      type="button"
-                      onClick={() => {
-                        setReplicas(String(d.spec?.replicas ?? 1));
-                        setPending({ type: "scale", ns: d.metadata.namespace!, name: d.metadata.name!, replicas: d.spec?.replicas ?? 1 });
-                      }}
-                    >
-                      Scale<span class="sr-only"> {d.metadata.name}</span>
-                    </button>
+                      <button
+                        type="button"
+                        onClick={() => {
+                          setReplicas(String(d.spec?.replicas ?? 1));
+                          setPending({ type: "scale", ns: d.metadata.namespace!, name: d.metadata.name!, replicas: d.spec?.replicas ?? 1 });
+                        }}
+                      >
+                        Scale<span class="sr-only"> {d.metadata.name}</span>
+                      </button>
                     )}
                   </td>
                 )}
