@@ -317,6 +317,37 @@ describe("dashboard in a browser", function () {
     }
   });
 
+  it("hides a pod's logs from a token that may read pods but not pods/log", async () => {
+    const role = {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRole",
+      metadata: { name: "pod-lister" },
+      rules: [{ apiGroups: [""], resources: ["pods", "events", "namespaces"], verbs: ["get", "list", "watch"] }],
+    };
+    expect((await api("POST", "/apis/rbac.authorization.k8s.io/v1/clusterroles", role)).status).to.equal(201);
+    expect((await api("POST", "/api/v1/namespaces/default/serviceaccounts", { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "lister" } })).status).to.equal(201);
+    const crb = {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRoleBinding",
+      metadata: { name: "lister" },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "pod-lister" },
+      subjects: [{ kind: "ServiceAccount", name: "lister", namespace: "default" }],
+    };
+    expect((await api("POST", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", crb)).status).to.equal(201);
+    const tr = await api("POST", "/api/v1/namespaces/default/serviceaccounts/lister/token", { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { expirationSeconds: 3600 } });
+    const token = (tr.json as { status: { token: string } }).status.token;
+    const listerCtx = await ctx.browser()!.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
+    try {
+      const p = await listerCtx.newPage();
+      await signIn(p, token);
+      await p.goto(`${cluster.apiUrl}/ui/#/pods/default/ticker`);
+      await p.getByText("You may not read this pod's logs").waitFor();
+      expect(await p.getByTestId("log").count()).to.equal(0);
+    } finally {
+      await listerCtx.close();
+    }
+  });
+
   it("shows a view-only token no actions, and the API refuses a forced write with 403", async () => {
     const viewer = await ctx.browser()!.newContext({ ignoreHTTPSErrors: true, viewport: { width: 420, height: 800 } });
     try {

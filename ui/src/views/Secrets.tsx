@@ -6,7 +6,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { NamespacePicker } from "../components/NamespacePicker.tsx";
 import { Asks } from "../lib/access.ts";
-import { useCan } from "../lib/can.ts";
+import { useAccess } from "../lib/can.ts";
 import { getJson } from "../lib/api.ts";
 
 const TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io";
@@ -66,9 +66,11 @@ function Values(p: { namespace: string; name: string; onClose: () => void }) {
 }
 
 export function Secrets(p: { namespace: string; setNamespace: (ns: string) => void }) {
-  const can = useCan();
+  const answer = useAccess();
+  const can = (a: Parameters<typeof answer>[0]) => answer(a) === true;
   const ns = p.namespace;
-  const mayList = can(Asks.listSecrets(ns));
+  const listAnswer = answer(Asks.listSecrets(ns));
+  const mayList = listAnswer === true;
   const [rows, setRows] = useState<Row[] | undefined>();
   const [error, setError] = useState<string | undefined>();
   const [open, setOpen] = useState<string | undefined>();
@@ -106,7 +108,7 @@ export function Secrets(p: { namespace: string; setNamespace: (ns: string) => vo
           </button>
         )}
       </div>
-      {!mayList && (
+      {listAnswer === false && (
         <p class="muted" role="status">
           You may not list Secrets {ns ? `in ${ns}` : "in every namespace"}.
         </p>
