@@ -103,6 +103,9 @@ describe("StatefulSet volumeClaimTemplates through kubectl (process engine)", fu
     ]);
     expect(await ok(["get", "pvc", "data-web-1", "-n", ns, "-o", "jsonpath={.metadata.labels}"])).to.equal('{"app":"web","tier":"storage"}');
     expect(await ok(["get", "pod", "web-1", "-n", ns, "-o", "jsonpath={.spec.volumes[?(@.name==\"data\")].persistentVolumeClaim.claimName}"])).to.equal("data-web-1");
+    const described = await ok(["describe", "statefulset", "web", "-n", ns]);
+    expect(described).to.match(/Volume Claims:\s+Name:\s+data\b[\s\S]*Capacity:\s+32Mi[\s\S]*Access Modes:\s+\[ReadWriteOnce\]/);
+    expect(described).to.match(/SuccessfulCreate\s.*create Claim data-web-1 Pod web-1 in StatefulSet web success/);
   });
 
   it("re-creates a deleted pod on its claim, where it reads what the old pod wrote", async () => {
