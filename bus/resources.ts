@@ -2,6 +2,7 @@
  * Kubernetes-shaped resource types (field names and JSON shapes as in k8s.io/api).
  * Types only: no runtime code here.
  */
+import type { PersistentVolumeClaim } from "./storage.ts";
 export type Labels = Record<string, string>;
 
 export interface OwnerReference {
@@ -594,8 +595,8 @@ export interface StatefulSetSpec {
   replicas?: number;
   selector: LabelSelector;
   template: PodTemplateSpec;
-  /** Accepted and stored; PersistentVolumeClaims do not exist in Flotilla yet, so no claims are made. */
-  volumeClaimTemplates?: KubeObject[];
+  /** One PersistentVolumeClaim `<template>-<set>-<ordinal>` per template and ordinal (actors/statefulset-controller/claims.ts). */
+  volumeClaimTemplates?: PersistentVolumeClaim[];
   serviceName?: string;
   podManagementPolicy?: "OrderedReady" | "Parallel";
   updateStrategy?: StatefulSetUpdateStrategy;

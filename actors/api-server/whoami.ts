@@ -1,7 +1,7 @@
 /**
- * `GET /flotilla/v1/whoami`: who the bearer token is and whether it may write — what the dashboard
- * needs to decide whether to show action buttons (one request instead of a SelfSubjectAccessReview per action).
- * Pure.
+ * `GET /flotilla/v1/whoami`: who the bearer token is and whether it may write. The dashboard checks
+ * a token with it at sign-in; which actions it shows it asks per action with SelfSubjectAccessReview
+ * (ui/src/lib/access.ts). Pure.
  */
 import type { User } from "./auth.ts";
 import type { RbacView } from "./rbac/authorizer.ts";

@@ -4,6 +4,7 @@
  */
 import type { Pod, PodTemplateSpec, StatefulSet } from "../../bus/resources.ts";
 import { ownerReference, REVISION_HASH_LABEL } from "../workloads/revisions.ts";
+import { withClaimVolumes } from "./claims.ts";
 
 export const POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name";
 export const POD_INDEX_LABEL = "apps.kubernetes.io/pod-index";
@@ -23,10 +24,10 @@ export const isMember = (s: StatefulSet, p: Pod): boolean => parentAndOrdinal(p.
 export const ordinalOf = (p: Pod): number => parentAndOrdinal(p.metadata.name ?? "").ordinal;
 export const revisionOf = (p: Pod): string => p.metadata.labels?.[REVISION_HASH_LABEL] ?? "";
 
-/** newStatefulSetPod: the template at one revision, with the ordinal's identity. */
+/** newStatefulSetPod: the template at one revision, with the ordinal's identity and its claims' volumes. */
 export function statefulPod(set: StatefulSet, template: PodTemplateSpec, revision: string, ordinal: number): Pod {
   const name = podName(set, ordinal);
-  const spec = structuredClone(template.spec);
+  const spec = withClaimVolumes(structuredClone(template.spec), set, ordinal);
   spec.hostname = name;
   if (set.spec.serviceName) spec.subdomain = set.spec.serviceName;
   return {

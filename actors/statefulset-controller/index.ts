@@ -1,7 +1,7 @@
 /**
  * The StatefulSet controller (leader-elected, on runtime/controller.ts): informers on statefulsets,
- * pods, controllerrevisions and the node Leases (kube-node-lease). Set, pod and revision events
- * enqueue StatefulSet keys; Lease renewals are only noted (when this controller saw each one), so
+ * pods, controllerrevisions, persistentvolumeclaims and the node Leases (kube-node-lease). Set, pod,
+ * revision and claim events enqueue StatefulSet keys; Lease renewals are only noted (when this controller saw each one), so
  * the fence rule (fence.ts) can tell when a silent node has stopped its pods. `reconcileStatefulSet`
  * decides; this file executes through the store.
  *
@@ -13,6 +13,7 @@ import type { ControllerRevision, KubeObject, Lease, Pod, StatefulSet } from "..
 import type { Executed } from "../../runtime/controller.ts";
 import type { StsCommand, StsView } from "./statefulset.ts";
 import type { LeaseSeen } from "./fence.ts";
+import type { PersistentVolumeClaim } from "../../bus/storage.ts";
 import { match } from "ts-pattern";
 import { Informer, keyFor, splitKey } from "../../runtime/informer.ts";
 import { on, referenceTo, startController, tolerate } from "../../runtime/controller.ts";
@@ -39,6 +40,7 @@ export async function startStatefulSetController(ctx: ActorContext, opts: Statef
   const pods = informer<Pod>("pods");
   const revisions = informer<ControllerRevision>("controllerrevisions");
   const leases = informer<Lease>("leases", NODE_LEASES);
+  const claims = informer<PersistentVolumeClaim>("persistentvolumeclaims");
   /** Node → when this controller saw its Lease renewed (its own clock; its start for leases it found). */
   const seen = new Map<string, LeaseSeen>();
   const noteLease = (l: Lease, renewed: boolean) => {
@@ -57,14 +59,23 @@ export async function startStatefulSetController(ctx: ActorContext, opts: Statef
     if (p.metadata.deletionTimestamp) return [];
     return sets.list(p.metadata.namespace).filter((s) => matchesSelector(s.spec.selector, p.metadata.labels)).map(keyFor);
   };
+  /** A claim concerns the sets that own it, or whose templates name it (`<template>-<set>-<ordinal>`). */
+  const setsOfClaim = (c: PersistentVolumeClaim): string[] => {
+    const name = c.metadata.name ?? "";
+    return sets
+      .list(c.metadata.namespace)
+      .filter((s) => c.metadata.ownerReferences?.some((r) => r.uid === s.metadata.uid) || s.spec.volumeClaimTemplates?.some((t) => name.startsWith(`${t.metadata.name}-${s.metadata.name}-`)))
+      .map(keyFor);
+  };
 
   return startController<StsView, StsCommand>(ctx, {
     component: "statefulset-controller",
-    informers: [sets, pods, revisions, leases],
+    informers: [sets, pods, revisions, leases, claims],
     watches: [
       on(sets, { add: keyFor, update: (_o, s) => keyFor(s), delete: keyFor }),
       on(pods, { add: setsOf, update: (old: Pod, cur: Pod) => [ownerKey(old), ...setsOf(cur)], delete: ownerKey }),
       on(revisions, { add: ownerKey, update: (_o, r) => ownerKey(r), delete: ownerKey }),
+      on(claims, { add: setsOfClaim, update: (_o, c) => setsOfClaim(c), delete: setsOfClaim }),
       on(leases, {
         add: (l) => void noteLease(l, false),
         update: (old, cur) => void noteLease(cur, old.spec.renewTime !== cur.spec.renewTime),
@@ -77,6 +88,7 @@ export async function startStatefulSetController(ctx: ActorContext, opts: Statef
         set: sets.get(namespace, name),
         pods: pods.list(namespace),
         revisions: revisions.list(namespace),
+        claims: claims.list(namespace),
         leases: new Map(seen),
         fenceMarginMs: opts.fenceMarginMs ?? DEFAULT_FENCE_MARGIN_MS,
       };
@@ -87,6 +99,18 @@ export async function startStatefulSetController(ctx: ActorContext, opts: Statef
       const set = view.set!;
       const ns = set.metadata.namespace!;
       const setName = set.metadata.name!;
+      const createClaim = async (claim: PersistentVolumeClaim, pod?: string): Promise<void> => {
+        try {
+          await ctx.store.create("persistentvolumeclaims", ns, claim);
+        } catch (e) {
+          if (isCode(e, ErrorCode.AlreadyExists)) return;
+          // Kubernetes' recordClaimEvent; the pod is not created, and its own FailedCreate follows.
+          events.record(referenceTo(set), "Warning", "FailedCreate", `create Claim ${claim.metadata.name}${pod ? ` for Pod ${pod}` : ""} in StatefulSet ${setName} failed error: ${(e as Error).message}`);
+          throw e;
+        }
+        const forPod = pod ? ` Pod ${pod}` : "";
+        events.record(referenceTo(set), "Normal", "SuccessfulCreate", `create Claim ${claim.metadata.name}${forPod} in StatefulSet ${setName} success`);
+      };
       return match(c)
         .with({ type: "revision.create" }, async (c): Promise<Executed<StsView> | void> => {
           const r = await createRevision(ctx.store, "statefulsets", set, c.revision);
@@ -97,7 +121,10 @@ export async function startStatefulSetController(ctx: ActorContext, opts: Statef
           tolerate(ctx.store.delete("controllerrevisions", c.namespace, c.name, { preconditions: { uid: c.uid } }), ErrorCode.NotFound, ErrorCode.Conflict),
         )
         .with({ type: "pod.adopt" }, { type: "pod.release" }, (c) => tolerate(ctx.store.update("pods", c.pod), ErrorCode.NotFound))
+        .with({ type: "claim.create" }, (c) => createClaim(c.claim))
+        .with({ type: "claim.update" }, (c) => tolerate(ctx.store.update("persistentvolumeclaims", c.claim), ErrorCode.NotFound))
         .with({ type: "pod.create" }, async (c): Promise<Executed<StsView> | void> => {
+          for (const claim of c.claims) await createClaim(claim, c.pod.metadata.name);
           try {
             await ctx.store.create("pods", ns, c.pod);
             events.record(referenceTo(set), "Normal", "SuccessfulCreate", `create Pod ${c.pod.metadata.name} in StatefulSet ${setName} successful`);

@@ -11,10 +11,14 @@
  * - RollingUpdate: replace pods not at the update revision from the highest ordinal down to
  *   `partition`, one at a time waiting for health (or up to `maxUnavailable` unhealthy at once);
  *   ordinals below `partition` are (re)created at the current revision. OnDelete replaces nothing;
- * - a pod on a node that has fenced itself (fence.ts) is force-deleted so it can be recreated.
+ * - a pod on a node that has fenced itself (fence.ts) is force-deleted so it can be recreated;
+ * - volumeClaimTemplates (claims.ts): a pod's missing claims are created with it, a stale or
+ *   deleting claim holds its ordinal back, and claim owner references follow the retention policy.
  */
 import type { ControllerRevision, Pod, PodTemplateSpec, StatefulSet, StatefulSetStatus } from "../../bus/resources.ts";
+import type { PersistentVolumeClaim } from "../../bus/storage.ts";
 import type { LeaseSeen } from "./fence.ts";
+import type { ClaimCommand, OrdinalPod } from "./claims.ts";
 import type { Decision } from "../../runtime/controller.ts";
 import { matchesSelector } from "../../bus/selectors.ts";
 import { controllerRef } from "../../bus/owners.ts";
@@ -23,6 +27,7 @@ import { constructHistory, ownerReference, revisionTemplate, revisionsToDelete }
 import { scaled } from "../deployment-controller/strategy.ts";
 import { withOwnerRefs } from "../workloads/ownership.ts";
 import { fencedAt } from "./fence.ts";
+import { claimCommands, claimsToCreate } from "./claims.ts";
 import { isMember, ordinalOf, podName, replicasOf, revisionOf, startOrdinal, statefulPod } from "./identity.ts";
 
 export type StsCommand =
@@ -31,7 +36,9 @@ export type StsCommand =
   | { type: "revision.delete"; namespace: string; name: string; uid: string }
   | { type: "pod.adopt"; pod: Pod }
   | { type: "pod.release"; pod: Pod }
-  | { type: "pod.create"; pod: Pod }
+  /** `claims`: the pod's claims that do not exist yet, created first (CreateStatefulPod). */
+  | { type: "pod.create"; pod: Pod; claims: PersistentVolumeClaim[] }
+  | ClaimCommand
   /** `force`: delete at once (gracePeriodSeconds 0) — only for pods of a node that has fenced itself. */
   | { type: "pod.delete"; namespace: string; name: string; uid: string; force: boolean }
   | { type: "event.record"; eventType: "Normal" | "Warning"; reason: string; message: string }
@@ -45,6 +52,8 @@ export interface StsView {
   /** Pods of the set's namespace (cache objects: never mutated). */
   pods: readonly Pod[];
   revisions: readonly ControllerRevision[];
+  /** PersistentVolumeClaims of the set's namespace (cache objects). */
+  claims: readonly PersistentVolumeClaim[];
   /** Node → what this controller saw of its Lease. */
   leases: ReadonlyMap<string, LeaseSeen>;
   fenceMarginMs: number;
@@ -54,6 +63,8 @@ const isTerminating = (p: Pod) => !!p.metadata.deletionTimestamp;
 const isRunningAndReady = (p: Pod) => p.status?.phase === "Running" && isPodReady(p);
 const isHealthy = (p: Pod | undefined) => !!p && isRunningAndReady(p) && !isTerminating(p);
 const isFinished = (p: Pod) => p.status?.phase === "Failed" || p.status?.phase === "Succeeded";
+/** A deleting or stale claim holds its ordinal back; its deletion enqueues the set, this is the fallback. */
+const CLAIM_WAIT_MS = 1000;
 
 
 interface Plan {
@@ -142,6 +153,9 @@ export function reconcileStatefulSet(_key: string, view: StsView, now: number): 
   const status = computeStatus(set, [...replicas.filter((p): p is Pod => !!p), ...condemned], currentName, updateName, now, set.status?.collisionCount ?? 0);
 
   if (!deleting) {
+    const claims = new Map(view.claims.map((c) => [c.metadata.name!, c]));
+    const members = replicas.flatMap((p, i): OrdinalPod[] => (p ? [[p, start + i]] : []));
+    plan.commands.push(...claimCommands(set, members, condemned.map((p): OrdinalPod => [p, ordinalOf(p)]), claims));
     fenceSilentNodes(set, owned, view, now, plan);
     const monotonic = (set.spec.podManagementPolicy ?? "OrderedReady") !== "Parallel";
     const minReady = set.spec.minReadySeconds ?? 0;
@@ -166,7 +180,13 @@ export function reconcileStatefulSet(_key: string, view: StsView, now: number): 
         }
         if (!p) {
           const atCurrent = rolling && ordinal < start + partition;
-          plan.commands.push({ type: "pod.create", pod: statefulPod(set, atCurrent ? currentTemplate : set.spec.template, atCurrent ? currentName : updateName, ordinal) });
+          const need = claimsToCreate(set, ordinal, claims, podName(set, ordinal));
+          if (need.wait) {
+            plan.requeueAt.push(now + CLAIM_WAIT_MS);
+            if (monotonic) return true;
+            continue;
+          }
+          plan.commands.push({ type: "pod.create", pod: statefulPod(set, atCurrent ? currentTemplate : set.spec.template, atCurrent ? currentName : updateName, ordinal), claims: need.create });
           if (monotonic) return true;
           continue;
         }

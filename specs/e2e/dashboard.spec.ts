@@ -275,6 +275,79 @@ describe("dashboard in a browser", function () {
     await page.getByRole("alert").filter({ hasText: "unreachable" }).waitFor({ state: "detached" });
   });
 
+  it("shows the admin the Secrets view, and a Secret's values on request", async () => {
+    const secret = { apiVersion: "v1", kind: "Secret", metadata: { name: "db-creds" }, data: { password: Buffer.from("s3cret-pa55").toString("base64") } };
+    expect((await api("POST", "/api/v1/namespaces/default/secrets", secret)).status).to.equal(201);
+    await nav(page, "Secrets");
+    const row = page.locator('table[aria-label="Secrets"] tr[data-secret="db-creds"]');
+    await row.waitFor();
+    expect(await row.innerText()).to.include("Opaque");
+    expect(await page.locator("main").innerText()).not.to.include("s3cret-pa55", "no value before it is asked for");
+    await page.getByRole("button", { name: "Show values of db-creds" }).click();
+    await page.getByRole("region", { name: "Values of db-creds" }).getByText("s3cret-pa55").waitFor();
+    await shot(page, "secrets");
+    await page.getByRole("button", { name: "Hide values of db-creds" }).click();
+  });
+
+  it("shows a token with view everywhere and edit in one namespace the actions of that namespace only", async () => {
+    const team = "team";
+    expect((await api("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: team } })).status).to.equal(201);
+    const app = { apiVersion: "v1", kind: "Pod", metadata: { name: "team-app" }, spec: { containers: [{ name: "a", image: "busybox" }] } };
+    expect((await api("POST", `/api/v1/namespaces/${team}/pods`, app)).status).to.equal(201);
+    expect((await api("POST", "/api/v1/namespaces/default/serviceaccounts", { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "ops" } })).status).to.equal(201);
+    const subject = [{ kind: "ServiceAccount", name: "ops", namespace: "default" }];
+    const crb = { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRoleBinding", metadata: { name: "ops-view" }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "view" }, subjects: subject };
+    expect((await api("POST", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", crb)).status).to.equal(201);
+    const rb = { apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: { name: "ops-edit" }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "edit" }, subjects: subject };
+    expect((await api("POST", `/apis/rbac.authorization.k8s.io/v1/namespaces/${team}/rolebindings`, rb)).status).to.equal(201);
+    const tr = await api("POST", "/api/v1/namespaces/default/serviceaccounts/ops/token", { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { expirationSeconds: 3600 } });
+    const token = (tr.json as { status: { token: string } }).status.token;
+    const opsCtx = await ctx.browser()!.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
+    try {
+      const p = await opsCtx.newPage();
+      await signIn(p, token);
+      await nav(p, "Workloads");
+      await p.getByRole("button", { name: "Delete team-app" }).waitFor();
+      expect(await p.getByRole("button", { name: /^Delete web-/ }).count()).to.equal(0, "no delete in default");
+      expect(await p.getByRole("button", { name: /^Scale/ }).count()).to.equal(0, "no scale in default");
+      expect(await p.getByText("view only").count()).to.equal(0, "not view only: it may act in team");
+      await shot(p, "namespace-editor");
+    } finally {
+      await opsCtx.close();
+    }
+  });
+
+  it("hides a pod's logs from a token that may read pods but not pods/log", async () => {
+    const role = {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRole",
+      metadata: { name: "pod-lister" },
+      rules: [{ apiGroups: [""], resources: ["pods", "events", "namespaces"], verbs: ["get", "list", "watch"] }],
+    };
+    expect((await api("POST", "/apis/rbac.authorization.k8s.io/v1/clusterroles", role)).status).to.equal(201);
+    expect((await api("POST", "/api/v1/namespaces/default/serviceaccounts", { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "lister" } })).status).to.equal(201);
+    const crb = {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRoleBinding",
+      metadata: { name: "lister" },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "pod-lister" },
+      subjects: [{ kind: "ServiceAccount", name: "lister", namespace: "default" }],
+    };
+    expect((await api("POST", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", crb)).status).to.equal(201);
+    const tr = await api("POST", "/api/v1/namespaces/default/serviceaccounts/lister/token", { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { expirationSeconds: 3600 } });
+    const token = (tr.json as { status: { token: string } }).status.token;
+    const listerCtx = await ctx.browser()!.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
+    try {
+      const p = await listerCtx.newPage();
+      await signIn(p, token);
+      await p.goto(`${cluster.apiUrl}/ui/#/pods/default/ticker`);
+      await p.getByText("You may not read this pod's logs").waitFor();
+      expect(await p.getByTestId("log").count()).to.equal(0);
+    } finally {
+      await listerCtx.close();
+    }
+  });
+
   it("shows a view-only token no actions, and the API refuses a forced write with 403", async () => {
     const viewer = await ctx.browser()!.newContext({ ignoreHTTPSErrors: true, viewport: { width: 420, height: 800 } });
     try {
@@ -288,6 +361,12 @@ describe("dashboard in a browser", function () {
       await nav(p, "Nodes");
       await p.locator('tr[data-node="node-1"]').waitFor();
       expect(await p.getByRole("button", { name: /cordon/i }).count()).to.equal(0);
+      // The view role reads no Secrets: no Secrets link, and the view says so without asking for any.
+      expect(await p.getByRole("navigation", { name: "Views" }).getByRole("link", { name: "Secrets" }).count()).to.equal(0);
+      await p.goto(`${cluster.apiUrl}/ui/#/secrets`);
+      await p.getByText("You may not list Secrets").waitFor();
+      expect(await p.locator("main").innerText()).not.to.include("s3cret-pa55");
+      expect(await p.getByRole("button", { name: /Show values/ }).count()).to.equal(0);
       const status = await p.evaluate(async (token) => {
         const res = await fetch("/api/v1/namespaces/default/pods/ticker", { method: "DELETE", headers: { Authorization: `Bearer ${token}` } });
         return res.status;

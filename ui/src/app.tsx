@@ -3,7 +3,7 @@ import type { WhoAmI } from "./lib/api.ts";
 import type { Route } from "./lib/route.ts";
 import { useEffect, useState } from "preact/hooks";
 import { connection, whoami } from "./lib/api.ts";
-import { useConnection } from "./lib/hooks.ts";
+import { useConnection, useNamespaceNames } from "./lib/hooks.ts";
 import { NAV, hrefOf, parseHash } from "./lib/route.ts";
 import { stopAllWatchers } from "./lib/watcher.ts";
 import { Actors } from "./views/Actors.tsx";
@@ -17,6 +17,9 @@ import { Crds } from "./views/Crds.tsx";
 import { SignIn } from "./views/SignIn.tsx";
 import { Workloads } from "./views/Workloads.tsx";
 import { SetsAndJobs } from "./views/SetsAndJobs.tsx";
+import { Secrets } from "./views/Secrets.tsx";
+import { Asks } from "./lib/access.ts";
+import { useAccess } from "./lib/can.ts";
 
 const NS_KEY = "flotilla.namespace";
 
@@ -47,6 +50,9 @@ export function App() {
   const [notice, setNotice] = useState<string | undefined>();
   const [namespace, setNs] = useState(sessionStorage.getItem(NS_KEY) ?? "");
   const route = useRoute();
+  const namespaces = useNamespaceNames();
+  const answer = useAccess();
+  const can = (a: Parameters<typeof answer>[0]) => answer(a) === true;
   const setNamespace = (ns: string) => {
     sessionStorage.setItem(NS_KEY, ns);
     setNs(ns);
@@ -97,10 +103,10 @@ export function App() {
       view = <Overview />;
       break;
     case "nodes":
-      view = <Nodes canWrite={me.canWrite} />;
+      view = <Nodes />;
       break;
     case "workloads":
-      view = <Workloads canWrite={me.canWrite} namespace={namespace} setNamespace={setNamespace} />;
+      view = <Workloads namespace={namespace} setNamespace={setNamespace} />;
       break;
     case "sets-jobs":
       view = <SetsAndJobs namespace={namespace} setNamespace={setNamespace} />;
@@ -117,6 +123,9 @@ export function App() {
     case "events":
       view = <Events namespace={namespace} setNamespace={setNamespace} />;
       break;
+    case "secrets":
+      view = <Secrets namespace={namespace} setNamespace={setNamespace} />;
+      break;
     case "actors":
       view = <Actors />;
       break;
@@ -125,6 +134,10 @@ export function App() {
       break;
   }
   const current = route.view === "pod" ? "workloads" : route.view;
+  // "view only" once every action is known to be refused where the picker points (all namespaces: in each of them too).
+  const scope = namespace ? [namespace] : ["", ...namespaces];
+  const viewOnly = [Asks.cordon(), ...scope.flatMap((ns) => [Asks.deletePod(ns), Asks.scaleDeployment(ns)])].every((a) => answer(a) === false);
+  const nav = NAV.filter((n) => n.view !== "secrets" || can(Asks.listSecrets(namespace)) || current === "secrets");
   return (
     <>
       <a class="skip" href="#main" onClick={(e) => (e.preventDefault(), document.getElementById("main")?.focus())}>
@@ -135,7 +148,7 @@ export function App() {
         <span class="brand">Flotilla</span>
         <nav aria-label="Views">
           <ul>
-            {NAV.map((n) => (
+            {nav.map((n) => (
               <li>
                 <a href={hrefOf({ view: n.view })} aria-current={current === n.view ? "page" : undefined}>
                   {n.label}
@@ -146,7 +159,7 @@ export function App() {
         </nav>
         <span class="who">
           {me.user}
-          {!me.canWrite && <span class="badge warn">view only</span>}
+          {viewOnly && <span class="badge warn">view only</span>}
           <button
             type="button"
             onClick={() => {

@@ -2,8 +2,10 @@
 import type { Cause } from "../../../bus/errors.ts";
 import type { KubeObject } from "../../../bus/resources.ts";
 import type { Admitter } from "./types.ts";
-import { type Path, type Rec, path, invalid, required, notSupported, forbidden, deepEqual, isRec, isInt, rec } from "./field.ts";
-import { nameIsDNSSubdomain } from "./names.ts";
+import { type Path, type Rec, path, invalid, required, notSupported, forbidden, duplicate, deepEqual, isRec, isInt, rec, arr, str } from "./field.ts";
+import { isDNS1123Label, isDNS1123Subdomain, nameIsDNSSubdomain } from "./names.ts";
+import { validateClaimSpec } from "./storage.ts";
+import { validateLabels, validateAnnotations } from "./meta.ts";
 import {
   defaultTemplate,
   intOrPercentValue,
@@ -118,6 +120,44 @@ function validateStatefulSetStrategy(strategy: unknown, p: Path): Cause[] {
   return errs;
 }
 
+const RETENTION = ["Retain", "Delete"] as const;
+
+/** volumeClaimTemplates: named (uniquely), each a valid claim spec; and the retention policy's two values. */
+function validateClaimTemplates(spec: Rec, p: Path): Cause[] {
+  const errs: Cause[] = [];
+  const names = new Set<string>();
+  arr(spec.volumeClaimTemplates).forEach((raw, i) => {
+    const tp = p.child("volumeClaimTemplates").index(i);
+    if (!isRec(raw)) return void errs.push(invalid(tp, raw, "must be an object"));
+    const meta = rec(raw.metadata);
+    const name = str(meta.name);
+    if (!name) errs.push(required(tp.child("metadata", "name"), "name or generateName is required"));
+    else {
+      for (const m of isDNS1123Subdomain(name)) errs.push(invalid(tp.child("metadata", "name"), name, m));
+      if (names.has(name)) errs.push(duplicate(tp.child("metadata", "name"), name));
+      names.add(name);
+    }
+    errs.push(...validateLabels(meta.labels, tp.child("metadata", "labels")), ...validateAnnotations(meta.annotations, tp.child("metadata", "annotations")));
+    errs.push(...validateClaimSpec(raw.spec, tp.child("spec")));
+  });
+  const retention = rec(spec.persistentVolumeClaimRetentionPolicy);
+  for (const f of ["whenDeleted", "whenScaled"] as const) {
+    if (!(RETENTION as readonly unknown[]).includes(retention[f])) errs.push(notSupported(p.child("persistentVolumeClaimRetentionPolicy", f), retention[f] ?? "", RETENTION));
+  }
+  return errs;
+}
+
+/** The template as its pods will be: each claim template is a volume (so mounts of it are found). */
+function withClaimVolumes(spec: Rec): Rec {
+  // Only names that can be volumes, once each: a bad or repeated name is reported on the template itself.
+  const claims = [...new Set(arr(spec.volumeClaimTemplates).map((t) => str(rec(rec(t).metadata).name)))].filter((n) => n && isDNS1123Label(n).length === 0);
+  const tpl = rec(spec.template);
+  if (claims.length === 0 || !isRec(tpl.spec)) return spec;
+  const volumes = arr(tpl.spec.volumes).filter((v) => !claims.includes(str(rec(v).name)));
+  const claimVolumes = claims.map((name) => ({ name, persistentVolumeClaim: { claimName: name } }));
+  return { ...spec, template: { ...tpl, spec: { ...tpl.spec, volumes: [...claimVolumes, ...volumes] } } };
+}
+
 export const statefulSetAdmitter: Admitter = {
   nameFn: nameIsDNSSubdomain,
   tracksGeneration: true,
@@ -136,6 +176,7 @@ export const statefulSetAdmitter: Admitter = {
     const retention = isRec(spec.persistentVolumeClaimRetentionPolicy) ? spec.persistentVolumeClaimRetentionPolicy : (spec.persistentVolumeClaimRetentionPolicy = {});
     retention.whenDeleted ??= "Retain";
     retention.whenScaled ??= "Retain";
+    for (const t of arr(spec.volumeClaimTemplates)) if (isRec(t) && isRec(t.spec)) t.spec.volumeMode ??= "Filesystem";
     defaultTemplate(spec);
   },
   prepareCreate(obj) {
@@ -154,7 +195,8 @@ export const statefulSetAdmitter: Admitter = {
       errs.push(notSupported(p.child("podManagementPolicy"), spec.podManagementPolicy ?? "", POD_MANAGEMENT));
     if (isRec(spec.ordinals)) errs.push(...nonNegative(spec.ordinals.start, p.child("ordinals", "start")));
     errs.push(...validateStatefulSetStrategy(spec.updateStrategy, p.child("updateStrategy")));
-    errs.push(...validateSelectorAndTemplate(spec, p, "statefulset", "StatefulSet"));
+    errs.push(...validateSelectorAndTemplate(withClaimVolumes(spec), p, "statefulset", "StatefulSet"));
+    errs.push(...validateClaimTemplates(spec, p));
     return errs;
   },
   validateUpdate(obj, old) {

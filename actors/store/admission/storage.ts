@@ -85,6 +85,17 @@ export const persistentVolumeAdmitter: Admitter = {
   },
 };
 
+/** ValidatePersistentVolumeClaimSpec: a claim's spec, or a claim template's (StatefulSet volumeClaimTemplates). */
+export function validateClaimSpec(raw: unknown, p: Path): Cause[] {
+  const spec = rec(raw);
+  const errs = accessModes(spec.accessModes, p.child("accessModes"));
+  errs.push(...storageQuantity(rec(rec(spec.resources).requests).storage, p.child("resources").key("storage")));
+  if (spec.volumeMode !== undefined && !VOLUME_MODES.includes(str(spec.volumeMode))) errs.push(notSupported(p.child("volumeMode"), spec.volumeMode, VOLUME_MODES));
+  if (spec.selector !== undefined) errs.push(...validateLabelSelector(spec.selector, p.child("selector")));
+  if (spec.storageClassName !== undefined && spec.storageClassName !== null && typeof spec.storageClassName !== "string") errs.push(invalid(p.child("storageClassName"), spec.storageClassName, "must be a string"));
+  return errs;
+}
+
 export const persistentVolumeClaimAdmitter: Admitter = {
   nameFn: nameIsDNSSubdomain,
   defaults(o) {
@@ -94,15 +105,7 @@ export const persistentVolumeClaimAdmitter: Admitter = {
   prepareCreate(o) {
     o.status = { phase: ClaimPhase.Pending };
   },
-  validate(o) {
-    const spec = rec(o.spec);
-    const errs = accessModes(spec.accessModes, path("spec", "accessModes"));
-    errs.push(...storageQuantity(rec(rec(spec.resources).requests).storage, path("spec", "resources").key("storage")));
-    if (!VOLUME_MODES.includes(str(spec.volumeMode))) errs.push(notSupported(path("spec", "volumeMode"), spec.volumeMode, VOLUME_MODES));
-    if (spec.selector !== undefined) errs.push(...validateLabelSelector(spec.selector, path("spec", "selector")));
-    if (spec.storageClassName !== undefined && spec.storageClassName !== null && typeof spec.storageClassName !== "string") errs.push(invalid(path("spec", "storageClassName"), spec.storageClassName, "must be a string"));
-    return errs;
-  },
+  validate: (o) => validateClaimSpec(o.spec, path("spec")),
   validateUpdate(o, old) {
     const spec = { ...rec(o.spec) };
     const was = { ...rec(old.spec) };

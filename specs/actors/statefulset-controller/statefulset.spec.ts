@@ -1,101 +1,7 @@
 import { expect } from "chai";
-import type { ControllerRevision, Pod, StatefulSet } from "../../../bus/resources.ts";
-import type { StsCommand } from "../../../actors/statefulset-controller/statefulset.ts";
-import type { LeaseSeen } from "../../../actors/statefulset-controller/fence.ts";
+import type { Pod } from "../../../bus/resources.ts";
 import { reconcileStatefulSet } from "../../../actors/statefulset-controller/statefulset.ts";
-
-const T0 = Date.parse("2026-03-01T12:00:00Z");
-const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
-const of = <T extends StsCommand["type"]>(cs: readonly StsCommand[], type: T) => cs.filter((c): c is Extract<StsCommand, { type: T }> => c.type === type);
-
-function statefulSet(spec: Partial<StatefulSet["spec"]> = {}, image = "db:1"): StatefulSet {
-  return {
-    apiVersion: "apps/v1",
-    kind: "StatefulSet",
-    metadata: { name: "db", namespace: "default", uid: "sts-uid", generation: 1 },
-    spec: {
-      replicas: 3,
-      serviceName: "db",
-      selector: { matchLabels: { app: "db" } },
-      template: { metadata: { labels: { app: "db" } }, spec: { containers: [{ name: "db", image }], restartPolicy: "Always" } },
-      podManagementPolicy: "OrderedReady",
-      updateStrategy: { type: "RollingUpdate", rollingUpdate: { partition: 0 } },
-      revisionHistoryLimit: 10,
-      ...spec,
-    },
-    status: { replicas: 0 },
-  };
-}
-
-/** Applies commands as the store, scheduler and kubelets would: pods land on `n1` unless told, and turn Ready on `settle`. */
-class World {
-  pods: Pod[] = [];
-  revisions: ControllerRevision[] = [];
-  leases = new Map<string, LeaseSeen>();
-  now = T0;
-  events: string[] = [];
-  created: string[] = [];
-  deleted: string[] = [];
-  node = "n1";
-  private seq = 0;
-  constructor(public set: StatefulSet) {}
-
-  step(): StsCommand[] {
-    const d = reconcileStatefulSet("default/db", { set: this.set, pods: this.pods, revisions: this.revisions, leases: this.leases, fenceMarginMs: 5000 }, this.now);
-    this.apply(d.commands);
-    return d.commands;
-  }
-  apply(commands: readonly StsCommand[]): void {
-    for (const c of commands) {
-      if (c.type === "revision.create") this.revisions.push({ ...structuredClone(c.revision), metadata: { ...c.revision.metadata, uid: `rev-${++this.seq}` } });
-      else if (c.type === "revision.update") this.revisions = this.revisions.map((r) => (r.metadata.name === c.revision.metadata.name ? structuredClone(c.revision) : r));
-      else if (c.type === "revision.delete") this.revisions = this.revisions.filter((r) => r.metadata.name !== c.name);
-      else if (c.type === "pod.create") {
-        const p = structuredClone(c.pod);
-        p.metadata.uid = `pod-${++this.seq}`;
-        p.metadata.creationTimestamp = iso(this.now);
-        p.spec.nodeName = this.node;
-        p.status = { phase: "Pending" };
-        this.pods.push(p);
-        this.created.push(p.metadata.name!);
-      } else if (c.type === "pod.delete") {
-        this.deleted.push(c.name + (c.force ? "!" : ""));
-        this.pods = this.pods.filter((p) => p.metadata.uid !== c.uid);
-      } else if (c.type === "statefulset.status") this.set = { ...this.set, status: c.status };
-      else if (c.type === "event.record") this.events.push(`${c.reason}: ${c.message}`);
-    }
-  }
-  /** Pending pods become Running and Ready; true when any did. */
-  settle(): boolean {
-    let changed = false;
-    for (const p of this.pods) {
-      if (p.status?.phase === "Running") continue;
-      p.status = { phase: "Running", conditions: [{ type: "Ready", status: "True", lastTransitionTime: iso(this.now) }] };
-      changed = true;
-    }
-    return changed;
-  }
-  /** Steps (settling pods in between) until a pass changes nothing. */
-  converge(): void {
-    for (let i = 0; i < 40; i++) {
-      const cs = this.step().filter((c) => c.type !== "statefulset.status");
-      const settled = this.settle();
-      this.now += 1000;
-      if (cs.length === 0 && !settled) return;
-    }
-    throw new Error("did not converge");
-  }
-  names(): string[] {
-    return this.pods.map((p) => p.metadata.name!).sort();
-  }
-  image(name: string): string | undefined {
-    return this.pods.find((p) => p.metadata.name === name)?.spec.containers[0]?.image;
-  }
-  update(image: string, spec: Partial<StatefulSet["spec"]> = {}): void {
-    const template = statefulSet({}, image).spec.template;
-    this.set = { ...this.set, metadata: { ...this.set.metadata, generation: (this.set.metadata.generation ?? 1) + 1 }, spec: { ...this.set.spec, ...spec, template } };
-  }
-}
+import { T0, World, iso, of, statefulSet } from "./world.ts";
 
 describe("statefulset controller › reconcileStatefulSet", () => {
   describe("OrderedReady", () => {
@@ -236,7 +142,7 @@ describe("statefulset controller › reconcileStatefulSet", () => {
 
     it("leaves the pod alone while the lease is fresh, and comes back when it would run out", () => {
       const w = onTwoNodes();
-      const d = reconcileStatefulSet("k", { set: w.set, pods: w.pods, revisions: w.revisions, leases: w.leases, fenceMarginMs: 5000 }, w.now + 4000);
+      const d = reconcileStatefulSet("k", { set: w.set, pods: w.pods, revisions: w.revisions, claims: w.claims, leases: w.leases, fenceMarginMs: 5000 }, w.now + 4000);
       expect(of(d.commands, "pod.delete")).to.deep.equal([]);
       expect(d.requeueAfterMs).to.equal(6000);
     });
@@ -245,7 +151,7 @@ describe("statefulset controller › reconcileStatefulSet", () => {
       const w = onTwoNodes();
       const seen = w.now;
       w.pods.find((p) => p.metadata.name === "db-1")!.metadata.deletionTimestamp = iso(seen + 3000);
-      const d = reconcileStatefulSet("k", { set: w.set, pods: w.pods, revisions: w.revisions, leases: w.leases, fenceMarginMs: 5000 }, seen + 14_999);
+      const d = reconcileStatefulSet("k", { set: w.set, pods: w.pods, revisions: w.revisions, claims: w.claims, leases: w.leases, fenceMarginMs: 5000 }, seen + 14_999);
       expect(of(d.commands, "pod.delete")).to.deep.equal([]);
       expect(of(d.commands, "pod.create")).to.deep.equal([]);
       expect(d.requeueAfterMs).to.equal(1);
@@ -269,7 +175,7 @@ describe("statefulset controller › reconcileStatefulSet", () => {
       const w = onTwoNodes();
       w.leases.delete("n2");
       w.leases.set("n1", { seenAt: w.now + 3_600_000, leaseDurationSeconds: 10 });
-      const d = reconcileStatefulSet("k", { set: w.set, pods: w.pods, revisions: w.revisions, leases: w.leases, fenceMarginMs: 5000 }, w.now + 3_600_000);
+      const d = reconcileStatefulSet("k", { set: w.set, pods: w.pods, revisions: w.revisions, claims: w.claims, leases: w.leases, fenceMarginMs: 5000 }, w.now + 3_600_000);
       expect(of(d.commands, "pod.delete")).to.deep.equal([]);
     });
   });

@@ -73,6 +73,41 @@ describe("store admission › DaemonSet, StatefulSet, ControllerRevision, Job, C
       expect(causeAt(rejected(() => create("statefulsets", sts)), "spec.updateStrategy.rollingUpdate").reason).to.equal("FieldValueForbidden");
     });
 
+    it("accepts mounts of a claim template as volumes of the pods, and defaults the templates' volumeMode", () => {
+      const sts = minimal("statefulsets");
+      sts.spec.volumeClaimTemplates = [{ metadata: { name: "data" }, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } } }];
+      sts.spec.template.spec.containers[0].volumeMounts = [{ name: "data", mountPath: "/data" }];
+      const out = create("statefulsets", sts);
+      expect(out.spec.volumeClaimTemplates[0].spec.volumeMode).to.equal("Filesystem");
+      expect(out.spec.template.spec.volumes, "the stored template is not changed").to.equal(undefined);
+      const unknown = clone(sts);
+      unknown.spec.template.spec.containers[0].volumeMounts = [{ name: "logs", mountPath: "/logs" }];
+      expect(fieldsOf(rejected(() => create("statefulsets", unknown)))).to.deep.equal(["spec.template.spec.containers[0].volumeMounts[0].name"]);
+    });
+
+    it("refuses claim templates without a name, access modes or a storage request, duplicates, and an unknown retention policy, naming each field", () => {
+      const sts = minimal("statefulsets");
+      sts.spec.volumeClaimTemplates = [
+        { metadata: {}, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } } },
+        { metadata: { name: "data" }, spec: { resources: { requests: {} } } },
+        { metadata: { name: "data" }, spec: { accessModes: ["ReadWriteSometimes"], resources: { requests: { storage: "0" } } } },
+        { metadata: { name: "Bad_Name" }, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } } },
+      ];
+      sts.spec.persistentVolumeClaimRetentionPolicy = { whenDeleted: "Shred", whenScaled: "Delete" };
+      const err = rejected(() => create("statefulsets", sts));
+      expect(fieldsOf(err)).to.deep.equal([
+        "spec.volumeClaimTemplates[0].metadata.name",
+        "spec.volumeClaimTemplates[1].spec.accessModes",
+        "spec.volumeClaimTemplates[1].spec.resources[storage]",
+        "spec.volumeClaimTemplates[2].metadata.name",
+        "spec.volumeClaimTemplates[2].spec.accessModes",
+        "spec.volumeClaimTemplates[2].spec.resources[storage]",
+        "spec.volumeClaimTemplates[3].metadata.name",
+        "spec.persistentVolumeClaimRetentionPolicy.whenDeleted",
+      ]);
+      expect(causeAt(err, "spec.volumeClaimTemplates[2].metadata.name").reason).to.equal("FieldValueDuplicate");
+    });
+
     it("lets replicas, template and updateStrategy change but nothing else in spec", () => {
       const old = stored("statefulsets");
       const ok = clone(old);

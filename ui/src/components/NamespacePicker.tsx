@@ -1,22 +1,11 @@
-import type { Namespace } from "../../../bus/resources.ts";
-import { useEffect, useState } from "preact/hooks";
-import { getJson } from "../lib/api.ts";
-import { Paths } from "../lib/resources.ts";
+import { useNamespaceNames } from "../lib/hooks.ts";
 
 /**
  * "" means all namespaces. The names are listed once when the picker appears (not watched: a
  * watch would hold one of the browser's six connections for a list that rarely changes).
  */
 export function NamespacePicker(p: { value: string; onChange: (ns: string) => void }) {
-  const [names, setNames] = useState<string[]>([]);
-  useEffect(() => {
-    const abort = new AbortController();
-    getJson<{ items: Namespace[] }>(Paths.namespaces, { signal: abort.signal }).then(
-      (l) => setNames(l.items.map((n) => n.metadata.name!).sort()),
-      () => undefined,
-    );
-    return () => abort.abort();
-  }, []);
+  const names = useNamespaceNames();
   const shown = p.value && !names.includes(p.value) ? [...names, p.value] : names;
   return (
     <label class="picker">

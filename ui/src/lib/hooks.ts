@@ -1,9 +1,9 @@
 /** Preact hooks over the shared watchers and the connection. */
-import type { KubeObject } from "../../../bus/resources.ts";
+import type { KubeObject, Namespace } from "../../../bus/resources.ts";
 import type { Snapshot } from "./watcher.ts";
 import type { WatchedResource } from "./resources.ts";
 import { useEffect, useState } from "preact/hooks";
-import { connection } from "./api.ts";
+import { connection, getJson } from "./api.ts";
 import { Paths } from "./resources.ts";
 import { watcherFor } from "./watcher.ts";
 
@@ -32,4 +32,24 @@ export function useNow(ms = 5000): number {
     return () => clearInterval(t);
   }, [ms]);
   return now;
+}
+
+/**
+ * The namespaces' names, listed once when the component appears (not watched: a watch would hold
+ * one of the browser's six connections for a list that rarely changes). [] until answered or when refused.
+ */
+export function useNamespaceNames(): string[] {
+  const [names, setNames] = useState<string[]>([]);
+  const { token } = useConnection();
+  useEffect(() => {
+    setNames([]);
+    if (!token) return;
+    const abort = new AbortController();
+    getJson<{ items: Namespace[] }>(Paths.namespaces, { signal: abort.signal }).then(
+      (l) => setNames(l.items.map((n) => n.metadata.name!).sort()),
+      () => undefined,
+    );
+    return () => abort.abort();
+  }, [token]);
+  return names;
 }

@@ -8,6 +8,7 @@ export type Route =
   | { view: "ingresses" }
   | { view: "crds" }
   | { view: "events" }
+  | { view: "secrets" }
   | { view: "actors" }
   | { view: "pod"; namespace: string; name: string };
 
@@ -20,6 +21,7 @@ export const NAV = [
   { view: "ingresses", label: "Ingresses" },
   { view: "crds", label: "Custom resources" },
   { view: "events", label: "Events" },
+  { view: "secrets", label: "Secrets" },
   { view: "actors", label: "Actors" },
 ] as const;
 

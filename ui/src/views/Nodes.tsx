@@ -1,4 +1,4 @@
-/** Every node: status, capacity, allocation, taints; cordon/uncordon for writers. */
+/** Every node: status, capacity, allocation, taints; cordon/uncordon for those who may patch nodes. */
 import type { Node, Pod } from "../../../bus/resources.ts";
 import { useState } from "preact/hooks";
 import { ConfirmDialog } from "../components/ConfirmDialog.tsx";
@@ -6,11 +6,14 @@ import { Badge, Loading } from "../components/Status.tsx";
 import { actions } from "../lib/api.ts";
 import { age, allocation, formatCpu, formatMemory, nodeStatusText } from "../lib/format.ts";
 import { useNow, useResource } from "../lib/hooks.ts";
+import { Asks } from "../lib/access.ts";
+import { useCan } from "../lib/can.ts";
 
-export function Nodes(p: { canWrite: boolean }) {
+export function Nodes() {
   const nodes = useResource<Node>("nodes");
   const pods = useResource<Pod>("pods");
   const now = useNow();
+  const mayCordon = useCan()(Asks.cordon());
   const [pending, setPending] = useState<{ node: string; cordon: boolean } | undefined>();
   const sorted = [...nodes.items].sort((a, b) => a.metadata.name!.localeCompare(b.metadata.name!));
   return (
@@ -29,7 +32,7 @@ export function Nodes(p: { canWrite: boolean }) {
               <th scope="col">Taints</th>
               <th scope="col">Version</th>
               <th scope="col">Age</th>
-              {p.canWrite && <th scope="col">Actions</th>}
+              {mayCordon && <th scope="col">Actions</th>}
             </tr>
           </thead>
           <tbody>
@@ -54,7 +57,7 @@ export function Nodes(p: { canWrite: boolean }) {
                   <td class="wrap">{(n.spec?.taints ?? []).map((t) => `${t.key}${t.value ? `=${t.value}` : ""}:${t.effect}`).join(", ") || "—"}</td>
                   <td>{n.status?.nodeInfo?.kubeletVersion ?? "—"}</td>
                   <td>{age(n.metadata.creationTimestamp, now)}</td>
-                  {p.canWrite && (
+                  {mayCordon && (
                     <td>
                       <button type="button" onClick={() => setPending({ node: name, cordon: !n.spec?.unschedulable })}>
                         {n.spec?.unschedulable ? "Uncordon" : "Cordon"}

@@ -4,6 +4,8 @@ import { useState } from "preact/hooks";
 import { Badge, Loading } from "../components/Status.tsx";
 import { age, podReady, podRestarts, podStatus, sortEvents } from "../lib/format.ts";
 import { useNow, useResource } from "../lib/hooks.ts";
+import { Asks } from "../lib/access.ts";
+import { useAccess } from "../lib/can.ts";
 import { EventTable } from "./Events.tsx";
 import { LogPane } from "./LogPane.tsx";
 
@@ -18,6 +20,7 @@ export function PodDetail(p: { namespace: string; name: string }) {
   const pods = useResource<Pod>("pods");
   const events = useResource<Event>("events");
   const now = useNow();
+  const logsAnswer = useAccess()(Asks.podLogs(p.namespace));
   const pod = pods.items.find((x) => x.metadata.namespace === p.namespace && x.metadata.name === p.name);
   const containers = pod?.spec?.containers ?? [];
   const [container, setContainer] = useState<string | undefined>();
@@ -130,7 +133,11 @@ export function PodDetail(p: { namespace: string; name: string }) {
               </label>
             )}
           </div>
-          {shown && pod.spec?.nodeName ? (
+          {logsAnswer === undefined ? (
+            <p class="muted">Asking whether you may read its logs…</p>
+          ) : logsAnswer === false ? (
+            <p class="muted">You may not read this pod's logs (pods/log in {p.namespace}).</p>
+          ) : shown && pod.spec?.nodeName ? (
             <LogPane namespace={p.namespace} pod={p.name} container={shown} running={!pod.metadata.deletionTimestamp} />
           ) : (
             <p class="muted">The pod is not on a node yet.</p>

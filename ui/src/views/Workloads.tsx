@@ -1,4 +1,4 @@
-/** Deployments, ReplicaSets, ReplicationControllers and pods of a namespace; scale and delete for writers. */
+/** Deployments, ReplicaSets, ReplicationControllers and pods of a namespace; scale and delete where the user may (SelfSubjectAccessReview). */
 import type { Deployment, KubeObject, Pod, ReplicaSet, ReplicationController } from "../../../bus/resources.ts";
 import { useState } from "preact/hooks";
 import { ConfirmDialog } from "../components/ConfirmDialog.tsx";
@@ -7,6 +7,8 @@ import { Badge, Loading } from "../components/Status.tsx";
 import { actions } from "../lib/api.ts";
 import { age, podReady, podRestarts, podStatus } from "../lib/format.ts";
 import { useNow, useResource } from "../lib/hooks.ts";
+import { Asks } from "../lib/access.ts";
+import { useCan } from "../lib/can.ts";
 import { hrefOf } from "../lib/route.ts";
 
 const inNs = <T extends KubeObject>(items: T[], ns: string): T[] =>
@@ -14,12 +16,13 @@ const inNs = <T extends KubeObject>(items: T[], ns: string): T[] =>
 
 type Pending = { type: "scale"; ns: string; name: string; replicas: number } | { type: "delete"; ns: string; name: string };
 
-export function Workloads(p: { canWrite: boolean; namespace: string; setNamespace: (ns: string) => void }) {
+export function Workloads(p: { namespace: string; setNamespace: (ns: string) => void }) {
   const deployments = useResource<Deployment>("deployments");
   const replicasets = useResource<ReplicaSet>("replicasets");
   const rcs = useResource<ReplicationController>("replicationcontrollers");
   const pods = useResource<Pod>("pods");
   const now = useNow();
+  const can = useCan();
   const [pending, setPending] = useState<Pending | undefined>();
   const [replicas, setReplicas] = useState("");
   const ns = p.namespace;
@@ -57,6 +60,11 @@ export function Workloads(p: { canWrite: boolean; namespace: string; setNamespac
       </div>
     );
   const podList = inNs(pods.items, ns);
+  const deploymentList = inNs(deployments.items, ns);
+  const mayScale = (d: Deployment) => can(Asks.scaleDeployment(d.metadata.namespace!));
+  const mayDelete = (pod: Pod) => can(Asks.deletePod(pod.metadata.namespace!));
+  const scaleColumn = deploymentList.some(mayScale);
+  const deleteColumn = podList.some(mayDelete);
   return (
     <section aria-labelledby="h-workloads">
       <div class="view-head">
@@ -76,11 +84,11 @@ export function Workloads(p: { canWrite: boolean; namespace: string; setNamespac
               <th scope="col">Up-to-date</th>
               <th scope="col">Available</th>
               <th scope="col">Age</th>
-              {p.canWrite && <th scope="col">Actions</th>}
+              {scaleColumn && <th scope="col">Actions</th>}
             </tr>
           </thead>
           <tbody>
-            {inNs(deployments.items, ns).map((d) => (
+            {deploymentList.map((d) => (
               <tr data-deployment={d.metadata.name}>
                 {nsCell(d)}
                 <th scope="row">{d.metadata.name}</th>
@@ -90,17 +98,19 @@ export function Workloads(p: { canWrite: boolean; namespace: string; setNamespac
                 <td>{d.status?.updatedReplicas ?? 0}</td>
                 <td>{d.status?.availableReplicas ?? 0}</td>
                 <td>{age(d.metadata.creationTimestamp, now)}</td>
-                {p.canWrite && (
+                {scaleColumn && (
                   <td>
-                    <button
-                      type="button"
-                      onClick={() => {
-                        setReplicas(String(d.spec?.replicas ?? 1));
-                        setPending({ type: "scale", ns: d.metadata.namespace!, name: d.metadata.name!, replicas: d.spec?.replicas ?? 1 });
-                      }}
-                    >
-                      Scale<span class="sr-only"> {d.metadata.name}</span>
-                    </button>
+                    {mayScale(d) && (
+                      <button
+                        type="button"
+                        onClick={() => {
+                          setReplicas(String(d.spec?.replicas ?? 1));
+                          setPending({ type: "scale", ns: d.metadata.namespace!, name: d.metadata.name!, replicas: d.spec?.replicas ?? 1 });
+                        }}
+                      >
+                        Scale<span class="sr-only"> {d.metadata.name}</span>
+                      </button>
+                    )}
                   </td>
                 )}
               </tr>
@@ -126,7 +136,7 @@ export function Workloads(p: { canWrite: boolean; namespace: string; setNamespac
               <th scope="col">Restarts</th>
               <th scope="col">Node</th>
               <th scope="col">Age</th>
-              {p.canWrite && <th scope="col">Actions</th>}
+              {deleteColumn && <th scope="col">Actions</th>}
             </tr>
           </thead>
           <tbody>
@@ -143,11 +153,13 @@ export function Workloads(p: { canWrite: boolean; namespace: string; setNamespac
                 <td>{podRestarts(pod)}</td>
                 <td>{pod.spec?.nodeName ?? "—"}</td>
                 <td>{age(pod.metadata.creationTimestamp, now)}</td>
-                {p.canWrite && (
+                {deleteColumn && (
                   <td>
-                    <button type="button" class="danger" onClick={() => setPending({ type: "delete", ns: pod.metadata.namespace!, name: pod.metadata.name! })}>
-                      Delete<span class="sr-only"> {pod.metadata.name}</span>
-                    </button>
+                    {mayDelete(pod) && (
+                      <button type="button" class="danger" onClick={() => setPending({ type: "delete", ns: pod.metadata.namespace!, name: pod.metadata.name! })}>
+                        Delete<span class="sr-only"> {pod.metadata.name}</span>
+                      </button>
+                    )}
                   </td>
                 )}
               </tr>
