@@ -3,8 +3,9 @@
  * namespaces for the process engine; the Docker engine brings its own) or falls back to loopback, and
  * then keeps the node side in step with the cluster — the node bridge (process engine) or the node's
  * Docker bridge network (engines/docker-network.ts) once the node IPAM controller has written this Node's
- * `spec.podCIDR`, and host-gw routes to every other node's podCIDR via that node's InternalIP as
- * nodes come and go. Each pod's resolv.conf follows from `dns`.
+ * `spec.podCIDR`, and routes to every other node's podCIDR as nodes come and go: host-gw via that
+ * node's InternalIP when it is on a directly connected subnet, through the VXLAN device otherwise
+ * (pod-network-routes.ts). Each pod's resolv.conf follows from `dns`.
  *
  * @example
  *   const net = await nodeNetwork(ctx, { nodeName, engine: "process", network: "pod", hostIP }, log);
