@@ -19,10 +19,16 @@ async function must(run: Runner, args: string[], what: string): Promise<void> {
   if (r.code !== 0) throw new Error(`${what}: ${args.join(" ")}: ${r.stderr.trim()}`);
 }
 
-/** The address this node sends VXLAN packets from towards `peer` (the route's source address). */
-async function sourceFor(run: Runner, peer: string): Promise<string | undefined> {
+/**
+ * The address and interface this node sends VXLAN packets from towards `peer` (the route's source
+ * and device). Created on that device, the VXLAN device takes its MTU less the 50 bytes of
+ * encapsulation, so encapsulated packets are never fragmented.
+ */
+async function underlayFor(run: Runner, peer: string): Promise<string[]> {
   const r = await run("ip", ["-4", "route", "get", peer]);
-  return /\bsrc\s+(\S+)/.exec(r.stdout)?.[1];
+  const src = /\bsrc\s+(\S+)/.exec(r.stdout)?.[1];
+  const dev = /\bdev\s+(\S+)/.exec(r.stdout)?.[1];
+  return [...(src ? ["local", src] : []), ...(dev ? ["dev", dev] : [])];
 }
 
 /** Creates or updates the device and its FDB/neighbour entries for `plan`; removes the device when no peer needs it. */
@@ -34,8 +40,8 @@ export async function syncVxlan(run: Runner, plan: RoutePlan): Promise<void> {
     return;
   }
   if (!exists) {
-    const local = await sourceFor(run, peers[0]!.dst);
-    await must(run, ["ip", "link", "add", VXLAN_DEVICE, "type", "vxlan", "id", String(VXLAN_ID), "dstport", String(VXLAN_PORT), ...(local ? ["local", local] : []), "nolearning"], "vxlan device");
+    const underlay = await underlayFor(run, peers[0]!.dst);
+    await must(run, ["ip", "link", "add", VXLAN_DEVICE, "type", "vxlan", "id", String(VXLAN_ID), "dstport", String(VXLAN_PORT), ...underlay, "nolearning"], "vxlan device");
   }
   await must(run, ["ip", "link", "set", VXLAN_DEVICE, "address", plan.vtep.mac], "vxlan MAC");
   await must(run, ["ip", "addr", "replace", `${plan.vtep.address}/32`, "dev", VXLAN_DEVICE], "vxlan address");

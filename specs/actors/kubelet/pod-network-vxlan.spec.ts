@@ -94,7 +94,10 @@ describe("pod network across a router (VXLAN)", function () {
     const routes = lab.sh(ns.a!, "ip route show proto 202");
     expect(routes).to.include("10.244.2.0/24 via 10.244.2.0 dev flotilla.vxlan onlink").and.include("10.244.3.0/24 via 10.250.1.3 dev eth0");
     expect(lab.sh(ns.a!, "bridge fdb show dev flotilla.vxlan")).to.include("0e:f1:0a:f4:02:00 dst 10.250.2.2");
-    expect(lab.sh(ns.a!, "ip -d link show flotilla.vxlan")).to.match(/vxlan id 1 local 10\.250\.1\.2 .*dstport 4789/);
+    const link = lab.sh(ns.a!, "ip -d link show flotilla.vxlan");
+    expect(link).to.match(/vxlan id 1 local 10\.250\.1\.2 dev eth0 .*dstport 4789/);
+    // 50 bytes below the underlay's 1500: encapsulated packets fit without fragments.
+    expect(link).to.match(/ mtu 1450 /);
     expect(lab.sh(router, "ip route")).to.not.include("10.244.");
   });
 
@@ -102,7 +105,7 @@ describe("pod network across a router (VXLAN)", function () {
     const ips: Record<string, string> = {};
     for (const h of hosts) ips[h.name] = (await nets[h.name]!.setup(uid(h.name))).ip;
     // Each server answers with the address the request came from.
-    for (const h of ["b", "c"]) lab.spawn(podNetnsName(uid(h)), [process.execPath, "-e", 'require("node:http").createServer((q, s) => s.end(q.socket.remoteAddress)).listen(8080, "0.0.0.0")']);
+    for (const h of ["b", "c"]) lab.spawn(podNetnsName(uid(h)), [process.execPath, "-e", 'require("node:http").createServer((q, s) => s.end(q.url === "/big" ? "x".repeat(300000) : q.socket.remoteAddress)).listen(8080, "0.0.0.0")']);
     const from = podNetnsName(uid("a"));
     let viaVxlan: string | undefined;
     await waitFor(async () => (viaVxlan = await lab.fetch(from, `http://${ips.b}:8080/`)) !== undefined, { timeoutMs: 20_000, what: "a pod on host b from a pod on host a" });
@@ -110,6 +113,8 @@ describe("pod network across a router (VXLAN)", function () {
     let hostGw: string | undefined;
     await waitFor(async () => (hostGw = await lab.fetch(from, `http://${ips.c}:8080/`)) !== undefined, { timeoutMs: 20_000, what: "a pod on host c from a pod on host a" });
     expect(hostGw).to.equal(ips.a);
+    // Full-size packets too: the pod's 1500-byte packets meet the device's 1450 and the path MTU shrinks.
+    expect((await lab.fetch(from, `http://${ips.b}:8080/big`, 15_000))?.length).to.equal(300_000);
     // And from C, whose peer B is behind the router too.
     expect(await lab.fetch(podNetnsName(uid("c")), `http://${ips.b}:8080/`)).to.equal(ips.c);
 
