@@ -7,8 +7,9 @@
  *   pod packet travels inside UDP to port 4789 of the peer's node address, through the device
  *   `flotilla.vxlan` (VNI 1), as flannel's `vxlan` backend does. Each node's VTEP has the first
  *   address of its podCIDR's network (`10.244.2.0` for `10.244.2.0/24`, as a /32) and a MAC derived
- *   from that address (`0e:f1:0a:f4:02:00`), so a peer needs nothing but the Node's `spec.podCIDR`
- *   and InternalIP — no annotation carrying a random MAC as flannel's `backend-data`. Per peer:
+ *   from the node's address (`0e:f1:0a:fa:02:02` for 10.250.2.2: nodes sharing a machine share its
+ *   device and so its MAC), so a peer needs nothing but the Node's `spec.podCIDR` and InternalIP —
+ *   no annotation carrying a random MAC as flannel's `backend-data`. Per peer:
  *   a route `<podCIDR> via <peer VTEP> dev flotilla.vxlan onlink`, a permanent neighbour entry
  *   (peer VTEP → peer MAC) and an FDB entry (peer MAC → peer node address).
  *
@@ -18,7 +19,7 @@
  *     { podCIDR: "10.244.2.0/24", address: "10.250.2.2" },   // behind a router → vxlan
  *   ] });
  */
-import { inCidr, intToIp, parseCidr } from "../../bus/cidr.ts";
+import { inCidr, intToIp, ipToInt, parseCidr } from "../../bus/cidr.ts";
 
 /** The VXLAN device every node of the cluster uses (one per node network namespace). */
 export const VXLAN_DEVICE = "flotilla.vxlan";
@@ -43,17 +44,17 @@ export type PeerRoute =
 
 export interface RoutePlan {
   routes: PeerRoute[];
-  /** This node's VTEP, when at least one peer is reached over VXLAN. */
-  vtep?: { address: string; mac: string };
+  /** This node's VTEP address, when at least one peer is reached over VXLAN (its MAC follows from the node's address: `vtepMac`). */
+  vtep?: { address: string };
 }
 
 /** A node's VTEP address: the network address of its podCIDR (`10.244.2.0/24` → `10.244.2.0`). */
 export const vtepAddress = (podCIDR: string): string => intToIp(parseCidr(podCIDR).base);
 
-/** A node's VTEP MAC: locally administered, unicast, `0e:f1:` + the VTEP address's four bytes. */
-export function vtepMac(podCIDR: string): string {
-  const base = parseCidr(podCIDR).base;
-  const bytes = [0x0e, 0xf1, (base >>> 24) & 255, (base >>> 16) & 255, (base >>> 8) & 255, base & 255];
+/** A node's VTEP MAC: locally administered, unicast, `0e:f1:` + the four bytes of the node's address. */
+export function vtepMac(nodeAddress: string): string {
+  const n = ipToInt(nodeAddress);
+  const bytes = [0x0e, 0xf1, (n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255];
   return bytes.map((b) => b.toString(16).padStart(2, "0")).join(":");
 }
 
@@ -67,9 +68,9 @@ export function planPeerRoutes(o: { podCIDR: string; subnets: readonly string[];
     .map((p) =>
       onLink(p.address, o.subnets)
         ? { kind: RouteKind.hostGw, podCIDR: p.podCIDR, via: p.address }
-        : { kind: RouteKind.vxlan, podCIDR: p.podCIDR, via: vtepAddress(p.podCIDR), mac: vtepMac(p.podCIDR), dst: p.address },
+        : { kind: RouteKind.vxlan, podCIDR: p.podCIDR, via: vtepAddress(p.podCIDR), mac: vtepMac(p.address), dst: p.address },
     );
-  const vtep = routes.some((r) => r.kind === RouteKind.vxlan) ? { address: vtepAddress(o.podCIDR), mac: vtepMac(o.podCIDR) } : undefined;
+  const vtep = routes.some((r) => r.kind === RouteKind.vxlan) ? { address: vtepAddress(o.podCIDR) } : undefined;
   return { routes, ...(vtep ? { vtep } : {}) };
 }
 

@@ -1,6 +1,7 @@
 /**
  * The node's VXLAN device and its per-peer entries (the plan comes from pod-network-routes.ts):
- * `flotilla.vxlan` (VNI 1, UDP 4789, no learning) with this node's VTEP MAC and address, and for
+ * `flotilla.vxlan` (VNI 1, UDP 4789, no learning) with this node's VTEP address and a MAC derived
+ * from its own address (the source of its packets to the peers, which is where they send theirs), and for
  * every peer reached over VXLAN a permanent neighbour entry (VTEP address → MAC) and an FDB entry
  * (MAC → the peer's node address). Entries for peers that left are removed; the device goes when no
  * peer needs it any more.
@@ -10,7 +11,7 @@
  */
 import type { Runner } from "../../runtime/command.ts";
 import type { PeerRoute, RoutePlan } from "./pod-network-routes.ts";
-import { RouteKind, VXLAN_DEVICE, VXLAN_ID, VXLAN_PORT } from "./pod-network-routes.ts";
+import { RouteKind, VXLAN_DEVICE, VXLAN_ID, VXLAN_PORT, vtepMac } from "./pod-network-routes.ts";
 
 type VxlanPeer = Extract<PeerRoute, { kind: typeof RouteKind.vxlan }>;
 
@@ -21,14 +22,13 @@ async function must(run: Runner, args: string[], what: string): Promise<void> {
 
 /**
  * The address and interface this node sends VXLAN packets from towards `peer` (the route's source
- * and device). Created on that device, the VXLAN device takes its MTU less the 50 bytes of
- * encapsulation, so encapsulated packets are never fragmented.
+ * and device): the address is the node's own as its peers know it (they send to it), and created on
+ * that device, the VXLAN device takes its MTU less the 50 bytes of encapsulation, so encapsulated
+ * packets are never fragmented.
  */
-async function underlayFor(run: Runner, peer: string): Promise<string[]> {
+async function underlayFor(run: Runner, peer: string): Promise<{ src?: string; dev?: string }> {
   const r = await run("ip", ["-4", "route", "get", peer]);
-  const src = /\bsrc\s+(\S+)/.exec(r.stdout)?.[1];
-  const dev = /\bdev\s+(\S+)/.exec(r.stdout)?.[1];
-  return [...(src ? ["local", src] : []), ...(dev ? ["dev", dev] : [])];
+  return { src: /\bsrc\s+(\S+)/.exec(r.stdout)?.[1], dev: /\bdev\s+(\S+)/.exec(r.stdout)?.[1] };
 }
 
 /** Creates or updates the device and its FDB/neighbour entries for `plan`; removes the device when no peer needs it. */
@@ -39,11 +39,12 @@ export async function syncVxlan(run: Runner, plan: RoutePlan): Promise<void> {
     if (exists) await run("ip", ["link", "del", VXLAN_DEVICE]);
     return;
   }
+  const { src, dev } = await underlayFor(run, peers[0]!.dst);
+  if (!src) throw new Error(`no route to ${peers[0]!.dst} for VXLAN`);
   if (!exists) {
-    const underlay = await underlayFor(run, peers[0]!.dst);
-    await must(run, ["ip", "link", "add", VXLAN_DEVICE, "type", "vxlan", "id", String(VXLAN_ID), "dstport", String(VXLAN_PORT), ...underlay, "nolearning"], "vxlan device");
+    await must(run, ["ip", "link", "add", VXLAN_DEVICE, "type", "vxlan", "id", String(VXLAN_ID), "dstport", String(VXLAN_PORT), "local", src, ...(dev ? ["dev", dev] : []), "nolearning"], "vxlan device");
   }
-  await must(run, ["ip", "link", "set", VXLAN_DEVICE, "address", plan.vtep.mac], "vxlan MAC");
+  await must(run, ["ip", "link", "set", VXLAN_DEVICE, "address", vtepMac(src)], "vxlan MAC");
   await must(run, ["ip", "addr", "replace", `${plan.vtep.address}/32`, "dev", VXLAN_DEVICE], "vxlan address");
   await must(run, ["ip", "link", "set", VXLAN_DEVICE, "up"], "vxlan up");
 

@@ -12,8 +12,8 @@ describe("pod network routes between nodes", () => {
 
     it("routes a peer behind a router over VXLAN, to its VTEP, and gives this node a VTEP", () => {
       const plan = planPeerRoutes({ ...self, peers: [{ podCIDR: "10.244.2.0/24", address: "10.250.2.2" }] });
-      expect(plan.routes).to.deep.equal([{ kind: "vxlan", podCIDR: "10.244.2.0/24", via: "10.244.2.0", mac: "0e:f1:0a:f4:02:00", dst: "10.250.2.2" }]);
-      expect(plan.vtep).to.deep.equal({ address: "10.244.1.0", mac: "0e:f1:0a:f4:01:00" });
+      expect(plan.routes).to.deep.equal([{ kind: "vxlan", podCIDR: "10.244.2.0/24", via: "10.244.2.0", mac: "0e:f1:0a:fa:02:02", dst: "10.250.2.2" }]);
+      expect(plan.vtep).to.deep.equal({ address: "10.244.1.0" });
     });
 
     it("decides per peer in one plan", () => {
@@ -38,11 +38,11 @@ describe("pod network routes between nodes", () => {
     });
   });
 
-  it("derives a distinct, locally administered unicast VTEP MAC and address from each podCIDR", () => {
-    expect(vtepMac("10.244.0.0/24")).to.equal("0e:f1:0a:f4:00:00");
-    expect(vtepMac("10.244.255.0/24")).to.equal("0e:f1:0a:f4:ff:00");
-    expect(vtepMac("10.244.7.0/24")).to.not.equal(vtepMac("10.244.8.0/24"));
-    expect(parseInt(vtepMac("10.244.7.0/24").slice(0, 2), 16) & 0b11).to.equal(0b10);
+  it("derives a distinct, locally administered unicast VTEP MAC from each node address, and the VTEP address from the podCIDR", () => {
+    expect(vtepMac("10.250.2.2")).to.equal("0e:f1:0a:fa:02:02");
+    expect(vtepMac("192.168.255.1")).to.equal("0e:f1:c0:a8:ff:01");
+    expect(vtepMac("10.250.1.2")).to.not.equal(vtepMac("10.250.1.3"));
+    expect(parseInt(vtepMac("10.250.1.2").slice(0, 2), 16) & 0b11).to.equal(0b10);
     expect(vtepAddress("10.244.7.0/24")).to.equal("10.244.7.0");
   });
 

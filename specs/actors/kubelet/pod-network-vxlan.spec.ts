@@ -93,7 +93,9 @@ describe("pod network across a router (VXLAN)", function () {
     expect(plans.b!.routes.map((r) => r.kind)).to.deep.equal(["vxlan", "vxlan"]);
     const routes = lab.sh(ns.a!, "ip route show proto 202");
     expect(routes).to.include("10.244.2.0/24 via 10.244.2.0 dev flotilla.vxlan onlink").and.include("10.244.3.0/24 via 10.250.1.3 dev eth0");
-    expect(lab.sh(ns.a!, "bridge fdb show dev flotilla.vxlan")).to.include("0e:f1:0a:f4:02:00 dst 10.250.2.2");
+    expect(lab.sh(ns.a!, "bridge fdb show dev flotilla.vxlan")).to.include("0e:f1:0a:fa:02:02 dst 10.250.2.2");
+    // Its own MAC follows from its address, which is what B derives for it.
+    expect(lab.sh(ns.a!, "ip -o link show flotilla.vxlan")).to.include("link/ether 0e:f1:0a:fa:01:02");
     const link = lab.sh(ns.a!, "ip -d link show flotilla.vxlan");
     expect(link).to.match(/vxlan id 1 local 10\.250\.1\.2 dev eth0 .*dstport 4789/);
     // 50 bytes below the underlay's 1500: encapsulated packets fit without fragments.
@@ -137,7 +139,7 @@ describe("pod network across a router (VXLAN)", function () {
     // B comes back: the entries return.
     await nets.a!.syncRoutes(peers);
     expect(lab.sh(ns.a!, "bridge fdb show dev flotilla.vxlan")).to.include("dst 10.250.2.2");
-    expect(lab.sh(ns.a!, "ip neigh show dev flotilla.vxlan")).to.include("10.244.2.0 lladdr 0e:f1:0a:f4:02:00 PERMANENT");
+    expect(lab.sh(ns.a!, "ip neigh show dev flotilla.vxlan")).to.include("10.244.2.0 lladdr 0e:f1:0a:fa:02:02 PERMANENT");
   });
 
   it("removes routes, FDB and the device when the node's network is cleaned up", async () => {
