@@ -80,7 +80,7 @@ export async function startClusterDns(o: { natsUrl: string; cluster: string; nod
   return startHost({ natsUrl: o.natsUrl, cluster: o.cluster, actors, credentials: o.credentials });
 }
 
-/** The api-server's listen and advertise addresses in pod mode: every address, `bridge` for in-cluster clients. Pure. */
-export function apiServerInPodMode(bridge: string): { host: string; advertiseAddress: string } {
-  return { host: "0.0.0.0", advertiseAddress: bridge };
+/** The api-server's listen and advertise addresses in pod mode: every address, `bridge` for in-cluster clients, and `default/kubernetes` at the service CIDR's first address. Pure. */
+export function apiServerInPodMode(bridge: string): { host: string; advertiseAddress: string; kubernetesClusterIP: string } {
+  return { host: "0.0.0.0", advertiseAddress: bridge, kubernetesClusterIP: nthAddress(SERVICE_CIDR, 1) };
 }

@@ -29,12 +29,12 @@ export interface RegisteredService {
   endpointPorts: Omit<EndpointPort, "port">[];
 }
 
-/** `default/kubernetes`: 443 → each api-server's port. */
-export const kubernetesService = (port: number): RegisteredService => ({
+/** `default/kubernetes`: 443 → each api-server's port (at `clusterIP` when given: the service CIDR's first address, as kube-apiserver reserves it). */
+export const kubernetesService = (port: number, clusterIP?: string): RegisteredService => ({
   namespace: "default",
   name: "kubernetes",
   labels: { component: "apiserver", provider: "kubernetes" },
-  spec: { type: "ClusterIP", sessionAffinity: "None", ports: [{ name: "https", port: 443, protocol: "TCP", targetPort: port }] },
+  spec: { type: "ClusterIP", ...(clusterIP ? { clusterIP } : {}), sessionAffinity: "None", ports: [{ name: "https", port: 443, protocol: "TCP", targetPort: port }] },
   component: "kube-apiserver",
   endpointPorts: [{ name: "https", protocol: "TCP" }],
 });

@@ -7,6 +7,7 @@
  *   https.createServer({ cert: certPem, key: keyPem }, handler);
  */
 import type { Logger } from "../../runtime/logger.ts";
+import type { Service } from "../../bus/resources.ts";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { createSecureContext } from "node:tls";
 import { hostname, networkInterfaces } from "node:os";
@@ -31,9 +32,15 @@ function years(n: number): { notBefore: Date; notAfter: Date } {
   return { notBefore, notAfter };
 }
 
+/**
+ * The names in-cluster clients use for the API (the `default/kubernetes` Service under every search
+ * suffix a pod's resolv.conf gives), as kube-apiserver's serving certificate carries them.
+ */
+export const KUBERNETES_SERVICE_NAMES = ["kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"] as const;
+
 /** The subject alternative names the serving certificate carries. */
 export function serverSans(): { dns: string[]; ips: string[] } {
-  const dns = [...new Set(["localhost", hostname(), "kubernetes", "kubernetes.default"])];
+  const dns = [...new Set(["localhost", hostname(), ...KUBERNETES_SERVICE_NAMES])];
   const ips = new Set(["127.0.0.1", "::1"]);
   for (const addrs of Object.values(networkInterfaces())) {
     for (const a of addrs ?? []) if (!a.address.includes("%")) ips.add(a.address);
@@ -168,28 +175,52 @@ export function ensurePki(dataDir: string, log?: Logger): { caPem: string; certP
 }
 
 /**
- * Makes `<dataDir>/pki/server.crt` a certificate of the CA in `pki/ca.crt` that names `ips` too
- * (a server's own address): issues a new one when the CA changed or an address is missing.
+ * The addresses pods reach the api-server at, which its serving certificate must name: the
+ * `default/kubernetes` Service's ClusterIPs (a pod's KUBERNETES_SERVICE_HOST) and the advertised
+ * address (the Service's endpoint: the node bridge in pod mode). Pure.
  */
-export function ensureServingCert(dataDir: string, ips: string[]): void {
+export function podFacingAddresses(kubernetes: Pick<Service, "spec"> | undefined, advertise: string): string[] {
+  const clusterIPs = kubernetes?.spec.clusterIPs ?? (kubernetes?.spec.clusterIP ? [kubernetes.spec.clusterIP] : []);
+  return [...new Set([...clusterIPs, advertise])].filter((ip) => ip && ip !== "None" && ip !== "0.0.0.0" && ip !== "::");
+}
+
+/** The DNS names and IP addresses a certificate's subjectAltName holds. */
+export function certificateSans(certPem: string): { dns: string[]; ips: string[] } {
+  const san = pki.certificateFromPem(certPem).getExtension("subjectAltName") as { altNames?: { type: number; value?: string; ip?: string }[] } | null;
+  const names = san?.altNames ?? [];
+  return { dns: names.filter((a) => a.type === 2 && a.value).map((a) => a.value!), ips: names.filter((a) => a.type === 7 && a.ip).map((a) => a.ip!) };
+}
+
+/**
+ * Makes `<dataDir>/pki/server.crt` a certificate of the CA in `pki/ca.crt` that names `ips` and
+ * `dns` too (a server's own address; the `default/kubernetes` ClusterIP and the address pods reach
+ * the server at): issues a new one when the CA changed or a name is missing. A new certificate
+ * keeps every name the old one had (servers sharing a data dir each add their own), the machine's
+ * current interface addresses and the Service names. Returns the pair in place, and whether it is new.
+ */
+export function ensureServingCert(dataDir: string, ips: readonly string[], dns: readonly string[] = []): { certPem: string; keyPem: string; issued: boolean } {
   const p = (f: string) => join(dataDir, "pki", f);
   const ca = { certPem: readFileSync(p("ca.crt"), "utf8"), keyPem: readFileSync(p("ca.key"), "utf8") };
+  let kept: { dns: string[]; ips: string[] } = { dns: [], ips: [] };
   if (existsSync(p("server.crt")) && existsSync(p("server.key"))) {
-    const cert = pki.certificateFromPem(readFileSync(p("server.crt"), "utf8"));
+    const certPem = readFileSync(p("server.crt"), "utf8");
     const issuedByCa = (() => {
       try {
-        return pki.certificateFromPem(ca.certPem).verify(cert);
+        return pki.certificateFromPem(ca.certPem).verify(pki.certificateFromPem(certPem));
       } catch {
         return false;
       }
     })();
-    const san = cert.getExtension("subjectAltName") as { altNames?: { ip?: string }[] } | null;
-    const has = new Set((san?.altNames ?? []).map((a) => a.ip).filter(Boolean));
-    if (issuedByCa && ips.every((ip) => has.has(ip))) return;
+    if (issuedByCa) {
+      kept = certificateSans(certPem);
+      const has = new Set([...kept.dns, ...kept.ips]);
+      if ([...ips, ...dns, ...KUBERNETES_SERVICE_NAMES].every((n) => has.has(n))) return { certPem, keyPem: readFileSync(p("server.key"), "utf8"), issued: false };
+    }
   }
   const sans = serverSans();
-  const s = generateServerCert(ca, { dns: sans.dns, ips: [...new Set([...sans.ips, ...ips])] });
+  const s = generateServerCert(ca, { dns: [...new Set([...sans.dns, ...kept.dns, ...dns])], ips: [...new Set([...sans.ips, ...kept.ips, ...ips])] });
   writePair(p("server.crt"), p("server.key"), s);
+  return { ...s, issued: true };
 }
 
 /** The user and groups of the admin kubeconfig's client certificate (kind and k3s use the same group). */

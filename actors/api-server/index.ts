@@ -12,12 +12,13 @@ import type { WatchCache } from "./watch-cache.ts";
 import type { User } from "./auth.ts";
 import type { HttpLimitOptions } from "./limits.ts";
 import type { Socket } from "node:net";
+import type { Service } from "../../bus/resources.ts";
 import { createServer } from "node:https";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import { RESOURCE_TYPES } from "../../bus/kinds.ts";
-import { ensurePki } from "./certs.ts";
+import { ensurePki, ensureServingCert, podFacingAddresses } from "./certs.ts";
 import { servePodTokens } from "./pod-tokens.ts";
 import { DEFAULT_AUDIT_POLICY, openAuditLog, parseAuditPolicy } from "./audit.ts";
 import { encryptionConfigPath, followEncryptionConfig } from "../store/encryption-config.ts";
@@ -55,6 +56,8 @@ export interface ApiServerOptions extends HttpLimitOptions {
   tokenFile?: string;
   /** The address in-cluster clients reach this server at (the `default/kubernetes` Endpoints); default `host`, or 127.0.0.1 for a wildcard host. */
   advertiseAddress?: string;
+  /** The `default/kubernetes` Service's ClusterIP to ask for when it is created (10.96.0.1 in pod mode); default: allocated. */
+  kubernetesClusterIP?: string;
   /** The clock tokens are issued and checked by (default the host's); specs move it to see tokens expire. */
   now?: () => number;
   /** The EncryptionConfiguration whose keys open encrypted values (default `<dataDir>/encryption-config.yaml`, when present). */
@@ -160,7 +163,10 @@ export const apiServer: ActorDefinition<ApiServerOptions> = {
     // Kubelets' tokens for their pods' projected ServiceAccount volumes, and the CA those pods trust.
     const podTokens = servePodTokens({ nc: ctx.nc, subjects: ctx.subjects, store: ctx.store, keys: serviceAccountKeys, now, log: ctx.log });
     const rootCa = await startRootCaPublisher(ctx, { caCert: pki.caPem });
-    const registration = await registerServiceEndpoint({ store: ctx.store, log: ctx.log, now: ctx.now, service: kubernetesService(port), address: advertise, ports: [port] });
+    const registration = await registerServiceEndpoint({ store: ctx.store, log: ctx.log, now: ctx.now, service: kubernetesService(port, opts.kubernetesClusterIP), address: advertise, ports: [port] });
+    // Pods verify this server at the kubernetes Service's ClusterIP and the advertised address: the certificate names them.
+    const serving = ensureServingCert(opts.dataDir, podFacingAddresses(await ctx.store.get<Service>("services", "default", "kubernetes").catch(() => undefined), advertise));
+    if (serving.issued) server.setSecureContext({ cert: serving.certPem, key: serving.keyPem, ca: pki.caPem });
     return {
       port,
       url,

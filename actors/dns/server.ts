@@ -12,6 +12,7 @@ import type { Logger } from "../../runtime/logger.ts";
 import dgram from "node:dgram";
 import net from "node:net";
 import * as packet from "dns-packet";
+import { AnswerCache } from "./answer-cache.ts";
 
 export interface DnsServerOptions {
   host: string;
@@ -32,43 +33,8 @@ export interface DnsServer {
 }
 
 const UDP_MAX = 512;
-/** Distinct queries whose answers are kept between zone changes (the cache starts over past it). */
-const CACHE_MAX = 65_536;
 /** The UDP receive buffer asked for: bursts of parallel lookups from many pods wait here, not in drops. */
 const RECV_BUFFER = 4 * 1024 * 1024;
-
-/**
- * Answers to zone queries, keyed by the query's bytes after its 2-byte id (flags, counts, the
- * question and any EDNS record, as the client sent them): two queries with the same key differ in
- * nothing but the id, so the cached response (encoded once with `dns-packet`, id 0) is copied and
- * given the query's id. A query is then answered without decoding or encoding anything. Forwarded
- * names are never cached; a zone change empties the cache.
- */
-class AnswerCache {
-  private entries = new Map<string, Buffer>();
-  private static key(raw: Buffer, udp: boolean): string {
-    return (udp ? "u" : "t") + raw.toString("latin1", 2);
-  }
-  get(raw: Buffer, udp: boolean): Buffer | undefined {
-    if (raw.length < 12) return undefined;
-    const hit = this.entries.get(AnswerCache.key(raw, udp));
-    if (!hit) return undefined;
-    const out = Buffer.allocUnsafe(hit.length);
-    hit.copy(out);
-    raw.copy(out, 0, 0, 2);
-    return out;
-  }
-  set(raw: Buffer, udp: boolean, response: Buffer): void {
-    if (raw.length < 12) return;
-    if (this.entries.size >= CACHE_MAX) this.entries = new Map();
-    const stored = Buffer.from(response);
-    stored.writeUInt16BE(0, 0);
-    this.entries.set(AnswerCache.key(raw, udp), stored);
-  }
-  clear(): void {
-    this.entries = new Map();
-  }
-}
 
 function toAnswer(a: Answer): packet.Answer {
   switch (a.type) {

@@ -3,8 +3,9 @@
  * namespaces for the process engine; the Docker engine brings its own) or falls back to loopback, and
  * then keeps the node side in step with the cluster — the node bridge (process engine) or the node's
  * Docker bridge network (engines/docker-network.ts) once the node IPAM controller has written this Node's
- * `spec.podCIDR`, and host-gw routes to every other node's podCIDR via that node's InternalIP as
- * nodes come and go. Each pod's resolv.conf follows from `dns`.
+ * `spec.podCIDR`, and routes to every other node's podCIDR as nodes come and go: host-gw via that
+ * node's InternalIP when it is on a directly connected subnet, through the VXLAN device otherwise
+ * (pod-network-routes.ts). Each pod's resolv.conf follows from `dns`.
  *
  * @example
  *   const net = await nodeNetwork(ctx, { nodeName, engine: "process", network: "pod", hostIP }, log);
@@ -78,6 +79,8 @@ export async function podNetworkProblem(engine: string, nodeNetns?: string): Pro
 const internalIP = (n: Node) => n.status?.addresses?.find((a) => a.type === "InternalIP")?.address;
 
 const SYNC = "network";
+/** How long an unchanged set of peers goes without the routes being applied again. */
+const RESYNC_MS = 60_000;
 
 export async function nodeNetwork(ctx: ActorContext, o: NodeNetworkOptions, log: Logger): Promise<NodeNetwork> {
   const idle: NodeNetwork = { start: async () => undefined, stop: async () => undefined };
@@ -105,6 +108,7 @@ export async function nodeNetwork(ctx: ActorContext, o: NodeNetworkOptions, log:
   const facts: NonNullable<NodeFacts["network"]> = { mode: "pod", message: "pod networking: waiting for a podCIDR from the node-ipam-controller", waiting: true };
   const nodes = new Informer<Node>(ctx.nc, ctx.cluster, { resource: "nodes", log: log.child({ informer: "nodes" }) });
   let changed = () => undefined as void;
+  let synced = { key: "", at: 0 };
   const sync = async () => {
     const cidr = nodes.get(undefined, o.nodeName)?.spec?.podCIDR;
     if (cidr && pods.podCIDR !== cidr) {
@@ -119,8 +123,15 @@ export async function nodeNetwork(ctx: ActorContext, o: NodeNetworkOptions, log:
       .list()
       .filter((n) => n.metadata.name !== o.nodeName && n.spec?.podCIDR)
       .map((n) => ({ podCIDR: n.spec!.podCIDR!, address: internalIP(n) ?? "" }))
-      .filter((p) => p.address && p.address !== o.hostIP && !p.address.startsWith("127."));
+      .filter((p) => p.address && p.address !== o.hostIP && !p.address.startsWith("127."))
+      .sort((x, y) => x.podCIDR.localeCompare(y.podCIDR));
+    // Node heartbeats update the Nodes every few seconds; the routes change only with the peers
+    // (re-applied at least every RESYNC_MS, which also repairs routes removed by hand).
+    const key = `${pods.podCIDR}|${JSON.stringify(peers)}`;
+    if (key === synced.key && ctx.now() - synced.at < RESYNC_MS) return;
     await pods.syncRoutes(peers);
+    if (key !== synced.key) log.info("routes to the other nodes' pods in place", { peers: peers.map((p) => `${p.podCIDR} at ${p.address}`) });
+    synced = { key, at: ctx.now() };
   };
   const queue = new WorkQueue(sync, { log, baseDelayMs: 200, maxDelayMs: 5000 });
   nodes.addHandlers({ add: () => queue.add(SYNC), update: () => queue.add(SYNC), delete: () => queue.add(SYNC) });

@@ -2,8 +2,9 @@
  * Pod networking for engines that do not bring their own (the process engine): each pod gets a
  * network namespace with its own loopback and an `eth0` veth to the node's bridge, an address from
  * the node's `spec.podCIDR`, and a default route via the bridge (the podCIDR's first address). The
- * node routes other nodes' podCIDRs straight to them (host-gw), so pod-to-pod traffic crosses
- * machines with no proxy in the path. Traffic leaving the cluster CIDR is masqueraded.
+ * node routes other nodes' podCIDRs straight to them (host-gw) when they share a link, through a
+ * VXLAN device otherwise (pod-network-routes.ts), so pod-to-pod traffic crosses machines with no
+ * proxy in the path. Traffic leaving the cluster CIDR is masqueraded.
  *
  * Addresses are allocated host-local, as the CNI `host-local` plugin does: one file per address under
  * `<stateDir>/ipam/`, created with O_EXCL (atomic), holding the pod uid.
@@ -14,11 +15,14 @@
  *   const { netns, ip } = await net.setup(pod.uid);
  */
 import type { Runner } from "../../runtime/command.ts";
+import type { PeerNode, RoutePlan } from "./pod-network-routes.ts";
 import { createHash } from "node:crypto";
 import { mkdirSync, openSync, writeSync, closeSync, readdirSync, readFileSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { commandRunner } from "../../runtime/command.ts";
 import { nthAddress, parseCidr } from "../../bus/cidr.ts";
+import { RouteKind, VXLAN_DEVICE, connectedSubnets, parseRoutes, planPeerRoutes, staleRoutes } from "./pod-network-routes.ts";
+import { syncVxlan } from "./pod-network-vxlan.ts";
 
 export interface PodNetworkOptions {
   podCIDR: string;
@@ -193,19 +197,27 @@ export class PodNetwork {
     this.release(uid);
   }
 
-  /** Routes to the other nodes' podCIDRs via their addresses (host-gw); removes routes to nodes that left. */
-  async syncRoutes(peers: readonly { podCIDR: string; address: string }[]): Promise<void> {
+  /**
+   * Routes to the other nodes' podCIDRs, per peer (pod-network-routes.ts): host-gw via the peer's
+   * address when it is on a directly connected subnet, otherwise through the VXLAN device; routes,
+   * FDB and neighbour entries of nodes that left are removed, and the device with the last of them.
+   */
+  async syncRoutes(peers: readonly PeerNode[]): Promise<RoutePlan> {
     const h = this.host;
-    const want = new Map(peers.filter((p) => p.podCIDR !== this.o.podCIDR).map((p) => [p.podCIDR, p.address]));
-    const have = (await h("ip", ["-4", "route", "show", "proto", ROUTE_PROTO])).stdout.split("\n").filter(Boolean);
-    for (const line of have) {
-      const [dst, , via] = line.split(" ");
-      if (dst && want.get(dst) !== via) await h("ip", ["route", "del", dst, "proto", ROUTE_PROTO]);
+    const subnets = connectedSubnets((await h("ip", ["-4", "-o", "addr", "show"])).stdout, this.clusterCIDR);
+    const plan = planPeerRoutes({ podCIDR: this.o.podCIDR, subnets, peers });
+    const installed = parseRoutes((await h("ip", ["-4", "route", "show", "proto", ROUTE_PROTO])).stdout);
+    for (const dst of staleRoutes(installed, plan)) await h("ip", ["route", "del", dst, "proto", ROUTE_PROTO]);
+    await syncVxlan(h, plan);
+    for (const r of plan.routes) {
+      const args =
+        r.kind === RouteKind.hostGw
+          ? ["route", "replace", r.podCIDR, "via", r.via, "proto", ROUTE_PROTO]
+          : ["route", "replace", r.podCIDR, "via", r.via, "dev", VXLAN_DEVICE, "onlink", "proto", ROUTE_PROTO];
+      const res = await h("ip", args);
+      if (res.code !== 0) throw new Error(`route to ${r.podCIDR} via ${r.via} (${r.kind}): ${res.stderr.trim()}`);
     }
-    for (const [cidr, via] of want) {
-      const r = await h("ip", ["route", "replace", cidr, "via", via, "proto", ROUTE_PROTO]);
-      if (r.code !== 0) throw new Error(`route to ${cidr} via ${via}: ${r.stderr.trim()}`);
-    }
+    return plan;
   }
 
   /** Removes what ensureNode and syncRoutes added (the bridge goes only when no pod is attached). */

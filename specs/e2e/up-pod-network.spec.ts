@@ -88,19 +88,51 @@ describe("flotilla up --network pod", function () {
       expect(inCidr(ip, "10.244.0.0/16"), `the kubernetes endpoint ${ip} is the node bridge's address`).to.equal(true);
       const pods = await api.get<KubeList<Pod>>(pathFor(resourceType("pods")!, { namespace: "default" }));
       const ns = podNetnsName(pods.items.find((p) => p.metadata.labels?.app === "web")!.metadata.uid!);
-      // curl inside the pod's namespace, with the pod's resolv.conf (ip netns exec mounts it); the
-      // dns actor answering it runs in this process, so the call is asynchronous.
-      const version = await waitFor(async () => {
-        const r = await promisify(execFile)("ip", ["netns", "exec", ns, "curl", "-sk", "--max-time", "5", "https://kubernetes.default.svc/version"], { encoding: "utf8" }).catch(() => undefined);
-        return r?.stdout.includes("gitVersion") ? r.stdout : undefined;
-      }, { timeoutMs: 30_000, what: "https://kubernetes.default.svc/version from a pod" });
-      expect(JSON.parse(version)).to.have.property("gitVersion");
+      // curl inside the pod's namespace, with the pod's resolv.conf (ip netns exec mounts it),
+      // verifying the serving certificate against the cluster CA: by the Service's name and by the
+      // ClusterIP a pod's KUBERNETES_SERVICE_HOST gives. The dns actor answering runs in this
+      // process, so the calls are asynchronous.
+      const ca = join(dir, "data", "pki", "ca.crt");
+      const kube = await api.get<Service>(pathFor(resourceType("services")!, { namespace: "default", name: "kubernetes" }));
+      for (const url of ["https://kubernetes.default.svc/version", `https://${kube.spec.clusterIP}/version`]) {
+        const version = await waitFor(async () => {
+          const r = await promisify(execFile)("ip", ["netns", "exec", ns, "curl", "-sS", "--cacert", ca, "--max-time", "5", url], { encoding: "utf8" }).catch(() => undefined);
+          return r?.stdout.includes("gitVersion") ? r.stdout : undefined;
+        }, { timeoutMs: 30_000, what: `${url} from a pod, verified against the cluster CA` });
+        expect(JSON.parse(version), url).to.have.property("gitVersion");
+      }
+    });
+
+    it("lets the Python client's in-cluster config verify the API's certificate from a pod", async () => {
+      const script = [
+        "from kubernetes import client, config",
+        "config.load_incluster_config()",
+        "c = client.Configuration.get_default_copy()",
+        "print('host=%s verify=%s' % (c.host, c.verify_ssl), flush=True)",
+        "print('version=' + client.VersionApi().get_code().git_version, flush=True)",
+        "import time; time.sleep(3600)",
+      ].join("\n");
+      const pod = { apiVersion: "v1", kind: "Pod", metadata: { name: "incluster", namespace: "default" }, spec: { terminationGracePeriodSeconds: 1, containers: [{ name: "main", image: "python", command: ["/usr/bin/python3", "-c", script] }] } };
+      const api = ApiClient.fromKubeconfig(c!.kubeconfig);
+      await api.request("POST", pathFor(resourceType("pods")!, { namespace: "default" }), { body: pod });
+      const log = await waitFor(async () => {
+        const l = await api.get<string>("/api/v1/namespaces/default/pods/incluster/log").catch(() => undefined);
+        return typeof l === "string" && /version=|Error/.test(l) ? l : undefined;
+      }, { timeoutMs: 60_000, what: "the in-cluster client's output" });
+      expect(log).to.match(/host=https:\/\/10\.96\.0\.1:443 verify=True/);
+      expect(log).to.match(/version=v\d/);
+      await api.request("DELETE", pathFor(resourceType("pods")!, { namespace: "default", name: "incluster" }), { query: { gracePeriodSeconds: 0 } }).catch(() => undefined);
     });
 
     it("leaves no namespace, bridge, FLT chain or sysctl change behind when it stops", async () => {
+      // Other clusters on this machine may hold pod namespaces of their own: look for this one's.
+      const api = ApiClient.fromKubeconfig(c!.kubeconfig);
+      const uids = (await api.get<KubeList<Pod>>(pathFor(resourceType("pods")!))).items.map((p) => p.metadata.uid!);
+      expect(uids).to.not.be.empty;
       await c!.stop();
       c = undefined;
-      expect(sh("ip netns list")).to.not.match(/^flt-/m);
+      const left = sh("ip netns list");
+      for (const uid of uids) expect(left).to.not.include(podNetnsName(uid));
       expect(sh("ip -o link show")).to.not.match(/ flt0[:@]| vflt/);
       expect(sh("iptables-save")).to.not.include("FLT-");
       expect(sh("sysctl -n net.ipv4.conf.all.route_localnet").trim()).to.equal(localnet);

@@ -133,6 +133,17 @@ describe("dns (integration)", function () {
     expect(rcode(await queryUdp(port, "kubernetes.default.svc.cluster.local", "A"))).to.be.oneOf([0, 3]);
   });
 
+  it("answers a name asked in any case, echoing the question as the client spelled it", async () => {
+    await c.store.create("services", "default", { apiVersion: "v1", kind: "Service", metadata: { name: "mixed" }, spec: { ports: [{ port: 80 }] } } satisfies Service);
+    const svc = await c.store.get<Service>("services", "default", "mixed");
+    await waitFor(async () => ips(await queryUdp(port, "mixed.default.svc.cluster.local", "A")).length > 0, { what: "mixed's A record" });
+    for (const name of ["MIXED.default.svc.cluster.local", "mIxEd.DeFaUlT.sVc.cluster.local"]) {
+      const p = await queryUdp(port, name, "A");
+      expect(p.questions?.[0]?.name).to.equal(name);
+      expect(ips(p)).to.deep.equal([svc.spec.clusterIP]);
+    }
+  });
+
   it("answers parallel A and AAAA lookups from many clients with no answer slower than a second", async () => {
     await c.store.create("services", "default", { apiVersion: "v1", kind: "Service", metadata: { name: "web" }, spec: { ports: [{ port: 80 }] } } satisfies Service);
     await waitFor(async () => ips(await queryUdp(port, "web.default.svc.cluster.local", "A")).length > 0, { what: "web's A record" });
