@@ -174,6 +174,16 @@ export function proxyKernelFigures(r: import("./proxy-kernel.ts").ProxyKernelBen
   ];
 }
 
+export function podRoutesFigures(r: import("./pod-routes.ts").PodRoutesBench): Figure[] {
+  const hostGw = (value: number) => ({ value, label: "host-gw route, same link" });
+  const note = `pod → pod in network namespaces, ${r.concurrency} keep-alive requests in flight, ${r.pairs} alternating ${r.seconds} s pairs (medians); VXLAN ÷ host-gw per pair: ${r.pairRatios.join(", ")}`;
+  return [
+    { id: "routes.vxlan.rps", section: "Pod network", label: "requests/s between nodes over VXLAN (through a router)", value: r.vxlan.rps, unit: "/s", better: "higher", anchor: hostGw(r.hostGw.rps), note },
+    { id: "routes.vxlan.p99", section: "Pod network", label: "request p99 over VXLAN", value: r.vxlan.p99Ms, unit: "ms", better: "lower", anchor: hostGw(r.hostGw.p99Ms) },
+    { id: "routes.vxlan.bulk", section: "Pod network", label: "64 MiB download over VXLAN", value: r.vxlan.mbps, unit: "MB/s", better: "higher", anchor: hostGw(r.hostGw.mbps), note: "full-size packets: the cost of encapsulation and the 50 bytes less MTU" },
+  ];
+}
+
 export function dnsFigures(r: import("./dns.ts").DnsBench): Figure[] {
   const masq = (value: number) => ({ value, label: "dnsmasq, same names from a hosts file" });
   const note = `${r.names} names, ${r.inFlight} queries in flight over UDP; ${r.actor.lost} of the actor's and ${r.dnsmasq.lost} of dnsmasq's queries unanswered within 1 s`;

@@ -165,6 +165,16 @@ export const SUITE: BenchDef[] = [
     },
   },
   {
+    name: "pod-routes",
+    estimate: { quick: 20, full: 45 },
+    limit: { quick: 90, full: 180 },
+    async run(m, progress) {
+      const { benchPodRoutes } = await import("./pod-routes.ts");
+      progress(0.1, "pod to pod between nodes: host-gw and VXLAN through a router, alternately");
+      return F.podRoutesFigures(await benchPodRoutes(quick(m) ? { seconds: 1, pairs: 3 } : { seconds: 2, pairs: 5 }));
+    },
+  },
+  {
     name: "dns",
     estimate: { quick: 10, full: 25 },
     limit: { quick: 90, full: 150 },
