@@ -18,13 +18,21 @@
  * namespace with an address from the node's podCIDR, every container of the pod runs inside it
  * (`ip netns exec`), and ports are the pod's own (PORT = the containerPort). The sandbox file
  * records the namespace.
+ *
+ * Users (process-user.ts): a kubelet running as root runs every container as an unprivileged user
+ * (the system user `flotilla-pod` unless `runAsUser`/`runAsGroup` say otherwise), in a mount
+ * namespace of its own with a private /dev, and keeps `<dataDir>/kubelet` 0700: the container
+ * reaches its volumes, its termination-message file and its working directory (`pods/<uid>/`,
+ * 0777 like an emptyDir, entered before the switch) only through what was set up for it, and
+ * none of the kubelet's or the cluster's files. Without root, containers run as the kubelet's
+ * user, without namespaces, as before.
  */
 import type { Engine, EngineContainer, SandboxInfo, SandboxOptions, ContainerConfig, PodRef, LogStream, ExecResult, LogOptions } from "./types.ts";
 import type { ProcessPodNetwork } from "./process-netns.ts";
 import { StartError } from "./types.ts";
 import { spawn } from "node:child_process";
 import type { Logger } from "../../../runtime/logger.ts";
-import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, existsSync, openSync, closeSync, accessSync, constants } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, existsSync, openSync, closeSync, accessSync, constants, chmodSync } from "node:fs";
 import { join, delimiter, isAbsolute } from "node:path";
 import { homedir } from "node:os";
 import { createServer } from "node:net";
@@ -37,8 +45,11 @@ import type { StreamSession, SessionOptions } from "./types.ts";
 import { hostExecSession, hostAttachSession } from "./host-sessions.ts";
 import { SERVICE_ACCOUNT_MOUNT_PATH } from "../../store/admission/service-account.ts";
 import { ProcessCgroups } from "./process-cgroup.ts";
-import type { ContainerUsage } from "./types.ts";
+import type { ContainerUsage, RunAs, RunAsRequest } from "./types.ts";
 import { canMountNamespaces, createMountPoints, inMountNamespace, removeMountPoints } from "../volumes/mount-namespace.ts";
+import type { PodUser } from "./process-user.ts";
+import { ensurePodUser, resolveRunAs, readPasswd, dropPrivileges } from "./process-user.ts";
+import { commandRunner } from "../../../runtime/command.ts";
 
 export interface ProcessOptions {
   dataDir?: string;
@@ -93,6 +104,8 @@ interface Meta {
   netns?: string;
   /** Started in its own mount namespace (volumes): exec enters it. */
   mountNs?: boolean;
+  /** The identity the container runs as (absent: the kubelet's own); exec uses it too. */
+  user?: RunAs;
 }
 
 /** A container's environment, read from its process (and only the old meta files' copy when that is gone). */
@@ -156,9 +169,13 @@ export class ProcessEngine implements Engine {
   private readonly log: Logger;
   readonly network?: ProcessPodNetwork;
   readonly cgroups: ProcessCgroups;
+  private readonly dataDir: string;
+  /** The default identity of pods, once init() has found or created it (only when root). */
+  private podUser?: PodUser;
 
   constructor(opts: ProcessOptions) {
-    this.root = join(opts.dataDir ?? defaultDataDir(), "kubelet", opts.cluster, opts.nodeName);
+    this.dataDir = opts.dataDir ?? defaultDataDir();
+    this.root = join(this.dataDir, "kubelet", opts.cluster, opts.nodeName);
     this.log = opts.log ?? createLogger("process-engine", { node: opts.nodeName });
     this.network = opts.network;
     this.cgroups = new ProcessCgroups({ root: opts.cgroupRoot, cluster: opts.cluster, nodeName: opts.nodeName, log: this.log });
@@ -171,6 +188,12 @@ export class ProcessEngine implements Engine {
   async init(): Promise<void> {
     mkdirSync(this.dir("sandboxes"), { recursive: true });
     mkdirSync(this.dir("containers"), { recursive: true });
+    if (canMountNamespaces()) {
+      // Pods run as another user: nothing of the kubelet's state is theirs to read.
+      chmodSync(join(this.dataDir, "kubelet"), 0o700);
+      this.podUser = await ensurePodUser(commandRunner());
+      this.log.debug("pods run as", { ...this.podUser });
+    }
     // Re-adopted processes are not our children: poll them for exit.
     this.poll = setInterval(() => this.pollAdopted(), 250);
     this.poll.unref();
@@ -252,8 +275,15 @@ export class ProcessEngine implements Engine {
       s = { pod, id: pod.uid, ip: "127.0.0.1", hostPorts, createdAt: rfc3339(Date.now()) };
     }
     mkdirSync(this.dir("pods", pod.uid), { recursive: true });
+    // The pod's working directory is shared by its containers, whoever they run as (like an emptyDir).
+    if (this.podUser) chmodSync(this.dir("pods", pod.uid), 0o777);
     writeFileAtomic(file, JSON.stringify(s));
     return s;
+  }
+
+  /** Root: the identity asked for, else the dedicated pod user. Not root: undefined (the kubelet's own user). */
+  runAs(req: RunAsRequest): RunAs | undefined {
+    return this.podUser ? resolveRunAs(req, this.podUser, readPasswd()) : undefined;
   }
 
   async ensureImage(image: string): Promise<{ imageID: string; pulled: boolean }> {
@@ -288,28 +318,33 @@ export class ProcessEngine implements Engine {
     const cwd = cfg.workingDir ?? this.dir("pods", sandbox.pod.uid);
     if (!isAbsolute(cwd) || !existsSync(cwd)) throw new StartError(`chdir to cwd ("${cwd}") set in config.json failed: no such file or directory`);
     let mounts = cfg.mounts ?? [];
-    if (mounts.length > 0 && !canMountNamespaces()) {
+    const ownNs = canMountNamespaces();
+    if (mounts.length > 0 && !ownNs) {
       // Without root there are no mount namespaces: every pod's ServiceAccount volume is left out
       // (the pod runs without an API identity); any other volume cannot be honoured.
       mounts = mounts.filter((m) => m.target !== SERVICE_ACCOUNT_MOUNT_PATH);
       if (mounts.length > 0) throw new StartError("volume mounts on the process engine need root (a mount namespace per container)");
     }
-    if (mounts.length > 0) this.recordMountPoints(sandbox.pod.uid, createMountPoints(mounts));
+    if (mounts.length > 0) this.recordMountPoints(sandbox.pod.uid, createMountPoints(mounts, { privateDev: ownNs }));
     mkdirSync(cdir, { recursive: true });
+    // Root: every container gets a mount namespace with a private /dev (staged in its own directory).
+    if (ownNs) mkdirSync(join(cdir, "dev"), { recursive: true });
     const log = openSync(join(cdir, "log"), "a");
     const netns = (sandbox as ProcessSandbox).netns;
-    const shim = ["/bin/sh", "-c", SHIM, "shim", join(cdir, "exit"), ...argv];
+    const user = this.podUser ? (cfg.user ?? this.runAs({ supplementalGroups: [] })) : undefined;
+    // The shim stays root (it writes the exit file); only the command runs as the container's user.
+    const shim = ["/bin/sh", "-c", SHIM, "shim", join(cdir, "exit"), ...(user ? dropPrivileges(user) : []), ...argv];
     // `ip netns exec` execs the shim (or the mount namespace wrapper) in place, so the pid (and
     // process group) is the shim's.
     // The first process joins the container's cgroups (limits) before anything else runs.
     const join_ = this.cgroups.create(id, { cpuMillis: cfg.cpuMillis, cpuRequestMillis: cfg.cpuRequestMillis, memoryBytes: cfg.memoryBytes });
-    const [cmd0, ...rest] = [...join_, ...this.wrap(netns, mounts.length > 0 ? inMountNamespace(mounts, shim) : shim)];
+    const [cmd0, ...rest] = [...join_, ...this.wrap(netns, ownNs ? inMountNamespace(mounts, shim, { devStaging: join(cdir, "dev") }) : shim)];
     const child = spawn(cmd0!, rest, { cwd, env, detached: true, stdio: ["ignore", log, log] });
     closeSync(log);
     const pid = child.pid;
     if (pid === undefined) throw new StartError(`could not start ${argv[0]}`);
     child.unref();
-    const m: Meta = { id, pod: sandbox.pod, name: cfg.name, attempt: cfg.attempt, init: cfg.init, image: cfg.image, imageID, pid, startedAt: new Date().toISOString(), cwd, mountNs: mounts.length > 0, ...(netns ? { netns } : {}) };
+    const m: Meta = { id, pod: sandbox.pod, name: cfg.name, attempt: cfg.attempt, init: cfg.init, image: cfg.image, imageID, pid, startedAt: new Date().toISOString(), cwd, mountNs: ownNs, ...(netns ? { netns } : {}), ...(user ? { user } : {}) };
     writeFileAtomic(join(cdir, "meta.json"), JSON.stringify(m));
     child.once("exit", () => {
       this.watched.delete(id);
@@ -358,7 +393,9 @@ export class ProcessEngine implements Engine {
   /** Mount points made on the host for this pod's volumes (removed with the sandbox). */
   private recordMountPoints(uid: string, created: string[]): void {
     if (created.length === 0) return;
-    const file = this.dir("pods", uid, "mountpoints.json");
+    // Not in pods/<uid>/, which the pod's containers may write to.
+    mkdirSync(this.dir("mountpoints"), { recursive: true });
+    const file = this.dir("mountpoints", `${uid}.json`);
     const old = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as string[]) : [];
     writeFileAtomic(file, JSON.stringify([...old, ...created]));
   }
@@ -366,6 +403,9 @@ export class ProcessEngine implements Engine {
   async removeSandbox(id: string): Promise<void> {
     const s = readJsonFile(this.dir("sandboxes", `${id}.json`), isSandbox, this.log) as ProcessSandbox | undefined;
     if (s?.netns) await this.network?.detach(s.pod.uid);
+    removeMountPoints(this.dir("mountpoints", `${id}.json`));
+    rmSync(this.dir("mountpoints", `${id}.json`), { force: true });
+    // Written by earlier versions (the pods' containers then ran as the kubelet's user).
     removeMountPoints(this.dir("pods", id, "mountpoints.json"));
     rmSync(this.dir("sandboxes", `${id}.json`), { force: true });
     rmSync(this.dir("pods", id), { recursive: true, force: true });
@@ -385,12 +425,12 @@ export class ProcessEngine implements Engine {
     });
   }
 
-  /** A command as the container would run it: inside its mount namespace when it has one. */
-  /** A command run inside a container: its mount namespace (volumes) and its pod's network namespace. */
+  /** A command run inside a container: its mount namespace (volumes), its pod's network namespace, as its user. */
   inContainer(m: Meta, command: string[]): string[] {
+    const argv = [...(m.user ? dropPrivileges(m.user) : []), ...command];
     // Entering a mount namespace moves the caller to its root: --wd keeps the container's working directory.
-    if (m.mountNs && alive(m.pid)) return ["nsenter", "-t", String(m.pid), "-m", `--wd=${m.cwd}`, ...(m.netns ? ["-n"] : []), "--", ...command];
-    return this.wrap(m.netns, command);
+    if (m.mountNs && alive(m.pid)) return ["nsenter", "-t", String(m.pid), "-m", `--wd=${m.cwd}`, ...(m.netns ? ["-n"] : []), "--", ...argv];
+    return this.wrap(m.netns, argv);
   }
 
   async execSession(containerId: string, command: string[], o: SessionOptions): Promise<StreamSession> {
