@@ -160,6 +160,14 @@ function findExecutable(cmd: string, path: string): string | undefined {
   return undefined;
 }
 
+/** How long a container's mount namespace may take to be set up before start returns anyway. */
+const MOUNT_SETUP_TIMEOUT_MS = 10_000;
+
+async function waitUntil(done: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+}
+
 export class ProcessEngine implements Engine {
   readonly name = "process" as const;
   readonly root: string;
@@ -338,7 +346,8 @@ export class ProcessEngine implements Engine {
     // process group) is the shim's.
     // The first process joins the container's cgroups (limits) before anything else runs.
     const join_ = this.cgroups.create(id, { cpuMillis: cfg.cpuMillis, cpuRequestMillis: cfg.cpuRequestMillis, memoryBytes: cfg.memoryBytes });
-    const [cmd0, ...rest] = [...join_, ...this.wrap(netns, ownNs ? inMountNamespace(mounts, shim, { devStaging: join(cdir, "dev") }) : shim)];
+    const ready = join(cdir, "ready");
+    const [cmd0, ...rest] = [...join_, ...this.wrap(netns, ownNs ? inMountNamespace(mounts, shim, { devStaging: join(cdir, "dev"), ready }) : shim)];
     const child = spawn(cmd0!, rest, { cwd, env, detached: true, stdio: ["ignore", log, log] });
     closeSync(log);
     const pid = child.pid;
@@ -350,6 +359,8 @@ export class ProcessEngine implements Engine {
       this.watched.delete(id);
       for (const cb of this.exitCbs) cb({ id, pod: m.pod });
     });
+    // Hooks, probes and exec enter the container's namespace: not before its mounts are in place.
+    if (ownNs) await waitUntil(() => existsSync(ready) || !alive(pid), MOUNT_SETUP_TIMEOUT_MS);
     return this.view(m);
   }
 

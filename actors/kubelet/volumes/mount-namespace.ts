@@ -31,7 +31,7 @@ const SCRIPT = `${DEV}while [ "$1" != "--" ]; do s=$1; d=$2; o=$3; shift 3
 case $d in /dev/*) [ -e "$d" ] || if [ -d "$s" ]; then mkdir -p "$d"; else mkdir -p "$(dirname "$d")" && : > "$d"; fi;; esac
 mount --bind "$s" "$d" || { echo "mount $s at $d failed" >&2; exit 125; }
 if [ "$o" = ro ]; then mount -o remount,bind,ro "$d" || exit 125; fi
-done; shift; exec "$@"`;
+done; shift; if [ "$1" = --ready ]; then : > "$2"; shift 2; fi; exec "$@"`;
 
 export const canMountNamespaces = (): boolean => process.getuid?.() === 0;
 
@@ -43,11 +43,16 @@ export function mountOrder(mounts: HostMount[]): HostMount[] {
 /** Whether a path lies in /dev (a private /dev holds its mount points). */
 export const underDev = (p: string) => normalize(p).startsWith("/dev/");
 
-/** `argv` run in a new mount namespace with the mounts in place (and a private /dev, staged at `devStaging`, when given). */
-export function inMountNamespace(mounts: HostMount[], argv: string[], o: { devStaging?: string } = {}): string[] {
+/**
+ * `argv` run in a new mount namespace with the mounts in place (and a private /dev, staged at
+ * `devStaging`, when given); the file `ready` is created once everything is mounted, so an exec
+ * into the namespace waits for it.
+ */
+export function inMountNamespace(mounts: HostMount[], argv: string[], o: { devStaging?: string; ready?: string } = {}): string[] {
   const triples = mountOrder(mounts).flatMap((m) => [m.source, m.target, m.readOnly ? "ro" : "rw"]);
   const dev = o.devStaging ? ["--dev", o.devStaging] : [];
-  return ["unshare", "-m", "--propagation", "private", "/bin/sh", "-c", SCRIPT, "mounts", ...dev, ...triples, "--", ...argv];
+  const ready = o.ready ? ["--ready", o.ready] : [];
+  return ["unshare", "-m", "--propagation", "private", "/bin/sh", "-c", SCRIPT, "mounts", ...dev, ...triples, "--", ...ready, ...argv];
 }
 
 /**
