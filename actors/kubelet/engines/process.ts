@@ -77,7 +77,10 @@ const isMeta = (v: unknown): v is Meta =>
   Number.isInteger(v.pid) &&
   (v.pid as number) > 0 &&
   typeof v.startedAt === "string" &&
-  typeof v.cwd === "string";
+  typeof v.cwd === "string" &&
+  (v.user === undefined || isRunAs(v.user));
+const isId = (n: unknown) => Number.isInteger(n) && (n as number) >= 0;
+const isRunAs = (v: unknown): v is RunAs => isRec(v) && isId(v.uid) && isId(v.gid) && Array.isArray(v.groups) && v.groups.every(isId);
 const isSandbox = (v: unknown): v is SandboxInfo =>
   isRec(v) && isPodRef(v.pod) && typeof v.id === "string" && typeof v.ip === "string" && isRec(v.hostPorts) && Object.values(v.hostPorts).every((p) => Number.isInteger(p));
 
