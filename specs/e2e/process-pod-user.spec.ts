@@ -104,6 +104,10 @@ echo ready; exec sleep 3600`));
   it("runs kubectl exec as the pod's user", async () => {
     const u = readPasswd().byName.get(POD_USER)!;
     expect((await ok(["exec", "who", "-n", ns, "--", "id", "-u"])).trim()).to.equal(String(u.uid));
+    // In the pod's working directory, which the shell can name and the user can write.
+    const uid = await jsonpath("who", ".metadata.uid");
+    const sh = await env.kubectl(["exec", "who", "-n", ns, "--", "sh", "-c", "pwd; echo made-by-exec > by-exec; cat by-exec"]);
+    expect([sh.code, sh.stdout, sh.stderr]).to.deep.equal([0, `${join(env.dir, "kubelet", env.tc.cluster, node, "pods", uid)}\nmade-by-exec\n`, ""]);
     const r = await env.kubectl(["exec", "who", "-n", ns, "--", "cat", join(env.dir, "tokens.csv")]);
     expect(r.code).to.equal(1);
     expect(r.stderr).to.contain("Permission denied");

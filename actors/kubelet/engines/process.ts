@@ -442,8 +442,10 @@ export class ProcessEngine implements Engine {
   /** A command run inside a container: its mount namespace (volumes), its pod's network namespace, as its user. */
   inContainer(m: Meta, command: string[]): string[] {
     const argv = [...(m.user ? dropPrivileges(m.user) : []), ...command];
-    // Entering a mount namespace moves the caller to its root: --wd keeps the container's working directory.
-    if (m.mountNs && alive(m.pid)) return ["nsenter", "-t", String(m.pid), "-m", `--wd=${m.cwd}`, ...(m.netns ? ["-n"] : []), "--", ...argv];
+    // Entering a mount namespace moves the caller to its root: the working directory is entered
+    // again inside (nsenter's --wd=<dir> opens it outside, which leaves the command a directory
+    // getcwd cannot name once it is not root).
+    if (m.mountNs && alive(m.pid)) return ["nsenter", "-t", String(m.pid), "-m", ...(m.netns ? ["-n"] : []), "--", "/bin/sh", "-c", 'cd "$0" && exec "$@"', m.cwd, ...argv];
     return this.wrap(m.netns, argv);
   }
 
