@@ -64,6 +64,9 @@ export function componentPod(c: Component, o: SelfHostedOptions): Pod {
     },
     spec: {
       hostNetwork: true,
+      // Root, as kubeadm's control plane: it reads the credentials, the PKI and the tokens in the
+      // data dir (the process engine otherwise runs pods as an unprivileged user).
+      securityContext: { runAsUser: 0, runAsGroup: 0 },
       restartPolicy: "Always",
       terminationGracePeriodSeconds: 10,
       containers: [

@@ -27,6 +27,7 @@ import type { LifecycleHandler } from "../../bus/resources.ts";
 import { runHook } from "./hooks.ts";
 import { terminationMount, terminationMessage } from "./termination-message.ts";
 import { isStaticPod } from "./static-pods.ts";
+import { runAsRequest, nonRootViolation, podFsUser } from "./security-context.ts";
 
 
 export interface AgentOptions {
@@ -323,10 +324,15 @@ export class NodeAgent {
         serviceLinks: this.o.engine.name !== "simulated" && (!isStaticPod(pod) || (this.o.apiPodsKnown?.() ?? true)),
         bridgeAddress: this.o.engine.nodeAddressForPods,
       });
+      const req = runAsRequest(pod, spec);
+      const user = this.o.engine.runAs?.(req);
+      if (user) cfg.user = user;
+      const refused = nonRootViolation(pod, spec, req, user?.uid);
+      if (refused) throw new ConfigError(refused);
       if (this.o.volumes && (pod.spec.volumes?.length || spec.volumeMounts?.length)) {
-        cfg.mounts = this.o.volumes.mountsFor(pod, spec, await this.o.volumes.setUp(pod, ctx));
+        cfg.mounts = this.o.volumes.mountsFor(pod, spec, await this.o.volumes.setUp(pod, ctx, this.volumeOwner(pod)));
       }
-      const tm = this.o.volumes && terminationMount(this.o.engine.name, this.o.volumes.podDir(uid), spec, attempt, cfg.mounts ?? []);
+      const tm = this.o.volumes && terminationMount(this.o.engine.name, this.o.volumes.podDir(uid), spec, attempt);
       if (tm) cfg.mounts = [...(cfg.mounts ?? []), tm];
     } catch (e) {
       if (e instanceof ConfigError) return fail(e.reason, e.message);
@@ -362,11 +368,19 @@ export class NodeAgent {
     }
   }
 
+  /** Who owns the pod's volume files: its fsGroup, and the one user all its containers run as (engines that choose users). */
+  private volumeOwner(pod: Pod): { fsUser?: number; fsGroup?: number } {
+    const runAs = this.o.engine.runAs?.bind(this.o.engine);
+    const fsGroup = runAsRequest(pod, pod.spec.containers[0] ?? { name: "" }).fsGroup;
+    const fsUser = runAs ? podFsUser([...(pod.spec.initContainers ?? []), ...pod.spec.containers].map((c) => runAs(runAsRequest(pod, c)))) : undefined;
+    return { ...(fsUser !== undefined ? { fsUser } : {}), ...(fsGroup !== undefined ? { fsGroup } : {}) };
+  }
+
   /** configMap / secret / downwardAPI volumes of a running pod follow their sources (failures wait for the next sync). */
   private async refreshVolumes(pod: Pod, sandbox: SandboxInfo): Promise<void> {
     if (!this.o.volumes || !pod.spec.volumes?.length) return;
     try {
-      await this.o.volumes.setUp(pod, { podIP: sandbox.ip, hostIP: this.o.hostIP, nodeName: this.o.nodeName });
+      await this.o.volumes.setUp(pod, { podIP: sandbox.ip, hostIP: this.o.hostIP, nodeName: this.o.nodeName }, this.volumeOwner(pod));
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
       this.o.log.debug("volume refresh failed", { pod: pod.metadata.name, error: e.message });

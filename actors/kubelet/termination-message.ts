@@ -7,14 +7,16 @@
  * lines and 2048 bytes).
  *
  * The docker engine mounts the file for every container. The process engine runs host processes:
- * it mounts it only into a container that already has a mount namespace (volume mounts) and only
- * at a path outside /dev (the host's own device directory is never touched), and otherwise keeps
- * the log fallback alone.
+ * run as root, it gives every container a mount namespace with a private /dev (a tmpfs with the
+ * usual devices, volumes/mount-namespace.ts), so the file is mounted at the default
+ * /dev/termination-log (or any other path) without touching the host's own /dev. Without root
+ * there are no mount namespaces: only the log fallback works.
  */
 import type { Container } from "../../bus/resources.ts";
 import type { Engine, EngineContainer, HostMount } from "./engines/types.ts";
 import { closeSync, existsSync, mkdirSync, openSync, readSync, writeFileSync, chmodSync } from "node:fs";
 import { join } from "node:path";
+import { canMountNamespaces } from "./volumes/mount-namespace.ts";
 
 export const MAX_MESSAGE_BYTES = 4096;
 export const FALLBACK_LOG_LINES = 80;
@@ -24,10 +26,13 @@ export const DEFAULT_MESSAGE_PATH = "/dev/termination-log";
 /** The host file of one attempt: `<podDir>/termination/<container>-<attempt>`. */
 export const messageFile = (podDir: string, name: string, attempt: number) => join(podDir, "termination", `${name}-${attempt}`);
 
-/** The mount to add for this container, or undefined when the engine does not take one. */
-export function terminationMount(engine: string, podDir: string, spec: Container, attempt: number, otherMounts: readonly HostMount[]): HostMount | undefined {
+/**
+ * The mount to add for this container, or undefined when the engine does not take one (the
+ * process engine without root: no mount namespace to put it in).
+ */
+export function terminationMount(engine: string, podDir: string, spec: Container, attempt: number, o: { mountNamespaces?: boolean } = {}): HostMount | undefined {
   const target = spec.terminationMessagePath || DEFAULT_MESSAGE_PATH;
-  if (engine === "process" && (otherMounts.length === 0 || target === "/dev" || target.startsWith("/dev/"))) return undefined;
+  if (engine === "process" && (!(o.mountNamespaces ?? canMountNamespaces()) || target === "/dev" || target === "/")) return undefined;
   if (engine !== "docker" && engine !== "process") return undefined;
   const file = messageFile(podDir, spec.name, attempt);
   mkdirSync(join(podDir, "termination"), { recursive: true, mode: 0o755 });

@@ -6,8 +6,9 @@
  * stabilisation window set in the HPA's behavior.
  */
 import { expect } from "chai";
-import { writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { tmpdir } from "node:os";
 import type { ApiEnv } from "./api-server-env.ts";
 import { startApiEnv } from "./api-server-env.ts";
 import { ACTORS } from "../../actors/registry.ts";
@@ -39,6 +40,9 @@ describe("HorizontalPodAutoscaler with real load (process engine, kubectl)", fun
     if (r.code !== 0) throw new Error(`kubectl ${args.join(" ")} exited ${r.code}: ${r.stderr}`);
     return r.stdout;
   };
+  // The pods (an unprivileged user) look for the stop file: outside the kubelet's data dir, which they cannot enter.
+  const stopDir = mkdtempSync(join(tmpdir(), "flotilla-hpa-stop-"));
+  chmodSync(stopDir, 0o755);
   const replicas = async () => Number(JSON.parse(await ok(["get", "deployment", "burner", "-n", ns, "-o", "json"])).spec.replicas);
 
   before(async () => {
@@ -52,15 +56,17 @@ describe("HorizontalPodAutoscaler with real load (process engine, kubectl)", fun
     ]);
     await ok(["create", "namespace", ns]);
     const f = join(env.dir, "deploy.yaml");
-    writeFileSync(f, deployment(ns, join(env.dir, "stop-load")));
+    writeFileSync(f, deployment(ns, join(stopDir, "stop-load")));
     await ok(["apply", "-f", f]);
     await ok(["rollout", "status", "deployment/burner", "-n", ns, "--timeout=60s"]);
   });
   after(async () => {
-    if (!env) return;
-    writeFileSync(join(env.dir, "stop-load"), "");
-    await env.kubectl(["delete", "namespace", ns, "--wait=false"]).catch(() => undefined);
-    await env.stop();
+    if (env) {
+      writeFileSync(join(stopDir, "stop-load"), "");
+      await env.kubectl(["delete", "namespace", ns, "--wait=false"]).catch(() => undefined);
+      await env.stop();
+    }
+    rmSync(stopDir, { recursive: true, force: true });
   });
 
   it("scales a cpu-busy Deployment up to maxReplicas, and back down when the load stops", async () => {
@@ -91,7 +97,7 @@ describe("HorizontalPodAutoscaler with real load (process engine, kubectl)", fun
     expect([v1.apiVersion, v1.spec.targetCPUUtilizationPercentage, v1.spec.maxReplicas]).to.deep.equal(["autoscaling/v1", 50, 3]);
     expect(v1.status.currentCPUUtilizationPercentage).to.be.a("number");
 
-    writeFileSync(join(env.dir, "stop-load"), "");
+    writeFileSync(join(stopDir, "stop-load"), "");
     await waitFor(async () => ((await replicas()) === 1 ? true : undefined), { timeoutMs: 60_000, what: "scaled back down to 1" });
     const after = JSON.parse(await ok(["get", "hpa", "burner", "-n", ns, "-o", "json"]));
     expect(after.status.desiredReplicas).to.equal(1);

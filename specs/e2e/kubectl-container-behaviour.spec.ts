@@ -50,7 +50,7 @@ for (const engine of ["docker", "process"] as const) {
     });
 
     it("reports what the container wrote to its terminationMessagePath as the terminated state's message", async () => {
-      // The process engine mounts the file only into a container with a mount namespace, at a path outside /dev.
+      // A path of the pod's choosing (the default /dev/termination-log: specs/e2e/process-pod-user.spec.ts).
       const path = engine === "docker" ? "/dev/termination-log" : `/run/flotilla-tm-spec-${process.pid}/message`;
       const scratch = engine === "docker" ? "/scratch" : `/run/flotilla-tm-spec-${process.pid}/scratch`;
       await apply("msg.yaml", `apiVersion: v1

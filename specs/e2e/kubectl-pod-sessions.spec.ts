@@ -4,7 +4,7 @@
  * pod's kubelet over NATS.
  */
 import { expect } from "chai";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { get as httpGet } from "node:http";
 import { freePort } from "../../runtime/nats-server.ts";
@@ -101,7 +101,8 @@ for (const engine of ["docker", "process"] as const) {
       mkdirSync(dir, { recursive: true });
       const payload = Array.from({ length: 5000 }, (_, i) => `line ${i}`).join("\n");
       writeFileSync(join(dir, "in.txt"), payload);
-      const remote = engine === "docker" ? "/tmp/in.txt" : join(env.dir, "remote-in.txt");
+      // Process-engine pods cannot reach the kubelet's data dir: the file goes to the pod's working directory.
+      const remote = engine === "docker" ? "/tmp/in.txt" : "remote-in.txt";
       await ok(["cp", join(dir, "in.txt"), `${ns}/box:${remote}`]);
       expect((await ok(["exec", "box", "-n", ns, "--", "sh", "-c", `wc -l < ${remote}`])).trim()).to.equal("4999");
       await ok(["cp", `${ns}/box:${remote}`, join(dir, "out.txt")]);
@@ -140,8 +141,10 @@ spec:
 
     it("runs postStart after the container starts and preStop before it stops", async () => {
       const hostDir = join(env.dir, "hooks");
-      mkdirSync(hostDir, { recursive: true });
-      const at = engine === "docker" ? "/hooks" : hostDir;
+      // Written by the pod's (unprivileged) user; mounted outside the kubelet's data dir, which the pod cannot enter.
+      mkdirSync(hostDir, { recursive: true, mode: 0o777 });
+      chmodSync(hostDir, 0o777);
+      const at = engine === "docker" ? "/hooks" : `/run/flotilla-hooks-spec-${process.pid}`;
       const f = join(env.dir, "hooks.yaml");
       writeFileSync(f, `apiVersion: v1
 kind: Pod

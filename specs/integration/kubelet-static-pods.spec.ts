@@ -3,7 +3,7 @@ import type { NatsServer } from "../../runtime/nats-server.ts";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Node, Pod } from "../../bus/resources.ts";
 import { expect } from "chai";
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync, unlinkSync } from "node:fs";
+import { chmodSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { startNatsServer } from "../../runtime/nats-server.ts";
@@ -39,7 +39,10 @@ describe("kubelet static pods (process engine)", function () {
   this.timeout(90_000);
   const dataDir = mkdtempSync(join(tmpdir(), "flotilla-static-"));
   const manifests = join(dataDir, "manifests");
-  const out = join(dataDir, "web.out");
+  // Written by the pod's unprivileged user: outside the kubelet's data dir, which it cannot enter.
+  const outDir = mkdtempSync(join(tmpdir(), "flotilla-static-out-"));
+  chmodSync(outDir, 0o777);
+  const out = join(outDir, "web.out");
   const cluster = runCluster();
   let server: NatsServer;
   let kubeletHost: Host | undefined;
@@ -77,6 +80,7 @@ describe("kubelet static pods (process engine)", function () {
     await server?.stop();
     killProcessContainers(dataDir);
     rmSync(dataDir, { recursive: true, force: true });
+    rmSync(outDir, { recursive: true, force: true });
   });
 
   it("runs a manifest's pod with no store or API server in the cluster", async () => {

@@ -11,7 +11,7 @@ import type { Node, Pod, Service } from "../../bus/resources.ts";
 import type { TestCluster } from "../harness/cluster.ts";
 import type { Host } from "../../runtime/host.ts";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startTestCluster, waitFor } from "../harness/cluster.ts";
@@ -58,7 +58,7 @@ describe("pod networking (process engine, one node in a test host)", function ()
     return p?.status?.phase === "Running" && p.status.podIP ? p : undefined;
   };
   const podSpec = (name: string, app: string): Pod => {
-    const root = join(dir, name);
+    const root = join(dir, "www", name);
     rmSync(root, { recursive: true, force: true });
     execFileSync("mkdir", ["-p", root]);
     writeFileSync(join(root, "index.html"), `hello from ${name}\n`);
@@ -74,6 +74,8 @@ describe("pod networking (process engine, one node in a test host)", function ()
     if (!canUseNetns()) unavailable(this, "network namespaces", "run as root with iproute2 and iptables");
     lab = new NetnsLab();
     dir = mkdtempSync(join(tmpdir(), "flotilla-podnet-"));
+    // The pods' web roots are read by the pods' unprivileged user: outside the kubelet's data dir.
+    chmodSync(dir, 0o755);
     hostA = lab.netns("a");
     lab.uplink(hostA, "10.199.0.1/24", "10.199.0.254/24");
     c = await startTestCluster({
@@ -87,7 +89,7 @@ describe("pod networking (process engine, one node in a test host)", function ()
     // wait for this process's other work.
     dnsProc = spawn(process.execPath, [BIN, "actor", "dns", "--nats", c.url, "--cluster", c.cluster, "--opt", "listen=10.199.0.254:0", "--opt", "clusterIP=10.96.0.10", "--opt", "upstreams=[]"], { stdio: "ignore", env: { ...process.env, FLOTILLA_LOG: "error" } });
     nodeHost = await c.startActors([
-      { def: kubelet, opts: { nodeName: node, engine: "process", network: "pod", nodeNetns: hostA, hostIP: "10.199.0.1", dataDir: dir } },
+      { def: kubelet, opts: { nodeName: node, engine: "process", network: "pod", nodeNetns: hostA, hostIP: "10.199.0.1", dataDir: join(dir, "data") } },
       { def: proxy, opts: { nodeName: node, mode: "kernel", clusterCIDR: "10.244.0.0/16", netns: hostA, nodeAddress: "10.199.0.1" } },
     ]);
   });
@@ -133,6 +135,18 @@ describe("pod networking (process engine, one node in a test host)", function ()
     const ns = podNetnsName(pods.a.metadata.uid!);
     const text = sh(`ip netns exec ${ns} cat /etc/resolv.conf`);
     expect(text).to.include("nameserver 10.96.0.10").and.include("search default.svc.cluster.local svc.cluster.local cluster.local").and.include("options ndots:5");
+  });
+
+  it("lets a pod's unprivileged user serve on port 80 inside its own namespace, as Docker and containerd allow", async () => {
+    const low = podSpec("pod-low", "low");
+    low.spec.containers[0]!.command = ["busybox", "httpd", "-f", "-p", "80", "-h", join(dir, "www", "pod-low")];
+    low.spec.containers[0]!.ports = [{ containerPort: 80 }];
+    await c.store.create("pods", "default", low);
+    const p = await waitFor(() => running("pod-low"), { timeoutMs: 30_000, what: "pod-low running" });
+    const body = await waitFor(async () => (await lab.fetch(podNetnsName(pods.a.metadata.uid!), `http://${p.status!.podIP}:80/`)) || undefined, { timeoutMs: 10_000, what: "pod-low's answer" });
+    expect(body).to.equal("hello from pod-low\n");
+    await c.store.delete("pods", "default", "pod-low", { gracePeriodSeconds: 1 });
+    await waitFor(async () => !(await c.store.get<Pod>("pods", "default", "pod-low").catch(() => undefined)), { timeoutMs: 30_000, what: "pod-low gone" });
   });
 
   it("reaches a Service by ClusterIP and by its DNS names, with the rules in the kernel", async () => {
@@ -196,7 +210,7 @@ describe("pod networking (process engine, one node in a test host)", function ()
     await waitFor(async () => !(await c.store.get<Pod>("pods", "default", "pod-b").catch(() => undefined)), { timeoutMs: 30_000, what: "pod-b gone" });
     await waitFor(() => !sh("ip netns list").includes(podNetnsName(uid)), { timeoutMs: 10_000, what: "pod-b's namespace gone" });
     expect(existsSync(`/etc/netns/${podNetnsName(uid)}`)).to.equal(false);
-    const ipam = join(dir, "network", node, "ipam");
+    const ipam = join(dir, "data", "network", node, "ipam");
     const held = readdirSync(ipam).flatMap((d) => readdirSync(join(ipam, d)));
     expect(held).to.have.length(1); // pod-a's
     expect(lab.sh(hostA, "ip -o link show").match(/vflt\w+/g)).to.have.length(1); // pod-a's
@@ -259,6 +273,7 @@ describe("pod networking across three test hosts (process engine)", function () 
     if (!canUseNetns()) unavailable(this, "network namespaces", "run as root with iproute2 and iptables");
     lab = new NetnsLab();
     dir = mkdtempSync(join(tmpdir(), "flotilla-podnet3-"));
+    chmodSync(dir, 0o755);
     const lan = lab.lan("lan");
     lab.lanUplink(lan, "10.199.0.254/24");
     for (const h of hosts) {

@@ -1,7 +1,8 @@
 /**
  * exec and attach sessions for host-process containers (process engine). exec spawns the command
  * with the container's environment and working directory, inside its mount namespace when it has
- * one (`argv` comes prepared); a terminal (`-t`) is a pseudo-terminal from util-linux `script`.
+ * one and as the container's user (`argv` comes prepared by the engine: nsenter, then setpriv); a
+ * terminal (`-t`) is a pseudo-terminal from util-linux `script`, opened outside and handed down.
  * attach follows the container's log from its current end until the container exits (the
  * container's own stdin is not connected: it was started without one).
  */

@@ -9,6 +9,10 @@
  * network starts "waiting" and pods asking for a sandbox before then fail (and are retried with
  * back-off by the kubelet's work queue).
  *
+ * Pods run as an unprivileged user (process-user.ts), so each pod's namespace lets any user bind
+ * any port (`net.ipv4.ip_unprivileged_port_start=0`), as Docker and containerd set for containers
+ * with a network of their own: a pod listening on port 80 works as it does in Kubernetes.
+ *
  * @example
  *   const net = new ProcessPodNetwork({ stateDir, clusterCIDR: "10.244.0.0/16" });
  *   await net.ready("10.244.1.0/24");
@@ -75,6 +79,8 @@ export class ProcessPodNetwork {
   /** The pod's namespace with its address, resolv.conf and hosts file. Idempotent. */
   async attach(uid: string, o: { resolvConf?: string; hostname: string }): Promise<{ netns: string; ip: string }> {
     const a = await this.need().setup(uid);
+    const r = await (this.o.run ?? commandRunner())("ip", ["netns", "exec", a.netns, "sysctl", "-qw", "net.ipv4.ip_unprivileged_port_start=0"]);
+    if (r.code !== 0) throw new Error(`pod network namespace ${a.netns}: cannot open low ports to unprivileged users: ${r.stderr.trim()}`);
     const dir = join(this.etc, a.netns);
     mkdirSync(dir, { recursive: true });
     if (o.resolvConf !== undefined) writeFileAtomic(join(dir, "resolv.conf"), o.resolvConf);

@@ -18,16 +18,23 @@
  * namespace with an address from the node's podCIDR, every container of the pod runs inside it
  * (`ip netns exec`), and ports are the pod's own (PORT = the containerPort). The sandbox file
  * records the namespace.
+ *
+ * Users (process-user.ts): a kubelet running as root runs every container as an unprivileged user
+ * (the system user `flotilla-pod` unless `runAsUser`/`runAsGroup` say otherwise), in a mount
+ * namespace of its own with a private /dev, and keeps `<dataDir>/kubelet` 0700: the container
+ * reaches its volumes, its termination-message file and its working directory (`pods/<uid>/`,
+ * 0777 like an emptyDir, entered before the switch) only through what was set up for it, and
+ * none of the kubelet's or the cluster's files. Without root, containers run as the kubelet's
+ * user, without namespaces, as before.
  */
 import type { Engine, EngineContainer, SandboxInfo, SandboxOptions, ContainerConfig, PodRef, LogStream, ExecResult, LogOptions } from "./types.ts";
 import type { ProcessPodNetwork } from "./process-netns.ts";
 import { StartError } from "./types.ts";
 import { spawn } from "node:child_process";
 import type { Logger } from "../../../runtime/logger.ts";
-import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, existsSync, openSync, closeSync, accessSync, constants } from "node:fs";
-import { join, delimiter, isAbsolute } from "node:path";
+import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, existsSync, openSync, closeSync, chmodSync } from "node:fs";
+import { join, isAbsolute } from "node:path";
 import { homedir } from "node:os";
-import { createServer } from "node:net";
 import { randomBytes } from "node:crypto";
 import { rfc3339 } from "../../../bus/time.ts";
 import { tailText, followFile, stampLines } from "./log-files.ts";
@@ -37,8 +44,13 @@ import type { StreamSession, SessionOptions } from "./types.ts";
 import { hostExecSession, hostAttachSession } from "./host-sessions.ts";
 import { SERVICE_ACCOUNT_MOUNT_PATH } from "../../store/admission/service-account.ts";
 import { ProcessCgroups } from "./process-cgroup.ts";
-import type { ContainerUsage } from "./types.ts";
+import type { ContainerUsage, RunAs, RunAsRequest } from "./types.ts";
 import { canMountNamespaces, createMountPoints, inMountNamespace, removeMountPoints } from "../volumes/mount-namespace.ts";
+import type { Meta, ProcessSandbox } from "./process-files.ts";
+import { isMeta, isSandbox, SHIM, envOf, freePort, alive, findExecutable, MOUNT_SETUP_TIMEOUT_MS, waitUntil } from "./process-files.ts";
+import type { PodUser } from "./process-user.ts";
+import { ensurePodUser, resolveRunAs, readPasswd, dropPrivileges } from "./process-user.ts";
+import { commandRunner } from "../../../runtime/command.ts";
 
 export interface ProcessOptions {
   dataDir?: string;
@@ -51,100 +63,9 @@ export interface ProcessOptions {
   cgroupRoot?: string;
 }
 
-/** A process sandbox: the pod's namespace in pod networking mode. */
-type ProcessSandbox = SandboxInfo & { netns?: string };
-
-type Rec = Record<string, unknown>;
-const isRec = (v: unknown): v is Rec => typeof v === "object" && v !== null && !Array.isArray(v);
-const isPodRef = (v: unknown): v is PodRef => isRec(v) && typeof v.uid === "string" && typeof v.name === "string" && typeof v.namespace === "string";
-const isMeta = (v: unknown): v is Meta =>
-  isRec(v) &&
-  typeof v.id === "string" &&
-  isPodRef(v.pod) &&
-  typeof v.name === "string" &&
-  Number.isInteger(v.attempt) &&
-  Number.isInteger(v.pid) &&
-  (v.pid as number) > 0 &&
-  typeof v.startedAt === "string" &&
-  typeof v.cwd === "string";
-const isSandbox = (v: unknown): v is SandboxInfo =>
-  isRec(v) && isPodRef(v.pod) && typeof v.id === "string" && typeof v.ip === "string" && isRec(v.hostPorts) && Object.values(v.hostPorts).every((p) => Number.isInteger(p));
-
-const SHIM = `x=$1; shift; c=; trap '[ -n "$c" ] && kill -TERM $c 2>/dev/null' TERM; trap '[ -n "$c" ] && kill -INT $c 2>/dev/null' INT; "$@" & c=$!
-while :; do wait $c; r=$?; kill -0 $c 2>/dev/null || break; done; echo $r > "$x.tmp" && mv "$x.tmp" "$x"; exit $r`;
-
-interface Meta {
-  id: string;
-  pod: PodRef;
-  name: string;
-  attempt: number;
-  init: boolean;
-  image: string;
-  imageID: string;
-  pid: number;
-  startedAt: string;
-  /**
-   * Never written to meta.json (values from Secrets would sit there in clear): exec reads the
-   * container's environment from its process (`envOf`).
-   */
-  env?: Record<string, string>;
-  cwd: string;
-  /** The pod's network namespace (pod networking mode). */
-  netns?: string;
-  /** Started in its own mount namespace (volumes): exec enters it. */
-  mountNs?: boolean;
-}
-
-/** A container's environment, read from its process (and only the old meta files' copy when that is gone). */
-function envOf(m: Meta): Record<string, string> {
-  try {
-    const env: Record<string, string> = {};
-    for (const kv of readFileSync(`/proc/${m.pid}/environ`, "utf8").split("\0")) {
-      const i = kv.indexOf("=");
-      if (i > 0) env[kv.slice(0, i)] = kv.slice(i + 1);
-    }
-    if (Object.keys(env).length > 0) return env;
-  } catch {
-    // gone, or not ours to read
-  }
-  return m.env ?? { PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin", HOME: "/" };
-}
 
 export function defaultDataDir(): string {
   return join(process.env.FLOTILLA_DATA_DIR ?? join(homedir(), ".flotilla"));
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === "object" && a ? a.port : 0));
-    });
-  });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
-function findExecutable(cmd: string, path: string): string | undefined {
-  const candidates = cmd.includes("/") ? [cmd] : path.split(delimiter).map((d) => join(d, cmd));
-  for (const c of candidates) {
-    try {
-      accessSync(c, constants.X_OK);
-      if (statSync(c).isFile()) return c;
-    } catch {
-      /* next */
-    }
-  }
-  return undefined;
 }
 
 export class ProcessEngine implements Engine {
@@ -156,9 +77,13 @@ export class ProcessEngine implements Engine {
   private readonly log: Logger;
   readonly network?: ProcessPodNetwork;
   readonly cgroups: ProcessCgroups;
+  private readonly dataDir: string;
+  /** The default identity of pods, once init() has found or created it (only when root). */
+  private podUser?: PodUser;
 
   constructor(opts: ProcessOptions) {
-    this.root = join(opts.dataDir ?? defaultDataDir(), "kubelet", opts.cluster, opts.nodeName);
+    this.dataDir = opts.dataDir ?? defaultDataDir();
+    this.root = join(this.dataDir, "kubelet", opts.cluster, opts.nodeName);
     this.log = opts.log ?? createLogger("process-engine", { node: opts.nodeName });
     this.network = opts.network;
     this.cgroups = new ProcessCgroups({ root: opts.cgroupRoot, cluster: opts.cluster, nodeName: opts.nodeName, log: this.log });
@@ -171,6 +96,12 @@ export class ProcessEngine implements Engine {
   async init(): Promise<void> {
     mkdirSync(this.dir("sandboxes"), { recursive: true });
     mkdirSync(this.dir("containers"), { recursive: true });
+    if (canMountNamespaces()) {
+      // Pods run as another user: nothing of the kubelet's state is theirs to read.
+      chmodSync(join(this.dataDir, "kubelet"), 0o700);
+      this.podUser = await ensurePodUser(commandRunner());
+      this.log.debug("pods run as", { ...this.podUser });
+    }
     // Re-adopted processes are not our children: poll them for exit.
     this.poll = setInterval(() => this.pollAdopted(), 250);
     this.poll.unref();
@@ -252,8 +183,15 @@ export class ProcessEngine implements Engine {
       s = { pod, id: pod.uid, ip: "127.0.0.1", hostPorts, createdAt: rfc3339(Date.now()) };
     }
     mkdirSync(this.dir("pods", pod.uid), { recursive: true });
+    // The pod's working directory is shared by its containers, whoever they run as (like an emptyDir).
+    if (this.podUser) chmodSync(this.dir("pods", pod.uid), 0o777);
     writeFileAtomic(file, JSON.stringify(s));
     return s;
+  }
+
+  /** Root: the identity asked for, else the dedicated pod user. Not root: undefined (the kubelet's own user). */
+  runAs(req: RunAsRequest): RunAs | undefined {
+    return this.podUser ? resolveRunAs(req, this.podUser, readPasswd()) : undefined;
   }
 
   async ensureImage(image: string): Promise<{ imageID: string; pulled: boolean }> {
@@ -288,33 +226,41 @@ export class ProcessEngine implements Engine {
     const cwd = cfg.workingDir ?? this.dir("pods", sandbox.pod.uid);
     if (!isAbsolute(cwd) || !existsSync(cwd)) throw new StartError(`chdir to cwd ("${cwd}") set in config.json failed: no such file or directory`);
     let mounts = cfg.mounts ?? [];
-    if (mounts.length > 0 && !canMountNamespaces()) {
+    const ownNs = canMountNamespaces();
+    if (mounts.length > 0 && !ownNs) {
       // Without root there are no mount namespaces: every pod's ServiceAccount volume is left out
       // (the pod runs without an API identity); any other volume cannot be honoured.
       mounts = mounts.filter((m) => m.target !== SERVICE_ACCOUNT_MOUNT_PATH);
       if (mounts.length > 0) throw new StartError("volume mounts on the process engine need root (a mount namespace per container)");
     }
-    if (mounts.length > 0) this.recordMountPoints(sandbox.pod.uid, createMountPoints(mounts));
+    if (mounts.length > 0) this.recordMountPoints(sandbox.pod.uid, createMountPoints(mounts, { privateDev: ownNs }));
     mkdirSync(cdir, { recursive: true });
+    // Root: every container gets a mount namespace with a private /dev (staged in its own directory).
+    if (ownNs) mkdirSync(join(cdir, "dev"), { recursive: true });
     const log = openSync(join(cdir, "log"), "a");
     const netns = (sandbox as ProcessSandbox).netns;
-    const shim = ["/bin/sh", "-c", SHIM, "shim", join(cdir, "exit"), ...argv];
+    const user = this.podUser ? (cfg.user ?? this.runAs({ supplementalGroups: [] })) : undefined;
+    // The shim stays root (it writes the exit file); only the command runs as the container's user.
+    const shim = ["/bin/sh", "-c", SHIM, "shim", join(cdir, "exit"), ...(user ? dropPrivileges(user) : []), ...argv];
     // `ip netns exec` execs the shim (or the mount namespace wrapper) in place, so the pid (and
     // process group) is the shim's.
     // The first process joins the container's cgroups (limits) before anything else runs.
     const join_ = this.cgroups.create(id, { cpuMillis: cfg.cpuMillis, cpuRequestMillis: cfg.cpuRequestMillis, memoryBytes: cfg.memoryBytes });
-    const [cmd0, ...rest] = [...join_, ...this.wrap(netns, mounts.length > 0 ? inMountNamespace(mounts, shim) : shim)];
+    const ready = join(cdir, "ready");
+    const [cmd0, ...rest] = [...join_, ...this.wrap(netns, ownNs ? inMountNamespace(mounts, shim, { devStaging: join(cdir, "dev"), ready }) : shim)];
     const child = spawn(cmd0!, rest, { cwd, env, detached: true, stdio: ["ignore", log, log] });
     closeSync(log);
     const pid = child.pid;
     if (pid === undefined) throw new StartError(`could not start ${argv[0]}`);
     child.unref();
-    const m: Meta = { id, pod: sandbox.pod, name: cfg.name, attempt: cfg.attempt, init: cfg.init, image: cfg.image, imageID, pid, startedAt: new Date().toISOString(), cwd, mountNs: mounts.length > 0, ...(netns ? { netns } : {}) };
+    const m: Meta = { id, pod: sandbox.pod, name: cfg.name, attempt: cfg.attempt, init: cfg.init, image: cfg.image, imageID, pid, startedAt: new Date().toISOString(), cwd, mountNs: ownNs, ...(netns ? { netns } : {}), ...(user ? { user } : {}) };
     writeFileAtomic(join(cdir, "meta.json"), JSON.stringify(m));
     child.once("exit", () => {
       this.watched.delete(id);
       for (const cb of this.exitCbs) cb({ id, pod: m.pod });
     });
+    // Hooks, probes and exec enter the container's namespace: not before its mounts are in place.
+    if (ownNs) await waitUntil(() => existsSync(ready) || !alive(pid), MOUNT_SETUP_TIMEOUT_MS);
     return this.view(m);
   }
 
@@ -358,7 +304,9 @@ export class ProcessEngine implements Engine {
   /** Mount points made on the host for this pod's volumes (removed with the sandbox). */
   private recordMountPoints(uid: string, created: string[]): void {
     if (created.length === 0) return;
-    const file = this.dir("pods", uid, "mountpoints.json");
+    // Not in pods/<uid>/, which the pod's containers may write to.
+    mkdirSync(this.dir("mountpoints"), { recursive: true });
+    const file = this.dir("mountpoints", `${uid}.json`);
     const old = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as string[]) : [];
     writeFileAtomic(file, JSON.stringify([...old, ...created]));
   }
@@ -366,6 +314,9 @@ export class ProcessEngine implements Engine {
   async removeSandbox(id: string): Promise<void> {
     const s = readJsonFile(this.dir("sandboxes", `${id}.json`), isSandbox, this.log) as ProcessSandbox | undefined;
     if (s?.netns) await this.network?.detach(s.pod.uid);
+    removeMountPoints(this.dir("mountpoints", `${id}.json`));
+    rmSync(this.dir("mountpoints", `${id}.json`), { force: true });
+    // Written by earlier versions (the pods' containers then ran as the kubelet's user).
     removeMountPoints(this.dir("pods", id, "mountpoints.json"));
     rmSync(this.dir("sandboxes", `${id}.json`), { force: true });
     rmSync(this.dir("pods", id), { recursive: true, force: true });
@@ -385,12 +336,14 @@ export class ProcessEngine implements Engine {
     });
   }
 
-  /** A command as the container would run it: inside its mount namespace when it has one. */
-  /** A command run inside a container: its mount namespace (volumes) and its pod's network namespace. */
+  /** A command run inside a container: its mount namespace (volumes), its pod's network namespace, as its user. */
   inContainer(m: Meta, command: string[]): string[] {
-    // Entering a mount namespace moves the caller to its root: --wd keeps the container's working directory.
-    if (m.mountNs && alive(m.pid)) return ["nsenter", "-t", String(m.pid), "-m", `--wd=${m.cwd}`, ...(m.netns ? ["-n"] : []), "--", ...command];
-    return this.wrap(m.netns, command);
+    const argv = [...(m.user ? dropPrivileges(m.user) : []), ...command];
+    // Entering a mount namespace moves the caller to its root: the working directory is entered
+    // again inside (nsenter's --wd=<dir> opens it outside, which leaves the command a directory
+    // getcwd cannot name once it is not root).
+    if (m.mountNs && alive(m.pid)) return ["nsenter", "-t", String(m.pid), "-m", ...(m.netns ? ["-n"] : []), "--", "/bin/sh", "-c", 'cd "$0" && exec "$@"', m.cwd, ...argv];
+    return this.wrap(m.netns, argv);
   }
 
   async execSession(containerId: string, command: string[], o: SessionOptions): Promise<StreamSession> {

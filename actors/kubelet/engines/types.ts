@@ -49,6 +49,27 @@ export interface ContainerConfig {
   /** Keep stdin open (for attach) and give the container a terminal. */
   stdin?: boolean;
   tty?: boolean;
+  /** The identity the container runs as, when the engine chose one (`Engine.runAs`). */
+  user?: RunAs;
+}
+
+/** A container's numeric identity: user, primary group, supplementary groups. */
+export interface RunAs {
+  uid: number;
+  gid: number;
+  groups: number[];
+  /** `allowPrivilegeEscalation: false`: the process and its children gain no privileges (no_new_privs). */
+  noNewPrivs?: boolean;
+}
+
+/** What the pod and container securityContext ask for (container fields win). */
+export interface RunAsRequest {
+  runAsUser?: number;
+  runAsGroup?: number;
+  runAsNonRoot?: boolean;
+  fsGroup?: number;
+  supplementalGroups: number[];
+  allowPrivilegeEscalation?: boolean;
 }
 
 export interface SandboxOptions {
@@ -193,6 +214,11 @@ export interface Engine {
   logs(containerId: string, opts: LogOptions): Promise<LogStream>;
   /** Usage of every running container of this node (metrics). Engines that cannot measure omit it. */
   stats?(): Promise<ContainerUsage[]>;
+  /**
+   * The identity a container with this securityContext runs as; undefined when the engine does not
+   * choose one (the image's user, or the kubelet's own user on the process engine without root).
+   */
+  runAs?(req: RunAsRequest): RunAs | undefined;
   /** Called (soon) after any container of this node exits. */
   onExit(cb: (c: { id: string; pod: PodRef }) => void): void;
   close(): Promise<void>;

@@ -12,6 +12,9 @@
  *
  * `<root>` (`<dataDir>/kubelet/<cluster>/<node>/volumes`) is 0700, so secret contents are never
  * readable by other users of the node, whatever the files' own modes.
+ *
+ * Pods that run as another user than the kubelet's reach their volumes only through the bind
+ * mounts; `setUp` is given the pod's owner (fsUser / fsGroup, ownership.ts) so they can use them.
  */
 import type { Pod, Container, ConfigMap, Secret, Volume } from "../../../bus/resources.ts";
 import type { StoreClient } from "../../../bus/store-client.ts";
@@ -29,6 +32,8 @@ import { commandRunner } from "../../../runtime/command.ts";
 import type { PodTokens } from "./pod-tokens.ts";
 import { volumePayload, volumeRefs, isProjectedKind, tokenSources, tokenSourceKey } from "./payload.ts";
 import { writePayload } from "./atomic-writer.ts";
+import type { VolumeOwner } from "./ownership.ts";
+import { applyFsGroup, ownedMode, tokenMode } from "./ownership.ts";
 
 export interface VolumeManagerOptions {
   /** `<dataDir>/kubelet/<cluster>/<node>/volumes`. */
@@ -98,7 +103,7 @@ export class VolumeManager {
   }
 
   /** Makes (or refreshes) every volume of the pod; returns volume name → host path. Throws ConfigError. */
-  async setUp(pod: Pod, ctx: EnvContext): Promise<Map<string, string>> {
+  async setUp(pod: Pod, ctx: EnvContext, owner: VolumeOwner = {}): Promise<Map<string, string>> {
     const out = new Map<string, string>();
     const volumes = pod.spec.volumes ?? [];
     if (volumes.length === 0) return out;
@@ -120,13 +125,14 @@ export class VolumeManager {
     const lookups = { configMap: (n: string) => cms.get(n), secret: (n: string) => secrets.get(n), serviceAccountToken: (src: Parameters<typeof tokenSourceKey>[0]) => tokens.get(tokenSourceKey(src)) };
     const base = this.podDir(pod.metadata.uid!);
     mkdirSync(base, { recursive: true, mode: 0o750 });
-    for (const v of volumes) out.set(v.name, await this.setUpOne(pod, v, join(base, v.name), lookups, ctx));
+    for (const v of volumes) out.set(v.name, await this.setUpOne(pod, v, join(base, v.name), lookups, ctx, owner));
     return out;
   }
 
-  private async setUpOne(pod: Pod, v: Volume, dir: string, lookups: Parameters<typeof volumePayload>[2], ctx: EnvContext): Promise<string> {
+  private async setUpOne(pod: Pod, v: Volume, dir: string, lookups: Parameters<typeof volumePayload>[2], ctx: EnvContext, owner: VolumeOwner): Promise<string> {
     if (isProjectedKind(v)) {
-      if (writePayload(dir, volumePayload(pod, v, lookups, ctx))) this.o.log.debug("volume written", { pod: pod.metadata.name, volume: v.name });
+      const payload = volumePayload(pod, v, lookups, ctx, { fileMode: (m) => ownedMode(m, owner), tokenMode: (m) => tokenMode(m, owner) });
+      if (writePayload(dir, payload, new Date(), owner)) this.o.log.debug("volume written", { pod: pod.metadata.name, volume: v.name });
       return dir;
     }
     if (v.hostPath) {
@@ -140,7 +146,11 @@ export class VolumeManager {
       else if (type === "File" && !(existsSync(p) && statSync(p).isFile())) throw new ConfigError(`hostPath type check failed: ${p} is not a file`);
       return p;
     }
-    if (v.persistentVolumeClaim) return this.claimPath(pod, v);
+    if (v.persistentVolumeClaim) {
+      const p = await this.claimPath(pod, v);
+      if (owner.fsGroup !== undefined) applyFsGroup(p, owner.fsGroup, { readOnly: false, onRootMismatch: true });
+      return p;
+    }
     if (v.emptyDir || Object.keys(v).length === 1) {
       const created = !existsSync(dir);
       mkdirSync(dir, { recursive: true });
@@ -149,6 +159,7 @@ export class VolumeManager {
         const r = await this.run("mount", ["-t", "tmpfs", "-o", `mode=0777${size}`, "tmpfs", dir]);
         if (r.code !== 0) throw new ConfigError(`emptyDir ${v.name}: mount tmpfs: ${r.stderr.trim()}`);
       } else if (created) chmodSync(dir, 0o777);
+      if (owner.fsGroup !== undefined) applyFsGroup(dir, owner.fsGroup, { readOnly: false, onRootMismatch: true });
       return dir;
     }
     throw new ConfigError(`volume ${v.name}: this volume type is not supported by this kubelet`);

@@ -151,8 +151,11 @@ function downward(pod: Pod, items: DownwardItem[], mode: number, ctx: EnvContext
   }
 }
 
-/** The files of one volume; throws ConfigError when a non-optional reference is missing. */
-export function volumePayload(pod: Pod, v: Volume, lookups: VolumeLookups, ctx: EnvContext): Payload {
+/**
+ * The files of one volume; throws ConfigError when a non-optional reference is missing.
+ * `fileMode` adjusts every mode (and `tokenMode` a ServiceAccount token's) for the pod's owner (ownership.ts).
+ */
+export function volumePayload(pod: Pod, v: Volume, lookups: VolumeLookups, ctx: EnvContext, o: { fileMode?: (m: number) => number; tokenMode?: (m: number) => number } = {}): Payload {
   const out: Payload = new Map();
   if (v.configMap) {
     const src = v.configMap as KeyedSource & { name: string };
@@ -172,10 +175,11 @@ export function volumePayload(pod: Pod, v: Volume, lookups: VolumeLookups, ctx: 
       else if (s.downwardAPI) downward(pod, s.downwardAPI.items ?? [], mode, ctx, out);
       else if (s.serviceAccountToken) {
         const token = lookups.serviceAccountToken?.(s.serviceAccountToken);
-        if (token !== undefined) out.set(s.serviceAccountToken.path, { data: Buffer.from(token, "utf8"), mode });
+        if (token !== undefined) out.set(s.serviceAccountToken.path, { data: Buffer.from(token, "utf8"), mode: o.tokenMode ? o.tokenMode(mode) : mode });
       }
     }
   }
+  if (o.fileMode) for (const f of out.values()) f.mode = o.fileMode(f.mode);
   for (const p of out.keys()) {
     if (p.startsWith("/") || p.split("/").some((seg) => seg === ".." || seg === "") || p.startsWith("..")) throw new ConfigError(`invalid volume path "${p}" in volume ${v.name}`);
   }
