@@ -6,7 +6,7 @@
  * `FallbackToLogsOnError`, an empty file and a non-zero exit take the log's tail instead (at most 80
  * lines and 2048 bytes).
  *
- * The docker engine mounts the file for every container. The process engine runs host processes:
+ * The docker and cri engines mount the file for every container. The process engine runs host processes:
  * run as root, it gives every container a mount namespace with a private /dev (a tmpfs with the
  * usual devices, volumes/mount-namespace.ts), so the file is mounted at the default
  * /dev/termination-log (or any other path) without touching the host's own /dev. Without root
@@ -33,7 +33,7 @@ export const messageFile = (podDir: string, name: string, attempt: number) => jo
 export function terminationMount(engine: string, podDir: string, spec: Container, attempt: number, o: { mountNamespaces?: boolean } = {}): HostMount | undefined {
   const target = spec.terminationMessagePath || DEFAULT_MESSAGE_PATH;
   if (engine === "process" && (!(o.mountNamespaces ?? canMountNamespaces()) || target === "/dev" || target === "/")) return undefined;
-  if (engine !== "docker" && engine !== "process") return undefined;
+  if (engine !== "docker" && engine !== "process" && engine !== "cri") return undefined;
   const file = messageFile(podDir, spec.name, attempt);
   mkdirSync(join(podDir, "termination"), { recursive: true, mode: 0o755 });
   writeFileSync(file, "");

@@ -123,6 +123,15 @@ describe("kubelet on the cri engine (a private containerd)", function () {
       expect(lines.map((l) => l.replace(/^\S+Z /, "")).filter((l) => l !== "err-line")).to.deep.equal(["out-line", "x".repeat(20000), "no-newline"]);
     });
 
+    it("reports what the container wrote to the default /dev/termination-log as its terminated message", async () => {
+      const p = podOf(node(), [{ name: "leaver", image: BUSYBOX_IMAGE, imagePullPolicy: "IfNotPresent", command: ["sh", "-c", "echo bye > /dev/termination-log; exit 3"] }], { restartPolicy: "Never" });
+      await cluster.store.create("pods", "default", p);
+      const cur = await waitPod(cluster, p, (x) => x.status?.phase === "Failed", "Failed");
+      const t = cur.status!.containerStatuses![0]!.state!.terminated!;
+      expect(t.exitCode).to.equal(3);
+      expect(t.message).to.equal("bye\n");
+    });
+
     it("enforces cpu and memory limits through the container's cgroups, with cpu shares from the request", async () => {
       const script = "echo mem=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes) quota=$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us) period=$(cat /sys/fs/cgroup/cpu/cpu.cfs_period_us) shares=$(cat /sys/fs/cgroup/cpu/cpu.shares); exec sleep 1000";
       const p = podOf(node(), [{ name: "limited", image: BUSYBOX_IMAGE, imagePullPolicy: "IfNotPresent", command: ["sh", "-c", script], resources: { limits: { cpu: "500m", memory: "64Mi" }, requests: { cpu: "250m" } } }]);
