@@ -11,6 +11,7 @@ import { fetchClusterCa } from "../runtime/cluster/ca-fetch.ts";
 import { openRegistry, listServers, deleteServer, BOOTSTRAP_KEY } from "../runtime/cluster/registry.ts";
 import { open, writeLocal } from "../runtime/cluster/bootstrap.ts";
 import { removeServerPeer } from "../runtime/cluster/leave.ts";
+import { settle } from "../runtime/cluster/settle.ts";
 import { requestJoin } from "../runtime/cluster/join.ts";
 import { connectNats } from "../runtime/host.ts";
 import { readState } from "./config.ts";
@@ -211,7 +212,8 @@ export async function removeServer(dataDir: string, name: string): Promise<void>
   await removeServerPeer(a.urls.split(","), creds, a.cluster, name, 15_000);
   const nc = await connectNats(a.urls, "server-remove", creds, { maxReconnectAttempts: 0, timeout: 5000 });
   try {
-    await deleteServer(await openRegistry(nc, a.cluster), name);
+    // The registry's stream may be moving its replica off the removed server for a few seconds.
+    await settle(`removing ${name} from the servers' registry`, async () => deleteServer(await openRegistry(nc, a.cluster), name), 30_000);
   } finally {
     await nc.close();
   }

@@ -53,8 +53,11 @@ export function rollingUpdate(ds: DaemonSet, view: DsView, byNode: Map<string, P
       if (!s || (!s.fresh && !s.old) || (s.fresh && s.old)) unavailable++;
       else if (s.fresh) {
         if (!available(s.fresh)) unavailable++;
-      } else if (!available(s.old!)) replace.push(s.old!);
-      else if (unavailable < maxUnavailable) candidates.push(s.old!);
+      } else if (!available(s.old!)) {
+        // Replaced at once, outside the budget, but it counts as unavailable (as in Kubernetes).
+        replace.push(s.old!);
+        unavailable++;
+      } else if (unavailable < maxUnavailable) candidates.push(s.old!);
     }
     const room = Math.min(Math.max(0, maxUnavailable - unavailable), candidates.length);
     return { deletes: [...replace, ...candidates.slice(0, room)], createOn: [] };

@@ -9,6 +9,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Kvm } from "@nats-io/kv";
+import { settle } from "./settle.ts";
 import { startNatsServer } from "../nats-server.ts";
 import { connectNats } from "../host.ts";
 import { subjects } from "../../bus/subjects.ts";
@@ -74,15 +75,21 @@ export async function importObjects(nc: NatsConnection, path: string): Promise<n
   const kvm = new Kvm(nc);
   let n = 0;
   for (const [name, rows] of Object.entries(data.buckets)) {
-    const kv = await kvm.open(name);
+    // The buckets may have just been created on three servers still electing their leaders.
+    const kv = await settle(`opening ${name}`, () => kvm.open(name));
     for (const r of rows) {
-      try {
-        await kv.create(r.key, Buffer.from(r.value, "base64"));
-        n++;
-      } catch (e) {
-        // The key exists already (written by the running cluster): keep the newer value.
-        if (!/wrong last sequence|exists/i.test(String((e as Error).message))) throw e;
-      }
+      const stored = await settle(`importing ${r.key}`, async () => {
+        try {
+          await kv.create(r.key, Buffer.from(r.value, "base64"));
+          return true;
+        } catch (e) {
+          // The key exists already (written by the running cluster, or by a try whose answer
+          // was lost): keep the newer value. Anything else (a timeout) is tried again.
+          if (/wrong last sequence|exists/i.test(String((e as Error).message))) return false;
+          throw e;
+        }
+      });
+      if (stored) n++;
     }
   }
   return n;

@@ -37,6 +37,7 @@ import { seal, open, readLocal, writeLocal } from "./bootstrap.ts";
 import { openRegistry, putServer, listServers, deleteServer, BOOTSTRAP_KEY } from "./registry.ts";
 import { localJetStreamReport } from "./jetstream-cluster.ts";
 import { leaveThrough } from "./leave.ts";
+import { settle } from "./settle.ts";
 import { writeServerState, writeServerConfig, JETSTREAM_DOMAIN } from "./server-config.ts";
 import { ensureRouteCert } from "./route-cert.ts";
 import { encryptionConfigPath, ensureEncryptionConfig } from "../../actors/store/encryption-config.ts";
@@ -86,18 +87,7 @@ async function waitForJetStream(nc: NatsConnection, timeoutMs: number): Promise<
   }
 }
 
-/** Retries a start-up step while the cluster settles (elections, routes coming up). */
-async function settle<T>(what: string, fn: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (e) {
-      if (Date.now() > deadline) throw new Error(`${what}: ${(e as Error).message}`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
-}
+
 
 /** First server: seal and store the local bootstrap data. Others: fetch, open and write it locally. */
 /** Returns the bootstrap data as stored (what every server now has). */

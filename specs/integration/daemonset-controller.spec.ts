@@ -98,10 +98,8 @@ for (const engine of ["simulated", "process"] as const) {
       // The nodes the DaemonSet should run on (the tainted one no longer is).
       judged = ["n1", "n2", "n4"].map((n) => `${engine}-${n}`);
       judging = true;
-      const cur = await ds();
-      const template = structuredClone(cur.spec.template);
-      template.spec.containers[0]!.image = "busybox:2";
-      await c.store.update("daemonsets", { ...cur, spec: { ...cur.spec, template } });
+      // As `kubectl set image` does: a patch, so the controller's status writes are no conflict.
+      await c.store.patch("daemonsets", NS, "agent", "strategic", { spec: { template: { spec: { containers: [{ name: "agent", image: "busybox:2" }] } } } });
       await waitFor(
         async () => {
           const pods = daemonPods((await c.store.list<Pod>("pods", NS)).items);

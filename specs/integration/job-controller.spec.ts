@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import type { CronJob, Job, Pod } from "../../bus/resources.ts";
@@ -30,7 +30,9 @@ for (const engine of ["simulated", "process"] as const) {
     this.timeout(90_000);
     let c: TestCluster;
     const dataDir = mkdtempSync(join(tmpdir(), "flotilla-job-"));
+    // Process-engine pods run as an unprivileged user: they write here, outside the kubelet's data dir.
     const work = mkdtempSync(join(tmpdir(), "flotilla-job-work-"));
+    chmodSync(work, 0o777);
     const get = (name: string) => c.store.get<Job>("jobs", NS, name);
     const podsOf = async (name: string) => (await c.store.list<Pod>("pods", NS, { labelSelector: `batch.kubernetes.io/job-name=${name}` })).items;
 

@@ -181,6 +181,14 @@ describe("daemonset controller › reconcileDaemonSet", () => {
       expect(w.ds.status).to.deep.include({ updatedNumberScheduled: 4, numberAvailable: 4, observedGeneration: 2 });
     });
 
+    it("counts an old pod that is not available as unavailable: it is replaced, and no available pod goes with it", () => {
+      const w = rollout(4, { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 1, maxSurge: 0 } });
+      const starting = w.podsOn("n4")[0]!;
+      starting.status = { phase: "Running", conditions: [{ type: "Ready", status: "False", lastTransitionTime: new Date(w.now).toISOString() }] };
+      const [del] = of(step(w).commands, "pods.delete");
+      expect(del!.pods.map((p) => p.name)).to.deep.equal([starting.metadata.name]);
+    });
+
     it("with maxUnavailable 50% replaces two nodes at a time", () => {
       const w = rollout(4, { type: "RollingUpdate", rollingUpdate: { maxUnavailable: "50%", maxSurge: 0 } });
       const [del] = of(step(w).commands, "pods.delete");
