@@ -8,7 +8,7 @@ import { writeFileAtomic } from "../runtime/atomic-file.ts";
 import { readServerConfig, readServerState, tokenPath, DEFAULT_PORTS } from "../runtime/cluster/server-config.ts";
 import { readTokenFile, writeTokenFile, parseToken, withCaHash, caHashOf } from "../runtime/cluster/token.ts";
 import { fetchClusterCa } from "../runtime/cluster/ca-fetch.ts";
-import { openRegistry, listServers, deleteServer, BOOTSTRAP_KEY } from "../runtime/cluster/registry.ts";
+import { openRegistry, existingRegistry, listServers, deleteServer, BOOTSTRAP_KEY } from "../runtime/cluster/registry.ts";
 import { open, writeLocal } from "../runtime/cluster/bootstrap.ts";
 import { removeServerPeer } from "../runtime/cluster/leave.ts";
 import { settle } from "../runtime/cluster/settle.ts";
@@ -208,13 +208,14 @@ export function clusterAccess(dataDir: string): { urls: string; token: string; c
 export async function removeServer(dataDir: string, name: string): Promise<void> {
   const a = clusterAccess(dataDir);
   const creds = { ...credentialsOf(a.token, { role: "admin" }), caFile: a.caFile };
-  // The node controller (the system account's only holder) takes it out of the meta group.
-  await removeServerPeer(a.urls.split(","), creds, a.cluster, name, 15_000);
   const nc = await connectNats(a.urls, "server-remove", creds, { maxReconnectAttempts: 0, timeout: 5000 });
   try {
-    // The registry's stream may be moving its replica off the removed server for a few seconds.
-    await settle(`removing ${name} from the servers' registry`, async () => deleteServer(await openRegistry(nc, a.cluster), name), 30_000);
+    // First out of the registry, while the meta group still counts the lost server: its streams
+    // then still have their full peer sets, two of three alive.
+    await settle(`removing ${name} from the servers' registry`, async () => deleteServer(await existingRegistry(nc, a.cluster), name), 60_000);
   } finally {
     await nc.close();
   }
+  // The node controller (the system account's only holder) takes it out of the meta group.
+  await removeServerPeer(a.urls.split(","), creds, a.cluster, name, 30_000);
 }

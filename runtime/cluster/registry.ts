@@ -32,6 +32,14 @@ export async function openRegistry(nc: NatsConnection, cluster: string, replicas
   }
 }
 
+/**
+ * The registry of a running cluster, opened without the create request of `openRegistry` (which the
+ * meta leader may leave unanswered while a server is lost).
+ */
+export async function existingRegistry(nc: NatsConnection, cluster: string): Promise<KV> {
+  return new Kvm(nc).open(subjects(cluster).serversBucket());
+}
+
 export async function putServer(kv: KV, r: ServerRecord): Promise<void> {
   await kv.put(serverKey(r.name), JSON.stringify(r));
 }

@@ -110,7 +110,8 @@ describe("StatefulSet volumeClaimTemplates through kubectl (process engine)", fu
 
   it("re-creates a deleted pod on its claim, where it reads what the old pod wrote", async () => {
     const old = await uidOf("web-0");
-    await ok(["delete", "pod", "web-0", "-n", ns, "--wait=true"]);
+    // The controller makes web-0 again once the old one is gone: wait for a pod of another uid.
+    await ok(["delete", "pod", "web-0", "-n", ns, "--wait=false"]);
     expect(await logOf("web-0", "found", old)).to.equal("found web-0 as web-0");
   });
 

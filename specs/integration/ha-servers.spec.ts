@@ -22,7 +22,7 @@ import { askJetStream, askPeerRemove } from "../../bus/cluster-protocol.ts";
 import { credentialsOf } from "../../runtime/cluster/credentials.ts";
 import { connectNats } from "../../runtime/host.ts";
 import { removeServer } from "../../cli/server-run.ts";
-import { openRegistry, listServers } from "../../runtime/cluster/registry.ts";
+import { existingRegistry, listServers } from "../../runtime/cluster/registry.ts";
 
 const WRITES = 2000;
 const KILL_AT = 300;
@@ -205,9 +205,15 @@ describe("three servers on loopback addresses", function () {
         const r = await askJetStream(admin.nc, "default", 300);
         return r.ok && !metaView(r.value).peers.includes(lost.name) && metaView(r.value).leader ? true : undefined;
       }, { timeoutMs: 20_000, what: "the lost server gone from the meta group" });
-      // The registry's stream may still be moving its replica off the removed server.
-      const names = await waitFor(async () => listServers(await openRegistry(admin.nc, "default")).then((l) => l.map((x) => x.name)).catch(() => undefined), { timeoutMs: 20_000, what: "the servers' registry" });
+      const names = await waitFor(async () => listServers(await existingRegistry(admin.nc, "default")).then((l) => l.map((x) => x.name)).catch(() => undefined), { timeoutMs: 30_000, what: "the servers' registry" });
       expect(names).to.not.include(lost.name);
+      // The two servers left go on taking writes.
+      const api = apiOf(c, c.servers[0]!.apiUrl);
+      try {
+        await waitFor(async () => (await api.call("POST", "/api/v1/namespaces/default/configmaps", { apiVersion: "v1", kind: "ConfigMap", metadata: { name: `after-remove-${Date.now()}` } }).catch(() => ({ status: 0 }))).status === 201, { timeoutMs: 30_000, what: "a write after the removal" });
+      } finally {
+        api.close();
+      }
     } finally {
       await admin.close();
     }
