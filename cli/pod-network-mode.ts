@@ -46,7 +46,7 @@ export function networkPlan(asked: NetworkChoice, problem: string | undefined): 
     mode: "pod",
     storeOpts: { serviceCidr: SERVICE_CIDR },
     kubeletOpts: (i) => ({ network: "pod", clusterCIDR: CLUSTER_CIDR, clusterDNS: [CLUSTER_DNS_IP], podBridge: `flt${i}` }),
-    proxyOpts: { mode: "kernel", clusterCIDR: CLUSTER_CIDR },
+    proxyOpts: { mode: "kernel", clusterCIDR: CLUSTER_CIDR, serviceCIDR: SERVICE_CIDR },
   };
 }
 

@@ -40,6 +40,8 @@ export interface ProxyOptions {
   mode?: "kernel" | "userspace" | "auto";
   /** The cluster's pod range: traffic from outside it to a Service is masqueraded (kernel mode). */
   clusterCIDR?: string;
+  /** The service CIDR (kernel mode): packets to it that no rule translated are rejected, never routed off the host. */
+  serviceCIDR?: string;
   /** Program the rules inside this network namespace (test hosts); default the current one. */
   netns?: string;
 }
@@ -105,7 +107,7 @@ export async function startProxy(ctx: ActorContext, opts: ProxyOptions): Promise
   const kernel = new KernelServices({ netns: opts.netns });
   let mode: "kernel" | "userspace" = "userspace";
   const syncKernel = async () => {
-    const changed = await kernel.sync(serviceRules({ services: services.list(), endpointsOf, node: { name: opts.nodeName, clusterCIDR: opts.clusterCIDR } }));
+    const changed = await kernel.sync(serviceRules({ services: services.list(), endpointsOf, node: { name: opts.nodeName, clusterCIDR: opts.clusterCIDR, serviceCIDR: opts.serviceCIDR } }));
     if (changed) log.debug("service rules updated", { chains: changed });
   };
 

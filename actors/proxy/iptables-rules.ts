@@ -46,6 +46,12 @@ export interface RulesNode {
   name: string;
   /** The cluster's pod CIDR (e.g. 10.244.0.0/16): traffic from outside it to a ClusterIP is masqueraded. */
   clusterCIDR?: string;
+  /**
+   * The service CIDR (e.g. 10.96.0.0/12): a packet still addressed to it after the nat table (no
+   * Service has that address and port, or its rules are not in yet) is rejected here instead of
+   * following the default route off the host.
+   */
+  serviceCIDR?: string;
 }
 
 export interface RuleEndpoint {
@@ -169,6 +175,7 @@ export function serviceRules(input: RulesInput): Rules {
   }
   nat.push(...nodePortRules);
   nat.push(`-A ${CHAIN.services} -m comment --comment "flotilla service nodeports; must be last" -m addrtype --dst-type LOCAL -j ${CHAIN.nodePorts}`);
+  if (input.node.serviceCIDR) filter.push(`-A ${CHAIN.services} -m comment --comment "flotilla service CIDR: nothing not translated leaves the host; must be last" -d ${input.node.serviceCIDR} -j REJECT --reject-with icmp-net-unreachable`);
 
   const declare = (chains: Set<string>) => [...chains].map((c) => `:${c} - [0:0]`);
   const restore = ["*filter", ...declare(filterChains), ...filter, "COMMIT", "*nat", ...declare(natChains), ...nat, "COMMIT", ""].join("\n");

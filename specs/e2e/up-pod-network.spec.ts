@@ -39,7 +39,7 @@ describe("flotilla up --network pod", function () {
     it("allocates ClusterIPs from 10.96.0.0/12 and programs Services into the kernel in pod mode", () => {
       const p = networkPlan("pod", undefined);
       expect(p.storeOpts).to.deep.equal({ serviceCidr: "10.96.0.0/12" });
-      expect(p.proxyOpts).to.include({ mode: "kernel" });
+      expect(p.proxyOpts).to.include({ mode: "kernel", serviceCIDR: "10.96.0.0/12" });
       expect(p.kubeletOpts(1)).to.include({ network: "pod", podBridge: "flt1" });
     });
   });
@@ -63,6 +63,13 @@ describe("flotilla up --network pod", function () {
     it("runs the example with pod addresses, kernel Services and the backend found by its DNS name", async () => {
       expect(c!.network).to.equal("pod");
       expect(c!.engine).to.equal("process");
+      // Before any request: a service-CIDR address that no rule translates is refused on this host,
+      // never sent along the default route.
+      const rules = await waitFor(() => {
+        const out = execFileSync("iptables", ["-w", "5", "-S", "FLT-SERVICES"], { encoding: "utf8" });
+        return out.includes("-d 10.96.0.0/12") ? out : undefined;
+      }, { timeoutMs: 20_000, what: "the service CIDR's reject rule" });
+      expect(rules.trim().split("\n").at(-1)).to.match(/-d 10\.96\.0\.0\/12 .*-j REJECT --reject-with icmp-net-unreachable$/);
       const r = await applyExample(c!, { print: () => undefined });
       expect(r.backend).to.match(/hello from backend/);
       const api = ApiClient.fromKubeconfig(c!.kubeconfig);

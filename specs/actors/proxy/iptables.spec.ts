@@ -48,6 +48,12 @@ describe("kernel services (iptables rules)", () => {
     expect(xlb(on("n1").restore).filter((l) => l.includes("FLT-SEP-"))).to.have.length(1);
     expect(on("n3").restore).to.match(/--dport 30080 -j DROP/);
   });
+  it("rejects, as its last filter rule, whatever is still addressed to the service CIDR after the nat table", () => {
+    const r = serviceRules({ services: [svc("web", {})], endpointsOf: () => eps("web", [{ ip: "10.244.1.2" }]), node: { ...node, serviceCIDR: "10.96.0.0/12" } });
+    const filter = r.restore.slice(r.restore.indexOf("*filter"), r.restore.indexOf("*nat")).split("\n").filter((l) => l.startsWith(`-A ${CHAIN.services}`));
+    expect(filter.at(-1)).to.match(/-d 10\.96\.0\.0\/12 -j REJECT --reject-with icmp-net-unreachable$/);
+    expect(serviceRules({ services: [], endpointsOf: () => undefined, node }).restore).to.not.include("10.96.0.0/12");
+  });
   it("skips headless and ExternalName Services", () => {
     const r = serviceRules({ services: [svc("h", { clusterIP: "None" }), svc("e", { type: "ExternalName", externalName: "x.example" })], endpointsOf: () => undefined, node });
     expect(r.restore).to.not.include("FLT-SVC-");
@@ -84,8 +90,8 @@ describe("kernel services (network namespaces)", function () {
   const web = svc("web", {});
   const both = eps("web", [{ ip: "10.244.1.3" }, { ip: "10.244.1.4" }]);
 
-  it("DNATs a ClusterIP to every ready endpoint, including the client's own (hairpin)", async () => {
-    await k.sync(serviceRules({ services: [web], endpointsOf: () => both, node: { name: "n1", clusterCIDR: "10.244.0.0/16" } }));
+  it("DNATs a ClusterIP to every ready endpoint, including the client's own (hairpin), past the service CIDR's reject", async () => {
+    await k.sync(serviceRules({ services: [web], endpointsOf: () => both, node: { name: "n1", clusterCIDR: "10.244.0.0/16", serviceCIDR: "10.96.0.0/12" } }));
     const seen = new Set<string>();
     await waitFor(() => {
       const body = lab.get(client, "http://10.96.0.50/");
