@@ -2,7 +2,10 @@
  * The HorizontalPodAutoscaler drives a StatefulSet through its scale subresource, as it drives a
  * Deployment: simulated kubelets report each container using half its cpu request (50 %), so a
  * 20 % target scales `web` from 1 to maxReplicas 3 (web-1, web-2 created in order), and a 90 %
- * target brings it back to ceil(3 × 50 / 90) = 2 (web-2 removed).
+ * target brings it back to ceil(3 × 50 / 90) = 2 (web-2 removed). The HPA counts a pod that became
+ * ready in its first five minutes only once a usage sample postdates its readiness by the sample's
+ * window (Kubernetes' rule); before that, a scale-down sees web-0 alone and asks for 1. The
+ * scale-down therefore waits for such a sample of every pod, as read from the same metrics feed.
  */
 import { expect } from "chai";
 import type { Pod, StatefulSet } from "../../bus/resources.ts";
@@ -13,6 +16,9 @@ import { scheduler } from "../../actors/scheduler/index.ts";
 import { kubelet } from "../../actors/kubelet/index.ts";
 import { statefulSetController } from "../../actors/statefulset-controller/index.ts";
 import { hpaController } from "../../actors/hpa-controller/index.ts";
+import { startMetricsFeed } from "../../runtime/metrics-feed.ts";
+import { createLogger } from "../../runtime/logger.ts";
+import { subjects } from "../../bus/subjects.ts";
 
 const NS = "default";
 
@@ -71,6 +77,23 @@ describe("HorizontalPodAutoscaler on a StatefulSet (integration, simulated kubel
   });
 
   it("scales it back down to what a higher target needs, removing the highest ordinal", async () => {
+    const feed = startMetricsFeed({ nc: c.nc, subjects: subjects(c.cluster), log: createLogger("spec") });
+    try {
+      await waitFor(async () => {
+        const pods = (await c.store.list<Pod>("pods", NS, { labelSelector: "app=web" })).items;
+        return (
+          pods.length === 3 &&
+          pods.every((p) => {
+            const ready = p.status?.conditions?.find((x) => x.type === "Ready");
+            const m = feed.pod(NS, p.metadata.name!);
+            // lastTransitionTime has whole seconds: one more second covers the truncation.
+            return ready?.status === "True" && m !== undefined && Date.parse(m.timestamp) >= Date.parse(ready.lastTransitionTime!) + (m.windowSeconds + 1) * 1000;
+          })
+        );
+      }, { what: "a usage sample of every pod taken after it became ready", timeoutMs: 30_000 });
+    } finally {
+      feed.stop();
+    }
     await setTarget(90);
     // Until every pod's usage is reported, a missing one counts as 100 % of its request (Kubernetes' rule for a scale-down).
     await waitFor(async () => (await replicas()) === 2, { what: "2 replicas", timeoutMs: 100_000 });
