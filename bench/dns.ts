@@ -1,20 +1,21 @@
 /**
  * Cluster DNS: A queries/s and p99 latency against the `dns` actor (in a process of its own, as
  * `flotilla actor dns`) versus dnsmasq serving the same names from a hosts file, both on loopback
- * addresses this benchmark picks, driven by the same UDP client with the same number of queries in
- * flight, for a bounded count and time.
+ * addresses this benchmark picks, driven by dnsperf (installed from Debian's package when missing,
+ * as dnsmasq is) with the same queries in flight: once at a paced 20,000 queries/s, the load the
+ * goal names, and once at saturation, each for a bounded time.
  *
  * @example
- *   const r = await benchDns({ queries: 20_000 });   // { actor: { qps, p99Ms, lost }, dnsmasq: { … } }
- *   // node --import tsx bench/dns.ts [queries] [inFlight]
+ *   const r = await benchDns({ seconds: 5 });   // { actor: { qps, p99Ms, lost }, pacedActor: { … }, dnsmasq: { … } }
+ *   // node --import tsx bench/dns.ts [seconds] [inFlight]
  */
 import type { ChildProcess } from "node:child_process";
 import type { Service } from "../bus/resources.ts";
 import dgram from "node:dgram";
 import * as packet from "dns-packet";
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { spawn, spawnSync } from "node:child_process";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startNatsServer, freePort } from "../runtime/nats-server.ts";
@@ -22,6 +23,7 @@ import { startHost, connectNats } from "../runtime/host.ts";
 import { StoreClient } from "../bus/store-client.ts";
 import { storeActor } from "../actors/store/index.ts";
 import { latencies } from "./lib/hist.ts";
+import { ensureDebianPackage, hasBinary } from "./lib/debian.ts";
 
 export interface DnsLoad {
   qps: number;
@@ -31,13 +33,30 @@ export interface DnsLoad {
 }
 export interface DnsBench {
   names: number;
-  queries: number;
+  /** The load client: dnsperf (Debian's package), the tool DNS servers' published figures use. */
+  client: string;
   inFlight: number;
+  seconds: number;
+  /** Saturation: `inFlight` queries outstanding at all times. */
   actor: DnsLoad;
   dnsmasq: DnsLoad;
+  /** At a paced rate (queries/s offered, at most `inFlight` outstanding). */
+  pacedRate: number;
+  pacedActor: DnsLoad;
+  pacedDnsmasq: DnsLoad;
 }
 
 const BIN = fileURLToPath(new URL("../bin/flotilla.mjs", import.meta.url));
+
+/**
+ * With two or more cores and taskset, each server runs on core 1 and dnsperf on core 0, so the
+ * client never takes the server's core (on 2 cores, dnsperf's two threads and the server otherwise
+ * share them and the scheduler's slices show up as the server's tail). Both servers get the same.
+ */
+const PIN = cpus().length >= 2 && hasBinary("taskset");
+const SERVER_CPU = 1;
+const CLIENT_CPU = 0;
+const pinned = (cpu: number, bin: string, args: string[]): [string, string[]] => (PIN ? ["taskset", ["-c", String(cpu), bin, ...args]] : [bin, args]);
 
 /**
  * Keeps `inFlight` A queries outstanding against host:port until `queries` are answered (or lost) or
@@ -103,6 +122,36 @@ export async function dnsLoad(host: string, port: number, names: string[], queri
   return r;
 }
 
+/**
+ * dnsperf against host:port for `seconds`, cycling through A queries for `names`, with at most
+ * `inFlight` outstanding and, with `rate`, at most that many sent per second. Every answer's latency
+ * comes from its verbose report (written to a file, read afterwards, so parsing costs nothing during
+ * the run); a query unanswered within 1 s is lost.
+ */
+export async function dnsperfLoad(dir: string, host: string, port: number, names: string[], o: { seconds: number; inFlight: number; rate?: number }): Promise<DnsLoad> {
+  const data = join(dir, "queries");
+  writeFileSync(data, names.map((n) => `${n} A`).join("\n") + "\n");
+  const out = join(dir, "dnsperf.out");
+  const args = ["-s", host, "-p", String(port), "-d", data, "-l", String(o.seconds), "-q", String(o.inFlight), "-t", "1", "-v", ...(o.rate ? ["-Q", String(o.rate)] : [])];
+  const fd = openSync(out, "w");
+  const code = await new Promise<number | null>((resolve, reject) => {
+    const p = spawn(...pinned(CLIENT_CPU, "dnsperf", args), { stdio: ["ignore", fd, "ignore"] });
+    p.once("error", reject);
+    p.once("exit", resolve);
+  }).finally(() => closeSync(fd));
+  const text = readFileSync(out, "utf8");
+  rmSync(out, { force: true });
+  if (code !== 0) throw new Error(`dnsperf ${args.join(" ")} exited ${code}: ${text.slice(-500)}`);
+  const h = latencies();
+  for (const m of text.matchAll(/^> \S+ \S+ \S+ ([0-9.]+)$/gm)) h.record(Number(m[1]) * 1000);
+  const qps = Number(/Queries per second:\s+([0-9.]+)/.exec(text)?.[1] ?? NaN);
+  const lost = Number(/Queries lost:\s+(\d+)/.exec(text)?.[1] ?? NaN);
+  if (!Number.isFinite(qps) || h.count === 0) throw new Error(`dnsperf printed no statistics: ${text.slice(-500)}`);
+  const r = { qps: Math.round(qps), p99Ms: Math.round(h.percentile(99) * 1000) / 1000, lost };
+  h.destroy();
+  return r;
+}
+
 async function waitAnswer(host: string, port: number, name: string, ms: number): Promise<void> {
   const until = Date.now() + ms;
   for (;;) {
@@ -119,11 +168,15 @@ const stop = (p: ChildProcess) =>
     p.kill("SIGTERM");
   });
 
-export async function benchDns(o: { names?: number; queries?: number; inFlight?: number; maxSeconds?: number } = {}): Promise<DnsBench> {
+export async function benchDns(o: { names?: number; seconds?: number; inFlight?: number; pacedRate?: number } = {}): Promise<DnsBench> {
   const n = o.names ?? 100;
-  const queries = o.queries ?? 50_000;
+  const seconds = o.seconds ?? 5;
   const inFlight = o.inFlight ?? 64;
-  const maxMs = (o.maxSeconds ?? 30) * 1000;
+  const pacedRate = o.pacedRate ?? 20_000;
+  for (const [bin, pkg] of [["dnsperf", "dnsperf"], ["dnsmasq", "dnsmasq"]] as const) {
+    const why = ensureDebianPackage(bin, pkg);
+    if (why) throw new Error(why);
+  }
   process.env.FLOTILLA_LOG ??= "warn";
   const cluster = "bench-dns";
   const dir = mkdtempSync(join(tmpdir(), "flotilla-bench-dns-"));
@@ -143,7 +196,7 @@ export async function benchDns(o: { names?: number; queries?: number; inFlight?:
     }
     // The dns actor on 127.0.0.201, dnsmasq on 127.0.0.202: loopback addresses of this machine.
     const actorPort = await freePort("127.0.0.201");
-    const actor = spawn(process.execPath, [...(process.env.DNS_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.DNS_PROF}`] : []), BIN, "actor", "dns", "--nats", server.url, "--cluster", cluster, "--opt", `listen=127.0.0.201:${actorPort}`, "--opt", "register=false", "--opt", "upstreams=[]"], {
+    const actor = spawn(...pinned(SERVER_CPU, process.execPath, [...(process.env.DNS_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.DNS_PROF}`] : []), BIN, "actor", "dns", "--nats", server.url, "--cluster", cluster, "--opt", `listen=127.0.0.201:${actorPort}`, "--opt", "register=false", "--opt", "upstreams=[]"]), {
       stdio: "ignore",
       env: { ...process.env, FLOTILLA_LOG: "error" },
     });
@@ -151,16 +204,21 @@ export async function benchDns(o: { names?: number; queries?: number; inFlight?:
     const hostsFile = join(dir, "hosts");
     writeFileSync(hostsFile, hosts.join("\n") + "\n");
     const masqPort = await freePort("127.0.0.202");
-    const masq = spawn("dnsmasq", ["--keep-in-foreground", "--no-resolv", "--no-hosts", `--addn-hosts=${hostsFile}`, "--listen-address=127.0.0.202", "--bind-interfaces", `--port=${masqPort}`, `--pid-file=${join(dir, "dnsmasq.pid")}`, "--cache-size=10000", "--user=root"], { stdio: "ignore" });
+    const masq = spawn(...pinned(SERVER_CPU, "dnsmasq", ["--keep-in-foreground", "--no-resolv", "--no-hosts", `--addn-hosts=${hostsFile}`, "--listen-address=127.0.0.202", "--bind-interfaces", `--port=${masqPort}`, `--pid-file=${join(dir, "dnsmasq.pid")}`, "--cache-size=10000", "--user=root"]), { stdio: "ignore" });
     procs.push(masq);
     await waitAnswer("127.0.0.201", actorPort, names[n - 1]!, 30_000);
     await waitAnswer("127.0.0.202", masqPort, names[n - 1]!, 10_000);
-    // Warm both, then measure one after the other with the same client.
-    await dnsLoad("127.0.0.201", actorPort, names, 2000, inFlight, 5000);
-    await dnsLoad("127.0.0.202", masqPort, names, 2000, inFlight, 5000);
-    const actorLoad = await dnsLoad("127.0.0.201", actorPort, names, queries, inFlight, maxMs);
-    const masqLoad = await dnsLoad("127.0.0.202", masqPort, names, queries, inFlight, maxMs);
-    return { names: n, queries, inFlight, actor: actorLoad, dnsmasq: masqLoad };
+    // Warm both (long enough for the actor's answer path to be optimised), then measure one after
+    // the other with the same client: at the paced rate, then at saturation.
+    const load = (host: string, port: number, x: { seconds: number; rate?: number }) => dnsperfLoad(dir, host, port, names, { inFlight, ...x });
+    await load("127.0.0.201", actorPort, { seconds: 2 });
+    await load("127.0.0.202", masqPort, { seconds: 2 });
+    const pacedActor = await load("127.0.0.201", actorPort, { seconds, rate: pacedRate });
+    const pacedDnsmasq = await load("127.0.0.202", masqPort, { seconds, rate: pacedRate });
+    const saturatedActor = await load("127.0.0.201", actorPort, { seconds });
+    const saturatedDnsmasq = await load("127.0.0.202", masqPort, { seconds });
+    const client = spawnSync("dnsperf", ["-h"], { encoding: "utf8" }).stdout.match(/Version (\S+)/)?.[1];
+    return { names: n, client: `dnsperf ${client ?? "(version unknown)"}${PIN ? `, client on core ${CLIENT_CPU}, server on core ${SERVER_CPU}` : ""}`, inFlight, seconds, actor: saturatedActor, dnsmasq: saturatedDnsmasq, pacedRate, pacedActor, pacedDnsmasq };
   } finally {
     await Promise.all(procs.map(stop));
     await nc.close();
@@ -171,8 +229,8 @@ export async function benchDns(o: { names?: number; queries?: number; inFlight?:
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const [q, f] = process.argv.slice(2).map(Number);
-  benchDns({ queries: q || undefined, inFlight: f || undefined }).then(
+  const [sec, f] = process.argv.slice(2).map(Number);
+  benchDns({ seconds: sec || undefined, inFlight: f || undefined }).then(
     (r) => {
       console.log(JSON.stringify(r));
       process.exit(0);

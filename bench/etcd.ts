@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { tmpdir } from "node:os";
 import http from "node:http";
 import { freePort } from "../runtime/nats-server.ts";
+import { ensureDebianPackage } from "./lib/debian.ts";
 
 export interface Etcd {
   version: string;
@@ -29,10 +30,7 @@ export function etcdVersion(): string | undefined {
  * etcd rows are measured on a fresh machine too. Returns why not, when it could not.
  */
 export function ensureEtcd(): string | undefined {
-  if (etcdVersion()) return undefined;
-  if (process.getuid?.() !== 0) return "no etcd binary, and not root to install it (apt-get install etcd-server)";
-  const apt = spawnSync("sh", ["-c", "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server >/dev/null 2>&1 || (apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server >/dev/null 2>&1)"], { stdio: "ignore" });
-  return etcdVersion() ? undefined : `installing etcd-server failed (apt-get exit ${apt.status})`;
+  return ensureDebianPackage("etcd", "etcd-server");
 }
 
 export async function startEtcd(o: { maxSockets?: number } = {}): Promise<Etcd | undefined> {

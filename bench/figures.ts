@@ -186,10 +186,13 @@ export function podRoutesFigures(r: import("./pod-routes.ts").PodRoutesBench): F
 
 export function dnsFigures(r: import("./dns.ts").DnsBench): Figure[] {
   const masq = (value: number) => ({ value, label: "dnsmasq, same names from a hosts file" });
-  const note = `${r.names} names, ${r.inFlight} queries in flight over UDP; ${r.actor.lost} of the actor's and ${r.dnsmasq.lost} of dnsmasq's queries unanswered within 1 s`;
+  const lost = (a: import("./dns.ts").DnsLoad, b: import("./dns.ts").DnsLoad) => `${a.lost} of the actor's and ${b.lost} of dnsmasq's queries unanswered within 1 s`;
+  const how = `${r.names} names over UDP, ${r.client}, at most ${r.inFlight} queries in flight, ${r.seconds} s each`;
+  const rate = r.pacedRate.toLocaleString("en-US");
   return [
-    { id: "dns.qps", section: "Cluster DNS", label: "A queries/s answered by the dns actor", value: r.actor.qps, unit: "/s", better: "higher", anchor: masq(r.dnsmasq.qps), goal: { value: 20_000, label: "≥ 20,000/s" }, note },
-    { id: "dns.p99", section: "Cluster DNS", label: "A query p99, dns actor", value: r.actor.p99Ms, unit: "ms", better: "lower", anchor: masq(r.dnsmasq.p99Ms), goal: { value: 3, label: "≤ 3 ms" } },
+    { id: "dns.qps", section: "Cluster DNS", label: "A queries/s answered by the dns actor (saturation)", value: r.actor.qps, unit: "/s", better: "higher", anchor: masq(r.dnsmasq.qps), goal: { value: 20_000, label: "≥ 20,000/s" }, note: `${how}; ${lost(r.actor, r.dnsmasq)}` },
+    { id: "dns.p99", section: "Cluster DNS", label: `A query p99 at ${rate} queries/s, dns actor`, value: r.pacedActor.p99Ms, unit: "ms", better: "lower", anchor: masq(r.pacedDnsmasq.p99Ms), goal: { value: 3, label: "≤ 3 ms" }, note: `${rate} queries/s offered; ${lost(r.pacedActor, r.pacedDnsmasq)}` },
+    { id: "dns.p99.saturated", section: "Cluster DNS", label: "A query p99 at saturation, dns actor", value: r.actor.p99Ms, unit: "ms", better: "lower", anchor: masq(r.dnsmasq.p99Ms) },
   ];
 }
 
