@@ -118,6 +118,12 @@ export function subjects(cluster: string = DEFAULT_CLUSTER) {
     clusterJetStream: () => `${root}.cluster.jetstream`,
     clusterPeerRemove: () => `${root}.cluster.peers.remove`,
     clusterAll: () => `${root}.cluster.>`,
+    /**
+     * A store replica forwards a replicated bucket's compare-and-swap writes to the bucket's single
+     * writer (actors/store/kv-writer.ts). Only store users may publish here.
+     */
+    kvWrite: (bucket: string) => `${root}.kvwrite.${bucket}`,
+    kvWriteAll: () => `${root}.kvwrite.>`,
     /** Mirror of every stored write (the bucket's republish), for any NATS client. */
     events: (resource = "*", namespace = "*", name = ">") =>
       `${root}.events.${resource}.${namespace === "" ? CLUSTER_SCOPE_TOKEN : namespace}.${name === ">" || name === "*" ? name : encodeToken(name)}`,

@@ -61,7 +61,7 @@ export interface NatsServerOptions {
 
 export interface NatsPermissions {
   publish: { allow: string[]; deny?: string[] };
-  subscribe: { allow: string[] };
+  subscribe: { allow: string[]; deny?: string[] };
 }
 
 export interface NatsUser {

@@ -11,6 +11,7 @@
 import type { KV } from "@nats-io/kv";
 import type { Service } from "../../bus/resources.ts";
 import type { AllocationOwner } from "./allocation.ts";
+import type { KvWriter } from "./kv-writer.ts";
 import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
 import { BRIDGE_PORTS_ANNOTATION, BRIDGE_PORT_RANGE, servicePortKey } from "../../bus/service-links.ts";
 import { isWrongLastSequence, kvFailure } from "./kv-errors.ts";
@@ -43,6 +44,8 @@ const TRIES = 64;
 export class Allocator {
   constructor(
     private readonly kv: KV,
+    /** Claims and frees are compare-and-swap writes like any other (kv-writer.ts). */
+    private readonly writer: KvWriter,
     readonly cidr = DEFAULT_SERVICE_CIDR,
     private readonly random: () => number = Math.random,
   ) {}
@@ -146,12 +149,28 @@ export class Allocator {
     );
   }
 
-  /** Creates an allocation key; its revision, or undefined when someone holds it. */
+  /**
+   * Creates an allocation key; its revision, or undefined when someone holds it. A key whose last
+   * entry is a purge (a freed address) is free again.
+   */
   async create(key: string, owner: AllocationOwner): Promise<number | undefined> {
+    const data = new TextEncoder().encode(JSON.stringify(owner));
     try {
-      return await this.kv.create(key, JSON.stringify(owner));
+      return await this.writer.write({ bucket: "main", key, data, expected: 0 });
     } catch (e) {
-      if (isWrongLastSequence(e) || /exists/i.test(String((e as Error).message))) return undefined;
+      if (!isWrongLastSequence(e)) throw kvFailure(e, "allocate");
+    }
+    let last;
+    try {
+      last = await this.kv.get(key);
+    } catch (e) {
+      throw kvFailure(e, "allocate");
+    }
+    if (!last || last.operation === "PUT") return undefined;
+    try {
+      return await this.writer.write({ bucket: "main", key, data, expected: last.revision });
+    } catch (e) {
+      if (isWrongLastSequence(e)) return undefined;
       throw kvFailure(e, "allocate");
     }
   }
@@ -159,7 +178,7 @@ export class Allocator {
   /** Purges an allocation key if it is still at `revision`. */
   async free(key: string, revision: number): Promise<boolean> {
     try {
-      await this.kv.purge(key, { previousSeq: revision });
+      await this.writer.write({ bucket: "main", key, data: new Uint8Array(0), expected: revision, op: "PURGE" });
       return true;
     } catch {
       return false;

@@ -12,6 +12,7 @@ import type { LimitRange } from "./limit-ranges.ts";
 import type { IngressClass } from "../../bus/networking.ts";
 import { match } from "ts-pattern";
 import { ensureBuckets } from "../../bus/kv.ts";
+import { startKvWriter } from "./kv-writer.ts";
 import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
 import { serve } from "../../runtime/mailbox.ts";
 import { decodeStoreRequest, refuseUnstorable } from "./decode.ts";
@@ -89,7 +90,8 @@ export const storeActor: ActorDefinition<StoreActorOptions> = {
     const crds = new Informer<CustomResourceDefinition>(ctx.nc, ctx.cluster, { resource: "customresourcedefinitions", log: ctx.log });
     const encryption = opts.encryptionConfig ? followEncryptionConfig(opts.encryptionConfig, ctx.log) : undefined;
     const ingressClasses = new Informer<IngressClass>(ctx.nc, ctx.cluster, { resource: "ingressclasses", log: ctx.log });
-    const store = new Store(ctx.nc, buckets, { namespaces, quotas, limitRanges, ingressClasses, serviceCidr: opts.serviceCidr, defaultTolerationSeconds: opts.defaultTolerationSeconds, ...(encryption ? { seal: encryption.seal } : {}) });
+    const writer = await startKvWriter({ nc: ctx.nc, cluster: ctx.cluster, buckets, log: ctx.log });
+    const store = new Store(ctx.nc, buckets, { writer, namespaces, quotas, limitRanges, ingressClasses, serviceCidr: opts.serviceCidr, defaultTolerationSeconds: opts.defaultTolerationSeconds, ...(encryption ? { seal: encryption.seal } : {}) });
     const feedTypes = () => store.customTypes.feed(crds.list());
     crds.addHandlers({ add: feedTypes, update: feedTypes, delete: feedTypes });
     await store.bootstrap();
@@ -134,6 +136,7 @@ export const storeActor: ActorDefinition<StoreActorOptions> = {
       stop: async () => {
         await repair?.stop();
         await server.stop();
+        await writer.stop();
         namespaces.stop();
         quotas.stop();
         limitRanges.stop();

@@ -4,19 +4,15 @@
  * a stale CAS is `Conflict` (`AlreadyExists` for a create), anything else from KV `Timeout` or
  * `Unavailable` — an outcome the caller cannot know (`isAmbiguous`), since the write may have landed.
  */
-import type { NatsConnection } from "@nats-io/transport-node";
-import type { JetStreamClient } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
 import type { KubeObject } from "../../bus/resources.ts";
 import type { ResourceType } from "../../bus/kinds.ts";
 import type { Buckets } from "../../bus/kv.ts";
-import { jetstream } from "@nats-io/jetstream";
-import { headers } from "@nats-io/transport-node";
-import { keyOf, decodeObject, KV_OPERATION_HEADER, CREATED_HEADER, MAX_OBJECT_BYTES } from "../../bus/kv.ts";
+import type { KvWriter } from "./kv-writer.ts";
+import { keyOf, decodeObject, MAX_OBJECT_BYTES } from "../../bus/kv.ts";
 import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
 import { isWrongLastSequence, kvFailure } from "./kv-errors.ts";
 import { alreadyExists, conflict } from "./errors.ts";
-import { kvKeySubject } from "../../bus/subjects.ts";
 
 const enc = new TextEncoder();
 
@@ -26,16 +22,13 @@ export function isAmbiguous(e: unknown): boolean {
 }
 
 export class Objects {
-  private readonly js: JetStreamClient;
-
   constructor(
-    nc: NatsConnection,
     readonly buckets: Buckets,
+    /** Every compare-and-swap write goes through it (kv-writer.ts). */
+    private readonly writer: KvWriter,
     /** What a value is stored as (encryption at rest, bus/encryption.ts); default the plaintext. */
     private readonly seal: (resource: string, plaintext: Uint8Array) => Uint8Array = (_r, p) => p,
-  ) {
-    this.js = jetstream(nc);
-  }
+  ) {}
 
   kv(rt: ResourceType): KV {
     return this.buckets[rt.bucket];
@@ -89,30 +82,18 @@ export class Objects {
 
   /** Removes the key with CAS, leaving the last state in the delete marker (so watchers get it). */
   async remove(rt: ResourceType, o: KubeObject, expected: number): Promise<KubeObject> {
-    const h = headers();
-    h.set(KV_OPERATION_HEADER, "DEL");
     try {
-      const ack = await this.js.publish(this.subject(rt, keyOf(rt.resource, o.metadata.namespace, o.metadata.name!)), this.seal(rt.resource, encodeChecked(rt, o)), {
-        headers: h,
-        expect: { lastSubjectSequence: expected },
-      });
-      return at(o, ack.seq);
+      const seq = await this.writer.write({ bucket: rt.bucket, key: keyOf(rt.resource, o.metadata.namespace, o.metadata.name!), data: this.seal(rt.resource, encodeChecked(rt, o)), expected, op: "DEL" });
+      return at(o, seq);
     } catch (e) {
       if (isWrongLastSequence(e)) throw conflict(rt, o.metadata.name!);
       throw kvFailure(e, "delete");
     }
   }
 
-  private subject(rt: ResourceType, key: string): string {
-    return kvKeySubject(this.buckets.names[rt.bucket], key);
-  }
-
   /** A put with CAS; the first write of an object's life is marked (paged lists rely on it). */
-  private async publish(rt: ResourceType, key: string, data: Uint8Array, expected: number, created: boolean): Promise<number> {
-    const h = created ? headers() : undefined;
-    h?.set(CREATED_HEADER, "1");
-    const ack = await this.js.publish(this.subject(rt, key), data, { expect: { lastSubjectSequence: expected }, ...(h ? { headers: h } : {}) });
-    return ack.seq;
+  private publish(rt: ResourceType, key: string, data: Uint8Array, expected: number, created: boolean): Promise<number> {
+    return this.writer.write({ bucket: rt.bucket, key, data, expected, created });
   }
 }
 

@@ -18,6 +18,8 @@ import { ErrorCode, FlotillaError, isCode } from "../../bus/errors.ts";
 import { toScale } from "../../bus/scale.ts";
 import { rfc3339 as timestamp } from "../../bus/time.ts";
 import { Allocator } from "./allocator.ts";
+import type { KvWriter } from "./kv-writer.ts";
+import { directKvWriter } from "./kv-writer.ts";
 import { Objects } from "./objects.ts";
 import { ServiceWrites } from "./services.ts";
 import { planCreate, isGenerated } from "./create.ts";
@@ -39,6 +41,8 @@ import type { CustomResourceDefinition } from "../../bus/crd.ts";
 const suffix = customAlphabet("bcdfghjklmnpqrstvwxz2456789", 5);
 
 export interface StoreOptions {
+  /** Every compare-and-swap write to KV (kv-writer.ts); default: published straight away. */
+  writer?: KvWriter;
   /** A cache of namespaces: creates skip a KV read when the namespace is known to be active. */
   namespaces?: { get(namespace: string | undefined, name: string): Namespace | undefined };
   serviceCidr?: string;
@@ -72,8 +76,9 @@ export class Store {
     readonly buckets: Buckets,
     private readonly opts: StoreOptions = {},
   ) {
-    this.objects = new Objects(nc, buckets, opts.seal);
-    this.allocator = new Allocator(buckets.main, opts.serviceCidr);
+    const writer = opts.writer ?? directKvWriter(nc, buckets);
+    this.objects = new Objects(buckets, writer, opts.seal);
+    this.allocator = new Allocator(buckets.main, writer, opts.serviceCidr);
     this.services = new ServiceWrites(this.objects, this.allocator);
     this.now = opts.now ?? (() => new Date());
     this.customTypes = new CustomTypes(async () => (await listPage(nc, buckets, this.rt("customresourcedefinitions"), undefined, {})).items as CustomResourceDefinition[]);

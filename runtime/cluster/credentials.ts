@@ -6,7 +6,7 @@
  * | user          | who                                   | may publish                                      |
  * | ------------- | ------------------------------------- | ------------------------------------------------ |
  * | `store`       | store replicas, the server process     | everything in the account (JetStream API, `$KV`)  |
- * | `control`     | controllers, scheduler, api-server     | `flotilla.<c>.>` but `….cluster.>`, replies, KV watches (read-only) |
+ * | `control`     | controllers, scheduler, api-server     | `flotilla.<c>.>` but `….cluster.>` and `….kvwrite.>`, replies, KV watches (read-only) |
  * | `node-<name>` | that node's kubelet and proxy          | `…store.node.<name>.*`, replies, KV watches       |
  * | `join`        | a worker that holds the node token     | `…nodes.join` (asks for its node's credentials)   |
  * | `admin`       | the flotilla CLI                       | everything in the account                         |
@@ -95,7 +95,8 @@ export function permissionsOf(cluster: string, id: BusIdentity): NatsPermissions
   const s = subjects(cluster);
   return match(id)
     .with({ role: "store" }, { role: "admin" }, () => undefined)
-    .with({ role: "control" }, () => ({ publish: { allow: [s.all(), INBOX_ALL, ...watchSubjects(cluster)], deny: [s.clusterAll()] }, subscribe: { allow: [s.all(), INBOX_ALL] } }))
+    // Forwarded KV writes (…kvwrite.>) are stored unvalidated: only store users send or answer them.
+    .with({ role: "control" }, () => ({ publish: { allow: [s.all(), INBOX_ALL, ...watchSubjects(cluster)], deny: [s.clusterAll(), s.kvWriteAll()] }, subscribe: { allow: [s.all(), INBOX_ALL], deny: [s.kvWriteAll()] } }))
     .with({ role: "node" }, (n) => ({
       // A leaf worker's JetStream API requests reach the servers in their domain (docs/ha.md).
       publish: { allow: [s.storeAsNodeAll(n.node), s.nodeMetrics(n.node), s.podTokenForNode(n.node), INBOX_ALL, ...watchSubjects(cluster), ...watchSubjects(cluster).filter((x) => x.startsWith("$JS.API.")).map((x) => jsApi.inDomain(JETSTREAM_DOMAIN, x))] },

@@ -1,5 +1,5 @@
 /**
- * `npm run chaos:nats -- [--writes racing|separate] [--kills N] [--out FILE]`: the NATS-only
+ * `npm run chaos:nats -- [--writes racing|separate|through-writer] [--kills N] [--out FILE]`: the NATS-only
  * reproduction of the copies that chaos runs found shifted. Three nats-server processes (the
  * installed one) on loopback, one R3 KV bucket (history 16, no direct gets, as Flotilla's main
  * bucket), eight writers doing read-then-compare-and-swap updates, and SIGKILL + restart of a
@@ -8,7 +8,12 @@
  *
  * `racing` writers share 10 keys, so many compare-and-swap writes fail inside JetStream
  * ("wrong last sequence"); `separate` writers each have keys of their own, so almost none fail.
- * No Flotilla code runs here: only nats-server and the NATS client.
+ * No Flotilla code runs in these two: only nats-server and the NATS client.
+ *
+ * `through-writer` races on 10 keys as `racing` does, but every write goes through the store's
+ * `KvWriter` (actors/store/kv-writer.ts), one per server on a connection to that server alone, as
+ * the store replicas of three Flotilla servers are: the one beside the stream leader writes, the
+ * others forward to it, and a stale compare-and-swap is refused before JetStream sees it.
  */
 import type { ChildProcess } from "node:child_process";
 import type { KV } from "@nats-io/kv";
@@ -22,6 +27,8 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { findNatsServer, freePort } from "../../runtime/nats-server.ts";
 import { copiesAgree } from "./checker.ts";
+import { startKvWriter } from "../../actors/store/kv-writer.ts";
+import { createLogger } from "../../runtime/logger.ts";
 
 interface Copy {
   server: string;
@@ -31,9 +38,11 @@ interface Copy {
   leader: boolean;
 }
 
+export type ReplayWrites = "racing" | "separate" | "through-writer";
+
 export interface ReplayReport {
   natsServer: string;
-  writes: "racing" | "separate";
+  writes: ReplayWrites;
   kills: { at: number; server: string; wasLeader: boolean }[];
   acked: number;
   casFailed: number;
@@ -45,7 +54,7 @@ export interface ReplayReport {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const NAMES = ["a", "b", "c"] as const;
 
-export async function replay(o: { writes: "racing" | "separate"; kills: number }): Promise<ReplayReport> {
+export async function replay(o: { writes: ReplayWrites; kills: number }): Promise<ReplayReport> {
   const bin = findNatsServer();
   if (!bin) throw new Error("nats-server is not installed");
   const dir = mkdtempSync(join(tmpdir(), "flotilla-nats-replay-"));
@@ -90,16 +99,26 @@ export async function replay(o: { writes: "racing" | "separate"; kills: number }
     const info = await jsm.streams.info("KV_replay");
     await jsm.streams.update("KV_replay", { ...info.config, allow_direct: false });
     const bucket = kv;
+    // One store writer per server, each on a connection to its own server only.
+    const storeConns = o.writes === "through-writer" ? await Promise.all(ports.map((p) => connect({ servers: `127.0.0.1:${p.client}`, maxReconnectAttempts: -1, reconnectTimeWait: 200 }))) : [];
+    const kvWriters = await Promise.all(
+      storeConns.map(async (c) => {
+        const own = await new Kvm(c).open("replay");
+        return startKvWriter({ nc: c, cluster: "replay", buckets: { main: own, events: own, leases: own, names: { main: "replay", events: "replay-events-unused", leases: "replay-leases-unused" } }, log: createLogger("replay-writer") });
+      }),
+    );
+    const enc = new TextEncoder();
     let stop = false;
     let acked = 0;
     let casFailed = 0;
     let otherErrors = 0;
     const writer = async (w: number) => {
       while (!stop) {
-        const key = o.writes === "racing" ? `k${Math.floor(Math.random() * 10)}` : `k${w}-${Math.floor(Math.random() * 10)}`;
+        const key = o.writes === "separate" ? `k${w}-${Math.floor(Math.random() * 10)}` : `k${Math.floor(Math.random() * 10)}`;
         try {
           const e = await bucket.get(key);
-          if (!e || e.operation !== "PUT") await bucket.create(key, `v${acked}`);
+          if (o.writes === "through-writer") await kvWriters[w % kvWriters.length]!.write({ bucket: "main", key, data: enc.encode(`v${acked}`), expected: e?.revision ?? 0 });
+          else if (!e || e.operation !== "PUT") await bucket.create(key, `v${acked}`);
           else await bucket.update(key, `v${acked}`, e.revision);
           acked++;
         } catch (e) {
@@ -127,6 +146,8 @@ export async function replay(o: { writes: "racing" | "separate"; kills: number }
     await sleep(2000);
     stop = true;
     await Promise.all(writers);
+    await Promise.all(kvWriters.map((x) => x.stop()));
+    await Promise.all(storeConns.map((c) => c.close().catch(() => undefined)));
     // Writes have stopped: give the followers time to catch up, then compare.
     let now: Copy[] = [];
     for (let i = 0; i < 20; i++) {
@@ -158,8 +179,8 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     const i = args.indexOf(k);
     return i >= 0 ? args[i + 1] : undefined;
   };
-  const writes = (val("--writes") ?? "racing") as "racing" | "separate";
-  if (writes !== "racing" && writes !== "separate") throw new Error("--writes is racing or separate");
+  const writes = (val("--writes") ?? "racing") as ReplayWrites;
+  if (!["racing", "separate", "through-writer"].includes(writes)) throw new Error("--writes is racing, separate or through-writer");
   const kills = Number(val("--kills") ?? 2);
   replay({ writes, kills })
     .then((r) => {

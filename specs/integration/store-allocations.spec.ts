@@ -14,6 +14,7 @@ import { StoreClient } from "../../bus/store-client.ts";
 import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
 import { ensureBuckets, snapshotRaw, keyOf } from "../../bus/kv.ts";
 import { BRIDGE_PORTS_ANNOTATION } from "../../bus/service-links.ts";
+import { directKvWriter } from "../../actors/store/kv-writer.ts";
 import { Allocator } from "../../actors/store/allocator.ts";
 import { ipKey, nodePortKey, bridgePortKey } from "../../actors/store/allocation.ts";
 import { repairOnce } from "../../actors/store/repair-loop.ts";
@@ -159,7 +160,7 @@ describe("store allocations", function () {
     const before = new Set((await snapshotRaw(c.nc, buckets.names.main, "_alloc.>")).entries.map((e) => e.key));
     expect([...holders.keys()].filter((k) => !before.has(k))).to.deep.equal([]);
 
-    const deps = { nc: c.nc, buckets, allocator: new Allocator(buckets.main), store: c.store, log: createLogger("repair"), now: Date.now };
+    const deps = { nc: c.nc, buckets, allocator: new Allocator(buckets.main, directKvWriter(c.nc, buckets)), store: c.store, log: createLogger("repair"), now: Date.now };
     await repairOnce(deps, undefined, 0);
     const table = (await snapshotRaw(c.nc, buckets.names.main, "_alloc.>")).entries.map((e) => e.key).sort();
     expect(table).to.deep.equal([...holders.keys()].sort());

@@ -1,0 +1,232 @@
+/**
+ * Every compare-and-swap write of the store to KV (object creates, updates and delete markers,
+ * allocation claims and purges) goes through one `KvWriter`.
+ *
+ * With one replica (one server) it publishes straight away, with JetStream's
+ * expected-last-subject-sequence as the compare-and-swap.
+ *
+ * A replicated bucket (R3) has **a single writer**: the store replica whose NATS server leads the
+ * bucket's stream. The other replicas forward each write to it over
+ * `flotilla.<c>.kvwrite.<bucket>`. The writer takes one key at a time, reads the key's last sequence
+ * from the stream leader, and refuses a stale expectation itself (`wrong last sequence`, as
+ * JetStream words it). Only an expectation that holds is published, still with the header.
+ *
+ * Why: nats-server 2.9.10 (Debian 12's) keeps a compare-and-swap write that JetStream refused in
+ * the stream's replicated log. A server that replays such a log after a crash can come back with a
+ * copy of the stream shifted from its leader's (docs/operations.md, `npm run chaos:nats`). With a
+ * single writer that checks first, JetStream refuses nothing, so the log holds no refused write.
+ * The exception is a leadership change in the middle of a write, where the header still keeps the
+ * compare-and-swap.
+ *
+ * Only store users may publish on `…kvwrite.>`: the bus permissions deny it to every other role
+ * (runtime/cluster/credentials.ts), because a forwarded write is stored without validation.
+ *
+ * @example
+ *   const writer = await startKvWriter({ nc, cluster, buckets, log });
+ *   const seq = await writer.write({ bucket: "main", key, data, expected: 0, created: true });
+ */
+import type { NatsConnection, Msg, Subscription, MsgHdrs } from "@nats-io/transport-node";
+import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
+import type { Buckets } from "../../bus/kv.ts";
+import type { BucketName } from "../../bus/kinds.ts";
+import type { Logger } from "../../runtime/logger.ts";
+import { headers } from "@nats-io/transport-node";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { CREATED_HEADER, KV_OPERATION_HEADER } from "../../bus/kv.ts";
+import { subjects as subjectsOf, kvKeySubject } from "../../bus/subjects.ts";
+import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
+import { isWrongLastSequence } from "./kv-errors.ts";
+
+/** One compare-and-swap write: `expected` is the key's last sequence (0: the key has none). */
+export interface KvWrite {
+  bucket: BucketName;
+  key: string;
+  data: Uint8Array;
+  expected: number;
+  /** PUT (default), DEL (a delete marker that keeps `data`) or PURGE (drops the key's history). */
+  op?: "PUT" | "DEL" | "PURGE";
+  /** Marks the first write of an object's life (paged lists rely on it). */
+  created?: boolean;
+}
+
+export interface KvWriter {
+  /** The write's sequence; a stale `expected` throws an error `isWrongLastSequence` recognises. */
+  write(w: KvWrite): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/** How often each replica asks which server leads each bucket (besides the leader advisories). */
+const LEADER_POLL_MS = 1000;
+/** How long a replica waits for a bucket's writer to appear (a leader election) before Unavailable. */
+const FIND_WRITER_MS = 5000;
+const FORWARD_TIMEOUT_MS = 5000;
+const BUCKETS: readonly BucketName[] = ["main", "events", "leases"];
+
+const H_OP = "Flt-Kv-Op";
+const H_KEY = "Flt-Kv-Key";
+const H_EXPECTED = "Flt-Kv-Expected";
+const H_CREATED = "Flt-Kv-Created";
+const H_SEQ = "Flt-Kv-Seq";
+const H_ERROR = "Flt-Kv-Error";
+
+const WRONG_LAST = "wrong-last-sequence";
+
+/** JetStream's own wording and code, so `isWrongLastSequence` and every caller treat both alike. */
+export function wrongLastSequence(key: string, expected: number, actual: number): Error {
+  return Object.assign(new Error(`wrong last sequence: ${actual} (expected ${expected} for ${key})`), { code: 10071 });
+}
+
+/** The publish itself: headers for the operation, the compare-and-swap on the subject's sequence. */
+async function publish(js: JetStreamClient, bucketName: string, w: KvWrite): Promise<number> {
+  const op = w.op ?? "PUT";
+  const h = op !== "PUT" || w.created ? headers() : undefined;
+  if (op !== "PUT") h!.set(KV_OPERATION_HEADER, op);
+  if (op === "PURGE") h!.set("Nats-Rollup", "sub");
+  if (w.created) h!.set(CREATED_HEADER, "1");
+  const ack = await js.publish(kvKeySubject(bucketName, w.key), w.data, { expect: { lastSubjectSequence: w.expected }, ...(h ? { headers: h } : {}) });
+  return ack.seq;
+}
+
+/** Runs tasks one at a time per key, in arrival order. */
+class KeyedQueue {
+  private tails = new Map<string, Promise<unknown>>();
+  run<T>(key: string, task: () => Promise<T>): Promise<T> {
+    const prev = this.tails.get(key) ?? Promise.resolve();
+    const next = prev.then(task, task);
+    const tail = next.catch(() => undefined);
+    this.tails.set(key, tail);
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
+    return next;
+  }
+}
+
+/** A writer that always publishes straight away (one replica; tools and specs without a store actor). */
+export function directKvWriter(nc: NatsConnection, buckets: Buckets): KvWriter {
+  const js = jetstream(nc);
+  return { write: (w) => publish(js, buckets.names[w.bucket], w), stop: async () => undefined };
+}
+
+export async function startKvWriter(o: { nc: NatsConnection; cluster: string; buckets: Buckets; log: Logger }): Promise<KvWriter> {
+  const js = jetstream(o.nc);
+  const jsm: JetStreamManager = await jetstreamManager(o.nc);
+  const s = subjectsOf(o.cluster);
+  const queue = new KeyedQueue();
+  /** Per bucket: replicated or not, and whether this replica's server leads its stream. */
+  const state = new Map<BucketName, { replicated: boolean; leads: boolean; sub?: Subscription }>(BUCKETS.map((b) => [b, { replicated: false, leads: false }]));
+  let stopped = false;
+
+  /** The key's last sequence as the stream leader has it (never a direct get, which a follower may answer); 0 for none. */
+  const lastSequence = async (w: KvWrite): Promise<number> => {
+    try {
+      const m = await jsm.streams.getMessage(s.kvStream(o.buckets.names[w.bucket]), { last_by_subj: kvKeySubject(o.buckets.names[w.bucket], w.key) });
+      return m?.seq ?? 0;
+    } catch (e) {
+      if (/no message found|10037|404/i.test(String((e as Error).message)) || (e as { code?: unknown }).code === 10037) return 0;
+      throw e;
+    }
+  };
+
+  /** The writer's side: one key at a time, the leader's last sequence first. */
+  const execute = (w: KvWrite): Promise<number> =>
+    queue.run(`${w.bucket}\u0000${w.key}`, async () => {
+      const actual = await lastSequence(w);
+      if (actual !== w.expected) throw wrongLastSequence(w.key, w.expected, actual);
+      return publish(js, o.buckets.names[w.bucket], w);
+    });
+
+  const answer = async (m: Msg, bucket: BucketName) => {
+    const h = headers();
+    try {
+      const hd = m.headers;
+      const w: KvWrite = { bucket, key: hd?.get(H_KEY) ?? "", data: m.data, expected: Number(hd?.get(H_EXPECTED)), op: (hd?.get(H_OP) || "PUT") as KvWrite["op"], created: hd?.get(H_CREATED) === "1" };
+      if (!w.key || !Number.isSafeInteger(w.expected) || !["PUT", "DEL", "PURGE"].includes(w.op!)) throw new FlotillaError(ErrorCode.Invalid, "malformed forwarded write");
+      if (!state.get(bucket)!.leads) throw new FlotillaError(ErrorCode.Unavailable, "not the writer of this bucket any more");
+      h.set(H_SEQ, String(await execute(w)));
+    } catch (e) {
+      h.set(H_ERROR, isWrongLastSequence(e) ? WRONG_LAST : e instanceof FlotillaError ? e.code : ErrorCode.Unavailable);
+      m.respond(new TextEncoder().encode((e as Error).message ?? String(e)), { headers: h });
+      return;
+    }
+    m.respond(new Uint8Array(0), { headers: h });
+  };
+
+  const setLeads = (bucket: BucketName, leads: boolean) => {
+    const st = state.get(bucket)!;
+    if (st.leads === leads) return;
+    st.leads = leads;
+    if (leads) {
+      st.sub = o.nc.subscribe(s.kvWrite(bucket), { queue: "kvwrite", callback: (_e, m) => void answer(m, bucket) });
+      o.log.info("store writes this bucket", { bucket });
+    } else {
+      st.sub?.unsubscribe();
+      st.sub = undefined;
+      o.log.info("store no longer writes this bucket", { bucket });
+    }
+  };
+
+  const refresh = async () => {
+    const me = o.nc.info?.server_name;
+    for (const bucket of BUCKETS) {
+      const info = await jsm.streams.info(s.kvStream(o.buckets.names[bucket])).catch(() => undefined);
+      if (!info) continue;
+      const st = state.get(bucket)!;
+      st.replicated = info.config.num_replicas > 1;
+      setLeads(bucket, st.replicated && !!me && info.cluster?.leader === me);
+    }
+  };
+  await refresh();
+  const poll = setInterval(() => void refresh().catch(() => undefined), LEADER_POLL_MS);
+  // A new stream leader is announced at once; the poll is the fallback.
+  const advisories = o.nc.subscribe("$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED.*", { callback: () => void refresh().catch(() => undefined) });
+
+  const forward = async (w: KvWrite): Promise<number> => {
+    const h: MsgHdrs = headers();
+    h.set(H_KEY, w.key);
+    h.set(H_EXPECTED, String(w.expected));
+    h.set(H_OP, w.op ?? "PUT");
+    if (w.created) h.set(H_CREATED, "1");
+    const until = Date.now() + FIND_WRITER_MS;
+    for (;;) {
+      let reply: Msg;
+      try {
+        reply = await o.nc.request(s.kvWrite(w.bucket), w.data, { timeout: FORWARD_TIMEOUT_MS, headers: h });
+      } catch (e) {
+        // Nobody writes this bucket right now (its stream is electing a leader): nothing was sent.
+        if (/no responders|503/i.test(String((e as Error).message)) && Date.now() < until && !stopped) {
+          await new Promise((r) => setTimeout(r, 100));
+          if (state.get(w.bucket)!.leads) return execute(w);
+          continue;
+        }
+        if (/timeout/i.test(String((e as Error).message))) throw new FlotillaError(ErrorCode.Timeout, `write through the bucket's writer: ${(e as Error).message}`, { cause: e });
+        throw new FlotillaError(ErrorCode.Unavailable, `write through the bucket's writer: ${(e as Error).message}`, { cause: e });
+      }
+      const err = reply.headers?.get(H_ERROR);
+      if (!err) return Number(reply.headers?.get(H_SEQ));
+      const message = new TextDecoder().decode(reply.data);
+      if (err === WRONG_LAST) throw Object.assign(new Error(message), { code: 10071 });
+      // It stopped leading between our look and its answer: ask again while the time lasts.
+      if (err === ErrorCode.Unavailable && Date.now() < until && !stopped) {
+        await new Promise((r) => setTimeout(r, 100));
+        if (state.get(w.bucket)!.leads) return execute(w);
+        continue;
+      }
+      throw new FlotillaError(err as ErrorCode, message);
+    }
+  };
+
+  return {
+    write(w) {
+      const st = state.get(w.bucket)!;
+      if (!st.replicated) return publish(js, o.buckets.names[w.bucket], w);
+      return st.leads ? execute(w) : forward(w);
+    },
+    async stop() {
+      stopped = true;
+      clearInterval(poll);
+      advisories.unsubscribe();
+      for (const b of BUCKETS) setLeads(b, false);
+    },
+  };
+}
