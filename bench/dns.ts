@@ -24,6 +24,7 @@ import { StoreClient } from "../bus/store-client.ts";
 import { storeActor } from "../actors/store/index.ts";
 import { latencies } from "./lib/hist.ts";
 import { ensureDebianPackage, hasBinary } from "./lib/debian.ts";
+import { runAsMain } from "./lib/main.ts";
 
 export interface DnsLoad {
   qps: number;
@@ -228,16 +229,7 @@ export async function benchDns(o: { names?: number; seconds?: number; inFlight?:
   }
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+runAsMain(import.meta.url, () => {
   const [sec, f] = process.argv.slice(2).map(Number);
-  benchDns({ seconds: sec || undefined, inFlight: f || undefined }).then(
-    (r) => {
-      console.log(JSON.stringify(r));
-      process.exit(0);
-    },
-    (e) => {
-      console.error(e);
-      process.exit(1);
-    },
-  );
-}
+  return benchDns({ seconds: sec || undefined, inFlight: f || undefined });
+});

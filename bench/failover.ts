@@ -9,7 +9,6 @@
  *   const { seconds } = await benchFailover({ mode: "kill" });   // goal ≤ 5 s (kill), ≤ 15 s (stop)
  *   // node --import tsx bench/failover.ts [kill|stop]
  */
-import { fileURLToPath } from "node:url";
 import type { Deployment, Node, Pod } from "../bus/resources.ts";
 import type { NodeProcess } from "./node-process.ts";
 import { startNatsServer } from "../runtime/nats-server.ts";
@@ -21,6 +20,7 @@ import { replicationController } from "../actors/replication-controller/index.ts
 import { deploymentController } from "../actors/deployment-controller/index.ts";
 import { nodeController } from "../actors/node-controller/index.ts";
 import { spawnNode } from "./node-process.ts";
+import { runAsMain } from "./lib/main.ts";
 
 export interface FailoverResult {
   seconds: number;
@@ -97,16 +97,4 @@ export async function benchFailover(o: { mode: "kill" | "stop"; replicas?: numbe
   }
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const mode = process.argv[2] === "stop" ? "stop" : "kill";
-  benchFailover({ mode }).then(
-    (r) => {
-      console.log(JSON.stringify(r));
-      process.exit(0);
-    },
-    (e) => {
-      console.error(e);
-      process.exit(1);
-    },
-  );
-}
+runAsMain(import.meta.url, () => benchFailover({ mode: process.argv[2] === "stop" ? "stop" : "kill" }));

@@ -9,7 +9,6 @@
  */
 import * as hdr from "hdr-histogram-js";
 import http from "node:http";
-import { fileURLToPath } from "node:url";
 import type { Endpoints, Pod, Service } from "../bus/resources.ts";
 import { startNatsServer } from "../runtime/nats-server.ts";
 import { startHost, connectNats } from "../runtime/host.ts";
@@ -18,6 +17,7 @@ import { storeActor } from "../actors/store/index.ts";
 import { endpointsController } from "../actors/endpoints-controller/index.ts";
 import { proxy } from "../actors/proxy/index.ts";
 import { POD_PORTS_ANNOTATION } from "../bus/service-links.ts";
+import { runAsMain } from "./lib/main.ts";
 
 export interface LoadResult {
   rps: number;
@@ -114,16 +114,7 @@ export async function benchProxy(o: { seconds?: number; concurrency?: number } =
   }
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+runAsMain(import.meta.url, () => {
   const [s, c] = process.argv.slice(2).map(Number);
-  benchProxy({ seconds: s || undefined, concurrency: c || undefined }).then(
-    (r) => {
-      console.log(JSON.stringify(r));
-      process.exit(0);
-    },
-    (e) => {
-      console.error(e);
-      process.exit(1);
-    },
-  );
-}
+  return benchProxy({ seconds: s || undefined, concurrency: c || undefined });
+});

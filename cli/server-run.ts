@@ -208,14 +208,14 @@ export function clusterAccess(dataDir: string): { urls: string; token: string; c
 export async function removeServer(dataDir: string, name: string): Promise<void> {
   const a = clusterAccess(dataDir);
   const creds = { ...credentialsOf(a.token, { role: "admin" }), caFile: a.caFile };
-  const nc = await connectNats(a.urls, "server-remove", creds, { maxReconnectAttempts: 0, timeout: 5000 });
+  const nc = await connectNats(a.urls, "server-remove", creds, { maxReconnectAttempts: 10, timeout: 5000 });
   try {
     // First out of the registry, while the meta group still counts the lost server: its streams
     // then still have their full peer sets, two of three alive.
     await settle(`removing ${name} from the servers' registry`, async () => deleteServer(await existingRegistry(nc, a.cluster), name), 60_000);
+    // The node controller (the system account's only holder) takes it out of the meta group.
+    await removeServerPeer(nc, a.cluster, name, 30_000);
   } finally {
     await nc.close();
   }
-  // The node controller (the system account's only holder) takes it out of the meta group.
-  await removeServerPeer(a.urls.split(","), creds, a.cluster, name, 30_000);
 }

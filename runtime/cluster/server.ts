@@ -34,7 +34,7 @@ import { serveNodeJoins, listNodes } from "./node-credentials.ts";
 import { readJson } from "./server-config.ts";
 import type { BootstrapData } from "./bootstrap.ts";
 import { seal, open, readLocal, writeLocal } from "./bootstrap.ts";
-import { openRegistry, putServer, listServers, deleteServer, BOOTSTRAP_KEY } from "./registry.ts";
+import { openRegistry, existingRegistry, putServer, listServers, deleteServer, BOOTSTRAP_KEY } from "./registry.ts";
 import { localJetStreamReport } from "./jetstream-cluster.ts";
 import { leaveThrough } from "./leave.ts";
 import { settle } from "./settle.ts";
@@ -357,7 +357,7 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
         if (timer) clearInterval(timer);
         await running.stop();
         if (so.leave) {
-          const registry = await openRegistry(nc, c.cluster).catch(() => undefined);
+          const registry = await existingRegistry(nc, c.cluster).catch(() => undefined);
           if (registry) await deleteServer(registry, c.name).catch(() => undefined);
           // The others remove this server from the JetStream meta group once it is gone.
           const others = registry ? (await listServers(registry).catch(() => [])).filter((r) => r.name !== c.name) : [];
