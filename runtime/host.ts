@@ -41,6 +41,8 @@ export interface HostOptions {
    * attributed to the actor it came from, logged, and that actor restarted; the process goes on.
    */
   containFaults?: boolean;
+  /** NATS connection options for every actor's connection (an actor's own `connectOptions` win). */
+  natsOptions?: Partial<ConnectionOptions>;
 }
 
 export type CredentialsFor = (id: BusIdentity) => Credentials | undefined;
@@ -129,7 +131,7 @@ export async function connectNats(url: string, name: string, creds?: string | Cr
 
 export async function startActor(
   spec: ActorSpec,
-  o: { natsUrl: string; creds?: string; credentials?: CredentialsFor; cluster: string; leaseDurationMs?: number; onLeadership?: (change: LeadershipChange) => void },
+  o: { natsUrl: string; creds?: string; credentials?: CredentialsFor; cluster: string; leaseDurationMs?: number; onLeadership?: (change: LeadershipChange) => void; natsOptions?: Partial<ConnectionOptions> },
 ): Promise<RunningActor> {
   const { def } = spec;
   const opts = spec.opts ?? {};
@@ -142,7 +144,7 @@ export async function startActor(
   let crashCurrent: (e: unknown) => void = () => undefined;
   const actorScope = { kind: def.kind, id, crash: (e: unknown) => crashCurrent(e) };
   const nc = guardSubscriptions(
-    await runInActorScope(actorScope, () => connectNats(o.natsUrl, def.connectionName?.(opts, id) ?? `${def.kind}/${id}`, creds, def.connectOptions)),
+    await runInActorScope(actorScope, () => connectNats(o.natsUrl, def.connectionName?.(opts, id) ?? `${def.kind}/${id}`, creds, { ...o.natsOptions, ...def.connectOptions })),
     (e) => reportFault(FaultOrigin.callback, e, actorScope, log),
   );
   const s = subjects(o.cluster);
@@ -241,7 +243,7 @@ export async function startHost(o: HostOptions): Promise<Host> {
   const release = o.containFaults === false ? () => undefined : containProcessFaults();
   const actors: RunningActor[] = [];
   try {
-    for (const spec of o.actors) actors.push(await startActor(spec, { natsUrl: o.natsUrl, creds: o.creds, credentials: o.credentials, cluster, leaseDurationMs: o.leaseDurationMs, onLeadership: o.onLeadership }));
+    for (const spec of o.actors) actors.push(await startActor(spec, { natsUrl: o.natsUrl, creds: o.creds, credentials: o.credentials, cluster, leaseDurationMs: o.leaseDurationMs, onLeadership: o.onLeadership, natsOptions: o.natsOptions }));
   } catch (e) {
     for (const a of [...actors].reverse()) await a.stop().catch(() => undefined);
     release();

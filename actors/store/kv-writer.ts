@@ -60,6 +60,8 @@ const LEADER_POLL_MS = 1000;
 /** How long a replica waits for a bucket's writer to appear (a leader election) before Unavailable. */
 const FIND_WRITER_MS = 5000;
 const FORWARD_TIMEOUT_MS = 5000;
+/** A write that takes longer than this as the writer is logged. */
+const SLOW_WRITE_MS = 1000;
 const BUCKETS: readonly BucketName[] = ["main", "events", "leases"];
 
 const H_OP = "Flt-Kv-Op";
@@ -131,9 +133,14 @@ export async function startKvWriter(o: { nc: NatsConnection; cluster: string; bu
   /** The writer's side: one key at a time, the leader's last sequence first. */
   const execute = (w: KvWrite): Promise<number> =>
     queue.run(`${w.bucket}\u0000${w.key}`, async () => {
-      const actual = await lastSequence(w);
-      if (actual !== w.expected) throw wrongLastSequence(w.key, w.expected, actual);
-      return publish(js, o.buckets.names[w.bucket], w);
+      const t0 = Date.now();
+      try {
+        const actual = await lastSequence(w);
+        if (actual !== w.expected) throw wrongLastSequence(w.key, w.expected, actual);
+        return await publish(js, o.buckets.names[w.bucket], w);
+      } finally {
+        if (Date.now() - t0 > SLOW_WRITE_MS) o.log.warn("slow write as the bucket's writer", { bucket: w.bucket, key: w.key, ms: Date.now() - t0 });
+      }
     });
 
   const answer = async (m: Msg, bucket: BucketName) => {
@@ -158,11 +165,11 @@ export async function startKvWriter(o: { nc: NatsConnection; cluster: string; bu
     st.leads = leads;
     if (leads) {
       st.sub = o.nc.subscribe(s.kvWrite(bucket), { queue: "kvwrite", callback: (_e, m) => void answer(m, bucket) });
-      o.log.info("store writes this bucket", { bucket });
+      o.log.warn("store writes this bucket", { bucket, server: o.nc.info?.server_name });
     } else {
       st.sub?.unsubscribe();
       st.sub = undefined;
-      o.log.info("store no longer writes this bucket", { bucket });
+      o.log.warn("store no longer writes this bucket", { bucket, server: o.nc.info?.server_name });
     }
   };
 

@@ -332,7 +332,11 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
           { def: ACTORS.proxy!, opts: { nodeName: c.node.name } },
         ]
       : [];
-    host = await startHost({ natsUrl, credentials: (id) => credentialsOf(token, id, caFile), cluster: c.cluster, actors: [...plane, ...nodeActors], leaseDurationMs: c.leaseDurationMs });
+    // A server's actors speak to its own nats-server only, never to one the NATS cluster told them
+    // of: when it dies, this process restarts it and they reconnect. So each store replica stays
+    // beside its own server, which is how a replicated bucket's single writer is found
+    // (actors/store/kv-writer.ts).
+    host = await startHost({ natsUrl, credentials: (id) => credentialsOf(token, id, caFile), cluster: c.cluster, actors: [...plane, ...nodeActors], leaseDurationMs: c.leaseDurationMs, natsOptions: { ignoreClusterUpdates: true } });
     log.info("server running", { nats: natsUrl, api: apiUrl, clustered, account: FLOTILLA_ACCOUNT, subjects: s.root });
   } catch (e) {
     if (timer) clearInterval(timer);

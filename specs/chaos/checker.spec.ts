@@ -12,57 +12,62 @@ const checks = (h: Partial<History>) => checkHistory({ writes: [], events: [], s
 describe("chaos history checker", () => {
   it("passes a clean history: creates, an update, a superseded revision the watch skipped, a delete", () => {
     const h: Partial<History> = {
-      writes: [w("create", "ns/a", "m1", { rv: "10" }), w("update", "ns/a", "m2", { rv: "11", baseRv: "10" }), w("update", "ns/a", "m3", { rv: "12", baseRv: "11" }), w("create", "ns/b", "m4", { rv: "13" }), w("delete", "ns/b", "m5", { baseRv: "13" })],
-      events: [e("ADDED", "ns/a", "10", "m1"), e("MODIFIED", "ns/a", "12", "m3"), e("ADDED", "ns/b", "13", "m4"), e("DELETED", "ns/b", "14", "m4")],
-      final: [{ key: "ns/a", rv: "12", marker: "m3" }],
+      writes: [w("create", "ns/cm-a", "m1", { rv: "10" }), w("update", "ns/cm-a", "m2", { rv: "11", baseRv: "10" }), w("update", "ns/cm-a", "m3", { rv: "12", baseRv: "11" }), w("create", "ns/cm-b", "m4", { rv: "13" }), w("delete", "ns/cm-b", "m5", { baseRv: "13" })],
+      events: [e("ADDED", "ns/cm-a", "10", "m1"), e("MODIFIED", "ns/cm-a", "12", "m3"), e("ADDED", "ns/cm-b", "13", "m4"), e("DELETED", "ns/cm-b", "14", "m4")],
+      final: [{ key: "ns/cm-a", rv: "12", marker: "m3" }],
     };
     expect(checks(h)).to.deep.equal([]);
   });
 
   it("finds an acknowledged write that nobody ever saw and nothing superseded", () => {
-    expect(checks({ writes: [w("create", "ns/a", "m1", { rv: "10" })] })).to.include("acknowledged-write-lost");
+    expect(checks({ writes: [w("create", "ns/cm-a", "m1", { rv: "10" })] })).to.include("acknowledged-write-lost");
   });
 
   it("finds an acknowledged delete after which the object was still there", () => {
-    const h: Partial<History> = { writes: [w("create", "ns/a", "m1", { rv: "10" }), w("delete", "ns/a", "d", { baseRv: "10" })], events: [e("ADDED", "ns/a", "10", "m1")], final: [{ key: "ns/a", rv: "10", marker: "m1" }] };
+    const h: Partial<History> = { writes: [w("create", "ns/cm-a", "m1", { rv: "10" }), w("delete", "ns/cm-a", "d", { baseRv: "10" })], events: [e("ADDED", "ns/cm-a", "10", "m1")], final: [{ key: "ns/cm-a", rv: "10", marker: "m1" }] };
     expect(checks(h)).to.include("acknowledged-delete-lost");
   });
 
   it("finds a value that no write carried, and one whose write was refused", () => {
     const h: Partial<History> = {
-      writes: [w("create", "ns/a", "m1", { outcome: "refused", status: 409 })],
-      events: [e("ADDED", "ns/a", "10", "m1"), e("ADDED", "ns/b", "11", "zz")],
-      final: [{ key: "ns/a", rv: "10", marker: "m1" }, { key: "ns/b", rv: "11", marker: "zz" }],
+      writes: [w("create", "ns/cm-a", "m1", { outcome: "refused", status: 409 })],
+      events: [e("ADDED", "ns/cm-a", "10", "m1"), e("ADDED", "ns/cm-b", "11", "zz")],
+      final: [{ key: "ns/cm-a", rv: "10", marker: "m1" }, { key: "ns/cm-b", rv: "11", marker: "zz" }],
     };
     const c = checks(h);
     expect(c).to.include("refused-write-applied");
     expect(c).to.include("phantom-write");
   });
 
+  it("leaves out the cluster's own objects in the namespace (kube-root-ca.crt), which no workload write carries", () => {
+    const h: Partial<History> = { events: [e("LISTED", "ns/kube-root-ca.crt", "3")], final: [{ key: "ns/kube-root-ca.crt", rv: "3" }] };
+    expect(checks(h)).to.deep.equal([]);
+  });
+
   it("accepts an ambiguous write that landed", () => {
-    const h: Partial<History> = { writes: [w("create", "ns/a", "m1", { outcome: "ambiguous", status: 0 })], events: [e("ADDED", "ns/a", "10", "m1")], final: [{ key: "ns/a", rv: "10", marker: "m1" }] };
+    const h: Partial<History> = { writes: [w("create", "ns/cm-a", "m1", { outcome: "ambiguous", status: 0 })], events: [e("ADDED", "ns/cm-a", "10", "m1")], final: [{ key: "ns/cm-a", rv: "10", marker: "m1" }] };
     expect(checks(h)).to.deep.equal([]);
   });
 
   it("finds the wrong value at an acknowledged revision", () => {
-    const h: Partial<History> = { writes: [w("create", "ns/a", "m1", { rv: "10" }), w("update", "ns/a", "m2", { rv: "11", outcome: "ambiguous" })], events: [e("ADDED", "ns/a", "10", "m2")], final: [{ key: "ns/a", rv: "10", marker: "m2" }] };
+    const h: Partial<History> = { writes: [w("create", "ns/cm-a", "m1", { rv: "10" }), w("update", "ns/cm-a", "m2", { rv: "11", outcome: "ambiguous" })], events: [e("ADDED", "ns/cm-a", "10", "m2")], final: [{ key: "ns/cm-a", rv: "10", marker: "m2" }] };
     expect(checks(h)).to.include("wrong-value");
   });
 
   it("finds a write sent after another was acknowledged that got an older revision", () => {
     const h: Partial<History> = {
-      writes: [w("update", "ns/a", "m1", { rv: "20", sentAt: 0, doneAt: 5 }), w("update", "ns/a", "m2", { rv: "19", sentAt: 6, doneAt: 9 })],
-      events: [e("MODIFIED", "ns/a", "19", "m2"), e("MODIFIED", "ns/a", "20", "m1")],
-      final: [{ key: "ns/a", rv: "20", marker: "m1" }],
+      writes: [w("update", "ns/cm-a", "m1", { rv: "20", sentAt: 0, doneAt: 5 }), w("update", "ns/cm-a", "m2", { rv: "19", sentAt: 6, doneAt: 9 })],
+      events: [e("MODIFIED", "ns/cm-a", "19", "m2"), e("MODIFIED", "ns/cm-a", "20", "m1")],
+      final: [{ key: "ns/cm-a", rv: "20", marker: "m1" }],
     };
     expect(checks(h)).to.include("stale-order");
   });
 
   it("finds a watch that went backwards, delivered an event twice, or ended behind the final state", () => {
     const h: Partial<History> = {
-      writes: [w("create", "ns/a", "m1", { rv: "10" }), w("update", "ns/a", "m2", { rv: "11" }), w("create", "ns/b", "m3", { rv: "12" })],
-      events: [e("ADDED", "ns/a", "10", "m1"), e("MODIFIED", "ns/a", "11", "m2"), e("ADDED", "ns/a", "10", "m1"), e("ADDED", "ns/b", "12", "m3", 2)],
-      final: [{ key: "ns/a", rv: "11", marker: "m2" }],
+      writes: [w("create", "ns/cm-a", "m1", { rv: "10" }), w("update", "ns/cm-a", "m2", { rv: "11" }), w("create", "ns/cm-b", "m3", { rv: "12" })],
+      events: [e("ADDED", "ns/cm-a", "10", "m1"), e("MODIFIED", "ns/cm-a", "11", "m2"), e("ADDED", "ns/cm-a", "10", "m1"), e("ADDED", "ns/cm-b", "12", "m3", 2)],
+      final: [{ key: "ns/cm-a", rv: "11", marker: "m2" }],
     };
     const c = checks(h);
     expect(c).to.include("watch-order");
@@ -71,7 +76,7 @@ describe("chaos history checker", () => {
   });
 
   it("finds a final state older than an acknowledged write", () => {
-    const h: Partial<History> = { writes: [w("create", "ns/a", "m1", { rv: "10" }), w("update", "ns/a", "m2", { rv: "11" })], events: [e("ADDED", "ns/a", "10", "m1"), e("MODIFIED", "ns/a", "11", "m2")], final: [{ key: "ns/a", rv: "10", marker: "m1" }] };
+    const h: Partial<History> = { writes: [w("create", "ns/cm-a", "m1", { rv: "10" }), w("update", "ns/cm-a", "m2", { rv: "11" })], events: [e("ADDED", "ns/cm-a", "10", "m1"), e("MODIFIED", "ns/cm-a", "11", "m2")], final: [{ key: "ns/cm-a", rv: "10", marker: "m1" }] };
     expect(checks(h)).to.include("final-state-rollback");
   });
 });

@@ -12,6 +12,7 @@ import { request } from "node:https";
 import { get as httpGet } from "node:http";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { WORKLOAD_PREFIX } from "./checker.ts";
 
 export const NS = "chaos";
 const CM = `/api/v1/namespaces/${NS}/configmaps`;
@@ -112,7 +113,7 @@ export class Writers {
 
   private async create(api: Api, server: string): Promise<void> {
     const marker = this.marker();
-    const name = `cm-${marker}`;
+    const name = `${WORKLOAD_PREFIX}${marker}`;
     const key = `${NS}/${name}`;
     this.keys.set(key, {});
     const sentAt = Date.now();
