@@ -15,8 +15,13 @@
  * the stream's replicated log. A server that replays such a log after a crash can come back with a
  * copy of the stream shifted from its leader's (docs/operations.md, `npm run chaos:nats`). With a
  * single writer that checks first, JetStream refuses nothing, so the log holds no refused write.
- * The exception is a leadership change in the middle of a write, where the header still keeps the
- * compare-and-swap.
+ * The exceptions keep the header's compare-and-swap, so they cost a refused write at worst, never
+ * a lost one:
+ * - a leadership change in the middle of a write;
+ * - no writer answering within 1 s (a stream electing a leader), when a replica publishes the write
+ *   itself, as one server does;
+ * - a writer whose own writes time out (its server leads in name only, cut off or just thawed),
+ *   which stands down for 10 s so that the others are not held up behind it.
  *
  * Only store users may publish on `…kvwrite.>`: the bus permissions deny it to every other role
  * (runtime/cluster/credentials.ts), because a forwarded write is stored without validation.
@@ -57,8 +62,13 @@ export interface KvWriter {
 
 /** How often each replica asks which server leads each bucket (besides the leader advisories). */
 const LEADER_POLL_MS = 1000;
-/** How long a replica waits for a bucket's writer to appear (a leader election) before Unavailable. */
-const FIND_WRITER_MS = 5000;
+/**
+ * How long a replica waits for a bucket's writer to appear (a leader election) before it publishes
+ * the write itself, with JetStream's compare-and-swap alone, as a single server does.
+ */
+const FIND_WRITER_MS = 1000;
+/** A writer whose own writes time out (its server cannot reach the stream's quorum) stands down this long. */
+const STAND_DOWN_MS = 10_000;
 const FORWARD_TIMEOUT_MS = 5000;
 /** A write that takes longer than this as the writer is logged. */
 const SLOW_WRITE_MS = 1000;
@@ -72,6 +82,7 @@ const H_SEQ = "Flt-Kv-Seq";
 const H_ERROR = "Flt-Kv-Error";
 
 const WRONG_LAST = "wrong-last-sequence";
+const NOT_WRITER = "not-the-writer";
 
 /** JetStream's own wording and code, so `isWrongLastSequence` and every caller treat both alike. */
 export function wrongLastSequence(key: string, expected: number, actual: number): Error {
@@ -116,7 +127,7 @@ export async function startKvWriter(o: { nc: NatsConnection; cluster: string; bu
   const s = subjectsOf(o.cluster);
   const queue = new KeyedQueue();
   /** Per bucket: replicated or not, and whether this replica's server leads its stream. */
-  const state = new Map<BucketName, { replicated: boolean; leads: boolean; sub?: Subscription }>(BUCKETS.map((b) => [b, { replicated: false, leads: false }]));
+  const state = new Map<BucketName, { replicated: boolean; leads: boolean; sub?: Subscription; standDownUntil: number }>(BUCKETS.map((b) => [b, { replicated: false, leads: false, standDownUntil: 0 }]));
   let stopped = false;
 
   /** The key's last sequence as the stream leader has it (never a direct get, which a follower may answer); 0 for none. */
@@ -138,6 +149,11 @@ export async function startKvWriter(o: { nc: NatsConnection; cluster: string; bu
         const actual = await lastSequence(w);
         if (actual !== w.expected) throw wrongLastSequence(w.key, w.expected, actual);
         return await publish(js, o.buckets.names[w.bucket], w);
+      } catch (e) {
+        // Its server leads the stream in name only (cut off from the others, or frozen a moment
+        // ago): let the other replicas write rather than time out behind it.
+        if (/timeout/i.test(String((e as Error).message))) standDown(w.bucket);
+        throw e;
       } finally {
         if (Date.now() - t0 > SLOW_WRITE_MS) o.log.warn("slow write as the bucket's writer", { bucket: w.bucket, key: w.key, ms: Date.now() - t0 });
       }
@@ -149,10 +165,10 @@ export async function startKvWriter(o: { nc: NatsConnection; cluster: string; bu
       const hd = m.headers;
       const w: KvWrite = { bucket, key: hd?.get(H_KEY) ?? "", data: m.data, expected: Number(hd?.get(H_EXPECTED)), op: (hd?.get(H_OP) || "PUT") as KvWrite["op"], created: hd?.get(H_CREATED) === "1" };
       if (!w.key || !Number.isSafeInteger(w.expected) || !["PUT", "DEL", "PURGE"].includes(w.op!)) throw new FlotillaError(ErrorCode.Invalid, "malformed forwarded write");
-      if (!state.get(bucket)!.leads) throw new FlotillaError(ErrorCode.Unavailable, "not the writer of this bucket any more");
+      if (!state.get(bucket)!.leads) throw Object.assign(new Error("not the writer of this bucket any more"), { notWriter: true });
       h.set(H_SEQ, String(await execute(w)));
     } catch (e) {
-      h.set(H_ERROR, isWrongLastSequence(e) ? WRONG_LAST : e instanceof FlotillaError ? e.code : ErrorCode.Unavailable);
+      h.set(H_ERROR, isWrongLastSequence(e) ? WRONG_LAST : (e as { notWriter?: boolean }).notWriter ? NOT_WRITER : e instanceof FlotillaError ? e.code : /timeout/i.test(String((e as Error).message)) ? ErrorCode.Timeout : ErrorCode.Unavailable);
       m.respond(new TextEncoder().encode((e as Error).message ?? String(e)), { headers: h });
       return;
     }
@@ -165,13 +181,21 @@ export async function startKvWriter(o: { nc: NatsConnection; cluster: string; bu
     st.leads = leads;
     if (leads) {
       st.sub = o.nc.subscribe(s.kvWrite(bucket), { queue: "kvwrite", callback: (_e, m) => void answer(m, bucket) });
-      o.log.warn("store writes this bucket", { bucket, server: o.nc.info?.server_name });
+      o.log.info("store writes this bucket", { bucket, server: o.nc.info?.server_name });
     } else {
       st.sub?.unsubscribe();
       st.sub = undefined;
-      o.log.warn("store no longer writes this bucket", { bucket, server: o.nc.info?.server_name });
+      o.log.info("store no longer writes this bucket", { bucket, server: o.nc.info?.server_name });
     }
   };
+
+  function standDown(bucket: BucketName) {
+    const st = state.get(bucket)!;
+    if (!st.leads) return;
+    st.standDownUntil = Date.now() + STAND_DOWN_MS;
+    o.log.warn("store stands down as the bucket's writer: its writes time out", { bucket, forMs: STAND_DOWN_MS });
+    setLeads(bucket, false);
+  }
 
   const refresh = async () => {
     const me = o.nc.info?.server_name;
@@ -180,7 +204,7 @@ export async function startKvWriter(o: { nc: NatsConnection; cluster: string; bu
       if (!info) continue;
       const st = state.get(bucket)!;
       st.replicated = info.config.num_replicas > 1;
-      setLeads(bucket, st.replicated && !!me && info.cluster?.leader === me);
+      setLeads(bucket, st.replicated && !!me && info.cluster?.leader === me && Date.now() >= st.standDownUntil);
     }
   };
   await refresh();
@@ -201,7 +225,8 @@ export async function startKvWriter(o: { nc: NatsConnection; cluster: string; bu
         reply = await o.nc.request(s.kvWrite(w.bucket), w.data, { timeout: FORWARD_TIMEOUT_MS, headers: h });
       } catch (e) {
         // Nobody writes this bucket right now (its stream is electing a leader): nothing was sent.
-        if (/no responders|503/i.test(String((e as Error).message)) && Date.now() < until && !stopped) {
+        if (/no responders|503/i.test(String((e as Error).message)) && !stopped) {
+          if (Date.now() >= until) return publish(js, o.buckets.names[w.bucket], w);
           await new Promise((r) => setTimeout(r, 100));
           if (state.get(w.bucket)!.leads) return execute(w);
           continue;
@@ -213,8 +238,9 @@ export async function startKvWriter(o: { nc: NatsConnection; cluster: string; bu
       if (!err) return Number(reply.headers?.get(H_SEQ));
       const message = new TextDecoder().decode(reply.data);
       if (err === WRONG_LAST) throw Object.assign(new Error(message), { code: 10071 });
-      // It stopped leading between our look and its answer: ask again while the time lasts.
-      if (err === ErrorCode.Unavailable && Date.now() < until && !stopped) {
+      // It stopped leading between our look and its answer (nothing was written): ask again.
+      if (err === NOT_WRITER && !stopped) {
+        if (Date.now() >= until) return publish(js, o.buckets.names[w.bucket], w);
         await new Promise((r) => setTimeout(r, 100));
         if (state.get(w.bucket)!.leads) return execute(w);
         continue;

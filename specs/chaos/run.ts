@@ -34,6 +34,8 @@ export interface FaultResult {
   writesS?: number;
   serviceS?: number;
   leadersS?: number;
+  /** The leader-elected actors without a leader when `leadersS` ran out. */
+  leaderless?: string[];
 }
 
 export interface ChaosReport {
@@ -106,7 +108,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       faults.push(res);
       say(`chaos: ${res.fault} on ${res.target} at ${res.at.toFixed(1)} s: writes after ${fmt(res.writesS)}, Service after ${fmt(res.serviceS)}, leaders after ${fmt(res.leadersS)}`);
       if (res.serviceS === undefined || res.serviceS > SERVICE_BOUND_S) violations.push({ check: "service-recovery", message: `${res.fault}: the example Service did not answer within ${SERVICE_BOUND_S} s` });
-      if (res.leadersS === undefined) violations.push({ check: "leaders", message: `${res.fault}: not every actor led again within 60 s` });
+      if (res.leadersS === undefined) violations.push({ check: "leaders", message: `${res.fault}: not every actor led again within 60 s (without a leader: ${res.leaderless?.join(", ") || "?"})` });
       if (res.writesS === undefined) violations.push({ check: "writes-resume", message: `${res.fault}: no write was acknowledged within 60 s` });
       await healed(cc);
       say(`chaos: the bucket's copies after it: ${copiesText(await cc.bucketCopies())}`);
@@ -219,9 +221,10 @@ async function inject(cc: ChaosCluster, f: Fault, writers: Writers, t0: number):
   const writesS = await until("a write acknowledged", () => writers.lastAckAt() > at + 100, 60_000);
   const serviceS = await until("the Service answers", () => serviceAnswers(cc.api(cc.serverNames.find((s) => cc.serverAlive(s) && !target.startsWith(s)) ?? cc.serverNames[0]!)), 60_000);
   const leadersS = await until("every actor leads", async () => (await cc.everyActorLeads()).length === 0, 60_000);
+  const leaderless = leadersS === undefined ? await cc.everyActorLeads() : undefined;
   await during;
   await restart?.();
-  return { fault: describeFault(f), target, at: (at - t0) / 1000, writesS, serviceS, leadersS };
+  return { fault: describeFault(f), target, at: (at - t0) / 1000, writesS, serviceS, leadersS, ...(leaderless ? { leaderless } : {}) };
 }
 
 /** The server most writes went to (the api-server the client uses). */
