@@ -24,6 +24,7 @@ import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { PodNetwork, podNetnsName } from "../actors/kubelet/pod-network.ts";
 import { load } from "./proxy.ts";
+import { runAsMain } from "./lib/main.ts";
 
 export interface PathResult extends LoadResult {
   /** A 64 MiB download's throughput, MB/s (median). */
@@ -153,22 +154,11 @@ export async function benchPodRoutes(o: { seconds?: number; concurrency?: number
   }
 }
 
-if (process.argv[1] === SELF) {
+runAsMain(import.meta.url, () => {
   const args = process.argv.slice(2);
-  const work =
-    args[0] === "--client"
-      ? args[1] === "bulk"
-        ? bulk(args[2]!)
-        : load(args[2]!, 8080, Number(args[3]), Number(args[4])).catch(() => ({ rps: 0, p99Ms: 0 }))
-      : benchPodRoutes({ seconds: Number(args[0]) || undefined, concurrency: Number(args[1]) || undefined, pairs: Number(args[2]) || undefined });
-  work.then(
-    (r) => {
-      console.log(JSON.stringify(r));
-      process.exit(0);
-    },
-    (e) => {
-      console.error(e);
-      process.exit(1);
-    },
-  );
-}
+  return args[0] === "--client"
+    ? args[1] === "bulk"
+      ? bulk(args[2]!)
+      : load(args[2]!, 8080, Number(args[3]), Number(args[4])).catch(() => ({ rps: 0, p99Ms: 0 }))
+    : benchPodRoutes({ seconds: Number(args[0]) || undefined, concurrency: Number(args[1]) || undefined, pairs: Number(args[2]) || undefined });
+});

@@ -23,6 +23,7 @@ import { fileURLToPath } from "node:url";
 import { KernelServices } from "../actors/proxy/iptables.ts";
 import { serviceRules } from "../actors/proxy/iptables-rules.ts";
 import { load } from "./proxy.ts";
+import { runAsMain } from "./lib/main.ts";
 
 export interface ProxyKernelBench {
   seconds: number;
@@ -133,20 +134,9 @@ export async function benchProxyKernel(o: { seconds?: number; concurrency?: numb
   }
 }
 
-if (process.argv[1] === SELF) {
+runAsMain(import.meta.url, () => {
   const args = process.argv.slice(2);
-  const work =
-    args[0] === "--client"
-      ? load(args[1]!, Number(args[2]), Number(args[3]), Number(args[4])).catch(() => ({ rps: 0, p99Ms: 0 }))
-      : benchProxyKernel({ seconds: Number(args[0]) || undefined, concurrency: Number(args[1]) || undefined, pairs: Number(args[2]) || undefined });
-  work.then(
-    (r) => {
-      console.log(JSON.stringify(r));
-      process.exit(0);
-    },
-    (e) => {
-      console.error(e);
-      process.exit(1);
-    },
-  );
-}
+  return args[0] === "--client"
+    ? load(args[1]!, Number(args[2]), Number(args[3]), Number(args[4])).catch(() => ({ rps: 0, p99Ms: 0 }))
+    : benchProxyKernel({ seconds: Number(args[0]) || undefined, concurrency: Number(args[1]) || undefined, pairs: Number(args[2]) || undefined });
+});
