@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { storeFigures, dockerPeerFigures, scaleMemoryFigures, failoverFigures, schedulerFigures, schedulerGate } from "../../bench/figures.ts";
+import { storeFigures, dockerPeerFigures, scaleMemoryFigures, failoverFigures, schedulerFigures, schedulerGate, dnsFigures } from "../../bench/figures.ts";
 import { verdict, ratioOf } from "../../bench/report/format.ts";
 import type { SchedulerRuns } from "../../bench/scheduler.ts";
 
@@ -21,6 +21,18 @@ describe("bench figures", () => {
     expect(p99.goal!.value).to.equal(3);
     expect(verdict(p99)).to.equal("met");
     expect(verdict(figs.find((f) => f.id === "store.c1.rate")!)).to.equal("missed");
+  });
+  it("holds the dns actor's p99 to 3 ms at the paced 20,000 queries/s, beside dnsmasq's at the same load", () => {
+    const load = (qps: number, p99Ms: number) => ({ qps, p99Ms, lost: 0 });
+    const figs = dnsFigures({ names: 100, client: "dnsperf 2.10.0", inFlight: 64, seconds: 5, actor: load(40_000, 9), dnsmasq: load(80_000, 1), pacedRate: 20_000, pacedActor: load(19_999, 2.5), pacedDnsmasq: load(20_000, 1.5) });
+    const p99 = figs.find((f) => f.id === "dns.p99")!;
+    expect(p99.value).to.equal(2.5);
+    expect(p99.anchor!.value).to.equal(1.5);
+    expect(verdict(p99)).to.equal("met");
+    // The saturated p99 is shown, but the goal is not applied to it.
+    expect(figs.find((f) => f.id === "dns.p99.saturated")!.goal).to.equal(undefined);
+    expect(verdict(figs.find((f) => f.id === "dns.qps")!)).to.equal("met");
+    expect(figs.find((f) => f.id === "dns.qps")!.note).to.contain("dnsperf 2.10.0");
   });
   it("marks the etcd comparison as not measured, with the reason, when etcd is absent", () => {
     const figs = storeFigures({ n: 10, rows: [{ inFlight: 64, store: { perSecond: 1, p50Ms: 1, p99Ms: 1 }, raw: { perSecond: 1, p50Ms: 1, p99Ms: 1 } }], etcdNote: "no etcd binary" });
