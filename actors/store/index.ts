@@ -12,7 +12,7 @@ import type { LimitRange } from "./limit-ranges.ts";
 import type { IngressClass } from "../../bus/networking.ts";
 import { match } from "ts-pattern";
 import { ensureBuckets } from "../../bus/kv.ts";
-import { startKvWriter } from "./kv-writer.ts";
+import { startKvWriter, directKvWriter } from "./kv-writer.ts";
 import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
 import { serve } from "../../runtime/mailbox.ts";
 import { decodeStoreRequest, refuseUnstorable } from "./decode.ts";
@@ -33,6 +33,13 @@ export interface StoreActorOptions {
   /** Requests that may wait beyond those; more are answered TooManyRequests (default 4096). */
   maxQueued?: number;
   replicas?: number;
+  /**
+   * One writer per replicated bucket (kv-writer.ts; default off). It keeps nats-server 2.9.10's
+   * copies of a stream from shifting, but slowed the first write after the stream leader's server
+   * was killed past 10 s in one of three runs, so it is not on by default yet. Servers turn it
+   * on with FLOTILLA_SINGLE_WRITER=1.
+   */
+  singleWriter?: boolean;
   /** Also serve each registered node's own subjects (servers of a cluster; leaf workers need them, runtime/cluster/node-subjects.ts). */
   perNodeSubjects?: boolean;
   /** How long Events are kept (default 1 h). */
@@ -90,7 +97,7 @@ export const storeActor: ActorDefinition<StoreActorOptions> = {
     const crds = new Informer<CustomResourceDefinition>(ctx.nc, ctx.cluster, { resource: "customresourcedefinitions", log: ctx.log });
     const encryption = opts.encryptionConfig ? followEncryptionConfig(opts.encryptionConfig, ctx.log) : undefined;
     const ingressClasses = new Informer<IngressClass>(ctx.nc, ctx.cluster, { resource: "ingressclasses", log: ctx.log });
-    const writer = await startKvWriter({ nc: ctx.nc, cluster: ctx.cluster, buckets, log: ctx.log });
+    const writer = opts.singleWriter ? await startKvWriter({ nc: ctx.nc, cluster: ctx.cluster, buckets, log: ctx.log }) : directKvWriter(ctx.nc, buckets);
     const store = new Store(ctx.nc, buckets, { writer, namespaces, quotas, limitRanges, ingressClasses, serviceCidr: opts.serviceCidr, defaultTolerationSeconds: opts.defaultTolerationSeconds, ...(encryption ? { seal: encryption.seal } : {}) });
     const feedTypes = () => store.customTypes.feed(crds.list());
     crds.addHandlers({ add: feedTypes, update: feedTypes, delete: feedTypes });

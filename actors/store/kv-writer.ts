@@ -1,6 +1,8 @@
 /**
  * Every compare-and-swap write of the store to KV (object creates, updates and delete markers,
- * allocation claims and purges) goes through one `KvWriter`.
+ * allocation claims and purges) goes through one `KvWriter`. The single writer below is off by
+ * default (the store's `singleWriter` option; servers: FLOTILLA_SINGLE_WRITER=1): see
+ * docs/store.md for what it fixes and what it still costs.
  *
  * With one replica (one server) it publishes straight away, with JetStream's
  * expected-last-subject-sequence as the compare-and-swap.
@@ -42,6 +44,9 @@ import { subjects as subjectsOf, kvKeySubject } from "../../bus/subjects.ts";
 import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
 import { isWrongLastSequence } from "./kv-errors.ts";
 
+/** Set to 1 in a server's environment to give its store one writer per replicated bucket. */
+export const SINGLE_WRITER_ENV = "FLOTILLA_SINGLE_WRITER";
+
 /** One compare-and-swap write: `expected` is the key's last sequence (0: the key has none). */
 export interface KvWrite {
   bucket: BucketName;
@@ -60,8 +65,8 @@ export interface KvWriter {
   stop(): Promise<void>;
 }
 
-/** How often each replica asks which server leads each bucket (besides the leader advisories). */
-const LEADER_POLL_MS = 1000;
+/** How often each replica asks which server leads each bucket (the leader advisories come at once). */
+const LEADER_POLL_MS = 5000;
 /**
  * How long a replica waits for a bucket's writer to appear (a leader election) before it publishes
  * the write itself, with JetStream's compare-and-swap alone, as a single server does.
@@ -69,7 +74,9 @@ const LEADER_POLL_MS = 1000;
 const FIND_WRITER_MS = 1000;
 /** A writer whose own writes time out (its server cannot reach the stream's quorum) stands down this long. */
 const STAND_DOWN_MS = 10_000;
-const FORWARD_TIMEOUT_MS = 5000;
+const FORWARD_TIMEOUT_MS = 3000;
+/** The writer's own JetStream requests (the leader's last sequence, the publish, the leader check). */
+const WRITER_OP_TIMEOUT_MS = 2000;
 /** A write that takes longer than this as the writer is logged. */
 const SLOW_WRITE_MS = 1000;
 const BUCKETS: readonly BucketName[] = ["main", "events", "leases"];
@@ -122,8 +129,10 @@ export function directKvWriter(nc: NatsConnection, buckets: Buckets): KvWriter {
 }
 
 export async function startKvWriter(o: { nc: NatsConnection; cluster: string; buckets: Buckets; log: Logger }): Promise<KvWriter> {
-  const js = jetstream(o.nc);
-  const jsm: JetStreamManager = await jetstreamManager(o.nc);
+  // Short time-outs: a writer that cannot reach its stream's quorum must find out (and stand
+  // down) well before its callers give up.
+  const js = jetstream(o.nc, { timeout: WRITER_OP_TIMEOUT_MS });
+  const jsm: JetStreamManager = await jetstreamManager(o.nc, { timeout: WRITER_OP_TIMEOUT_MS });
   const s = subjectsOf(o.cluster);
   const queue = new KeyedQueue();
   /** Per bucket: replicated or not, and whether this replica's server leads its stream. */
@@ -199,18 +208,35 @@ export async function startKvWriter(o: { nc: NatsConnection; cluster: string; bu
 
   const refresh = async () => {
     const me = o.nc.info?.server_name;
-    for (const bucket of BUCKETS) {
-      const info = await jsm.streams.info(s.kvStream(o.buckets.names[bucket])).catch(() => undefined);
-      if (!info) continue;
-      const st = state.get(bucket)!;
-      st.replicated = info.config.num_replicas > 1;
-      setLeads(bucket, st.replicated && !!me && info.cluster?.leader === me && Date.now() >= st.standDownUntil);
-    }
+    await Promise.all(
+      BUCKETS.map(async (bucket) => {
+        const info = await jsm.streams.info(s.kvStream(o.buckets.names[bucket])).catch(() => undefined);
+        const st = state.get(bucket)!;
+        // No answer (the stream is electing a leader): this replica writes only while it knows it
+        // leads; the others publish on their own meanwhile.
+        if (!info) return setLeads(bucket, false);
+        st.replicated = info.config.num_replicas > 1;
+        setLeads(bucket, st.replicated && !!me && info.cluster?.leader === me && Date.now() >= st.standDownUntil);
+      }),
+    );
   };
   await refresh();
   const poll = setInterval(() => void refresh().catch(() => undefined), LEADER_POLL_MS);
-  // A new stream leader is announced at once; the poll is the fallback.
-  const advisories = o.nc.subscribe("$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED.*", { callback: () => void refresh().catch(() => undefined) });
+  // A new leader of one of the buckets' streams is announced at once, with its name; the poll is
+  // the fallback (an advisory lost while this replica was disconnected).
+  const advisories = BUCKETS.map((bucket) =>
+    o.nc.subscribe(`$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED.${s.kvStream(o.buckets.names[bucket])}`, {
+      callback: (_e, m) => {
+        try {
+          const leader = (JSON.parse(new TextDecoder().decode(m.data)) as { leader?: unknown }).leader;
+          const st = state.get(bucket)!;
+          if (typeof leader === "string" && st.replicated) setLeads(bucket, leader === o.nc.info?.server_name && Date.now() >= st.standDownUntil);
+        } catch {
+          void refresh().catch(() => undefined);
+        }
+      },
+    }),
+  );
 
   const forward = async (w: KvWrite): Promise<number> => {
     const h: MsgHdrs = headers();
@@ -231,7 +257,10 @@ export async function startKvWriter(o: { nc: NatsConnection; cluster: string; bu
           if (state.get(w.bucket)!.leads) return execute(w);
           continue;
         }
-        if (/timeout/i.test(String((e as Error).message))) throw new FlotillaError(ErrorCode.Timeout, `write through the bucket's writer: ${(e as Error).message}`, { cause: e });
+        if (/timeout/i.test(String((e as Error).message))) {
+          void refresh().catch(() => undefined);
+          throw new FlotillaError(ErrorCode.Timeout, `write through the bucket's writer: ${(e as Error).message}`, { cause: e });
+        }
         throw new FlotillaError(ErrorCode.Unavailable, `write through the bucket's writer: ${(e as Error).message}`, { cause: e });
       }
       const err = reply.headers?.get(H_ERROR);
@@ -258,7 +287,7 @@ export async function startKvWriter(o: { nc: NatsConnection; cluster: string; bu
     async stop() {
       stopped = true;
       clearInterval(poll);
-      advisories.unsubscribe();
+      for (const a of advisories) a.unsubscribe();
       for (const b of BUCKETS) setLeads(b, false);
     },
   };

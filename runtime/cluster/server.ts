@@ -34,6 +34,7 @@ import { serveNodeJoins, listNodes } from "./node-credentials.ts";
 import { readJson } from "./server-config.ts";
 import type { BootstrapData } from "./bootstrap.ts";
 import { seal, open, readLocal, writeLocal } from "./bootstrap.ts";
+import { SINGLE_WRITER_ENV } from "../../actors/store/kv-writer.ts";
 import { openRegistry, existingRegistry, putServer, listServers, deleteServer, BOOTSTRAP_KEY } from "./registry.ts";
 import { localJetStreamReport } from "./jetstream-cluster.ts";
 import { leaveThrough } from "./leave.ts";
@@ -323,7 +324,7 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
           : kind === "node-controller"
             ? { sysNatsUrl: sysUrl, sysCaFile: caFile }
             : kind === "store"
-              ? { replicas, perNodeSubjects: true, ...(existsSync(encryptionConfigPath(dir)) ? { encryptionConfig: encryptionConfigPath(dir) } : {}) }
+              ? { replicas, perNodeSubjects: true, singleWriter: process.env[SINGLE_WRITER_ENV] === "1", ...(existsSync(encryptionConfigPath(dir)) ? { encryptionConfig: encryptionConfigPath(dir) } : {}) }
               : {},
     }));
     const nodeActors: ActorSpec[] = c.node
