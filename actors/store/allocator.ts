@@ -14,7 +14,8 @@ import type { AllocationOwner } from "./allocation.ts";
 import type { KvWriter } from "./kv-writer.ts";
 import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
 import { BRIDGE_PORTS_ANNOTATION, BRIDGE_PORT_RANGE, servicePortKey } from "../../bus/service-links.ts";
-import { isWrongLastSequence, kvFailure } from "./kv-errors.ts";
+import { kvFailure } from "./kv-errors.ts";
+import { createKey } from "./kv-writer.ts";
 import {
   DEFAULT_SERVICE_CIDR,
   NODE_PORT_RANGE,
@@ -154,23 +155,9 @@ export class Allocator {
    * entry is a purge (a freed address) is free again.
    */
   async create(key: string, owner: AllocationOwner): Promise<number | undefined> {
-    const data = new TextEncoder().encode(JSON.stringify(owner));
     try {
-      return await this.writer.write({ bucket: "main", key, data, expected: 0 });
+      return await createKey(this.writer, this.kv, { bucket: "main", key, data: new TextEncoder().encode(JSON.stringify(owner)) });
     } catch (e) {
-      if (!isWrongLastSequence(e)) throw kvFailure(e, "allocate");
-    }
-    let last;
-    try {
-      last = await this.kv.get(key);
-    } catch (e) {
-      throw kvFailure(e, "allocate");
-    }
-    if (!last || last.operation === "PUT") return undefined;
-    try {
-      return await this.writer.write({ bucket: "main", key, data, expected: last.revision });
-    } catch (e) {
-      if (isWrongLastSequence(e)) return undefined;
       throw kvFailure(e, "allocate");
     }
   }

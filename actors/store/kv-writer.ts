@@ -34,6 +34,7 @@
  */
 import type { NatsConnection, Msg, Subscription, MsgHdrs } from "@nats-io/transport-node";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
+import type { KV } from "@nats-io/kv";
 import type { Buckets } from "../../bus/kv.ts";
 import type { BucketName } from "../../bus/kinds.ts";
 import type { Logger } from "../../runtime/logger.ts";
@@ -105,6 +106,27 @@ async function publish(js: JetStreamClient, bucketName: string, w: KvWrite): Pro
   if (w.created) h!.set(CREATED_HEADER, "1");
   const ack = await js.publish(kvKeySubject(bucketName, w.key), w.data, { expect: { lastSubjectSequence: w.expected }, ...(h ? { headers: h } : {}) });
   return ack.seq;
+}
+
+/**
+ * A create: a compare-and-swap on "no live value". A key whose last entry is a delete marker or a
+ * purge is free again. Returns the write's sequence, or undefined when the key holds a value
+ * (someone created it first); any other failure is thrown as it came.
+ */
+export async function createKey(writer: KvWriter, kv: KV, w: Omit<KvWrite, "expected">): Promise<number | undefined> {
+  try {
+    return await writer.write({ ...w, expected: 0 });
+  } catch (e) {
+    if (!isWrongLastSequence(e)) throw e;
+  }
+  const last = await kv.get(w.key);
+  if (!last || last.operation === "PUT") return undefined;
+  try {
+    return await writer.write({ ...w, expected: last.revision });
+  } catch (e) {
+    if (isWrongLastSequence(e)) return undefined;
+    throw e;
+  }
 }
 
 /** Runs tasks one at a time per key, in arrival order. */

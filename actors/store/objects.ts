@@ -9,6 +9,7 @@ import type { KubeObject } from "../../bus/resources.ts";
 import type { ResourceType } from "../../bus/kinds.ts";
 import type { Buckets } from "../../bus/kv.ts";
 import type { KvWriter } from "./kv-writer.ts";
+import { createKey } from "./kv-writer.ts";
 import { keyOf, decodeObject, MAX_OBJECT_BYTES } from "../../bus/kv.ts";
 import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
 import { isWrongLastSequence, kvFailure } from "./kv-errors.ts";
@@ -49,31 +50,21 @@ export class Objects {
   async create(rt: ResourceType, o: KubeObject): Promise<KubeObject> {
     const data = this.seal(rt.resource, encodeChecked(rt, o));
     const key = keyOf(rt.resource, o.metadata.namespace, o.metadata.name!);
+    let seq;
     try {
-      return at(o, await this.publish(rt, key, data, 0, true));
-    } catch (e) {
-      if (!isWrongLastSequence(e)) throw kvFailure(e, "write");
-    }
-    let last;
-    try {
-      last = await this.kv(rt).get(key);
+      seq = await createKey(this.writer, this.kv(rt), { bucket: rt.bucket, key, data, created: true });
     } catch (e) {
       throw kvFailure(e, "write");
     }
-    if (!last || last.operation === "PUT") throw alreadyExists(rt, o.metadata.name!);
-    try {
-      return at(o, await this.publish(rt, key, data, last.revision, true));
-    } catch (e) {
-      if (isWrongLastSequence(e)) throw alreadyExists(rt, o.metadata.name!);
-      throw kvFailure(e, "write");
-    }
+    if (seq === undefined) throw alreadyExists(rt, o.metadata.name!);
+    return at(o, seq);
   }
 
   /** CAS update on the revision `expected`. */
   async update(rt: ResourceType, o: KubeObject, expected: number): Promise<KubeObject> {
     const data = this.seal(rt.resource, encodeChecked(rt, o));
     try {
-      return at(o, await this.publish(rt, keyOf(rt.resource, o.metadata.namespace, o.metadata.name!), data, expected, false));
+      return at(o, await this.writer.write({ bucket: rt.bucket, key: keyOf(rt.resource, o.metadata.namespace, o.metadata.name!), data, expected }));
     } catch (e) {
       if (isWrongLastSequence(e)) throw conflict(rt, o.metadata.name!);
       throw kvFailure(e, "write");
@@ -89,11 +80,6 @@ export class Objects {
       if (isWrongLastSequence(e)) throw conflict(rt, o.metadata.name!);
       throw kvFailure(e, "delete");
     }
-  }
-
-  /** A put with CAS; the first write of an object's life is marked (paged lists rely on it). */
-  private publish(rt: ResourceType, key: string, data: Uint8Array, expected: number, created: boolean): Promise<number> {
-    return this.writer.write({ bucket: rt.bucket, key, data, expected, created });
   }
 }
 
