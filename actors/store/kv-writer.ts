@@ -179,7 +179,7 @@ export async function startKvWriter(o: { nc: NatsConnection; cluster: string; bu
       try {
         const actual = await lastSequence(w);
         if (actual !== w.expected) throw wrongLastSequence(w.key, w.expected, actual);
-        return await publish(js, o.buckets.names[w.bucket], w);
+        return await direct(w);
       } catch (e) {
         // Its server leads the stream in name only (cut off from the others, or frozen a moment
         // ago): let the other replicas write rather than time out behind it.
@@ -260,6 +260,8 @@ export async function startKvWriter(o: { nc: NatsConnection; cluster: string; bu
     }),
   );
 
+  const direct = (w: KvWrite) => publish(js, o.buckets.names[w.bucket], w);
+
   const forward = async (w: KvWrite): Promise<number> => {
     const h: MsgHdrs = headers();
     h.set(H_KEY, w.key);
@@ -268,42 +270,35 @@ export async function startKvWriter(o: { nc: NatsConnection; cluster: string; bu
     if (w.created) h.set(H_CREATED, "1");
     const until = Date.now() + FIND_WRITER_MS;
     for (;;) {
-      let reply: Msg;
+      let reply: Msg | undefined;
       try {
         reply = await o.nc.request(s.kvWrite(w.bucket), w.data, { timeout: FORWARD_TIMEOUT_MS, headers: h });
       } catch (e) {
-        // Nobody writes this bucket right now (its stream is electing a leader): nothing was sent.
-        if (/no responders|503/i.test(String((e as Error).message)) && !stopped) {
-          if (Date.now() >= until) return publish(js, o.buckets.names[w.bucket], w);
-          await new Promise((r) => setTimeout(r, 100));
-          if (state.get(w.bucket)!.leads) return execute(w);
-          continue;
-        }
-        if (/timeout/i.test(String((e as Error).message))) {
+        const message = String((e as Error).message);
+        if (/timeout/i.test(message)) {
           void refresh().catch(() => undefined);
-          throw new FlotillaError(ErrorCode.Timeout, `write through the bucket's writer: ${(e as Error).message}`, { cause: e });
+          throw new FlotillaError(ErrorCode.Timeout, `write through the bucket's writer: ${message}`, { cause: e });
         }
-        throw new FlotillaError(ErrorCode.Unavailable, `write through the bucket's writer: ${(e as Error).message}`, { cause: e });
+        // Anything else but "nobody writes this bucket right now" (no responders).
+        if (!/no responders|503/i.test(message)) throw new FlotillaError(ErrorCode.Unavailable, `write through the bucket's writer: ${message}`, { cause: e });
       }
-      const err = reply.headers?.get(H_ERROR);
-      if (!err) return Number(reply.headers?.get(H_SEQ));
-      const message = new TextDecoder().decode(reply.data);
-      if (err === WRONG_LAST) throw Object.assign(new Error(message), { code: 10071 });
-      // It stopped leading between our look and its answer (nothing was written): ask again.
-      if (err === NOT_WRITER && !stopped) {
-        if (Date.now() >= until) return publish(js, o.buckets.names[w.bucket], w);
-        await new Promise((r) => setTimeout(r, 100));
-        if (state.get(w.bucket)!.leads) return execute(w);
-        continue;
-      }
-      throw new FlotillaError(err as ErrorCode, message);
+      const err = reply?.headers?.get(H_ERROR);
+      if (reply && !err) return Number(reply.headers?.get(H_SEQ));
+      if (reply && err === WRONG_LAST) throw Object.assign(new Error(new TextDecoder().decode(reply.data)), { code: 10071 });
+      if (reply && err !== NOT_WRITER) throw new FlotillaError(err as ErrorCode, new TextDecoder().decode(reply.data));
+      // No writer (its stream is electing a leader), or it stopped leading between our look and its
+      // answer: nothing was written. Ask again for a while, then publish with JetStream's CAS alone.
+      if (stopped) throw new FlotillaError(ErrorCode.Unavailable, "write through the bucket's writer: the store is stopping");
+      if (Date.now() >= until) return direct(w);
+      await new Promise((r) => setTimeout(r, 100));
+      if (state.get(w.bucket)!.leads) return execute(w);
     }
   };
 
   return {
     write(w) {
       const st = state.get(w.bucket)!;
-      if (!st.replicated) return publish(js, o.buckets.names[w.bucket], w);
+      if (!st.replicated) return direct(w);
       return st.leads ? execute(w) : forward(w);
     },
     async stop() {
