@@ -60,70 +60,6 @@ const CLIENT_CPU = 0;
 const pinned = (cpu: number, bin: string, args: string[]): [string, string[]] => (PIN ? ["taskset", ["-c", String(cpu), bin, ...args]] : [bin, args]);
 
 /**
- * Keeps `inFlight` A queries outstanding against host:port until `queries` are answered (or lost) or
- * `maxMs` passes. The client costs little per query, so that it measures the server: each name's
- * query is encoded once (dns-packet, id 0) and sent as a copy carrying the next id, and one sweep
- * every 100 ms counts the queries unanswered after 1 s instead of a timer per query.
- */
-export async function dnsLoad(host: string, port: number, names: string[], queries: number, inFlight: number, maxMs: number): Promise<DnsLoad> {
-  const sock = dgram.createSocket({ type: "udp4", recvBufferSize: 4 * 1024 * 1024 });
-  await new Promise<void>((r) => sock.bind(0, "127.0.0.1", r));
-  const h = latencies();
-  const encoded = names.map((name) => packet.encode({ type: "query", id: 0, flags: packet.RECURSION_DESIRED, questions: [{ type: "A", name }] }));
-  const sentAt = new Float64Array(65536);
-  let nextId = 1;
-  let sent = 0;
-  let done = 0;
-  let lost = 0;
-  const deadline = performance.now() + maxMs;
-  let finish = () => undefined as void;
-  const finished = new Promise<void>((r) => (finish = r));
-  const send = () => {
-    if (sent >= queries || performance.now() >= deadline) {
-      if (done === sent) finish();
-      return;
-    }
-    let id = nextId++ & 0xffff;
-    while (sentAt[id] !== 0 || id === 0) id = nextId++ & 0xffff;
-    const q = Buffer.from(encoded[sent % encoded.length]!);
-    q.writeUInt16BE(id, 0);
-    sent++;
-    sentAt[id] = performance.now();
-    sock.send(q, port, host);
-  };
-  sock.on("message", (msg) => {
-    const id = msg.readUInt16BE(0);
-    const at = sentAt[id]!;
-    if (at === 0) return;
-    sentAt[id] = 0;
-    h.record(performance.now() - at);
-    done++;
-    send();
-  });
-  const sweep = setInterval(() => {
-    const now = performance.now();
-    for (let id = 1; id < 65536; id++) {
-      if (sentAt[id] !== 0 && now - sentAt[id]! > 1000) {
-        sentAt[id] = 0;
-        lost++;
-        done++;
-        send();
-      }
-    }
-    if (done === sent && (sent >= queries || now >= deadline)) finish();
-  }, 100);
-  const t0 = performance.now();
-  for (let i = 0; i < inFlight; i++) send();
-  await finished;
-  clearInterval(sweep);
-  const seconds = (performance.now() - t0) / 1000;
-  sock.close();
-  const r = { qps: Math.round(h.count / seconds), p99Ms: Math.round(h.percentile(99) * 1000) / 1000, lost };
-  h.destroy();
-  return r;
-}
-
-/**
  * dnsperf against host:port for `seconds`, cycling through A queries for `names`, with at most
  * `inFlight` outstanding and, with `rate`, at most that many sent per second. Every answer's latency
  * comes from its verbose report (written to a file, read afterwards, so parsing costs nothing during
@@ -153,11 +89,29 @@ export async function dnsperfLoad(dir: string, host: string, port: number, names
   return r;
 }
 
+/** Whether host:port answers one A query for `name` within 1 s. */
+async function answers(host: string, port: number, name: string): Promise<boolean> {
+  const sock = dgram.createSocket("udp4");
+  await new Promise<void>((r) => sock.bind(0, "127.0.0.1", r));
+  return new Promise((resolve) => {
+    let open = true;
+    const done = (ok: boolean) => {
+      if (!open) return;
+      open = false;
+      clearTimeout(timer);
+      sock.close();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), 1000);
+    sock.on("message", () => done(true));
+    sock.on("error", () => done(false));
+    sock.send(packet.encode({ type: "query", id: 1, flags: packet.RECURSION_DESIRED, questions: [{ type: "A", name }] }), port, host);
+  });
+}
+
 async function waitAnswer(host: string, port: number, name: string, ms: number): Promise<void> {
   const until = Date.now() + ms;
-  for (;;) {
-    const r = await dnsLoad(host, port, [name], 1, 1, 1500);
-    if (r.lost === 0) return;
+  while (!(await answers(host, port, name))) {
     if (Date.now() > until) throw new Error(`no answer for ${name} from ${host}:${port}`);
   }
 }
