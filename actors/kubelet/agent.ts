@@ -14,7 +14,7 @@ import { WorkQueue } from "../../runtime/workqueue.ts";
 import { isCode, ErrorCode } from "../../bus/errors.ts";
 import { ImageError, StartError } from "./engines/types.ts";
 import { ConfigError } from "./env.ts";
-import { decideSync, gracePeriodSeconds as gracePeriodSecondsOf } from "./pod-sync.ts";
+import { decideSync, gracePeriodSeconds as gracePeriodSecondsOf, isTerminalPhase } from "./pod-sync.ts";
 import { computeStatus } from "./pod-status.ts";
 import { containerConfig } from "./container-config.ts";
 import { ProbeWorker } from "./probes.ts";
@@ -62,6 +62,8 @@ const keyOf = (ns: string | undefined, name: string | undefined) => `${ns ?? "de
 /** How soon, and for how long after the report, a sync looks again at an exit the engine has not listed yet. */
 const EXIT_RECHECK_MS = 100;
 const EXIT_RECHECK_FOR_MS = 10_000;
+/** How soon a sync that found the stored pod ended by someone else runs again (the informer catches up meanwhile). */
+const STALE_CACHE_RETRY_MS = 100;
 
 export class NodeAgent {
   readonly queue: WorkQueue;
@@ -433,6 +435,12 @@ export class NodeAgent {
         if (!isCode(e, ErrorCode.Conflict)) throw e;
         current = await this.o.store.get<Pod>("pods", target.metadata.namespace, target.metadata.name!);
         if (current.metadata.uid !== target.metadata.uid) return;
+        // Someone else ended the pod (Failed or Succeeded) since the cache was read: a terminal phase
+        // never goes back. The next sync starts from the stored pod and stops what still runs.
+        if (isTerminalPhase(current) && !isTerminalPhase({ ...current, status })) {
+          this.queue.addAfter(keyOf(pod.metadata.namespace, pod.metadata.name), STALE_CACHE_RETRY_MS);
+          return;
+        }
       }
     }
     throw new Error(`status of ${pod.metadata.namespace}/${pod.metadata.name}: too many conflicts`);

@@ -66,4 +66,40 @@ describe("kubelet pod worker", function () {
       await engine.close();
     }
   });
+
+  it("never turns a pod that someone else failed back to Running, though its cache still shows it Pending", async () => {
+    const engine = new SimulatedEngine();
+    const pods = new Map<string, Pod>();
+    const agent = new NodeAgent({
+      nodeName: "stale-node",
+      hostIP: "127.0.0.1",
+      engine,
+      store: c.store,
+      log: quietLog,
+      backoff: { baseMs: 60_000, maxMs: 60_000 },
+      getPod: (ns, name) => pods.get(`${ns}/${name}`),
+    });
+    try {
+      const created = await c.store.create<Pod>("pods", "default", {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: "failed-outside" },
+        spec: { nodeName: "stale-node", restartPolicy: "Never", containers: [{ name: "c", image: "busybox", command: ["sleep", "3600"] }] },
+      } as Pod);
+      // The cache keeps the pod as created; the stored pod is failed from outside (as a Job spec or an eviction does).
+      pods.set("default/failed-outside", created);
+      const failed = await c.store.updateStatus<Pod>("pods", { ...created, status: { phase: "Failed", reason: "Evicted" } });
+      agent.enqueue(created);
+      await waitFor(async () => (await engine.listContainers()).length > 0, { timeoutMs: 5_000, what: "the stale sync to start the container" });
+      await new Promise((r) => setTimeout(r, 500));
+      expect((await c.store.get<Pod>("pods", "default", "failed-outside")).status?.phase).to.equal("Failed");
+      // Once the cache catches up, the container the stale sync started is stopped.
+      pods.set("default/failed-outside", failed);
+      await waitFor(async () => (await engine.listContainers()).every((x) => x.state === "exited"), { timeoutMs: 5_000, what: "the container stopped" });
+      expect((await c.store.get<Pod>("pods", "default", "failed-outside")).status?.phase).to.equal("Failed");
+    } finally {
+      await agent.stop();
+      await engine.close();
+    }
+  });
 });
