@@ -5,7 +5,7 @@
  * Requests go through one reply inbox per connection (`<inbox>.<token>`), like the client's own
  * request multiplexer but without building an error object for every request that succeeds.
  */
-import type { NatsConnection, Msg, Subscription } from "@nats-io/transport-node";
+import type { NatsConnection, Msg, MsgHdrs, Subscription } from "@nats-io/transport-node";
 import type { Reply } from "./errors.ts";
 import { createInbox } from "@nats-io/transport-node";
 import { ErrorCode, FlotillaError } from "./errors.ts";
@@ -42,7 +42,7 @@ class Mux {
     });
   }
 
-  request(nc: NatsConnection, subject: string, data: Uint8Array, timeoutMs: number): Promise<Msg> {
+  request(nc: NatsConnection, subject: string, data: Uint8Array, timeoutMs: number, headers?: MsgHdrs): Promise<Msg> {
     const token = (this.next++).toString(36);
     return new Promise<Msg>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -51,7 +51,7 @@ class Mux {
       }, timeoutMs);
       this.waiters.set(token, { resolve, reject, timer, subject });
       try {
-        nc.publish(subject, data, { reply: `${this.prefix}.${token}` });
+        nc.publish(subject, data, headers ? { reply: `${this.prefix}.${token}`, headers } : { reply: `${this.prefix}.${token}` });
       } catch (e) {
         clearTimeout(timer);
         this.waiters.delete(token);
@@ -76,9 +76,9 @@ function muxOf(nc: NatsConnection): Mux {
   return m;
 }
 
-/** Sends one request and waits for its reply message. */
-export function requestMsg(nc: NatsConnection, subject: string, data: Uint8Array, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Msg> {
-  return muxOf(nc).request(nc, subject, data, timeoutMs);
+/** Sends one request (with NATS headers, if given) and waits for its reply message. */
+export function requestMsg(nc: NatsConnection, subject: string, data: Uint8Array, timeoutMs = DEFAULT_TIMEOUT_MS, headers?: MsgHdrs): Promise<Msg> {
+  return muxOf(nc).request(nc, subject, data, timeoutMs, headers);
 }
 
 export async function request<T>(nc: NatsConnection, subject: string, msg: unknown, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Reply<T>> {

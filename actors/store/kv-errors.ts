@@ -8,10 +8,15 @@ export function isWrongLastSequence(e: unknown): boolean {
   return err?.code === WRONG_LAST_SEQUENCE || /wrong last sequence/i.test(String(err?.message ?? ""));
 }
 
+/** A request that got no answer in time: ours (bus/request.ts) or the NATS client's. */
+export function isTimeout(e: unknown): boolean {
+  return (e instanceof FlotillaError && e.code === ErrorCode.Timeout) || /timeout/i.test(String((e as Error)?.message ?? e));
+}
+
 /** Anything else from KV: unavailable (retryable) unless it is already ours. */
 export function kvFailure(e: unknown, what: string): FlotillaError {
   if (e instanceof FlotillaError) return e;
   const msg = (e as Error)?.message ?? String(e);
-  if (/timeout/i.test(msg)) return new FlotillaError(ErrorCode.Timeout, `${what}: ${msg}`, { cause: e });
+  if (isTimeout(e)) return new FlotillaError(ErrorCode.Timeout, `${what}: ${msg}`, { cause: e });
   return new FlotillaError(ErrorCode.Unavailable, `${what}: ${msg}`, { cause: e });
 }

@@ -33,17 +33,20 @@
  *   const seq = await writer.write({ bucket: "main", key, data, expected: 0, created: true });
  */
 import type { NatsConnection, Msg, Subscription, MsgHdrs } from "@nats-io/transport-node";
-import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
+import type { JetStreamManager } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
 import type { Buckets } from "../../bus/kv.ts";
 import type { BucketName } from "../../bus/kinds.ts";
 import type { Logger } from "../../runtime/logger.ts";
 import { headers } from "@nats-io/transport-node";
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { jetstreamManager } from "@nats-io/jetstream";
 import { CREATED_HEADER, KV_OPERATION_HEADER } from "../../bus/kv.ts";
 import { subjects as subjectsOf, kvKeySubject } from "../../bus/subjects.ts";
 import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
-import { isWrongLastSequence } from "./kv-errors.ts";
+import { isWrongLastSequence, isTimeout } from "./kv-errors.ts";
+import { requestMsg } from "../../bus/request.ts";
+
+const dec = new TextDecoder();
 
 /** Set to 1 in a server's environment to give its store one writer per replicated bucket. */
 export const SINGLE_WRITER_ENV = "FLOTILLA_SINGLE_WRITER";
@@ -78,6 +81,8 @@ const STAND_DOWN_MS = 10_000;
 const FORWARD_TIMEOUT_MS = 3000;
 /** The writer's own JetStream requests (the leader's last sequence, the publish, the leader check). */
 const WRITER_OP_TIMEOUT_MS = 2000;
+/** A publish's time-out without the single writer (the JetStream client's default). */
+const PUBLISH_TIMEOUT_MS = 5000;
 /** A write that takes longer than this as the writer is logged. */
 const SLOW_WRITE_MS = 1000;
 const BUCKETS: readonly BucketName[] = ["main", "events", "leases"];
@@ -97,14 +102,35 @@ export function wrongLastSequence(key: string, expected: number, actual: number)
   return Object.assign(new Error(`wrong last sequence: ${actual} (expected ${expected} for ${key})`), { code: 10071 });
 }
 
-/** The publish itself: headers for the operation, the compare-and-swap on the subject's sequence. */
-async function publish(js: JetStreamClient, bucketName: string, w: KvWrite): Promise<number> {
+/** What JetStream answers a publish: its ack, or its error. */
+interface PubAck {
+  stream?: string;
+  seq?: number;
+  error?: { code?: number; err_code?: number; description?: string };
+}
+
+/**
+ * The publish itself: headers for the operation, the compare-and-swap on the subject's sequence
+ * (Nats-Expected-Last-Subject-Sequence), sent through the connection's one reply inbox rather than
+ * the JetStream client's request, which builds a stack-traced error object for every publish.
+ */
+async function publish(nc: NatsConnection, bucketName: string, w: KvWrite, timeoutMs: number): Promise<number> {
   const op = w.op ?? "PUT";
-  const h = op !== "PUT" || w.created ? headers() : undefined;
-  if (op !== "PUT") h!.set(KV_OPERATION_HEADER, op);
-  if (op === "PURGE") h!.set("Nats-Rollup", "sub");
-  if (w.created) h!.set(CREATED_HEADER, "1");
-  const ack = await js.publish(kvKeySubject(bucketName, w.key), w.data, { expect: { lastSubjectSequence: w.expected }, ...(h ? { headers: h } : {}) });
+  const h = headers();
+  h.set("Nats-Expected-Last-Subject-Sequence", String(w.expected));
+  if (op !== "PUT") h.set(KV_OPERATION_HEADER, op);
+  if (op === "PURGE") h.set("Nats-Rollup", "sub");
+  if (w.created) h.set(CREATED_HEADER, "1");
+  const subject = kvKeySubject(bucketName, w.key);
+  const m = await requestMsg(nc, subject, w.data, timeoutMs, h);
+  let ack: PubAck;
+  try {
+    ack = JSON.parse(dec.decode(m.data)) as PubAck;
+  } catch {
+    throw new FlotillaError(ErrorCode.Internal, `${subject}: JetStream's answer is not JSON`);
+  }
+  if (ack.error) throw Object.assign(new Error(ack.error.description ?? `JetStream error ${ack.error.err_code}`), { code: ack.error.err_code ?? ack.error.code });
+  if (!ack.stream || typeof ack.seq !== "number") throw new FlotillaError(ErrorCode.Internal, `${subject}: JetStream's answer is no ack`);
   return ack.seq;
 }
 
@@ -146,14 +172,12 @@ class KeyedQueue {
 
 /** A writer that always publishes straight away (one replica; tools and specs without a store actor). */
 export function directKvWriter(nc: NatsConnection, buckets: Buckets): KvWriter {
-  const js = jetstream(nc);
-  return { write: (w) => publish(js, buckets.names[w.bucket], w), stop: async () => undefined };
+  return { write: (w) => publish(nc, buckets.names[w.bucket], w, PUBLISH_TIMEOUT_MS), stop: async () => undefined };
 }
 
 export async function startKvWriter(o: { nc: NatsConnection; cluster: string; buckets: Buckets; log: Logger }): Promise<KvWriter> {
   // Short time-outs: a writer that cannot reach its stream's quorum must find out (and stand
   // down) well before its callers give up.
-  const js = jetstream(o.nc, { timeout: WRITER_OP_TIMEOUT_MS });
   const jsm: JetStreamManager = await jetstreamManager(o.nc, { timeout: WRITER_OP_TIMEOUT_MS });
   const s = subjectsOf(o.cluster);
   const queue = new KeyedQueue();
@@ -183,7 +207,7 @@ export async function startKvWriter(o: { nc: NatsConnection; cluster: string; bu
       } catch (e) {
         // Its server leads the stream in name only (cut off from the others, or frozen a moment
         // ago): let the other replicas write rather than time out behind it.
-        if (/timeout/i.test(String((e as Error).message))) standDown(w.bucket);
+        if (isTimeout(e)) standDown(w.bucket);
         throw e;
       } finally {
         if (Date.now() - t0 > SLOW_WRITE_MS) o.log.warn("slow write as the bucket's writer", { bucket: w.bucket, key: w.key, ms: Date.now() - t0 });
@@ -199,7 +223,7 @@ export async function startKvWriter(o: { nc: NatsConnection; cluster: string; bu
       if (!state.get(bucket)!.leads) throw Object.assign(new Error("not the writer of this bucket any more"), { notWriter: true });
       h.set(H_SEQ, String(await execute(w)));
     } catch (e) {
-      h.set(H_ERROR, isWrongLastSequence(e) ? WRONG_LAST : (e as { notWriter?: boolean }).notWriter ? NOT_WRITER : e instanceof FlotillaError ? e.code : /timeout/i.test(String((e as Error).message)) ? ErrorCode.Timeout : ErrorCode.Unavailable);
+      h.set(H_ERROR, isWrongLastSequence(e) ? WRONG_LAST : (e as { notWriter?: boolean }).notWriter ? NOT_WRITER : e instanceof FlotillaError ? e.code : isTimeout(e) ? ErrorCode.Timeout : ErrorCode.Unavailable);
       m.respond(new TextEncoder().encode((e as Error).message ?? String(e)), { headers: h });
       return;
     }
@@ -260,7 +284,7 @@ export async function startKvWriter(o: { nc: NatsConnection; cluster: string; bu
     }),
   );
 
-  const direct = (w: KvWrite) => publish(js, o.buckets.names[w.bucket], w);
+  const direct = (w: KvWrite) => publish(o.nc, o.buckets.names[w.bucket], w, WRITER_OP_TIMEOUT_MS);
 
   const forward = async (w: KvWrite): Promise<number> => {
     const h: MsgHdrs = headers();
