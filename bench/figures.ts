@@ -150,11 +150,13 @@ export function scaleMemoryFigures(r: ScaleMemory): Figure[] {
   const k = (n: number) => n.toLocaleString("en-US");
   const how = r.extrapolated
     ? `EXTRAPOLATED: ${k(r.podsRunning)} pods Running within the time budget measured ${r.measuredMb} MB; linear per-pod slope from ${r.baseMb} MB with no pods`
-    : `${k(r.podsRunning)} pods Running after ${Math.round(r.seconds)} s`;
+    : `peak; all ${k(r.podsRunning)} pods Running ${Math.round(r.allRunningSeconds ?? r.seconds)} s after the first create`;
+  const peaks = Object.entries(r.peaks ?? {}).map(([name, mb]) => `${name} ${k(mb)} MB`).join(", ");
   return [
     { id: `memory.${r.nodes}.${r.podsTarget}`, section: "Memory", label: `control plane + nats-server, ${k(r.nodes)} simulated nodes / ${k(r.podsTarget)} pods`, value: r.totalMb, unit: "MB", better: "lower",
       extrapolated: r.extrapolated || undefined,
-      note: `${how}; the simulated nodes' own process: ${r.nodesProcessMb} MB` },
+      ...(r.podsTarget >= 150_000 ? { goal: { value: 8192, label: "≤ 8 GiB (Kubernetes' 5,000-node envelope)" } } : {}),
+      note: `${how}; peak per process: ${peaks || "not sampled"}; the simulated nodes' own process: ${r.nodesProcessMb} MB` },
   ];
 }
 

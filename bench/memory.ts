@@ -4,8 +4,10 @@
  *
  * - idle: one node, after `idleSeconds` with nothing to do (anchor: k3s server ~500 MB idle);
  * - at scale: `flotilla up --nodes 0` plus N simulated nodes in a separate process, then P pods
- *   created through the store until all are Running (events feed); when the time budget runs out
- *   first, the per-pod slope measured so far is extrapolated to P and the result says so.
+ *   created through the store until all are Running (events feed). RSS is sampled every second:
+ *   the figure is the peak of the control plane + nats-server, with each process's own peak
+ *   beside it. When the time budget runs out first, the per-pod slope measured so far is
+ *   extrapolated to P and the result says so.
  *
  * @example
  *   await benchIdleMemory({ idleSeconds: 20 });              // { totalMb, parts }
@@ -54,11 +56,38 @@ export interface ScaleMemory {
   baseMb: number;
   /** Measured with `podsRunning` pods. */
   measuredMb: number;
-  /** measuredMb, or extrapolated to podsTarget when not every pod could run within the budget. */
+  /** The peak (sampled every second), or extrapolated to podsTarget when not every pod could run within the budget. */
   totalMb: number;
   extrapolated: boolean;
+  /** From the first create to the last pod Running (undefined when not all ran). */
+  allRunningSeconds?: number;
   nodesProcessMb: number;
+  /** Each process's peak RSS (by command name), the simulated nodes' process included. */
+  peaks: Record<string, number>;
   parts: Record<string, number>;
+}
+
+/** Samples a process tree's RSS every second: the peak of the whole tree and of each command. */
+function peakSampler(pids: () => number[]) {
+  let total = 0;
+  const byName: Record<string, number> = {};
+  const sample = () => {
+    let sum = 0;
+    for (const pid of pids()) {
+      const p = parts(pid);
+      sum += p.totalMb;
+      for (const [name, mb] of Object.entries(p.parts)) byName[name] = Math.max(byName[name] ?? 0, mb);
+    }
+    total = Math.max(total, sum);
+  };
+  const timer = setInterval(sample, 1000);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      sample();
+      return { totalMb: Math.round(total), byName };
+    },
+  };
 }
 
 export async function benchScaleMemory(o: { nodes: number; pods: number; budgetMs: number; inFlight?: number; onProgress?: Progress }): Promise<ScaleMemory> {
@@ -71,12 +100,17 @@ export async function benchScaleMemory(o: { nodes: number; pods: number; budgetM
     pool = await spawnNodePool({ natsUrl: c.natsUrl, cluster: c.cluster, count: o.nodes });
     o.onProgress?.(0.05, `${o.nodes} nodes registered`);
     const base = parts(c.pid).totalMb;
+    const controlPlane = peakSampler(() => [c.pid]);
+    const nodesPeak = peakSampler(() => [pool!.child.pid!]);
     const running = new Set<string>();
+    const firstCreate = Date.now();
+    let allRunningAt: number | undefined;
     const sub = nc.subscribe(subjects(c.cluster).events("pods", "default"), {
       callback: (_e, m) => {
         if (m.data.length === 0) return;
         const p = decode<Pod>(m.data);
         if (p.status?.phase === "Running") running.add(p.metadata.name!);
+        if (running.size === o.pods && allRunningAt === undefined) allRunningAt = Date.now();
       },
     });
     const deadline = t0 + o.budgetMs;
@@ -103,13 +137,27 @@ export async function benchScaleMemory(o: { nodes: number; pods: number; budgetM
     }
     sub.unsubscribe();
     const measured = parts(c.pid);
+    const peak = controlPlane.stop();
+    const nodesProcess = nodesPeak.stop();
     const podsRunning = running.size;
     const extrapolated = podsRunning < o.pods;
     const slope = podsRunning > 0 ? (measured.totalMb - base) / podsRunning : 0;
-    const totalMb = extrapolated ? Math.round(measured.totalMb + slope * (o.pods - podsRunning)) : measured.totalMb;
-    const nodesProcessMb = sumMb(treeRss(pool.child.pid!));
+    const totalMb = extrapolated ? Math.round(measured.totalMb + slope * (o.pods - podsRunning)) : peak.totalMb;
     o.onProgress?.(1, "measured");
-    return { nodes: o.nodes, podsTarget: o.pods, podsRunning, seconds: (Date.now() - t0) / 1000, baseMb: base, measuredMb: measured.totalMb, totalMb, extrapolated, nodesProcessMb, parts: measured.parts };
+    return {
+      nodes: o.nodes,
+      podsTarget: o.pods,
+      podsRunning,
+      seconds: (Date.now() - t0) / 1000,
+      allRunningSeconds: allRunningAt === undefined ? undefined : (allRunningAt - firstCreate) / 1000,
+      baseMb: base,
+      measuredMb: measured.totalMb,
+      totalMb,
+      extrapolated,
+      nodesProcessMb: nodesProcess.totalMb,
+      peaks: { ...peak.byName, "simulated nodes (node)": nodesProcess.totalMb },
+      parts: measured.parts,
+    };
   } finally {
     await nc.close();
     await pool?.stop();

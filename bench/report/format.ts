@@ -41,6 +41,8 @@ export type Verdict = (typeof Verdict)[keyof typeof Verdict];
 /** Whether the figure reaches its goal (lower-is-better: value ≤ goal; higher: value ≥ goal). */
 export function verdict(f: Figure): Verdict {
   if (f.value === undefined || !f.goal) return Verdict.none;
+  // A goal asks for a measurement: an estimate from a run that did not finish meets none.
+  if (f.extrapolated) return Verdict.missed;
   const ok = f.better === "lower" ? f.value <= f.goal.value : f.value >= f.goal.value;
   return ok ? Verdict.met : Verdict.missed;
 }

@@ -52,9 +52,21 @@ describe("bench figures", () => {
     expect(swarm!.note).to.equal("Swarm skipped: no unshare");
   });
   it("labels an extrapolated memory figure as such", () => {
-    const [f] = scaleMemoryFigures({ nodes: 5000, podsTarget: 150000, podsRunning: 50000, seconds: 240, baseMb: 400, measuredMb: 1400, totalMb: 3400, extrapolated: true, nodesProcessMb: 900, parts: {} });
+    const [f] = scaleMemoryFigures({ nodes: 5000, podsTarget: 150000, podsRunning: 50000, seconds: 240, baseMb: 400, measuredMb: 1400, totalMb: 3400, extrapolated: true, nodesProcessMb: 900, peaks: {}, parts: {} });
     expect(f!.value).to.equal(3400);
     expect(f!.note).to.match(/^EXTRAPOLATED: 50,000 pods Running/);
+    // Under 8 GiB, but estimated: the envelope's goal is not met by an estimate.
+    expect(verdict(f!)).to.equal("missed");
+  });
+  it("holds a measured 150,000-pod envelope to 8 GiB at its peak, with each process's own peak and the time to all Running", () => {
+    const r = { nodes: 5000, podsTarget: 150000, podsRunning: 150000, seconds: 700, allRunningSeconds: 612.4, baseMb: 400, measuredMb: 4000, totalMb: 4300, extrapolated: false, nodesProcessMb: 900, peaks: { node: 3100, "nats-server": 1200, "simulated nodes (node)": 900 }, parts: {} };
+    const [f] = scaleMemoryFigures(r);
+    expect(f!.value).to.equal(4300);
+    expect(f!.goal!.value).to.equal(8192);
+    expect(verdict(f!)).to.equal("met");
+    expect(f!.note).to.include("all 150,000 pods Running 612 s after the first create").and.include("nats-server 1,200 MB");
+    expect(verdict(scaleMemoryFigures({ ...r, totalMb: 9000 })[0]!)).to.equal("missed");
+    expect(scaleMemoryFigures({ ...r, nodes: 1000, podsTarget: 30000, podsRunning: 30000 })[0]!.goal).to.equal(undefined);
   });
   it("holds a frozen node to 15 s and a killed one to 5 s", () => {
     expect(failoverFigures({ mode: "kill", seconds: 6 })[0]!.goal!.value).to.equal(5);

@@ -119,7 +119,11 @@ describe("a partition of three servers in network namespaces", function () {
       // A write that is acknowledged on the majority, asked again while it times out (an earlier
       // attempt that landed answers AlreadyExists: it was applied).
       const write = async (name: string) => {
-        await waitFor(async () => create(name).then(() => true, (e: unknown) => (e instanceof FlotillaError && e.code === ErrorCode.AlreadyExists ? true : false)), { timeoutMs: 30_000, what: `write ${name} acknowledged` });
+        // Any other error is thrown, so that a time-out names the last one.
+        await waitFor(async () => create(name).then(() => true, (e: unknown) => {
+          if (e instanceof FlotillaError && e.code === ErrorCode.AlreadyExists) return true;
+          throw e;
+        }), { timeoutMs: 30_000, what: `write ${name} acknowledged` });
         acked.push(name);
       };
       try {
