@@ -43,6 +43,33 @@ export function checkUntrusted(value: unknown, where: string, maxDepth = MAX_MES
   }
 }
 
+/**
+ * The nesting depth of JSON text (objects and arrays), or -1 when the text may spell a forbidden
+ * key: it holds one literally, or holds a `\u` escape that could. Strings are skipped.
+ */
+function textDepth(text: string): number {
+  if (text.includes("\\u") || FORBIDDEN_KEYS.some((k) => text.includes(k))) return -1;
+  let depth = 0;
+  let max = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // A string: to its closing quote, stepping over escapes.
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c) i++;
+        else if (d === 0x22) break;
+      }
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) max = depth;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return max;
+}
+
+/** Reused: a fatal decoder keeps no state between whole (non-streaming) calls. */
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
 /** Decodes a message from outside: size, JSON, depth and key checks, each failure a typed error. */
 export function decodeUntrusted(data: Uint8Array, where: string, limits: MessageLimits = {}): unknown {
   const maxBytes = limits.maxBytes ?? MAX_MESSAGE_BYTES;
@@ -50,11 +77,18 @@ export function decodeUntrusted(data: Uint8Array, where: string, limits: Message
     throw new FlotillaError(ErrorCode.RequestEntityTooLarge, `message on ${where} is ${data.length} bytes, limit is ${maxBytes}`);
   }
   let raw: unknown;
+  let text: string;
   try {
-    raw = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(data));
+    text = strictUtf8.decode(data);
+    raw = JSON.parse(text);
   } catch {
     throw new FlotillaError(ErrorCode.Invalid, `malformed message on ${where}: not JSON`);
   }
-  checkUntrusted(raw, where, limits.maxDepth);
+  // Most messages are checked on their text alone; one that may spell a forbidden key is walked.
+  const depth = textDepth(text);
+  const maxDepth = limits.maxDepth ?? MAX_MESSAGE_DEPTH;
+  if (depth < 0) checkUntrusted(raw, where, maxDepth);
+  // The walk counts a value inside `maxDepth` containers as too deep; so does this.
+  else if (depth > maxDepth) throw new FlotillaError(ErrorCode.Invalid, `malformed message on ${where}: nested deeper than ${maxDepth} levels`);
   return raw;
 }

@@ -95,10 +95,12 @@ function acceptedVersions(rt: ResourceType): string[] {
   return rt.custom ? rt.custom.versions.map((v) => apiVersionOf({ ...rt, version: v.name })) : [apiVersionOf(rt)];
 }
 
-function checkEnvelope(rt: ResourceType, obj: unknown): asserts obj is KubeObject {
+/** Checks kind, version and size; returns the object's JSON (admission works on a copy parsed from it). */
+function checkEnvelope(rt: ResourceType, obj: unknown): string {
   const details = { kind: rt.kind, ...(rt.group ? { group: rt.group } : {}) };
   if (!isRec(obj)) throw new FlotillaError(ErrorCode.BadRequest, "the object must be a JSON object", { details });
-  const size = Buffer.byteLength(JSON.stringify(obj));
+  const json = JSON.stringify(obj);
+  const size = Buffer.byteLength(json);
   if (size > MAX_OBJECT_BYTES)
     throw new FlotillaError(ErrorCode.RequestEntityTooLarge, `Request entity too large: limit is ${MAX_OBJECT_BYTES}`, {
       details: { ...details, name: isRec(obj.metadata) ? String(obj.metadata.name ?? "") : "" },
@@ -108,6 +110,7 @@ function checkEnvelope(rt: ResourceType, obj: unknown): asserts obj is KubeObjec
   const version = apiVersionOf(rt);
   if (obj.apiVersion !== undefined && obj.apiVersion !== "" && !acceptedVersions(rt).includes(String(obj.apiVersion)))
     throw new FlotillaError(ErrorCode.BadRequest, `the API version in the data (${String(obj.apiVersion)}) does not match the expected API version (${version})`, { details });
+  return json;
 }
 
 function dedupe(causes: Cause[]): Cause[] {
@@ -121,8 +124,9 @@ function dedupe(causes: Cause[]): Cause[] {
 }
 
 export function admit(rt: ResourceType, obj: KubeObject, ctx: AdmissionContext): KubeObject {
-  checkEnvelope(rt, obj);
-  const out = structuredClone(obj);
+  // A copy parsed from the JSON the size check made: cheaper than structuredClone, and the same
+  // for what is stored (JSON).
+  const out = JSON.parse(checkEnvelope(rt, obj)) as KubeObject;
   // A custom resource is checked against the schema of the version it was written at, stored at the storage version.
   const written = typeof obj.apiVersion === "string" && obj.apiVersion.includes("/") ? obj.apiVersion.slice(obj.apiVersion.lastIndexOf("/") + 1) : rt.version;
   out.apiVersion = apiVersionOf(rt);
