@@ -185,13 +185,15 @@ export interface WatchHandle {
 }
 
 /** Decodes a stored object; its resourceVersion is always the KV revision it was read at. */
+const utf8 = new TextDecoder();
+
 export function decodeObject(stored: Uint8Array, revision: number): KubeObject | undefined {
   if (stored.length === 0) return undefined;
   // Encrypted at rest (bus/encryption.ts): opened with the keys this process installed, else absent.
   const data = openValue(stored);
   if (!data) return undefined;
   try {
-    const o = JSON.parse(new TextDecoder().decode(data)) as KubeObject;
+    const o = JSON.parse(utf8.decode(data)) as KubeObject;
     if (o && typeof o === "object" && o.metadata) o.metadata.resourceVersion = String(revision);
     return o;
   } catch {

@@ -11,6 +11,7 @@
  */
 import type { NatsConnection, MsgHdrs } from "@nats-io/transport-node";
 import type { JetStreamManager } from "@nats-io/jetstream";
+import type { KV } from "@nats-io/kv";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { CREATED_HEADER, KV_OPERATION_HEADER } from "../../bus/kv.ts";
 import { requestMsg } from "../../bus/request.ts";
@@ -46,6 +47,28 @@ function fromHeaders(seq: number, h: MsgHdrs | undefined, data: Uint8Array): Sto
   const op = h?.get(KV_OPERATION_HEADER);
   const replaced = h?.get(EXPECTED_LAST_SUBJECT_SEQUENCE);
   return { seq, deleted: op === "DEL" || op === "PURGE", data, created: !!h?.get(CREATED_HEADER), ...(replaced ? { replaced: Number(replaced) } : {}) };
+}
+
+/** A key's last entry as a KV get gives it: its value, revision and operation. */
+export interface KeyEntry {
+  value: Uint8Array;
+  revision: number;
+  operation: "PUT" | "DEL" | "PURGE";
+}
+
+/**
+ * A key's last entry. A bucket read with direct gets (one replica) is asked through the
+ * connection's one reply inbox, not the KV client's request, which builds a stack-traced error
+ * object for every read; a replicated bucket is read through its stream leader as the KV client does.
+ */
+export async function readKey(nc: NatsConnection, kv: KV, bucket: string, key: string): Promise<KeyEntry | null> {
+  if (!(kv as unknown as { direct?: boolean }).direct) return kv.get(key);
+  const m = await requestMsg(nc, `$JS.API.DIRECT.GET.KV_${bucket}.${kvPrefix(bucket)}${key}`, empty);
+  const code = m.headers?.code ?? 0;
+  if (code === 404) return null;
+  if (code !== 0) throw new Error(`direct get ${key}: ${code} ${m.headers?.description ?? ""}`);
+  const op = m.headers?.get(KV_OPERATION_HEADER);
+  return { value: m.data, revision: Number(m.headers?.get("Nats-Sequence")), operation: op === "DEL" || op === "PURGE" ? op : "PUT" };
 }
 
 export class BucketReader {

@@ -5,11 +5,13 @@
  * `Unavailable` — an outcome the caller cannot know (`isAmbiguous`), since the write may have landed.
  */
 import type { KV } from "@nats-io/kv";
+import type { NatsConnection } from "@nats-io/transport-node";
 import type { KubeObject } from "../../bus/resources.ts";
 import type { ResourceType } from "../../bus/kinds.ts";
 import type { Buckets } from "../../bus/kv.ts";
 import type { KvWriter } from "./kv-writer.ts";
 import { createKey } from "./kv-writer.ts";
+import { readKey } from "./kv-read.ts";
 import { keyOf, decodeObject, MAX_OBJECT_BYTES } from "../../bus/kv.ts";
 import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
 import { isWrongLastSequence, kvFailure } from "./kv-errors.ts";
@@ -24,6 +26,7 @@ export function isAmbiguous(e: unknown): boolean {
 
 export class Objects {
   constructor(
+    private readonly nc: NatsConnection,
     readonly buckets: Buckets,
     /** Every compare-and-swap write goes through it (kv-writer.ts). */
     private readonly writer: KvWriter,
@@ -38,7 +41,7 @@ export class Objects {
   async read(rt: ResourceType, namespace: string | undefined, name: string): Promise<KubeObject | undefined> {
     let e;
     try {
-      e = await this.kv(rt).get(keyOf(rt.resource, namespace, name));
+      e = await readKey(this.nc, this.kv(rt), this.buckets.names[rt.bucket], keyOf(rt.resource, namespace, name));
     } catch (err) {
       throw kvFailure(err, "read");
     }

@@ -77,7 +77,7 @@ export class Store {
     private readonly opts: StoreOptions = {},
   ) {
     const writer = opts.writer ?? directKvWriter(nc, buckets);
-    this.objects = new Objects(buckets, writer, opts.seal);
+    this.objects = new Objects(nc, buckets, writer, opts.seal);
     this.allocator = new Allocator(buckets.main, writer, opts.serviceCidr);
     this.services = new ServiceWrites(this.objects, this.allocator);
     this.now = opts.now ?? (() => new Date());
