@@ -8,7 +8,7 @@
  */
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { KubeObject, KubeList, DeleteOptions } from "./resources.ts";
-import type { StoreRequest, PatchType, Subresource } from "./store-protocol.ts";
+import type { StoreRequest, PatchType, Subresource, Binding, BindOutcome } from "./store-protocol.ts";
 import type { FenceGuard } from "./fence.ts";
 import { subjects } from "./subjects.ts";
 import { call, DEFAULT_TIMEOUT_MS } from "./request.ts";
@@ -109,6 +109,10 @@ export class StoreClient {
   }
   bind(namespace: string, name: string, node: string, uid?: string): Promise<KubeObject> {
     return this.send<KubeObject>({ type: "bind", namespace, name, node, uid });
+  }
+  /** Several binds in one request; one outcome per bind, in order (a failed bind does not fail the others). */
+  bindAll(bindings: Binding[]): Promise<BindOutcome[]> {
+    return this.send<BindOutcome[]>({ type: "bindAll", bindings });
   }
   evict(namespace: string, name: string, options?: DeleteOptions): Promise<KubeObject> {
     return this.send<KubeObject>({ type: "evict", namespace, name, options });

@@ -1,6 +1,7 @@
 /** The store protocol: one request per subject `…store.<verb>`, payload discriminated on `type`. */
 import type { KubeObject, DeleteOptions } from "./resources.ts";
 import type { Fence } from "./fence.ts";
+import type { WireError } from "./errors.ts";
 
 export const PatchType = {
   merge: "merge",
@@ -52,8 +53,25 @@ export type StoreRequest =
       Fenced)
   | ({ type: "delete"; options?: DeleteOptions } & Target & Fenced)
   | ({ type: "bind"; namespace: string; name: string; node: string; uid?: string } & Fenced)
+  /**
+   * Several binds in one message (the scheduler's batches), each its own compare-and-swap; the
+   * answer lists each one's outcome in order (`BindOutcome`). At most `MAX_BINDINGS`.
+   */
+  | ({ type: "bindAll"; bindings: Binding[] } & Fenced)
   | ({ type: "evict"; namespace: string; name: string; options?: DeleteOptions } & Fenced)
   | ({ type: "status"; object: KubeObject } & Target & Fenced);
+
+/** One pod to bind to a node (the Binding subresource's content). */
+export interface Binding {
+  namespace: string;
+  name: string;
+  node: string;
+  uid?: string;
+}
+/** What one bind of a `bindAll` came to: the pod's new revision, or why not. */
+export type BindOutcome = { ok: true; resourceVersion: string } | { ok: false; error: WireError };
+/** The most binds one `bindAll` may carry. */
+export const MAX_BINDINGS = 512;
 
 export type StoreRequestType = StoreRequest["type"];
 export const STORE_REQUEST_TYPES: readonly StoreRequestType[] = [
@@ -64,6 +82,7 @@ export const STORE_REQUEST_TYPES: readonly StoreRequestType[] = [
   "patch",
   "delete",
   "bind",
+  "bindAll",
   "evict",
   "status",
 ];

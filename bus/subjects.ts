@@ -17,6 +17,7 @@ export const StoreVerb = {
   patch: "patch",
   delete: "delete",
   bind: "bind",
+  bindAll: "bindAll",
   evict: "evict",
   status: "status",
 } as const;

@@ -2,7 +2,7 @@
  * The scheduler actor (wiring). Leader-elected: only the replica holding the Lease `scheduler`
  * runs it. Informers on nodes and pods feed the snapshot and the queue; the loop pops a pod, runs
  * the pure `schedule`, *assumes* the placement in the snapshot at once and binds asynchronously
- * with up to `bindConcurrency` binds in flight (the store's pods/binding is a CAS: it fails with
+ * with up to `bindConcurrency` binds in flight, sent in batches (binder.ts; each bind is a CAS: it fails with
  * Conflict if the pod was already bound or changed, so no pod is ever bound twice, even across a
  * leader hand-over). A failed bind forgets the assumption and requeues the pod with back-off.
  *
@@ -19,6 +19,7 @@ import { SchedulingQueue } from "./queue.ts";
 import { schedule, fitErrorMessage } from "./schedule.ts";
 import { podInfo, DEFAULT_SCHEDULER } from "./pod-info.ts";
 import { Reporter } from "./events.ts";
+import { Binder } from "./binder.ts";
 import { VolumeBinder } from "./volume-binder.ts";
 
 export interface SchedulerOptions {
@@ -51,6 +52,7 @@ class Scheduler implements Actor {
   private readonly nodes: Informer<Node>;
   private readonly pods: Informer<Pod>;
   private readonly events: Reporter;
+  private readonly binder: Binder;
   private readonly volumes: VolumeBinder;
   private readonly name: string;
   private readonly bindConcurrency: number;
@@ -76,6 +78,7 @@ class Scheduler implements Actor {
     });
     this.snap.storage = this.volumes.view;
     this.events = new Reporter({ store: ctx.store, component: this.name, instance: ctx.id, now: ctx.now, log: ctx.log });
+    this.binder = new Binder(ctx.store);
   }
 
   async start(): Promise<void> {
@@ -206,7 +209,7 @@ class Scheduler implements Actor {
     // PreBind: unbound WaitForFirstConsumer claims get the node, and the pod waits for their binding.
     this.volumes
       .preBind(pod, d.node)
-      .then(() => this.ctx.store.bind(info.namespace, info.name, d.node, info.uid))
+      .then(() => this.binder.bind({ namespace: info.namespace, name: info.name, node: d.node, uid: info.uid }))
       .then(
         () => {
           this.bound++;

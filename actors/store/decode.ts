@@ -9,7 +9,7 @@
  */
 import type { StoreRequest } from "../../bus/store-protocol.ts";
 import { match } from "ts-pattern";
-import { STORE_REQUEST_TYPES, PatchType } from "../../bus/store-protocol.ts";
+import { STORE_REQUEST_TYPES, PatchType, MAX_BINDINGS } from "../../bus/store-protocol.ts";
 import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
 import { resourceType } from "../../bus/kinds.ts";
 import { typedDecoder } from "../../runtime/mailbox.ts";
@@ -121,6 +121,15 @@ export const decodeStoreRequest = typedDecoder<StoreRequest>(STORE_REQUEST_TYPES
       requireString(m, "node");
       optional(m, "uid", isString, "a string");
     })
+    .with({ type: "bindAll" }, () => {
+      if (!Array.isArray(m.bindings)) throw invalid("bindings must be a list");
+      if (m.bindings.length === 0 || m.bindings.length > MAX_BINDINGS) throw invalid(`bindings must hold 1 to ${MAX_BINDINGS} binds`);
+      m.bindings.forEach((b: unknown, i: number) => {
+        if (!isRec(b)) throw invalid(`bindings[${i}] must be an object`);
+        for (const f of ["namespace", "name", "node"]) if (typeof b[f] !== "string" || b[f] === "") throw invalid(`bindings[${i}].${f} must be a non-empty string`);
+        if (b.uid !== undefined && typeof b.uid !== "string") throw invalid(`bindings[${i}].uid must be a string`);
+      });
+    })
     .with({ type: "evict" }, () => {
       requireString(m, "namespace");
       requireString(m, "name");
@@ -143,6 +152,10 @@ const notFound = (resource: string, name: string) => {
  */
 export function refuseUnstorable(req: StoreRequest): void {
   const m = req as unknown as Rec;
+  if (req.type === "bindAll") {
+    // Checked per bind where it is carried out: one unstorable name fails that bind alone.
+    return;
+  }
   const resource = req.type === "bind" || req.type === "evict" ? "pods" : (m.resource as string);
   const ns = m.namespace;
   if (typeof ns === "string" && ns !== "" && isDNS1123Label(ns).length > 0) throw notFound("namespaces", ns);

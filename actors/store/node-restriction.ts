@@ -49,6 +49,7 @@ const forbidden = (node: string, what: string) => new FlotillaError(ErrorCode.Fo
 export function refuseForNode(node: string, req: StoreRequest, current?: KubeObject): FlotillaError | undefined {
   if (req.type === "get" || req.type === "list") return undefined;
   if (req.type === "bind" || req.type === "evict") return forbidden(node, `${req.type} pods (${req.namespace}/${req.name})`);
+  if (req.type === "bindAll") return forbidden(node, "bind pods");
   const resource = req.resource;
   const name = req.type === "create" ? req.object.metadata?.name : req.name;
   const namespace = req.namespace ?? (req.type === "create" ? req.object.metadata?.namespace : undefined);

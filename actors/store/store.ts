@@ -7,14 +7,15 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { KubeObject, KubeList, DeleteOptions, Service, Pod, Namespace } from "../../bus/resources.ts";
 import type { ResourceType } from "../../bus/kinds.ts";
-import type { PatchType, Subresource } from "../../bus/store-protocol.ts";
+import type { PatchType, Subresource, Binding, BindOutcome } from "../../bus/store-protocol.ts";
 import type { Buckets } from "../../bus/kv.ts";
 import type { UpdateInput } from "./update.ts";
 import type { ListOptions } from "./list.ts";
 import { randomUUID } from "node:crypto";
 import { customAlphabet } from "nanoid";
 import { resourceType } from "../../bus/kinds.ts";
-import { ErrorCode, FlotillaError, isCode } from "../../bus/errors.ts";
+import { ErrorCode, FlotillaError, isCode, toWireError } from "../../bus/errors.ts";
+import { refuseUnstorable } from "./decode.ts";
 import { toScale } from "../../bus/scale.ts";
 import { rfc3339 as timestamp } from "../../bus/time.ts";
 import { Allocator } from "./allocator.ts";
@@ -268,6 +269,21 @@ export class Store {
     conditions.push({ type: "PodScheduled", status: "True", lastProbeTime: null, lastTransitionTime: now });
     const next: Pod = { ...old, spec: { ...old.spec, nodeName: node }, status: { ...old.status, conditions } };
     return this.objects.update(rt, next, Number(old.metadata.resourceVersion));
+  }
+
+  /** Each bind on its own (read, then compare-and-swap), all at once; one outcome per bind, in order. */
+  async bindAll(bindings: Binding[]): Promise<BindOutcome[]> {
+    return Promise.all(
+      bindings.map(async (b): Promise<BindOutcome> => {
+        try {
+          refuseUnstorable({ type: "bind", ...b });
+          const o = await this.bind(b.namespace, b.name, b.node, b.uid);
+          return { ok: true, resourceVersion: o.metadata.resourceVersion! };
+        } catch (e) {
+          return { ok: false, error: toWireError(e) };
+        }
+      }),
+    );
   }
 
   async evict(namespace: string, name: string, options: DeleteOptions = {}): Promise<KubeObject> {

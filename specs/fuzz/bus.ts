@@ -67,6 +67,8 @@ function storeRequestArb(): fc.Arbitrary<Json> {
           return { type: "delete", ...target, ...(r.grace !== undefined ? { options: { gracePeriodSeconds: r.grace } } : {}) };
         case "bind":
           return { type: "bind", namespace: r.ns, name: r.name, node: "node-1" };
+        case "bindAll":
+          return { type: "bindAll", bindings: [{ namespace: r.ns, name: r.name, node: "node-1" }] };
         case "evict":
           return { type: "evict", namespace: r.ns, name: r.name };
       }

@@ -196,6 +196,7 @@ describe("the secured bus", function () {
       expect(await codeOf(asNode1.delete("pods", "default", "on-node-2"))).to.equal(ErrorCode.Forbidden);
       expect(await codeOf(asNode1.create("pods", "default", pod("made-by-node", "node-1")))).to.equal(ErrorCode.Forbidden);
       expect(await codeOf(asNode1.bind("default", "on-node-2", "node-1"))).to.equal(ErrorCode.Forbidden);
+      expect(await codeOf(asNode1.bindAll([{ namespace: "default", name: "on-node-2", node: "node-1" }]))).to.equal(ErrorCode.Forbidden);
       expect((await store.get<Pod>("pods", "default", "on-node-2")).status?.phase).to.equal("Running");
       const mine = await store.get<Pod>("pods", "default", "on-node-1");
       expect(await codeOf(asNode1.patch("pods", "default", "on-node-1", "merge", { metadata: { annotations: { checked: "yes" } } }))).to.equal("ok");

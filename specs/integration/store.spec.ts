@@ -66,6 +66,36 @@ describe("store", () => {
     });
   });
 
+  describe("on bindAll", () => {
+    const pod = (name: string, nodeName?: string) => ({ apiVersion: "v1", kind: "Pod", metadata: { name }, spec: { ...(nodeName ? { nodeName } : {}), containers: [{ name: "c", image: "busybox" }] } });
+    it("binds each pod with its own compare-and-swap: one that is bound already, gone or badly named fails alone", async () => {
+      const a = await c.store.create("pods", "default", pod("ba-a"));
+      await c.store.create("pods", "default", pod("ba-b"));
+      await c.store.create("pods", "default", pod("ba-taken", "node-9"));
+      const outcomes = await c.store.bindAll([
+        { namespace: "default", name: "ba-a", node: "node-1", uid: a.metadata.uid },
+        { namespace: "default", name: "ba-taken", node: "node-1" },
+        { namespace: "default", name: "ba-b", node: "node-2", uid: "not-its-uid" },
+        { namespace: "default", name: "ba-missing", node: "node-1" },
+        { namespace: "default", name: "Not_A_Name", node: "node-1" },
+      ]);
+      expect(outcomes.map((o) => (o.ok ? "ok" : o.error.code))).to.deep.equal(["ok", "Conflict", "Conflict", "NotFound", "NotFound"]);
+      const bound = await c.store.get("pods", "default", "ba-a");
+      expect(outcomes[0]).to.deep.equal({ ok: true, resourceVersion: bound.metadata.resourceVersion });
+      expect((bound as { spec: { nodeName?: string } }).spec.nodeName).to.equal("node-1");
+      expect(((await c.store.get("pods", "default", "ba-b")) as { spec: { nodeName?: string } }).spec.nodeName).to.equal(undefined);
+    });
+    it("refuses a batch that is empty, too long or holds a malformed bind, binding nothing", async () => {
+      await c.store.create("pods", "default", pod("ba-c"));
+      const ok = { namespace: "default", name: "ba-c", node: "node-1" };
+      for (const bindings of [[], Array.from({ length: 513 }, () => ok), [ok, { namespace: "default", name: "", node: "node-1" }], [ok, { ...ok, uid: 7 }]]) {
+        const r = await request(c.nc, subjects(c.cluster).store("bindAll"), { type: "bindAll", bindings });
+        expect(r.ok ? "ok" : r.error.code).to.equal(ErrorCode.Invalid);
+      }
+      expect(((await c.store.get("pods", "default", "ba-c")) as { spec: { nodeName?: string } }).spec.nodeName).to.equal(undefined);
+    });
+  });
+
   describe("on update", () => {
     it("applies each of 20+ concurrent writers' updates or answers Conflict, losing none", async () => {
       const base = await c.store.create("configmaps", "default", cm("counter", { n: "0" }));

@@ -64,6 +64,7 @@ describe("store › NodeRestriction", () => {
       expect(refused({ type: "update", resource: "pods", namespace: "default", name: "p", object: pod("p", "n2") }, pod("p", "n1"))).to.equal("Forbidden");
       expect(refused({ type: "create", resource: "pods", namespace: "default", object: pod("p", "n1") })).to.equal("Forbidden");
       expect(refused({ type: "bind", namespace: "default", name: "p", node: "n1" })).to.equal("Forbidden");
+      expect(refused({ type: "bindAll", bindings: [{ namespace: "default", name: "p", node: "n1" }] })).to.equal("Forbidden");
       expect(refused({ type: "evict", namespace: "default", name: "p" })).to.equal("Forbidden");
     });
 
