@@ -30,11 +30,11 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { schedulerGate } from "./figures.ts";
 
-const STORE_ONLY = "--store-only";
+export const STORE_ONLY = "--store-only";
 const SCHEDULER_ONLY = "--scheduler-only";
 
 /** One actor in its own process (as in a deployment), so it shares no event loop with the others. */
-async function spawnActorProcess(flag: string, url: string, cluster: string, extra: string[] = []): Promise<ChildProcess> {
+export async function spawnActorProcess(flag: string, url: string, cluster: string, extra: string[] = []): Promise<ChildProcess> {
   const child = spawn(process.execPath, [...(process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []), "--import", "tsx", fileURLToPath(import.meta.url), flag, url, cluster, ...extra], {
     stdio: ["ignore", "pipe", "inherit"],
     env: { ...process.env, FLOTILLA_LOG: "warn" },

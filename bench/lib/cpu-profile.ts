@@ -1,0 +1,85 @@
+/**
+ * A V8 CPU profile (`node --cpu-prof`) summed up: where one process spent its time, by function
+ * (self time) and by our own modules (time inside each, callees included), as shares of all samples.
+ *
+ * @example
+ *   const s = summarizeProfile(JSON.parse(readFileSync("CPU.…cpuprofile", "utf8")));
+ *   console.log(formatSummary("store", s, 20));
+ */
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+export interface CpuProfile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+export interface ProfileSummary {
+  totalMs: number;
+  /** Share of samples, by function, time in the function itself. */
+  self: [string, number][];
+  /** Share of samples inside each of our modules (callees included, counted once per sample). */
+  modules: [string, number][];
+}
+
+const ROOT = /.*\/(actors|bus|runtime|bench|cli)\//;
+
+/** `name file:line`, the file relative to the project (or to node_modules). */
+function frameName(f: ProfileNode["callFrame"]): string {
+  const file = f.url.replace(/^file:\/\//, "").replace(/.*node_modules\//, "").replace(ROOT, "$1/");
+  // Our TypeScript runs transformed, so its line numbers would mislead: the file alone.
+  const line = file.endsWith(".ts") ? "" : `:${f.lineNumber + 1}`;
+  return `${f.functionName || "(anonymous)"}${file ? ` ${file}${line}` : ""}`;
+}
+
+function ourModule(f: ProfileNode["callFrame"]): string | undefined {
+  const m = /\/((?:actors|bus|runtime)\/[^?]+\.ts)/.exec(f.url);
+  return m?.[1];
+}
+
+export function summarizeProfile(p: CpuProfile): ProfileSummary {
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const time = new Map<number, number>();
+  p.samples.forEach((id, i) => time.set(id, (time.get(id) ?? 0) + (p.timeDeltas[i] ?? 0)));
+  let total = 0;
+  const self = new Map<string, number>();
+  const modules = new Map<string, number>();
+  for (const [id, t] of time) {
+    total += t;
+    const n = byId.get(id)!;
+    const k = frameName(n.callFrame);
+    self.set(k, (self.get(k) ?? 0) + t);
+    const seen = new Set<string>();
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const mod = ourModule(byId.get(at)!.callFrame);
+      if (mod && !seen.has(mod)) {
+        seen.add(mod);
+        modules.set(mod, (modules.get(mod) ?? 0) + t);
+      }
+    }
+  }
+  const shares = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]).map(([k, v]): [string, number] => [k, total > 0 ? v / total : 0]);
+  return { totalMs: total / 1000, self: shares(self), modules: shares(modules) };
+}
+
+export function formatSummary(title: string, s: ProfileSummary, top: number): string {
+  const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
+  return [
+    `### ${title}`,
+    "",
+    `${Math.round(s.totalMs).toLocaleString("en-US")} ms of samples.`,
+    "",
+    "| self time | function |",
+    "| ---: | --- |",
+    ...s.self.slice(0, top).map(([k, v]) => `| ${pct(v)} | \`${k}\` |`),
+    "",
+    "| inside (callees included) | our module |",
+    "| ---: | --- |",
+    ...s.modules.slice(0, top).map(([k, v]) => `| ${pct(v)} | \`${k}\` |`),
+    "",
+  ].join("\n");
+}
