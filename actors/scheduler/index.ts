@@ -90,7 +90,8 @@ class Scheduler implements Actor {
     this.pods.addHandlers({
       add: (p) => this.onPod(p),
       // Status-only updates (our own PodScheduled condition, kubelet status) do not make a waiting pod schedulable.
-      update: (old, p) => this.onPod(p, schedulingInput(old) !== schedulingInput(p)),
+      // Whether what scheduling reads changed is worked out only for a pod still waiting in the queue.
+      update: (old, p) => this.onPod(p, () => schedulingInput(old) !== schedulingInput(p)),
       delete: (p) => this.onPodDeleted(p),
     });
     await this.nodes.start();
@@ -113,7 +114,7 @@ class Scheduler implements Actor {
     return (p.spec.schedulerName || DEFAULT_SCHEDULER) === this.name;
   }
 
-  private onPod(p: Pod, changed = true): void {
+  private onPod(p: Pod, changed: () => boolean = () => true): void {
     const key = keyFor(p);
     if (p.spec.nodeName || p.status?.phase === "Succeeded" || p.status?.phase === "Failed") {
       this.snap.upsertPod(podInfo(p));
@@ -126,7 +127,7 @@ class Scheduler implements Actor {
       return;
     }
     if (this.snap.isAssumed(key)) return; // its bind is in flight
-    if (!changed && this.queue.has(key)) return;
+    if (this.queue.has(key) && !changed()) return;
     const info = podInfo(p);
     this.queue.add({ key, priority: info.priority, creation: info.creation });
     this.wake();
