@@ -92,12 +92,12 @@ function peakSampler(pids: () => number[]) {
 
 export async function benchScaleMemory(o: { nodes: number; pods: number; budgetMs: number; inFlight?: number; onProgress?: Progress }): Promise<ScaleMemory> {
   const c = await spawnUp({ nodes: 0, engine: "simulated" });
-  const nc = await connectNats(c.natsUrl, "bench-memory");
+  const nc = await connectNats(c.natsUrl, "bench-memory", c.adminCredentials);
   const t0 = Date.now();
   let pool: Awaited<ReturnType<typeof spawnNodePool>> | undefined;
   try {
     const store = new StoreClient(nc, c.cluster, 60_000);
-    pool = await spawnNodePool({ natsUrl: c.natsUrl, cluster: c.cluster, count: o.nodes });
+    pool = await spawnNodePool({ natsUrl: c.natsUrl, cluster: c.cluster, count: o.nodes, credentials: c.adminCredentials });
     o.onProgress?.(0.05, `${o.nodes} nodes registered`);
     const base = parts(c.pid).totalMb;
     const controlPlane = peakSampler(() => [c.pid]);

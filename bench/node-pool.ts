@@ -2,15 +2,18 @@
  * Many simulated nodes (actors/kubelet/pool.ts) in their own process, so that the control plane's
  * memory can be read apart from the nodes'. Prints "ready" on stdout once every node registered.
  *
- *   node --import tsx bench/node-pool.ts <natsUrl> <cluster> <count>
+ *   node --import tsx bench/node-pool.ts <natsUrl> <cluster> <count> [credentials file]
+ *
+ * The pool speaks for all its nodes on one connection, so it connects with the credentials it is
+ * given (the admin's, for a bench) rather than as each node.
  */
 import { fileURLToPath } from "node:url";
 import { spawn, type ChildProcess } from "node:child_process";
 
 const SELF = fileURLToPath(import.meta.url);
 
-export async function spawnNodePool(o: { natsUrl: string; cluster: string; count: number; timeoutMs?: number }): Promise<{ child: ChildProcess; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, ["--import", "tsx", SELF, o.natsUrl, o.cluster, String(o.count)], {
+export async function spawnNodePool(o: { natsUrl: string; cluster: string; count: number; credentials?: string; timeoutMs?: number }): Promise<{ child: ChildProcess; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, ["--import", "tsx", SELF, o.natsUrl, o.cluster, String(o.count), ...(o.credentials ? [o.credentials] : [])], {
     stdio: ["ignore", "pipe", "inherit"],
     env: { ...process.env, FLOTILLA_LOG: "error" },
   });
@@ -41,10 +44,10 @@ export async function spawnNodePool(o: { natsUrl: string; cluster: string; count
 }
 
 if (process.argv[1] === SELF) {
-  const [natsUrl, cluster, count] = process.argv.slice(2);
+  const [natsUrl, cluster, count, credentials] = process.argv.slice(2);
   const { connectNats } = await import("../runtime/host.ts");
   const { startNodePool } = await import("../actors/kubelet/pool.ts");
-  const nc = await connectNats(natsUrl!, "bench-node-pool");
+  const nc = await connectNats(natsUrl!, "bench-node-pool", credentials);
   const pool = await startNodePool({ nc, cluster: cluster!, count: Number(count), namePrefix: "sim-", startLatencyMs: 0, concurrency: 64 });
   process.stdout.write("ready\n");
   process.once("SIGTERM", () => void pool.stop().then(() => nc.close()).then(() => process.exit(0)));

@@ -16,6 +16,7 @@ import { readState } from "../../cli/config.ts";
 import { adminTokenOf } from "../../cli/up.ts";
 import { ensurePki } from "../../actors/api-server/certs.ts";
 import { apiClient, type Api } from "./https-client.ts";
+import { credentialsPath } from "../../runtime/cluster/credentials.ts";
 
 const BIN = join(dirname(fileURLToPath(import.meta.url)), "../../bin/flotilla.mjs");
 
@@ -24,6 +25,8 @@ export interface UpProcess {
   dataDir: string;
   apiUrl: string;
   natsUrl: string;
+  /** The admin's NATS credentials file (the bus admits no anonymous user). */
+  adminCredentials: string;
   cluster: string;
   api: Api;
   stop(): Promise<void>;
@@ -56,7 +59,7 @@ export async function spawnUp(o: { nodes: number; engine: "docker" | "process" |
       if (s && s.pid === child.pid && existsSync(join(dataDir, "tokens.csv"))) {
         api ??= apiClient({ baseUrl: s.apiUrl, token: adminTokenOf(dataDir)!, ca: ensurePki(dataDir).caPem, maxSockets: o.maxSockets });
         const r = await api.request("GET", "/api/v1/namespaces/default/configmaps").catch(() => ({ status: 0 }));
-        if (r.status === 200) return { pid: child.pid!, dataDir, apiUrl: s.apiUrl, natsUrl: s.natsUrl, cluster: s.cluster, api, stop };
+        if (r.status === 200) return { pid: child.pid!, dataDir, apiUrl: s.apiUrl, natsUrl: s.natsUrl, adminCredentials: credentialsPath(dataDir, "admin"), cluster: s.cluster, api, stop };
       }
       if (Date.now() > deadline) throw new Error("flotilla up did not answer in time");
       await new Promise((r) => setTimeout(r, 100));
