@@ -97,10 +97,12 @@ function peakSampler(pids: () => number[]) {
 
 export async function benchScaleMemory(o: { nodes: number; pods: number; budgetMs: number; inFlight?: number; onProgress?: Progress }): Promise<ScaleMemory> {
   const c = await spawnUp({ nodes: 0, engine: "simulated" });
-  const nc = await connectNats(c.natsUrl, "bench-memory", c.adminCredentials);
   const t0 = Date.now();
   let pool: Awaited<ReturnType<typeof spawnNodePool>> | undefined;
+  let nc: Awaited<ReturnType<typeof connectNats>> | undefined;
   try {
+    // Inside the try: a connection that fails still stops the cluster (and its nats-server).
+    nc = await connectNats(c.natsUrl, "bench-memory", c.adminCredentials);
     const store = new StoreClient(nc, c.cluster, 60_000);
     pool = await spawnNodePool({ natsUrl: c.natsUrl, cluster: c.cluster, count: o.nodes, credentials: c.adminCredentials });
     o.onProgress?.(0.05, `${o.nodes} nodes registered`);
@@ -181,7 +183,7 @@ export async function benchScaleMemory(o: { nodes: number; pods: number; budgetM
       parts: measured.parts,
     };
   } finally {
-    await nc.close();
+    await nc?.close();
     await pool?.stop();
     await c.stop();
   }

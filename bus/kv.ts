@@ -23,6 +23,8 @@ export const EVENTS_MAX_BYTES = 128 * 1024 * 1024;
 export const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
 
 export const KV_OPERATION_HEADER = "KV-Operation";
+/** JetStream's compare-and-swap on a subject: the sequence a write expects the key's last message to have. */
+export const EXPECTED_LAST_SUBJECT_SEQUENCE_HEADER = "Nats-Expected-Last-Subject-Sequence";
 /** Marks the first message of an object's life (a create), so a read at an older revision knows the key did not exist then. */
 export const CREATED_HEADER = "Flotilla-Created";
 

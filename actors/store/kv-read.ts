@@ -9,15 +9,14 @@
  * (`Flotilla-Created`). A create that replaced something at or before R means the key was absent
  * (deleted or never written) at R; anything else means R's state is lost — `expired`.
  */
-import type { NatsConnection, MsgHdrs } from "@nats-io/transport-node";
+import type { NatsConnection, Msg, MsgHdrs } from "@nats-io/transport-node";
 import type { JetStreamManager } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { CREATED_HEADER, KV_OPERATION_HEADER } from "../../bus/kv.ts";
+import { CREATED_HEADER, KV_OPERATION_HEADER, EXPECTED_LAST_SUBJECT_SEQUENCE_HEADER } from "../../bus/kv.ts";
 import { requestMsg } from "../../bus/request.ts";
 import { kvPrefix } from "../../bus/subjects.ts";
 
-const EXPECTED_LAST_SUBJECT_SEQUENCE = "Nats-Expected-Last-Subject-Sequence";
 const empty = new Uint8Array();
 const enc = new TextEncoder();
 
@@ -45,8 +44,20 @@ async function manager(nc: NatsConnection): Promise<JetStreamManager> {
 
 function fromHeaders(seq: number, h: MsgHdrs | undefined, data: Uint8Array): StoredMessage {
   const op = h?.get(KV_OPERATION_HEADER);
-  const replaced = h?.get(EXPECTED_LAST_SUBJECT_SEQUENCE);
+  const replaced = h?.get(EXPECTED_LAST_SUBJECT_SEQUENCE_HEADER);
   return { seq, deleted: op === "DEL" || op === "PURGE", data, created: !!h?.get(CREATED_HEADER), ...(replaced ? { replaced: Number(replaced) } : {}) };
+}
+
+/** JetStream's direct get of a subject's last message, or with `from` its first at or after that sequence; undefined for none. */
+async function directGet(nc: NatsConnection, stream: string, subject: string, from?: number): Promise<Msg | undefined> {
+  const m =
+    from === undefined
+      ? await requestMsg(nc, `$JS.API.DIRECT.GET.${stream}.${subject}`, empty)
+      : await requestMsg(nc, `$JS.API.DIRECT.GET.${stream}`, enc.encode(JSON.stringify({ seq: from, next_by_subj: subject })));
+  const code = m.headers?.code ?? 0;
+  if (code === 404) return undefined;
+  if (code !== 0) throw new Error(`direct get ${subject}: ${code} ${m.headers?.description ?? ""}`);
+  return m;
 }
 
 /** A key's last entry as a KV get gives it: its value, revision and operation. */
@@ -63,10 +74,8 @@ export interface KeyEntry {
  */
 export async function readKey(nc: NatsConnection, kv: KV, bucket: string, key: string): Promise<KeyEntry | null> {
   if (!(kv as unknown as { direct?: boolean }).direct) return kv.get(key);
-  const m = await requestMsg(nc, `$JS.API.DIRECT.GET.KV_${bucket}.${kvPrefix(bucket)}${key}`, empty);
-  const code = m.headers?.code ?? 0;
-  if (code === 404) return null;
-  if (code !== 0) throw new Error(`direct get ${key}: ${code} ${m.headers?.description ?? ""}`);
+  const m = await directGet(nc, `KV_${bucket}`, `${kvPrefix(bucket)}${key}`);
+  if (!m) return null;
   const op = m.headers?.get(KV_OPERATION_HEADER);
   return { value: m.data, revision: Number(m.headers?.get("Nats-Sequence")), operation: op === "DEL" || op === "PURGE" ? op : "PUT" };
 }
@@ -117,14 +126,8 @@ export class BucketReader {
   private async get(key: string, direct: boolean, from?: number): Promise<StoredMessage | undefined> {
     const subject = `${this.prefix}${key}`;
     if (direct) {
-      const m =
-        from === undefined
-          ? await requestMsg(this.nc, `$JS.API.DIRECT.GET.${this.stream}.${subject}`, empty)
-          : await requestMsg(this.nc, `$JS.API.DIRECT.GET.${this.stream}`, enc.encode(JSON.stringify({ seq: from, next_by_subj: subject })));
-      const code = m.headers?.code ?? 0;
-      if (code === 404) return undefined;
-      if (code !== 0) throw new Error(`direct get ${subject}: ${code} ${m.headers?.description ?? ""}`);
-      return fromHeaders(Number(m.headers?.get("Nats-Sequence")), m.headers, m.data);
+      const m = await directGet(this.nc, this.stream, subject, from);
+      return m ? fromHeaders(Number(m.headers?.get("Nats-Sequence")), m.headers, m.data) : undefined;
     }
     const sm = await (await manager(this.nc)).streams.getMessage(this.stream, from === undefined ? { last_by_subj: subject } : ({ seq: from, next_by_subj: subject } as never));
     return sm ? fromHeaders(sm.seq, sm.header, sm.data) : undefined;

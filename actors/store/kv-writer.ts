@@ -40,7 +40,7 @@ import type { BucketName } from "../../bus/kinds.ts";
 import type { Logger } from "../../runtime/logger.ts";
 import { headers } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { CREATED_HEADER, KV_OPERATION_HEADER } from "../../bus/kv.ts";
+import { CREATED_HEADER, KV_OPERATION_HEADER, EXPECTED_LAST_SUBJECT_SEQUENCE_HEADER } from "../../bus/kv.ts";
 import { subjects as subjectsOf, kvKeySubject } from "../../bus/subjects.ts";
 import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
 import { isWrongLastSequence, isTimeout } from "./kv-errors.ts";
@@ -117,7 +117,7 @@ interface PubAck {
 async function publish(nc: NatsConnection, bucketName: string, w: KvWrite, timeoutMs: number): Promise<number> {
   const op = w.op ?? "PUT";
   const h = headers();
-  h.set("Nats-Expected-Last-Subject-Sequence", String(w.expected));
+  h.set(EXPECTED_LAST_SUBJECT_SEQUENCE_HEADER, String(w.expected));
   if (op !== "PUT") h.set(KV_OPERATION_HEADER, op);
   if (op === "PURGE") h.set("Nats-Rollup", "sub");
   if (w.created) h.set(CREATED_HEADER, "1");
