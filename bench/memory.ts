@@ -23,6 +23,7 @@ import { dockerAnswers } from "../cli/up.ts";
 import { spawnUp } from "./lib/cluster-process.ts";
 import { spawnNodePool } from "./node-pool.ts";
 import { treeRss, sumMb } from "./lib/proc.ts";
+import { runAsMain } from "./lib/main.ts";
 
 type Progress = (f: number, what: string) => void;
 
@@ -188,3 +189,6 @@ export async function benchScaleMemory(o: { nodes: number; pods: number; budgetM
     await c.stop();
   }
 }
+
+// node --import tsx bench/memory.ts <nodes> <pods> <budget seconds>: one scale run, its result as JSON.
+runAsMain(import.meta.url, () => benchScaleMemory({ nodes: Number(process.argv[2] ?? 1000), pods: Number(process.argv[3] ?? 10_000), budgetMs: Number(process.argv[4] ?? 60) * 1000 }));
