@@ -33,12 +33,10 @@ describe("kubelet pod worker", function () {
   after(async () => {
     await c?.stop();
   });
-
-  it("sees an exit that the engine reported before its container list showed it, without waiting for the periodic sync", async () => {
-    const engine = new LaggingEngine(300);
-    const pods = new Map<string, Pod>();
-    const agent = new NodeAgent({
-      nodeName: "lag-node",
+  /** A pod worker for one node whose informer cache is `pods` (no informer: the spec fills it). */
+  const agentFor = (nodeName: string, engine: SimulatedEngine, pods: Map<string, Pod>) =>
+    new NodeAgent({
+      nodeName,
       hostIP: "127.0.0.1",
       engine,
       store: c.store,
@@ -46,6 +44,11 @@ describe("kubelet pod worker", function () {
       backoff: { baseMs: 60_000, maxMs: 60_000 },
       getPod: (ns, name) => pods.get(`${ns}/${name}`),
     });
+
+  it("sees an exit that the engine reported before its container list showed it, without waiting for the periodic sync", async () => {
+    const engine = new LaggingEngine(300);
+    const pods = new Map<string, Pod>();
+    const agent = agentFor("lag-node", engine, pods);
     try {
       const created = await c.store.create<Pod>("pods", "default", {
         apiVersion: "v1",
@@ -70,15 +73,7 @@ describe("kubelet pod worker", function () {
   it("never turns a pod that someone else failed back to Running, though its cache still shows it Pending", async () => {
     const engine = new SimulatedEngine();
     const pods = new Map<string, Pod>();
-    const agent = new NodeAgent({
-      nodeName: "stale-node",
-      hostIP: "127.0.0.1",
-      engine,
-      store: c.store,
-      log: quietLog,
-      backoff: { baseMs: 60_000, maxMs: 60_000 },
-      getPod: (ns, name) => pods.get(`${ns}/${name}`),
-    });
+    const agent = agentFor("stale-node", engine, pods);
     try {
       const created = await c.store.create<Pod>("pods", "default", {
         apiVersion: "v1",
