@@ -1,7 +1,8 @@
 /**
  * Where the write path's time goes, measured: CPU profiles of the store actor (its own process,
  * 64 creates in flight, beside a raw KV put of the same bytes in the same run) and of the store
- * and the scheduler while the scheduler drains pods that are already Pending. Writes a summary
+ * and the scheduler while the scheduler drains pods that are already Pending, and while pods are
+ * created as it runs (the pipeline). Writes a summary
  * (the run's rates and each process's top functions and modules) to stdout, or to `--out F`.
  *
  * @example
@@ -66,20 +67,21 @@ async function storeWrites(n: number): Promise<string> {
   }
 }
 
-async function schedulerDrain(nodes: number, pods: number): Promise<string> {
+async function schedulerRun(shape: "drain" | "pipeline", nodes: number, pods: number): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), "flotilla-prof-sched-"));
   process.env.BENCH_CPU_PROF = dir;
   try {
-    const r = await benchScheduler({ nodes, pods, shape: "drain" });
+    const r = await benchScheduler({ nodes, pods, shape });
     const ps = profiles(dir);
     const sched = ps.find(isScheduler);
     const store = ps.find((p) => !isScheduler(p));
+    const k = (n: number) => n.toLocaleString("en-US");
     return [
-      `## Scheduler drain: ${nodes.toLocaleString("en-US")} nodes, ${pods.toLocaleString("en-US")} pods Pending when it starts`,
+      shape === "drain" ? `## Scheduler drain: ${k(nodes)} nodes, ${k(pods)} pods Pending when it starts` : `## Scheduler pipeline: ${k(nodes)} nodes, ${k(pods)} pods created while it runs`,
       "",
       `${Math.round(r.podsPerSecond).toLocaleString("en-US")} pods/s bound (measured in this run; ${r.processes}).`,
       "",
-      store ? formatSummary("the store actor's process (whole run: nodes and pods created, then the binds and Events)", summarizeProfile(store), TOP) : "(no store profile)",
+      store ? formatSummary("the store actor's process (whole run: nodes and pods created, the binds and the Events)", summarizeProfile(store), TOP) : "(no store profile)",
       sched ? formatSummary("the scheduler's process", summarizeProfile(sched), TOP) : "(no scheduler profile)",
     ].join("\n");
   } finally {
@@ -91,7 +93,7 @@ async function schedulerDrain(nodes: number, pods: number): Promise<string> {
 const out = process.argv.indexOf("--out");
 process.env.FLOTILLA_LOG ??= "warn";
 const header = `# CPU profiles of the write path\n\n${new Date().toISOString()}, ${cpus().length} × ${cpus()[0]?.model.trim()}, load average ${loadavg()[0]!.toFixed(2)} at the start; \`node --import tsx bench/profile.ts\`. Shares are of each process's samples (idle included).\n`;
-const text = [header, await storeWrites(30_000), await schedulerDrain(5000, 10_000)].join("\n");
+const text = [header, await storeWrites(30_000), await schedulerRun("drain", 5000, 10_000), await schedulerRun("pipeline", 5000, 10_000)].join("\n");
 if (out > 0) writeFileSync(process.argv[out + 1]!, text + "\n");
 else console.log(text);
 process.exit(0);
