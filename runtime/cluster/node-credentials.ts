@@ -137,11 +137,18 @@ export async function requestNodeCredentials(servers: string[], token: string, c
   }
   if (!nc) throw new Error(`the servers refused this token: ${refused?.message ?? ""}`);
   let reply: NodeJoinReply;
-  // A cluster that is still electing its JetStream leaders answers Unavailable for a while.
-  const joinDeadline = Date.now() + 60_000;
+  // A cluster that is still electing its JetStream leaders answers Unavailable for a while, or not
+  // at all in time; a join is asked again (with the same secret it is the same join).
+  const joinDeadline = Date.now() + 90_000;
   try {
     for (;;) {
-      const m = await nc.request(subjects(cluster).nodesJoin(), new TextEncoder().encode(JSON.stringify({ name, secret })), { timeout: 30_000 });
+      let m;
+      try {
+        m = await nc.request(subjects(cluster).nodesJoin(), new TextEncoder().encode(JSON.stringify({ name, secret })), { timeout: 20_000 });
+      } catch (e) {
+        if (!/timeout/i.test(String((e as Error).message)) || Date.now() > joinDeadline) throw e;
+        continue;
+      }
       reply = JSON.parse(new TextDecoder().decode(m.data)) as NodeJoinReply;
       if (reply.ok || reply.error.code !== "Unavailable" || Date.now() > joinDeadline) break;
       await new Promise((r) => setTimeout(r, 500));
