@@ -140,7 +140,7 @@ export async function benchScaleMemory(o: { nodes: number; pods: number; budgetM
           return;
         } catch (e) {
           if (attempt > 0 && isCode(e, ErrorCode.AlreadyExists)) return;
-          if (attempt >= 5 || !RETRYABLE.some((c) => isCode(e, c))) throw e;
+          if (attempt >= 5 || !RETRYABLE.some((code) => isCode(e, code))) throw e;
           retried++;
           await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
         }

@@ -8,7 +8,6 @@
  * @example
  *   node --import tsx bench/profile.ts --out bench/measured/profile-2026-12-01.md
  */
-import type { ConfigMap } from "../bus/resources.ts";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir, cpus, loadavg } from "node:os";
 import { join } from "node:path";
@@ -19,16 +18,15 @@ import { StoreClient } from "../bus/store-client.ts";
 import { subjects } from "../bus/subjects.ts";
 import { closedLoop } from "./lib/hist.ts";
 import { benchScheduler, spawnActorProcess, STORE_ONLY } from "./scheduler.ts";
+import { configMap } from "./store.ts";
 import { summarizeProfile, formatSummary, type CpuProfile } from "./lib/cpu-profile.ts";
 
 const TOP = 15;
-const configMap = (name: string): ConfigMap =>
-  ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace: "default", labels: { app: "bench" } }, data: { key: "value-".repeat(8) } }) as ConfigMap;
 
 /** The main-thread profiles written into `dir`. */
 function profiles(dir: string): CpuProfile[] {
   return readdirSync(dir)
-    .filter((f) => f.endsWith(".001.cpuprofile") || /\.0\.\d+\.cpuprofile$/.test(f))
+    .filter((f) => /\.0\.\d+\.cpuprofile$/.test(f))
     .map((f) => JSON.parse(readFileSync(join(dir, f), "utf8")) as CpuProfile);
 }
 const isScheduler = (p: CpuProfile) => p.nodes.some((n) => n.callFrame.url.includes("actors/scheduler/schedule.ts"));

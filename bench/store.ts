@@ -34,7 +34,8 @@ export interface StoreBench {
   etcdNote?: string;
 }
 
-const configMap = (name: string): ConfigMap =>
+/** The object both benches write: through the store, and as raw KV bytes. */
+export const configMap = (name: string): ConfigMap =>
   ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace: "default", labels: { app: "bench" } }, data: { key: "value-".repeat(8) } }) as ConfigMap;
 
 export async function benchStore(o: { n: number; inFlight?: number[]; onProgress?: (f: number, what: string) => void }): Promise<StoreBench> {

@@ -72,6 +72,11 @@ export function isCode(e: unknown, code: ErrorCode): boolean {
   return e instanceof FlotillaError && e.code === code;
 }
 
+/** A request that got no answer in time: ours (bus/request.ts) or the NATS client's (`TimeoutError`). */
+export function isTimeout(e: unknown): boolean {
+  return isCode(e, ErrorCode.Timeout) || /timeout/i.test(String((e as Error)?.message ?? e));
+}
+
 /** Turns anything thrown into a wire error (unknown errors become Internal). */
 export function toWireError(e: unknown): WireError {
   if (e instanceof FlotillaError) return e.toWire();

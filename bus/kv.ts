@@ -186,9 +186,9 @@ export interface WatchHandle {
   synced: Promise<number>;
 }
 
-/** Decodes a stored object; its resourceVersion is always the KV revision it was read at. */
 const utf8 = new TextDecoder();
 
+/** Decodes a stored object; its resourceVersion is always the KV revision it was read at. */
 export function decodeObject(stored: Uint8Array, revision: number): KubeObject | undefined {
   if (stored.length === 0) return undefined;
   // Encrypted at rest (bus/encryption.ts): opened with the keys this process installed, else absent.

@@ -1,16 +1,11 @@
 /** Maps JetStream/KV failures onto wire error codes. */
-import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
+import { ErrorCode, FlotillaError, isTimeout } from "../../bus/errors.ts";
 
 const WRONG_LAST_SEQUENCE = 10071;
 
 export function isWrongLastSequence(e: unknown): boolean {
   const err = e as { code?: unknown; message?: string };
   return err?.code === WRONG_LAST_SEQUENCE || /wrong last sequence/i.test(String(err?.message ?? ""));
-}
-
-/** A request that got no answer in time: ours (bus/request.ts) or the NATS client's. */
-export function isTimeout(e: unknown): boolean {
-  return (e instanceof FlotillaError && e.code === ErrorCode.Timeout) || /timeout/i.test(String((e as Error)?.message ?? e));
 }
 
 /** Anything else from KV: unavailable (retryable) unless it is already ours. */

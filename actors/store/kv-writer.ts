@@ -42,8 +42,8 @@ import { headers } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { CREATED_HEADER, KV_OPERATION_HEADER, EXPECTED_LAST_SUBJECT_SEQUENCE_HEADER } from "../../bus/kv.ts";
 import { subjects as subjectsOf, kvKeySubject } from "../../bus/subjects.ts";
-import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
-import { isWrongLastSequence, isTimeout } from "./kv-errors.ts";
+import { ErrorCode, FlotillaError, isTimeout } from "../../bus/errors.ts";
+import { isWrongLastSequence } from "./kv-errors.ts";
 import { requestMsg } from "../../bus/request.ts";
 
 const dec = new TextDecoder();
@@ -274,7 +274,7 @@ export async function startKvWriter(o: { nc: NatsConnection; cluster: string; bu
     o.nc.subscribe(`$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED.${s.kvStream(o.buckets.names[bucket])}`, {
       callback: (_e, m) => {
         try {
-          const leader = (JSON.parse(new TextDecoder().decode(m.data)) as { leader?: unknown }).leader;
+          const leader = (JSON.parse(dec.decode(m.data)) as { leader?: unknown }).leader;
           const st = state.get(bucket)!;
           if (typeof leader === "string" && st.replicated) setLeads(bucket, leader === o.nc.info?.server_name && Date.now() >= st.standDownUntil);
         } catch {
@@ -299,7 +299,7 @@ export async function startKvWriter(o: { nc: NatsConnection; cluster: string; bu
         reply = await o.nc.request(s.kvWrite(w.bucket), w.data, { timeout: FORWARD_TIMEOUT_MS, headers: h });
       } catch (e) {
         const message = String((e as Error).message);
-        if (/timeout/i.test(message)) {
+        if (isTimeout(e)) {
           void refresh().catch(() => undefined);
           throw new FlotillaError(ErrorCode.Timeout, `write through the bucket's writer: ${message}`, { cause: e });
         }
@@ -308,8 +308,8 @@ export async function startKvWriter(o: { nc: NatsConnection; cluster: string; bu
       }
       const err = reply?.headers?.get(H_ERROR);
       if (reply && !err) return Number(reply.headers?.get(H_SEQ));
-      if (reply && err === WRONG_LAST) throw Object.assign(new Error(new TextDecoder().decode(reply.data)), { code: 10071 });
-      if (reply && err !== NOT_WRITER) throw new FlotillaError(err as ErrorCode, new TextDecoder().decode(reply.data));
+      if (reply && err === WRONG_LAST) throw Object.assign(new Error(dec.decode(reply.data)), { code: 10071 });
+      if (reply && err !== NOT_WRITER) throw new FlotillaError(err as ErrorCode, dec.decode(reply.data));
       // No writer (its stream is electing a leader), or it stopped leading between our look and its
       // answer: nothing was written. Ask again for a while, then publish with JetStream's CAS alone.
       if (stopped) throw new FlotillaError(ErrorCode.Unavailable, "write through the bucket's writer: the store is stopping");

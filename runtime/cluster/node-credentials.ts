@@ -17,6 +17,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { existsSync, readFileSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { subjects, encodeToken, decodeToken } from "../../bus/subjects.ts";
+import { isTimeout } from "../../bus/errors.ts";
 import { credentialsOf, joinPasswordFromNodeToken, nodeTokenOf } from "./credentials.ts";
 import { writeFileAtomic } from "../atomic-file.ts";
 import { connectNats } from "../host.ts";
@@ -146,7 +147,7 @@ export async function requestNodeCredentials(servers: string[], token: string, c
       try {
         m = await nc.request(subjects(cluster).nodesJoin(), new TextEncoder().encode(JSON.stringify({ name, secret })), { timeout: 20_000 });
       } catch (e) {
-        if (!/timeout/i.test(String((e as Error).message)) || Date.now() > joinDeadline) throw e;
+        if (!isTimeout(e) || Date.now() > joinDeadline) throw e;
         continue;
       }
       reply = JSON.parse(new TextDecoder().decode(m.data)) as NodeJoinReply;
