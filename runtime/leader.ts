@@ -114,11 +114,16 @@ export class LeaderElector {
 
   private async run(): Promise<void> {
     while (!this.stopped) {
+      const leading = this.term !== undefined;
+      const t0 = this.clock.now();
       try {
-        if (this.term) await this.renew(this.term);
+        if (leading) await this.renew(this.term!);
         else await this.tryAcquire();
       } catch (e) {
-        this.o.log.debug("lease round failed", { lease: this.o.name, error: (e as Error).message });
+        // A leader's failed renewal is what ends terms: say why. A standby's failed round is routine.
+        const fields = { lease: this.o.name, error: (e as Error).message, ms: Math.round(this.clock.now() - t0) };
+        if (leading) this.o.log.warn("lease renewal failed", fields);
+        else this.o.log.debug("lease round failed", fields);
       }
       if (!this.stopped) await this.sleep(this.t.retryPeriodMs);
     }

@@ -4,7 +4,7 @@
  * and Deployment churn go on; then the history is checked. Prints a report and writes it as text
  * and JSON; exits 1 when there is any violation.
  */
-import type { Fault } from "./faults.ts";
+import type { Fault, FaultKind } from "./faults.ts";
 import type { Violation } from "./history.ts";
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,7 +12,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ChaosCluster, canPartition, healPartitions } from "./cluster.ts";
 import { rng } from "./rng.ts";
-import { schedule, describeFault, NOT_RUN } from "./faults.ts";
+import { schedule, describeFault, NOT_RUN, FAULT_KINDS } from "./faults.ts";
 import { Writers, Watcher, Deployments, serviceAnswers, NS } from "./workload.ts";
 import { checkHistory, copiesAgree } from "./checker.ts";
 
@@ -22,6 +22,8 @@ export interface ChaosOptions {
   out?: string;
   /** Keep the cluster's data dirs (logs) when there are violations. */
   keep?: boolean;
+  /** Only these fault kinds (to reproduce one finding); every kind when absent. */
+  only?: FaultKind[];
   say?: (line: string) => void;
 }
 
@@ -105,7 +107,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     deps.start();
     await sleep(3000);
 
-    for (const f of schedule(r, { quick: o.quick, random: 8 }).filter((x) => !(noPartition && x.kind === "partition-server"))) {
+    for (const f of schedule(r, { quick: o.quick, random: 8 }).filter((x) => !(noPartition && x.kind === "partition-server") && (!o.only || o.only.includes(x.kind)))) {
       await sleep(o.quick ? 2000 : 5000);
       const res = await inject(cc, f, writers, t0);
       faults.push(res);
@@ -334,7 +336,12 @@ function parseArgs(argv: string[]): ChaosOptions {
     else if (a === "--seed") o.seed = Number(argv[++i]);
     else if (a === "--out") o.out = resolve(argv[++i]!);
     else if (a === "--keep") o.keep = true;
-    else throw new Error(`unknown argument ${a} (use --quick, --seed N, --out DIR)`);
+    else if (a === "--only") {
+      const kinds = (argv[++i] ?? "").split(",");
+      const unknown = kinds.filter((k) => !(FAULT_KINDS as readonly string[]).includes(k));
+      if (unknown.length) throw new Error(`--only: unknown fault ${unknown.join(", ")} (one of ${FAULT_KINDS.join(", ")})`);
+      o.only = kinds as FaultKind[];
+    } else throw new Error(`unknown argument ${a} (use --quick, --seed N, --out DIR, --keep, --only KIND,…)`);
   }
   if (!Number.isInteger(o.seed)) throw new Error("--seed needs an integer");
   return o;
