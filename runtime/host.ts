@@ -8,7 +8,7 @@ import type { NatsConnection, ConnectionOptions } from "@nats-io/transport-node"
 import type { ActorContext, ActorSpec, Actor } from "./actor.ts";
 import type { LeaderTerm } from "./leader.ts";
 import type { BusIdentity, Credentials } from "./cluster/credentials.ts";
-import type { SharedWatches } from "./shared-watch.ts";
+import type { SharedWatches, WatchFn } from "./shared-watch.ts";
 import { connect, credsAuthenticator, createInbox } from "@nats-io/transport-node";
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
@@ -138,7 +138,8 @@ export async function connectNats(url: string, name: string, creds?: string | Cr
  * actor. Informers on those actors' connections share one KV watch per bucket and filter.
  */
 export interface WatchPool {
-  lease(identity: BusIdentity, creds: string | Credentials | undefined): { watches: SharedWatches; release(): Promise<void> } | undefined;
+  /** The shared watch for one actor (its subscriptions end with `release`), if its identity shares. */
+  lease(identity: BusIdentity, creds: string | Credentials | undefined): { watch: WatchFn; release(): Promise<void> } | undefined;
   close(): Promise<void>;
 }
 
@@ -163,12 +164,14 @@ export function watchPool(o: { natsUrl: string; natsOptions?: Partial<Connection
       }
       const entry = e;
       entry.refs++;
+      const mine = entry.watches.forActor();
       let released = false;
       return {
-        watches: entry.watches,
+        watch: mine.watch,
         async release() {
           if (released) return;
           released = true;
+          mine.stop();
           if (--entry.refs > 0) return;
           if (entries.get(key) === entry) entries.delete(key);
           await entry.watches.close();
@@ -203,7 +206,7 @@ export async function startActor(
     (e) => reportFault(FaultOrigin.callback, e, actorScope, log),
   );
   const shared = o.watches?.lease(identity, creds);
-  if (shared) serveWatches(nc, shared.watches);
+  if (shared) serveWatches(nc, shared.watch);
   const s = subjects(o.cluster);
   const store = new StoreClient(nc, o.cluster, undefined, identity.role === "node" ? { asNode: identity.node } : {});
   const started = Date.now();

@@ -19,7 +19,9 @@
  *
  * @example
  *   const shared = createSharedWatches({ connect: () => connectNats(url, "watch/control", creds) });
- *   serveWatches(actorNc, shared); // every Informer on actorNc now shares
+ *   const mine = shared.forActor();
+ *   serveWatches(actorNc, mine.watch); // every Informer on actorNc now shares
+ *   mine.stop();
  *   await shared.close();
  */
 import type { NatsConnection } from "@nats-io/transport-node";
@@ -36,6 +38,8 @@ export type WatchFn = typeof watchBucket;
 export interface SharedWatches {
   /** `watchBucket`, shared; its connection argument is ignored (the shared connection is used). */
   watch: WatchFn;
+  /** The same watch for one actor: `stop` ends every subscription it made (when the actor stops). */
+  forActor(): { watch: WatchFn; stop(): void };
   /** Underlying watches open now: one per (bucket, filter) with subscribers. */
   readonly open: number;
   /** Stops every underlying watch and closes the connection. */
@@ -60,16 +64,15 @@ interface Subscriber {
   stopped: boolean;
 }
 
-const served = new WeakMap<NatsConnection, SharedWatches>();
+const served = new WeakMap<NatsConnection, WatchFn>();
 
-/** Informers built on `nc` (an actor's connection) watch through `shared` from now on. */
-export function serveWatches(nc: NatsConnection, shared: SharedWatches): void {
-  served.set(nc, shared);
+/** Informers built on `nc` (an actor's connection) watch through `watch` from now on. */
+export function serveWatches(nc: NatsConnection, watch: WatchFn): void {
+  served.set(nc, watch);
 }
 /** The shared watch that serves `nc`, if the host registered one. */
 export function sharedWatchOf(nc: NatsConnection): WatchFn | undefined {
-  const shared = served.get(nc);
-  return shared && shared.watch;
+  return served.get(nc);
 }
 
 export function createSharedWatches(o: SharedWatchOptions): SharedWatches {
@@ -297,6 +300,30 @@ export function createSharedWatches(o: SharedWatchOptions): SharedWatches {
 
   return {
     watch,
+    forActor() {
+      const handles = new Set<WatchHandle>();
+      let stopped = false;
+      return {
+        watch: async (nc, bucket, opts) => {
+          if (stopped) throw new FlotillaError(ErrorCode.Unavailable, "the actor's watches are stopped");
+          const h = await watch(nc, bucket, opts);
+          if (stopped) h.stop();
+          else handles.add(h);
+          return {
+            synced: h.synced,
+            stop: () => {
+              handles.delete(h);
+              h.stop();
+            },
+          };
+        },
+        stop() {
+          stopped = true;
+          for (const h of handles) h.stop();
+          handles.clear();
+        },
+      };
+    },
     get open() {
       return streams.size;
     },

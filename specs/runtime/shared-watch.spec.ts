@@ -210,6 +210,23 @@ describe("shared watch", () => {
     expect(shared.open).to.equal(0);
   });
 
+  it("ends every subscription of an actor when the actor stops, also those of informers it never stopped", async () => {
+    const a = await first([["x", 3]], 3);
+    const mine = shared.forActor();
+    const leaked = new Informer<ConfigMap>({} as NatsConnection, "test", { resource: "configmaps", watch: mine.watch, log: quietLog });
+    const seen: string[] = [];
+    leaked.addHandlers({ update: (_o, o) => void seen.push(o.metadata.resourceVersion!) });
+    await leaked.start();
+    s.opened[0]!.opts.onChange(put("x", 4, false));
+    mine.stop();
+    s.opened[0]!.opts.onChange(put("x", 5, false));
+    expect(seen).to.deep.equal(["4"]);
+    expect(a.seen.at(-1)).to.equal("update x@5");
+    a.inf.stop();
+    expect(s.opened[0]!.stopped, "no subscriber left").to.equal(true);
+    leaked.stop();
+  });
+
   it("runs each subscriber's handlers in its own actor's scope; one that throws does not stop the others", async () => {
     const crashed: string[] = [];
     const scopeOf = (id: string) => ({ kind: "test", id, crash: () => void crashed.push(id) });
