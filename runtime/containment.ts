@@ -49,6 +49,11 @@ export function runInActorScope<T>(s: ActorScope, fn: () => T): T {
   return scope.run(s, fn);
 }
 
+/** Runs `fn` (and everything it schedules) as part of no actor: for what several actors share. */
+export function outsideActors<T>(fn: () => T): T {
+  return scope.exit(fn);
+}
+
 /** The actor whose code is running now, if any. */
 export function currentActor(): ActorScope | undefined {
   return scope.getStore();

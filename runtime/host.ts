@@ -1,12 +1,14 @@
 /**
  * The host starts any list of actors against a NATS URL: one connection per actor (named so the
- * server's advisories say who left), a supervisor per actor, leader election for leader-elected
+ * server's advisories say who left), one more per bus identity that several of its actors share,
+ * for their informers' KV watches (runtime/shared-watch.ts), a supervisor per actor, leader election for leader-elected
  * kinds, presence answers on `actors.ping`, and a graceful drain on SIGTERM/SIGINT.
  */
 import type { NatsConnection, ConnectionOptions } from "@nats-io/transport-node";
 import type { ActorContext, ActorSpec, Actor } from "./actor.ts";
 import type { LeaderTerm } from "./leader.ts";
 import type { BusIdentity, Credentials } from "./cluster/credentials.ts";
+import type { SharedWatches, WatchFn } from "./shared-watch.ts";
 import { connect, credsAuthenticator, createInbox } from "@nats-io/transport-node";
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
@@ -19,7 +21,8 @@ import { createLogger } from "./logger.ts";
 import { Supervisor } from "./supervisor.ts";
 import { LeaderElector, leaseStore, monotonicClock } from "./leader.ts";
 import { VERSION } from "./actor.ts";
-import { readCredentials } from "./cluster/credentials.ts";
+import { readCredentials, natsUserOf } from "./cluster/credentials.ts";
+import { createSharedWatches, serveWatches } from "./shared-watch.ts";
 import { clusterTls } from "./cluster/client-tls.ts";
 import { containProcessFaults, guardSubscriptions, reportFault, runInActorScope, FaultOrigin } from "./containment.ts";
 
@@ -129,13 +132,68 @@ export async function connectNats(url: string, name: string, creds?: string | Cr
   }
 }
 
+/**
+ * The watch connections of a host: one per bus identity that two or more of its actors have (same
+ * credentials, so the same permissions), opened at the first informer and closed with the last
+ * actor. Informers on those actors' connections share one KV watch per bucket and filter.
+ */
+export interface WatchPool {
+  /** The shared watch for one actor (its subscriptions end with `release`), if its identity shares. */
+  lease(identity: BusIdentity, creds: string | Credentials | undefined): { watch: WatchFn; release(): Promise<void> } | undefined;
+  close(): Promise<void>;
+}
+
+export function watchPool(o: { natsUrl: string; natsOptions?: Partial<ConnectionOptions> }, specs: ActorSpec[]): WatchPool {
+  const count = new Map<string, number>();
+  for (const spec of specs) {
+    const key = JSON.stringify(identityOf(spec));
+    count.set(key, (count.get(key) ?? 0) + 1);
+  }
+  const entries = new Map<string, { watches: SharedWatches; refs: number }>();
+  const log = createLogger("host");
+  return {
+    lease(identity, creds) {
+      const key = JSON.stringify(identity);
+      if ((count.get(key) ?? 0) < 2) return undefined;
+      let e = entries.get(key);
+      if (!e) {
+        const name = `watch/${natsUserOf(identity)}`;
+        const connect = async () => guardSubscriptions(await connectNats(o.natsUrl, name, creds, { ...o.natsOptions }), (err) => reportFault(FaultOrigin.callback, err, undefined, log));
+        e = { watches: createSharedWatches({ connect, log: log.child({ watches: name }) }), refs: 0 };
+        entries.set(key, e);
+      }
+      const entry = e;
+      entry.refs++;
+      const mine = entry.watches.forActor();
+      let released = false;
+      return {
+        watch: mine.watch,
+        async release() {
+          if (released) return;
+          released = true;
+          mine.stop();
+          if (--entry.refs > 0) return;
+          if (entries.get(key) === entry) entries.delete(key);
+          await entry.watches.close();
+        },
+      };
+    },
+    async close() {
+      for (const e of [...entries.values()]) await e.watches.close();
+      entries.clear();
+    },
+  };
+}
+
+const identityOf = (spec: ActorSpec): BusIdentity => spec.def.identity?.(spec.opts ?? {}) ?? { role: "control" };
+
 export async function startActor(
   spec: ActorSpec,
-  o: { natsUrl: string; creds?: string; credentials?: CredentialsFor; cluster: string; leaseDurationMs?: number; onLeadership?: (change: LeadershipChange) => void; natsOptions?: Partial<ConnectionOptions> },
+  o: { natsUrl: string; creds?: string; credentials?: CredentialsFor; cluster: string; leaseDurationMs?: number; onLeadership?: (change: LeadershipChange) => void; natsOptions?: Partial<ConnectionOptions>; watches?: WatchPool },
 ): Promise<RunningActor> {
   const { def } = spec;
   const opts = spec.opts ?? {};
-  const identity: BusIdentity = def.identity?.(opts) ?? { role: "control" };
+  const identity: BusIdentity = identityOf(spec);
   const creds = o.credentials?.(identity) ?? o.creds;
   const id = `${def.kind}-${nanoid(6)}`;
   const log = createLogger(def.kind, { id });
@@ -147,6 +205,8 @@ export async function startActor(
     await runInActorScope(actorScope, () => connectNats(o.natsUrl, def.connectionName?.(opts, id) ?? `${def.kind}/${id}`, creds, { ...o.natsOptions, ...def.connectOptions })),
     (e) => reportFault(FaultOrigin.callback, e, actorScope, log),
   );
+  const shared = o.watches?.lease(identity, creds);
+  if (shared) serveWatches(nc, shared.watch);
   const s = subjects(o.cluster);
   const store = new StoreClient(nc, o.cluster, undefined, identity.role === "node" ? { asNode: identity.node } : {});
   const started = Date.now();
@@ -234,6 +294,7 @@ export async function startActor(
       if (elector) await elector.stop();
       await supervisor.stop();
       await nc.drain().catch(() => nc.close());
+      await shared?.release();
     },
   };
 }
@@ -242,10 +303,12 @@ export async function startHost(o: HostOptions): Promise<Host> {
   const cluster = o.cluster ?? DEFAULT_CLUSTER;
   const release = o.containFaults === false ? () => undefined : containProcessFaults();
   const actors: RunningActor[] = [];
+  const watches = watchPool(o, o.actors);
   try {
-    for (const spec of o.actors) actors.push(await startActor(spec, { natsUrl: o.natsUrl, creds: o.creds, credentials: o.credentials, cluster, leaseDurationMs: o.leaseDurationMs, onLeadership: o.onLeadership, natsOptions: o.natsOptions }));
+    for (const spec of o.actors) actors.push(await startActor(spec, { natsUrl: o.natsUrl, creds: o.creds, credentials: o.credentials, cluster, leaseDurationMs: o.leaseDurationMs, onLeadership: o.onLeadership, natsOptions: o.natsOptions, watches }));
   } catch (e) {
     for (const a of [...actors].reverse()) await a.stop().catch(() => undefined);
+    await watches.close();
     release();
     throw e;
   }
@@ -255,6 +318,7 @@ export async function startHost(o: HostOptions): Promise<Host> {
     stop() {
       stopping ??= (async () => {
         for (const a of [...actors].reverse()) await a.stop().catch(() => undefined);
+        await watches.close();
         release();
       })();
       return stopping;

@@ -1,8 +1,8 @@
 /**
  * The one informer: snapshot (each key's last value) → changes from the next revision; after a
  * broken watch it resumes from the last revision, and on `Expired` re-lists and diffs so handlers
- * see exactly what changed. Handlers should only enqueue keys. Cached objects are shared: never
- * mutate them.
+ * see exactly what changed. Handlers should only enqueue keys. Cached objects are shared, between
+ * the informers of every actor of a host too (runtime/shared-watch.ts): never mutate them.
  *
  * Besides handlers, a *feed* may read the same stream one level lower, as Kubernetes' watch cache
  * reads its reflector: the snapshot at every (re)list with its revision, then each KV change in
@@ -17,6 +17,7 @@ import { watchBucket as kvWatch, bucketFor, prefixOf, parseKey } from "../bus/kv
 import { resourceType } from "../bus/kinds.ts";
 import { ErrorCode, FlotillaError } from "../bus/errors.ts";
 import { createLogger } from "./logger.ts";
+import { sharedWatchOf } from "./shared-watch.ts";
 
 export interface InformerOptions<T> {
   resource: string;
@@ -26,7 +27,10 @@ export interface InformerOptions<T> {
   filter?: (o: T) => boolean;
   indexers?: Record<string, (o: T) => string[]>;
   log?: Logger;
-  /** The KV watch (default `bus/kv.ts` watchBucket); specs inject a scripted one. */
+  /**
+   * The KV watch: by default the host's shared watch for the connection (runtime/shared-watch.ts),
+   * else `bus/kv.ts` watchBucket; specs inject a scripted one.
+   */
   watch?: typeof kvWatch;
 }
 export interface InformerHandlers<T> {
@@ -83,7 +87,7 @@ export class Informer<T extends KubeObject = KubeObject> implements Source<T> {
     if (!rt) throw new FlotillaError(ErrorCode.NotFound, `unknown resource ${opts.resource}`);
     this.bucket = bucketFor(cluster, rt.bucket);
     this.log = opts.log ?? createLogger("informer", { resource: opts.resource });
-    this.watchBucket = opts.watch ?? kvWatch;
+    this.watchBucket = opts.watch ?? sharedWatchOf(nc) ?? kvWatch;
     for (const name of Object.keys(opts.indexers ?? {})) this.indexes.set(name, new Map());
   }
 
