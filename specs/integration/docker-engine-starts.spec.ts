@@ -1,0 +1,45 @@
+/** The Docker engine's own limit on container starts (startConcurrency), against a real dockerd. */
+import { expect } from "chai";
+import Docker from "dockerode";
+import { DockerEngine, Label } from "../../actors/kubelet/engines/docker.ts";
+import { ensureBusyboxImage } from "../harness/images.ts";
+import { requireDocker } from "../harness/optional.ts";
+
+describe("docker engine: container starts", function () {
+  this.timeout(60_000);
+  const cluster = `starts-${Date.now().toString(36)}`;
+  const docker = new Docker();
+  let engine: DockerEngine | undefined;
+
+  before(async function () {
+    await requireDocker(this);
+    await ensureBusyboxImage();
+  });
+  after(async () => {
+    await engine?.close();
+    const mine = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`${Label.cluster}=${cluster}`] }) }).catch(() => []);
+    await Promise.all(mine.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+  });
+
+  it("creates and starts at most startConcurrency sandboxes at once, and every pod still gets one", async () => {
+    engine = new DockerEngine({ cluster, nodeName: "n1", startConcurrency: 2 });
+    await engine.init();
+    // Count create → start-finished spans as the engine's own calls make them.
+    let inFlight = 0;
+    let most = 0;
+    const d = engine.docker as unknown as { createContainer(o: Docker.ContainerCreateOptions): Promise<Docker.Container> };
+    const create = d.createContainer.bind(d);
+    d.createContainer = async (o) => {
+      most = Math.max(most, ++inFlight);
+      const c = await create(o);
+      const start = c.start.bind(c) as () => Promise<unknown>;
+      (c as { start: () => Promise<unknown> }).start = () => start().finally(() => inFlight--);
+      return c;
+    };
+    const pods = Array.from({ length: 6 }, (_, i) => ({ uid: `${cluster}-uid-${i}`, namespace: "default", name: `p${i}` }));
+    const sandboxes = await Promise.all(pods.map((p) => engine!.ensureSandbox(p, { hostname: p.name })));
+    expect(most).to.equal(2);
+    expect(new Set(sandboxes.map((s) => s.id)).size).to.equal(6);
+    expect((await engine.listSandboxes()).map((s) => s.pod.name).sort()).to.deep.equal(pods.map((p) => p.name));
+  });
+});
