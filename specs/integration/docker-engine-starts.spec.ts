@@ -42,4 +42,25 @@ describe("docker engine: container starts", function () {
     expect(new Set(sandboxes.map((s) => s.id)).size).to.equal(6);
     expect((await engine.listSandboxes()).map((s) => s.pod.name).sort()).to.deep.equal(pods.map((p) => p.name));
   });
+
+  it("answers a burst of pod workers' listings with a few list calls, each sent after its caller asked", async () => {
+    engine ??= new DockerEngine({ cluster, nodeName: "n1" });
+    await engine.init();
+    let calls = 0;
+    const d = engine.docker as unknown as { listContainers(o: unknown): Promise<unknown[]> };
+    const list = d.listContainers.bind(d);
+    d.listContainers = (o) => {
+      calls++;
+      return list(o);
+    };
+    // 16 workers, each listing containers and sandboxes as a sync does.
+    const views = await Promise.all(Array.from({ length: 16 }, () => Promise.all([engine!.listContainers(), engine!.listSandboxes()])));
+    expect(calls).to.be.at.most(2);
+    for (const [, sandboxes] of views) expect(sandboxes.length).to.equal(6);
+    // A sandbox made while a listing is on its way shows up in the next one asked for.
+    const pending = engine.listSandboxes();
+    const made = await engine.ensureSandbox({ uid: `${cluster}-uid-late`, namespace: "default", name: "late" }, { hostname: "late" });
+    await pending;
+    expect((await engine.listSandboxes()).map((s) => s.id)).to.include(made.id);
+  });
 });

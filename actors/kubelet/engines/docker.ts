@@ -20,6 +20,7 @@ import { discoverBridgeAddress, bridgeGatewayOf } from "./docker-bridge.ts";
 import type { StreamSession, SessionOptions } from "./types.ts";
 import { dockerExecSession, dockerAttachSession } from "./docker-sessions.ts";
 import { Semaphore } from "../../../runtime/semaphore.ts";
+import { Coalesced } from "../../../runtime/coalesce.ts";
 
 export const Label = {
   cluster: "flotilla.cluster",
@@ -90,17 +91,26 @@ export class DockerEngine implements Engine {
   private readonly sandboxImage: string;
   /** Bounds concurrent create + start calls (the pod workers alone would send up to 16 at once). */
   readonly starts: Semaphore;
+  /**
+   * The node's containers and sandboxes in one list call, shared by the pod workers that ask at the
+   * same time (each still gets a listing sent after it asked): a burst of syncs costs the engine a
+   * few list calls instead of two per sync.
+   */
+  private readonly listing: Coalesced<Docker.ContainerInfo[]>;
 
   constructor(private readonly o: DockerOptions) {
     this.docker = new Docker(o.socketPath ? { socketPath: o.socketPath } : {});
     this.sandboxImage = o.sandboxImage ?? BUSYBOX_IMAGE;
     this.starts = new Semaphore(o.startConcurrency ?? DEFAULT_DOCKER_START_CONCURRENCY);
+    this.listing = new Coalesced(() => this.docker.listContainers({ all: true, filters: this.filters() }));
   }
 
-  private filters(role?: "sandbox" | "container"): string {
-    const label = [`${Label.cluster}=${this.o.cluster}`, `${Label.node}=${this.o.nodeName}`];
-    if (role) label.push(`${Label.role}=${role}`);
-    return JSON.stringify({ label });
+  private async listRole(role: "sandbox" | "container"): Promise<Docker.ContainerInfo[]> {
+    return (await this.listing.get()).filter((c) => c.Labels?.[Label.role] === role);
+  }
+
+  private filters(): string {
+    return JSON.stringify({ label: [`${Label.cluster}=${this.o.cluster}`, `${Label.node}=${this.o.nodeName}`] });
   }
 
   /** The bridge gateway (see docker-bridge.ts); learnt from the first sandbox when init() could not tell. */
@@ -162,7 +172,7 @@ export class DockerEngine implements Engine {
   }
 
   async listSandboxes(): Promise<SandboxInfo[]> {
-    const list = await this.docker.listContainers({ all: true, filters: this.filters("sandbox") });
+    const list = await this.listRole("sandbox");
     const out: SandboxInfo[] = [];
     for (const c of list) {
       if (c.State === "exited" || c.State === "dead") {
@@ -213,7 +223,7 @@ export class DockerEngine implements Engine {
    * sync costs one list call, not one inspect per container of the node.
    */
   async listContainers(): Promise<EngineContainer[]> {
-    const list = await this.docker.listContainers({ all: true, filters: this.filters("container") });
+    const list = await this.listRole("container");
     const live = new Set(list.map((c) => c.Id));
     for (const id of this.views.keys()) if (!live.has(id)) this.views.delete(id);
     const views = await Promise.all(
