@@ -2,7 +2,7 @@
 import { expect } from "chai";
 import Docker from "dockerode";
 import { DockerEngine, Label } from "../../actors/kubelet/engines/docker.ts";
-import { ensureBusyboxImage } from "../harness/images.ts";
+import { ensureBusyboxImage, BUSYBOX_IMAGE } from "../harness/images.ts";
 import { requireDocker } from "../harness/optional.ts";
 
 describe("docker engine: container starts", function () {
@@ -62,5 +62,28 @@ describe("docker engine: container starts", function () {
     const made = await engine.ensureSandbox({ uid: `${cluster}-uid-late`, namespace: "default", name: "late" }, { hostname: "late" });
     await pending;
     expect((await engine.listSandboxes()).map((s) => s.id)).to.include(made.id);
+  });
+
+  it("knows a container it started without inspecting it again at the next listing", async () => {
+    engine ??= new DockerEngine({ cluster, nodeName: "n1" });
+    await engine.init();
+    const sandbox = await engine.ensureSandbox({ uid: `${cluster}-uid-app`, namespace: "default", name: "app" }, { hostname: "app" });
+    const started = await engine.startContainer(sandbox, { name: "c", image: BUSYBOX_IMAGE, command: ["sleep", "3600"], env: {}, ports: [], imagePullPolicy: "IfNotPresent", init: false, attempt: 0 }, "");
+    let inspects = 0;
+    const d = engine.docker as unknown as { getContainer(id: string): Docker.Container };
+    const get = d.getContainer.bind(d);
+    d.getContainer = (id) => {
+      const c = get(id);
+      const inspect = c.inspect.bind(c) as () => Promise<Docker.ContainerInspectInfo>;
+      (c as { inspect: () => Promise<Docker.ContainerInspectInfo> }).inspect = () => {
+        inspects++;
+        return inspect();
+      };
+      return c;
+    };
+    const listed = (await engine.listContainers()).find((c) => c.id === started.id);
+    expect(listed?.state).to.equal("running");
+    expect(listed?.pod.name).to.equal("app");
+    expect(inspects).to.equal(0);
   });
 });

@@ -302,7 +302,10 @@ export class DockerEngine implements Engine {
 
   async startContainer(sandbox: SandboxInfo, cfg: ContainerConfig, _imageID: string): Promise<EngineContainer> {
     const c = await this.starts.run(() => this.createAndStart(sandbox, cfg));
-    return this.view(await c.inspect());
+    // Cached like listContainers' views: the next sync's listing need not inspect it again.
+    const v = this.view(await c.inspect());
+    this.views.set(v.id, v);
+    return v;
   }
 
   private async createAndStart(sandbox: SandboxInfo, cfg: ContainerConfig): Promise<Docker.Container> {
