@@ -58,11 +58,19 @@ export async function swarmInit(d: PrivateDockerd): Promise<void> {
   await docker(d.host, ["swarm", "init", "--advertise-addr", "127.0.0.1", "--default-addr-pool", SWARM_ADDRESSES.swarmPool]);
 }
 
-/** Host iptables rules that mention one of the private engine's ranges (there should be none). */
+/** Names only a Swarm engine gives its bridge and chains (the host's engine is not in Swarm mode). */
+const SWARM_NAMES = ["docker_gwbridge", "DOCKER-INGRESS"];
+
+/** The lines of an `iptables-save` that mention one of `ranges` (by their first two octets) or a Swarm-only name (pure). */
+export function rulesMentioning(iptablesSave: string, ranges: readonly string[]): string[] {
+  const needles = [...ranges.map((r) => r.split(".").slice(0, 2).join(".") + "."), ...SWARM_NAMES];
+  return iptablesSave.split("\n").filter((l) => needles.some((n) => l.includes(n)));
+}
+
+/** Host iptables rules that mention the private engine's ranges or Swarm's own chains (there should be none). */
 export async function hostRulesFor(ranges: readonly string[] = Object.values(SWARM_ADDRESSES)): Promise<string[]> {
-  const prefixes = ranges.map((r) => r.split(".").slice(0, 2).join(".") + ".");
   const { stdout } = await run("iptables-save", [], { maxBuffer: 16 * 1024 * 1024 });
-  return stdout.split("\n").filter((l) => prefixes.some((p) => l.includes(p)));
+  return rulesMentioning(stdout, ranges);
 }
 
 /** Pids of processes whose command line names `dir` (the engine's containerd shims), and their children. */
