@@ -103,8 +103,9 @@ export const SUITE: BenchDef[] = [
   },
   {
     name: "docker-peer",
-    estimate: { quick: 20, full: 75 },
-    limit: { quick: 150, full: 300 },
+    // Three private Swarm engines and five concurrency levels besides the Deployment.
+    estimate: { quick: 40, full: 180 },
+    limit: { quick: 240, full: 600 },
     async run(m, progress) {
       const { benchDockerPeer } = await import("./docker-peer.ts");
       return F.dockerPeerFigures(await benchDockerPeer({ replicas: quick(m) ? 5 : 50, onProgress: progress }));

@@ -57,6 +57,11 @@ export interface KubeletOptions {
   startLatencyMs?: number;
   hostIP?: string;
   dockerSocket?: string;
+  /**
+   * Docker engine: how many sandboxes and containers are created and started at once (default
+   * DEFAULT_DOCKER_START_CONCURRENCY, the level at which the engine was measured fastest; 0: no limit).
+   */
+  dockerStartConcurrency?: number;
   /** The CRI runtime's unix socket, for engine "cri" (a containerd with its CRI plugin). */
   criSocket?: string;
   /**
@@ -97,7 +102,7 @@ export async function startKubelet(ctx: ActorContext, opts: KubeletOptions): Pro
   const { nodeName } = opts;
   const log = ctx.log.child({ node: nodeName });
   const net = await nodeNetwork(ctx, { ...opts, network: opts.network }, log);
-  const engine = createEngine({ engine: opts.engine, cluster: ctx.cluster, nodeName, dataDir: opts.dataDir, startLatencyMs: opts.startLatencyMs, dockerSocket: opts.dockerSocket, criSocket: opts.criSocket, log, network: net.pods, dockerNetwork: net.docker });
+  const engine = createEngine({ engine: opts.engine, cluster: ctx.cluster, nodeName, dataDir: opts.dataDir, startLatencyMs: opts.startLatencyMs, dockerSocket: opts.dockerSocket, dockerStartConcurrency: opts.dockerStartConcurrency, criSocket: opts.criSocket, log, network: net.pods, dockerNetwork: net.docker });
   await engine.init();
   if (engine.name === "docker" && !net.docker && !engine.nodeAddressForPods) log.warn("the Docker bridge address is unknown: pods reach Services only once a sandbox reports its gateway");
   const leaseSeconds = opts.leaseDurationSeconds ?? 10;

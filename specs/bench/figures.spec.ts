@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { storeFigures, dockerPeerFigures, scaleMemoryFigures, failoverFigures, schedulerFigures, schedulerGate, dnsFigures } from "../../bench/figures.ts";
+import { storeFigures, dockerPeerFigures, bestConcurrency, scaleMemoryFigures, failoverFigures, schedulerFigures, schedulerGate, dnsFigures } from "../../bench/figures.ts";
 import { verdict, ratioOf } from "../../bench/report/format.ts";
 import type { SchedulerRuns } from "../../bench/scheduler.ts";
 
@@ -40,16 +40,38 @@ describe("bench figures", () => {
     expect(etcd.value).to.equal(undefined);
     expect(etcd.note).to.equal("no etcd binary");
   });
-  it("compares the Deployment with Swarm and with 1.2× the engine's own docker run time", () => {
-    const [swarm, engine] = dockerPeerFigures({ replicas: 50, flotillaS: 20, dockerRunS: 10, swarmS: 25 });
-    expect(verdict(swarm!)).to.equal("met");
-    expect(engine!.goal!.value).to.equal(12);
-    expect(ratioOf(engine!)).to.equal(2);
+  it("compares the Deployment with the like-for-like Swarm (tasks on a bridge) and with 1.2× the engine's own docker run time", () => {
+    const figs = dockerPeerFigures({ replicas: 50, flotillaS: 20, dockerRunS: 10, swarm: [{ shape: "none", seconds: 4 }, { shape: "bridge", seconds: 25 }, { shape: "overlay", seconds: 30 }], hostRules: [] });
+    const swarm = figs.find((f) => f.id === "peer.vs-swarm")!;
+    expect(swarm.anchor!.value).to.equal(25);
+    expect(swarm.anchor!.label).to.contain("like for like");
+    expect(verdict(swarm)).to.equal("met");
+    expect(swarm.note).to.contain("host's iptables mention none");
+    const engine = figs.find((f) => f.id === "peer.vs-engine")!;
+    expect(engine.goal!.value).to.equal(12);
+    expect(ratioOf(engine)).to.equal(2);
   });
-  it("leaves the Swarm figure unmeasured with its note when the private dockerd could not start", () => {
-    const [swarm] = dockerPeerFigures({ replicas: 50, flotillaS: 20, dockerRunS: 10, swarmNote: "Swarm skipped: no unshare" });
-    expect(swarm!.value).to.equal(undefined);
-    expect(swarm!.note).to.equal("Swarm skipped: no unshare");
+  it("shows Swarm without networking and on an overlay beside it, without a goal", () => {
+    const figs = dockerPeerFigures({ replicas: 50, flotillaS: 20, dockerRunS: 10, swarm: [{ shape: "none", seconds: 4 }, { shape: "bridge", seconds: 25 }, { shape: "overlay", seconds: 30 }] });
+    const none = figs.find((f) => f.id === "peer.vs-swarm-none")!;
+    expect(none.anchor!.value).to.equal(4);
+    expect(none.goal).to.equal(undefined);
+    expect(figs.find((f) => f.id === "peer.vs-swarm-overlay")!.anchor!.value).to.equal(30);
+  });
+  it("leaves a Swarm figure unmeasured with its note when that Swarm could not run", () => {
+    const figs = dockerPeerFigures({ replicas: 50, flotillaS: 20, dockerRunS: 10, swarm: [{ shape: "bridge", note: "Swarm (bridge) skipped: no unshare" }] });
+    const swarm = figs.find((f) => f.id === "peer.vs-swarm")!;
+    expect(swarm.value).to.equal(undefined);
+    expect(swarm.note).to.equal("Swarm (bridge) skipped: no unshare");
+    expect(figs.find((f) => f.id === "peer.vs-swarm-overlay")!.value).to.equal(undefined);
+  });
+  it("reports the engine's create + start time at each parallelism and marks the best one", () => {
+    const figs = dockerPeerFigures({ replicas: 50, flotillaS: 20, dockerRunS: 10, swarm: [], concurrencyN: 32, concurrency: [{ parallel: 1, seconds: 8 }, { parallel: 4, seconds: 4 }, { parallel: 16, seconds: 5 }] });
+    const rows = figs.filter((f) => f.id.startsWith("peer.engine."));
+    expect(rows.map((f) => f.id)).to.deep.equal(["peer.engine.p1", "peer.engine.p4", "peer.engine.p16"]);
+    expect(rows[1]!.note).to.contain("best measured");
+    expect(rows[0]!.note).to.not.contain("best");
+    expect(bestConcurrency([{ parallel: 8, seconds: 3 }, { parallel: 4, seconds: 3 }])!.parallel).to.equal(4);
   });
   it("labels an extrapolated memory figure as such", () => {
     const [f] = scaleMemoryFigures({ nodes: 5000, podsTarget: 150000, podsRunning: 50000, seconds: 240, baseMb: 400, measuredMb: 1400, totalMb: 3400, extrapolated: true, nodesProcessMb: 900, peaks: {}, parts: {} });

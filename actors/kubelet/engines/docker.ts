@@ -19,6 +19,8 @@ import { ensureBusyboxImageSync, BUSYBOX_IMAGE } from "./busybox-image.ts";
 import { discoverBridgeAddress, bridgeGatewayOf } from "./docker-bridge.ts";
 import type { StreamSession, SessionOptions } from "./types.ts";
 import { dockerExecSession, dockerAttachSession } from "./docker-sessions.ts";
+import { Semaphore } from "../../../runtime/semaphore.ts";
+import { Coalesced } from "../../../runtime/coalesce.ts";
 
 export const Label = {
   cluster: "flotilla.cluster",
@@ -39,7 +41,18 @@ export interface DockerOptions {
   sandboxImage?: string;
   /** Pod networking: sandboxes join the node's bridge network (its podCIDR) and get the pod's resolv.conf. */
   network?: DockerPodNetwork;
+  /**
+   * How many sandboxes and containers are created and started at once (default
+   * DEFAULT_DOCKER_START_CONCURRENCY, the engine's best measured level; 0: no limit beyond the pod workers').
+   */
+  startConcurrency?: number;
 }
+
+/**
+ * The parallelism at which this machine's dockerd created and started busybox containers fastest
+ * (bench/docker-peer.ts `engineConcurrency`; bench/measured/docker-peer-2026-12-01-concurrency.md).
+ */
+export const DEFAULT_DOCKER_START_CONCURRENCY = 16;
 
 type Inspect = Docker.ContainerInspectInfo;
 
@@ -76,16 +89,28 @@ export class DockerEngine implements Engine {
   private events?: NodeJS.ReadableStream;
   private closed = false;
   private readonly sandboxImage: string;
+  /** Bounds concurrent create + start calls (the pod workers alone would send up to 16 at once). */
+  readonly starts: Semaphore;
+  /**
+   * The node's containers and sandboxes in one list call, shared by the pod workers that ask at the
+   * same time (each still gets a listing sent after it asked): a burst of syncs costs the engine a
+   * few list calls instead of two per sync.
+   */
+  private readonly listing: Coalesced<Docker.ContainerInfo[]>;
 
   constructor(private readonly o: DockerOptions) {
     this.docker = new Docker(o.socketPath ? { socketPath: o.socketPath } : {});
     this.sandboxImage = o.sandboxImage ?? BUSYBOX_IMAGE;
+    this.starts = new Semaphore(o.startConcurrency ?? DEFAULT_DOCKER_START_CONCURRENCY);
+    this.listing = new Coalesced(() => this.docker.listContainers({ all: true, filters: this.filters() }));
   }
 
-  private filters(role?: "sandbox" | "container"): string {
-    const label = [`${Label.cluster}=${this.o.cluster}`, `${Label.node}=${this.o.nodeName}`];
-    if (role) label.push(`${Label.role}=${role}`);
-    return JSON.stringify({ label });
+  private async listRole(role: "sandbox" | "container"): Promise<Docker.ContainerInfo[]> {
+    return (await this.listing.get()).filter((c) => c.Labels?.[Label.role] === role);
+  }
+
+  private filters(): string {
+    return JSON.stringify({ label: [`${Label.cluster}=${this.o.cluster}`, `${Label.node}=${this.o.nodeName}`] });
   }
 
   /** The bridge gateway (see docker-bridge.ts); learnt from the first sandbox when init() could not tell. */
@@ -147,7 +172,7 @@ export class DockerEngine implements Engine {
   }
 
   async listSandboxes(): Promise<SandboxInfo[]> {
-    const list = await this.docker.listContainers({ all: true, filters: this.filters("sandbox") });
+    const list = await this.listRole("sandbox");
     const out: SandboxInfo[] = [];
     for (const c of list) {
       if (c.State === "exited" || c.State === "dead") {
@@ -198,7 +223,7 @@ export class DockerEngine implements Engine {
    * sync costs one list call, not one inspect per container of the node.
    */
   async listContainers(): Promise<EngineContainer[]> {
-    const list = await this.docker.listContainers({ all: true, filters: this.filters("container") });
+    const list = await this.listRole("container");
     const live = new Set(list.map((c) => c.Id));
     for (const id of this.views.keys()) if (!live.has(id)) this.views.delete(id);
     const views = await Promise.all(
@@ -235,17 +260,19 @@ export class DockerEngine implements Engine {
     const existing = (await this.listSandboxes()).find((s) => s.pod.uid === pod.uid);
     if (existing) return existing;
     const podNetwork = this.o.network && !opts.hostNetwork ? this.o.network.need() : undefined;
-    const c = await this.docker.createContainer({
-      name: `${this.baseName(pod)}_POD_${pod.uid.slice(0, 8)}_${Date.now().toString(36)}`,
-      Image: this.sandboxImage,
-      Cmd: ["sleep", "2147483647"],
-      // hostNetwork: the sandbox (and so every container of the pod) shares the node's network and hostname.
-      Hostname: opts.hostNetwork ? undefined : opts.hostname.slice(0, 63),
-      Labels: this.labels(pod, "sandbox", { [Label.container]: "POD" }),
-      HostConfig: { Init: true, IpcMode: "shareable", NetworkMode: opts.hostNetwork ? "host" : (podNetwork ?? "bridge") },
+    const i = await this.starts.run(async () => {
+      const c = await this.docker.createContainer({
+        name: `${this.baseName(pod)}_POD_${pod.uid.slice(0, 8)}_${Date.now().toString(36)}`,
+        Image: this.sandboxImage,
+        Cmd: ["sleep", "2147483647"],
+        // hostNetwork: the sandbox (and so every container of the pod) shares the node's network and hostname.
+        Hostname: opts.hostNetwork ? undefined : opts.hostname.slice(0, 63),
+        Labels: this.labels(pod, "sandbox", { [Label.container]: "POD" }),
+        HostConfig: { Init: true, IpcMode: "shareable", NetworkMode: opts.hostNetwork ? "host" : (podNetwork ?? "bridge") },
+      });
+      await c.start().catch(ignore(304));
+      return c.inspect();
     });
-    await c.start().catch(ignore(304));
-    const i = await c.inspect();
     // The pod's containers share the sandbox's resolv.conf (NetworkMode container:<sandbox>), so
     // rewriting that one file gives them all the pod's DNS settings, as the kubelet's dockershim did.
     if (podNetwork && opts.resolvConf !== undefined && i.ResolvConfPath) await writeFile(i.ResolvConfPath, opts.resolvConf);
@@ -274,6 +301,14 @@ export class DockerEngine implements Engine {
   }
 
   async startContainer(sandbox: SandboxInfo, cfg: ContainerConfig, _imageID: string): Promise<EngineContainer> {
+    const c = await this.starts.run(() => this.createAndStart(sandbox, cfg));
+    // Cached like listContainers' views: the next sync's listing need not inspect it again.
+    const v = this.view(await c.inspect());
+    this.views.set(v.id, v);
+    return v;
+  }
+
+  private async createAndStart(sandbox: SandboxInfo, cfg: ContainerConfig): Promise<Docker.Container> {
     let c: Docker.Container;
     try {
       c = await this.docker.createContainer({
@@ -308,7 +343,7 @@ export class DockerEngine implements Engine {
         throw new StartError(((e as { json?: { message?: string } }).json?.message ?? (e as Error).message).trim());
       }
     }
-    return this.view(await c.inspect());
+    return c;
   }
 
   async stopContainer(id: string, graceSeconds: number): Promise<void> {

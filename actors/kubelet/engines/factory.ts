@@ -17,6 +17,8 @@ export interface EngineOptions {
   nodeIndex?: number;
   dockerSocket?: string;
   sandboxImage?: string;
+  /** Docker engine: sandboxes and containers created and started at once (default: the engine's best measured level). */
+  dockerStartConcurrency?: number;
   /** The CRI runtime's socket (engine "cri"). */
   criSocket?: string;
   log?: Logger;
@@ -33,7 +35,7 @@ export function createEngine(o: EngineOptions): Engine {
     case "process":
       return new ProcessEngine({ dataDir: o.dataDir, cluster: o.cluster, nodeName: o.nodeName, log: o.log, network: o.network });
     case "docker":
-      return new DockerEngine({ cluster: o.cluster, nodeName: o.nodeName, socketPath: o.dockerSocket, sandboxImage: o.sandboxImage, network: o.dockerNetwork });
+      return new DockerEngine({ cluster: o.cluster, nodeName: o.nodeName, socketPath: o.dockerSocket, sandboxImage: o.sandboxImage, network: o.dockerNetwork, startConcurrency: o.dockerStartConcurrency });
     case "cri":
       if (!o.criSocket) throw new Error("the cri engine needs a CRI socket (criSocket / --cri-socket)");
       return new CriEngine({ cluster: o.cluster, nodeName: o.nodeName, socketPath: o.criSocket, dataDir: o.dataDir, log: o.log });
