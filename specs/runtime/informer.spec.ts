@@ -4,39 +4,15 @@
  */
 import { expect } from "chai";
 import type { NatsConnection } from "@nats-io/transport-node";
-import type { KvChange, WatchHandle, WatchOptions } from "../../bus/kv.ts";
+import type { KvChange } from "../../bus/kv.ts";
 import type { ConfigMap, KubeObject } from "../../bus/resources.ts";
 import { keyOf } from "../../bus/kv.ts";
 import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
 import { Informer } from "../../runtime/informer.ts";
 import { waitFor } from "../harness/cluster.ts";
 import { quietLog } from "../harness/quiet-log.ts";
+import { scriptedWatch } from "../harness/scripted-watch.ts";
 
-interface Opened {
-  opts: WatchOptions;
-  synced(revision: number): void;
-  stopped: boolean;
-}
-
-function scriptedWatch() {
-  const opened: Opened[] = [];
-  const asked: (number | undefined)[] = [];
-  let refuseNext: FlotillaError | undefined;
-  const watch = async (_nc: NatsConnection, _bucket: string, opts: WatchOptions): Promise<WatchHandle> => {
-    asked.push(opts.afterRevision);
-    if (refuseNext) {
-      const e = refuseNext;
-      refuseNext = undefined;
-      throw e;
-    }
-    let resolve!: (rev: number) => void;
-    const synced = new Promise<number>((r) => (resolve = r));
-    const o: Opened = { opts, synced: resolve, stopped: false };
-    opened.push(o);
-    return { synced, stop: () => void (o.stopped = true) };
-  };
-  return { watch, opened, asked, refuseNextWith: (e: FlotillaError) => void (refuseNext = e) };
-}
 
 const cm = (name: string, revision: number, data: Record<string, string> = {}): ConfigMap => ({
   apiVersion: "v1",

@@ -5,7 +5,7 @@
  */
 import { expect } from "chai";
 import type { NatsConnection } from "@nats-io/transport-node";
-import type { KvChange, WatchHandle, WatchOptions } from "../../bus/kv.ts";
+import type { KvChange } from "../../bus/kv.ts";
 import type { ConfigMap } from "../../bus/resources.ts";
 import type { SharedWatches } from "../../runtime/shared-watch.ts";
 import { keyOf } from "../../bus/kv.ts";
@@ -15,44 +15,7 @@ import { createSharedWatches } from "../../runtime/shared-watch.ts";
 import { currentActor, runInActorScope } from "../../runtime/containment.ts";
 import { waitFor } from "../harness/cluster.ts";
 import { quietLog } from "../harness/quiet-log.ts";
-
-interface Opened {
-  bucket: string;
-  filter: string;
-  opts: WatchOptions;
-  synced(revision: number): void;
-  stopped: boolean;
-}
-
-function scriptedWatch() {
-  const opened: Opened[] = [];
-  const asked: (number | undefined)[] = [];
-  let refuseNext: FlotillaError | undefined;
-  const watch = async (_nc: NatsConnection, bucket: string, opts: WatchOptions): Promise<WatchHandle> => {
-    asked.push(opts.afterRevision);
-    if (refuseNext) {
-      const e = refuseNext;
-      refuseNext = undefined;
-      throw e;
-    }
-    let resolve!: (rev: number) => void;
-    const synced = new Promise<number>((r) => (resolve = r));
-    const o: Opened = {
-      bucket,
-      filter: opts.filter,
-      opts,
-      synced: (rev) => {
-        opts.onSynced?.(rev);
-        resolve(rev);
-      },
-      stopped: false,
-    };
-    opened.push(o);
-    return { synced, stop: () => void (o.stopped = true) };
-  };
-  const live = () => opened.filter((o) => !o.stopped);
-  return { watch, opened, asked, live, refuseNextWith: (e: FlotillaError) => void (refuseNext = e) };
-}
+import { scriptedWatch } from "../harness/scripted-watch.ts";
 
 const cm = (name: string, revision: number, namespace = "default"): ConfigMap => ({
   apiVersion: "v1",
