@@ -17,6 +17,8 @@ import { Informer } from "../../runtime/informer.ts";
 import { on, referenceTo, startController } from "../../runtime/controller.ts";
 import { DEFAULT_POD_CIDRS, reconcile } from "./pod-cidrs.ts";
 
+const BY_POD_CIDR = "podCIDR";
+
 export interface NodeIpamOptions {
   clusterCIDR?: string;
   nodeMaskSize?: number;
@@ -24,7 +26,7 @@ export interface NodeIpamOptions {
 
 export async function startNodeIpam(ctx: ActorContext, opts: NodeIpamOptions = {}): Promise<Actor> {
   const options: PodCIDROptions = { clusterCIDR: opts.clusterCIDR ?? DEFAULT_POD_CIDRS.clusterCIDR, nodeMaskSize: opts.nodeMaskSize ?? DEFAULT_POD_CIDRS.nodeMaskSize };
-  const nodes = new Informer<Node>(ctx.nc, ctx.cluster, { resource: "nodes", log: ctx.log });
+  const nodes = new Informer<Node>(ctx.nc, ctx.cluster, { resource: "nodes", indexers: { [BY_POD_CIDR]: (n) => (n.spec?.podCIDR ? [n.spec.podCIDR] : []) }, log: ctx.log });
   /** node → the block written for it, until the cache shows it. */
   const written = new Map<string, string>();
   const withWritten = (): Node[] =>
@@ -38,7 +40,7 @@ export async function startNodeIpam(ctx: ActorContext, opts: NodeIpamOptions = {
     component: "node-ipam-controller",
     informers: [nodes],
     watches: [on(nodes, { add: name, update: (_o, n) => name(n), delete: () => nodes.list().filter((n) => !n.spec?.podCIDR).map(name) })],
-    view: (key) => ({ node: nodes.get(undefined, key), nodes: withWritten(), options }),
+    view: (key) => ({ node: nodes.get(undefined, key), nodes: withWritten, holdersOf: (c) => nodes.byIndex(BY_POD_CIDR, c).map(name) as string[], options }),
     objectOf: (v) => v.node,
     reconcile: (key, v) => reconcile(key, v),
     concurrency: 1,

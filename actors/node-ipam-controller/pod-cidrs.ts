@@ -10,7 +10,7 @@
  *   // { assign: [{ node: "n2", podCIDR: "10.244.1.0/24" }], conflicts: [], exhausted: [] }
  */
 import type { Node } from "../../bus/resources.ts";
-import { parseCidr, subnet, inCidr } from "../../bus/cidr.ts";
+import { parseCidr, formatCidr, inCidr } from "../../bus/cidr.ts";
 
 export interface PodCIDROptions {
   clusterCIDR: string;
@@ -32,7 +32,9 @@ export function planPodCIDRs(nodes: readonly Node[], o: PodCIDROptions = DEFAULT
     const c = n.spec?.podCIDR;
     if (c) holders.set(c, [...(holders.get(c) ?? []), n.metadata.name!]);
   }
-  const blocks = parseCidr(o.clusterCIDR).size / 2 ** (32 - o.nodeMaskSize);
+  const range = parseCidr(o.clusterCIDR);
+  const size = 2 ** (32 - o.nodeMaskSize);
+  const blocks = o.nodeMaskSize < range.prefix ? 0 : range.size / size;
   const plan: PodCIDRPlan = { assign: [], exhausted: [], conflicts: [] };
   for (const [podCIDR, names] of holders) if (names.length > 1) plan.conflicts.push({ podCIDR, nodes: names.sort() });
   let next = 0;
@@ -40,7 +42,7 @@ export function planPodCIDRs(nodes: readonly Node[], o: PodCIDROptions = DEFAULT
   for (const n of waiting) {
     let found: string | undefined;
     while (next < blocks && !found) {
-      const c = subnet(o.clusterCIDR, o.nodeMaskSize, next++)!;
+      const c = formatCidr({ base: range.base + next++ * size, size, prefix: o.nodeMaskSize });
       if (!holders.has(c)) found = c;
     }
     if (!found) {
@@ -62,15 +64,27 @@ export type IpamCommand = { type: "node.pod-cidr"; node: Node; podCIDR: string }
 export interface IpamView {
   node: Node | undefined;
   /** Every node, with the blocks this controller handed out but has not yet seen come back. */
-  nodes: readonly Node[];
+  nodes(): readonly Node[];
+  /** The names of the nodes holding a block. */
+  holdersOf(podCIDR: string): readonly string[];
   options: PodCIDROptions;
 }
 
-/** One node key: give it the block the plan assigns it; report a block it shares or a full range. */
+/**
+ * One node key: give it the block the plan assigns it; report a block it shares or a full range.
+ * A node that holds a block (every node's heartbeat brings it here) costs one index lookup: only a
+ * node without one is planned against every node.
+ */
 export function reconcile(_key: string, v: IpamView): { commands: IpamCommand[] } {
   const node = v.node;
   if (!node || node.metadata.deletionTimestamp) return { commands: [] };
-  const plan = planPodCIDRs(v.nodes, v.options);
+  const held = node.spec?.podCIDR;
+  if (held) {
+    const holders = v.holdersOf(held);
+    if (holders.length <= 1) return { commands: [] };
+    return { commands: [{ type: "node.pod-cidr-conflict", node, message: `pod CIDR ${held} is held by nodes ${[...holders].sort().join(", ")}` }] };
+  }
+  const plan = planPodCIDRs(v.nodes(), v.options);
   const mine = plan.assign.find((a) => a.node === node.metadata.name);
   if (mine) return { commands: [{ type: "node.pod-cidr", node, podCIDR: mine.podCIDR }] };
   if (plan.exhausted.includes(node.metadata.name!)) {

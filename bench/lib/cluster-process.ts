@@ -34,7 +34,9 @@ export interface UpProcess {
 
 export async function spawnUp(o: { nodes: number; engine: "docker" | "process" | "simulated"; timeoutMs?: number; maxSockets?: number }): Promise<UpProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), "flotilla-bench-up-"));
-  const child = spawn(process.execPath, [BIN, "up", "--data-dir", dataDir, "--port", "0", "--nodes", String(o.nodes), "--engine", o.engine], {
+  // BENCH_CPU_PROF=<dir>: the cluster process writes a V8 CPU profile there when it exits (bench/profile.ts).
+  const profile = process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const child = spawn(process.execPath, [...profile, BIN, "up", "--data-dir", dataDir, "--port", "0", "--nodes", String(o.nodes), "--engine", o.engine], {
     stdio: ["ignore", "ignore", process.env.FLOTILLA_BENCH_VERBOSE ? "inherit" : "ignore"],
     env: { ...process.env, FLOTILLA_LOG: process.env.FLOTILLA_LOG ?? "error" },
   });
