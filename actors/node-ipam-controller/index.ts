@@ -27,29 +27,34 @@ export interface NodeIpamOptions {
 export async function startNodeIpam(ctx: ActorContext, opts: NodeIpamOptions = {}): Promise<Actor> {
   const options: PodCIDROptions = { clusterCIDR: opts.clusterCIDR ?? DEFAULT_POD_CIDRS.clusterCIDR, nodeMaskSize: opts.nodeMaskSize ?? DEFAULT_POD_CIDRS.nodeMaskSize };
   const nodes = new Informer<Node>(ctx.nc, ctx.cluster, { resource: "nodes", indexers: { [BY_POD_CIDR]: (n) => (n.spec?.podCIDR ? [n.spec.podCIDR] : []) }, log: ctx.log });
-  /** node → the block written for it, until the cache shows it. */
+  /** block → the node it was written for, until the cache shows that node holding it (or the node is gone). */
   const written = new Map<string, string>();
-  const withWritten = (): Node[] =>
-    nodes.list().map((n) => {
-      const w = written.get(n.metadata.name!);
-      if (w && n.spec?.podCIDR === w) written.delete(n.metadata.name!);
-      return w && !n.spec?.podCIDR ? { ...n, spec: { ...n.spec, podCIDR: w } } : n;
-    });
+  const holdersOf = (c: string) => nodes.byIndex(BY_POD_CIDR, c).map((n) => n.metadata.name!);
+  const taken = (c: string): boolean => {
+    if (holdersOf(c).length > 0) return true;
+    const w = written.get(c);
+    if (w === undefined) return false;
+    const n = nodes.get(undefined, w);
+    if (n && !n.spec?.podCIDR) return true;
+    written.delete(c);
+    return false;
+  };
   const name = (n: Node) => n.metadata.name;
   return startController<IpamView, IpamCommand>(ctx, {
     component: "node-ipam-controller",
     informers: [nodes],
     watches: [on(nodes, { add: name, update: (_o, n) => name(n), delete: () => nodes.list().filter((n) => !n.spec?.podCIDR).map(name) })],
-    view: (key) => ({ node: nodes.get(undefined, key), nodes: withWritten, holdersOf: (c) => nodes.byIndex(BY_POD_CIDR, c).map(name) as string[], options }),
+    view: (key) => ({ node: nodes.get(undefined, key), taken, holdersOf, options }),
     objectOf: (v) => v.node,
     reconcile: (key, v) => reconcile(key, v),
     concurrency: 1,
     execute: (c, pass) =>
       match(c)
         .with({ type: "node.pod-cidr" }, async (c) => {
-          const spec = { ...c.node.spec, podCIDR: c.podCIDR, podCIDRs: [c.podCIDR] };
-          await ctx.store.update("nodes", { ...c.node, spec });
-          written.set(c.node.metadata.name!, c.podCIDR);
+          // A merge patch of the spec alone, as Kubernetes' allocator sends: the node's own status
+          // writes (every heartbeat) do not make it conflict.
+          await ctx.store.patch("nodes", undefined, c.node.metadata.name!, "merge", { spec: { podCIDR: c.podCIDR, podCIDRs: [c.podCIDR] } });
+          written.set(c.podCIDR, c.node.metadata.name!);
           ctx.log.info("assigned a pod CIDR", { node: c.node.metadata.name, podCIDR: c.podCIDR });
         })
         .with({ type: "node.pod-cidr-conflict" }, async (c) => pass.events.record(referenceTo(c.node), "Warning", "CIDRNotAvailable", c.message))
