@@ -5,6 +5,21 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { WatchHandle, WatchOptions } from "../../bus/kv.ts";
 import type { FlotillaError } from "../../bus/errors.ts";
+import type { ConfigMap } from "../../bus/resources.ts";
+import { Informer } from "../../runtime/informer.ts";
+import { quietLog } from "./quiet-log.ts";
+
+/** A ConfigMap informer on `watch` that records what its handlers saw (`add a@3`, `update a@4`, `delete a`). */
+export function recordingInformer(watch: (nc: NatsConnection, bucket: string, opts: WatchOptions) => Promise<WatchHandle>, namespace?: string) {
+  const inf = new Informer<ConfigMap>({} as NatsConnection, "test", { resource: "configmaps", namespace, watch, log: quietLog });
+  const seen: string[] = [];
+  inf.addHandlers({
+    add: (o) => void seen.push(`add ${o.metadata.name}@${o.metadata.resourceVersion}`),
+    update: (_old, o) => void seen.push(`update ${o.metadata.name}@${o.metadata.resourceVersion}`),
+    delete: (o) => void seen.push(`delete ${o.metadata.name}`),
+  });
+  return { inf, seen };
+}
 
 export interface Opened {
   bucket: string;

@@ -11,7 +11,7 @@ import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
 import { Informer } from "../../runtime/informer.ts";
 import { waitFor } from "../harness/cluster.ts";
 import { quietLog } from "../harness/quiet-log.ts";
-import { scriptedWatch } from "../harness/scripted-watch.ts";
+import { recordingInformer, scriptedWatch } from "../harness/scripted-watch.ts";
 
 
 const cm = (name: string, revision: number, data: Record<string, string> = {}): ConfigMap => ({
@@ -29,16 +29,7 @@ const put = (name: string, revision: number, initial: boolean, data: Record<stri
 });
 const del = (name: string, revision: number): KvChange => ({ op: "delete", key: keyOf("configmaps", "default", name), revision, initial: false });
 
-function informerWith(s: ReturnType<typeof scriptedWatch>) {
-  const inf = new Informer<ConfigMap>({} as NatsConnection, "test", { resource: "configmaps", watch: s.watch, log: quietLog });
-  const seen: string[] = [];
-  inf.addHandlers({
-    add: (o) => void seen.push(`add ${o.metadata.name}@${o.metadata.resourceVersion}`),
-    update: (_old, o) => void seen.push(`update ${o.metadata.name}@${o.metadata.resourceVersion}`),
-    delete: (o) => void seen.push(`delete ${o.metadata.name}`),
-  });
-  return { inf, seen };
-}
+const informerWith = (s: ReturnType<typeof scriptedWatch>) => recordingInformer(s.watch);
 
 /** Starts the informer on a snapshot of `objects` (name → revision), synced at `revision`. */
 async function started(s: ReturnType<typeof scriptedWatch>, inf: Informer<ConfigMap>, objects: [string, number][], revision: number) {

@@ -15,7 +15,7 @@ import { createSharedWatches } from "../../runtime/shared-watch.ts";
 import { currentActor, runInActorScope } from "../../runtime/containment.ts";
 import { waitFor } from "../harness/cluster.ts";
 import { quietLog } from "../harness/quiet-log.ts";
-import { scriptedWatch } from "../harness/scripted-watch.ts";
+import { recordingInformer, scriptedWatch } from "../harness/scripted-watch.ts";
 
 const cm = (name: string, revision: number, namespace = "default"): ConfigMap => ({
   apiVersion: "v1",
@@ -46,15 +46,9 @@ describe("shared watch", () => {
   });
 
   function informer(namespace?: string) {
-    const inf = new Informer<ConfigMap>({} as NatsConnection, "test", { resource: "configmaps", namespace, watch: shared.watch, log: quietLog });
-    informers.push(inf);
-    const seen: string[] = [];
-    inf.addHandlers({
-      add: (o) => void seen.push(`add ${o.metadata.name}@${o.metadata.resourceVersion}`),
-      update: (_old, o) => void seen.push(`update ${o.metadata.name}@${o.metadata.resourceVersion}`),
-      delete: (o) => void seen.push(`delete ${o.metadata.name}`),
-    });
-    return { inf, seen };
+    const r = recordingInformer(shared.watch, namespace);
+    informers.push(r.inf);
+    return r;
   }
   const names = (inf: Informer<ConfigMap>) => inf.list().map((o) => `${o.metadata.name}@${o.metadata.resourceVersion}`).sort();
 
