@@ -27,24 +27,31 @@ export interface NodeIpamOptions {
 export async function startNodeIpam(ctx: ActorContext, opts: NodeIpamOptions = {}): Promise<Actor> {
   const options: PodCIDROptions = { clusterCIDR: opts.clusterCIDR ?? DEFAULT_POD_CIDRS.clusterCIDR, nodeMaskSize: opts.nodeMaskSize ?? DEFAULT_POD_CIDRS.nodeMaskSize };
   const nodes = new Informer<Node>(ctx.nc, ctx.cluster, { resource: "nodes", indexers: { [BY_POD_CIDR]: (n) => (n.spec?.podCIDR ? [n.spec.podCIDR] : []) }, log: ctx.log });
-  /** block → the node it was written for, until the cache shows that node holding it (or the node is gone). */
+  /** node → the block written for it, until the cache shows the node holding a block (or the node is gone). */
   const written = new Map<string, string>();
+  /** The block written for a node that its cached copy does not show yet; settled entries are dropped. */
+  const pendingBlock = (nodeName: string): string | undefined => {
+    const w = written.get(nodeName);
+    if (w === undefined) return undefined;
+    const n = nodes.get(undefined, nodeName);
+    if (n && !n.spec?.podCIDR) return w;
+    written.delete(nodeName);
+    return undefined;
+  };
   const holdersOf = (c: string) => nodes.byIndex(BY_POD_CIDR, c).map((n) => n.metadata.name!);
-  const taken = (c: string): boolean => {
-    if (holdersOf(c).length > 0) return true;
-    const w = written.get(c);
-    if (w === undefined) return false;
-    const n = nodes.get(undefined, w);
-    if (n && !n.spec?.podCIDR) return true;
-    written.delete(c);
-    return false;
+  const taken = (c: string): boolean => holdersOf(c).length > 0 || [...written.keys()].some((n) => pendingBlock(n) === c);
+  /** The node as the controller last wrote it: an event older than its own write must not get it a second block. */
+  const nodeOf = (key: string): Node | undefined => {
+    const n = nodes.get(undefined, key);
+    const w = n && !n.spec?.podCIDR ? pendingBlock(key) : undefined;
+    return n && w ? { ...n, spec: { ...n.spec, podCIDR: w, podCIDRs: [w] } } : n;
   };
   const name = (n: Node) => n.metadata.name;
   return startController<IpamView, IpamCommand>(ctx, {
     component: "node-ipam-controller",
     informers: [nodes],
     watches: [on(nodes, { add: name, update: (_o, n) => name(n), delete: () => nodes.list().filter((n) => !n.spec?.podCIDR).map(name) })],
-    view: (key) => ({ node: nodes.get(undefined, key), taken, holdersOf, options }),
+    view: (key) => ({ node: nodeOf(key), taken, holdersOf, options }),
     objectOf: (v) => v.node,
     reconcile: (key, v) => reconcile(key, v),
     concurrency: 1,
@@ -54,7 +61,7 @@ export async function startNodeIpam(ctx: ActorContext, opts: NodeIpamOptions = {
           // A merge patch of the spec alone, as Kubernetes' allocator sends: the node's own status
           // writes (every heartbeat) do not make it conflict.
           await ctx.store.patch("nodes", undefined, c.node.metadata.name!, "merge", { spec: { podCIDR: c.podCIDR, podCIDRs: [c.podCIDR] } });
-          written.set(c.podCIDR, c.node.metadata.name!);
+          written.set(c.node.metadata.name!, c.podCIDR);
           ctx.log.info("assigned a pod CIDR", { node: c.node.metadata.name, podCIDR: c.podCIDR });
         })
         .with({ type: "node.pod-cidr-conflict" }, async (c) => pass.events.record(referenceTo(c.node), "Warning", "CIDRNotAvailable", c.message))
