@@ -18,6 +18,7 @@ import { spawn, execFile } from "node:child_process";
 import { mkdtempSync, rmSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { processTrees } from "./lib/proc.ts";
 
 const run = promisify(execFile);
 
@@ -73,26 +74,17 @@ export async function hostRulesFor(ranges: readonly string[] = Object.values(SWA
   return rulesMentioning(stdout, ranges);
 }
 
-/** Pids of processes whose command line names `dir` (the engine's containerd shims), and their children. */
+/** Pids of processes whose command line names `dir` (the engine's containerd shims), and their descendants. */
 function processesUnder(dir: string): number[] {
-  const pids: number[] = [];
-  for (const p of readdirSync("/proc")) {
-    if (!/^\d+$/.test(p)) continue;
+  const named = readdirSync("/proc").filter((p) => {
+    if (!/^\d+$/.test(p)) return false;
     try {
-      if (readFileSync(`/proc/${p}/cmdline`, "utf8").includes(dir)) pids.push(Number(p));
+      return readFileSync(`/proc/${p}/cmdline`, "utf8").includes(dir);
     } catch {
-      /* gone */
+      return false; // gone
     }
-  }
-  const children = (pid: number): number[] => {
-    try {
-      const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
-      return kids.flatMap((k) => [k, ...children(k)]);
-    } catch {
-      return [];
-    }
-  };
-  return pids.flatMap((p) => [...children(p), p]);
+  });
+  return processTrees(named.map(Number));
 }
 
 export async function startPrivateDockerd(o: { timeoutMs?: number; network?: PrivateNetwork } = {}): Promise<PrivateDockerd> {

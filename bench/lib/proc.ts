@@ -29,21 +29,26 @@ function commOf(pid: number): string {
   }
 }
 
-/** The process and all its descendants, each with its RSS. */
-export function treeRss(root: number): { pid: number; comm: string; mb: number }[] {
+/** Each root and all its descendants (each parent before its children), from one pass over /proc. */
+export function processTrees(roots: readonly number[]): number[] {
   const pids = readdirSync("/proc").filter((d) => /^\d+$/.test(d)).map(Number);
   const children = new Map<number, number[]>();
   for (const p of pids) {
     const pp = parentOf(p);
     if (pp !== undefined) children.set(pp, [...(children.get(pp) ?? []), p]);
   }
-  const out: { pid: number; comm: string; mb: number }[] = [];
+  const out: number[] = [];
   const walk = (p: number) => {
-    out.push({ pid: p, comm: commOf(p), mb: rssMb(p) });
+    out.push(p);
     for (const c of children.get(p) ?? []) walk(c);
   };
-  walk(root);
+  for (const r of roots) walk(r);
   return out;
+}
+
+/** The process and all its descendants, each with its RSS. */
+export function treeRss(root: number): { pid: number; comm: string; mb: number }[] {
+  return processTrees([root]).map((pid) => ({ pid, comm: commOf(pid), mb: rssMb(pid) }));
 }
 
 export const sumMb = (xs: { mb: number }[]) => Math.round(xs.reduce((a, x) => a + x.mb, 0));
