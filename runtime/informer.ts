@@ -8,6 +8,7 @@
  * reads its reflector: the snapshot at every (re)list with its revision, then each KV change in
  * revision order (the api-server's watch cache is built this way).
  */
+import { sliceSpent, nextSlice } from "./time-slice.ts";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { KubeObject } from "../bus/resources.ts";
 import type { ResourceType } from "../bus/kinds.ts";
@@ -116,6 +117,14 @@ export class Informer<T extends KubeObject = KubeObject> implements Source<T> {
     const all = [...this.cache.values()];
     return namespace === undefined ? all : all.filter((o) => (o.metadata.namespace ?? "") === namespace);
   }
+  /** How many objects an index holds under one value (no copies made). */
+  countByIndex(index: string, value: string): number {
+    return this.indexes.get(index)?.get(value)?.size ?? 0;
+  }
+  /** How many distinct values an index holds. */
+  indexValues(index: string): number {
+    return this.indexes.get(index)?.size ?? 0;
+  }
   byIndex(index: string, value: string): T[] {
     const keys = this.indexes.get(index)?.get(value);
     if (!keys) return [];
@@ -153,6 +162,8 @@ export class Informer<T extends KubeObject = KubeObject> implements Source<T> {
   private async resync(): Promise<void> {
     const initial = new Map<string, T>();
     let syncedNow = false;
+    // Until the diff below is done, a live change marks its key: the diff runs in time slices.
+    let diffing = true;
     // Keys changed live before the diff below: the cache already holds something newer than the snapshot.
     const touched = new Set<string>();
     const snapshot: KubeObject[] = [];
@@ -169,7 +180,7 @@ export class Informer<T extends KubeObject = KubeObject> implements Source<T> {
           this._revision = Math.max(this._revision, c.revision);
           return;
         }
-        if (!syncedNow) {
+        if (diffing) {
           const { namespace, name } = parseKey(c.key);
           touched.add(namespace ? `${namespace}/${name}` : name);
         }
@@ -186,20 +197,25 @@ export class Informer<T extends KubeObject = KubeObject> implements Source<T> {
     const rev = await this.watch.synced;
     syncedNow = true;
     this._revision = Math.max(this._revision, rev);
-    // Diff the snapshot against what handlers have seen.
-    for (const [k, old] of this.cache) {
-      if (!initial.has(k) && !touched.has(k)) {
+    // Diff the snapshot against what handlers have seen, in time slices (live changes go on
+    // meanwhile, and the keys they touch are left to them).
+    for (const [k, old] of [...this.cache]) {
+      if (sliceSpent()) await nextSlice();
+      if (!initial.has(k) && !touched.has(k) && this.cache.get(k) === old) {
         this.remove(k, old);
         for (const h of this.handlers) h.delete?.(old);
       }
     }
     for (const [k, o] of initial) {
+      if (sliceSpent()) await nextSlice();
+      if (this.stopped) return;
       if (touched.has(k)) continue;
       const old = this.cache.get(k);
       if (old && old.metadata.resourceVersion === o.metadata.resourceVersion) continue;
       this.put(k, o, old);
       for (const h of this.handlers) (old ? h.update?.(old, o) : h.add?.(o));
     }
+    diffing = false;
     const held = this.held ?? [];
     this.held = undefined;
     for (const f of this.feeds) {

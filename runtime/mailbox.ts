@@ -20,14 +20,23 @@ export interface ServeOptions<M, R> {
   limits?: MessageLimits;
   /** Requests that may wait for a free slot; more are answered TooManyRequests at once (default: no bound). */
   maxQueued?: number;
+  /**
+   * Requests served at once, past the queue and `concurrency`: Kubernetes' API Priority and
+   * Fairness gives leader election and node heartbeats priority levels of their own, so that a
+   * flood of other requests cannot make a leader miss its renewal. Only for requests whose number
+   * is bounded by their senders (a lease per holder).
+   */
+  exempt?: (msg: M) => boolean;
 }
 
 /** What a full mailbox answers: come back in a second (the api-server sends it as 429 with Retry-After). */
 export const TOO_MANY_REQUESTS = { code: ErrorCode.TooManyRequests, message: "Too many requests, please try again later.", details: { retryAfterSeconds: 1 } };
 
+const MALFORMED: unique symbol = Symbol("malformed");
+
 export function serve<M, R>(ctx: ActorContext, subject: string, opts: ServeOptions<M, R>): { stop(): Promise<void> } {
   const concurrency = opts.concurrency ?? 1;
-  const mailbox: Msg[] = [];
+  const mailbox: [Msg, M][] = [];
   let active = 0;
   let idle: (() => void) | undefined;
   const respond = (m: Msg, v: unknown) => {
@@ -43,14 +52,16 @@ export function serve<M, R>(ctx: ActorContext, subject: string, opts: ServeOptio
       }
     }
   };
-  const process = async (m: Msg) => {
-    let msg: M;
+  /** Decodes at arrival: a malformed message is answered at once (and MALFORMED returned). */
+  const decoded = (m: Msg): M | typeof MALFORMED => {
     try {
-      msg = opts.decode(decodeUntrusted(m.data, m.subject, opts.limits));
+      return opts.decode(decodeUntrusted(m.data, m.subject, opts.limits));
     } catch (e) {
       respond(m, { ok: false, error: e instanceof FlotillaError ? e.toWire() : { code: ErrorCode.Invalid, message: `malformed message on ${m.subject}: ${String((e as Error)?.message ?? e)}` } });
-      return;
+      return MALFORMED;
     }
+  };
+  const process = async (m: Msg, msg: M) => {
     let reply: unknown;
     try {
       reply = ok(await opts.handle(msg, m));
@@ -60,32 +71,44 @@ export function serve<M, R>(ctx: ActorContext, subject: string, opts: ServeOptio
     }
     if (opts.autoReply !== false || !(reply as { ok: boolean }).ok) respond(m, reply);
   };
+  let exempted = 0;
+  const run = (m: Msg, msg: M, done: () => void) =>
+    void process(m, msg)
+      .catch((e: unknown) => ctx.log.error("message lost", { subject: m.subject, error: String(e) }))
+      .finally(done);
   const pump = () => {
     while (active < concurrency && mailbox.length > 0) {
-      const m = mailbox.shift()!;
+      const [m, msg] = mailbox.shift()!;
       active++;
-      void process(m)
-        .catch((e: unknown) => ctx.log.error("message lost", { subject: m.subject, error: String(e) }))
-        .finally(() => {
-          active--;
-          pump();
-        });
+      run(m, msg, () => {
+        active--;
+        pump();
+      });
     }
-    if (active === 0 && mailbox.length === 0) idle?.();
+    if (active === 0 && exempted === 0 && mailbox.length === 0) idle?.();
   };
   const sub: Subscription = ctx.nc.subscribe(subject, {
     queue: opts.queue,
     callback: (err, m) => {
       if (err) return;
+      const msg = decoded(m);
+      if (msg === MALFORMED) return;
+      if (opts.exempt?.(msg)) {
+        exempted++;
+        return run(m, msg, () => {
+          exempted--;
+          pump();
+        });
+      }
       if (opts.maxQueued !== undefined && active >= concurrency && mailbox.length >= opts.maxQueued) return respond(m, { ok: false, error: TOO_MANY_REQUESTS });
-      mailbox.push(m);
+      mailbox.push([m, msg]);
       pump();
     },
   });
   return {
     async stop() {
       await sub.drain().catch(() => undefined);
-      if (active > 0 || mailbox.length > 0) await new Promise<void>((r) => (idle = r));
+      if (active > 0 || exempted > 0 || mailbox.length > 0) await new Promise<void>((r) => (idle = r));
     },
   };
 }

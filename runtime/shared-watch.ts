@@ -32,6 +32,7 @@ import { watchBucket } from "../bus/kv.ts";
 import { ErrorCode, FlotillaError } from "../bus/errors.ts";
 import { createLogger } from "./logger.ts";
 import { outsideActors, reportFault, FaultOrigin } from "./containment.ts";
+import { sliceSpent, nextSlice } from "./time-slice.ts";
 
 export type WatchFn = typeof watchBucket;
 
@@ -62,6 +63,8 @@ interface Subscriber {
   opts: WatchOptions;
   scope: AsyncResource;
   stopped: boolean;
+  /** Live changes that arrived while the snapshot was being handed over, delivered after it. */
+  held?: KvChange[];
 }
 
 const served = new WeakMap<NatsConnection, WatchFn>();
@@ -164,8 +167,9 @@ export function createSharedWatches(o: SharedWatchOptions): SharedWatches {
       return ordered.filter((c) => c.revision > revision);
     }
 
-    deliver(s: Subscriber, c: KvChange): void {
+    deliver(s: Subscriber, c: KvChange, snapshotEntry = false): void {
       if (s.stopped) return;
+      if (s.held && !snapshotEntry) return void s.held.push(c);
       s.scope.runInAsyncScope(() => {
         try {
           s.opts.onChange(c);
@@ -282,8 +286,21 @@ export function createSharedWatches(o: SharedWatchOptions): SharedWatches {
       rev = Math.max(after, s.revision);
     } else {
       s.subs.add(sub);
-      if (opts.snapshot !== false) for (const c of [...s.values.values()]) s.deliver(sub, c);
       rev = s.revision;
+      if (opts.snapshot !== false) {
+        // In time slices: a snapshot of 100,000 objects handed over at once would hold up the
+        // event loop for seconds. Changes arriving meanwhile wait, in order, until it is done.
+        const entries = [...s.values.values()];
+        sub.held = [];
+        for (const c of entries) {
+          if (sliceSpent()) await nextSlice();
+          if (sub.stopped) break;
+          s.deliver(sub, c, true);
+        }
+        const held = sub.held;
+        sub.held = undefined;
+        for (const c of held) s.deliver(sub, c);
+      }
     }
     if (!sub.stopped && opts.onSynced) {
       const onSynced = opts.onSynced;

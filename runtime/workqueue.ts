@@ -5,6 +5,7 @@
  * A key waiting for a delayed add keeps the earliest time asked for.
  */
 import type { Logger } from "./logger.ts";
+import { sliceSpent, nextSlice } from "./time-slice.ts";
 
 export interface WorkQueueOptions {
   concurrency?: number;
@@ -26,6 +27,8 @@ export class WorkQueue {
   private readonly failures = new Map<string, number>();
   private readonly timers = new Map<string, { t: NodeJS.Timeout; at: number }>();
   private active = 0;
+  /** A pump waits for the next time slice. */
+  private deferred = false;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
   private readonly concurrency: number;
@@ -100,7 +103,17 @@ export class WorkQueue {
   }
 
   private pump(): void {
+    if (this.deferred) return;
     while (this.active < this.concurrency && this.queue.length > 0) {
+      // Keys whose handler never waits for I/O would otherwise run back to back as one task.
+      if (sliceSpent()) {
+        this.deferred = true;
+        void nextSlice().then(() => {
+          this.deferred = false;
+          this.pump();
+        });
+        return;
+      }
       const key = this.queue.shift()!;
       this.queued.delete(key);
       this.running.add(key);

@@ -39,7 +39,21 @@ export async function startNodeIpam(ctx: ActorContext, opts: NodeIpamOptions = {
     return undefined;
   };
   const holdersOf = (c: string) => nodes.byIndex(BY_POD_CIDR, c).map((n) => n.metadata.name!);
-  const taken = (c: string): boolean => holdersOf(c).length > 0 || [...written.keys()].some((n) => pendingBlock(n) === c);
+  /** The blocks handed out and not yet seen held (one walk of the few written, per view). */
+  const pendingBlocks = (): Set<string> => {
+    const out = new Set<string>();
+    for (const n of [...written.keys()]) {
+      const w = pendingBlock(n);
+      if (w !== undefined) out.add(w);
+    }
+    return out;
+  };
+  const takenView = () => {
+    const pending = pendingBlocks();
+    let pendingOnly = 0;
+    for (const c of pending) if (nodes.countByIndex(BY_POD_CIDR, c) === 0) pendingOnly++;
+    return { taken: (c: string): boolean => nodes.countByIndex(BY_POD_CIDR, c) > 0 || pending.has(c), takenCount: nodes.indexValues(BY_POD_CIDR) + pendingOnly };
+  };
   /** The node as the controller last wrote it: an event older than its own write must not get it a second block. */
   const nodeOf = (key: string): Node | undefined => {
     const n = nodes.get(undefined, key);
@@ -51,7 +65,7 @@ export async function startNodeIpam(ctx: ActorContext, opts: NodeIpamOptions = {
     component: "node-ipam-controller",
     informers: [nodes],
     watches: [on(nodes, { add: name, update: (_o, n) => name(n), delete: () => nodes.list().filter((n) => !n.spec?.podCIDR).map(name) })],
-    view: (key) => ({ node: nodeOf(key), taken, holdersOf, options }),
+    view: (key) => ({ node: nodeOf(key), ...takenView(), holdersOf, options }),
     objectOf: (v) => v.node,
     reconcile: (key, v) => reconcile(key, v),
     concurrency: 1,

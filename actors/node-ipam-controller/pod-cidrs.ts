@@ -21,11 +21,16 @@ export interface PodCIDROptions {
 }
 export const DEFAULT_POD_CIDRS: PodCIDROptions = { clusterCIDR: "10.244.0.0/16", nodeMaskSize: 24 };
 
-/** The lowest block of the cluster CIDR that is not taken, or undefined when every block is. */
-export function lowestFreeBlock(o: PodCIDROptions, taken: (podCIDR: string) => boolean): string | undefined {
+/**
+ * The lowest block of the cluster CIDR that is not taken, or undefined when every block is.
+ * `takenCount` (distinct blocks taken) lets a full range answer without a walk: with more nodes
+ * than blocks, every node left without one comes here on each of its updates.
+ */
+export function lowestFreeBlock(o: PodCIDROptions, taken: (podCIDR: string) => boolean, takenCount = 0): string | undefined {
   const range = parseCidr(o.clusterCIDR);
   if (o.nodeMaskSize < range.prefix || o.nodeMaskSize > 32) return undefined;
   const size = 2 ** (32 - o.nodeMaskSize);
+  if (takenCount * size >= range.size) return undefined;
   for (let i = 0; i * size < range.size; i++) {
     const c = formatCidr({ base: range.base + i * size, size, prefix: o.nodeMaskSize });
     if (!taken(c)) return c;
@@ -40,6 +45,8 @@ export interface IpamView {
   node: Node | undefined;
   /** Whether a block is held by a Node, or was handed out by this controller and not yet seen back. */
   taken(podCIDR: string): boolean;
+  /** How many distinct blocks are taken (held or handed out). */
+  takenCount: number;
   /** The names of the Nodes holding a block. */
   holdersOf(podCIDR: string): readonly string[];
   options: PodCIDROptions;
@@ -55,7 +62,7 @@ export function reconcile(_key: string, v: IpamView): { commands: IpamCommand[] 
     if (holders.length <= 1) return { commands: [] };
     return { commands: [{ type: "node.pod-cidr-conflict", node, message: `pod CIDR ${held} is held by nodes ${[...holders].sort().join(", ")}` }] };
   }
-  const free = lowestFreeBlock(v.options, v.taken);
+  const free = lowestFreeBlock(v.options, v.taken, v.takenCount);
   if (free) return { commands: [{ type: "node.pod-cidr", node, podCIDR: free }] };
   return { commands: [{ type: "node.pod-cidr-conflict", node, message: `no pod CIDR left in ${v.options.clusterCIDR} for node ${node.metadata.name}` }] };
 }

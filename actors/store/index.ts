@@ -61,6 +61,16 @@ export interface StoreActorOptions {
 
 export const STORE_CONCURRENCY = 256;
 export const STORE_MAX_QUEUED = 4096;
+
+/**
+ * Lease reads and writes skip the request queue: they are leader election and node heartbeats,
+ * which Kubernetes' API Priority and Fairness serves at priority levels of their own. Queued
+ * behind a burst of creates, a renewal would miss its deadline and every leader would step down
+ * at once. Their number is bounded by the holders (one Lease per node and per elected actor).
+ */
+export function servedAtOnce(req: StoreRequest): boolean {
+  return req.type !== "list" && "resource" in req && req.resource === "leases";
+}
 export const REPAIR_INTERVAL_MS = 60_000;
 export const ALLOCATION_LEAK_GRACE_MS = 60_000;
 
@@ -120,6 +130,7 @@ export const storeActor: ActorDefinition<StoreActorOptions> = {
       concurrency: opts.concurrency ?? STORE_CONCURRENCY,
       maxQueued: opts.maxQueued ?? STORE_MAX_QUEUED,
       decode: (raw: unknown) => decodeStoreRequest(raw),
+      exempt: servedAtOnce,
       handle: async (req: StoreRequest, m: { subject: string }) => {
         const caller = callerOf(m.subject, prefix, nodePrefix);
         if (!caller || caller.verb !== req.type) throw new FlotillaError(ErrorCode.Invalid, `message type ${req.type} sent to ${m.subject}`);

@@ -1,6 +1,6 @@
 /** The store's bounds: a request queue that answers TooManyRequests when full, and an Events bucket bounded by size. */
 import { expect } from "chai";
-import type { Event } from "../../bus/resources.ts";
+import type { Event, Lease } from "../../bus/resources.ts";
 import type { TestCluster } from "../harness/cluster.ts";
 import type { Reply } from "../../bus/errors.ts";
 import { jetstreamManager } from "@nats-io/jetstream";
@@ -33,6 +33,23 @@ describe("store limits", function () {
       expect(refused[0]!.error.details?.retryAfterSeconds).to.equal(1);
       expect(codes.filter((x) => x === "ok").length, codes.join(",")).to.be.at.least(3);
       expect(codes.filter((x) => x !== "ok" && x !== ErrorCode.TooManyRequests), codes.join(",")).to.deep.equal([]);
+    });
+
+    it("serves Lease reads and writes at once, past a full queue, so a burst cannot make a leader miss its renewal", async () => {
+      const s = subjects(c.cluster);
+      const lease = await c.store.create<Lease>("leases", "kube-system", {
+        apiVersion: "coordination.k8s.io/v1",
+        kind: "Lease",
+        metadata: { name: "spec-holder", namespace: "kube-system" },
+        spec: { holderIdentity: "spec", leaseDurationSeconds: 5, renewTime: new Date().toISOString() },
+      } as Lease);
+      const burst = Array.from({ length: 60 }, () => request<unknown>(c.nc, s.store("get"), { type: "get", resource: "namespaces", name: "default" }, 5000));
+      const reads = Array.from({ length: 10 }, () => request<Lease>(c.nc, s.store("get"), { type: "get", resource: "leases", namespace: "kube-system", name: "spec-holder" }, 5000));
+      const renewed = { ...lease, spec: { ...lease.spec, renewTime: new Date().toISOString() } };
+      const write = request<Lease>(c.nc, s.store("update"), { type: "update", resource: "leases", namespace: "kube-system", name: "spec-holder", object: renewed }, 5000);
+      const [others, leaseReplies] = await Promise.all([Promise.all(burst), Promise.all([...reads, write])]);
+      expect(others.some((r) => !r.ok && r.error.code === ErrorCode.TooManyRequests), "the burst filled the queue").to.equal(true);
+      expect(leaseReplies.map((r) => (r.ok ? "ok" : r.error.code))).to.deep.equal(Array(11).fill("ok"));
     });
   });
 

@@ -218,4 +218,36 @@ describe("shared watch", () => {
     expect(inScope.slice(-2).sort()).to.deep.equal(["a:A", "b:B"]);
     expect(s.live().length).to.equal(1);
   });
+
+  it("hands a late subscriber a large snapshot in time slices: timers run meanwhile, and a change made then wins over the snapshot", async () => {
+    const count = 20_000;
+    await first(Array.from({ length: count }, (_, i): [string, number] => [`o${i}`, i + 1]), count);
+    const w = s.opened[0]!;
+    const b = informer();
+    // Each add costs a little, as a real handler does: the whole snapshot takes well over one slice.
+    b.inf.addHandlers({ add: () => spin(0.02) });
+    const ticks: number[] = [];
+    const timer = setInterval(() => {
+      if (ticks.length === 0) w.opts.onChange(put("o5", count + 1, false));
+      ticks.push(b.seen.length);
+    }, 0);
+    try {
+      await b.inf.start();
+    } finally {
+      clearInterval(timer);
+    }
+    expect(ticks.length, "timers ran while the new informer started").to.be.at.least(2);
+    expect(ticks.some((n) => n > 0 && n < count), `handlers were called in slices too (adds seen at each tick: ${ticks.join(",")})`).to.equal(true);
+    expect(b.seen.length).to.equal(count);
+    expect(b.seen.filter((x) => x.startsWith("add o5@"))).to.deep.equal([`add o5@${count + 1}`]);
+    expect(b.inf.get("default", "o5")!.metadata.resourceVersion).to.equal(String(count + 1));
+    expect(b.inf.list().length).to.equal(count);
+  });
 });
+
+/** Busy for `ms` milliseconds. */
+function spin(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until);
+}
+

@@ -139,4 +139,22 @@ describe("work queue", () => {
       expect(q.length, "a stopped queue takes nothing").to.equal(0);
     });
   });
+
+  it("lets timers run between keys whose handler never waits for I/O, instead of draining thousands as one task", async () => {
+    const count = 5_000;
+    let done = 0;
+    const q = new WorkQueue(async () => {
+      const until = performance.now() + 0.02;
+      while (performance.now() < until);
+      done++;
+    });
+    let doneBeforeTimer = -1;
+    setTimeout(() => (doneBeforeTimer = done), 0);
+    for (let i = 0; i < count; i++) q.add(`k${i}`);
+    await q.idle();
+    await waitFor(() => doneBeforeTimer >= 0);
+    expect(done).to.equal(count);
+    expect(doneBeforeTimer, "the timer ran while keys were left").to.be.within(1, count - 1);
+  });
 });
+

@@ -8,7 +8,8 @@ const node = (name: string, podCIDR?: string): Node => ({ apiVersion: "v1", kind
 /** The controller's view over a list of nodes; `looked` counts the blocks looked at. */
 function viewOf(all: Node[], key: string, options: PodCIDROptions = DEFAULT_POD_CIDRS, looked = { blocks: 0 }): IpamView {
   const holdersOf = (c: string) => all.filter((n) => n.spec?.podCIDR === c).map((n) => n.metadata.name!);
-  return { node: all.find((n) => n.metadata.name === key), taken: (c) => (looked.blocks++, holdersOf(c).length > 0), holdersOf, options };
+  const takenCount = new Set(all.map((n) => n.spec?.podCIDR).filter(Boolean)).size;
+  return { node: all.find((n) => n.metadata.name === key), taken: (c) => (looked.blocks++, holdersOf(c).length > 0), takenCount, holdersOf, options };
 }
 
 /** Runs the controller over each key in turn, writing each block it hands out back into the list. */
@@ -43,5 +44,16 @@ describe("node ipam controller › pod CIDRs", () => {
     const looked = { blocks: 0 };
     expect(reconcile("n7", viewOf(all, "n7", DEFAULT_POD_CIDRS, looked)).commands).to.deep.equal([]);
     expect(looked.blocks).to.equal(0);
+  });
+  it("looks at no block for a node left without one when every block is taken (more nodes than blocks)", () => {
+    const full = Array.from({ length: 256 }, (_, i) => node(`n${i}`, `10.244.${i}.0/24`));
+    const all = [...full, node("late")];
+    const looked = { blocks: 0 };
+    expect(reconcile("late", viewOf(all, "late", DEFAULT_POD_CIDRS, looked)).commands).to.deep.equal([{ type: "node.pod-cidr-conflict", node: all[256], message: "no pod CIDR left in 10.244.0.0/16 for node late" }]);
+    expect(looked.blocks).to.equal(0);
+  });
+  it("still finds the one free block of an almost full range", () => {
+    const all = [...Array.from({ length: 256 }, (_, i) => node(`n${i}`, `10.244.${i}.0/24`)).filter((n) => n.metadata.name !== "n200"), node("late")];
+    expect(assignAll(all, ["late"])).to.deep.equal({ late: "10.244.200.0/24" });
   });
 });
