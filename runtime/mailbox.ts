@@ -8,6 +8,7 @@ import type { ActorContext } from "./actor.ts";
 import type { MessageLimits } from "../bus/codec.ts";
 import { encode, decodeUntrusted } from "../bus/codec.ts";
 import { ErrorCode, FlotillaError, toWireError, ok } from "../bus/errors.ts";
+import { sliceSpent, nextSlice } from "./time-slice.ts";
 
 export interface ServeOptions<M, R> {
   queue?: string;
@@ -76,8 +77,19 @@ export function serve<M, R>(ctx: ActorContext, subject: string, opts: ServeOptio
     void process(m, msg)
       .catch((e: unknown) => ctx.log.error("message lost", { subject: m.subject, error: String(e) }))
       .finally(done);
+  let deferred = false;
   const pump = () => {
+    if (deferred) return;
     while (active < concurrency && mailbox.length > 0) {
+      // A queue of requests whose handlers finish without I/O would otherwise run as one task.
+      if (sliceSpent()) {
+        deferred = true;
+        void nextSlice().then(() => {
+          deferred = false;
+          pump();
+        });
+        return;
+      }
       const [m, msg] = mailbox.shift()!;
       active++;
       run(m, msg, () => {
