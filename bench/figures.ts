@@ -25,6 +25,8 @@ export const ANCHORS = {
   kubeFailoverS: 340,
   k3sIdleMb: 500,
   storeGoalRatio: 1.5,
+  /** Performance round 2: at 1 in flight the store's create p50 may add one NATS round trip to the raw put's. */
+  storeP50RoundTripMs: 0.35,
   engineGoalRatio: 1.2,
   failoverGoalKillS: 5,
   failoverGoalStopS: 15,
@@ -46,7 +48,11 @@ export function storeFigures(b: StoreBench): Figure[] {
       { id: `store.c${c}.rate`, section: "Store", label: `create through the store actor, ${c} in flight`, value: Math.round(row.store.perSecond), unit: "/s", better: "higher",
         anchor: { value: Math.round(row.raw.perSecond), label: "raw KV put" }, goal: { value: Math.round(row.raw.perSecond / goal), label: `≥ raw KV ÷ ${goal}` } },
       { id: `store.c${c}.p50`, section: "Store", label: `create p50, ${c} in flight`, value: r3(row.store.p50Ms), unit: "ms", better: "lower",
-        anchor: { value: r3(row.raw.p50Ms), label: "raw KV put" }, goal: { value: r3(row.raw.p50Ms * goal), label: `≤ ${goal}× raw KV` } },
+        anchor: { value: r3(row.raw.p50Ms), label: "raw KV put" },
+        goal:
+          c === 1
+            ? { value: r3(row.raw.p50Ms + ANCHORS.storeP50RoundTripMs), label: `≤ raw KV + ${ANCHORS.storeP50RoundTripMs} ms (one NATS round trip)` }
+            : { value: r3(row.raw.p50Ms * goal), label: `≤ ${goal}× raw KV` } },
       { id: `store.c${c}.p99`, section: "Store", label: `create p99, ${c} in flight`, value: r3(row.store.p99Ms), unit: "ms", better: "lower",
         anchor: { value: r3(row.raw.p99Ms), label: "raw KV put" }, goal: { value: r3(row.raw.p99Ms * goal), label: `≤ ${goal}× raw KV` } },
     );
@@ -189,7 +195,7 @@ export function scaleMemoryFigures(r: ScaleMemory): Figure[] {
     { id: `memory.${r.nodes}.${r.podsTarget}`, section: "Memory", label: `control plane + nats-server, ${k(r.nodes)} simulated nodes / ${k(r.podsTarget)} pods`, value: r.totalMb, unit: "MB", better: "lower",
       extrapolated: r.extrapolated || undefined,
       ...(r.podsTarget >= 150_000 ? { goal: { value: 8192, label: "≤ 8 GiB (Kubernetes' 5,000-node envelope)" } } : {}),
-      note: `${how}; peak per process: ${peaks || "not sampled"}; the simulated nodes' own process: ${r.nodesProcessMb} MB${r.retriedCreates ? `; ${k(r.retriedCreates)} creates asked again after a time-out` : ""}` },
+      note: `${how}; peak per process: ${peaks || "not sampled"}; the simulated nodes' own process: ${r.nodesProcessMb} MB${r.maxNotRunning ? `; created with at most ${k(r.maxNotRunning)} pods not yet Running` : ""}${r.retriedCreates ? `; ${k(r.retriedCreates)} creates asked again after a time-out` : ""}` },
   ];
 }
 

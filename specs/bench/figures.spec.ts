@@ -22,6 +22,13 @@ describe("bench figures", () => {
     expect(verdict(p99)).to.equal("met");
     expect(verdict(figs.find((f) => f.id === "store.c1.rate")!)).to.equal("missed");
   });
+  it("holds the store's create p50 at 1 in flight to the raw put's plus one NATS round trip (0.35 ms)", () => {
+    const figs = storeFigures({ n: 10, rows: [{ inFlight: 1, store: { perSecond: 1000, p50Ms: 0.6, p99Ms: 3 }, raw: { perSecond: 2000, p50Ms: 0.26, p99Ms: 2 } }], etcdNote: "no etcd binary" });
+    const p50 = figs.find((f) => f.id === "store.c1.p50")!;
+    expect(p50.goal).to.deep.equal({ value: 0.61, label: "≤ raw KV + 0.35 ms (one NATS round trip)" });
+    expect(verdict(p50)).to.equal("met");
+    expect(verdict({ ...p50, value: 0.665 })).to.equal("missed");
+  });
   it("holds the dns actor's p99 to 3 ms at the paced 20,000 queries/s, beside dnsmasq's at the same load", () => {
     const load = (qps: number, p99Ms: number) => ({ qps, p99Ms, lost: 0 });
     const figs = dnsFigures({ names: 100, client: "dnsperf 2.10.0", inFlight: 64, seconds: 5, actor: load(40_000, 9), dnsmasq: load(80_000, 1), pacedRate: 20_000, pacedActor: load(19_999, 2.5), pacedDnsmasq: load(20_000, 1.5) });
