@@ -83,3 +83,79 @@ export function formatSummary(title: string, s: ProfileSummary, top: number): st
     "",
   ].join("\n");
 }
+
+/** One stretch of samples that the event loop spent in one task (no idle sample between). */
+export interface LongTask {
+  /** Seconds from the start of the profile. */
+  atS: number;
+  ms: number;
+  /** The task's entry (the frame below the root), e.g. `processTicksAndRejections`. */
+  entry: string;
+  /** Share of the task's samples inside each of our functions (callees included), largest first. */
+  inside: [string, number][];
+}
+
+/**
+ * The tasks that held the event loop at least `minMs`: consecutive samples under one entry frame
+ * with no `(idle)` or `(program)` sample between them (garbage collection counts toward the task
+ * it interrupted). A timer or NATS reply due during such a task waits for its end.
+ */
+export function longTasks(p: CpuProfile, minMs: number): LongTask[] {
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const root = p.nodes[0]!.id;
+  const entryOf = (id: number) => {
+    let at = id;
+    for (let up = parent.get(at); up !== undefined && up !== root; up = parent.get(at)) at = up;
+    return at;
+  };
+  const out: LongTask[] = [];
+  let t = 0;
+  let start = 0;
+  let entry = -1;
+  let samples: number[] = [];
+  const close = (end: number) => {
+    if (entry < 0 || (end - start) / 1000 < minMs) return;
+    const inside = new Map<string, number>();
+    for (const id of samples) {
+      const seen = new Set<string>();
+      for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+        const f = byId.get(at)!.callFrame;
+        const k = ourModule(f) ? `${f.functionName || "(anonymous)"} ${ourModule(f)}` : undefined;
+        if (k && !seen.has(k)) {
+          seen.add(k);
+          inside.set(k, (inside.get(k) ?? 0) + 1);
+        }
+      }
+    }
+    const shares = [...inside].sort((a, b) => b[1] - a[1]).map(([k, v]): [string, number] => [k, v / samples.length]);
+    out.push({ atS: start / 1e6, ms: (end - start) / 1000, entry: frameName(byId.get(entry)!.callFrame), inside: shares });
+  };
+  p.samples.forEach((id, i) => {
+    t += p.timeDeltas[i] ?? 0;
+    const name = byId.get(id)!.callFrame.functionName;
+    const e = name === "(idle)" || name === "(program)" ? -1 : name === "(garbage collector)" ? entry : entryOf(id);
+    if (e !== entry) {
+      close(t);
+      entry = e;
+      start = t;
+      samples = [];
+    }
+    samples.push(id);
+  });
+  close(t);
+  return out.sort((a, b) => b.ms - a.ms);
+}
+
+export function formatLongTasks(title: string, tasks: LongTask[], minMs: number, top: number): string {
+  const pct = (x: number) => `${Math.round(x * 100)} %`;
+  return [
+    `### ${title}: ${tasks.length} tasks of ${minMs} ms or more`,
+    "",
+    ...tasks.slice(0, top).flatMap((t) => [
+      `- at ${t.atS.toFixed(1)} s, **${Math.round(t.ms)} ms** in \`${t.entry}\`: ` + t.inside.slice(0, 6).map(([k, v]) => `\`${k}\` ${pct(v)}`).join(", "),
+    ]),
+    "",
+  ].join("\n");
+}
