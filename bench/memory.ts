@@ -22,6 +22,7 @@ import { ErrorCode, isCode } from "../bus/errors.ts";
 import { dockerAnswers } from "../cli/up.ts";
 import { spawnUp } from "./lib/cluster-process.ts";
 import { spawnNodePool } from "./node-pool.ts";
+import { NODE_POOL_LEASE_SECONDS } from "../actors/kubelet/pool.ts";
 import { treeRss, sumMb } from "./lib/proc.ts";
 import { runAsMain } from "./lib/main.ts";
 
@@ -70,6 +71,8 @@ export interface ScaleMemory {
   retriedCreates?: number;
   /** Pods created but not yet Running, at most, at any time. */
   maxNotRunning?: number;
+  /** The simulated nodes' Lease duration (each renews it three times per duration). */
+  nodeLeaseSeconds?: number;
   /** Each process's peak RSS (by command name), the simulated nodes' process included. */
   peaks: Record<string, number>;
   parts: Record<string, number>;
@@ -105,7 +108,10 @@ function peakSampler(pids: () => number[]) {
  */
 export const MAX_NOT_RUNNING = 5000;
 
-export async function benchScaleMemory(o: { nodes: number; pods: number; budgetMs: number; inFlight?: number; maxNotRunning?: number; onProgress?: Progress }): Promise<ScaleMemory> {
+/** Kubernetes' kubelet default `nodeLeaseDurationSeconds`. */
+export const KUBERNETES_NODE_LEASE_SECONDS = 40;
+
+export async function benchScaleMemory(o: { nodes: number; pods: number; budgetMs: number; inFlight?: number; maxNotRunning?: number; nodeLeaseSeconds?: number; onProgress?: Progress }): Promise<ScaleMemory> {
   const maxNotRunning = o.maxNotRunning ?? MAX_NOT_RUNNING;
   const c = await spawnUp({ nodes: 0, engine: "simulated" });
   const t0 = Date.now();
@@ -115,7 +121,7 @@ export async function benchScaleMemory(o: { nodes: number; pods: number; budgetM
     // Inside the try: a connection that fails still stops the cluster (and its nats-server).
     nc = await connectNats(c.natsUrl, "bench-memory", c.adminCredentials);
     const store = new StoreClient(nc, c.cluster, 60_000);
-    pool = await spawnNodePool({ natsUrl: c.natsUrl, cluster: c.cluster, count: o.nodes, credentials: c.adminCredentials });
+    pool = await spawnNodePool({ natsUrl: c.natsUrl, cluster: c.cluster, count: o.nodes, credentials: c.adminCredentials, leaseDurationSeconds: o.nodeLeaseSeconds });
     o.onProgress?.(0.05, `${o.nodes} nodes registered`);
     const base = parts(c.pid).totalMb;
     const controlPlane = peakSampler(() => [c.pid]);
@@ -195,6 +201,7 @@ export async function benchScaleMemory(o: { nodes: number; pods: number; budgetM
       nodesProcessMb: nodesProcess.totalMb,
       retriedCreates: retried,
       maxNotRunning,
+      nodeLeaseSeconds: o.nodeLeaseSeconds ?? NODE_POOL_LEASE_SECONDS,
       peaks: { ...peak.byName, "simulated nodes (node)": nodesProcess.totalMb },
       parts: measured.parts,
     };
@@ -205,5 +212,8 @@ export async function benchScaleMemory(o: { nodes: number; pods: number; budgetM
   }
 }
 
-// node --import tsx bench/memory.ts <nodes> <pods> <budget seconds>: one scale run, its result as JSON.
-runAsMain(import.meta.url, () => benchScaleMemory({ nodes: Number(process.argv[2] ?? 1000), pods: Number(process.argv[3] ?? 10_000), budgetMs: Number(process.argv[4] ?? 60) * 1000 }));
+// node --import tsx bench/memory.ts <nodes> <pods> <budget seconds> [node lease seconds]: one scale run, its result as JSON.
+// A fifth argument sets the simulated nodes' Lease duration in seconds (default the kubelet's, 10).
+runAsMain(import.meta.url, () =>
+  benchScaleMemory({ nodes: Number(process.argv[2] ?? 1000), pods: Number(process.argv[3] ?? 10_000), budgetMs: Number(process.argv[4] ?? 60) * 1000, nodeLeaseSeconds: process.argv[5] ? Number(process.argv[5]) : undefined }),
+);

@@ -12,10 +12,10 @@ import { spawn, type ChildProcess } from "node:child_process";
 
 const SELF = fileURLToPath(import.meta.url);
 
-export async function spawnNodePool(o: { natsUrl: string; cluster: string; count: number; credentials?: string; timeoutMs?: number }): Promise<{ child: ChildProcess; stop(): Promise<void> }> {
+export async function spawnNodePool(o: { natsUrl: string; cluster: string; count: number; credentials?: string; timeoutMs?: number; leaseDurationSeconds?: number }): Promise<{ child: ChildProcess; stop(): Promise<void> }> {
   const child = spawn(process.execPath, ["--import", "tsx", SELF, o.natsUrl, o.cluster, String(o.count), ...(o.credentials ? [o.credentials] : [])], {
     stdio: ["ignore", "pipe", "inherit"],
-    env: { ...process.env, FLOTILLA_LOG: "error" },
+    env: { ...process.env, FLOTILLA_LOG: "error", ...(o.leaseDurationSeconds ? { BENCH_NODE_LEASE_SECONDS: String(o.leaseDurationSeconds) } : {}) },
   });
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
   const killOnExit = () => child.kill("SIGKILL");
@@ -48,7 +48,8 @@ if (process.argv[1] === SELF) {
   const { connectNats } = await import("../runtime/host.ts");
   const { startNodePool } = await import("../actors/kubelet/pool.ts");
   const nc = await connectNats(natsUrl!, "bench-node-pool", credentials);
-  const pool = await startNodePool({ nc, cluster: cluster!, count: Number(count), namePrefix: "sim-", startLatencyMs: 0, concurrency: 64 });
+  const leaseDurationSeconds = process.env.BENCH_NODE_LEASE_SECONDS ? Number(process.env.BENCH_NODE_LEASE_SECONDS) : undefined;
+  const pool = await startNodePool({ nc, cluster: cluster!, count: Number(count), namePrefix: "sim-", startLatencyMs: 0, concurrency: 64, leaseDurationSeconds });
   process.stdout.write("ready\n");
   process.once("SIGTERM", () => void pool.stop().then(() => nc.close()).then(() => process.exit(0)));
 }

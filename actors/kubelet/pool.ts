@@ -20,6 +20,9 @@ import { NodeAgent } from "./agent.ts";
 import { registerNode, LeaseKeeper } from "./node-status.ts";
 import { DEFAULT_BACKOFF_BASE_MS, DEFAULT_BACKOFF_MAX_MS } from "./backoff.ts";
 
+/** The simulated nodes' Lease duration unless told otherwise: the kubelet's default. */
+export const NODE_POOL_LEASE_SECONDS = 10;
+
 export interface NodePoolOptions {
   nc: NatsConnection;
   cluster: string;
@@ -56,7 +59,7 @@ export async function startNodePool(o: NodePoolOptions): Promise<NodePool> {
   const store = new StoreClient(o.nc, o.cluster, 30_000);
   const nodes = Array.from({ length: o.count }, (_, i) => `${o.namePrefix}${i}`);
   const agents = new Map<string, NodeAgent>();
-  const leaseSeconds = o.leaseDurationSeconds ?? 10;
+  const leaseSeconds = o.leaseDurationSeconds ?? NODE_POOL_LEASE_SECONDS;
   const informer = new Informer<Pod>(o.nc, o.cluster, { resource: "pods", filter: (p) => agents.has(p.spec?.nodeName ?? ""), log });
   const leases = new LeaseKeeper(store, {
     durationSeconds: leaseSeconds,

@@ -66,7 +66,7 @@ export async function startNodeController(ctx: ActorContext, opts: NodeControlle
   const lifecycle = { gracePeriodMs: o.gracePeriodMs, disconnectGraceMs: o.disconnectGraceMs };
   let watchingSince = ctx.now();
   /** Per node: the lease's renewTime, when we last saw it (or granted a fresh grace), when it last really changed. */
-  const leaseSeen = new Map<string, { renewTime?: string; at: number; renewedAt?: number }>();
+  const leaseSeen = new Map<string, { renewTime?: string; at: number; renewedAt?: number; durationMs?: number }>();
   const healths = new Map<string, Health>();
   const conns = new ConnectionTable();
   const limiter = new TokenBucket(o.rate, Math.max(1, Math.ceil(o.rate)), ctx.now());
@@ -103,7 +103,7 @@ export async function startNodeController(ctx: ActorContext, opts: NodeControlle
       kind: "node",
       name: k.name,
       node: nodes.get(undefined, k.name),
-      observation: { leaseObservedAt: seen?.at, leaseRenewedAt: seen?.renewedAt, disconnectedAt: conns.disconnectedAt(k.name), watchingSince, ignoreConnections: ignoreConnections() },
+      observation: { leaseObservedAt: seen?.at, leaseRenewedAt: seen?.renewedAt, leaseDurationMs: seen?.durationMs, disconnectedAt: conns.disconnectedAt(k.name), watchingSince, ignoreConnections: ignoreConnections() },
       health: healths.get(k.name),
       lifecycle,
     };
@@ -157,7 +157,8 @@ export async function startNodeController(ctx: ActorContext, opts: NodeControlle
     const name = l.metadata.name!;
     const prev = leaseSeen.get(name);
     if (prev && prev.renewTime === l.spec.renewTime) return;
-    leaseSeen.set(name, { renewTime: l.spec.renewTime, at: ctx.now(), renewedAt: prev ? ctx.now() : undefined });
+    const durationMs = l.spec.leaseDurationSeconds ? l.spec.leaseDurationSeconds * 1000 : undefined;
+    leaseSeen.set(name, { renewTime: l.spec.renewTime, at: ctx.now(), renewedAt: prev ? ctx.now() : undefined, durationMs });
     conns.clearDrop(name);
     return healths.get(name) !== Health.Ready && nodeKey(name);
   };

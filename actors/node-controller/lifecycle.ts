@@ -7,7 +7,7 @@ import type { Node, NodeCondition, Taint } from "../../bus/resources.ts";
 import { Health, desiredTaints, sameTaints } from "./taints.ts";
 
 export interface LifecycleOptions {
-  /** No lease renewal for this long → Unknown (the authoritative signal). */
+  /** No lease renewal for this long (or the Lease's own duration, when longer) → Unknown (the authoritative signal). */
   gracePeriodMs: number;
   /** A dropped connection that did not come back for this long → Unknown (the fast signal). */
   disconnectGraceMs: number;
@@ -19,6 +19,8 @@ export interface NodeObservation {
   leaseObservedAt?: number;
   /** When this controller last saw the Lease actually change (a real renewal, not a grace). */
   leaseRenewedAt?: number;
+  /** The Lease's own `leaseDurationSeconds`, in ms: a kubelet that renews less often gets that long. */
+  leaseDurationMs?: number;
   /** When the kubelet's last NATS connection dropped, if it has none now (undefined: connected or unknown). */
   disconnectedAt?: number;
   /** When this controller started watching (a fresh leader gives every node a full grace). */
@@ -39,7 +41,9 @@ export function readyCondition(node: Node): NodeCondition | undefined {
 export function nodeHealth(o: NodeObservation, now: number, opts: LifecycleOptions): { health: Health; recheckAt?: number } {
   const created = Date.parse(o.node.metadata.creationTimestamp ?? "") || o.watchingSince;
   const lastSign = o.leaseObservedAt ?? Math.max(created, o.watchingSince);
-  const leaseDeadline = lastSign + opts.gracePeriodMs;
+  // The grace period, or the node's own Lease duration when that is longer (Kubernetes pairs a
+  // 40 s Lease with a 40 s grace; a kubelet here may be given a longer Lease than the default).
+  const leaseDeadline = lastSign + Math.max(opts.gracePeriodMs, o.leaseDurationMs ?? 0);
   if (now >= leaseDeadline) return { health: Health.Unknown };
   // Once we said Unknown, only a renewal seen after that brings the node back (a fresh grace does not).
   const ready = readyCondition(o.node);

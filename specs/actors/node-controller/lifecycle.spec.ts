@@ -32,6 +32,13 @@ describe("node controller lifecycle", () => {
     it("turns a node Unknown once its lease goes unrenewed for the grace period", () => {
       expect(nodeHealth(obs({ leaseObservedAt: T0 }), T0 + 10_000, opts).health).to.equal(Health.Unknown);
     });
+    it("gives a node whose Lease is longer than the grace period its Lease's duration", () => {
+      // A kubelet with a 40 s Lease renews about every 10 s: a 10 s grace would call it Unknown between renewals.
+      const long = obs({ leaseObservedAt: T0, leaseDurationMs: 40_000 });
+      expect(nodeHealth(long, T0 + 12_000, opts)).to.deep.equal({ health: Health.Ready, recheckAt: T0 + 40_000 });
+      expect(nodeHealth(long, T0 + 40_000, opts).health).to.equal(Health.Unknown);
+      expect(nodeHealth(obs({ leaseObservedAt: T0, leaseDurationMs: 5_000 }), T0 + 9_999, opts).health, "a shorter Lease keeps the grace period").to.equal(Health.Ready);
+    });
     it("turns a node Unknown when its connection dropped and stayed away for the disconnect grace", () => {
       const o = obs({ leaseObservedAt: T0, disconnectedAt: T0 + 1_000 });
       expect(nodeHealth(o, T0 + 2_999, opts)).to.deep.equal({ health: Health.Ready, recheckAt: T0 + 3_000 });
