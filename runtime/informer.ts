@@ -8,7 +8,6 @@
  * reads its reflector: the snapshot at every (re)list with its revision, then each KV change in
  * revision order (the api-server's watch cache is built this way).
  */
-import { sliceSpent, nextSlice } from "./time-slice.ts";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { KubeObject } from "../bus/resources.ts";
 import type { ResourceType } from "../bus/kinds.ts";
@@ -18,6 +17,7 @@ import { watchBucket as kvWatch, bucketFor, prefixOf, parseKey } from "../bus/kv
 import { resourceType } from "../bus/kinds.ts";
 import { ErrorCode, FlotillaError } from "../bus/errors.ts";
 import { createLogger } from "./logger.ts";
+import { sliceSpent, nextSlice } from "./time-slice.ts";
 import { sharedWatchOf } from "./shared-watch.ts";
 
 export interface InformerOptions<T> {

@@ -65,6 +65,8 @@ interface Subscriber {
   stopped: boolean;
   /** Live changes that arrived while the snapshot was being handed over, delivered after it. */
   held?: KvChange[];
+  /** What ended the subscription while its snapshot was being handed over: the join fails with it. */
+  failedWith?: FlotillaError;
 }
 
 const served = new WeakMap<NatsConnection, WatchFn>();
@@ -243,6 +245,9 @@ export function createSharedWatches(o: SharedWatchOptions): SharedWatches {
   }
 
   function fail(s: Subscriber, e: FlotillaError): void {
+    s.stopped = true;
+    // Still joining: the watch call itself fails, as it would have before the snapshot began.
+    if (s.held) return void (s.failedWith = e);
     s.scope.runInAsyncScope(() => {
       try {
         s.opts.onError?.(e);
@@ -299,6 +304,7 @@ export function createSharedWatches(o: SharedWatchOptions): SharedWatches {
         }
         const held = sub.held;
         sub.held = undefined;
+        if (sub.failedWith) throw sub.failedWith;
         for (const c of held) s.deliver(sub, c);
       }
     }

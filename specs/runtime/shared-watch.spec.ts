@@ -223,12 +223,15 @@ describe("shared watch", () => {
     const count = 20_000;
     await first(Array.from({ length: count }, (_, i): [string, number] => [`o${i}`, i + 1]), count);
     const w = s.opened[0]!;
+    const last = `o${count - 1}`;
     const b = informer();
     // Each add costs a little, as a real handler does: the whole snapshot takes well over one slice.
     b.inf.addHandlers({ add: () => spin(0.02) });
     const ticks: number[] = [];
     const timer = setInterval(() => {
-      if (ticks.length === 0) w.opts.onChange(put("o5", count + 1, false));
+      // The last key: whether the first tick falls in the hand-over or in the informer's diff, it
+      // has not been handed to the handlers yet.
+      if (ticks.length === 0) w.opts.onChange(put(last, count + 1, false));
       ticks.push(b.seen.length);
     }, 0);
     try {
@@ -239,9 +242,31 @@ describe("shared watch", () => {
     expect(ticks.length, "timers ran while the new informer started").to.be.at.least(2);
     expect(ticks.some((n) => n > 0 && n < count), `handlers were called in slices too (adds seen at each tick: ${ticks.join(",")})`).to.equal(true);
     expect(b.seen.length).to.equal(count);
-    expect(b.seen.filter((x) => x.startsWith("add o5@"))).to.deep.equal([`add o5@${count + 1}`]);
-    expect(b.inf.get("default", "o5")!.metadata.resourceVersion).to.equal(String(count + 1));
+    expect(b.seen.filter((x) => x.startsWith(`add ${last}@`))).to.deep.equal([`add ${last}@${count + 1}`]);
+    expect(b.inf.get("default", last)!.metadata.resourceVersion).to.equal(String(count + 1));
     expect(b.inf.list().length).to.equal(count);
+  });
+
+  it("fails the join of a subscriber whose stream expires while it takes the snapshot, instead of calling it synced", async () => {
+    const count = 20_000;
+    await first(Array.from({ length: count }, (_, i): [string, number] => [`o${i}`, i + 1]), count);
+    const errors: FlotillaError[] = [];
+    let delivered = 0;
+    s.refuseNextWith(new FlotillaError(ErrorCode.Expired, "too old resource version"));
+    const joining = shared.watch({} as NatsConnection, s.opened[0]!.bucket, {
+      filter: s.opened[0]!.filter,
+      onChange: () => (spin(0.05), delivered++),
+      onError: (e) => void errors.push(e),
+    });
+    // The stream breaks at once; its resume (after 100 ms) finds the revision gone, mid-snapshot.
+    s.opened[0]!.opts.onError!(new FlotillaError(ErrorCode.Unavailable, "watch closed"));
+    const err = await joining.then(
+      () => undefined,
+      (e: unknown) => e as FlotillaError,
+    );
+    expect(delivered, "the snapshot was cut short").to.be.below(count);
+    expect(err?.code).to.equal(ErrorCode.Expired);
+    expect(errors, "the failure is the join's, not a later onError").to.deep.equal([]);
   });
 });
 
