@@ -195,7 +195,7 @@ export function scaleMemoryFigures(r: ScaleMemory): Figure[] {
     { id: `memory.${r.nodes}.${r.podsTarget}`, section: "Memory", label: `control plane + nats-server, ${k(r.nodes)} simulated nodes / ${k(r.podsTarget)} pods`, value: r.totalMb, unit: "MB", better: "lower",
       extrapolated: r.extrapolated || undefined,
       ...(r.podsTarget >= 150_000 ? { goal: { value: 8192, label: "≤ 8 GiB (Kubernetes' 5,000-node envelope)" } } : {}),
-      note: `${how}; peak per process: ${peaks || "not sampled"}; the simulated nodes' own process: ${r.nodesProcessMb} MB${r.maxNotRunning ? `; created with at most ${k(r.maxNotRunning)} pods not yet Running` : ""}${r.nodeLeaseSeconds ? `; node Leases of ${r.nodeLeaseSeconds} s` : ""}${r.retriedCreates ? `; ${k(r.retriedCreates)} creates asked again after a time-out` : ""}` },
+      note: `${how}; peak per process: ${peaks || "not sampled"}; the simulated nodes' own process: ${r.nodesProcessMb} MB${r.maxNotRunning ? `; created with at most ${k(r.maxNotRunning)} pods not yet Running` : ""}${r.nodeLeaseSeconds ? `; node Leases of ${r.nodeLeaseSeconds} s` : ""}${r.leaderLeaseMs ? `; leader-election leases of ${r.leaderLeaseMs / 1000} s (Kubernetes' default)` : ""}${r.heapMb ? `; control plane heap limit ${k(r.heapMb)} MB` : ""}${r.retriedCreates ? `; ${k(r.retriedCreates)} creates asked again after a time-out` : ""}` },
   ];
 }
 

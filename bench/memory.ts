@@ -73,6 +73,10 @@ export interface ScaleMemory {
   maxNotRunning?: number;
   /** The simulated nodes' Lease duration (each renews it three times per duration). */
   nodeLeaseSeconds?: number;
+  /** The control plane's leader-election lease (`--lease-ms`), when not the default. */
+  leaderLeaseMs?: number;
+  /** The control plane process's V8 heap limit, when raised. */
+  heapMb?: number;
   /** Each process's peak RSS (by command name), the simulated nodes' process included. */
   peaks: Record<string, number>;
   parts: Record<string, number>;
@@ -111,9 +115,18 @@ export const MAX_NOT_RUNNING = 5000;
 /** Kubernetes' kubelet default `nodeLeaseDurationSeconds`. */
 export const KUBERNETES_NODE_LEASE_SECONDS = 40;
 
-export async function benchScaleMemory(o: { nodes: number; pods: number; budgetMs: number; inFlight?: number; maxNotRunning?: number; nodeLeaseSeconds?: number; onProgress?: Progress }): Promise<ScaleMemory> {
+/** kube-controller-manager's and kube-scheduler's default `--leader-elect-lease-duration` (renew deadline 10 s, retry 2 s). */
+export const KUBERNETES_LEADER_LEASE_MS = 15_000;
+
+/**
+ * The envelope's memory budget, given to the control plane's process as its V8 heap limit: Node's
+ * default (about 4 GiB here) is below what 150,000 pods need in one process.
+ */
+export const ENVELOPE_HEAP_MB = 8192;
+
+export async function benchScaleMemory(o: { nodes: number; pods: number; budgetMs: number; inFlight?: number; maxNotRunning?: number; nodeLeaseSeconds?: number; leaderLeaseMs?: number; heapMb?: number; onProgress?: Progress }): Promise<ScaleMemory> {
   const maxNotRunning = o.maxNotRunning ?? MAX_NOT_RUNNING;
-  const c = await spawnUp({ nodes: 0, engine: "simulated" });
+  const c = await spawnUp({ nodes: 0, engine: "simulated", leaseMs: o.leaderLeaseMs, heapMb: o.heapMb });
   const t0 = Date.now();
   let pool: Awaited<ReturnType<typeof spawnNodePool>> | undefined;
   let nc: Awaited<ReturnType<typeof connectNats>> | undefined;
@@ -202,6 +215,8 @@ export async function benchScaleMemory(o: { nodes: number; pods: number; budgetM
       retriedCreates: retried,
       maxNotRunning,
       nodeLeaseSeconds: o.nodeLeaseSeconds ?? NODE_POOL_LEASE_SECONDS,
+      leaderLeaseMs: o.leaderLeaseMs,
+      heapMb: o.heapMb,
       peaks: { ...peak.byName, "simulated nodes (node)": nodesProcess.totalMb },
       parts: measured.parts,
     };
@@ -212,8 +227,8 @@ export async function benchScaleMemory(o: { nodes: number; pods: number; budgetM
   }
 }
 
-// node --import tsx bench/memory.ts <nodes> <pods> <budget seconds> [node lease seconds]: one scale run, its result as JSON.
+// node --import tsx bench/memory.ts <nodes> <pods> <budget seconds> [node lease seconds] [leader lease ms] [heap MB]: one scale run, its result as JSON.
 // A fifth argument sets the simulated nodes' Lease duration in seconds (default the kubelet's, 10).
 runAsMain(import.meta.url, () =>
-  benchScaleMemory({ nodes: Number(process.argv[2] ?? 1000), pods: Number(process.argv[3] ?? 10_000), budgetMs: Number(process.argv[4] ?? 60) * 1000, nodeLeaseSeconds: process.argv[5] ? Number(process.argv[5]) : undefined }),
+  benchScaleMemory({ nodes: Number(process.argv[2] ?? 1000), pods: Number(process.argv[3] ?? 10_000), budgetMs: Number(process.argv[4] ?? 60) * 1000, nodeLeaseSeconds: process.argv[5] ? Number(process.argv[5]) : undefined, leaderLeaseMs: process.argv[6] ? Number(process.argv[6]) : undefined, heapMb: process.argv[7] ? Number(process.argv[7]) : undefined }),
 );

@@ -20,3 +20,13 @@ export function parseActorOptions(pairs: string[]): Record<string, unknown> {
   }
   return out;
 }
+
+/**
+ * `--lease-ms`: the lease duration of leader-elected actors, whole milliseconds (renew deadline and
+ * retry period follow it, runtime/leader-timing.ts). Kubernetes' controller-manager default is 15000.
+ */
+export function parseLeaseMs(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v) || Number(v) < 300) throw new Error(`--lease-ms expects whole milliseconds, at least 300 (got "${v}")`);
+  return Number(v);
+}

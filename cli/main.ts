@@ -6,7 +6,7 @@ import { resolve } from "node:path";
 import { DEFAULT_CLUSTER } from "../bus/subjects.ts";
 import { VERSION } from "../runtime/actor.ts";
 import { defaultDataDir, readState, isAlive } from "./config.ts";
-import { parseActorOptions } from "./actor-options.ts";
+import { parseActorOptions, parseLeaseMs } from "./actor-options.ts";
 import { registerCommands } from "./commands.ts";
 import { CliError } from "./errors.ts";
 
@@ -36,13 +36,15 @@ program
   .option("--servers <n>", "run this many servers (NATS cluster + control plane each) on 127.0.0.2, 127.0.0.3, …; 3 or more replicate the store")
   .option("--self-hosted", "run the control plane as static pods (kube-system) of node-1 from the flotilla image; nats-server stays on the host")
   .option("--image <tag>", "--self-hosted: the image its pods run (default flotilla:<version>, built when missing)")
+  .option("--lease-ms <ms>", "lease duration of leader-elected actors (default 5000; Kubernetes' controller-manager uses 15000)")
   .action(async (o) => {
     const dataDir = resolve(o.dataDir);
+    const leaseDurationMs = parseLeaseMs(o.leaseMs);
     if (o.servers !== undefined) {
       if (o.engine === "containerd" || o.engine === "cri") throw new Error("--servers runs its nodes on docker, process or simulated; the containerd engine is for a single-server up");
       const [{ upServers }, { dockerAnswers }] = await Promise.all([import("./up-servers.ts"), import("./up.ts")]);
       const engine = o.engine ?? ((await dockerAnswers()) ? "docker" : "process");
-      await upServers({ dataDir, servers: Number(o.servers), nodes: Number(o.nodes), engine, port: Number(o.port), natsPort: o.natsPort ? Number(o.natsPort) : undefined, cluster: o.cluster, handleSignals: true });
+      await upServers({ dataDir, servers: Number(o.servers), nodes: Number(o.nodes), engine, port: Number(o.port), natsPort: o.natsPort ? Number(o.natsPort) : undefined, cluster: o.cluster, handleSignals: true, leaseDurationMs });
       return;
     }
     const { up } = await import("./up.ts");
@@ -58,6 +60,7 @@ program
       network: o.network,
       selfHosted: o.selfHosted === true,
       image: o.image,
+      leaseDurationMs,
       ingress: o.ingress === false ? null : { httpPort: o.ingressPort ? Number(o.ingressPort) : undefined, httpsPort: o.ingressTlsPort ? Number(o.ingressTlsPort) : undefined },
     });
     if (o.example) {

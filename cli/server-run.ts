@@ -16,6 +16,7 @@ import { requestJoin } from "../runtime/cluster/join.ts";
 import { connectNats } from "../runtime/host.ts";
 import { readState } from "./config.ts";
 import { CliError } from "./errors.ts";
+import { parseLeaseMs } from "./actor-options.ts";
 
 const say = (s: string) => process.stdout.write(s + "\n");
 
@@ -140,7 +141,7 @@ export async function serveFromFlags(f: ServeFlags): Promise<void> {
     ports,
     peers: [...peers].filter((p) => p !== `${address}:${ports.route}`),
     node: nodeName ? { name: nodeName, engine: f.engine ?? "process" } : prev?.node,
-    leaseDurationMs: f.leaseMs ? Number(f.leaseMs) : prev?.leaseDurationMs,
+    leaseDurationMs: parseLeaseMs(f.leaseMs) ?? prev?.leaseDurationMs,
   };
   const init = f.init !== false && !f.join;
   let s = await runServer({ dir, token, config, init });

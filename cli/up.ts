@@ -51,6 +51,8 @@ export interface UpOptions {
   image?: string;
   /** The ingress on node-1 (HTTP/HTTPS ports; default 80/443 as root, else 8080/8443); null: none. */
   ingress?: { httpPort?: number; httpsPort?: number } | null;
+  /** Lease duration of the leader-elected actors (default runtime/leader-timing.ts). */
+  leaseDurationMs?: number;
 }
 
 export interface RunningCluster {
@@ -168,8 +170,8 @@ export async function up(o: UpOptions): Promise<RunningCluster> {
   if (net.mode === "pod") nodeActors.push({ def: ACTORS["network-policy"]!, opts: { nodeName: nodes[0]!, nodes } });
   let host: Host;
   try {
-    const planeHost = await step(selfHosted ? "the control plane runs as static pods of node-1" : `starting the control plane (${CONTROL_PLANE.join(", ")})`, () => startHost({ natsUrl: server.url, credentials, cluster, actors: controlPlane }));
-    const nodeHost = await step(`starting ${nodes.length} node(s) on the ${engine} engine (kubelet + proxy each)`, () => startHost({ natsUrl: server.url, credentials, cluster, actors: nodeActors }));
+    const planeHost = await step(selfHosted ? "the control plane runs as static pods of node-1" : `starting the control plane (${CONTROL_PLANE.join(", ")})`, () => startHost({ natsUrl: server.url, credentials, cluster, actors: controlPlane, leaseDurationMs: o.leaseDurationMs }));
+    const nodeHost = await step(`starting ${nodes.length} node(s) on the ${engine} engine (kubelet + proxy each)`, () => startHost({ natsUrl: server.url, credentials, cluster, actors: nodeActors, leaseDurationMs: o.leaseDurationMs }));
     if (selfHosted) {
       await step(`waiting for the api-server pod on 127.0.0.1:${apiPort}`, () => waitForApiServer(apiPort, pki.caPem, 120_000)).catch(async (e: unknown) => {
         await nodeHost.stop();

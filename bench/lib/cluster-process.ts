@@ -32,11 +32,17 @@ export interface UpProcess {
   stop(): Promise<void>;
 }
 
-export async function spawnUp(o: { nodes: number; engine: "docker" | "process" | "simulated"; timeoutMs?: number; maxSockets?: number }): Promise<UpProcess> {
+/**
+ * `leaseMs`: `--lease-ms` of the leader-elected actors; `heapMb`: the process's V8 heap limit
+ * (`--max-old-space-size`; Node's default is about 4 GiB on a 64-bit machine with this much memory).
+ */
+export async function spawnUp(o: { nodes: number; engine: "docker" | "process" | "simulated"; timeoutMs?: number; maxSockets?: number; leaseMs?: number; heapMb?: number }): Promise<UpProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), "flotilla-bench-up-"));
   // BENCH_CPU_PROF=<dir>: the cluster process writes a V8 CPU profile there when it exits (bench/profile.ts).
   const profile = process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-  const child = spawn(process.execPath, [...profile, BIN, "up", "--data-dir", dataDir, "--port", "0", "--nodes", String(o.nodes), "--engine", o.engine], {
+  const heap = o.heapMb ? [`--max-old-space-size=${o.heapMb}`] : [];
+  const lease = o.leaseMs ? ["--lease-ms", String(o.leaseMs)] : [];
+  const child = spawn(process.execPath, [...profile, ...heap, BIN, "up", "--data-dir", dataDir, "--port", "0", "--nodes", String(o.nodes), "--engine", o.engine, ...lease], {
     stdio: ["ignore", "ignore", process.env.FLOTILLA_BENCH_VERBOSE ? "inherit" : "ignore"],
     env: { ...process.env, FLOTILLA_LOG: process.env.FLOTILLA_LOG ?? "error" },
   });
