@@ -39,6 +39,21 @@ function ourModule(f: ProfileNode["callFrame"]): string | undefined {
   return m?.[1];
 }
 
+/** The samples between `fromS` and `toS` seconds after the profile's first sample: a stretch of a long run. */
+export function sliceProfile(p: CpuProfile, fromS: number, toS = Infinity): CpuProfile {
+  const samples: number[] = [];
+  const timeDeltas: number[] = [];
+  let t = 0;
+  p.samples.forEach((id, i) => {
+    t += p.timeDeltas[i] ?? 0;
+    if (t >= fromS * 1e6 && t < toS * 1e6) {
+      samples.push(id);
+      timeDeltas.push(p.timeDeltas[i] ?? 0);
+    }
+  });
+  return { ...p, samples, timeDeltas };
+}
+
 export function summarizeProfile(p: CpuProfile): ProfileSummary {
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();

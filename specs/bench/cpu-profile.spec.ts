@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { longTasks } from "../../bench/lib/cpu-profile.ts";
+import { longTasks, sliceProfile, summarizeProfile } from "../../bench/lib/cpu-profile.ts";
 
 const frame = (functionName: string, url = "") => ({ functionName, url, lineNumber: 0 });
 
@@ -24,5 +24,23 @@ describe("bench cpu profile", () => {
     expect(tasks[0]!.entry).to.contain("processTicksAndRejections");
     expect(tasks[0]!.inside).to.deep.equal([["reconcile actors/x/pass.ts", 0.75]]);
     expect(longTasks(profile, 500)).to.deep.equal([]);
+  });
+
+  it("slices a long run's profile to a stretch of seconds, so a slowdown is profiled apart from the start", () => {
+    const profile = {
+      nodes: [
+        { id: 1, callFrame: frame("(root)"), children: [2, 3] },
+        { id: 2, callFrame: frame("early", "file:///p/a.ts") },
+        { id: 3, callFrame: frame("late", "file:///p/b.ts") },
+      ],
+      // one sample a second: four of `early`, then four of `late`
+      samples: [2, 2, 2, 2, 3, 3, 3, 3],
+      timeDeltas: Array(8).fill(1_000_000),
+    };
+    const late = sliceProfile(profile, 5);
+    expect(late.samples).to.deep.equal([3, 3, 3, 3]);
+    expect(summarizeProfile(late).totalMs).to.equal(4000);
+    expect(sliceProfile(profile, 2, 6).samples).to.deep.equal([2, 2, 2, 3]);
+    expect(sliceProfile(profile, 0).samples).to.have.length(8);
   });
 });
