@@ -7,6 +7,7 @@ import type { StoreBench } from "./store.ts";
 import type { SchedulerRuns } from "./scheduler.ts";
 import type { DockerPeer } from "./docker-peer.ts";
 import type { ScaleMemory } from "./memory.ts";
+import { ENVELOPE_MB, KUBERNETES_LEADER_LEASE_MS } from "./envelope.ts";
 
 /** Where each published anchor comes from (see docs/performance.md). */
 export const SOURCES = {
@@ -194,8 +195,8 @@ export function scaleMemoryFigures(r: ScaleMemory): Figure[] {
   return [
     { id: `memory.${r.nodes}.${r.podsTarget}`, section: "Memory", label: `control plane + nats-server, ${k(r.nodes)} simulated nodes / ${k(r.podsTarget)} pods`, value: r.totalMb, unit: "MB", better: "lower",
       extrapolated: r.extrapolated || undefined,
-      ...(r.podsTarget >= 150_000 ? { goal: { value: 8192, label: "≤ 8 GiB (Kubernetes' 5,000-node envelope)" } } : {}),
-      note: `${how}; peak per process: ${peaks || "not sampled"}; the simulated nodes' own process: ${r.nodesProcessMb} MB${r.maxNotRunning ? `; created with at most ${k(r.maxNotRunning)} pods not yet Running` : ""}${r.nodeLeaseSeconds ? `; node Leases of ${r.nodeLeaseSeconds} s` : ""}${r.leaderLeaseMs ? `; leader-election leases of ${r.leaderLeaseMs / 1000} s (Kubernetes' default)` : ""}${r.heapMb ? `; control plane heap limit ${k(r.heapMb)} MB` : ""}${r.retriedCreates ? `; ${k(r.retriedCreates)} creates asked again after a time-out` : ""}` },
+      ...(r.podsTarget >= 150_000 ? { goal: { value: ENVELOPE_MB, label: `≤ ${ENVELOPE_MB / 1024} GiB (Kubernetes' 5,000-node envelope)` } } : {}),
+      note: `${how}; peak per process: ${peaks || "not sampled"}; the simulated nodes' own process: ${r.nodesProcessMb} MB${r.maxNotRunning ? `; created with at most ${k(r.maxNotRunning)} pods not yet Running` : ""}${r.nodeLeaseSeconds ? `; node Leases of ${r.nodeLeaseSeconds} s` : ""}${r.leaderLeaseMs ? `; leader-election leases of ${r.leaderLeaseMs / 1000} s${r.leaderLeaseMs === KUBERNETES_LEADER_LEASE_MS ? " (Kubernetes' default)" : ""}` : ""}${r.heapMb ? `; control plane heap limit ${k(r.heapMb)} MB` : ""}${r.retriedCreates ? `; ${k(r.retriedCreates)} creates asked again after a time-out` : ""}` },
   ];
 }
 

@@ -112,18 +112,6 @@ function peakSampler(pids: () => number[]) {
  */
 export const MAX_NOT_RUNNING = 5000;
 
-/** Kubernetes' kubelet default `nodeLeaseDurationSeconds`. */
-export const KUBERNETES_NODE_LEASE_SECONDS = 40;
-
-/** kube-controller-manager's and kube-scheduler's default `--leader-elect-lease-duration` (renew deadline 10 s, retry 2 s). */
-export const KUBERNETES_LEADER_LEASE_MS = 15_000;
-
-/**
- * The envelope's memory budget, given to the control plane's process as its V8 heap limit: Node's
- * default (about 4 GiB here) is below what 150,000 pods need in one process.
- */
-export const ENVELOPE_HEAP_MB = 8192;
-
 export async function benchScaleMemory(o: { nodes: number; pods: number; budgetMs: number; inFlight?: number; maxNotRunning?: number; nodeLeaseSeconds?: number; leaderLeaseMs?: number; heapMb?: number; onProgress?: Progress }): Promise<ScaleMemory> {
   const maxNotRunning = o.maxNotRunning ?? MAX_NOT_RUNNING;
   const c = await spawnUp({ nodes: 0, engine: "simulated", leaseMs: o.leaderLeaseMs, heapMb: o.heapMb });

@@ -139,7 +139,8 @@ export const SUITE: BenchDef[] = [
     estimate: { quick: 40, full: 900 },
     limit: { quick: 120, full: 1260 },
     async run(m, progress) {
-      const { benchScaleMemory, KUBERNETES_NODE_LEASE_SECONDS, KUBERNETES_LEADER_LEASE_MS, ENVELOPE_HEAP_MB } = await import("./memory.ts");
+      const { benchScaleMemory } = await import("./memory.ts");
+      const { KUBERNETES_NODE_LEASE_SECONDS, KUBERNETES_LEADER_LEASE_MS, ENVELOPE_MB } = await import("./envelope.ts");
       if (quick(m)) return F.scaleMemoryFigures(await benchScaleMemory({ nodes: 1000, pods: 10_000, budgetMs: 30_000, onProgress: progress }));
       const a = await benchScaleMemory({ nodes: 1000, pods: 30_000, budgetMs: 150_000, onProgress: (f, w) => progress(f * 0.2, w) });
       // The envelope is measured, not extrapolated: up to 15 minutes for 150,000 pods. Its 5,000
@@ -147,7 +148,7 @@ export const SUITE: BenchDef[] = [
       // (Flotilla's kubelet renews a 10 s Lease: fine at 1,000 nodes, 1,500 writes/s at 5,000). The
       // control plane's leader-elected actors get kube-controller-manager's 15 s lease (Flotilla's
       // 5 s renew deadline of 3.3 s lapses in a process this busy) and the envelope's 8 GiB as heap.
-      const b = await benchScaleMemory({ nodes: 5000, pods: 150_000, budgetMs: 900_000, nodeLeaseSeconds: KUBERNETES_NODE_LEASE_SECONDS, leaderLeaseMs: KUBERNETES_LEADER_LEASE_MS, heapMb: ENVELOPE_HEAP_MB, onProgress: (f, w) => progress(0.2 + f * 0.8, w) });
+      const b = await benchScaleMemory({ nodes: 5000, pods: 150_000, budgetMs: 900_000, nodeLeaseSeconds: KUBERNETES_NODE_LEASE_SECONDS, leaderLeaseMs: KUBERNETES_LEADER_LEASE_MS, heapMb: ENVELOPE_MB, onProgress: (f, w) => progress(0.2 + f * 0.8, w) });
       return [...F.scaleMemoryFigures(a), ...F.scaleMemoryFigures(b)];
     },
   },
