@@ -52,7 +52,9 @@ export async function nodeJoin(o: NodeJoinOptions): Promise<{ host: Host; leafSe
   }
   const creds = issued.credentials;
   writeCredentials(nodeDir, creds);
-  let natsUrl = issued.servers.nats.join(",");
+  // The server that answered is reachable at the address given, whatever it announces.
+  const serverUrls = [...new Set([...issued.servers.nats, `nats://${hostPort}`])].join(",");
+  let natsUrl = serverUrls;
   let leafServer: { stop(): Promise<void>; current: NatsServer } | undefined;
   if (o.leaf) {
     if (!issued.servers.leaf.length) throw new CliError("the servers announce no leaf-node address");
@@ -70,7 +72,7 @@ export async function nodeJoin(o: NodeJoinOptions): Promise<{ host: Host; leafSe
     { def: ACTORS.proxy!, opts: { nodeName: o.name } },
   ];
   const host = await startHost({ natsUrl, credentials: () => actorCreds, cluster: o.cluster, actors });
-  writeFileSync(nodeStatePath(o.dataDir, o.name), JSON.stringify({ pid: process.pid, name: o.name, natsUrl: issued.servers.nats.join(","), leaf: !!o.leaf }, null, 2) + "\n");
+  writeFileSync(nodeStatePath(o.dataDir, o.name), JSON.stringify({ pid: process.pid, name: o.name, natsUrl: serverUrls, leaf: !!o.leaf }, null, 2) + "\n");
   return {
     host,
     leafServer,

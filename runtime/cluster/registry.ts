@@ -57,3 +57,13 @@ export async function listServers(kv: KV): Promise<ServerRecord[]> {
   }
   return out.sort((a, b) => a.name.localeCompare(b.name));
 }
+
+/**
+ * The NATS and leaf-node URLs a joining node is given: every listed server's, and always the
+ * answering server's own. While a bucket moves to R3 in place the registry can list nothing for a
+ * moment; a node given no server could not connect.
+ */
+export function announcedServers(listed: readonly Pick<ServerRecord, "name" | "natsUrl" | "leafUrl">[], self: Pick<ServerRecord, "name" | "natsUrl" | "leafUrl">): { nats: string[]; leaf: string[] } {
+  const all = [...listed.filter((r) => r.name !== self.name), self].sort((a, b) => a.name.localeCompare(b.name));
+  return { nats: all.map((r) => r.natsUrl), leaf: all.flatMap((r) => (r.leafUrl ? [r.leafUrl] : [])) };
+}

@@ -35,7 +35,7 @@ import { readJson } from "./server-config.ts";
 import type { BootstrapData } from "./bootstrap.ts";
 import { seal, open, readLocal, writeLocal } from "./bootstrap.ts";
 import { SINGLE_WRITER_ENV } from "../../actors/store/kv-writer.ts";
-import { openRegistry, existingRegistry, putServer, listServers, deleteServer, BOOTSTRAP_KEY } from "./registry.ts";
+import { openRegistry, existingRegistry, putServer, listServers, announcedServers, deleteServer, BOOTSTRAP_KEY } from "./registry.ts";
 import { localJetStreamReport } from "./jetstream-cluster.ts";
 import { leaveThrough } from "./leave.ts";
 import { settle } from "./settle.ts";
@@ -279,8 +279,8 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
       token,
       registry,
       servers: async () => {
-        const all = await listServers(registry);
-        return { nats: all.map((r) => r.natsUrl), leaf: all.flatMap((r) => (r.leafUrl ? [r.leafUrl] : [])) };
+        const listed = await listServers(registry).catch(() => []);
+        return announcedServers(listed, { name: c.name, natsUrl, leafUrl: `nats-leaf://${c.address}:${c.ports.leaf}` });
       },
       onNode: (name) => addNodes([name]),
     });

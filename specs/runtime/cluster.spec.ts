@@ -6,8 +6,20 @@ import { metaView } from "../../runtime/cluster/jetstream-cluster.ts";
 import { desiredReplicas } from "../../runtime/cluster/server.ts";
 import { clusterBlock } from "../../runtime/nats-server.ts";
 import { parseNatsUrls } from "../../runtime/host.ts";
+import { announcedServers } from "../../runtime/cluster/registry.ts";
 
 describe("several servers", () => {
+  describe("the servers a joining node is given", () => {
+    const a = { name: "server-a", natsUrl: "nats://127.0.0.2:4222", leafUrl: "nats-leaf://127.0.0.2:7422" };
+    const b = { name: "server-b", natsUrl: "nats://127.0.0.3:4222", leafUrl: "nats-leaf://127.0.0.3:7422" };
+    it("names the answering server when the registry lists none (a bucket moving to R3)", () => {
+      expect(announcedServers([], a)).to.deep.equal({ nats: [a.natsUrl], leaf: [a.leafUrl] });
+    });
+    it("names every listed server once, the answering one included", () => {
+      expect(announcedServers([b, a], a)).to.deep.equal({ nats: [a.natsUrl, b.natsUrl], leaf: [a.leafUrl, b.leafUrl] });
+      expect(announcedServers([b], a).nats).to.deep.equal([a.natsUrl, b.natsUrl]);
+    });
+  });
   describe("join token", () => {
     it("derives the same route password on every server and a different one per purpose", () => {
       const t = newJoinToken();
