@@ -23,7 +23,7 @@ import { dockerAnswers } from "../cli/up.ts";
 import { spawnUp } from "./lib/cluster-process.ts";
 import { spawnNodePool } from "./node-pool.ts";
 import { NODE_POOL_LEASE_SECONDS } from "../actors/kubelet/pool.ts";
-import { treeRss, sumMb } from "./lib/proc.ts";
+import { treeRss, sumMb, treeCpu } from "./lib/proc.ts";
 import { runAsMain } from "./lib/main.ts";
 
 type Progress = (f: number, what: string) => void;
@@ -79,7 +79,52 @@ export interface ScaleMemory {
   heapMb?: number;
   /** Each process's peak RSS (by command name), the simulated nodes' process included. */
   peaks: Record<string, number>;
+  /**
+   * Every 30 s from the first create: pods created and Running, and the cores each process used in
+   * that stretch (CPU seconds / wall seconds, from /proc), so a slow stretch shows which process
+   * was busy and which waited.
+   */
+  timeline?: TimelinePoint[];
   parts: Record<string, number>;
+}
+
+export interface TimelinePoint {
+  t: number;
+  created: number;
+  running: number;
+  cores: Record<string, number>;
+}
+
+/** CPU seconds per named part: the control plane's tree by command, the simulated nodes' process apart. */
+function cpuByPart(controlPlane: number, nodes: number | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, s] of Object.entries(treeCpu(controlPlane))) out[name === "node" ? "flotilla up (node)" : name] = s;
+  if (nodes) out["simulated nodes (node)"] = Object.values(treeCpu(nodes)).reduce((a, b) => a + b, 0);
+  return out;
+}
+
+/** Every `everyMs`: the counts and the cores each part used since the last point. */
+function timelineSampler(everyMs: number, counts: () => { created: number; running: number }, cpu: () => Record<string, number>) {
+  const points: TimelinePoint[] = [];
+  const t0 = Date.now();
+  let last = { at: t0, cpu: cpu() };
+  const sample = () => {
+    const now = { at: Date.now(), cpu: cpu() };
+    const wall = (now.at - last.at) / 1000;
+    if (wall < 1) return;
+    const cores: Record<string, number> = {};
+    for (const [k, v] of Object.entries(now.cpu)) cores[k] = Math.round(((v - (last.cpu[k] ?? 0)) / wall) * 100) / 100;
+    points.push({ t: Math.round((now.at - t0) / 1000), ...counts(), cores });
+    last = now;
+  };
+  const timer = setInterval(sample, everyMs);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      sample();
+      return points;
+    },
+  };
 }
 
 /** Samples a process tree's RSS every second: the peak of the whole tree and of each command. */
@@ -128,6 +173,8 @@ export async function benchScaleMemory(o: { nodes: number; pods: number; budgetM
     const controlPlane = peakSampler(() => [c.pid]);
     const nodesPeak = peakSampler(() => [pool!.child.pid!]);
     const running = new Set<string>();
+    let created = 0;
+    const timeline = timelineSampler(30_000, () => ({ created, running: running.size }), () => cpuByPart(c.pid, pool?.child.pid));
     const firstCreate = Date.now();
     let allRunningAt: number | undefined;
     const sub = nc.subscribe(subjects(c.cluster).events("pods", "default"), {
@@ -141,7 +188,6 @@ export async function benchScaleMemory(o: { nodes: number; pods: number; budgetM
     const deadline = t0 + o.budgetMs;
     // Leave a little of the budget for the last pods to start.
     const createUntil = t0 + o.budgetMs * 0.93;
-    let created = 0;
     let retried = 0;
     // A create the store could not confirm in time (a busy JetStream) is asked again; AlreadyExists
     // then means the first one landed.
@@ -184,6 +230,7 @@ export async function benchScaleMemory(o: { nodes: number; pods: number; budgetM
     const measured = parts(c.pid);
     const peak = controlPlane.stop();
     const nodesProcess = nodesPeak.stop();
+    const points = timeline.stop();
     const podsRunning = running.size;
     const extrapolated = podsRunning < o.pods;
     const slope = podsRunning > 0 ? (measured.totalMb - base) / podsRunning : 0;
@@ -206,6 +253,7 @@ export async function benchScaleMemory(o: { nodes: number; pods: number; budgetM
       leaderLeaseMs: o.leaderLeaseMs,
       heapMb: o.heapMb,
       peaks: { ...peak.byName, "simulated nodes (node)": nodesProcess.totalMb },
+      timeline: points,
       parts: measured.parts,
     };
   } finally {

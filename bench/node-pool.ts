@@ -13,7 +13,9 @@ import { spawn, type ChildProcess } from "node:child_process";
 const SELF = fileURLToPath(import.meta.url);
 
 export async function spawnNodePool(o: { natsUrl: string; cluster: string; count: number; credentials?: string; timeoutMs?: number; leaseDurationSeconds?: number }): Promise<{ child: ChildProcess; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, ["--import", "tsx", SELF, o.natsUrl, o.cluster, String(o.count), ...(o.credentials ? [o.credentials] : [])], {
+  // BENCH_CPU_PROF=<dir>: the pool writes a V8 CPU profile there when it exits, as the cluster process does.
+  const prof = process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const child = spawn(process.execPath, [...prof, "--import", "tsx", SELF, o.natsUrl, o.cluster, String(o.count), ...(o.credentials ? [o.credentials] : [])], {
     stdio: ["ignore", "pipe", "inherit"],
     env: { ...process.env, FLOTILLA_LOG: "error", ...(o.leaseDurationSeconds ? { BENCH_NODE_LEASE_SECONDS: String(o.leaseDurationSeconds) } : {}) },
   });

@@ -4,7 +4,7 @@
  * clients and stops it cleanly.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, existsSync, mkdtempSync } from "node:fs";
+import { mkdirSync, existsSync, mkdtempSync, createWriteStream } from "node:fs";
 import { readCheckedFile, writeFileAtomic } from "./atomic-file.ts";
 import { createServer, connect as tcpConnect } from "node:net";
 import { join } from "node:path";
@@ -21,6 +21,8 @@ export interface NatsServerOptions {
   pingIntervalSeconds?: number;
   pingMax?: number;
   quiet?: boolean;
+  /** Append everything nats-server prints to this file (a server keeps it beside its config for operators). */
+  logFile?: string;
   /** Serve the server's HTTP monitoring endpoints (/varz, /connz, /jsz) on this port (0 = a free one). */
   monitorPort?: number;
   /** Where the monitoring endpoints listen (default: `host`; servers keep them on 127.0.0.1). */
@@ -236,8 +238,12 @@ ${opts.leafRemotes ? `leafnodes { remotes: [ { urls: [ ${opts.leafRemotes.map((u
   if (await portAccepts(host, port)) throw new Error(`port ${host}:${port} is already in use; pick another with --port`);
   const child = spawn(bin, ["-c", confPath], { stdio: ["ignore", "pipe", "pipe"] });
   let log = "";
+  const logFile = opts.logFile ? createWriteStream(opts.logFile, { flags: "a", mode: 0o600 }) : undefined;
+  logFile?.on("error", () => undefined);
+  child.once("exit", () => logFile?.end());
   const collect = (d: Buffer) => {
     log = (log + d.toString()).slice(-8000);
+    logFile?.write(d);
     if (!opts.quiet && process.env.FLOTILLA_NATS_LOG) process.stderr.write(d);
   };
   child.stdout.on("data", collect);

@@ -52,3 +52,27 @@ export function treeRss(root: number): { pid: number; comm: string; mb: number }
 }
 
 export const sumMb = (xs: { mb: number }[]) => Math.round(xs.reduce((a, x) => a + x.mb, 0));
+
+const CLOCK_TICKS = 100; // USER_HZ: 100 on every Linux the project runs on (sysconf(_SC_CLK_TCK))
+
+/** User + system CPU seconds a process has used so far (0 when it is gone). */
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // After "pid (comm) ": state is field 3, utime field 14, stime field 15.
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU seconds used so far by each command of a process tree (summed over processes of one name). */
+export function treeCpu(root: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const pid of processTrees([root])) {
+    const c = commOf(pid);
+    out[c] = (out[c] ?? 0) + cpuSeconds(pid);
+  }
+  return out;
+}

@@ -35,6 +35,7 @@ import { readJson } from "./server-config.ts";
 import type { BootstrapData } from "./bootstrap.ts";
 import { seal, open, readLocal, writeLocal } from "./bootstrap.ts";
 import { SINGLE_WRITER_ENV } from "../../actors/store/kv-writer.ts";
+import { watchJetStreamApi } from "./jetstream-watch.ts";
 import { openRegistry, existingRegistry, putServer, listServers, announcedServers, deleteServer, BOOTSTRAP_KEY } from "./registry.ts";
 import { localJetStreamReport } from "./jetstream-cluster.ts";
 import { leaveThrough } from "./leave.ts";
@@ -192,6 +193,7 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
         // The meta group's size without the system account (localJetStreamReport), local only.
         monitorPort: 0,
         monitorHost: "127.0.0.1",
+        logFile: join(dir, "nats", "nats-server.log"),
       }),
     {
       onRestart: (n) => {
@@ -209,6 +211,12 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
   const nc = await connectNats(natsUrl, `server/${c.name}`, credentialsOf(token, { role: "store" }, caFile));
   let timer: NodeJS.Timeout | undefined;
   let host: Host | undefined;
+  let jsWatch: { stop(): void } | undefined;
+  let watchNc: NatsConnection | undefined;
+  const stopWatch = async () => {
+    jsWatch?.stop();
+    await watchNc?.close().catch(() => undefined);
+  };
   let joins: Subscription | undefined;
   let nodeJoins: Subscription | undefined;
   let settleNext!: (c: ServerConfig | undefined) => void;
@@ -217,6 +225,7 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
   const becomeClustered = async (route: string) => {
     try {
       if (timer) clearInterval(timer);
+      await stopWatch();
       joins?.unsubscribe();
       nodeJoins?.unsubscribe();
       await host?.stop();
@@ -338,9 +347,15 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
     // beside its own server, which is how a replicated bucket's single writer is found
     // (actors/store/kv-writer.ts).
     host = await startHost({ natsUrl, credentials: (id) => credentialsOf(token, id, caFile), cluster: c.cluster, actors: [...plane, ...nodeActors], leaseDurationMs: c.leaseDurationMs, natsOptions: { ignoreClusterUpdates: true } });
+    if (clustered) {
+      // Its own connection to its own nats-server (never one the NATS cluster told it of).
+      watchNc = await connectNats(natsUrl, `server/${c.name}/jetstream-watch`, credentialsOf(token, { role: "store" }, caFile), { ignoreClusterUpdates: true });
+      jsWatch = watchJetStreamApi({ nc: watchNc, restart: () => nats.current.stop(), log });
+    }
     log.info("server running", { nats: natsUrl, api: apiUrl, clustered, account: FLOTILLA_ACCOUNT, subjects: s.root });
   } catch (e) {
     if (timer) clearInterval(timer);
+    await stopWatch();
     await host?.stop().catch(() => undefined);
     await nc.close().catch(() => undefined);
     await nats.stop();
@@ -360,6 +375,7 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
         joins?.unsubscribe();
         nodeJoins?.unsubscribe();
         if (timer) clearInterval(timer);
+        await stopWatch();
         await running.stop();
         if (so.leave) {
           const registry = await existingRegistry(nc, c.cluster).catch(() => undefined);

@@ -15,6 +15,8 @@ import { streamPlacements, localStreamStates } from "../../runtime/cluster/jetst
 import { pingActors } from "../../runtime/host.ts";
 import { subjects } from "../../bus/subjects.ts";
 import { apiOf, adminConnections, serverOf } from "../harness/servers.ts";
+import { connectNats } from "../../runtime/host.ts";
+import { userUrl } from "../../cli/server-run.ts";
 import { killProcessContainers } from "../actors/kubelet/behaviours.ts";
 
 export type Api = ReturnType<typeof apiOf>;
@@ -167,8 +169,35 @@ export class ChaosCluster {
     return LEADER_ELECTED.filter((k) => !actors.some((a) => a.kind === k && a.leader === true));
   }
 
+  /**
+   * Through each server's own nats-server: how long the main bucket's stream info takes (answered
+   * by the stream's leader, wherever it is), or "timeout"/"down". Shows a server whose JetStream
+   * API no longer reaches the leader.
+   */
+  async jsApiThroughEach(): Promise<Record<string, string>> {
+    const s = subjects("default");
+    const out: Record<string, string> = {};
+    await Promise.all(
+      this.c.servers.map(async (srv) => {
+        const nc = await connectNats(userUrl(srv.natsUrl, this.c.token), "chaos-probe", undefined, { tls: { caFile: this.c.caFile }, maxReconnectAttempts: 0, timeout: 2000 }).catch(() => undefined);
+        if (!nc) return void (out[srv.name] = "down");
+        const t = Date.now();
+        out[srv.name] = await nc.request(`$JS.API.STREAM.INFO.${s.kvStream(s.bucket())}`, "", { timeout: 3000 }).then(() => `${Date.now() - t} ms`, () => "timeout");
+        await nc.close().catch(() => undefined);
+      }),
+    );
+    return out;
+  }
+
   serverAlive(name: string): boolean {
     return readPids(this.server(name).dir).some(alive);
+  }
+
+  /** At once, without waiting: every worker and server process group SIGKILLed (a frozen one too), their pods ended. */
+  killNow(): void {
+    for (const w of this.workers) if (w.child?.pid) signalGroup(w.child.pid, "SIGKILL");
+    for (const w of this.workers) killProcessContainers(join(this.dir, "workers", "nodes", w.name));
+    for (const s of this.c.servers) signalServer(s.dir, "SIGKILL", s.pgid);
   }
 
   async stop(): Promise<void> {

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ChaosCluster, canPartition, healPartitions } from "./cluster.ts";
-import { rng } from "./rng.ts";
+import { rng, type Rng } from "./rng.ts";
 import { schedule, describeFault, NOT_RUN, FAULT_KINDS } from "./faults.ts";
 import { Writers, Watcher, Deployments, serviceAnswers, NS } from "./workload.ts";
 import { checkHistory, copiesAgree } from "./checker.ts";
@@ -72,6 +72,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   process.env.FLOTILLA_SINGLE_WRITER ??= "1";
   const say = o.say ?? ((l: string) => process.stdout.write(l + "\n"));
   const r = rng(o.seed);
+  // Targets from a stream of their own: the churn draws from \`r\` concurrently, so sharing it would
+  // make the same seed hit different servers.
+  const targets = rng(o.seed ^ 0x5eed);
   const dir = mkdtempSync(join(tmpdir(), "flotilla-chaos-"));
   const violations: Violation[] = [];
   const faults: FaultResult[] = [];
@@ -79,13 +82,16 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   process.env.FLOTILLA_LOG ??= "warn";
   say(`chaos: seed ${o.seed}, ${o.quick ? "quick" : "full"} run, cluster in ${dir}`);
   const noPartition = canPartition();
+  let cc: ChaosCluster | undefined;
+  // Interrupted: nothing of the run is left behind (rules, servers, workers and their pods).
   const healOnSignal = () => {
     healPartitions();
+    cc?.killNow();
     process.exit(130);
   };
   process.once("SIGINT", healOnSignal);
   process.once("SIGTERM", healOnSignal);
-  const cc = await ChaosCluster.start(dir, { workers: 3, leaseDurationMs: 3000 });
+  cc = await ChaosCluster.start(dir, { workers: 3, leaseDurationMs: 3000 });
   const writers = new Writers(cc, r, { workers: 4, paceMs: o.quick ? 120 : 150, maxKeys: 80 });
   const watcher = new Watcher(cc);
   const deps = new Deployments(cc, r, o.quick ? 3000 : 4000);
@@ -109,9 +115,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
 
     for (const f of schedule(r, { quick: o.quick, random: 8 }).filter((x) => !(noPartition && x.kind === "partition-server") && (!o.only || o.only.includes(x.kind)))) {
       await sleep(o.quick ? 2000 : 5000);
-      const res = await inject(cc, f, writers, t0);
+      const res = await inject(cc, f, writers, t0, targets);
       faults.push(res);
       say(`chaos: ${res.fault} on ${res.target} at ${res.at.toFixed(1)} s: writes after ${fmt(res.writesS)}, Service after ${fmt(res.serviceS)}, leaders after ${fmt(res.leadersS)}`);
+      if (res.serviceS === undefined || res.serviceS > SERVICE_BOUND_S || res.writesS === undefined || res.writesS > SERVICE_BOUND_S) say(`chaos: JetStream API through each server: ${Object.entries(await cc.jsApiThroughEach()).map(([k, v]) => `${k} ${v}`).join(", ")}`);
       if (res.serviceS === undefined || res.serviceS > SERVICE_BOUND_S) violations.push({ check: "service-recovery", message: `${res.fault}: the example Service did not answer within ${SERVICE_BOUND_S} s` });
       if (res.leadersS === undefined) violations.push({ check: "leaders", message: `${res.fault}: not every actor led again within 60 s (without a leader: ${res.leaderless?.join(", ") || "?"})` });
       if (res.writesS === undefined) violations.push({ check: "writes-resume", message: `${res.fault}: no write was acknowledged within 60 s` });
@@ -175,7 +182,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
 
 const fmt = (s: number | undefined) => (s === undefined ? "never" : `${s.toFixed(1)} s`);
 
-async function inject(cc: ChaosCluster, f: Fault, writers: Writers, t0: number): Promise<FaultResult> {
+async function inject(cc: ChaosCluster, f: Fault, writers: Writers, t0: number, targets: Rng): Promise<FaultResult> {
   const live = cc.serverNames.filter((s) => cc.serverAlive(s));
   let target = "";
   let restart: (() => Promise<void>) | undefined;
@@ -197,13 +204,13 @@ async function inject(cc: ChaosCluster, f: Fault, writers: Writers, t0: number):
       break;
     }
     case "kill-nats": {
-      target = live[Math.floor(Math.random() * live.length)]!;
+      target = targets.pick(live);
       const pid = cc.killNats(target);
       target += pid ? ` (nats-server ${pid})` : " (no nats-server found)";
       break;
     }
     case "kill-worker": {
-      target = cc.workers[Math.floor(Math.random() * cc.workers.length)]!.name;
+      target = targets.pick(cc.workers).name;
       cc.killWorker(target);
       const w = target;
       restart = async () => {
@@ -213,12 +220,12 @@ async function inject(cc: ChaosCluster, f: Fault, writers: Writers, t0: number):
       break;
     }
     case "freeze-server": {
-      target = live[Math.floor(Math.random() * live.length)]!;
+      target = targets.pick(live);
       during = cc.freezeServer(target, f.holdMs!);
       break;
     }
     case "partition-server": {
-      target = live[Math.floor(Math.random() * live.length)]!;
+      target = targets.pick(live);
       during = cc.partitionServer(target, f.holdMs!);
       break;
     }

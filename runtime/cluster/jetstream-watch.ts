@@ -1,0 +1,118 @@
+/**
+ * A server's watch over its own nats-server's JetStream API.
+ *
+ * nats-server 2.9.10 (Debian 12's) can be left, after a peer's nats-server dies and comes back,
+ * with JetStream API requests from its clients getting no reply at all — not an error, none —
+ * while its routes, plain messages and KV publishes still flow and the other servers answer the
+ * same requests in a millisecond. Every read of the store through that server then times out,
+ * and nothing heals it but a restart of that nats-server (seen in the chaos run; docs/operations.md).
+ *
+ * So each clustered server asks `$JS.API.INFO` through a connection to its own nats-server every
+ * `intervalMs`. A reply of any kind (an error such as "JetStream system temporarily unavailable"
+ * while the meta group elects a leader included) is an answer. After `misses` silent asks in a
+ * row, made while the connection stayed up, the server restarts its nats-server — at most once per
+ * `cooldownMs`, so a nats-server still catching up is not restarted again.
+ *
+ * @example
+ *   const w = watchJetStreamApi({ nc, restart: () => nats.current.stop(), log });
+ *   …
+ *   w.stop();
+ */
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { Logger } from "../logger.ts";
+import { isTimeout } from "../../bus/errors.ts";
+
+export type Ask = "answered" | "silent" | "unknown";
+
+export interface JetStreamWatchPolicy {
+  /** Silent asks in a row before a restart. */
+  misses: number;
+  /** No second restart within this long of the last. */
+  cooldownMs: number;
+}
+
+/** Account info: answered by the JetStream meta leader for the asking connection's account. */
+export const JS_API_INFO = "$JS.API.INFO";
+
+export const DEFAULT_JETSTREAM_WATCH = { intervalMs: 1000, timeoutMs: 2000, misses: 4, cooldownMs: 30_000 } as const;
+
+/** The decision alone: fed each ask's outcome, says when to restart. */
+export class SilenceCounter {
+  private silent = 0;
+  private lastRestart = -Infinity;
+
+  constructor(private readonly p: JetStreamWatchPolicy) {}
+
+  /** Records one ask; true when the nats-server should be restarted now. */
+  observe(a: Ask, now: number): boolean {
+    if (a === "answered") this.silent = 0;
+    if (a !== "silent") return false;
+    this.silent++;
+    if (this.silent < this.p.misses || now - this.lastRestart < this.p.cooldownMs) return false;
+    this.silent = 0;
+    this.lastRestart = now;
+    return true;
+  }
+
+  get silentInARow(): number {
+    return this.silent;
+  }
+}
+
+/**
+ * One ask: answered (any reply), silent (no reply in time on a connection that stayed up) or
+ * unknown. `epoch` counts the connection's disconnects and reconnects: a change during the ask (the
+ * nats-server restarting) says nothing about its JetStream API.
+ */
+export async function askJetStream(nc: NatsConnection, timeoutMs: number, epoch: () => number, subject = JS_API_INFO): Promise<Ask> {
+  if (nc.isClosed()) return "unknown";
+  const before = epoch();
+  try {
+    await nc.request(subject, "", { timeout: timeoutMs });
+    return "answered";
+  } catch (e) {
+    if (nc.isClosed() || epoch() !== before) return "unknown";
+    return isTimeout(e) ? "silent" : "answered";
+  }
+}
+
+export function watchJetStreamApi(o: {
+  nc: NatsConnection;
+  restart: () => Promise<void>;
+  log: Logger;
+  intervalMs?: number;
+  timeoutMs?: number;
+  misses?: number;
+  cooldownMs?: number;
+  /** What is asked (specs ask a subject of their own). */
+  subject?: string;
+}): { stop(): void } {
+  const p = { ...DEFAULT_JETSTREAM_WATCH, ...Object.fromEntries(Object.entries(o).filter(([, v]) => typeof v === "number")) } as typeof DEFAULT_JETSTREAM_WATCH;
+  const counter = new SilenceCounter(p);
+  let stopped = false;
+  let epoch = 0;
+  void (async () => {
+    for await (const st of o.nc.status()) if (st.type === "disconnect" || st.type === "reconnect") epoch++;
+  })().catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const tick = async () => {
+    if (stopped) return;
+    try {
+      const a = await askJetStream(o.nc, p.timeoutMs, () => epoch, o.subject);
+      if (!stopped && counter.observe(a, Date.now())) {
+        o.log.warn("this server's nats-server no longer answers JetStream API requests; restarting it", { silentAsks: p.misses, timeoutMs: p.timeoutMs });
+        await o.restart();
+      }
+    } catch (e) {
+      o.log.warn("JetStream API watch failed", { error: (e as Error).message });
+    }
+    if (!stopped) timer = setTimeout(() => void tick(), p.intervalMs);
+  };
+  timer = setTimeout(() => void tick(), p.intervalMs);
+  return {
+    stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+    },
+  };
+}

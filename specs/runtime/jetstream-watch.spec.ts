@@ -1,0 +1,73 @@
+import { expect } from "chai";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { NatsServer } from "../../runtime/nats-server.ts";
+import { startNatsServer } from "../../runtime/nats-server.ts";
+import { connectNats } from "../../runtime/host.ts";
+import { createLogger } from "../../runtime/logger.ts";
+import { SilenceCounter, askJetStream, watchJetStreamApi } from "../../runtime/cluster/jetstream-watch.ts";
+
+describe("a server's watch over its nats-server's JetStream API", () => {
+  describe("the decision", () => {
+    it("restarts after the given number of silent asks in a row, not before", () => {
+      const c = new SilenceCounter({ misses: 3, cooldownMs: 30_000 });
+      expect(c.observe("silent", 0)).to.equal(false);
+      expect(c.observe("silent", 1000)).to.equal(false);
+      expect(c.observe("silent", 2000)).to.equal(true);
+    });
+    it("starts counting again after any answer (an error reply is an answer)", () => {
+      const c = new SilenceCounter({ misses: 2, cooldownMs: 0 });
+      c.observe("silent", 0);
+      c.observe("answered", 1);
+      expect(c.observe("silent", 2)).to.equal(false);
+      expect(c.observe("silent", 3)).to.equal(true);
+    });
+    it("lets an ask made across a reconnect count for nothing", () => {
+      const c = new SilenceCounter({ misses: 2, cooldownMs: 0 });
+      c.observe("silent", 0);
+      expect(c.observe("unknown", 1)).to.equal(false);
+      expect(c.silentInARow).to.equal(1);
+      expect(c.observe("silent", 2)).to.equal(true);
+    });
+    it("does not restart again within the cool-down, however long the silence", () => {
+      const c = new SilenceCounter({ misses: 1, cooldownMs: 30_000 });
+      expect(c.observe("silent", 0)).to.equal(true);
+      expect(c.observe("silent", 10_000)).to.equal(false);
+      expect(c.observe("silent", 29_999)).to.equal(false);
+      expect(c.observe("silent", 30_000)).to.equal(true);
+    });
+  });
+
+  describe("against a real nats-server", () => {
+    let server: NatsServer;
+    let nc: NatsConnection;
+    before(async () => {
+      server = await startNatsServer({ port: 0, quiet: true });
+      nc = await connectNats(server.url, "spec-jetstream-watch");
+      // A responder that takes requests and never answers: what a wedged JetStream API looks like to a client.
+      nc.subscribe("spec.silent", { callback: () => undefined });
+      await nc.flush();
+    });
+    after(async () => {
+      await nc?.close();
+      await server?.stop();
+    });
+
+    it("hears JetStream's account info answered", async () => {
+      expect(await askJetStream(nc, 2000, () => 0)).to.equal("answered");
+    });
+    it("calls a request nobody answers silent, and one nobody listens to answered (no responders)", async () => {
+      expect(await askJetStream(nc, 200, () => 0, "spec.silent")).to.equal("silent");
+      expect(await askJetStream(nc, 200, () => 0, "spec.nobody")).to.equal("answered");
+    });
+    it("restarts once after the silent asks, and not while JetStream answers", async () => {
+      const log = createLogger("spec");
+      let restarts = 0;
+      const silent = watchJetStreamApi({ nc, log, subject: "spec.silent", intervalMs: 10, timeoutMs: 50, misses: 3, cooldownMs: 60_000, restart: async () => void restarts++ });
+      const healthy = watchJetStreamApi({ nc, log, intervalMs: 10, timeoutMs: 500, misses: 1, cooldownMs: 0, restart: async () => void (restarts += 100) });
+      await new Promise((r) => setTimeout(r, 800));
+      silent.stop();
+      healthy.stop();
+      expect(restarts).to.equal(1);
+    });
+  });
+});
