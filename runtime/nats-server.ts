@@ -4,12 +4,15 @@
  * clients and stops it cleanly.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, existsSync, mkdtempSync, createWriteStream } from "node:fs";
+import { mkdirSync, existsSync, mkdtempSync, createWriteStream, statSync, renameSync } from "node:fs";
 import { readCheckedFile, writeFileAtomic } from "./atomic-file.ts";
 import { createServer, connect as tcpConnect } from "node:net";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { randomBytes } from "node:crypto";
+
+/** nats-server's log file is started afresh (the old one kept as `.1`) at a start past this size. */
+const LOG_ROTATE_BYTES = 16 * 1024 * 1024;
 
 export interface NatsServerOptions {
   /** 0 = any free port. */
@@ -238,6 +241,8 @@ ${opts.leafRemotes ? `leafnodes { remotes: [ { urls: [ ${opts.leafRemotes.map((u
   if (await portAccepts(host, port)) throw new Error(`port ${host}:${port} is already in use; pick another with --port`);
   const child = spawn(bin, ["-c", confPath], { stdio: ["ignore", "pipe", "pipe"] });
   let log = "";
+  // Kept across restarts; past LOG_ROTATE_BYTES the old file becomes `<file>.1` (one generation).
+  if (opts.logFile && existsSync(opts.logFile) && statSync(opts.logFile).size > LOG_ROTATE_BYTES) renameSync(opts.logFile, `${opts.logFile}.1`);
   const logFile = opts.logFile ? createWriteStream(opts.logFile, { flags: "a", mode: 0o600 }) : undefined;
   logFile?.on("error", () => undefined);
   child.once("exit", () => logFile?.end());

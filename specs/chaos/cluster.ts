@@ -12,10 +12,9 @@ import { upServers } from "../../cli/up-servers.ts";
 import { signalServer, alive, FLOTILLA_BIN } from "../../runtime/cluster/processes.ts";
 import { readPids, readServerState } from "../../runtime/cluster/server-config.ts";
 import { streamPlacements, localStreamStates } from "../../runtime/cluster/jetstream-cluster.ts";
-import { pingActors } from "../../runtime/host.ts";
+import { pingActors, connectNats } from "../../runtime/host.ts";
 import { subjects } from "../../bus/subjects.ts";
 import { apiOf, adminConnections, serverOf } from "../harness/servers.ts";
-import { connectNats } from "../../runtime/host.ts";
 import { userUrl } from "../../cli/server-run.ts";
 import { killProcessContainers } from "../actors/kubelet/behaviours.ts";
 
