@@ -77,7 +77,9 @@ export function schedulerGate(nodes: number, pods: number): { value: number; lab
 export function schedulerFigures(r: SchedulerRuns): Figure[] {
   const n = r.nodes.toLocaleString("en-US");
   const p = r.pods.toLocaleString("en-US");
-  const spread = `median of ${r.runs.length} run${r.runs.length === 1 ? "" : "s"} (min ${r.min}, max ${r.max} pods/s); ${r.processes}`;
+  const events = r.runs.map((x) => x.scheduledEvents);
+  const eventsNote = events.every((x) => x !== undefined) ? `; Scheduled Events written per run: ${events.map((x) => x!.toLocaleString("en-US")).join(", ")} of ${r.pods.toLocaleString("en-US")}` : "";
+  const spread = `median of ${r.runs.length} run${r.runs.length === 1 ? "" : "s"} (min ${r.min}, max ${r.max} pods/s); ${r.processes}${eventsNote}`;
   const p99 = r.runs.map((x) => x.p99Ms).sort((a, b) => a - b)[Math.floor(r.runs.length / 2)]!;
   const p50 = r.runs.map((x) => x.p50Ms).sort((a, b) => a - b)[Math.floor(r.runs.length / 2)]!;
   if (r.shape === "drain") {

@@ -18,7 +18,7 @@
  *   // node --import tsx bench/scheduler.ts [nodes] [pods] [runs] [pipeline|drain]
  */
 import * as hdr from "hdr-histogram-js";
-import type { Node, Pod } from "../bus/resources.ts";
+import type { Node, Pod, Event } from "../bus/resources.ts";
 import { startNatsServer } from "../runtime/nats-server.ts";
 import { startHost, connectNats } from "../runtime/host.ts";
 import { StoreClient } from "../bus/store-client.ts";
@@ -64,6 +64,8 @@ export interface SchedulerBenchResult {
   podsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
+  /** Scheduled Events in the store 2 s after the last bind (the scheduler's are best-effort: a full backlog drops them). */
+  scheduledEvents?: number;
 }
 
 export interface SchedulerRuns {
@@ -205,6 +207,8 @@ export async function benchScheduler(o: SchedulerBenchOptions): Promise<Schedule
       rate = Math.round((o.pods / (last - t0)) * 1000);
     }
     sub.unsubscribe();
+    await new Promise((r) => setTimeout(r, 2000));
+    const scheduledEvents = await countScheduledEvents(store);
     const result: SchedulerBenchResult = {
       nodes: o.nodes,
       pods: o.pods,
@@ -214,6 +218,7 @@ export async function benchScheduler(o: SchedulerBenchOptions): Promise<Schedule
       // drain: how long after the first bind each pod was bound
       p50Ms: latency.getValueAtPercentile(50) / 1000,
       p99Ms: latency.getValueAtPercentile(99) / 1000,
+      scheduledEvents,
     };
     latency.destroy();
     return result;
@@ -226,6 +231,18 @@ export async function benchScheduler(o: SchedulerBenchOptions): Promise<Schedule
     await server.stop();
     if (prevLog === undefined) delete process.env.FLOTILLA_LOG;
   }
+}
+
+/** Events with reason Scheduled in the default namespace (paged list). */
+async function countScheduledEvents(store: StoreClient): Promise<number> {
+  let n = 0;
+  let cont: string | undefined;
+  do {
+    const page = await store.list<Event>("events", "default", { limit: 2000, ...(cont ? { continue: cont } : {}) });
+    n += page.items.filter((e) => e.reason === "Scheduled" && e.involvedObject.name !== "warmup").length;
+    cont = page.metadata.continue || undefined;
+  } while (cont);
+  return n;
 }
 
 /** The same shape `runs` times, each on a fresh cluster: min, median and max pods/s. */

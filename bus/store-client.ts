@@ -111,8 +111,8 @@ export class StoreClient {
     return this.send<KubeObject>({ type: "bind", namespace, name, node, uid });
   }
   /** Several binds in one request; one outcome per bind, in order (a failed bind does not fail the others). */
-  bindAll(bindings: Binding[]): Promise<BindOutcome[]> {
-    return this.send<BindOutcome[]>({ type: "bindAll", bindings });
+  bindAll(bindings: Binding[], scheduledEvents?: { component: string; host?: string }): Promise<BindOutcome[]> {
+    return this.send<BindOutcome[]>({ type: "bindAll", bindings, ...(scheduledEvents ? { scheduledEvents } : {}) });
   }
   evict(namespace: string, name: string, options?: DeleteOptions): Promise<KubeObject> {
     return this.send<KubeObject>({ type: "evict", namespace, name, options });

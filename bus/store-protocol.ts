@@ -55,9 +55,12 @@ export type StoreRequest =
   | ({ type: "bind"; namespace: string; name: string; node: string; uid?: string } & Fenced)
   /**
    * Several binds in one message (the scheduler's batches), each its own compare-and-swap; the
-   * answer lists each one's outcome in order (`BindOutcome`). At most `MAX_BINDINGS`.
+   * answer lists each one's outcome in order (`BindOutcome`). At most `MAX_BINDINGS`. With
+   * `scheduledEvents`, the store also writes each bound pod's `Scheduled` Event from that source
+   * (runtime/events.ts `scheduledEvent`), so the Events ride in the binds' message instead of one
+   * request each.
    */
-  | ({ type: "bindAll"; bindings: Binding[] } & Fenced)
+  | ({ type: "bindAll"; bindings: Binding[]; scheduledEvents?: { component: string; host?: string } } & Fenced)
   | ({ type: "evict"; namespace: string; name: string; options?: DeleteOptions } & Fenced)
   | ({ type: "status"; object: KubeObject } & Target & Fenced);
 

@@ -15,7 +15,7 @@
  *   events.record(podRef, "Normal", "SuccessfulCreate", "Created pod: web-x2k9z");
  *   await events.stop(); // drains what is pending (bounded wait)
  */
-import type { Event, ObjectReference } from "../bus/resources.ts";
+import type { Event, ObjectReference, Pod } from "../bus/resources.ts";
 import type { StoreClient } from "../bus/store-client.ts";
 import type { Logger } from "./logger.ts";
 import { randomBytes } from "node:crypto";
@@ -65,6 +65,16 @@ export function buildEvent(e: EventInit, now: Date = new Date()): Event {
     eventTime: null,
     count: e.count ?? 1,
   };
+}
+
+/**
+ * A bound pod's `Scheduled` Event, as kube-scheduler writes it: "Successfully assigned <ns>/<name>
+ * to <node>". The store writes it with the bind it describes when the scheduler asks it to
+ * (`bindAll` with `scheduledEvents`, actors/scheduler/binder.ts).
+ */
+export function scheduledEvent(pod: Pod, node: string, source: EventSource, now: Date): Event {
+  const { namespace, name, uid, resourceVersion } = pod.metadata;
+  return buildEvent({ involved: { kind: "Pod", apiVersion: "v1", namespace, name, uid, resourceVersion }, type: "Normal", reason: "Scheduled", message: `Successfully assigned ${namespace}/${name} to ${node}`, source }, now);
 }
 
 export const COMBINED_PREFIX = "(combined from similar events): ";

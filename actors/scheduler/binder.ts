@@ -2,7 +2,9 @@
  * Binds in batches: every bind asked for in one turn of the event loop (up to `maxBatch`) goes
  * to the store as one `bindAll` request, in which each bind is still its own compare-and-swap
  * (a failed one fails alone). One request for many pods: one message each way, and one fence
- * check for the batch instead of one per pod.
+ * check for the batch instead of one per pod. Given an Event source, the batch also asks the store
+ * to write each bound pod's `Scheduled` Event, so the Events travel in the same message instead of
+ * one request (with its own fence check) each.
  *
  * @example
  *   const binder = new Binder(store);
@@ -10,6 +12,7 @@
  */
 import type { StoreClient } from "../../bus/store-client.ts";
 import type { Binding } from "../../bus/store-protocol.ts";
+import type { EventSource } from "../../runtime/events.ts";
 import { FlotillaError } from "../../bus/errors.ts";
 import { MAX_BINDINGS } from "../../bus/store-protocol.ts";
 
@@ -26,6 +29,7 @@ export class Binder {
   constructor(
     private readonly store: Pick<StoreClient, "bindAll">,
     private readonly maxBatch = 128,
+    private readonly scheduledEvents?: EventSource,
   ) {}
 
   bind(binding: Binding): Promise<void> {
@@ -44,7 +48,7 @@ export class Binder {
     const batch = this.pending;
     if (batch.length === 0) return;
     this.pending = [];
-    this.store.bindAll(batch.map((w) => w.binding)).then(
+    this.store.bindAll(batch.map((w) => w.binding), this.scheduledEvents).then(
       (outcomes) =>
         batch.forEach((w, i) => {
           const o = outcomes[i];

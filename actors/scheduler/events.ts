@@ -1,12 +1,13 @@
 /**
- * What the scheduler tells the cluster, kept off the scheduling hot path: Events go through the
+ * What the scheduler tells the cluster, kept off the scheduling hot path (a bound pod's Scheduled
+ * Event travels with its bind, binder.ts): FailedScheduling Events go through the
  * one recorder (runtime/events.ts: bounded, repeats counted), and an unschedulable pod's
  * `PodScheduled=False` condition is written by a small work queue keyed by pod, so a pod that
  * fails many times in a row is written once with its latest message.
  *
  * @example
  *   const rep = new Reporter({ store, component: "default-scheduler", instance: id, now: Date.now, log });
- *   rep.scheduled(pod, "node-1");          // Event Scheduled "Successfully assigned default/p to node-1"
+ *   rep.failedScheduling(pod, "0/3 nodes are available: …");  // Event + PodScheduled=False
  *   await rep.stop();                      // drains what is pending (bounded wait)
  */
 import type { StoreClient } from "../../bus/store-client.ts";
@@ -43,10 +44,6 @@ export class Reporter {
   constructor(private readonly o: ReporterOptions) {
     this.events = new EventRecorder({ store: o.store, source: { component: o.component, host: o.instance }, now: o.now, log: o.log, concurrency: 2 });
     this.writes = new WorkQueue((key) => this.writeCondition(key), { concurrency: 2 });
-  }
-
-  scheduled(pod: Pod, node: string): void {
-    this.events.record(podRef(pod), "Normal", "Scheduled", `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to ${node}`);
   }
 
   /** A FailedScheduling Event and the pod's PodScheduled=False (reason Unschedulable) condition. */

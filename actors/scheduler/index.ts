@@ -78,7 +78,8 @@ class Scheduler implements Actor {
     });
     this.snap.storage = this.volumes.view;
     this.events = new Reporter({ store: ctx.store, component: this.name, instance: ctx.id, now: ctx.now, log: ctx.log });
-    this.binder = new Binder(ctx.store);
+    // The Scheduled Events travel with their binds (binder.ts); the store writes them.
+    this.binder = new Binder(ctx.store, 128, { component: this.name, host: ctx.id });
   }
 
   async start(): Promise<void> {
@@ -215,7 +216,6 @@ class Scheduler implements Actor {
         () => {
           this.bound++;
           this.queue.done(item.key);
-          this.events.scheduled(pod, d.node);
         },
         (e: unknown) => this.bindFailed(item, d.node, e),
       )

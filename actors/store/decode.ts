@@ -129,6 +129,11 @@ export const decodeStoreRequest = typedDecoder<StoreRequest>(STORE_REQUEST_TYPES
         for (const f of ["namespace", "name", "node"]) if (typeof b[f] !== "string" || b[f] === "") throw invalid(`bindings[${i}].${f} must be a non-empty string`);
         if (b.uid !== undefined && typeof b.uid !== "string") throw invalid(`bindings[${i}].uid must be a string`);
       });
+      if (m.scheduledEvents !== undefined) {
+        const e = m.scheduledEvents;
+        if (!isRec(e) || typeof e.component !== "string" || e.component === "") throw invalid("scheduledEvents.component must be a non-empty string");
+        if (e.host !== undefined && typeof e.host !== "string") throw invalid("scheduledEvents.host must be a string");
+      }
     })
     .with({ type: "evict" }, () => {
       requireString(m, "namespace");

@@ -92,7 +92,7 @@ export function handleStoreRequest(store: Store, req: StoreRequest): Promise<unk
     })
     .with({ type: "delete" }, (r) => store.delete(r.resource, r.namespace, r.name, r.options))
     .with({ type: "bind" }, (r) => store.bind(r.namespace, r.name, r.node, r.uid))
-    .with({ type: "bindAll" }, (r) => store.bindAll(r.bindings))
+    .with({ type: "bindAll" }, (r) => store.bindAll(r.bindings, r.scheduledEvents))
     .with({ type: "evict" }, (r) => store.evict(r.namespace, r.name, r.options))
     .exhaustive();
 }

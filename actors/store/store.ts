@@ -5,7 +5,7 @@
  * admission inside them), and writes with CAS; on a lost race it reads again.
  */
 import type { NatsConnection } from "@nats-io/transport-node";
-import type { KubeObject, KubeList, DeleteOptions, Service, Pod, Namespace } from "../../bus/resources.ts";
+import type { KubeObject, KubeList, DeleteOptions, Service, Pod, Namespace, Event } from "../../bus/resources.ts";
 import type { ResourceType } from "../../bus/kinds.ts";
 import type { PatchType, Subresource, Binding, BindOutcome } from "../../bus/store-protocol.ts";
 import type { Buckets } from "../../bus/kv.ts";
@@ -18,6 +18,8 @@ import { ErrorCode, FlotillaError, isCode, toWireError } from "../../bus/errors.
 import { refuseUnstorable } from "./decode.ts";
 import { toScale } from "../../bus/scale.ts";
 import { rfc3339 as timestamp } from "../../bus/time.ts";
+import { scheduledEvent, type EventSource } from "../../runtime/events.ts";
+import { Semaphore } from "../../runtime/semaphore.ts";
 import { Allocator } from "./allocator.ts";
 import type { KvWriter } from "./kv-writer.ts";
 import { directKvWriter } from "./kv-writer.ts";
@@ -62,6 +64,10 @@ export interface StoreOptions {
 const SYSTEM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"];
 /** Re-reads after a lost CAS race before giving up with Conflict. */
 const RETRIES = 20;
+/** Events a bind batch asked for, waiting to be written, at most (more are dropped, as client-go's broadcaster drops). */
+const EVENT_BACKLOG = 1000;
+/** Such Events written at once. */
+const EVENT_WRITES = 4;
 
 export class Store {
   readonly objects: Objects;
@@ -71,6 +77,10 @@ export class Store {
   /** The types CustomResourceDefinitions add (read from KV when a request names one not yet known). */
   readonly customTypes: CustomTypes;
   private readonly quota?: QuotaAdmission;
+  private readonly eventWrites = new Semaphore(EVENT_WRITES);
+  private eventsWaiting = 0;
+  /** Events of bind batches not written because the backlog was full. */
+  droppedEvents = 0;
 
   constructor(
     readonly nc: NatsConnection,
@@ -271,19 +281,41 @@ export class Store {
     return this.objects.update(rt, next, Number(old.metadata.resourceVersion));
   }
 
-  /** Each bind on its own (read, then compare-and-swap), all at once; one outcome per bind, in order. */
-  async bindAll(bindings: Binding[]): Promise<BindOutcome[]> {
+  /**
+   * Each bind on its own (read, then compare-and-swap), all at once; one outcome per bind, in order.
+   * With `scheduledEvents`, each bound pod's Scheduled Event is written too, after the outcomes are
+   * answered (`writeEventLater`): an Event never delays or changes its bind's outcome.
+   */
+  async bindAll(bindings: Binding[], scheduledEvents?: EventSource): Promise<BindOutcome[]> {
     return Promise.all(
       bindings.map(async (b): Promise<BindOutcome> => {
+        let bound: Pod;
         try {
           refuseUnstorable({ type: "bind", ...b });
-          const o = await this.bind(b.namespace, b.name, b.node, b.uid);
-          return { ok: true, resourceVersion: o.metadata.resourceVersion! };
+          bound = (await this.bind(b.namespace, b.name, b.node, b.uid)) as Pod;
         } catch (e) {
           return { ok: false, error: toWireError(e) };
         }
+        if (scheduledEvents) this.writeEventLater(scheduledEvent(bound, b.node, scheduledEvents, this.now()));
+        return { ok: true, resourceVersion: bound.metadata.resourceVersion! };
       }),
     );
+  }
+
+  /**
+   * An Event written in the background, a few at a time. Like a recorder's queue, the backlog is
+   * bounded: past `EVENT_BACKLOG` waiting, an Event is dropped and counted, never waited for.
+   */
+  private writeEventLater(ev: Event): void {
+    if (this.eventsWaiting >= EVENT_BACKLOG) {
+      this.droppedEvents++;
+      return;
+    }
+    this.eventsWaiting++;
+    void this.eventWrites
+      .run(() => this.create("events", ev.metadata.namespace, ev))
+      .catch(() => undefined)
+      .finally(() => this.eventsWaiting--);
   }
 
   async evict(namespace: string, name: string, options: DeleteOptions = {}): Promise<KubeObject> {

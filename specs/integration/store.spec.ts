@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import type { KubeObject, ConfigMap } from "../../bus/resources.ts";
+import type { KubeObject, ConfigMap, Event } from "../../bus/resources.ts";
 import type { TestCluster } from "../harness/cluster.ts";
 import { startTestCluster, waitFor } from "../harness/cluster.ts";
 import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
@@ -84,6 +84,38 @@ describe("store", () => {
       expect(outcomes[0]).to.deep.equal({ ok: true, resourceVersion: bound.metadata.resourceVersion });
       expect((bound as { spec: { nodeName?: string } }).spec.nodeName).to.equal("node-1");
       expect(((await c.store.get("pods", "default", "ba-b")) as { spec: { nodeName?: string } }).spec.nodeName).to.equal(undefined);
+    });
+    it("writes each bound pod's Scheduled Event when asked, once, and none for a bind that failed", async () => {
+      const a = await c.store.create("pods", "default", pod("ev-a"));
+      await c.store.create("pods", "default", pod("ev-taken", "node-9"));
+      const outcomes = await c.store.bindAll(
+        [
+          { namespace: "default", name: "ev-a", node: "node-1", uid: a.metadata.uid },
+          { namespace: "default", name: "ev-taken", node: "node-1" },
+        ],
+        { component: "default-scheduler", host: "scheduler-x" },
+      );
+      expect(outcomes.map((o) => o.ok)).to.deep.equal([true, false]);
+      let events: Event[] = [];
+      const about = (name: string) => events.filter((e) => e.involvedObject.name === name && e.reason === "Scheduled");
+      // Written after the outcomes are answered.
+      await waitFor(async () => ((events = (await c.store.list("events", "default")).items as Event[]), about("ev-a").length > 0), { what: "the Scheduled Event" });
+      await new Promise((r) => setTimeout(r, 200));
+      events = (await c.store.list("events", "default")).items as Event[];
+      const [ev] = about("ev-a");
+      expect(about("ev-a")).to.have.length(1);
+      expect(ev).to.deep.include({ type: "Normal", message: "Successfully assigned default/ev-a to node-1", source: { component: "default-scheduler", host: "scheduler-x" }, count: 1 });
+      expect(ev!.involvedObject).to.deep.include({ kind: "Pod", uid: a.metadata.uid });
+      expect(about("ev-taken")).to.have.length(0);
+    });
+    it("refuses a batch whose Event source is malformed, binding nothing", async () => {
+      await c.store.create("pods", "default", pod("ev-b"));
+      for (const scheduledEvents of [{ component: "" }, { component: 7 }, "default-scheduler", { component: "s", host: 1 }]) {
+        const r = await request(c.nc, subjects(c.cluster).store("bindAll"), { type: "bindAll", bindings: [{ namespace: "default", name: "ev-b", node: "node-1" }], scheduledEvents });
+        expect(r.ok ? "ok" : r.error.code).to.equal(ErrorCode.Invalid);
+        if (!r.ok) expect(r.error.message).to.match(/scheduledEvents/);
+      }
+      expect(((await c.store.get("pods", "default", "ev-b")) as { spec: { nodeName?: string } }).spec.nodeName).to.equal(undefined);
     });
     it("refuses a batch that is empty, too long or holds a malformed bind, binding nothing", async () => {
       await c.store.create("pods", "default", pod("ba-c"));

@@ -23,6 +23,13 @@ describe("scheduler binder", () => {
     expect(requests.map((r) => r.map((b) => b.name))).to.deep.equal([["a", "b"], ["c"]]);
   });
 
+  it("asks the store for the Scheduled Events of the batch, from its source, in the same request", async () => {
+    const asked: unknown[] = [];
+    const binder = new Binder({ bindAll: async (bs, ev) => (asked.push(ev), bs.map(outcome)) }, 128, { component: "default-scheduler", host: "s-1" });
+    await Promise.all(["a", "b"].map((n) => binder.bind(binding(n))));
+    expect(asked).to.deep.equal([{ component: "default-scheduler", host: "s-1" }]);
+  });
+
   it("fails every bind of a request the store did not answer", async () => {
     const binder = new Binder({ bindAll: async () => Promise.reject(new FlotillaError(ErrorCode.Timeout, "no answer")) });
     expect(await Promise.all(["a", "b"].map((n) => settle(binder.bind(binding(n)))))).to.deep.equal([ErrorCode.Timeout, ErrorCode.Timeout]);
