@@ -79,7 +79,10 @@ export function schedulerFigures(r: SchedulerRuns): Figure[] {
   const p = r.pods.toLocaleString("en-US");
   const events = r.runs.map((x) => x.scheduledEvents);
   const eventsNote = events.every((x) => x !== undefined) ? `; Scheduled Events written per run: ${events.map((x) => x!.toLocaleString("en-US")).join(", ")} of ${r.pods.toLocaleString("en-US")}` : "";
-  const spread = `median of ${r.runs.length} run${r.runs.length === 1 ? "" : "s"} (min ${r.min}, max ${r.max} pods/s); ${r.processes}${eventsNote}`;
+  // The cores of the median run, each process (the machine's cores are the limit when they add up to them).
+  const medianRun = [...r.runs].sort((a, b) => a.podsPerSecond - b.podsPerSecond)[Math.floor(r.runs.length / 2)];
+  const cores = medianRun?.cores && Object.keys(medianRun.cores).length ? `; cores used in the median run: ${Object.entries(medianRun.cores).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ")} (${Object.values(medianRun.cores).reduce((a, b) => a + b, 0).toFixed(2)} in all)` : "";
+  const spread = `median of ${r.runs.length} run${r.runs.length === 1 ? "" : "s"} (min ${r.min}, max ${r.max} pods/s); ${r.processes}${eventsNote}${cores}`;
   const p99 = r.runs.map((x) => x.p99Ms).sort((a, b) => a - b)[Math.floor(r.runs.length / 2)]!;
   const p50 = r.runs.map((x) => x.p50Ms).sort((a, b) => a - b)[Math.floor(r.runs.length / 2)]!;
   if (r.shape === "drain") {

@@ -29,6 +29,7 @@ import { scheduler } from "../actors/scheduler/index.ts";
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { schedulerGate } from "./figures.ts";
+import { cpuSeconds } from "./lib/proc.ts";
 
 export const STORE_ONLY = "--store-only";
 const SCHEDULER_ONLY = "--scheduler-only";
@@ -64,6 +65,11 @@ export interface SchedulerBenchResult {
   podsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
+  /**
+   * The cores each process used while the pods were scheduled (CPU seconds over wall seconds, from
+   * /proc): pipeline from the first create to the last bind, drain from the scheduler's start.
+   */
+  cores?: Record<string, number>;
   /** Scheduled Events in the store 2 s after the last bind (the scheduler's are best-effort: a full backlog drops them). */
   scheduledEvents?: number;
 }
@@ -164,6 +170,20 @@ export async function benchScheduler(o: SchedulerBenchOptions): Promise<Schedule
         }
       },
     });
+    // CPU seconds of each process now, and the cores each used since `from` was taken.
+    const cpuNow = (): Record<string, number> => ({
+      "nats-server": cpuSeconds(server.pid),
+      store: kids.reduce((a, k) => a + (k.pid ? cpuSeconds(k.pid) : 0), 0),
+      scheduler: schedKid?.pid ? cpuSeconds(schedKid.pid) : 0,
+      "load generator": cpuSeconds(process.pid),
+    });
+    let from = { at: performance.now(), cpu: cpuNow() };
+    const coresSince = (): Record<string, number> => {
+      const wall = (performance.now() - from.at) / 1000;
+      const now = cpuNow();
+      return Object.fromEntries(Object.entries(now).map(([k, v]) => [k, Math.round(((v - (from.cpu[k] ?? 0)) / wall) * 100) / 100]));
+    };
+    let cores: Record<string, number> = {};
     const latency = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
     let rate: number;
     if (shape === "drain") {
@@ -176,7 +196,9 @@ export async function benchScheduler(o: SchedulerBenchOptions): Promise<Schedule
         onBound = () => bound.size >= o.pods && resolve();
       });
       await startScheduler();
+      from = { at: performance.now(), cpu: cpuNow() };
       await allBound;
+      cores = coresSince();
       const times = [...bound.values()];
       rate = Math.round((o.pods / Math.max(1, Math.max(...times) - Math.min(...times))) * 1000);
       for (const t of times) latency.recordValue(Math.max(1, Math.round((t - Math.min(...times)) * 1000)));
@@ -192,12 +214,14 @@ export async function benchScheduler(o: SchedulerBenchOptions): Promise<Schedule
         onBound = () => bound.size >= o.pods + 1 && resolve();
       });
       const t0 = performance.now();
+      from = { at: t0, cpu: cpuNow() };
       await pool(o.pods, o.createConcurrency ?? 128, async (i) => {
         const name = `bench-${i}`;
         created.set(name, performance.now());
         await store.create("pods", "default", pod(i));
       });
       await allBound;
+      cores = coresSince();
       let last = 0;
       for (const [name, start] of created) {
         const end = bound.get(name)!;
@@ -219,6 +243,7 @@ export async function benchScheduler(o: SchedulerBenchOptions): Promise<Schedule
       p50Ms: latency.getValueAtPercentile(50) / 1000,
       p99Ms: latency.getValueAtPercentile(99) / 1000,
       scheduledEvents,
+      cores,
     };
     latency.destroy();
     return result;
