@@ -23,7 +23,7 @@ import { dockerAnswers } from "../cli/up.ts";
 import { spawnUp } from "./lib/cluster-process.ts";
 import { spawnNodePool } from "./node-pool.ts";
 import { NODE_POOL_LEASE_SECONDS } from "../actors/kubelet/pool.ts";
-import { treeRss, sumMb, treeCpu } from "./lib/proc.ts";
+import { treeRss, sumMb, treeCpu, coresUsed } from "./lib/proc.ts";
 import { runAsMain } from "./lib/main.ts";
 
 type Progress = (f: number, what: string) => void;
@@ -112,9 +112,7 @@ function timelineSampler(everyMs: number, counts: () => { created: number; runni
     const now = { at: Date.now(), cpu: cpu() };
     const wall = (now.at - last.at) / 1000;
     if (wall < 1) return;
-    const cores: Record<string, number> = {};
-    for (const [k, v] of Object.entries(now.cpu)) cores[k] = Math.round(((v - (last.cpu[k] ?? 0)) / wall) * 100) / 100;
-    points.push({ t: Math.round((now.at - t0) / 1000), ...counts(), cores });
+    points.push({ t: Math.round((now.at - t0) / 1000), ...counts(), cores: coresUsed(last.cpu, now.cpu, wall) });
     last = now;
   };
   const timer = setInterval(sample, everyMs);

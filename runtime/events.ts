@@ -73,8 +73,14 @@ export function buildEvent(e: EventInit, now: Date = new Date()): Event {
  * (`bindAll` with `scheduledEvents`, actors/scheduler/binder.ts).
  */
 export function scheduledEvent(pod: Pod, node: string, source: EventSource, now: Date): Event {
+  const { namespace, name } = pod.metadata;
+  return buildEvent({ involved: podReference(pod), type: "Normal", reason: "Scheduled", message: `Successfully assigned ${namespace}/${name} to ${node}`, source }, now);
+}
+
+/** The reference an Event about a pod names it by. */
+export function podReference(pod: Pod): ObjectReference {
   const { namespace, name, uid, resourceVersion } = pod.metadata;
-  return buildEvent({ involved: { kind: "Pod", apiVersion: "v1", namespace, name, uid, resourceVersion }, type: "Normal", reason: "Scheduled", message: `Successfully assigned ${namespace}/${name} to ${node}`, source }, now);
+  return { kind: "Pod", namespace, name, uid, apiVersion: "v1", resourceVersion };
 }
 
 export const COMBINED_PREFIX = "(combined from similar events): ";

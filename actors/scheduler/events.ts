@@ -11,9 +11,9 @@
  *   await rep.stop();                      // drains what is pending (bounded wait)
  */
 import type { StoreClient } from "../../bus/store-client.ts";
-import type { ObjectReference, Pod, PodCondition } from "../../bus/resources.ts";
+import type { Pod, PodCondition } from "../../bus/resources.ts";
 import type { Logger } from "../../runtime/logger.ts";
-import { EventRecorder } from "../../runtime/events.ts";
+import { EventRecorder, podReference } from "../../runtime/events.ts";
 import { WorkQueue } from "../../runtime/workqueue.ts";
 import { keyFor } from "../../runtime/informer.ts";
 import { rfc3339 as iso } from "../../bus/time.ts";
@@ -26,14 +26,6 @@ export interface ReporterOptions {
   log: Logger;
 }
 
-const podRef = (pod: Pod): ObjectReference => ({
-  kind: "Pod",
-  namespace: pod.metadata.namespace,
-  name: pod.metadata.name,
-  uid: pod.metadata.uid,
-  apiVersion: "v1",
-  resourceVersion: pod.metadata.resourceVersion,
-});
 
 export class Reporter {
   private readonly events: EventRecorder;
@@ -48,7 +40,7 @@ export class Reporter {
 
   /** A FailedScheduling Event and the pod's PodScheduled=False (reason Unschedulable) condition. */
   failedScheduling(pod: Pod, message: string): void {
-    this.events.record(podRef(pod), "Warning", "FailedScheduling", message);
+    this.events.record(podReference(pod), "Warning", "FailedScheduling", message);
     const cur = pod.status?.conditions?.find((c) => c.type === "PodScheduled");
     if (cur && cur.status === "False" && cur.reason === "Unschedulable" && cur.message === message) return;
     const key = keyFor(pod);

@@ -67,6 +67,11 @@ export function cpuSeconds(pid: number): number {
   }
 }
 
+/** The cores each part used between two readings of CPU seconds (CPU seconds ÷ wall seconds, two decimals). */
+export function coresUsed(before: Record<string, number>, after: Record<string, number>, wallSeconds: number): Record<string, number> {
+  return Object.fromEntries(Object.entries(after).map(([k, v]) => [k, Math.round(((v - (before[k] ?? 0)) / wallSeconds) * 100) / 100]));
+}
+
 /** CPU seconds used so far by each command of a process tree (summed over processes of one name). */
 export function treeCpu(root: number): Record<string, number> {
   const out: Record<string, number> = {};

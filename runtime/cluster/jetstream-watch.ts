@@ -87,7 +87,8 @@ export function watchJetStreamApi(o: {
   /** What is asked (specs ask a subject of their own). */
   subject?: string;
 }): { stop(): void } {
-  const p = { ...DEFAULT_JETSTREAM_WATCH, ...Object.fromEntries(Object.entries(o).filter(([, v]) => typeof v === "number")) } as typeof DEFAULT_JETSTREAM_WATCH;
+  const d = DEFAULT_JETSTREAM_WATCH;
+  const p = { intervalMs: o.intervalMs ?? d.intervalMs, timeoutMs: o.timeoutMs ?? d.timeoutMs, misses: o.misses ?? d.misses, cooldownMs: o.cooldownMs ?? d.cooldownMs };
   const counter = new SilenceCounter(p);
   let stopped = false;
   let epoch = 0;
