@@ -50,11 +50,15 @@ export function decodeJetStreamQuery(raw: unknown): JetStreamQuery {
   return { waitMs: Math.round(w) };
 }
 
-/** Server names as nats-server accepts them: no spaces, dots or wildcards, at most 128 characters. */
+/**
+ * Server names as Flotilla gives them to nats-server: letters, digits, `-`, `_` and `.` (a server
+ * restarted under a new JetStream identity is `<name>.<n>`: runtime/cluster/nats-identity.ts), no
+ * spaces or wildcards, at most 128 characters.
+ */
 export function decodePeerRemove(raw: unknown): PeerRemoveRequest {
   if (!isRec(raw)) throw invalid("", "a peer remove request is an object with `server`");
   const s = raw.server;
-  if (typeof s !== "string" || s.length === 0 || s.length > 128 || !/^[A-Za-z0-9_-]+$/.test(s)) throw invalid("server", "server must be a server name (letters, digits, - and _)");
+  if (typeof s !== "string" || s.length === 0 || s.length > 128 || !/^[A-Za-z0-9_.-]+$/.test(s) || /^\.|\.$|\.\./.test(s)) throw invalid("server", "server must be a server name (letters, digits, -, _ and inner dots)");
   return { server: s };
 }
 

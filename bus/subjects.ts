@@ -151,6 +151,8 @@ export function subjects(cluster: string = DEFAULT_CLUSTER) {
     sysConnz: () => `$SYS.REQ.SERVER.PING.CONNZ`,
     /** Removes a lost server from the JetStream meta group (system account). */
     jsPeerRemove: () => `$JS.API.SERVER.REMOVE`,
+    /** Asks a stream's leader to step down (the stream's account). */
+    jsStreamStepdown: (stream: string) => `$JS.API.STREAM.LEADER.STEPDOWN.${stream}`,
     /** Asks the meta leader to step down (system account). */
     jsMetaStepdown: () => `$JS.API.META.LEADER.STEPDOWN`,
   };

@@ -10,7 +10,7 @@ import { readTokenFile, writeTokenFile, parseToken, withCaHash, caHashOf } from 
 import { fetchClusterCa } from "../runtime/cluster/ca-fetch.ts";
 import { openRegistry, existingRegistry, listServers, deleteServer, BOOTSTRAP_KEY } from "../runtime/cluster/registry.ts";
 import { open, writeLocal } from "../runtime/cluster/bootstrap.ts";
-import { removeServerPeer } from "../runtime/cluster/leave.ts";
+import { natsIdentitiesOf, removeServerPeer } from "../runtime/cluster/leave.ts";
 import { settle } from "../runtime/cluster/settle.ts";
 import { requestJoin } from "../runtime/cluster/join.ts";
 import { connectNats } from "../runtime/host.ts";
@@ -215,7 +215,7 @@ export async function removeServer(dataDir: string, name: string): Promise<void>
     // then still have their full peer sets, two of three alive.
     await settle(`removing ${name} from the servers' registry`, async () => deleteServer(await existingRegistry(nc, a.cluster), name), 60_000);
     // The node controller (the system account's only holder) takes it out of the meta group.
-    await removeServerPeer(nc, a.cluster, name, 30_000);
+    for (const identity of await natsIdentitiesOf(nc, a.cluster, name)) await removeServerPeer(nc, a.cluster, identity, 30_000);
   } finally {
     await nc.close();
   }

@@ -128,7 +128,7 @@ export async function connectNats(url: string, name: string, creds?: string | Cr
   try {
     return await connect(opts);
   } catch (e) {
-    throw new Error(`cannot reach NATS at ${url}: ${(e as Error).message}. Is the cluster up (flotilla up) or the --nats URL right?`);
+    throw new Error(`cannot reach NATS at ${url} (connection ${name}): ${(e as Error).message}. Is the cluster up (flotilla up) or the --nats URL right?`);
   }
 }
 

@@ -214,6 +214,7 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
 listen: "${host}:${port}"
 server_name: "${opts.serverName ?? `flotilla-${port}`}"
 max_payload: 8MB
+${process.env.FLOTILLA_NATS_DEBUG ? "debug: true" : ""}
 ping_interval: "${opts.pingIntervalSeconds ?? 1}s"
 ping_max: ${opts.pingMax ?? 2}
 ${monitorPort ? `http: "${monitorHost}:${monitorPort}"` : ""}
@@ -293,6 +294,8 @@ export interface SupervisedNatsServer {
   /** The process running now (a new one after each restart). */
   readonly current: NatsServer;
   readonly restarts: number;
+  /** From now on a death is not followed by a start (the owner is stopping; the process may still run). */
+  stopping(): void;
   stop(): Promise<void>;
 }
 
@@ -336,6 +339,9 @@ export async function superviseNatsServer(
     },
     get restarts() {
       return restarts;
+    },
+    stopping() {
+      stopped = true;
     },
     async stop() {
       stopped = true;

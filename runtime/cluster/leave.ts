@@ -8,7 +8,9 @@ import type { Credentials } from "./credentials.ts";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "../logger.ts";
 import { connectNats } from "../host.ts";
-import { askPeerRemove } from "../../bus/cluster-protocol.ts";
+import { askJetStream, askPeerRemove } from "../../bus/cluster-protocol.ts";
+import { metaView } from "./jetstream-cluster.ts";
+import { serverOfNatsName } from "./nats-identity.ts";
 import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
 import { settle } from "./settle.ts";
 
@@ -25,6 +27,16 @@ export async function removeServerPeer(nc: NatsConnection, cluster: string, serv
     withinMs,
     retryable,
   );
+}
+
+/**
+ * The JetStream identities of a server in the meta group (`server-a`, or `server-a.3` after it
+ * restarted under a new one: nats-identity.ts); the name itself when the meta group lists none.
+ */
+export async function natsIdentitiesOf(nc: NatsConnection, cluster: string, server: string): Promise<string[]> {
+  const r = await askJetStream(nc, cluster, 400);
+  const mine = r.ok ? metaView(r.value).peers.filter((p) => serverOfNatsName(p) === server) : [];
+  return mine.length ? mine : [server];
 }
 
 /** `server leave`: this server's nats-server is stopped; the others take it out of the meta group. */

@@ -38,6 +38,7 @@ import { SINGLE_WRITER_ENV } from "../../actors/store/kv-writer.ts";
 import { watchJetStreamApi } from "./jetstream-watch.ts";
 import { openRegistry, existingRegistry, putServer, listServers, announcedServers, deleteServer, BOOTSTRAP_KEY } from "./registry.ts";
 import { localJetStreamReport } from "./jetstream-cluster.ts";
+import { identityForStart, natsNameOf, readIdentity, readPeers, rememberPeers, settleNewIdentity } from "./nats-identity.ts";
 import { leaveThrough } from "./leave.ts";
 import { settle } from "./settle.ts";
 import { writeServerState, writeServerConfig, JETSTREAM_DOMAIN } from "./server-config.ts";
@@ -177,13 +178,19 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
   if (!readLocal(dir)) throw new Error(`${dir}/pki has no cluster CA: a server joins with --join (which fetches it) or gets the first server's pki/ca.crt, pki/ca.key and tokens.csv`);
   const natsTls: NatsTls = ensureRouteCert(dir, c.address);
   const caFile = natsTls.caFile;
+  // The JetStream identity of this start: a clustered server that restarts while the others lead
+  // every bucket takes a new one with an empty store (nats-identity.ts says why).
+  let natsName = natsNameOf(c.name, readIdentity(dir).incarnation);
+  let fresh = false;
+  let settling: ReturnType<typeof settleNewIdentity> | undefined;
   const nats = await superviseNatsServer(
-    () =>
-      startNatsServer({
+    async () => {
+      if (clustered) ({ name: natsName, fresh } = await identityForStart({ dir, server: c.name, cluster: c.cluster, peers: readPeers(dir), credentials: credentialsOf(token, { role: "store" }, caFile), log }));
+      return startNatsServer({
         host: c.address,
         port: c.ports.nats,
         dataDir: dir,
-        serverName: c.name,
+        serverName: natsName,
         passwords,
         users: users(),
         cluster: clustered ? { name: NATS_CLUSTER_NAME, listen: routeListen, routes: c.peers, routePassword: derive(token, "route"), tls: natsTls } : undefined,
@@ -194,10 +201,12 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
         monitorPort: 0,
         monitorHost: "127.0.0.1",
         logFile: join(dir, "nats", "nats-server.log"),
-      }),
+      });
+    },
     {
       onRestart: (n) => {
-        log.warn("nats-server died and was started again", { pid: n.pid });
+        log.warn("nats-server died and was started again", { pid: n.pid, identity: natsName });
+        settling?.kick(fresh);
         state = { ...state, natsPid: n.pid };
         writeServerState(dir, state);
       },
@@ -206,15 +215,21 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
   );
   state = { ...state, natsPid: nats.current.pid };
   writeServerState(dir, state);
+
   const natsUrl = nats.current.url;
   const sysUrl = nats.current.sysUrl;
   const nc = await connectNats(natsUrl, `server/${c.name}`, credentialsOf(token, { role: "store" }, caFile));
+  if (clustered) {
+    settling = settleNewIdentity({ dir, nc, cluster: c.cluster, monitorUrl: () => nats.current.monitorUrl, self: () => natsName, log });
+    settling.kick(fresh);
+  }
   let timer: NodeJS.Timeout | undefined;
   let host: Host | undefined;
   let jsWatch: { stop(): void } | undefined;
   let watchNc: NatsConnection | undefined;
   const stopWatch = async () => {
     jsWatch?.stop();
+    settling?.stop();
     await watchNc?.close().catch(() => undefined);
   };
   let joins: Subscription | undefined;
@@ -257,7 +272,7 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
       if (!monitor) return knownServers;
       try {
         const report = await localJetStreamReport(monitor, c.name);
-        knownServers = new Set([c.name, ...(report.metaLeader ? [report.metaLeader] : []), ...report.peers.map((p) => p.name)]).size;
+        knownServers = new Set([natsName, ...(report.metaLeader ? [report.metaLeader] : []), ...report.peers.map((p) => p.name)]).size;
       } catch (e) {
         log.debug("JetStream report of the local nats-server not read", { error: (e as Error).message });
       }
@@ -298,7 +313,9 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
     const reconcile = async () => {
       await followEncryption().catch((e) => log.warn("encryption configuration not synchronised", { error: (e as Error).message }));
       addNodes(await listNodes(registry));
-      const routes = (await listServers(registry)).map((r) => r.route).filter((r) => r !== routeListen);
+      const listed = await listServers(registry);
+      const routes = listed.map((r) => r.route).filter((r) => r !== routeListen);
+      rememberPeers(dir, listed.filter((r) => r.name !== c.name).map((r) => r.natsUrl));
       if (clustered && routes.some((r) => !c.peers.includes(r))) {
         c.peers = [...new Set([...c.peers, ...routes])];
         writeServerConfig(dir, c);
@@ -349,7 +366,9 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
     host = await startHost({ natsUrl, credentials: (id) => credentialsOf(token, id, caFile), cluster: c.cluster, actors: [...plane, ...nodeActors], leaseDurationMs: c.leaseDurationMs, natsOptions: { ignoreClusterUpdates: true } });
     if (clustered) {
       // Its own connection to its own nats-server (never one the NATS cluster told it of).
-      watchNc = await connectNats(natsUrl, `server/${c.name}/jetstream-watch`, credentialsOf(token, { role: "store" }, caFile), { ignoreClusterUpdates: true });
+      // A connection made while the nats-server reloads its users (a node just joined) can be
+      // refused once ("Authorization Violation"): asked again.
+      watchNc = await settle("connecting the JetStream API watch", () => connectNats(natsUrl, `server/${c.name}/jetstream-watch`, credentialsOf(token, { role: "store" }, caFile), { ignoreClusterUpdates: true }), 15_000);
       jsWatch = watchJetStreamApi({ nc: watchNc, restart: () => nats.current.stop(), log });
     }
     log.info("server running", { nats: natsUrl, api: apiUrl, clustered, account: FLOTILLA_ACCOUNT, subjects: s.root });
@@ -371,6 +390,8 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
     next,
     stop(so = {}) {
       stopping ??= (async () => {
+        // A stop signal reaches the nats-server too (one process group): it is not started again.
+        nats.stopping();
         settleNext(undefined);
         joins?.unsubscribe();
         nodeJoins?.unsubscribe();
@@ -384,7 +405,7 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
           const others = registry ? (await listServers(registry).catch(() => [])).filter((r) => r.name !== c.name) : [];
           await nc.close().catch(() => undefined);
           await nats.stop();
-          if (others.length) await leaveThrough(others.map((r) => r.natsUrl), credentialsOf(token, { role: "store" }, caFile), c.cluster, c.name, log);
+          if (others.length) await leaveThrough(others.map((r) => r.natsUrl), credentialsOf(token, { role: "store" }, caFile), c.cluster, natsName, log);
           return;
         }
         await nc.close().catch(() => undefined);

@@ -12,6 +12,7 @@ import { upServers } from "../../cli/up-servers.ts";
 import { signalServer, alive, FLOTILLA_BIN } from "../../runtime/cluster/processes.ts";
 import { readPids, readServerState } from "../../runtime/cluster/server-config.ts";
 import { streamPlacements, localStreamStates } from "../../runtime/cluster/jetstream-cluster.ts";
+import { serverOfNatsName } from "../../runtime/cluster/nats-identity.ts";
 import { pingActors, connectNats } from "../../runtime/host.ts";
 import { subjects } from "../../bus/subjects.ts";
 import { apiOf, adminConnections, serverOf } from "../harness/servers.ts";
@@ -138,7 +139,8 @@ export class ChaosCluster {
   /** The server whose store (JetStream stream) leads the main bucket. */
   async streamLeader(): Promise<string | undefined> {
     const s = subjects("default");
-    return (await streamPlacements(this.admin!.nc, [s.kvStream(s.bucket())]).catch(() => []))[0]?.leader;
+    const leader = (await streamPlacements(this.admin!.nc, [s.kvStream(s.bucket())]).catch(() => []))[0]?.leader;
+    return leader === undefined ? undefined : serverOfNatsName(leader);
   }
 
   /** Where every bucket's replicas are and how current they are. */

@@ -54,18 +54,23 @@ export interface ReplayReport {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const NAMES = ["a", "b", "c"] as const;
 
-export async function replay(o: { writes: ReplayWrites; kills: number }): Promise<ReplayReport> {
+export type ReplayRestart = "same" | "fresh";
+
+export async function replay(o: { writes: ReplayWrites; kills: number; restart?: ReplayRestart; upscale?: boolean }): Promise<ReplayReport> {
   const bin = findNatsServer();
   if (!bin) throw new Error("nats-server is not installed");
   const dir = mkdtempSync(join(tmpdir(), "flotilla-nats-replay-"));
   const ports = await Promise.all(NAMES.map(async () => ({ client: await freePort("127.0.0.1"), route: await freePort("127.0.0.1"), http: await freePort("127.0.0.1") })));
   const procs: (ChildProcess | undefined)[] = [];
+  /** Each slot's current server name: `fresh` restarts give a killed server a new name and an empty store. */
+  const names: string[] = [...NAMES];
   const start = (i: number) => {
     const p = ports[i]!;
-    const conf = join(dir, `${NAMES[i]}.conf`);
+    const conf = join(dir, `${names[i]}.conf`);
     writeFileSync(
       conf,
-      `server_name: ${NAMES[i]}\nlisten: "127.0.0.1:${p.client}"\nhttp: "127.0.0.1:${p.http}"\njetstream { store_dir: "${join(dir, NAMES[i]!)}" }\n` +
+      `server_name: ${names[i]}\nlisten: "127.0.0.1:${p.client}"\nhttp: "127.0.0.1:${p.http}"\njetstream { store_dir: "${join(dir, names[i]!)}"${process.env.REPLAY_DOMAIN ? ", domain: " + process.env.REPLAY_DOMAIN : ""} }\n` +
+        `accounts { SYS { users: [{ user: sys, password: sys }] }, APP { jetstream: enabled, users: [{ user: app, password: app }] } }\nsystem_account: SYS\n` +
         `cluster { name: replay, listen: "127.0.0.1:${p.route}", routes: [${ports.map((x) => `"nats-route://127.0.0.1:${x.route}"`).join(", ")}] }\n`,
     );
     procs[i] = spawn(bin, ["-c", conf], { stdio: "ignore" });
@@ -78,7 +83,7 @@ export async function replay(o: { writes: ReplayWrites; kills: number }): Promis
       };
       for (const a of r.account_details ?? []) {
         for (const s of a.stream_detail ?? []) {
-          if (s.name === "KV_replay") out.push({ server: NAMES[i]!, messages: s.state.messages, firstSeq: s.state.first_seq, lastSeq: s.state.last_seq, leader: s.cluster?.leader === NAMES[i] });
+          if (s.name === "KV_replay") out.push({ server: names[i]!, messages: s.state.messages, firstSeq: s.state.first_seq, lastSeq: s.state.last_seq, leader: s.cluster?.leader === names[i] });
         }
       }
     }
@@ -86,21 +91,43 @@ export async function replay(o: { writes: ReplayWrites; kills: number }): Promis
   };
   for (let i = 0; i < NAMES.length; i++) start(i);
   let nc: Awaited<ReturnType<typeof connect>> | undefined;
-  for (let i = 0; i < 50 && !nc; i++) nc = await connect({ servers: ports.map((p) => `127.0.0.1:${p.client}`), maxReconnectAttempts: -1, reconnectTimeWait: 200 }).catch(async () => (await sleep(200), undefined));
+  for (let i = 0; i < 50 && !nc; i++) nc = await connect({ servers: ports.map((p) => `127.0.0.1:${p.client}`), user: "app", pass: "app", maxReconnectAttempts: -1, reconnectTimeWait: 200 }).catch(async () => (await sleep(200), undefined));
   if (!nc) {
     for (const p of procs) p?.kill("SIGKILL");
     throw new Error("no nats-server accepted a connection within 10 s");
   }
+  const sys = await connect({ servers: ports.map((p) => `127.0.0.1:${p.client}`), user: "sys", pass: "sys", maxReconnectAttempts: -1, reconnectTimeWait: 200 });
+  /** The killed server comes back under a new name with an empty store; its old name leaves the meta group. */
+  const restartFresh = async (i: number) => {
+    const old = names[i]!;
+    names[i] = `${NAMES[i]}${Date.now() % 100000}`;
+    start(i);
+    const enc = new TextEncoder();
+    for (let t = 0; t < 100; t++) {
+      await sleep(200);
+      const jsz = (await (await fetch(`http://127.0.0.1:${ports[i]!.http}/jsz`)).json().catch(() => ({}))) as { meta_cluster?: { leader?: string; replicas?: { name: string; current?: boolean }[] } };
+      const meta = jsz.meta_cluster;
+      if (!meta?.leader || meta.leader === names[i]) continue;
+      const m = await sys.request("$JS.API.SERVER.REMOVE", enc.encode(JSON.stringify({ peer: old })), { timeout: 2000 }).catch(() => undefined);
+      const r = m ? (JSON.parse(new TextDecoder().decode(m.data)) as { success?: boolean; error?: { description?: string } }) : undefined;
+      if (r?.success) {
+        process.stderr.write(`${old} → ${names[i]}: removed after ${(t + 1) * 200} ms (${r ? JSON.stringify(r) : ""})\n`);
+        return;
+      }
+    }
+    throw new Error(`${old} was not removed from the meta group`);
+  };
   try {
     let kv: KV | undefined;
-    for (let i = 0; i < 60 && !kv; i++) kv = await new Kvm(nc).create("replay", { replicas: 3, history: 16 }).catch(async () => (await sleep(500), undefined));
+    for (let i = 0; i < 60 && !kv; i++) kv = await new Kvm(nc).create("replay", { replicas: o.upscale ? 1 : 3, history: 16 }).catch(async () => (await sleep(500), undefined));
     if (!kv) throw new Error("the three servers formed no JetStream cluster within 30 s");
     const jsm = await jetstreamManager(nc);
     const info = await jsm.streams.info("KV_replay");
-    await jsm.streams.update("KV_replay", { ...info.config, allow_direct: false });
+    await jsm.streams.update("KV_replay", { ...info.config, allow_direct: false, num_replicas: 3 });
+    if (o.upscale) for (let i = 0; i < 50 && (await jsm.streams.info("KV_replay")).cluster?.replicas?.length !== 2; i++) await sleep(200);
     const bucket = kv;
     // One store writer per server, each on a connection to its own server only.
-    const storeConns = o.writes === "through-writer" ? await Promise.all(ports.map((p) => connect({ servers: `127.0.0.1:${p.client}`, maxReconnectAttempts: -1, reconnectTimeWait: 200 }))) : [];
+    const storeConns = o.writes === "through-writer" ? await Promise.all(ports.map((p) => connect({ servers: `127.0.0.1:${p.client}`, user: "app", pass: "app", maxReconnectAttempts: -1, reconnectTimeWait: 200 }))) : [];
     const kvWriters = await Promise.all(
       storeConns.map(async (c) => {
         const own = await new Kvm(c).open("replay");
@@ -121,6 +148,9 @@ export async function replay(o: { writes: ReplayWrites; kills: number }): Promis
           else if (!e || e.operation !== "PUT") await bucket.create(key, `v${acked}`);
           else await bucket.update(key, `v${acked}`, e.revision);
           acked++;
+          const now = Date.now();
+          if (now - lastAck > longestGap.ms) longestGap = { ms: now - lastAck, at: (lastAck - t0) / 1000 };
+          lastAck = now;
         } catch (e) {
           if (/wrong last sequence|exists/.test((e as Error).message)) casFailed++;
           else otherErrors++;
@@ -129,6 +159,8 @@ export async function replay(o: { writes: ReplayWrites; kills: number }): Promis
       }
     };
     const t0 = Date.now();
+    let lastAck = t0;
+    let longestGap = { ms: 0, at: 0 };
     const writers = Array.from({ length: 8 }, (_, w) => writer(w));
     const kills: ReplayReport["kills"] = [];
     await sleep(4000);
@@ -136,16 +168,18 @@ export async function replay(o: { writes: ReplayWrites; kills: number }): Promis
       const leader = (await jsm.streams.info("KV_replay").catch(() => undefined))?.cluster?.leader;
       // Alternate: the leader first, then a follower.
       const last = kills.at(-1)?.server;
-      const victim = k % 2 === 0 && leader ? NAMES.indexOf(leader as (typeof NAMES)[number]) : NAMES.findIndex((n) => n !== leader && n !== last);
-      kills.push({ at: (Date.now() - t0) / 1000, server: NAMES[victim]!, wasLeader: NAMES[victim] === leader });
+      const victim = k % 2 === 0 && leader ? names.indexOf(leader) : names.findIndex((n) => n !== leader && n !== last);
+      kills.push({ at: (Date.now() - t0) / 1000, server: names[victim]!, wasLeader: names[victim] === leader });
       procs[victim]!.kill("SIGKILL");
       await sleep(2000);
-      start(victim);
+      if (o.restart === "fresh") await restartFresh(victim);
+      else start(victim);
       await sleep(6000);
     }
     await sleep(2000);
     stop = true;
     await Promise.all(writers);
+    process.stderr.write(`longest time without an acknowledged write: ${longestGap.ms} ms from ${longestGap.at.toFixed(1)} s\n`);
     await Promise.all(kvWriters.map((x) => x.stop()));
     await Promise.all(storeConns.map((c) => c.close().catch(() => undefined)));
     // Writes have stopped: give the followers time to catch up, then compare.
@@ -158,6 +192,7 @@ export async function replay(o: { writes: ReplayWrites; kills: number }): Promis
     return { natsServer: bin, writes: o.writes, kills, acked, casFailed, otherErrors, copies: now, agree: copiesAgree(now, NAMES.length) };
   } finally {
     await nc!.close().catch(() => undefined);
+    await sys.close().catch(() => undefined);
     for (const p of procs) p?.kill("SIGKILL");
     await sleep(200);
     rmSync(dir, { recursive: true, force: true });
@@ -182,7 +217,8 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const writes = (val("--writes") ?? "racing") as ReplayWrites;
   if (!["racing", "separate", "through-writer"].includes(writes)) throw new Error("--writes is racing, separate or through-writer");
   const kills = Number(val("--kills") ?? 2);
-  replay({ writes, kills })
+  const restart = (val("--restart") ?? "same") as ReplayRestart;
+  replay({ writes, kills, restart, upscale: args.includes("--upscale") })
     .then((r) => {
       const text = formatReplay(r);
       process.stdout.write(text + "\n");

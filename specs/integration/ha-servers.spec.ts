@@ -10,7 +10,9 @@ import { join } from "node:path";
 import { upServers } from "../../cli/up-servers.ts";
 import { signalServer } from "../../runtime/cluster/processes.ts";
 import { readPids } from "../../runtime/cluster/server-config.ts";
-import { jetstreamReports, metaView, streamPlacements } from "../../runtime/cluster/jetstream-cluster.ts";
+import { jetstreamReports, localStreamStates, metaView, streamPlacements } from "../../runtime/cluster/jetstream-cluster.ts";
+import { serverOfNatsName } from "../../runtime/cluster/nats-identity.ts";
+import { copiesAgree } from "../chaos/checker.ts";
 import { pingActors } from "../../runtime/host.ts";
 import { subjects } from "../../bus/subjects.ts";
 import { waitFor } from "../harness/cluster.ts";
@@ -151,13 +153,31 @@ describe("three servers on loopback addresses", function () {
       expect(after.map((p) => p.metadata.uid).sort()).to.deep.equal(before.map((p) => p.metadata.uid).sort());
       expect(readPids(victim.dir).every((pid) => !isAlive(pid)), "every process of the victim is gone").to.equal(true);
 
-      // The victim comes back, catches up, and every bucket has 3 current replicas again.
+      // The victim comes back while the others lead every bucket, so it does not replay its own
+      // log: it rejoins under a new JetStream identity with an empty store, its old identity
+      // leaves the meta group, and the leaders copy every bucket to it (nats-identity.ts).
       await c.restart(victim.name);
+      const renamed = `${victim.name}.2`;
       await waitFor(
-        async () =>
-          (await streamPlacements(admin.nc, streams)).every((p) => p.replicas === 3 && p.leader && p.followers.length === 2 && p.followers.every((f) => f.current && !f.offline)),
-        { timeoutMs: 30_000, intervalMs: 250, what: "3 current replicas of every bucket" },
+        async () => {
+          const placed = await streamPlacements(admin.nc, streams);
+          return placed.every((p) => p.replicas === 3 && p.leader && p.followers.length === 2 && p.followers.every((f) => f.current && !f.offline) && [p.leader, ...p.followers.map((f) => f.name)].includes(renamed));
+        },
+        { timeoutMs: 60_000, intervalMs: 250, what: `3 current replicas of every bucket, one on ${renamed}` },
       );
+      await waitFor(async () => {
+        const meta = metaView(await jetstreamReports(admin.sys, 300));
+        return meta.peers.includes(renamed) && !meta.peers.includes(victim.name) ? true : undefined;
+      }, { timeoutMs: 30_000, what: `${victim.name} replaced by ${renamed} in the meta group` });
+      // Its copy of the main bucket is the leader's, sequence for sequence.
+      await api.call("POST", "/api/v1/namespaces/default/configmaps", { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "after-rejoin" } });
+      let copies: Awaited<ReturnType<typeof localStreamStates>> = [];
+      await waitFor(async () => {
+        copies = (await localStreamStates(admin.sys, 500)).filter((x) => x.stream === mainStream);
+        return copiesAgree(copies, 3) && copies.some((x) => x.server === renamed) ? true : undefined;
+      }, { timeoutMs: 20_000, what: "the three copies of the main bucket agree" }).catch((e) => {
+        throw new Error(`${(e as Error).message}: ${JSON.stringify(copies)}`);
+      });
       api.close();
     } finally {
       await admin.close();
@@ -179,7 +199,7 @@ describe("three servers on loopback addresses", function () {
       expect(reports.ok, JSON.stringify(reports)).to.equal(true);
       if (!reports.ok) return;
       const meta = metaView(reports.value);
-      expect(meta.peers).to.deep.equal(c.servers.map((x) => x.name).sort());
+      expect(meta.peers.map(serverOfNatsName).sort()).to.deep.equal(c.servers.map((x) => x.name).sort());
       expect(meta.leader).to.be.a("string");
 
       // A controller's identity may not ask to remove a server.
@@ -203,7 +223,7 @@ describe("three servers on loopback addresses", function () {
       await removeServer(dir, lost.name);
       await waitFor(async () => {
         const r = await askJetStream(admin.nc, "default", 300);
-        return r.ok && !metaView(r.value).peers.includes(lost.name) && metaView(r.value).leader ? true : undefined;
+        return r.ok && !metaView(r.value).peers.some((p) => serverOfNatsName(p) === lost.name) && metaView(r.value).leader ? true : undefined;
       }, { timeoutMs: 20_000, what: "the lost server gone from the meta group" });
       const names = await waitFor(async () => listServers(await existingRegistry(admin.nc, "default")).then((l) => l.map((x) => x.name)).catch(() => undefined), { timeoutMs: 30_000, what: "the servers' registry" });
       expect(names).to.not.include(lost.name);

@@ -1,0 +1,283 @@
+/**
+ * A server's JetStream identity, and why a restarted server takes a new one.
+ *
+ * nats-server 2.9.10 (Debian 12's) keeps, in each replicated stream's log, the writes JetStream
+ * refused (a compare-and-swap that failed when it was applied) and counts them only in memory.
+ * A server that restarts replays its log from its last snapshot (taken every 2–3 minutes) without
+ * counting the refused writes again, and so stores the last few accepted writes a second time: its
+ * copy of the stream is shifted from its leader's from then on, and every later write lands at
+ * another sequence on that server (`npm run chaos:nats` shows it with NATS alone;
+ * docs/operations.md). Flotilla's single writer makes refused writes rare, not impossible (a
+ * leadership change in the middle of a write).
+ *
+ * So a clustered server whose nats-server starts while **other servers lead every replicated
+ * bucket** does not replay anything: it starts under a new JetStream identity (`<server>.<n>`)
+ * with an empty store, keeps the old store aside as `jetstream.previous/`, and removes its old
+ * identity from the JetStream meta group. The stream leaders then place the new identity as a
+ * replica in the old one's stead and copy every bucket to it from their own copy, as they copy a
+ * bucket to a server that joins. Nothing acknowledged is lost: a stream leader holds every write
+ * the stream acknowledged.
+ *
+ * When the others do not lead every bucket (the whole cluster is starting, a quorum is missing,
+ * or the buckets have one replica), the server keeps its store and identity: its copy may then be
+ * the only one.
+ *
+ * @example
+ *   const { name, fresh } = await identityForStart({ dir, server: "server-a", cluster, peers, credentials, log });
+ *   startNatsServer({ …, serverName: name });
+ *   const settling = settleNewIdentity({ dir, nc, cluster, monitorUrl, self: () => name, log });
+ *   settling.kick(fresh);
+ */
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { Credentials } from "./credentials.ts";
+import type { Logger } from "../logger.ts";
+import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { readCheckedFile, writeFileAtomic } from "../atomic-file.ts";
+import { connectNats } from "../host.ts";
+import { localJetStreamReport } from "./jetstream-cluster.ts";
+import { askPeerRemove } from "../../bus/cluster-protocol.ts";
+import { ErrorCode } from "../../bus/errors.ts";
+import { subjects as subjectsOf } from "../../bus/subjects.ts";
+
+export interface NatsIdentity {
+  /** 1: the server's own name; n > 1: `<server>.<n>`. */
+  incarnation: number;
+  /** Earlier identities not yet removed from the meta group. */
+  retiring: string[];
+}
+
+/** A stream's leader and replica count, as the stream's leader reports them. */
+export interface BucketLeadership {
+  stream: string;
+  replicas: number;
+  leader?: string;
+}
+
+const identityPath = (dir: string) => join(dir, "nats", "identity.json");
+const peersPath = (dir: string) => join(dir, "nats", "peers.json");
+
+/** The NATS server name of a server's incarnation. */
+export function natsNameOf(server: string, incarnation: number): string {
+  return incarnation <= 1 ? server : `${server}.${incarnation}`;
+}
+
+/** The Flotilla server a NATS server name belongs to (a stream leader's, a meta peer's). */
+export function serverOfNatsName(natsName: string): string {
+  return natsName.replace(/\.\d+$/, "");
+}
+
+export function readIdentity(dir: string): NatsIdentity {
+  return (
+    readCheckedFile(identityPath(dir), (t) => {
+      const v = JSON.parse(t) as Partial<NatsIdentity>;
+      return Number.isSafeInteger(v.incarnation) && (v.incarnation ?? 0) >= 1 && Array.isArray(v.retiring) ? { incarnation: v.incarnation!, retiring: v.retiring.filter((x) => typeof x === "string") } : undefined;
+    }) ?? { incarnation: 1, retiring: [] }
+  );
+}
+
+function writeIdentity(dir: string, id: NatsIdentity): void {
+  mkdirSync(join(dir, "nats"), { recursive: true, mode: 0o700 });
+  writeFileAtomic(identityPath(dir), JSON.stringify(id) + "\n", { mode: 0o600 });
+}
+
+/** The other servers' client URLs, kept so a restart can ask them before its own nats-server runs. */
+export function rememberPeers(dir: string, natsUrls: string[]): void {
+  const sorted = [...new Set(natsUrls)].sort();
+  if (JSON.stringify(readPeers(dir)) === JSON.stringify(sorted)) return;
+  mkdirSync(join(dir, "nats"), { recursive: true, mode: 0o700 });
+  writeFileAtomic(peersPath(dir), JSON.stringify(sorted) + "\n", { mode: 0o600 });
+}
+
+export function readPeers(dir: string): string[] {
+  return readCheckedFile(peersPath(dir), (t) => {
+    const v = JSON.parse(t) as unknown;
+    return Array.isArray(v) && v.every((x) => typeof x === "string") ? (v as string[]) : undefined;
+  }) ?? [];
+}
+
+/**
+ * The decision alone: a server may drop its copies when every bucket is replicated and led by
+ * another server (whose copy holds every write the bucket acknowledged).
+ */
+export function othersLeadEveryBucket(buckets: readonly BucketLeadership[], self: string): boolean {
+  return buckets.length > 0 && buckets.every((b) => b.replicas >= 3 && !!b.leader && b.leader !== self);
+}
+
+/** Each of the cluster's buckets' leader, asked through the first other server that answers. */
+async function bucketLeadership(o: { peers: string[]; credentials: Credentials; cluster: string; timeoutMs: number }): Promise<BucketLeadership[] | undefined> {
+  for (const url of o.peers) {
+    let nc: NatsConnection | undefined;
+    try {
+      nc = await connectNats(url, "server/identity-check", o.credentials, { maxReconnectAttempts: 0, timeout: o.timeoutMs, ignoreClusterUpdates: true });
+      const jsm = await jetstreamManager(nc, { timeout: o.timeoutMs });
+      const out: BucketLeadership[] = [];
+      for await (const name of jsm.streams.names()) {
+        if (!name.startsWith(`KV_flotilla-${o.cluster}`)) continue;
+        const info = await jsm.streams.info(name);
+        out.push({ stream: name, replicas: info.config.num_replicas, leader: info.cluster?.leader });
+      }
+      return out;
+    } catch {
+      // the next server, if any
+    } finally {
+      await nc?.close().catch(() => undefined);
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The NATS server name to start with. A server with a store from an earlier start, whose buckets
+ * other servers lead, moves that store aside and takes the next identity; otherwise it keeps its
+ * own. Called before each start of the server's nats-server.
+ */
+export async function identityForStart(o: { dir: string; server: string; cluster: string; peers: string[]; credentials: Credentials; log: Logger; timeoutMs?: number }): Promise<{ name: string; fresh: boolean }> {
+  const id = readIdentity(o.dir);
+  const current = natsNameOf(o.server, id.incarnation);
+  const store = join(o.dir, "nats", "jetstream");
+  if (!o.peers.length || !existsSync(store)) return { name: current, fresh: false };
+  const buckets = await bucketLeadership({ peers: o.peers, credentials: o.credentials, cluster: o.cluster, timeoutMs: o.timeoutMs ?? 2000 });
+  if (!buckets || !othersLeadEveryBucket(buckets, current)) {
+    o.log.info("nats-server keeps its JetStream store: no other server leads every bucket", { identity: current, buckets: buckets?.map((b) => `${b.stream}:${b.leader ?? "-"}/R${b.replicas}`) ?? "no other server answered" });
+    return { name: current, fresh: false };
+  }
+  const previous = join(o.dir, "nats", "jetstream.previous");
+  rmSync(previous, { recursive: true, force: true });
+  renameSync(store, previous);
+  const next: NatsIdentity = { incarnation: id.incarnation + 1, retiring: [...new Set([...id.retiring, current])] };
+  writeIdentity(o.dir, next);
+  const name = natsNameOf(o.server, next.incarnation);
+  o.log.info("nats-server starts under a new JetStream identity with an empty store: the bucket leaders copy every bucket to it", { previous: current, identity: name });
+  return { name, fresh: true };
+}
+
+/** One stream's copy on this server, from its own monitoring port. */
+interface LocalCopy {
+  stream: string;
+  lastSeq: number;
+}
+
+async function localCopies(monitorUrl: string): Promise<LocalCopy[]> {
+  const res = await fetch(`${monitorUrl}/jsz?accounts=true&streams=true`, { signal: AbortSignal.timeout(3000) });
+  const body = (await res.json()) as { account_details?: { stream_detail?: { name: string; state?: { last_seq?: number } }[] }[] };
+  return (body.account_details ?? []).flatMap((a) => (a.stream_detail ?? []).map((d) => ({ stream: d.name, lastSeq: d.state?.last_seq ?? 0 })));
+}
+
+/**
+ * Whether a new copy has stalled: behind its leader, and no further than `stallMs` ago. nats-server
+ * 2.9.10 can leave a new replica's catch-up unanswered by a stream leader elected before the
+ * replica was placed (the copy then stays empty while reported current); a leader elected after
+ * it answers. Pure: fed one look at a time.
+ */
+export class CatchUp {
+  private seen = new Map<string, { lastSeq: number; since: number; leaderBefore: number; caughtUp: boolean; nudgedAt: number }>();
+
+  constructor(private readonly p: { stallMs: number; nudgeEveryMs: number }) {}
+
+  /** One look at a stream: the local copy's last sequence, then the leader's. True: ask its leader to step down now. */
+  observe(stream: string, local: number, leader: number, now: number): boolean {
+    const s = this.seen.get(stream) ?? { lastSeq: -1, since: now, leaderBefore: Infinity, caughtUp: false, nudgedAt: -Infinity };
+    if (local !== s.lastSeq) Object.assign(s, { lastSeq: local, since: now });
+    // Caught up: it holds what the leader held at the last look (writes go on meanwhile).
+    if (local >= Math.min(leader, s.leaderBefore)) s.caughtUp = true;
+    s.leaderBefore = leader;
+    this.seen.set(stream, s);
+    if (s.caughtUp || now - s.since < this.p.stallMs || now - s.nudgedAt < this.p.nudgeEveryMs) return false;
+    s.nudgedAt = now;
+    return true;
+  }
+
+  caughtUp(streams: readonly string[]): boolean {
+    return streams.every((x) => this.seen.get(x)?.caughtUp === true);
+  }
+}
+
+/**
+ * After a start under a new identity, in the background: removes the server's earlier identities
+ * from the JetStream meta group once its nats-server follows a meta leader (so that the leaders
+ * place the new identity where the old one was), then watches each bucket's new copy until it has
+ * caught up with its leader, asking a leader whose replica's catch-up stalled to step down (see
+ * `CatchUp`). `kick()` after each start of the nats-server.
+ */
+export function settleNewIdentity(o: { dir: string; nc: NatsConnection; cluster: string; monitorUrl: () => string | undefined; self: () => string; log: Logger; everyMs?: number; stallMs?: number }): { kick(fresh: boolean): void; stop(): void } {
+  let stopped = false;
+  let running = false;
+  let timer: NodeJS.Timeout | undefined;
+  let catchUp: CatchUp | undefined;
+  let catchUpUntil = 0;
+  const retire = async (): Promise<boolean> => {
+    const monitor = o.monitorUrl();
+    if (!monitor) return false;
+    const meta = await localJetStreamReport(monitor, o.self()).catch(() => undefined);
+    if (!meta?.metaLeader || meta.metaLeader === o.self() || readIdentity(o.dir).retiring.includes(meta.metaLeader)) return false;
+    for (const old of readIdentity(o.dir).retiring) {
+      // Through the node controller, the one holder of the system account (cluster-queries.ts).
+      const r = await askPeerRemove(o.nc, o.cluster, old);
+      if (r.ok) o.log.info("earlier JetStream identity removed from the meta group", { identity: old });
+      else if (r.error.code !== ErrorCode.NotFound) {
+        o.log.warn("earlier JetStream identity not removed yet", { identity: old, error: r.error.message });
+        continue;
+      }
+      const now = readIdentity(o.dir);
+      writeIdentity(o.dir, { ...now, retiring: now.retiring.filter((x) => x !== old) });
+    }
+    return readIdentity(o.dir).retiring.length === 0;
+  };
+  const watchCatchUp = async (): Promise<boolean> => {
+    const monitor = o.monitorUrl();
+    if (!monitor || !catchUp) return true;
+    const jsm = await jetstreamManager(o.nc, { timeout: 3000 });
+    const copies = new Map((await localCopies(monitor)).map((c) => [c.stream, c.lastSeq]));
+    const streams: string[] = [];
+    for await (const name of jsm.streams.names()) if (name.startsWith(`KV_flotilla-${o.cluster}`)) streams.push(name);
+    for (const stream of streams) {
+      const local = copies.get(stream);
+      if (local === undefined) return false; // not placed here yet
+      const info = await jsm.streams.info(stream);
+      if (!catchUp.observe(stream, local, info.state.last_seq, Date.now())) continue;
+      o.log.warn("a bucket's new copy does not catch up: its leader is asked to step down", { stream, copy: local, leader: info.cluster?.leader, leaderLastSeq: info.state.last_seq });
+      await o.nc.request(subjectsOf(o.cluster).jsStreamStepdown(stream), new Uint8Array(0), { timeout: 3000 }).catch(() => undefined);
+    }
+    const done = catchUp.caughtUp(streams);
+    if (done) o.log.info("every bucket's copy under the new JetStream identity has caught up", { identity: o.self() });
+    return done;
+  };
+  const loop = async () => {
+    if (stopped) return;
+    let done = false;
+    try {
+      done = (await retire()) && (await watchCatchUp());
+    } catch (e) {
+      o.log.warn("settling the new JetStream identity", { error: (e as Error).message });
+    }
+    if (!done && catchUp && Date.now() > catchUpUntil) {
+      o.log.warn("a bucket's copy under the new JetStream identity did not catch up in time", { identity: o.self() });
+      done = readIdentity(o.dir).retiring.length === 0;
+    }
+    if (done || stopped) {
+      catchUp = undefined;
+      running = false;
+      return;
+    }
+    timer = setTimeout(() => void loop(), o.everyMs ?? 1000);
+    timer.unref();
+  };
+  const kick = (fresh: boolean) => {
+    if (fresh) {
+      catchUp = new CatchUp({ stallMs: o.stallMs ?? 5000, nudgeEveryMs: 15_000 });
+      catchUpUntil = Date.now() + 10 * 60_000;
+    }
+    if (running || stopped || (!catchUp && !readIdentity(o.dir).retiring.length)) return;
+    running = true;
+    void loop();
+  };
+  return {
+    kick,
+    stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+    },
+  };
+}
