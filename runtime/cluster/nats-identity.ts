@@ -105,18 +105,24 @@ export function othersLeadEveryBucket(buckets: readonly BucketLeadership[], self
   return buckets.length > 0 && buckets.every((b) => b.replicas >= 3 && !!b.leader && b.leader !== self);
 }
 
-/** Each of the cluster's buckets' leader, asked through the first other server that answers. */
+/**
+ * Each of the cluster's buckets' leader, asked through the first other server that answers;
+ * undefined when no other server accepts a connection.
+ */
 async function bucketLeadership(o: { peers: string[]; credentials: Credentials; cluster: string; timeoutMs: number }): Promise<BucketLeadership[] | undefined> {
+  let answered = false;
   for (const url of o.peers) {
     let nc: NatsConnection | undefined;
     try {
       nc = await connectNats(url, "server/identity-check", o.credentials, { maxReconnectAttempts: 0, timeout: o.timeoutMs, ignoreClusterUpdates: true });
+      answered = true;
       const jsm = await jetstreamManager(nc, { timeout: o.timeoutMs });
       const out: BucketLeadership[] = [];
       for await (const name of jsm.streams.names()) {
         if (!name.startsWith(`KV_flotilla-${o.cluster}`)) continue;
-        const info = await jsm.streams.info(name);
-        out.push({ stream: name, replicas: info.config.num_replicas, leader: info.cluster?.leader });
+        // A bucket electing its leader does not answer: no leader yet.
+        const info = await jsm.streams.info(name).catch(() => undefined);
+        out.push({ stream: name, replicas: info?.config.num_replicas ?? 3, leader: info?.cluster?.leader });
       }
       return out;
     } catch {
@@ -125,20 +131,29 @@ async function bucketLeadership(o: { peers: string[]; credentials: Credentials; 
       await nc?.close().catch(() => undefined);
     }
   }
-  return undefined;
+  // A server answered but could not list the buckets (its meta group elects a leader): unknown yet.
+  return answered ? [{ stream: "(every bucket)", replicas: 3 }] : undefined;
 }
 
 /**
- * The NATS server name to start with. A server with a store from an earlier start, whose buckets
- * other servers lead, moves that store aside and takes the next identity; otherwise it keeps its
- * own. Called before each start of the server's nats-server.
+ * The NATS server name to start with. Asked to `rebuild` (a copy here was found shifted), a server
+ * whose buckets other servers lead moves its store aside and takes the next identity; otherwise it
+ * keeps its own. Called before each start of the server's nats-server.
  */
-export async function identityForStart(o: { dir: string; server: string; cluster: string; peers: string[]; credentials: Credentials; log: Logger; timeoutMs?: number }): Promise<{ name: string; fresh: boolean }> {
+export async function identityForStart(o: { dir: string; server: string; cluster: string; peers: string[]; credentials: Credentials; log: Logger; rebuild: boolean; timeoutMs?: number; electionWaitMs?: number }): Promise<{ name: string; fresh: boolean }> {
   const id = readIdentity(o.dir);
   const current = natsNameOf(o.server, id.incarnation);
   const store = join(o.dir, "nats", "jetstream");
-  if (!o.peers.length || !existsSync(store)) return { name: current, fresh: false };
-  const buckets = await bucketLeadership({ peers: o.peers, credentials: o.credentials, cluster: o.cluster, timeoutMs: o.timeoutMs ?? 2000 });
+  if (!o.rebuild || !o.peers.length || !existsSync(store)) return { name: current, fresh: false };
+  // The buckets this server led elect new leaders in a few seconds: wait for that while the others
+  // answer (when none answers, the whole cluster is starting, and this store may be the only copy).
+  const deadline = Date.now() + (o.electionWaitMs ?? 10_000);
+  let buckets: BucketLeadership[] | undefined;
+  for (;;) {
+    buckets = await bucketLeadership({ peers: o.peers, credentials: o.credentials, cluster: o.cluster, timeoutMs: o.timeoutMs ?? 2000 });
+    if (!buckets || buckets.some((b) => b.replicas < 3) || othersLeadEveryBucket(buckets, current) || Date.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
   if (!buckets || !othersLeadEveryBucket(buckets, current)) {
     o.log.info("nats-server keeps its JetStream store: no other server leads every bucket", { identity: current, buckets: buckets?.map((b) => `${b.stream}:${b.leader ?? "-"}/R${b.replicas}`) ?? "no other server answered" });
     return { name: current, fresh: false };
@@ -151,6 +166,57 @@ export async function identityForStart(o: { dir: string; server: string; cluster
   const name = natsNameOf(o.server, next.incarnation);
   o.log.info("nats-server starts under a new JetStream identity with an empty store: the bucket leaders copy every bucket to it", { previous: current, identity: name });
   return { name, fresh: true };
+}
+
+/**
+ * Finds a shifted copy: one holding more than its leader. Each look reads this server's copy first
+ * and the leader's after, so a copy that is merely current can equal the leader but never pass it.
+ * `looks` looks in a row are needed (a leader that changed between the two reads). Pure.
+ */
+export class ShiftDetector {
+  private ahead = new Map<string, number>();
+
+  constructor(private readonly looks = 2) {}
+
+  /** One look at a stream this server holds a copy of but does not lead; true once it is shifted. */
+  observe(stream: string, local: number, leader: number): boolean {
+    const n = local > leader ? (this.ahead.get(stream) ?? 0) + 1 : 0;
+    this.ahead.set(stream, n);
+    return n >= this.looks;
+  }
+}
+
+/**
+ * Watches this server's copies of the cluster's buckets every `everyMs`; calls `onShifted` (once)
+ * when one holds more than its leader.
+ */
+export function watchForShiftedCopies(o: { nc: NatsConnection; cluster: string; monitorUrl: () => string | undefined; self: () => string; log: Logger; onShifted: (stream: string, local: number, leader: number) => void; everyMs?: number }): { stop(): void } {
+  const detector = new ShiftDetector();
+  let fired = false;
+  const look = async () => {
+    const monitor = o.monitorUrl();
+    if (!monitor || fired) return;
+    const copies = await localCopies(monitor);
+    const jsm = await jetstreamManager(o.nc, { timeout: 3000 });
+    for (const c of copies) {
+      if (!c.stream.startsWith(`KV_flotilla-${o.cluster}`)) continue;
+      const info = await jsm.streams.info(c.stream).catch(() => undefined);
+      if (!info?.cluster?.leader || info.cluster.leader === o.self() || info.config.num_replicas < 3) continue;
+      if (detector.observe(c.stream, c.lastSeq, info.state.last_seq)) {
+        fired = true;
+        o.log.error("this server's copy of a bucket is ahead of its leader (shifted): rebuilding it under a new JetStream identity", { stream: c.stream, copy: c.lastSeq, leader: info.cluster.leader, leaderLastSeq: info.state.last_seq });
+        o.onShifted(c.stream, c.lastSeq, info.state.last_seq);
+        return;
+      }
+    }
+  };
+  const timer = setInterval(() => void look().catch((e) => o.log.debug("copy check failed", { error: (e as Error).message })), o.everyMs ?? 5000);
+  timer.unref();
+  return {
+    stop() {
+      clearInterval(timer);
+    },
+  };
 }
 
 /** One stream's copy on this server, from its own monitoring port. */
@@ -201,9 +267,10 @@ export class CatchUp {
  * caught up with its leader, asking a leader whose replica's catch-up stalled to step down (see
  * `CatchUp`). `kick()` after each start of the nats-server.
  */
-export function settleNewIdentity(o: { dir: string; nc: NatsConnection; cluster: string; monitorUrl: () => string | undefined; self: () => string; log: Logger; everyMs?: number; stallMs?: number }): { kick(fresh: boolean): void; stop(): void } {
+export function settleNewIdentity(o: { dir: string; nc: NatsConnection; cluster: string; monitorUrl: () => string | undefined; self: () => string; log: Logger; everyMs?: number; stallMs?: number }): { kick(fresh: boolean): void; settled(withinMs: number): Promise<boolean>; stop(): void } {
   let stopped = false;
   let running = false;
+  let waiters: (() => void)[] = [];
   let timer: NodeJS.Timeout | undefined;
   let catchUp: CatchUp | undefined;
   let catchUpUntil = 0;
@@ -259,6 +326,8 @@ export function settleNewIdentity(o: { dir: string; nc: NatsConnection; cluster:
     if (done || stopped) {
       catchUp = undefined;
       running = false;
+      for (const w of waiters) w();
+      waiters = [];
       return;
     }
     timer = setTimeout(() => void loop(), o.everyMs ?? 1000);
@@ -266,7 +335,7 @@ export function settleNewIdentity(o: { dir: string; nc: NatsConnection; cluster:
   };
   const kick = (fresh: boolean) => {
     if (fresh) {
-      catchUp = new CatchUp({ stallMs: o.stallMs ?? 5000, nudgeEveryMs: 15_000 });
+      catchUp = new CatchUp({ stallMs: o.stallMs ?? 1500, nudgeEveryMs: 10_000 });
       catchUpUntil = Date.now() + 10 * 60_000;
     }
     if (running || stopped || (!catchUp && !readIdentity(o.dir).retiring.length)) return;
@@ -275,9 +344,22 @@ export function settleNewIdentity(o: { dir: string; nc: NatsConnection; cluster:
   };
   return {
     kick,
+    /** True once nothing is left to retire or catch up; false when `withinMs` passed first. */
+    settled(withinMs) {
+      if (!running) return Promise.resolve(true);
+      return new Promise((resolve) => {
+        const t = setTimeout(() => resolve(false), withinMs);
+        waiters.push(() => {
+          clearTimeout(t);
+          resolve(true);
+        });
+      });
+    },
     stop() {
       stopped = true;
       if (timer) clearTimeout(timer);
+      for (const w of waiters) w();
+      waiters = [];
     },
   };
 }

@@ -38,7 +38,7 @@ import { SINGLE_WRITER_ENV } from "../../actors/store/kv-writer.ts";
 import { watchJetStreamApi } from "./jetstream-watch.ts";
 import { openRegistry, existingRegistry, putServer, listServers, announcedServers, deleteServer, BOOTSTRAP_KEY } from "./registry.ts";
 import { localJetStreamReport } from "./jetstream-cluster.ts";
-import { identityForStart, natsNameOf, readIdentity, readPeers, rememberPeers, settleNewIdentity } from "./nats-identity.ts";
+import { identityForStart, natsNameOf, readIdentity, readPeers, rememberPeers, settleNewIdentity, watchForShiftedCopies } from "./nats-identity.ts";
 import { leaveThrough } from "./leave.ts";
 import { settle } from "./settle.ts";
 import { writeServerState, writeServerConfig, JETSTREAM_DOMAIN } from "./server-config.ts";
@@ -182,10 +182,14 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
   // every bucket takes a new one with an empty store (nats-identity.ts says why).
   let natsName = natsNameOf(c.name, readIdentity(dir).incarnation);
   let fresh = false;
+  // Set when this server's copy of a bucket was found shifted: the next start of its nats-server
+  // rebuilds every copy here under a new identity (nats-identity.ts).
+  let rebuild = false;
   let settling: ReturnType<typeof settleNewIdentity> | undefined;
   const nats = await superviseNatsServer(
     async () => {
-      if (clustered) ({ name: natsName, fresh } = await identityForStart({ dir, server: c.name, cluster: c.cluster, peers: readPeers(dir), credentials: credentialsOf(token, { role: "store" }, caFile), log }));
+      if (clustered) ({ name: natsName, fresh } = await identityForStart({ dir, server: c.name, cluster: c.cluster, peers: readPeers(dir), credentials: credentialsOf(token, { role: "store" }, caFile), log, rebuild }));
+      if (fresh) rebuild = false;
       return startNatsServer({
         host: c.address,
         port: c.ports.nats,
@@ -207,6 +211,7 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
       onRestart: (n) => {
         log.warn("nats-server died and was started again", { pid: n.pid, identity: natsName });
         settling?.kick(fresh);
+        if (fresh) void restartActors();
         state = { ...state, natsPid: n.pid };
         writeServerState(dir, state);
       },
@@ -219,16 +224,49 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
   const natsUrl = nats.current.url;
   const sysUrl = nats.current.sysUrl;
   const nc = await connectNats(natsUrl, `server/${c.name}`, credentialsOf(token, { role: "store" }, caFile));
+  let shiftWatch: { stop(): void } | undefined;
   if (clustered) {
     settling = settleNewIdentity({ dir, nc, cluster: c.cluster, monitorUrl: () => nats.current.monitorUrl, self: () => natsName, log });
     settling.kick(fresh);
+    shiftWatch = watchForShiftedCopies({
+      nc,
+      cluster: c.cluster,
+      monitorUrl: () => nats.current.monitorUrl,
+      self: () => natsName,
+      log,
+      onShifted: () => {
+        rebuild = true;
+        void nats.current.stop();
+      },
+    });
   }
   let timer: NodeJS.Timeout | undefined;
   let host: Host | undefined;
+  let startActors: (() => Promise<Host>) | undefined;
+  let stopped = false;
+  let actorsRestarting = false;
+  // The nats-server came back under a new JetStream identity while the actors ran: the watches
+  // they hold may now be served from a copy still empty, so they start again once every copy here
+  // has caught up (as at a start: see below).
+  const restartActors = async () => {
+    if (actorsRestarting || !host || !startActors || !settling) return;
+    actorsRestarting = true;
+    try {
+      log.warn("this server's actors start again once every bucket's new copy has caught up", { identity: natsName });
+      await host.stop();
+      if (!(await settling.settled(60_000))) log.warn("starting the actors before every bucket's new copy caught up");
+      if (!stopped) host = await startActors();
+    } catch (e) {
+      log.error("restarting the actors failed", { error: (e as Error).message });
+    } finally {
+      actorsRestarting = false;
+    }
+  };
   let jsWatch: { stop(): void } | undefined;
   let watchNc: NatsConnection | undefined;
   const stopWatch = async () => {
     jsWatch?.stop();
+    shiftWatch?.stop();
     settling?.stop();
     await watchNc?.close().catch(() => undefined);
   };
@@ -363,7 +401,12 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
     // of: when it dies, this process restarts it and they reconnect. So each store replica stays
     // beside its own server, which is how a replicated bucket's single writer is found
     // (actors/store/kv-writer.ts).
-    host = await startHost({ natsUrl, credentials: (id) => credentialsOf(token, id, caFile), cluster: c.cluster, actors: [...plane, ...nodeActors], leaseDurationMs: c.leaseDurationMs, natsOptions: { ignoreClusterUpdates: true } });
+    // Under a new JetStream identity, this server's copies start empty: its actors start once the
+    // copies have caught up, so that the watches they open are not served from an empty copy
+    // (JetStream places a watch's consumer on any replica of the stream, current or not).
+    if (fresh && settling && !(await settling.settled(60_000))) log.warn("starting the actors before every bucket's new copy caught up");
+    startActors = () => startHost({ natsUrl, credentials: (id) => credentialsOf(token, id, caFile), cluster: c.cluster, actors: [...plane, ...nodeActors], leaseDurationMs: c.leaseDurationMs, natsOptions: { ignoreClusterUpdates: true } });
+    host = await startActors();
     if (clustered) {
       // Its own connection to its own nats-server (never one the NATS cluster told it of).
       // A connection made while the nats-server reloads its users (a node just joined) can be
@@ -380,24 +423,28 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
     await nats.stop();
     throw e;
   }
-  const running = host;
+  const current = () => host!;
   let stopping: Promise<void> | undefined;
   return {
     natsUrl,
     sysUrl,
     apiUrl,
-    host: running,
+    get host() {
+      return current();
+    },
     next,
     stop(so = {}) {
       stopping ??= (async () => {
         // A stop signal reaches the nats-server too (one process group): it is not started again.
         nats.stopping();
+        stopped = true;
         settleNext(undefined);
         joins?.unsubscribe();
         nodeJoins?.unsubscribe();
         if (timer) clearInterval(timer);
         await stopWatch();
-        await running.stop();
+        while (actorsRestarting) await new Promise((r) => setTimeout(r, 100));
+        await current().stop();
         if (so.leave) {
           const registry = await existingRegistry(nc, c.cluster).catch(() => undefined);
           if (registry) await deleteServer(registry, c.name).catch(() => undefined);

@@ -6,7 +6,7 @@ import { expect } from "chai";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CatchUp, identityForStart, natsNameOf, othersLeadEveryBucket, readIdentity, readPeers, rememberPeers, serverOfNatsName } from "../../runtime/cluster/nats-identity.ts";
+import { CatchUp, ShiftDetector, identityForStart, natsNameOf, othersLeadEveryBucket, readIdentity, readPeers, rememberPeers, serverOfNatsName } from "../../runtime/cluster/nats-identity.ts";
 import { createLogger } from "../../runtime/logger.ts";
 
 describe("a server's JetStream identity", () => {
@@ -25,6 +25,16 @@ describe("a server's JetStream identity", () => {
     expect(othersLeadEveryBucket([r3("KV_a", "server-b"), r3("KV_b")], "server-a"), "a bucket without a leader").to.equal(false);
     expect(othersLeadEveryBucket([r3("KV_a", "server-a")], "server-a"), "led by this server's own identity").to.equal(false);
     expect(othersLeadEveryBucket([{ stream: "KV_a", replicas: 1, leader: "server-b" }], "server-a"), "one replica: the only copy").to.equal(false);
+  });
+
+  it("finds a copy shifted only when it holds more than its leader at two looks in a row", () => {
+    const d = new ShiftDetector();
+    expect(d.observe("KV_a", 100, 100)).to.equal(false);
+    expect(d.observe("KV_a", 90, 100), "behind: catching up").to.equal(false);
+    expect(d.observe("KV_a", 105, 100), "ahead once: the leader may have changed between the reads").to.equal(false);
+    expect(d.observe("KV_a", 100, 100)).to.equal(false);
+    expect(d.observe("KV_a", 105, 100)).to.equal(false);
+    expect(d.observe("KV_a", 107, 102)).to.equal(true);
   });
 
   it("asks a stream's leader to step down only when the new copy has stalled behind it", () => {
@@ -56,14 +66,15 @@ describe("a server's JetStream identity", () => {
     });
     afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-    it("keeps the first identity with no other server to ask, and a store when nobody answers", async () => {
+    it("keeps its identity unless asked to rebuild, and then keeps its store when nobody else answers", async () => {
       expect(readIdentity(dir)).to.deep.equal({ incarnation: 1, retiring: [] });
       mkdirSync(join(dir, "nats", "jetstream"), { recursive: true });
       writeFileSync(join(dir, "nats", "jetstream", "marker"), "x");
       const creds = { user: "store", password: "x" };
-      expect(await identityForStart({ dir, server: "server-a", cluster: "default", peers: [], credentials: creds, log })).to.deep.equal({ name: "server-a", fresh: false });
+      expect(await identityForStart({ dir, server: "server-a", cluster: "default", peers: ["nats://127.0.0.1:1"], credentials: creds, log, rebuild: false })).to.deep.equal({ name: "server-a", fresh: false });
+      expect(await identityForStart({ dir, server: "server-a", cluster: "default", peers: [], credentials: creds, log, rebuild: true })).to.deep.equal({ name: "server-a", fresh: false });
       // Nobody listens on the port: the store may be the only copy, so it stays.
-      expect(await identityForStart({ dir, server: "server-a", cluster: "default", peers: ["nats://127.0.0.1:1"], credentials: creds, log, timeoutMs: 500 })).to.deep.equal({ name: "server-a", fresh: false });
+      expect(await identityForStart({ dir, server: "server-a", cluster: "default", peers: ["nats://127.0.0.1:1"], credentials: creds, log, rebuild: true, timeoutMs: 500 })).to.deep.equal({ name: "server-a", fresh: false });
       expect(existsSync(join(dir, "nats", "jetstream", "marker"))).to.equal(true);
       expect(readIdentity(dir).incarnation).to.equal(1);
     });
