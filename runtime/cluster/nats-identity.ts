@@ -136,15 +136,15 @@ async function bucketLeadership(o: { peers: string[]; credentials: Credentials; 
 }
 
 /**
- * The NATS server name to start with. Asked to `rebuild` (a copy here was found shifted), a server
- * whose buckets other servers lead moves its store aside and takes the next identity; otherwise it
- * keeps its own. Called before each start of the server's nats-server.
+ * The NATS server name to start with. A server with a store from an earlier start, whose buckets
+ * other servers lead, moves that store aside and takes the next identity; otherwise it keeps its
+ * own. Called before each start of the server's nats-server.
  */
-export async function identityForStart(o: { dir: string; server: string; cluster: string; peers: string[]; credentials: Credentials; log: Logger; rebuild: boolean; timeoutMs?: number; electionWaitMs?: number }): Promise<{ name: string; fresh: boolean }> {
+export async function identityForStart(o: { dir: string; server: string; cluster: string; peers: string[]; credentials: Credentials; log: Logger; timeoutMs?: number; electionWaitMs?: number }): Promise<{ name: string; fresh: boolean }> {
   const id = readIdentity(o.dir);
   const current = natsNameOf(o.server, id.incarnation);
   const store = join(o.dir, "nats", "jetstream");
-  if (!o.rebuild || !o.peers.length || !existsSync(store)) return { name: current, fresh: false };
+  if (!o.peers.length || !existsSync(store)) return { name: current, fresh: false };
   // The buckets this server led elect new leaders in a few seconds: wait for that while the others
   // answer (when none answers, the whole cluster is starting, and this store may be the only copy).
   const deadline = Date.now() + (o.electionWaitMs ?? 10_000);
@@ -188,7 +188,8 @@ export class ShiftDetector {
 
 /**
  * Watches this server's copies of the cluster's buckets every `everyMs`; calls `onShifted` (once)
- * when one holds more than its leader.
+ * when one holds more than its leader. A safety net: a restart that replays this server's log is
+ * one the others could not cover (they did not lead every bucket), and it may still shift a copy.
  */
 export function watchForShiftedCopies(o: { nc: NatsConnection; cluster: string; monitorUrl: () => string | undefined; self: () => string; log: Logger; onShifted: (stream: string, local: number, leader: number) => void; everyMs?: number }): { stop(): void } {
   const detector = new ShiftDetector();

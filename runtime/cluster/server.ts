@@ -182,14 +182,10 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
   // every bucket takes a new one with an empty store (nats-identity.ts says why).
   let natsName = natsNameOf(c.name, readIdentity(dir).incarnation);
   let fresh = false;
-  // Set when this server's copy of a bucket was found shifted: the next start of its nats-server
-  // rebuilds every copy here under a new identity (nats-identity.ts).
-  let rebuild = false;
   let settling: ReturnType<typeof settleNewIdentity> | undefined;
   const nats = await superviseNatsServer(
     async () => {
-      if (clustered) ({ name: natsName, fresh } = await identityForStart({ dir, server: c.name, cluster: c.cluster, peers: readPeers(dir), credentials: credentialsOf(token, { role: "store" }, caFile), log, rebuild }));
-      if (fresh) rebuild = false;
+      if (clustered) ({ name: natsName, fresh } = await identityForStart({ dir, server: c.name, cluster: c.cluster, peers: readPeers(dir), credentials: credentialsOf(token, { role: "store" }, caFile), log }));
       return startNatsServer({
         host: c.address,
         port: c.ports.nats,
@@ -234,10 +230,8 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
       monitorUrl: () => nats.current.monitorUrl,
       self: () => natsName,
       log,
-      onShifted: () => {
-        rebuild = true;
-        void nats.current.stop();
-      },
+      // The next start rebuilds every copy here, once the others lead every bucket.
+      onShifted: () => void nats.current.stop(),
     });
   }
   let timer: NodeJS.Timeout | undefined;

@@ -1,11 +1,10 @@
 /**
- * A shifted copy is rebuilt. nats-server 2.9.10 keeps compare-and-swap writes that JetStream
- * refused in a stream's log; a server restarted with such writes in the part of its log it
- * replays comes back with a copy ahead of its leader (runtime/cluster/nats-identity.ts). Here
- * writers race on a few keys straight to JetStream (as no Flotilla store does: its single writer
- * checks first), a follower of the main bucket is SIGKILLed in the middle and restarted, until the
- * server finds its copy shifted and rebuilds it under a new JetStream identity: afterwards the
- * three copies hold the same sequences again.
+ * No shifted copy after a restart. nats-server 2.9.10 keeps compare-and-swap writes that JetStream
+ * refused in a stream's log; a server that replays such writes at a restart comes back with a copy
+ * ahead of its leader (runtime/cluster/nats-identity.ts). Here writers race on a few keys straight
+ * to JetStream (as no Flotilla store does: its single writer checks first), and a follower of the
+ * main bucket is SIGKILLed in the middle and restarted: it does not replay, it rebuilds its copies
+ * under a new JetStream identity, and the three copies hold the same sequences.
  */
 import type { RunningServers } from "../../cli/up-servers.ts";
 import { expect } from "chai";
@@ -25,7 +24,7 @@ import { copiesAgree } from "../chaos/checker.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe("a copy of a bucket found shifted after a restart", function () {
+describe("a server restarted after refused writes", function () {
   this.timeout(240_000);
   let dir: string;
   let c: RunningServers;
@@ -45,7 +44,7 @@ describe("a copy of a bucket found shifted after a restart", function () {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it("is rebuilt under a new JetStream identity, and the copies agree again", async () => {
+  it("rebuilds its copies under a new JetStream identity, and the copies agree", async () => {
     const s = subjects("default");
     const main = s.kvStream(s.bucket());
     const admin = await adminConnections(c);
@@ -53,7 +52,7 @@ describe("a copy of a bucket found shifted after a restart", function () {
       await waitFor(async () => ((await streamPlacements(admin.nc, [main]))[0]?.followers.length === 2 ? true : undefined), { timeoutMs: 30_000, what: "an R3 main bucket" });
       const kv = await new Kvm(admin.nc).open(s.bucket());
       let rebuilt: string | undefined;
-      for (let round = 0; round < 4 && !rebuilt; round++) {
+      {
         const leader = serverOfNatsName((await streamPlacements(admin.nc, [main]))[0]!.leader!);
         const victim = c.servers.find((x) => x.name !== leader)!;
         // Racing compare-and-swap writes on ten keys no resource uses: many are refused when applied.
@@ -89,7 +88,7 @@ describe("a copy of a bucket found shifted after a restart", function () {
           { timeoutMs: 20_000, what: "a rebuild" },
         ).catch(() => undefined);
       }
-      expect(rebuilt, "a restarted server found its copy shifted and took a new identity").to.be.a("string");
+      expect(rebuilt, "the restarted server took a new identity").to.be.a("string");
       let copies: Awaited<ReturnType<typeof localStreamStates>> = [];
       await waitFor(async () => {
         await kv.put("spec-shift.last", "z").catch(() => undefined);

@@ -66,15 +66,14 @@ describe("a server's JetStream identity", () => {
     });
     afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-    it("keeps its identity unless asked to rebuild, and then keeps its store when nobody else answers", async () => {
+    it("keeps the first identity with no other server to ask, and a store when nobody answers", async () => {
       expect(readIdentity(dir)).to.deep.equal({ incarnation: 1, retiring: [] });
       mkdirSync(join(dir, "nats", "jetstream"), { recursive: true });
       writeFileSync(join(dir, "nats", "jetstream", "marker"), "x");
       const creds = { user: "store", password: "x" };
-      expect(await identityForStart({ dir, server: "server-a", cluster: "default", peers: ["nats://127.0.0.1:1"], credentials: creds, log, rebuild: false })).to.deep.equal({ name: "server-a", fresh: false });
-      expect(await identityForStart({ dir, server: "server-a", cluster: "default", peers: [], credentials: creds, log, rebuild: true })).to.deep.equal({ name: "server-a", fresh: false });
+      expect(await identityForStart({ dir, server: "server-a", cluster: "default", peers: [], credentials: creds, log })).to.deep.equal({ name: "server-a", fresh: false });
       // Nobody listens on the port: the store may be the only copy, so it stays.
-      expect(await identityForStart({ dir, server: "server-a", cluster: "default", peers: ["nats://127.0.0.1:1"], credentials: creds, log, rebuild: true, timeoutMs: 500 })).to.deep.equal({ name: "server-a", fresh: false });
+      expect(await identityForStart({ dir, server: "server-a", cluster: "default", peers: ["nats://127.0.0.1:1"], credentials: creds, log, timeoutMs: 500 })).to.deep.equal({ name: "server-a", fresh: false });
       expect(existsSync(join(dir, "nats", "jetstream", "marker"))).to.equal(true);
       expect(readIdentity(dir).incarnation).to.equal(1);
     });
