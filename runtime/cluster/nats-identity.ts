@@ -300,15 +300,23 @@ export function settleNewIdentity(o: { dir: string; nc: NatsConnection; cluster:
     const copies = new Map((await localCopies(monitor)).map((c) => [c.stream, c.lastSeq]));
     const streams: string[] = [];
     for await (const name of jsm.streams.names()) if (name.startsWith(`KV_flotilla-${o.cluster}`)) streams.push(name);
+    const mine: string[] = [];
     for (const stream of streams) {
-      const local = copies.get(stream);
-      if (local === undefined) return false; // not placed here yet
       const info = await jsm.streams.info(stream);
+      const replicas = info.cluster?.replicas ?? [];
+      const peers = [info.cluster?.leader, ...replicas.map((r) => r.name)].filter((x): x is string => !!x);
+      // Still placing: a replica missing or on a server that is gone (the old identity).
+      if (peers.length < info.config.num_replicas || replicas.some((r) => r.offline)) return false;
+      // Only the buckets with a replica on this server (with more than three servers, not all).
+      if (!peers.includes(o.self())) continue;
+      mine.push(stream);
+      const local = copies.get(stream);
+      if (local === undefined) return false; // placed here, not started here yet
       if (!catchUp.observe(stream, local, info.state.last_seq, Date.now())) continue;
       o.log.warn("a bucket's new copy does not catch up: its leader is asked to step down", { stream, copy: local, leader: info.cluster?.leader, leaderLastSeq: info.state.last_seq });
       await o.nc.request(subjectsOf(o.cluster).jsStreamStepdown(stream), new Uint8Array(0), { timeout: 3000 }).catch(() => undefined);
     }
-    const done = catchUp.caughtUp(streams);
+    const done = catchUp.caughtUp(mine);
     if (done) o.log.info("every bucket's copy under the new JetStream identity has caught up", { identity: o.self() });
     return done;
   };

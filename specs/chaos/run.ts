@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import { ChaosCluster, canPartition, healPartitions } from "./cluster.ts";
 import { rng, type Rng } from "./rng.ts";
 import { schedule, describeFault, NOT_RUN, FAULT_KINDS } from "./faults.ts";
-import { Writers, Watcher, Deployments, serviceAnswers, NS } from "./workload.ts";
+import { Writers, Watcher, Deployments, serviceAnswers, describeService, NS } from "./workload.ts";
 import { checkHistory, copiesAgree } from "./checker.ts";
 
 export interface ChaosOptions {
@@ -96,6 +96,20 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const watcher = new Watcher(cc);
   const deps = new Deployments(cc, r, o.quick ? 3000 : 4000);
   const any = () => cc.api(cc.serverNames.find((s) => cc.serverAlive(s)) ?? cc.serverNames[0]!);
+  /** The first live server's api-server that answers, tried in turn for up to 60 s. */
+  const firstAnswer = async <T,>(call: (api: ReturnType<typeof any>) => Promise<T>): Promise<T> => {
+    const until = Date.now() + 60_000;
+    for (;;) {
+      for (const s of cc.serverNames.filter((x) => cc.serverAlive(x))) {
+        try {
+          return await call(cc.api(s));
+        } catch (e) {
+          if (Date.now() > until) throw e;
+        }
+      }
+      await sleep(500);
+    }
+  };
   let t0 = Date.now();
   try {
     const ready = await until("3 workers Ready", async () => {
@@ -119,7 +133,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       faults.push(res);
       say(`chaos: ${res.fault} on ${res.target} at ${res.at.toFixed(1)} s: writes after ${fmt(res.writesS)}, Service after ${fmt(res.serviceS)}, leaders after ${fmt(res.leadersS)}`);
       if (res.serviceS === undefined || res.serviceS > SERVICE_BOUND_S || res.writesS === undefined || res.writesS > SERVICE_BOUND_S) say(`chaos: JetStream API through each server: ${Object.entries(await cc.jsApiThroughEach()).map(([k, v]) => `${k} ${v}`).join(", ")}`);
-      if (res.serviceS === undefined || res.serviceS > SERVICE_BOUND_S) violations.push({ check: "service-recovery", message: `${res.fault}: the example Service did not answer within ${SERVICE_BOUND_S} s` });
+      if (res.serviceS === undefined || res.serviceS > SERVICE_BOUND_S) {
+        violations.push({ check: "service-recovery", message: `${res.fault}: the example Service did not answer within ${SERVICE_BOUND_S} s` });
+        say(`chaos: the Service's probe meets: ${await describeService(any())}`);
+      }
       if (res.leadersS === undefined) violations.push({ check: "leaders", message: `${res.fault}: not every actor led again within 60 s (without a leader: ${res.leaderless?.join(", ") || "?"})` });
       if (res.writesS === undefined) violations.push({ check: "writes-resume", message: `${res.fault}: no write was acknowledged within 60 s` });
       await healed(cc);
@@ -130,7 +147,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     await writers.stop();
     await deps.stop();
     violations.push(...(await settledDeployments(cc)));
-    const list = await any().call("GET", `/api/v1/namespaces/${NS}/configmaps`);
+    // Any api-server that answers (one may be restarting its actors after a rebuild).
+    const list = await firstAnswer((api) => api.call("GET", `/api/v1/namespaces/${NS}/configmaps`));
     const listed = (list.body.items as { metadata: { name: string; resourceVersion: string }; data?: { m?: string } }[]).map((x) => ({ key: `${NS}/${x.metadata.name}`, rv: x.metadata.resourceVersion, marker: x.data?.m }));
     // The list's own resourceVersion is the whole store's; the watch has caught up when it saw every
     // listed object at its revision (or later) and a DELETED for every key the list no longer holds.
@@ -295,7 +313,9 @@ async function settledDeployments(cc: ChaosCluster): Promise<Violation[]> {
 async function serversAgree(cc: ChaosCluster): Promise<Violation[]> {
   const views = await Promise.all(
     cc.serverNames.map(async (s) => {
-      const r = await cc.api(s).call("GET", `/api/v1/namespaces/${NS}/configmaps`).catch(() => undefined);
+      // An api-server that is starting again (its server rebuilt its copies) gets 30 s to answer.
+      let r: Awaited<ReturnType<ReturnType<ChaosCluster["api"]>["call"]>> | undefined;
+      await until(`${s}'s api-server answers`, async () => (r = await cc.api(s).call("GET", `/api/v1/namespaces/${NS}/configmaps`).catch(() => undefined)) !== undefined, 30_000, 500);
       const items = (r?.body.items as { metadata: { name: string; resourceVersion: string } }[] | undefined) ?? [];
       return { s, rv: (r?.body.metadata as { resourceVersion?: string } | undefined)?.resourceVersion, map: new Map(items.map((i) => [i.metadata.name, i.metadata.resourceVersion])) };
     }),

@@ -369,3 +369,24 @@ export async function serviceAnswers(api: Api): Promise<boolean> {
     req.on("error", () => resolve(false));
   });
 }
+
+/** What the Service's probe meets, step by step (printed when the Service does not answer). */
+export async function describeService(api: Api): Promise<string> {
+  const svc = await api.call("GET", `/api/v1/namespaces/${NS}/services/web`).catch((e: Error) => ({ status: 0, body: { message: e.message } as Record<string, unknown> }));
+  const ip = (svc.body.spec as { clusterIP?: string } | undefined)?.clusterIP;
+  const ep = await api.call("GET", `/api/v1/namespaces/${NS}/endpoints/web`).catch(() => undefined);
+  const subsets = (ep?.body.subsets as { addresses?: { ip: string }[]; notReadyAddresses?: { ip: string }[] }[] | undefined) ?? [];
+  const ready = subsets.flatMap((x) => x.addresses ?? []).map((a) => a.ip);
+  const notReady = subsets.flatMap((x) => x.notReadyAddresses ?? []).map((a) => a.ip);
+  const http = ip
+    ? await new Promise<string>((resolve) => {
+        const req = httpGet(`http://${ip}:80/`, { timeout: 2000 }, (res) => {
+          res.resume();
+          resolve(`HTTP ${res.statusCode}`);
+        });
+        req.on("timeout", () => req.destroy(new Error("timed out after 2 s")));
+        req.on("error", (e) => resolve(e.message));
+      })
+    : "not tried";
+  return `GET service ${svc.status}${ip ? ` (${ip})` : ""}; endpoints ${ep?.status ?? "error"}: ready [${ready.join(", ")}], not ready [${notReady.join(", ")}]; ${http}`;
+}
