@@ -276,10 +276,14 @@ export function settleNewIdentity(o: { dir: string; nc: NatsConnection; cluster:
   let catchUp: CatchUp | undefined;
   let catchUpUntil = 0;
   const retire = async (): Promise<boolean> => {
+    if (!readIdentity(o.dir).retiring.length) return true;
     const monitor = o.monitorUrl();
     if (!monitor) return false;
+    // A meta group with a leader: another server, or this server's new identity leading current
+    // followers (not a lone new server electing itself).
     const meta = await localJetStreamReport(monitor, o.self()).catch(() => undefined);
-    if (!meta?.metaLeader || meta.metaLeader === o.self() || readIdentity(o.dir).retiring.includes(meta.metaLeader)) return false;
+    if (!meta?.metaLeader || readIdentity(o.dir).retiring.includes(meta.metaLeader)) return false;
+    if (meta.metaLeader === o.self() && !meta.peers.some((p) => p.current && p.name !== o.self())) return false;
     for (const old of readIdentity(o.dir).retiring) {
       // Through the node controller, the one holder of the system account (cluster-queries.ts).
       const r = await askPeerRemove(o.nc, o.cluster, old);
