@@ -247,9 +247,15 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
     actorsRestarting = true;
     try {
       log.warn("this server's actors start again once every bucket's new copy has caught up", { identity: natsName });
-      await host.stop();
+      // Their connections are reconnecting to the new nats-server meanwhile: a stop that hangs on
+      // one must not keep the server without actors.
+      const stoppedInTime = await Promise.race([host.stop().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 20_000).unref())]);
+      if (!stoppedInTime) log.warn("this server's actors did not stop within 20 s; starting them again all the same");
       if (!(await settling.settled(60_000))) log.warn("starting the actors before every bucket's new copy caught up");
-      if (!stopped) host = await startActors();
+      if (!stopped) {
+        host = await startActors();
+        log.warn("this server's actors started again", { identity: natsName });
+      }
     } catch (e) {
       log.error("restarting the actors failed", { error: (e as Error).message });
     } finally {
