@@ -41,6 +41,14 @@ import { askPeerRemove } from "../../bus/cluster-protocol.ts";
 import { ErrorCode } from "../../bus/errors.ts";
 import { subjects as subjectsOf } from "../../bus/subjects.ts";
 
+/**
+ * Set to 1 in a server's environment to rebuild its copies at each start of its nats-server (and
+ * when one is found shifted). Off by default: on nats-server 2.9.10 a new copy's catch-up was seen
+ * to end without the bucket's oldest messages (docs/operations.md), so the rebuild can lose data
+ * that the replay it avoids would have kept.
+ */
+export const REBUILD_ENV = "FLOTILLA_REBUILD_COPIES";
+
 export interface NatsIdentity {
   /** 1: the server's own name; n > 1: `<server>.<n>`. */
   incarnation: number;
@@ -205,7 +213,7 @@ export function watchForShiftedCopies(o: { nc: NatsConnection; cluster: string; 
       if (!info?.cluster?.leader || info.cluster.leader === o.self() || info.config.num_replicas < 3) continue;
       if (detector.observe(c.stream, c.lastSeq, info.state.last_seq)) {
         fired = true;
-        o.log.error("this server's copy of a bucket is ahead of its leader (shifted): rebuilding it under a new JetStream identity", { stream: c.stream, copy: c.lastSeq, leader: info.cluster.leader, leaderLastSeq: info.state.last_seq });
+        o.log.error("this server's copy of a bucket is ahead of its leader (shifted)", { stream: c.stream, copy: c.lastSeq, leader: info.cluster.leader, leaderLastSeq: info.state.last_seq });
         o.onShifted(c.stream, c.lastSeq, info.state.last_seq);
         return;
       }

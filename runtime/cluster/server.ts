@@ -38,7 +38,7 @@ import { SINGLE_WRITER_ENV } from "../../actors/store/kv-writer.ts";
 import { watchJetStreamApi } from "./jetstream-watch.ts";
 import { openRegistry, existingRegistry, putServer, listServers, announcedServers, deleteServer, BOOTSTRAP_KEY } from "./registry.ts";
 import { localJetStreamReport } from "./jetstream-cluster.ts";
-import { identityForStart, natsNameOf, readIdentity, readPeers, rememberPeers, settleNewIdentity, watchForShiftedCopies } from "./nats-identity.ts";
+import { identityForStart, natsNameOf, readIdentity, readPeers, rememberPeers, settleNewIdentity, watchForShiftedCopies, REBUILD_ENV } from "./nats-identity.ts";
 import { leaveThrough } from "./leave.ts";
 import { settle } from "./settle.ts";
 import { writeServerState, writeServerConfig, JETSTREAM_DOMAIN } from "./server-config.ts";
@@ -178,14 +178,16 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
   if (!readLocal(dir)) throw new Error(`${dir}/pki has no cluster CA: a server joins with --join (which fetches it) or gets the first server's pki/ca.crt, pki/ca.key and tokens.csv`);
   const natsTls: NatsTls = ensureRouteCert(dir, c.address);
   const caFile = natsTls.caFile;
-  // The JetStream identity of this start: a clustered server that restarts while the others lead
-  // every bucket takes a new one with an empty store (nats-identity.ts says why).
+  // The JetStream identity of this start: with FLOTILLA_REBUILD_COPIES=1, a clustered server that
+  // restarts while the others lead every bucket takes a new one with an empty store
+  // (nats-identity.ts says why, and why it is off by default).
+  const rebuildCopies = clustered && process.env[REBUILD_ENV] === "1";
   let natsName = natsNameOf(c.name, readIdentity(dir).incarnation);
   let fresh = false;
   let settling: ReturnType<typeof settleNewIdentity> | undefined;
   const nats = await superviseNatsServer(
     async () => {
-      if (clustered) ({ name: natsName, fresh } = await identityForStart({ dir, server: c.name, cluster: c.cluster, peers: readPeers(dir), credentials: credentialsOf(token, { role: "store" }, caFile), log }));
+      if (rebuildCopies) ({ name: natsName, fresh } = await identityForStart({ dir, server: c.name, cluster: c.cluster, peers: readPeers(dir), credentials: credentialsOf(token, { role: "store" }, caFile), log }));
       return startNatsServer({
         host: c.address,
         port: c.ports.nats,
@@ -230,8 +232,13 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
       monitorUrl: () => nats.current.monitorUrl,
       self: () => natsName,
       log,
-      // The next start rebuilds every copy here, once the others lead every bucket.
-      onShifted: () => void nats.current.stop(),
+      // With the rebuild on, the next start rebuilds every copy here, once the others lead every
+      // bucket; otherwise the error above is what an operator acts on (docs/operations.md).
+      onShifted: () => {
+        if (!rebuildCopies) return;
+        log.warn("restarting this server's nats-server to rebuild its copies");
+        void nats.current.stop();
+      },
     });
   }
   let timer: NodeJS.Timeout | undefined;

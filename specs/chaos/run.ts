@@ -1,5 +1,5 @@
 /**
- * `npm run chaos [-- --quick] [--seed N] [--out DIR]`: a bounded chaos run against three servers and
+ * `npm run chaos [-- --quick] [--seed N] [--out DIR] [--rebuild]`: a bounded chaos run against three servers and
  * three workers. Faults go in turn, then (full run) at random from the seed, while writes, a watch
  * and Deployment churn go on; then the history is checked. Prints a report and writes it as text
  * and JSON; exits 1 when there is any violation.
@@ -15,6 +15,7 @@ import { rng, type Rng } from "./rng.ts";
 import { schedule, describeFault, NOT_RUN, FAULT_KINDS } from "./faults.ts";
 import { Writers, Watcher, Deployments, serviceAnswers, describeService, NS } from "./workload.ts";
 import { checkHistory, copiesAgree } from "./checker.ts";
+import { REBUILD_ENV } from "../../runtime/cluster/nats-identity.ts";
 
 export interface ChaosOptions {
   quick: boolean;
@@ -24,6 +25,8 @@ export interface ChaosOptions {
   keep?: boolean;
   /** Only these fault kinds (to reproduce one finding); every kind when absent. */
   only?: FaultKind[];
+  /** The servers rebuild their copies at each restart (FLOTILLA_REBUILD_COPIES=1, off by default). */
+  rebuild?: boolean;
   say?: (line: string) => void;
 }
 
@@ -70,6 +73,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   // The servers run with one writer per replicated bucket (docs/store.md) unless told otherwise:
   // FLOTILLA_SINGLE_WRITER=0 npm run chaos measures without it.
   process.env.FLOTILLA_SINGLE_WRITER ??= "1";
+  if (o.rebuild) process.env[REBUILD_ENV] = "1";
   const say = o.say ?? ((l: string) => process.stdout.write(l + "\n"));
   const r = rng(o.seed);
   // Targets from a stream of their own: the churn draws from \`r\` concurrently, so sharing it would
@@ -379,12 +383,13 @@ function parseArgs(argv: string[]): ChaosOptions {
     else if (a === "--seed") o.seed = Number(argv[++i]);
     else if (a === "--out") o.out = resolve(argv[++i]!);
     else if (a === "--keep") o.keep = true;
+    else if (a === "--rebuild") o.rebuild = true;
     else if (a === "--only") {
       const kinds = (argv[++i] ?? "").split(",");
       const unknown = kinds.filter((k) => !(FAULT_KINDS as readonly string[]).includes(k));
       if (unknown.length) throw new Error(`--only: unknown fault ${unknown.join(", ")} (one of ${FAULT_KINDS.join(", ")})`);
       o.only = kinds as FaultKind[];
-    } else throw new Error(`unknown argument ${a} (use --quick, --seed N, --out DIR, --keep, --only KIND,…)`);
+    } else throw new Error(`unknown argument ${a} (use --quick, --seed N, --out DIR, --keep, --rebuild, --only KIND,…)`);
   }
   if (!Number.isInteger(o.seed)) throw new Error("--seed needs an integer");
   return o;

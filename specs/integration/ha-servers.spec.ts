@@ -10,9 +10,8 @@ import { join } from "node:path";
 import { upServers } from "../../cli/up-servers.ts";
 import { signalServer } from "../../runtime/cluster/processes.ts";
 import { readPids } from "../../runtime/cluster/server-config.ts";
-import { jetstreamReports, localStreamStates, metaView, streamPlacements } from "../../runtime/cluster/jetstream-cluster.ts";
+import { jetstreamReports, metaView, streamPlacements } from "../../runtime/cluster/jetstream-cluster.ts";
 import { serverOfNatsName } from "../../runtime/cluster/nats-identity.ts";
-import { copiesAgree } from "../chaos/checker.ts";
 import { pingActors } from "../../runtime/host.ts";
 import { subjects } from "../../bus/subjects.ts";
 import { waitFor } from "../harness/cluster.ts";
@@ -153,23 +152,13 @@ describe("three servers on loopback addresses", function () {
       expect(after.map((p) => p.metadata.uid).sort()).to.deep.equal(before.map((p) => p.metadata.uid).sort());
       expect(readPids(victim.dir).every((pid) => !isAlive(pid)), "every process of the victim is gone").to.equal(true);
 
-      // The victim comes back, catches up, and every bucket has 3 current replicas again; its copy
-      // of the main bucket is the leader's, sequence for sequence (a copy found shifted is rebuilt
-      // under a new JetStream identity: nats-identity.ts).
+      // The victim comes back, catches up, and every bucket has 3 current replicas again.
       await c.restart(victim.name);
       await waitFor(
         async () =>
           (await streamPlacements(admin.nc, streams)).every((p) => p.replicas === 3 && p.leader && p.followers.length === 2 && p.followers.every((f) => f.current && !f.offline)),
-        { timeoutMs: 60_000, intervalMs: 250, what: "3 current replicas of every bucket" },
+        { timeoutMs: 30_000, intervalMs: 250, what: "3 current replicas of every bucket" },
       );
-      await api.call("POST", "/api/v1/namespaces/default/configmaps", { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "after-restart" } });
-      let copies: Awaited<ReturnType<typeof localStreamStates>> = [];
-      await waitFor(async () => {
-        copies = (await localStreamStates(admin.sys, 500)).filter((x) => x.stream === mainStream);
-        return copiesAgree(copies, 3) && copies.some((x) => serverOfNatsName(x.server) === victim.name) ? true : undefined;
-      }, { timeoutMs: 60_000, what: "the three copies of the main bucket agree" }).catch((e) => {
-        throw new Error(`${(e as Error).message}: ${JSON.stringify(copies)}`);
-      });
       api.close();
     } finally {
       await admin.close();
