@@ -1,5 +1,6 @@
 /**
- * A server's JetStream identity, and why a restarted server takes a new one.
+ * A server's JetStream identity: finding a copy of a bucket shifted, and rebuilding copies under a
+ * new identity.
  *
  * nats-server 2.9.10 (Debian 12's) keeps, in each replicated stream's log, the writes JetStream
  * refused (a compare-and-swap that failed when it was applied) and counts them only in memory.
@@ -10,17 +11,18 @@
  * docs/operations.md). Flotilla's single writer makes refused writes rare, not impossible (a
  * leadership change in the middle of a write).
  *
- * So a clustered server whose nats-server starts while **other servers lead every replicated
- * bucket** does not replay anything: it starts under a new JetStream identity (`<server>.<n>`)
- * with an empty store, keeps the old store aside as `jetstream.previous/`, and removes its old
- * identity from the JetStream meta group. The stream leaders then place the new identity as a
- * replica in the old one's stead and copy every bucket to it from their own copy, as they copy a
- * bucket to a server that joins. Nothing acknowledged is lost: a stream leader holds every write
- * the stream acknowledged.
+ * Every clustered server looks for such a copy: its own, ahead of the stream leader's
+ * (`watchForShiftedCopies`), and logs an error when it finds one.
  *
- * When the others do not lead every bucket (the whole cluster is starting, a quorum is missing,
- * or the buckets have one replica), the server keeps its store and identity: its copy may then be
- * the only one.
+ * With FLOTILLA_REBUILD_COPIES=1 (off by default, see `REBUILD_ENV`) a clustered server whose
+ * nats-server starts while **other servers lead every replicated bucket** does not replay anything:
+ * it starts under a new JetStream identity (`<server>.<n>`) with an empty store, keeps the old
+ * store aside as `jetstream.previous/`, and removes its old identity from the JetStream meta group.
+ * The stream leaders then place the new identity as a replica in the old one's stead and copy
+ * every bucket to it from their own copy, as they copy a bucket to a server that joins. When the
+ * others do not lead every bucket (the whole cluster is starting, a quorum is missing, or the
+ * buckets have one replica), the server keeps its store and identity: its copy may then be the
+ * only one.
  *
  * @example
  *   const { name, fresh } = await identityForStart({ dir, server: "server-a", cluster, peers, credentials, log });
