@@ -197,9 +197,10 @@ export class ShiftDetector {
 }
 
 /**
- * Watches this server's copies of the cluster's buckets every `everyMs`; calls `onShifted` (once)
- * when one holds more than its leader. A safety net: a restart that replays this server's log is
- * one the others could not cover (they did not lead every bucket), and it may still shift a copy.
+ * Watches this server's copies of the cluster's buckets every `everyMs`; logs an error and calls
+ * `onShifted` (once per process) when one holds more than its leader. By default the error is all
+ * that happens (an operator rebuilds the copy: docs/operations.md); with the rebuild on, the server
+ * restarts its nats-server, which rebuilds every copy here.
  */
 export function watchForShiftedCopies(o: { nc: NatsConnection; cluster: string; monitorUrl: () => string | undefined; self: () => string; log: Logger; onShifted: (stream: string, local: number, leader: number) => void; everyMs?: number }): { stop(): void } {
   const detector = new ShiftDetector();
