@@ -140,6 +140,8 @@ export function subjects(cluster: string = DEFAULT_CLUSTER) {
     kvSubjects: (bucket: string) => kvKeySubject(bucket, ">"),
     kvPrefix,
     kvStream: (bucket: string) => `KV_${bucket}`,
+    /** What the stream of each of this cluster's buckets begins with (`KV_flotilla-<cluster>…`). */
+    kvStreamsPrefix: () => `KV_flotilla-${cluster}`,
     /** NATS system-account connection advisories (node controller's fast signal). */
     sysDisconnect: (account: string) => `$SYS.ACCOUNT.${account}.DISCONNECT`,
     sysConnect: (account: string) => `$SYS.ACCOUNT.${account}.CONNECT`,

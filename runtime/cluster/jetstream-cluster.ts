@@ -5,6 +5,7 @@
  * stream's leader and replicas, and a server's own report from its local monitoring port.
  */
 import type { NatsConnection } from "@nats-io/transport-node";
+import type { JetStreamManager } from "@nats-io/jetstream";
 import { createInbox } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { ServerJetStream } from "../../bus/cluster-protocol.ts";
@@ -106,6 +107,14 @@ export async function streamPlacements(nc: NatsConnection, streams: string[]): P
   return out;
 }
 
+/** The streams of every bucket of the cluster (the replication check raises them; a rebuild waits for them). */
+export async function clusterStreamNames(jsm: JetStreamManager, cluster: string): Promise<string[]> {
+  const prefix = subjects(cluster).kvStreamsPrefix();
+  const names: string[] = [];
+  for await (const n of jsm.streams.names()) if (n.startsWith(prefix)) names.push(n);
+  return names;
+}
+
 /** Removes a server from the JetStream meta group (its stream replicas are placed elsewhere). */
 export async function removePeer(sys: NatsConnection, serverName: string): Promise<void> {
   const m = await sys.request(subjects().jsPeerRemove(), new TextEncoder().encode(JSON.stringify({ peer: serverName })), { timeout: 5000 });
@@ -122,9 +131,20 @@ export interface LocalStreamState {
   lastSeq: number;
 }
 
+/** A JetStream report's account and stream details (`/jsz?accounts=true&streams=true`). */
+interface JszStreamDetails {
+  account_details?: { stream_detail?: { name: string; state?: { messages?: number; first_seq?: number; last_seq?: number } }[] }[];
+}
+
 interface JszStreamsReply {
   server?: { name?: string };
-  data?: { account_details?: { stream_detail?: { name: string; state?: { messages?: number; first_seq?: number; last_seq?: number } }[] }[] };
+  data?: JszStreamDetails;
+}
+
+function copiesIn(server: string, details: JszStreamDetails | undefined): LocalStreamState[] {
+  return (details?.account_details ?? []).flatMap((a) =>
+    (a.stream_detail ?? []).map((st) => ({ server, stream: st.name, messages: st.state?.messages ?? 0, firstSeq: st.state?.first_seq ?? 0, lastSeq: st.state?.last_seq ?? 0 })),
+  );
 }
 
 /**
@@ -135,11 +155,14 @@ export async function localStreamStates(sys: NatsConnection, waitMs = 500): Prom
   const out: LocalStreamState[] = [];
   await scatterJsz(sys, { accounts: true, streams: true }, waitMs, (reply) => {
     const r = reply as JszStreamsReply;
-    for (const a of r.data?.account_details ?? []) {
-      for (const st of a.stream_detail ?? []) {
-        out.push({ server: r.server?.name ?? "?", stream: st.name, messages: st.state?.messages ?? 0, firstSeq: st.state?.first_seq ?? 0, lastSeq: st.state?.last_seq ?? 0 });
-      }
-    }
+    out.push(...copiesIn(r.server?.name ?? "?", r.data));
   });
   return out.sort((a, b) => a.stream.localeCompare(b.stream) || a.server.localeCompare(b.server));
+}
+
+/** One server's own copy of each stream, from its HTTP monitoring port (127.0.0.1 only). */
+export async function localStreamCopies(monitorUrl: string, server: string): Promise<LocalStreamState[]> {
+  const res = await fetch(`${monitorUrl}/jsz?accounts=true&streams=true`, { signal: AbortSignal.timeout(3000) });
+  if (!res.ok) throw new Error(`${monitorUrl}/jsz answered ${res.status}`);
+  return copiesIn(server, (await res.json()) as JszStreamDetails);
 }

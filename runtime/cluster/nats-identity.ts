@@ -38,7 +38,7 @@ import { join } from "node:path";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { readCheckedFile, writeFileAtomic } from "../atomic-file.ts";
 import { connectNats } from "../host.ts";
-import { localJetStreamReport } from "./jetstream-cluster.ts";
+import { clusterStreamNames, localJetStreamReport, localStreamCopies } from "./jetstream-cluster.ts";
 import { askPeerRemove } from "../../bus/cluster-protocol.ts";
 import { ErrorCode } from "../../bus/errors.ts";
 import { subjects as subjectsOf } from "../../bus/subjects.ts";
@@ -115,34 +115,32 @@ export function othersLeadEveryBucket(buckets: readonly BucketLeadership[], self
   return buckets.length > 0 && buckets.every((b) => b.replicas >= 3 && !!b.leader && b.leader !== self);
 }
 
-/**
- * Each of the cluster's buckets' leader, asked through the first other server that answers;
- * undefined when no other server accepts a connection.
- */
-async function bucketLeadership(o: { peers: string[]; credentials: Credentials; cluster: string; timeoutMs: number }): Promise<BucketLeadership[] | undefined> {
-  let answered = false;
+/** A connection to the first other server that accepts one, for the questions below. */
+async function connectToPeer(o: { peers: string[]; credentials: Credentials; timeoutMs: number }): Promise<NatsConnection | undefined> {
   for (const url of o.peers) {
-    let nc: NatsConnection | undefined;
-    try {
-      nc = await connectNats(url, "server/identity-check", o.credentials, { maxReconnectAttempts: 0, timeout: o.timeoutMs, ignoreClusterUpdates: true });
-      answered = true;
-      const jsm = await jetstreamManager(nc, { timeout: o.timeoutMs });
-      const out: BucketLeadership[] = [];
-      for await (const name of jsm.streams.names()) {
-        if (!name.startsWith(`KV_flotilla-${o.cluster}`)) continue;
-        // A bucket electing its leader does not answer: no leader yet.
-        const info = await jsm.streams.info(name).catch(() => undefined);
-        out.push({ stream: name, replicas: info?.config.num_replicas ?? 3, leader: info?.cluster?.leader });
-      }
-      return out;
-    } catch {
-      // the next server, if any
-    } finally {
-      await nc?.close().catch(() => undefined);
-    }
+    const nc = await connectNats(url, "server/identity-check", o.credentials, { maxReconnectAttempts: 0, timeout: o.timeoutMs, ignoreClusterUpdates: true }).catch(() => undefined);
+    if (nc) return nc;
   }
-  // A server answered but could not list the buckets (its meta group elects a leader): unknown yet.
-  return answered ? [{ stream: "(every bucket)", replicas: 3 }] : undefined;
+  return undefined;
+}
+
+/**
+ * Each of the cluster's buckets' leader, asked through another server. A bucket electing its
+ * leader does not answer (no leader yet); when the list itself is not answered (the meta group
+ * elects a leader) nothing is known yet.
+ */
+async function bucketLeadership(nc: NatsConnection, cluster: string, timeoutMs: number): Promise<BucketLeadership[]> {
+  try {
+    const jsm = await jetstreamManager(nc, { timeout: timeoutMs });
+    const out: BucketLeadership[] = [];
+    for (const name of await clusterStreamNames(jsm, cluster)) {
+      const info = await jsm.streams.info(name).catch(() => undefined);
+      out.push({ stream: name, replicas: info?.config.num_replicas ?? 3, leader: info?.cluster?.leader });
+    }
+    return out;
+  } catch {
+    return [{ stream: "(every bucket)", replicas: 3 }];
+  }
 }
 
 /**
@@ -155,14 +153,23 @@ export async function identityForStart(o: { dir: string; server: string; cluster
   const current = natsNameOf(o.server, id.incarnation);
   const store = join(o.dir, "nats", "jetstream");
   if (!o.peers.length || !existsSync(store)) return { name: current, fresh: false };
-  // The buckets this server led elect new leaders in a few seconds: wait for that while the others
-  // answer (when none answers, the whole cluster is starting, and this store may be the only copy).
+  // The buckets this server led elect new leaders in a few seconds: wait for that while another
+  // server answers (when none does, the whole cluster is starting, and this store may be the only copy).
+  const timeoutMs = o.timeoutMs ?? 2000;
   const deadline = Date.now() + (o.electionWaitMs ?? 10_000);
+  let peer: NatsConnection | undefined;
   let buckets: BucketLeadership[] | undefined;
-  for (;;) {
-    buckets = await bucketLeadership({ peers: o.peers, credentials: o.credentials, cluster: o.cluster, timeoutMs: o.timeoutMs ?? 2000 });
-    if (!buckets || buckets.some((b) => b.replicas < 3) || othersLeadEveryBucket(buckets, current) || Date.now() > deadline) break;
-    await new Promise((r) => setTimeout(r, 500));
+  try {
+    for (;;) {
+      // The server asked may go away meanwhile: then the next one that accepts a connection.
+      if (!peer || peer.isClosed()) peer = await connectToPeer({ peers: o.peers, credentials: o.credentials, timeoutMs });
+      if (!peer) break;
+      buckets = await bucketLeadership(peer, o.cluster, timeoutMs);
+      if (buckets.some((b) => b.replicas < 3) || othersLeadEveryBucket(buckets, current) || Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  } finally {
+    await peer?.close().catch(() => undefined);
   }
   if (!buckets || !othersLeadEveryBucket(buckets, current)) {
     o.log.info("nats-server keeps its JetStream store: no other server leads every bucket", { identity: current, buckets: buckets?.map((b) => `${b.stream}:${b.leader ?? "-"}/R${b.replicas}`) ?? "no other server answered" });
@@ -208,10 +215,11 @@ export function watchForShiftedCopies(o: { nc: NatsConnection; cluster: string; 
   const look = async () => {
     const monitor = o.monitorUrl();
     if (!monitor || fired) return;
-    const copies = await localCopies(monitor);
+    const copies = await localStreamCopies(monitor, o.self());
     const jsm = await jetstreamManager(o.nc, { timeout: 3000 });
+    const prefix = subjectsOf(o.cluster).kvStreamsPrefix();
     for (const c of copies) {
-      if (!c.stream.startsWith(`KV_flotilla-${o.cluster}`)) continue;
+      if (!c.stream.startsWith(prefix)) continue;
       const info = await jsm.streams.info(c.stream).catch(() => undefined);
       if (!info?.cluster?.leader || info.cluster.leader === o.self() || info.config.num_replicas < 3) continue;
       if (detector.observe(c.stream, c.lastSeq, info.state.last_seq)) {
@@ -229,18 +237,6 @@ export function watchForShiftedCopies(o: { nc: NatsConnection; cluster: string; 
       clearInterval(timer);
     },
   };
-}
-
-/** One stream's copy on this server, from its own monitoring port. */
-interface LocalCopy {
-  stream: string;
-  lastSeq: number;
-}
-
-async function localCopies(monitorUrl: string): Promise<LocalCopy[]> {
-  const res = await fetch(`${monitorUrl}/jsz?accounts=true&streams=true`, { signal: AbortSignal.timeout(3000) });
-  const body = (await res.json()) as { account_details?: { stream_detail?: { name: string; state?: { last_seq?: number } }[] }[] };
-  return (body.account_details ?? []).flatMap((a) => (a.stream_detail ?? []).map((d) => ({ stream: d.name, lastSeq: d.state?.last_seq ?? 0 })));
 }
 
 /**
@@ -312,11 +308,9 @@ export function settleNewIdentity(o: { dir: string; nc: NatsConnection; cluster:
     const monitor = o.monitorUrl();
     if (!monitor || !catchUp) return true;
     const jsm = await jetstreamManager(o.nc, { timeout: 3000 });
-    const copies = new Map((await localCopies(monitor)).map((c) => [c.stream, c.lastSeq]));
-    const streams: string[] = [];
-    for await (const name of jsm.streams.names()) if (name.startsWith(`KV_flotilla-${o.cluster}`)) streams.push(name);
+    const copies = new Map((await localStreamCopies(monitor, o.self())).map((c) => [c.stream, c.lastSeq]));
     const mine: string[] = [];
-    for (const stream of streams) {
+    for (const stream of await clusterStreamNames(jsm, o.cluster)) {
       const info = await jsm.streams.info(stream);
       const replicas = info.cluster?.replicas ?? [];
       const peers = [info.cluster?.leader, ...replicas.map((r) => r.name)].filter((x): x is string => !!x);
