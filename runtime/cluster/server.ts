@@ -209,7 +209,7 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
       onRestart: (n) => {
         log.warn("nats-server died and was started again", { pid: n.pid, identity: natsName });
         settling?.kick(fresh);
-        if (fresh) void restartActors();
+        if (fresh) restartActors();
         state = { ...state, natsPid: n.pid };
         writeServerState(dir, state);
       },
@@ -245,28 +245,29 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
   let host: Host | undefined;
   let startActors: (() => Promise<Host>) | undefined;
   let stopped = false;
-  let actorsRestarting = false;
+  /** The actors' restart under way, if any (stop waits for it). */
+  let actorsRestart: Promise<void> | undefined;
   // The nats-server came back under a new JetStream identity while the actors ran: the watches
   // they hold may now be served from a copy still empty, so they start again once every copy here
   // has caught up (as at a start: see below).
-  const restartActors = async () => {
-    if (actorsRestarting || !host || !startActors || !settling) return;
-    actorsRestarting = true;
+  const restartActors = () => {
+    if (actorsRestart || !host || !startActors || !settling) return;
+    actorsRestart = startActorsAgain(host, startActors, settling).finally(() => (actorsRestart = undefined));
+  };
+  const startActorsAgain = async (running: Host, start: () => Promise<Host>, copies: ReturnType<typeof settleNewIdentity>) => {
     try {
       log.warn("this server's actors start again once every bucket's new copy has caught up", { identity: natsName });
       // Their connections are reconnecting to the new nats-server meanwhile: a stop that hangs on
       // one must not keep the server without actors.
-      const stoppedInTime = await Promise.race([host.stop().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 20_000).unref())]);
+      const stoppedInTime = await Promise.race([running.stop().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 20_000).unref())]);
       if (!stoppedInTime) log.warn("this server's actors did not stop within 20 s; starting them again all the same");
-      if (!(await settling.settled(60_000))) log.warn("starting the actors before every bucket's new copy caught up");
+      if (!(await copies.settled(60_000))) log.warn("starting the actors before every bucket's new copy caught up");
       if (!stopped) {
-        host = await startActors();
+        host = await start();
         log.warn("this server's actors started again", { identity: natsName });
       }
     } catch (e) {
       log.error("restarting the actors failed", { error: (e as Error).message });
-    } finally {
-      actorsRestarting = false;
     }
   };
   let jsWatch: { stop(): void } | undefined;
@@ -448,7 +449,7 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
         nodeJoins?.unsubscribe();
         if (timer) clearInterval(timer);
         await stopWatch();
-        while (actorsRestarting) await new Promise((r) => setTimeout(r, 100));
+        await actorsRestart;
         await current().stop();
         if (so.leave) {
           const registry = await existingRegistry(nc, c.cluster).catch(() => undefined);
