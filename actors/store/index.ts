@@ -12,7 +12,7 @@ import type { LimitRange } from "./limit-ranges.ts";
 import type { IngressClass } from "../../bus/networking.ts";
 import { match } from "ts-pattern";
 import { ensureBuckets } from "../../bus/kv.ts";
-import { startKvWriter, directKvWriter } from "./kv-writer.ts";
+import { startKvWriter } from "./kv-writer.ts";
 import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
 import { serve } from "../../runtime/mailbox.ts";
 import { decodeStoreRequest, refuseUnstorable } from "./decode.ts";
@@ -108,7 +108,7 @@ export const storeActor: ActorDefinition<StoreActorOptions> = {
     const crds = new Informer<CustomResourceDefinition>(ctx.nc, ctx.cluster, { resource: "customresourcedefinitions", log: ctx.log });
     const encryption = opts.encryptionConfig ? followEncryptionConfig(opts.encryptionConfig, ctx.log) : undefined;
     const ingressClasses = new Informer<IngressClass>(ctx.nc, ctx.cluster, { resource: "ingressclasses", log: ctx.log });
-    const writer = opts.singleWriter ? await startKvWriter({ nc: ctx.nc, cluster: ctx.cluster, buckets, log: ctx.log }) : directKvWriter(ctx.nc, buckets);
+    const writer = await startKvWriter({ nc: ctx.nc, cluster: ctx.cluster, buckets, log: ctx.log, forward: !!opts.singleWriter });
     const store = new Store(ctx.nc, buckets, { writer, namespaces, quotas, limitRanges, ingressClasses, serviceCidr: opts.serviceCidr, defaultTolerationSeconds: opts.defaultTolerationSeconds, ...(encryption ? { seal: encryption.seal } : {}) });
     const feedTypes = () => store.customTypes.feed(crds.list());
     crds.addHandlers({ add: feedTypes, update: feedTypes, delete: feedTypes });

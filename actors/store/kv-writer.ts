@@ -7,6 +7,10 @@
  * With one replica (one server) it publishes straight away, with JetStream's
  * expected-last-subject-sequence as the compare-and-swap.
  *
+ * Without the single writer, each replica publishes its own writes to a replicated bucket, one
+ * key at a time, and checks a create (expected sequence 0) at the stream leader first: JetStream
+ * checks an expectation above 0 before it proposes the write, but 0 only when it applies it.
+ *
  * A replicated bucket (R3) has **a single writer**: the store replica whose NATS server leads the
  * bucket's stream. The other replicas forward each write to it over
  * `flotilla.<c>.kvwrite.<bucket>`. The writer takes one key at a time, reads the key's last sequence
@@ -29,7 +33,7 @@
  * (runtime/cluster/credentials.ts), because a forwarded write is stored without validation.
  *
  * @example
- *   const writer = await startKvWriter({ nc, cluster, buckets, log });
+ *   const writer = await startKvWriter({ nc, cluster, buckets, log, forward: true });
  *   const seq = await writer.write({ bucket: "main", key, data, expected: 0, created: true });
  */
 import type { NatsConnection, Msg, Subscription, MsgHdrs } from "@nats-io/transport-node";
@@ -175,14 +179,30 @@ export function directKvWriter(nc: NatsConnection, buckets: Buckets): KvWriter {
   return { write: (w) => publish(nc, buckets.names[w.bucket], w, PUBLISH_TIMEOUT_MS), stop: async () => undefined };
 }
 
-export async function startKvWriter(o: { nc: NatsConnection; cluster: string; buckets: Buckets; log: Logger }): Promise<KvWriter> {
+export interface KvWriterOptions {
+  nc: NatsConnection;
+  cluster: string;
+  buckets: Buckets;
+  log: Logger;
+  /**
+   * One writer per replicated bucket, the others forwarding to it (default). Without it every
+   * replica publishes its own writes, each checked first as below.
+   */
+  forward?: boolean;
+}
+
+export async function startKvWriter(o: KvWriterOptions): Promise<KvWriter> {
+  const forwarding = o.forward ?? true;
   // Short time-outs: a writer that cannot reach its stream's quorum must find out (and stand
   // down) well before its callers give up.
   const jsm: JetStreamManager = await jetstreamManager(o.nc, { timeout: WRITER_OP_TIMEOUT_MS });
   const s = subjectsOf(o.cluster);
   const queue = new KeyedQueue();
-  /** Per bucket: replicated or not, and whether this replica's server leads its stream. */
-  const state = new Map<BucketName, { replicated: boolean; leads: boolean; sub?: Subscription; standDownUntil: number }>(BUCKETS.map((b) => [b, { replicated: false, leads: false, standDownUntil: 0 }]));
+  /**
+   * Per bucket: replicated or not (undefined until its stream has answered once: treated as
+   * replicated), and whether this replica's server leads its stream.
+   */
+  const state = new Map<BucketName, { replicated?: boolean; leads: boolean; sub?: Subscription; standDownUntil: number }>(BUCKETS.map((b) => [b, { leads: false, standDownUntil: 0 }]));
   let stopped = false;
 
   /** The key's last sequence as the stream leader has it (never a direct get, which a follower may answer); 0 for none. */
@@ -262,7 +282,7 @@ export async function startKvWriter(o: { nc: NatsConnection; cluster: string; bu
         // leads; the others publish on their own meanwhile.
         if (!info) return setLeads(bucket, false);
         st.replicated = info.config.num_replicas > 1;
-        setLeads(bucket, st.replicated && !!me && info.cluster?.leader === me && Date.now() >= st.standDownUntil);
+        setLeads(bucket, forwarding && st.replicated && !!me && info.cluster?.leader === me && Date.now() >= st.standDownUntil);
       }),
     );
   };
@@ -276,7 +296,9 @@ export async function startKvWriter(o: { nc: NatsConnection; cluster: string; bu
         try {
           const leader = (JSON.parse(dec.decode(m.data)) as { leader?: unknown }).leader;
           const st = state.get(bucket)!;
-          if (typeof leader === "string" && st.replicated) setLeads(bucket, leader === o.nc.info?.server_name && Date.now() >= st.standDownUntil);
+          // A bucket moving from one replica to three elects its first leader: ask for its size.
+          if (!st.replicated) return void refresh().catch(() => undefined);
+          if (typeof leader === "string") setLeads(bucket, forwarding && leader === o.nc.info?.server_name && Date.now() >= st.standDownUntil);
         } catch {
           void refresh().catch(() => undefined);
         }
@@ -285,6 +307,20 @@ export async function startKvWriter(o: { nc: NatsConnection; cluster: string; bu
   );
 
   const direct = (w: KvWrite) => publish(o.nc, o.buckets.names[w.bucket], w, WRITER_OP_TIMEOUT_MS);
+  /**
+   * A replica's own publish to a replicated bucket. JetStream checks an expected sequence above 0
+   * before it proposes the write, but an expected 0 (a create) only when it applies it, so a create
+   * of a key that exists would be refused inside the replicated log: it is checked here first.
+   * Two writes to one key from this replica go one after the other.
+   */
+  const checked = (w: KvWrite): Promise<number> =>
+    queue.run(`${w.bucket}\u0000${w.key}`, async () => {
+      if (w.expected === 0) {
+        const actual = await lastSequence(w);
+        if (actual !== 0) throw wrongLastSequence(w.key, 0, actual);
+      }
+      return await direct(w);
+    });
 
   const forward = async (w: KvWrite): Promise<number> => {
     const h: MsgHdrs = headers();
@@ -313,7 +349,7 @@ export async function startKvWriter(o: { nc: NatsConnection; cluster: string; bu
       // No writer (its stream is electing a leader), or it stopped leading between our look and its
       // answer: nothing was written. Ask again for a while, then publish with JetStream's CAS alone.
       if (stopped) throw new FlotillaError(ErrorCode.Unavailable, "write through the bucket's writer: the store is stopping");
-      if (Date.now() >= until) return direct(w);
+      if (Date.now() >= until) return checked(w);
       await new Promise((r) => setTimeout(r, 100));
       if (state.get(w.bucket)!.leads) return execute(w);
     }
@@ -322,7 +358,8 @@ export async function startKvWriter(o: { nc: NatsConnection; cluster: string; bu
   return {
     write(w) {
       const st = state.get(w.bucket)!;
-      if (!st.replicated) return direct(w);
+      if (st.replicated === false) return direct(w);
+      if (!forwarding || st.replicated === undefined) return checked(w);
       return st.leads ? execute(w) : forward(w);
     },
     async stop() {

@@ -1,5 +1,5 @@
 /**
- * `npm run chaos:nats -- [--writes racing|separate|through-writer] [--kills N] [--restart same|fresh] [--upscale] [--out FILE]`: the NATS-only
+ * `npm run chaos:nats -- [--writes racing|separate|through-writer|creating|creating-checked] [--kills N] [--restart same|fresh] [--upscale] [--out FILE]`: the NATS-only
  * reproduction of the copies that chaos runs found shifted. Three nats-server processes (the
  * installed one) on loopback, one R3 KV bucket (history 16, no direct gets, as Flotilla's main
  * bucket), eight writers doing read-then-compare-and-swap updates, and SIGKILL + restart of a
@@ -14,6 +14,12 @@
  * `KvWriter` (actors/store/kv-writer.ts), one per server on a connection to that server alone, as
  * the store replicas of three Flotilla servers are: the one beside the stream leader writes, the
  * others forward to it, and a stale compare-and-swap is refused before JetStream sees it.
+ *
+ * `creating` writers create 10 keys over and over, straight to JetStream: once a key exists each
+ * create is refused (JetStream checks an expected sequence of 0 only as it applies the write).
+ * Between two creates each writer updates a key of its own, so writes are accepted too.
+ * `creating-checked` does the same through three `KvWriter`s without the single writer, which
+ * check a create at the stream leader before publishing it, as every store replica does.
  *
  * `--restart fresh` brings each killed server back as a Flotilla server does when the others lead
  * every bucket (runtime/cluster/nats-identity.ts): under a new name with an empty store, its old
@@ -43,7 +49,8 @@ interface Copy {
   leader: boolean;
 }
 
-export type ReplayWrites = "racing" | "separate" | "through-writer";
+export type ReplayWrites = "racing" | "separate" | "through-writer" | "creating" | "creating-checked";
+const WRITES: readonly ReplayWrites[] = ["racing", "separate", "through-writer", "creating", "creating-checked"];
 
 export interface ReplayReport {
   natsServer: string;
@@ -132,14 +139,18 @@ export async function replay(o: { writes: ReplayWrites; kills: number; restart?:
     if (o.upscale) for (let i = 0; i < 50 && (await jsm.streams.info("KV_replay")).cluster?.replicas?.length !== 2; i++) await sleep(200);
     const bucket = kv;
     // One store writer per server, each on a connection to its own server only.
-    const storeConns = o.writes === "through-writer" ? await Promise.all(ports.map((p) => connect({ servers: `127.0.0.1:${p.client}`, user: "app", pass: "app", maxReconnectAttempts: -1, reconnectTimeWait: 200 }))) : [];
+    const throughStore = o.writes === "through-writer" || o.writes === "creating-checked";
+    const storeConns = throughStore ? await Promise.all(ports.map((p) => connect({ servers: `127.0.0.1:${p.client}`, user: "app", pass: "app", maxReconnectAttempts: -1, reconnectTimeWait: 200 }))) : [];
     const kvWriters = await Promise.all(
       storeConns.map(async (c) => {
         const own = await new Kvm(c).open("replay");
-        return startKvWriter({ nc: c, cluster: "replay", buckets: { main: own, events: own, leases: own, names: { main: "replay", events: "replay-events-unused", leases: "replay-leases-unused" } }, log: createLogger("replay-writer") });
+        return startKvWriter({ nc: c, cluster: "replay", buckets: { main: own, events: own, leases: own, names: { main: "replay", events: "replay-events-unused", leases: "replay-leases-unused" } }, log: createLogger("replay-writer"), forward: o.writes === "through-writer" });
       }),
     );
     const enc = new TextEncoder();
+    // The shared keys exist before the creating writers start: every create of theirs is of a key
+    // that exists (two first creates of one key racing is the single writer's case, not this one).
+    if (o.writes === "creating" || o.writes === "creating-checked") for (let k = 0; k < 10; k++) await bucket.create(`k${k}`, "first");
     let stop = false;
     let acked = 0;
     let casFailed = 0;
@@ -148,6 +159,18 @@ export async function replay(o: { writes: ReplayWrites; kills: number; restart?:
       while (!stop) {
         const key = o.writes === "separate" ? `k${w}-${Math.floor(Math.random() * 10)}` : `k${Math.floor(Math.random() * 10)}`;
         try {
+          if (o.writes === "creating" || o.writes === "creating-checked") {
+            // A writer's own key takes its updates (accepted); the shared keys take the creates.
+            const own = `own${w}`;
+            const mine = await bucket.get(own);
+            if (o.writes === "creating") await bucket.put(own, `v${acked}`);
+            else await kvWriters[w % kvWriters.length]!.write({ bucket: "main", key: own, data: enc.encode(`v${acked}`), expected: mine?.revision ?? 0 });
+            acked++;
+            if (o.writes === "creating") await bucket.create(key, `v${acked}`);
+            else await kvWriters[w % kvWriters.length]!.write({ bucket: "main", key, data: enc.encode(`v${acked}`), expected: 0 });
+            acked++;
+            continue;
+          }
           const e = await bucket.get(key);
           if (o.writes === "through-writer") await kvWriters[w % kvWriters.length]!.write({ bucket: "main", key, data: enc.encode(`v${acked}`), expected: e?.revision ?? 0 });
           else if (!e || e.operation !== "PUT") await bucket.create(key, `v${acked}`);
@@ -214,7 +237,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     return i >= 0 ? args[i + 1] : undefined;
   };
   const writes = (val("--writes") ?? "racing") as ReplayWrites;
-  if (!["racing", "separate", "through-writer"].includes(writes)) throw new Error("--writes is racing, separate or through-writer");
+  if (!WRITES.includes(writes)) throw new Error(`--writes is one of ${WRITES.join(", ")}`);
   const kills = Number(val("--kills") ?? 2);
   const restart = (val("--restart") ?? "same") as ReplayRestart;
   replay({ writes, kills, restart, upscale: args.includes("--upscale") })
