@@ -34,10 +34,9 @@ export interface StoreActorOptions {
   maxQueued?: number;
   replicas?: number;
   /**
-   * One writer per replicated bucket (kv-writer.ts; default off). It keeps nats-server 2.9.10's
-   * copies of a stream from shifting, but slowed the first write after the stream leader's server
-   * was killed past 10 s in one of three runs, so it is not on by default yet. Servers turn it
-   * on with FLOTILLA_SINGLE_WRITER=1.
+   * One writer per replicated bucket (kv-writer.ts). On nats-server 2.9.10 it keeps two
+   * compare-and-swap writes of one key from both landing, and the copies of a stream from
+   * shifting. Servers turn it on unless FLOTILLA_SINGLE_WRITER=0.
    */
   singleWriter?: boolean;
   /** Also serve each registered node's own subjects (servers of a cluster; leaf workers need them, runtime/cluster/node-subjects.ts). */

@@ -1,7 +1,7 @@
 /**
  * Every compare-and-swap write of the store to KV (object creates, updates and delete markers,
- * allocation claims and purges) goes through one `KvWriter`. The single writer below is off by
- * default (the store's `singleWriter` option; servers: FLOTILLA_SINGLE_WRITER=1): see
+ * allocation claims and purges) goes through one `KvWriter`. The single writer below is what
+ * servers run (the store's `singleWriter` option; FLOTILLA_SINGLE_WRITER=0 turns it off): see
  * docs/store.md for what it fixes and what it still costs.
  *
  * With one replica (one server) it publishes straight away, with JetStream's
@@ -17,12 +17,17 @@
  * from the stream leader, and refuses a stale expectation itself (`wrong last sequence`, as
  * JetStream words it). Only an expectation that holds is published, still with the header.
  *
- * Why: nats-server 2.9.10 (Debian 12's) keeps a compare-and-swap write that JetStream refused in
- * the stream's replicated log. A server that replays such a log after a crash can come back with a
- * copy of the stream shifted from its leader's (docs/operations.md, `npm run chaos:nats`). With a
- * single writer that checks first, JetStream refuses nothing, so the log holds no refused write.
- * The exceptions keep the header's compare-and-swap, so they cost a refused write at worst, never
- * a lost one:
+ * Why, on nats-server 2.9.10 (Debian 12's), whose source shows both:
+ * - It checks a write's expected sequence above 0 before proposing it to the stream's replicated
+ *   log, and never again as it applies it. Two updates of one key from one revision, in flight
+ *   together, therefore both land: a lost update (specs/integration/ha-servers.spec.ts shows it
+ *   without the single writer). The writer takes one key at a time, so the second one is refused.
+ * - It checks an expected sequence of 0 (a create) only as it applies the write, and keeps a
+ *   refused one in the log. A server that replays such a log after a crash comes back with a copy
+ *   of the stream shifted from its leader's (docs/operations.md, `npm run chaos:nats`). The writer
+ *   checks first, so JetStream refuses nothing.
+ * The exceptions publish without the writer, each replica checking its own creates first as
+ * without the single writer; they cost a refused write or a lost update at worst:
  * - a leadership change in the middle of a write;
  * - no writer answering within 1 s (a stream electing a leader), when a replica publishes the write
  *   itself, as one server does;
@@ -52,7 +57,7 @@ import { requestMsg } from "../../bus/request.ts";
 
 const dec = new TextDecoder();
 
-/** Set to 1 in a server's environment to give its store one writer per replicated bucket. */
+/** Set to 0 in a server's environment to let every store replica publish its own writes (the single writer is the default). */
 export const SINGLE_WRITER_ENV = "FLOTILLA_SINGLE_WRITER";
 
 /** One compare-and-swap write: `expected` is the key's last sequence (0: the key has none). */

@@ -4,7 +4,7 @@
  */
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { KV } from "@nats-io/kv";
-import { Kvm } from "@nats-io/kv";
+import { Kvm, Bucket } from "@nats-io/kv";
 import { subjects, encodeToken } from "../../bus/subjects.ts";
 
 export interface ServerRecord {
@@ -48,11 +48,18 @@ export async function deleteServer(kv: KV, name: string): Promise<void> {
   await kv.delete(serverKey(name));
 }
 
+/**
+ * Every listed server. The keys come from the stream's own subject counts (its leader answers),
+ * not from a consumer: while a lost server leaves the JetStream cluster the meta leader may not
+ * place a new consumer for a while, but the stream answers.
+ */
 export async function listServers(kv: KV): Promise<ServerRecord[]> {
   const out: ServerRecord[] = [];
-  const keys = await kv.keys("server.>");
-  for await (const k of keys) {
-    const e = await kv.get(k);
+  const b = kv as Bucket;
+  const prefix = `${b.prefix}.${b.bucket}.`;
+  const info = await b.jsm.streams.info(b.stream, { subjects_filter: `${prefix}server.>` });
+  for (const subject of Object.keys(info.state.subjects ?? {})) {
+    const e = await kv.get(subject.slice(prefix.length));
     if (e && e.operation === "PUT" && e.value.length) out.push(JSON.parse(e.string()) as ServerRecord);
   }
   return out.sort((a, b) => a.name.localeCompare(b.name));

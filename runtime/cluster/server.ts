@@ -394,7 +394,7 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
           : kind === "node-controller"
             ? { sysNatsUrl: sysUrl, sysCaFile: caFile }
             : kind === "store"
-              ? { replicas, perNodeSubjects: true, singleWriter: process.env[SINGLE_WRITER_ENV] === "1", ...(existsSync(encryptionConfigPath(dir)) ? { encryptionConfig: encryptionConfigPath(dir) } : {}) }
+              ? { replicas, perNodeSubjects: true, singleWriter: process.env[SINGLE_WRITER_ENV] !== "0", ...(existsSync(encryptionConfigPath(dir)) ? { encryptionConfig: encryptionConfigPath(dir) } : {}) }
               : {},
     }));
     const nodeActors: ActorSpec[] = c.node

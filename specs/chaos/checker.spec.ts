@@ -75,6 +75,17 @@ describe("chaos history checker", () => {
     expect(c).to.include("watch-missed-delete");
   });
 
+  it("finds two compare-and-swap writes from one revision that were both acknowledged", () => {
+    const h: Partial<History> = {
+      writes: [w("create", "ns/cm-a", "m1", { rv: "10" }), w("update", "ns/cm-a", "m2", { rv: "11", baseRv: "10" }), w("update", "ns/cm-a", "m3", { rv: "12", baseRv: "10" })],
+      events: [e("ADDED", "ns/cm-a", "10", "m1"), e("MODIFIED", "ns/cm-a", "11", "m2"), e("MODIFIED", "ns/cm-a", "12", "m3")],
+      final: [{ key: "ns/cm-a", rv: "12", marker: "m3" }],
+    };
+    expect(checks(h)).to.deep.equal(["cas-lost-update"]);
+    const refused: Partial<History> = { ...h, writes: [h.writes![0]!, h.writes![1]!, { ...h.writes![2]!, outcome: "refused", status: 409, rv: undefined }], events: h.events!.slice(0, 2), final: [{ key: "ns/cm-a", rv: "11", marker: "m2" }] };
+    expect(checks(refused)).to.deep.equal([]);
+  });
+
   it("finds a final state older than an acknowledged write", () => {
     const h: Partial<History> = { writes: [w("create", "ns/cm-a", "m1", { rv: "10" }), w("update", "ns/cm-a", "m2", { rv: "11" })], events: [e("ADDED", "ns/cm-a", "10", "m1"), e("MODIFIED", "ns/cm-a", "11", "m2")], final: [{ key: "ns/cm-a", rv: "10", marker: "m1" }] };
     expect(checks(h)).to.include("final-state-rollback");

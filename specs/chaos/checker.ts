@@ -9,6 +9,8 @@
  * - Nothing appears that nobody wrote, and nothing a refused write carried.
  * - Two acknowledged writes of one key, the second sent after the first was acknowledged, are in
  *   that order (real-time order of revisions).
+ * - Of the compare-and-swap writes (updates, deletes) of one key from one revision, at most one is
+ *   acknowledged: the others must be refused with a conflict, or one change is lost unseen.
  * - Every watch stream delivers strictly increasing revisions, and no event twice across resumes.
  * - The watches end at the final state: the last revision they saw of every key is what the
  *   final list holds (or a DELETED when the list does not hold it).
@@ -88,6 +90,15 @@ export function checkHistory(full: History): Violation[] {
       }
     }
   }
+
+  // Compare-and-swap: one winner per key and base revision.
+  const fromBase = new Map<string, typeof h.writes>();
+  for (const w of h.writes) {
+    if (w.outcome !== "acked" || w.baseRv === undefined) continue;
+    const k = `${w.key}@${w.baseRv}`;
+    fromBase.set(k, [...(fromBase.get(k) ?? []), w]);
+  }
+  for (const [k, ws] of fromBase) if (ws.length > 1) v("cas-lost-update", `${k}: ${ws.map((x) => `${x.kind} #${x.id}`).join(" and ")} were all acknowledged from the same revision`);
 
   // Watch streams: strictly increasing within a stream, nothing delivered twice.
   const lastOf = new Map<number, number>();

@@ -70,9 +70,8 @@ async function until(what: string, fn: () => Promise<boolean> | boolean, timeout
 }
 
 export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
-  // The servers run with one writer per replicated bucket (docs/store.md) unless told otherwise:
+  // The servers run with one writer per replicated bucket (docs/store.md), as by default;
   // FLOTILLA_SINGLE_WRITER=0 npm run chaos measures without it.
-  process.env.FLOTILLA_SINGLE_WRITER ??= "1";
   if (o.rebuild) process.env[REBUILD_ENV] = "1";
   const say = o.say ?? ((l: string) => process.stdout.write(l + "\n"));
   const r = rng(o.seed);
