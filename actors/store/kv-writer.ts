@@ -29,8 +29,8 @@
  * The exceptions publish without the writer, each replica checking its own creates first as
  * without the single writer; they cost a refused write or a lost update at worst:
  * - a leadership change in the middle of a write;
- * - no writer answering within 1 s (a stream electing a leader), when a replica publishes the write
- *   itself, as one server does;
+ * - no writer answering within 3 s (a stream electing a leader), when a replica publishes the write
+ *   itself;
  * - a writer whose own writes time out (its server leads in name only, cut off or just thawed),
  *   which stands down for 10 s so that the others are not held up behind it.
  *
@@ -82,9 +82,12 @@ export interface KvWriter {
 const LEADER_POLL_MS = 5000;
 /**
  * How long a replica waits for a bucket's writer to appear (a leader election) before it publishes
- * the write itself, with JetStream's compare-and-swap alone, as a single server does.
+ * the write itself, checking a create first. A stream elects a new leader in a few seconds, and a
+ * publish without a leader only times out, so the wait covers most elections.
  */
-const FIND_WRITER_MS = 1000;
+const FIND_WRITER_MS = 3000;
+/** While no writer answers, a replica asks which server leads the bucket at most this often. */
+const REFRESH_WHILE_WAITING_MS = 1000;
 /** A writer whose own writes time out (its server cannot reach the stream's quorum) stands down this long. */
 const STAND_DOWN_MS = 10_000;
 const FORWARD_TIMEOUT_MS = 3000;
@@ -327,6 +330,7 @@ export async function startKvWriter(o: KvWriterOptions): Promise<KvWriter> {
       return await direct(w);
     });
 
+  let lastRefresh = 0;
   const forward = async (w: KvWrite): Promise<number> => {
     const h: MsgHdrs = headers();
     h.set(H_KEY, w.key);
@@ -355,6 +359,10 @@ export async function startKvWriter(o: KvWriterOptions): Promise<KvWriter> {
       // answer: nothing was written. Ask again for a while, then publish with JetStream's CAS alone.
       if (stopped) throw new FlotillaError(ErrorCode.Unavailable, "write through the bucket's writer: the store is stopping");
       if (Date.now() >= until) return checked(w);
+      if (Date.now() - lastRefresh >= REFRESH_WHILE_WAITING_MS) {
+        lastRefresh = Date.now();
+        void refresh().catch(() => undefined);
+      }
       await new Promise((r) => setTimeout(r, 100));
       if (state.get(w.bucket)!.leads) return execute(w);
     }

@@ -56,7 +56,7 @@ export async function deleteServer(kv: KV, name: string): Promise<void> {
 export async function listServers(kv: KV): Promise<ServerRecord[]> {
   const out: ServerRecord[] = [];
   const b = kv as Bucket;
-  const prefix = `${b.prefix}.${b.bucket}.`;
+  const prefix = `${b.prefix}.`;
   const info = await b.jsm.streams.info(b.stream, { subjects_filter: `${prefix}server.>` });
   for (const subject of Object.keys(info.state.subjects ?? {})) {
     const e = await kv.get(subject.slice(prefix.length));

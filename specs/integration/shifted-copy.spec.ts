@@ -9,7 +9,7 @@
  */
 import type { RunningServers } from "../../cli/up-servers.ts";
 import { expect } from "chai";
-import { mkdtempSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Kvm } from "@nats-io/kv";
@@ -47,6 +47,8 @@ describe("a server restarted after refused writes", function () {
       await c.stop();
       for (const s of c.servers) signalServer(s.dir, "SIGKILL", s.pgid);
     }
+    // FLOTILLA_SPEC_KEEP=<dir>: the servers' data dirs (and logs) are copied there for a look.
+    if (dir && process.env.FLOTILLA_SPEC_KEEP) cpSync(dir, process.env.FLOTILLA_SPEC_KEEP, { recursive: true });
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
