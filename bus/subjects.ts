@@ -123,7 +123,8 @@ export function subjects(cluster: string = DEFAULT_CLUSTER) {
      * A store replica forwards a replicated bucket's compare-and-swap writes to the bucket's single
      * writer (actors/store/kv-writer.ts). Only store users may publish here.
      */
-    kvWrite: (bucket: string) => `${root}.kvwrite.${bucket}`,
+    /** A bucket's single writer, the store replica beside the NATS server `server` that leads its stream. */
+    kvWrite: (bucket: string, server: string) => `${root}.kvwrite.${bucket}.${encodeToken(server)}`,
     kvWriteAll: () => `${root}.kvwrite.>`,
     /** Mirror of every stored write (the bucket's republish), for any NATS client. */
     events: (resource = "*", namespace = "*", name = ">") =>

@@ -168,6 +168,7 @@ export class NodeAgent {
     const finalize = await this.execute(pod, plan.actions, containers, (s) => (sandbox = s));
     if (finalize) return;
     if (sandbox && !plan.actions.some((a) => a.type === "start")) await this.refreshVolumes(pod, sandbox);
+    if (sandbox && !plan.actions.some((a) => a.type === "createSandbox")) await this.publishPorts(pod, sandbox);
     if (plan.actions.length > 0) containers = (await this.o.engine.listContainers()).filter((c) => c.pod.uid === uid);
     this.reconcileProbes(pod, containers, sandbox);
     await this.readTerminationMessages(pod, containers);
@@ -292,13 +293,20 @@ export class NodeAgent {
     const ports = [...pod.spec.containers, ...(pod.spec.initContainers ?? [])].flatMap((c) => c.ports ?? []);
     const resolvConf = this.o.dns ? formatResolvConf(podResolvConf(pod, this.o.dns)) : undefined;
     const s = await this.o.engine.ensureSandbox(ref, { hostname: pod.spec.hostname ?? pod.metadata.name!, ports, resolvConf, hostNetwork: pod.spec.hostNetwork === true });
-    if (Object.keys(s.hostPorts).length > 0 && !isStaticPod(pod)) {
-      const value = JSON.stringify(s.hostPorts);
-      if (pod.metadata.annotations?.[POD_PORTS_ANNOTATION] !== value) {
-        await this.o.store.patch("pods", ref.namespace, ref.name, "merge", { metadata: { annotations: { [POD_PORTS_ANNOTATION]: value } } });
-      }
-    }
+    await this.publishPorts(pod, s);
     return s;
+  }
+
+  /**
+   * The host ports of the pod's sandbox, on the pod (what the endpoints controller serves). Every
+   * sync checks them, not only the sandbox's creation: a patch that failed while the store was
+   * away would otherwise leave a new sandbox's ports unknown, and the Service sending to old ones.
+   */
+  private async publishPorts(pod: Pod, s: SandboxInfo): Promise<void> {
+    if (Object.keys(s.hostPorts).length === 0 || isStaticPod(pod)) return;
+    const value = JSON.stringify(s.hostPorts);
+    if (pod.metadata.annotations?.[POD_PORTS_ANNOTATION] === value) return;
+    await this.o.store.patch("pods", pod.metadata.namespace ?? "default", pod.metadata.name!, "merge", { metadata: { annotations: { [POD_PORTS_ANNOTATION]: value } } });
   }
 
   private setWaiting(uid: string, container: string, reason: string, message: string): void {

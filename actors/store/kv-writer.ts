@@ -13,9 +13,10 @@
  *
  * A replicated bucket (R3) has **a single writer**: the store replica whose NATS server leads the
  * bucket's stream. The other replicas forward each write to it over
- * `flotilla.<c>.kvwrite.<bucket>`. The writer takes one key at a time, reads the key's last sequence
- * from the stream leader, and refuses a stale expectation itself (`wrong last sequence`, as
- * JetStream words it). Only an expectation that holds is published, still with the header.
+ * `flotilla.<c>.kvwrite.<bucket>.<server>` (the leader's server as last heard). The writer takes
+ * one key at a time, reads the key's last sequence from the stream leader, and refuses a stale
+ * expectation itself (`wrong last sequence`, as JetStream words it). Only an expectation that
+ * holds is published, still with the header.
  *
  * Why, on nats-server 2.9.10 (Debian 12's), whose source shows both:
  * - It checks a write's expected sequence above 0 before proposing it to the stream's replicated
@@ -208,9 +209,10 @@ export async function startKvWriter(o: KvWriterOptions): Promise<KvWriter> {
   const queue = new KeyedQueue();
   /**
    * Per bucket: replicated or not (undefined until its stream has answered once: treated as
-   * replicated), and whether this replica's server leads its stream.
+   * replicated), which NATS server leads its stream as last heard, and whether that is this
+   * replica's.
    */
-  const state = new Map<BucketName, { replicated?: boolean; leads: boolean; sub?: Subscription; standDownUntil: number }>(BUCKETS.map((b) => [b, { leads: false, standDownUntil: 0 }]));
+  const state = new Map<BucketName, { replicated?: boolean; leads: boolean; leader?: string; sub?: Subscription; standDownUntil: number }>(BUCKETS.map((b) => [b, { leads: false, standDownUntil: 0 }]));
   let stopped = false;
 
   /** The key's last sequence as the stream leader has it (never a direct get, which a follower may answer); 0 for none. */
@@ -263,7 +265,9 @@ export async function startKvWriter(o: KvWriterOptions): Promise<KvWriter> {
     if (st.leads === leads) return;
     st.leads = leads;
     if (leads) {
-      st.sub = o.nc.subscribe(s.kvWrite(bucket), { queue: "kvwrite", callback: (_e, m) => void answer(m, bucket) });
+      // A subject of this server's own: a writer that lost its lead but cannot say so (frozen, cut
+      // off) keeps its subscription for a while, and forwarded writes must not reach it.
+      st.sub = o.nc.subscribe(s.kvWrite(bucket, o.nc.info?.server_name ?? ""), { callback: (_e, m) => void answer(m, bucket) });
       o.log.info("store writes this bucket", { bucket, server: o.nc.info?.server_name });
     } else {
       st.sub?.unsubscribe();
@@ -290,6 +294,7 @@ export async function startKvWriter(o: KvWriterOptions): Promise<KvWriter> {
         // leads; the others publish on their own meanwhile.
         if (!info) return setLeads(bucket, false);
         st.replicated = info.config.num_replicas > 1;
+        st.leader = info.cluster?.leader;
         setLeads(bucket, forwarding && st.replicated && !!me && info.cluster?.leader === me && Date.now() >= st.standDownUntil);
       }),
     );
@@ -306,7 +311,9 @@ export async function startKvWriter(o: KvWriterOptions): Promise<KvWriter> {
           const st = state.get(bucket)!;
           // A bucket moving from one replica to three elects its first leader: ask for its size.
           if (!st.replicated) return void refresh().catch(() => undefined);
-          if (typeof leader === "string") setLeads(bucket, forwarding && leader === o.nc.info?.server_name && Date.now() >= st.standDownUntil);
+          if (typeof leader !== "string") return;
+          st.leader = leader;
+          setLeads(bucket, forwarding && leader === o.nc.info?.server_name && Date.now() >= st.standDownUntil);
         } catch {
           void refresh().catch(() => undefined);
         }
@@ -340,8 +347,9 @@ export async function startKvWriter(o: KvWriterOptions): Promise<KvWriter> {
     const until = Date.now() + FIND_WRITER_MS;
     for (;;) {
       let reply: Msg | undefined;
+      const leader = state.get(w.bucket)!.leader;
       try {
-        reply = await o.nc.request(s.kvWrite(w.bucket), w.data, { timeout: FORWARD_TIMEOUT_MS, headers: h });
+        if (leader) reply = await o.nc.request(s.kvWrite(w.bucket, leader), w.data, { timeout: FORWARD_TIMEOUT_MS, headers: h });
       } catch (e) {
         const message = String((e as Error).message);
         if (isTimeout(e)) {

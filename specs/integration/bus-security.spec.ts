@@ -144,8 +144,8 @@ describe("the secured bus", function () {
       expect(await refusal(jsm.streams.getMessage(s.kvStream(s.bucket()), { seq: 1 }))).to.match(/permission|timeout|Permissions/i);
       // A forwarded KV write is stored unvalidated: the control plane may neither send one to a
       // bucket's writer nor pose as the writer.
-      expect(await refusal(control.request(s.kvWrite("main"), new Uint8Array(0), { timeout: 2000 }))).to.match(/permission|timeout|Permissions/i);
-      const posing = control.subscribe(s.kvWrite("main"));
+      expect(await refusal(control.request(s.kvWrite("main", "server-a"), new Uint8Array(0), { timeout: 2000 }))).to.match(/permission|timeout|Permissions/i);
+      const posing = control.subscribe(s.kvWrite("main", "server-a"));
       expect(String(await posing.closed)).to.match(/permission/i);
       // The system account is not the control plane's: its password is not control's.
       expect(await refusal(connectNats(c.natsUrl.replace("nats://", `nats://sys:${encodeURIComponent(readCredentials(credentialsPath(dir, "control"))!.password)}@`), "spec-control-sys", undefined, { maxReconnectAttempts: 0, timeout: 3000 }))).to.match(/Authorization Violation/);

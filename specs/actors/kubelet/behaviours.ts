@@ -177,6 +177,17 @@ export function kubeletBehaviours(f: Flavor, getCluster: () => TestCluster, base
       expect(evs).to.include.members(["Created", "Started"]);
     });
 
+    if (f.engine === "process") {
+      it("puts a pod's ports back when the pod says other ports than its sandbox has (a patch lost while the store was away)", async () => {
+        const p = podOf(node, [f.sh("web", "exec sleep 1000", { ports: [{ containerPort: 8080, name: "web" }] })]);
+        await c().store.create("pods", "default", p);
+        const cur = await waitPod(c(), p, (x) => running(x) && !!x.metadata.annotations?.["flotilla.io/ports"], "pod running with its ports");
+        const real = cur.metadata.annotations!["flotilla.io/ports"]!;
+        await c().store.patch("pods", "default", p.metadata.name!, "merge", { metadata: { annotations: { "flotilla.io/ports": JSON.stringify({ 8080: 1 }) } } });
+        await waitPod(c(), p, (x) => x.metadata.annotations?.["flotilla.io/ports"] === real, "the sandbox's ports on the pod again");
+      });
+    }
+
     it("honours restartPolicy: Never restarts nothing, OnFailure restarts only a failed container (what Jobs rely on)", async () => {
       const never = podOf(node, [f.sh("c", "exit 3")], { restartPolicy: "Never" });
       const done = podOf(node, [f.sh("c", "exit 0")], { restartPolicy: "OnFailure" });
