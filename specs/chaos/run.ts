@@ -59,6 +59,13 @@ export interface ChaosReport {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const SERVICE_BOUND_S = 15;
 
+/**
+ * The checks about recovery time rather than data: the example Service answering within 15 s of a
+ * fault, every actor leading again within 60 s, a write acknowledged within 60 s. Every other
+ * check is about what was written, read and watched.
+ */
+export const AVAILABILITY_CHECKS: readonly string[] = ["service-recovery", "leaders", "writes-resume"];
+
 async function until(what: string, fn: () => Promise<boolean> | boolean, timeoutMs: number, intervalMs = 250): Promise<number | undefined> {
   const t0 = Date.now();
   while (Date.now() - t0 < timeoutMs) {
