@@ -148,11 +148,13 @@ describe("three servers on loopback addresses", function () {
       await Promise.all(Array.from({ length: CONCURRENCY }, worker));
       expect(killedAt, "the victim was killed during the writes").to.be.greaterThan(0);
 
-      // Writes resumed within 10 s of the kill.
+      // Writes resumed: within 30 s, far from minutes. How fast is a figure of `npm run bench`
+      // (bench/ha.ts, first write after the kill), not of a timed spec: on this 2-core machine it
+      // varied from 4 to 13 s between runs of this spec (bench/measured/ha-first-write-after-kill-2026-12-03.txt).
       const firstAfter = ackTimes.find((t) => t > killedAt + 50);
       expect(firstAfter, "a write acknowledged after the kill").to.not.equal(undefined);
       if (process.env.FLOTILLA_SPEC_TIMES) process.stderr.write(`first write after the kill: ${firstAfter! - killedAt} ms\n`);
-      expect(firstAfter! - killedAt).to.be.lessThan(10_000);
+      expect(firstAfter! - killedAt).to.be.lessThan(30_000);
       expect(acked.length).to.be.greaterThan(WRITES / 2);
 
       // Every acknowledged write is there.
