@@ -121,9 +121,9 @@ export function subjects(cluster: string = DEFAULT_CLUSTER) {
     clusterAll: () => `${root}.cluster.>`,
     /**
      * A store replica forwards a replicated bucket's compare-and-swap writes to the bucket's single
-     * writer (actors/store/kv-writer.ts). Only store users may publish here.
+     * writer (actors/store/kv-writer.ts), the store replica beside the NATS server `server` that
+     * leads the bucket's stream. Only store users may publish here.
      */
-    /** A bucket's single writer, the store replica beside the NATS server `server` that leads its stream. */
     kvWrite: (bucket: string, server: string) => `${root}.kvwrite.${bucket}.${encodeToken(server)}`,
     kvWriteAll: () => `${root}.kvwrite.>`,
     /** Mirror of every stored write (the bucket's republish), for any NATS client. */
