@@ -58,6 +58,8 @@ export interface ChaosReport {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const SERVICE_BOUND_S = 15;
+/** A quick run waits this long for the Service after a fault (a full run 60 s, to tell how late it was). */
+const QUICK_SERVICE_WAIT_MS = 20_000;
 
 /**
  * The checks about recovery time rather than data: the example Service answering within 15 s of a
@@ -139,7 +141,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
 
     for (const f of schedule(r, { quick: o.quick, random: 8 }).filter((x) => !(noPartition && x.kind === "partition-server") && (!o.only || o.only.includes(x.kind)))) {
       await sleep(o.quick ? 2000 : 5000);
-      const res = await inject(cc, f, writers, t0, targets);
+      const res = await inject(cc, f, writers, t0, targets, o.quick ? QUICK_SERVICE_WAIT_MS : 60_000);
       faults.push(res);
       say(`chaos: ${res.fault} on ${res.target} at ${res.at.toFixed(1)} s: writes after ${fmt(res.writesS)}, Service after ${fmt(res.serviceS)}, leaders after ${fmt(res.leadersS)}`);
       if (res.serviceS === undefined || res.serviceS > SERVICE_BOUND_S || res.writesS === undefined || res.writesS > SERVICE_BOUND_S) say(`chaos: JetStream API through each server: ${Object.entries(await cc.jsApiThroughEach()).map(([k, v]) => `${k} ${v}`).join(", ")}`);
@@ -210,7 +212,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
 
 const fmt = (s: number | undefined) => (s === undefined ? "never" : `${s.toFixed(1)} s`);
 
-async function inject(cc: ChaosCluster, f: Fault, writers: Writers, t0: number, targets: Rng): Promise<FaultResult> {
+async function inject(cc: ChaosCluster, f: Fault, writers: Writers, t0: number, targets: Rng, serviceWaitMs: number): Promise<FaultResult> {
   const live = cc.serverNames.filter((s) => cc.serverAlive(s));
   let target = "";
   let restart: (() => Promise<void>) | undefined;
@@ -259,7 +261,7 @@ async function inject(cc: ChaosCluster, f: Fault, writers: Writers, t0: number, 
     }
   }
   const writesS = await until("a write acknowledged", () => writers.lastAckAt() > at + 100, 60_000);
-  const serviceS = await until("the Service answers", () => serviceAnswers(probeApi(cc, target)), 60_000);
+  const serviceS = await until("the Service answers", () => serviceAnswers(probeApi(cc, target)), serviceWaitMs);
   const leadersS = await until("every actor leads", async () => (await cc.everyActorLeads()).length === 0, 60_000);
   const leaderless = leadersS === undefined ? await cc.everyActorLeads() : undefined;
   await during;
