@@ -37,9 +37,25 @@ export async function startCronJobController(ctx: ActorContext, opts: CronJobCon
       on(cronJobs, { add: keyFor, update: (_o, c) => keyFor(c), delete: keyFor }),
       on(jobs, { add: ownerKey, update: (old, cur) => [ownerKey(old), ownerKey(cur)], delete: ownerKey }),
     ],
-    view: (key) => {
+    view: async (key) => {
       const { namespace, name } = splitKey(key);
-      return { cronJob: cronJobs.get(namespace, name), jobs: jobs.list(namespace) };
+      const cronJob = cronJobs.get(namespace, name);
+      const cached = jobs.list(namespace);
+      // An active Job this cache has not seen yet (made a moment ago) is read from the store before
+      // the CronJob calls it missing, as Kubernetes' controller reads it from the API server.
+      const unseen = (cronJob?.status?.active ?? []).filter((r) => r.name && !cached.some((j) => j.metadata.uid === r.uid));
+      const read = await Promise.all(
+        unseen.map((r) =>
+          ctx.store.get<Job>("jobs", r.namespace ?? namespace, r.name!).then(
+            (j) => (j.metadata.uid === r.uid ? j : undefined),
+            (e: unknown) => {
+              if (isCode(e, ErrorCode.NotFound)) return undefined;
+              throw e;
+            },
+          ),
+        ),
+      );
+      return { cronJob, jobs: [...cached, ...read.filter((j): j is Job => j !== undefined)] };
     },
     objectOf: (v) => v.cronJob,
     reconcile: reconcileCronJob,
