@@ -61,12 +61,6 @@ const SERVICE_BOUND_S = 15;
 /** A quick run waits this long for the Service after a fault (a full run 60 s, to tell how late it was). */
 const QUICK_SERVICE_WAIT_MS = 20_000;
 
-/**
- * The checks about recovery time rather than data: the example Service answering within 15 s of a
- * fault, every actor leading again within 60 s, a write acknowledged within 60 s. Every other
- * check is about what was written, read and watched.
- */
-export const AVAILABILITY_CHECKS: readonly string[] = ["service-recovery", "leaders", "writes-resume"];
 
 async function until(what: string, fn: () => Promise<boolean> | boolean, timeoutMs: number, intervalMs = 250): Promise<number | undefined> {
   const t0 = Date.now();
