@@ -215,6 +215,9 @@ export async function startKvWriter(o: KvWriterOptions): Promise<KvWriter> {
   const state = new Map<BucketName, { replicated?: boolean; leads: boolean; leader?: string; sub?: Subscription; standDownUntil: number }>(BUCKETS.map((b) => [b, { leads: false, standDownUntil: 0 }]));
   let stopped = false;
 
+  /** One queue per bucket and key: writes to one key go one after the other. */
+  const queueKey = (w: KvWrite) => `${w.bucket}\u0000${w.key}`;
+
   /** The key's last sequence as the stream leader has it (never a direct get, which a follower may answer); 0 for none. */
   const lastSequence = async (w: KvWrite): Promise<number> => {
     try {
@@ -228,7 +231,7 @@ export async function startKvWriter(o: KvWriterOptions): Promise<KvWriter> {
 
   /** The writer's side: one key at a time, the leader's last sequence first. */
   const execute = (w: KvWrite): Promise<number> =>
-    queue.run(`${w.bucket}\u0000${w.key}`, async () => {
+    queue.run(queueKey(w), async () => {
       const t0 = Date.now();
       try {
         const actual = await lastSequence(w);
@@ -329,7 +332,7 @@ export async function startKvWriter(o: KvWriterOptions): Promise<KvWriter> {
    * Two writes to one key from this replica go one after the other.
    */
   const checked = (w: KvWrite): Promise<number> =>
-    queue.run(`${w.bucket}\u0000${w.key}`, async () => {
+    queue.run(queueKey(w), async () => {
       if (w.expected === 0) {
         const actual = await lastSequence(w);
         if (actual !== 0) throw wrongLastSequence(w.key, 0, actual);
@@ -364,7 +367,7 @@ export async function startKvWriter(o: KvWriterOptions): Promise<KvWriter> {
       if (reply && err === WRONG_LAST) throw Object.assign(new Error(dec.decode(reply.data)), { code: 10071 });
       if (reply && err !== NOT_WRITER) throw new FlotillaError(err as ErrorCode, dec.decode(reply.data));
       // No writer (its stream is electing a leader), or it stopped leading between our look and its
-      // answer: nothing was written. Ask again for a while, then publish with JetStream's CAS alone.
+      // answer: nothing was written. Ask again for a while, then publish it here, a create checked first.
       if (stopped) throw new FlotillaError(ErrorCode.Unavailable, "write through the bucket's writer: the store is stopping");
       if (Date.now() >= until) return checked(w);
       if (Date.now() - lastRefresh >= REFRESH_WHILE_WAITING_MS) {
