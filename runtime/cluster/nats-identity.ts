@@ -1,28 +1,31 @@
 /**
- * A server's JetStream identity: finding a copy of a bucket shifted, and rebuilding copies under a
+ * A server's JetStream identity: finding a damaged copy of a bucket, and rebuilding copies under a
  * new identity.
  *
- * nats-server 2.9.10 (Debian 12's) keeps, in each replicated stream's log, the writes JetStream
- * refused (a compare-and-swap that failed when it was applied) and counts them only in memory.
- * A server that restarts replays its log from its last snapshot (taken every 2–3 minutes) without
- * counting the refused writes again, and so stores the last few accepted writes a second time: its
- * copy of the stream is shifted from its leader's from then on, and every later write lands at
- * another sequence on that server (`npm run chaos:nats` shows it with NATS alone;
- * docs/operations.md). Flotilla's single writer makes refused writes rare, not impossible (a
- * leadership change in the middle of a write).
+ * nats-server 2.9.10 (Debian 12's) can leave one server's copy of a replicated stream different
+ * from its leader's, while reporting it current:
+ * - **shifted (ahead):** it keeps, in each stream's log, the writes JetStream refused (a
+ *   compare-and-swap that failed when applied) and counts them only in memory; a server that
+ *   replays its log at a restart stores the last few accepted writes a second time, and every later
+ *   write lands at another sequence there (`npm run chaos:nats`). Flotilla's single writer makes
+ *   refused writes rare, not impossible.
+ * - **cut at the front:** a catch-up that ends without the messages it asked for ends with
+ *   `Compact(last requested + 1)` ("resetting first sequence ... on catchup complete"), dropping the
+ *   copy's oldest messages. It was seen after a nats-server kill and in new copies' catch-ups.
+ * Either copy, once it leads, answers for a bucket that is not the one that was written.
  *
- * Every clustered server looks for such a copy: its own, ahead of the stream leader's
- * (`watchForShiftedCopies`), and logs an error when it finds one.
+ * Every clustered server looks at its copies every 5 s (`watchCopies`, `copyFault`). By default
+ * (`rebuildMode`) a server whose own copy is damaged steps down from the streams it leads and
+ * restarts its nats-server, which then starts under a new JetStream identity (`<server>.<n>`) with
+ * an empty store: the old store is kept aside as `jetstream.previous/`, the old identity is removed
+ * from the meta group, and the stream leaders copy every bucket to the new one, as to a server that
+ * joins. The copy watch goes on looking, so a rebuilt copy that came out damaged is rebuilt again.
+ * A server that sees its stream leader's copy cut at the front asks that leader to step down, so
+ * a sound copy leads and the damaged one finds itself.
  *
- * With FLOTILLA_REBUILD_COPIES=1 (off by default, see `REBUILD_ENV`) a clustered server whose
- * nats-server starts while **other servers lead every replicated bucket** does not replay anything:
- * it starts under a new JetStream identity (`<server>.<n>`) with an empty store, keeps the old
- * store aside as `jetstream.previous/`, and removes its old identity from the JetStream meta group.
- * The stream leaders then place the new identity as a replica in the old one's stead and copy
- * every bucket to it from their own copy, as they copy a bucket to a server that joins. When the
- * others do not lead every bucket (the whole cluster is starting, a quorum is missing, or the
- * buckets have one replica), the server keeps its store and identity: its copy may then be the
- * only one.
+ * A server rebuilds only while **other servers lead every replicated bucket**, and have led it
+ * for a few seconds. When they do not (the whole cluster is starting, a quorum is missing, or the
+ * buckets have one replica), it keeps its store and identity: its copy may then be the only one.
  *
  * @example
  *   const { name, fresh } = await identityForStart({ dir, server: "server-a", cluster, peers, credentials, log });
@@ -44,12 +47,17 @@ import { ErrorCode } from "../../bus/errors.ts";
 import { subjects as subjectsOf } from "../../bus/subjects.ts";
 
 /**
- * Set to 1 in a server's environment to rebuild its copies at each start of its nats-server (and
- * when one is found shifted). Off by default: on nats-server 2.9.10 a new copy's catch-up was seen
- * to end without the bucket's oldest messages (docs/operations.md), so the rebuild can lose data
- * that the replay it avoids would have kept.
+ * When a clustered server rebuilds its copies under a new JetStream identity (`rebuildMode`):
+ * unset, when the copy watch finds one of them damaged; `1`, also at every start of its
+ * nats-server; `0`, never (the copy watch only logs).
  */
 export const REBUILD_ENV = "FLOTILLA_REBUILD_COPIES";
+
+export type RebuildMode = "never" | "damaged" | "always";
+
+export function rebuildMode(value = process.env[REBUILD_ENV]): RebuildMode {
+  return value === "1" ? "always" : value === "0" ? "never" : "damaged";
+}
 
 export interface NatsIdentity {
   /** 1: the server's own name; n > 1: `<server>.<n>`. */
@@ -143,20 +151,31 @@ async function bucketLeadership(nc: NatsConnection, cluster: string, timeoutMs: 
   }
 }
 
+/** Where and how long a restarting server asks the others about their buckets' leaders. */
+export interface StartWait {
+  cluster: string;
+  peers: string[];
+  credentials: Credentials;
+  log: Logger;
+  timeoutMs?: number;
+  electionWaitMs?: number;
+  stableMs?: number;
+}
+
 /**
- * The NATS server name to start with. A server with a store from an earlier start, whose buckets
- * other servers lead, moves that store aside and takes the next identity; otherwise it keeps its
- * own. Called before each start of the server's nats-server.
+ * Before a nats-server starts again beside running servers: waits (at most `electionWaitMs`)
+ * until other servers lead every bucket, with the same leaders for `stableMs`, and returns what
+ * it last saw. The buckets this server led elect new leaders in a few seconds; a leader elected a
+ * moment ago may not have applied its whole log yet, and a catch-up it serves was seen cut short
+ * (nats-server 2.9.10's "resetting first sequence"). Returns at once when no other server
+ * answers (the whole cluster is starting: this store may be the only copy).
  */
-export async function identityForStart(o: { dir: string; server: string; cluster: string; peers: string[]; credentials: Credentials; log: Logger; timeoutMs?: number; electionWaitMs?: number }): Promise<{ name: string; fresh: boolean }> {
-  const id = readIdentity(o.dir);
-  const current = natsNameOf(o.server, id.incarnation);
-  const store = join(o.dir, "nats", "jetstream");
-  if (!o.peers.length || !existsSync(store)) return { name: current, fresh: false };
-  // The buckets this server led elect new leaders in a few seconds: wait for that while another
-  // server answers (when none does, the whole cluster is starting, and this store may be the only copy).
+export async function othersLeading(o: StartWait & { self: string }): Promise<BucketLeadership[] | undefined> {
+  if (!o.peers.length) return undefined;
   const timeoutMs = o.timeoutMs ?? 2000;
-  const deadline = Date.now() + (o.electionWaitMs ?? 10_000);
+  const deadline = Date.now() + (o.electionWaitMs ?? 15_000);
+  const stableMs = o.stableMs ?? 3000;
+  let seen = { leaders: "", since: Date.now() };
   let peer: NatsConnection | undefined;
   let buckets: BucketLeadership[] | undefined;
   try {
@@ -165,12 +184,29 @@ export async function identityForStart(o: { dir: string; server: string; cluster
       if (!peer || peer.isClosed()) peer = await connectToPeer({ peers: o.peers, credentials: o.credentials, timeoutMs });
       if (!peer) break;
       buckets = await bucketLeadership(peer, o.cluster, timeoutMs);
-      if (buckets.some((b) => b.replicas < 3) || othersLeadEveryBucket(buckets, current) || Date.now() > deadline) break;
+      const leaders = JSON.stringify(buckets.map((b) => b.leader ?? ""));
+      if (leaders !== seen.leaders) seen = { leaders, since: Date.now() };
+      if (buckets.some((b) => b.replicas < 3) || Date.now() > deadline) break;
+      if (othersLeadEveryBucket(buckets, o.self) && Date.now() - seen.since >= stableMs) break;
       await new Promise((r) => setTimeout(r, 500));
     }
   } finally {
     await peer?.close().catch(() => undefined);
   }
+  return buckets;
+}
+
+/**
+ * The NATS server name to start with. A server with a store from an earlier start, whose buckets
+ * other servers lead, moves that store aside and takes the next identity; otherwise it keeps its
+ * own. Called before each start of the server's nats-server.
+ */
+export async function identityForStart(o: StartWait & { dir: string; server: string }): Promise<{ name: string; fresh: boolean }> {
+  const id = readIdentity(o.dir);
+  const current = natsNameOf(o.server, id.incarnation);
+  const store = join(o.dir, "nats", "jetstream");
+  if (!o.peers.length || !existsSync(store)) return { name: current, fresh: false };
+  const buckets = await othersLeading({ ...o, self: current });
   if (!buckets || !othersLeadEveryBucket(buckets, current)) {
     o.log.info("nats-server keeps its JetStream store: no other server leads every bucket", { identity: current, buckets: buckets?.map((b) => `${b.stream}:${b.leader ?? "-"}/R${b.replicas}`) ?? "no other server answered" });
     return { name: current, fresh: false };
@@ -185,49 +221,106 @@ export async function identityForStart(o: { dir: string; server: string; cluster
   return { name, fresh: true };
 }
 
-/**
- * Finds a shifted copy: one holding more than its leader. Each look reads this server's copy first
- * and the leader's after, so a copy that is merely current can equal the leader but never pass it.
- * `looks` looks in a row are needed (a leader that changed between the two reads). Pure.
- */
-export class ShiftDetector {
-  private ahead = new Map<string, number>();
-
-  constructor(private readonly looks = 2) {}
-
-  /** One look at a stream this server holds a copy of but does not lead; true once it is shifted. */
-  observe(stream: string, local: number, leader: number): boolean {
-    const n = local > leader ? (this.ahead.get(stream) ?? 0) + 1 : 0;
-    this.ahead.set(stream, n);
-    return n >= this.looks;
-  }
+/** A stream's sequence range: this server's own copy (read first), or its leader's (read after). */
+export interface CopyRange {
+  first: number;
+  last: number;
 }
 
 /**
- * Watches this server's copies of the cluster's buckets every `everyMs`; logs an error and calls
- * `onShifted` (once per process) when one holds more than its leader. By default the error is all
- * that happens (an operator rebuilds the copy: docs/operations.md); with the rebuild on, the server
- * restarts its nats-server, which rebuilds every copy here.
+ * What is wrong with a copy, from one look (this server's copy read first, its leader's after):
+ * - `ahead`: this copy holds sequences its leader does not (shifted: a replay stored writes twice);
+ * - `missing-oldest`: its leader still holds messages older than this copy's first (a catch-up that
+ *   ended by cutting the copy's front: nats-server 2.9.10's "resetting first sequence");
+ * - `leader-missing-oldest`: the same seen from a sound copy, when the damaged copy leads.
+ *
+ * A copy that is merely behind can equal its leader but never pass it, at either end: read first,
+ * it has applied no more writes (and no more of the deletes that move a bucket's first sequence).
  */
-export function watchForShiftedCopies(o: { nc: NatsConnection; cluster: string; monitorUrl: () => string | undefined; self: () => string; log: Logger; onShifted: (stream: string, local: number, leader: number) => void; everyMs?: number }): { stop(): void } {
-  const detector = new ShiftDetector();
-  let fired = false;
+export type CopyFault = "ahead" | "missing-oldest" | "leader-missing-oldest";
+
+export function copyFault(local: CopyRange, leader: CopyRange, o: { front?: boolean } = {}): CopyFault | undefined {
+  const holds = (r: CopyRange) => r.first > 0 && r.last >= r.first;
+  if (local.last > leader.last) return "ahead";
+  // A bucket with a maximum age drops its oldest messages on each server's own timer: its fronts
+  // may differ for a moment (`front: false`).
+  if (o.front === false) return undefined;
+  if (holds(leader) && local.first > leader.first) return "missing-oldest";
+  // The leader's first may move past this copy's between the two reads (an old key rewritten):
+  // only a copy at least as far as the leader tells its leader lost the front.
+  if (holds(local) && holds(leader) && leader.first > local.first && local.last >= leader.last) return "leader-missing-oldest";
+  return undefined;
+}
+
+/**
+ * Finds a damaged copy (`copyFault`) only when the same fault shows at `looks` looks in a row (a
+ * leader that changed between the two reads of one look can show one). Pure.
+ */
+export class CopyCheck {
+  private streak = new Map<string, { fault: CopyFault; n: number }>();
+
+  constructor(private readonly looks = 2) {}
+
+  /** One look at a stream this server holds a copy of but does not lead; the fault once confirmed. */
+  observe(stream: string, local: CopyRange, leader: CopyRange, o: { front?: boolean } = {}): CopyFault | undefined {
+    const fault = copyFault(local, leader, o);
+    if (!fault) {
+      this.streak.delete(stream);
+      return undefined;
+    }
+    const prev = this.streak.get(stream);
+    const n = prev?.fault === fault ? prev.n + 1 : 1;
+    this.streak.set(stream, { fault, n });
+    return n >= this.looks ? fault : undefined;
+  }
+
+  reset(): void {
+    this.streak.clear();
+  }
+}
+
+/** What the copy watch does about a fault it confirmed. */
+export interface CopyRepairs {
+  /** This server's copy is damaged (`ahead`, `missing-oldest`): rebuild this server's copies. */
+  onDamaged: (stream: string, fault: CopyFault, local: CopyRange, leader: CopyRange) => void;
+  /** The leader's copy is damaged: ask it to hand the stream to a sound copy. */
+  onLeaderDamaged: (stream: string, leader: string) => void;
+}
+
+/**
+ * Watches this server's copies of the cluster's buckets every `everyMs` (`CopyCheck`), and logs an
+ * error and acts on each fault it confirms. After acting it looks again only `quietMs` later (the
+ * rebuild or the leader change takes that long), with a fresh check.
+ */
+export function watchCopies(o: { nc: NatsConnection; cluster: string; monitorUrl: () => string | undefined; self: () => string; log: Logger; everyMs?: number; quietMs?: number } & CopyRepairs): { stop(): void } {
+  const check = new CopyCheck();
+  let quietUntil = 0;
   const look = async () => {
     const monitor = o.monitorUrl();
-    if (!monitor || fired) return;
+    if (!monitor || Date.now() < quietUntil) return;
     const copies = await localStreamCopies(monitor, o.self());
     const jsm = await jetstreamManager(o.nc, { timeout: 3000 });
     const prefix = subjectsOf(o.cluster).kvStreamsPrefix();
     for (const c of copies) {
       if (!c.stream.startsWith(prefix)) continue;
       const info = await jsm.streams.info(c.stream).catch(() => undefined);
-      if (!info?.cluster?.leader || info.cluster.leader === o.self() || info.config.num_replicas < 3) continue;
-      if (detector.observe(c.stream, c.lastSeq, info.state.last_seq)) {
-        fired = true;
-        o.log.error("this server's copy of a bucket is ahead of its leader (shifted)", { stream: c.stream, copy: c.lastSeq, leader: info.cluster.leader, leaderLastSeq: info.state.last_seq });
-        o.onShifted(c.stream, c.lastSeq, info.state.last_seq);
-        return;
+      const leader = info?.cluster?.leader;
+      if (!info || !leader || leader === o.self() || info.config.num_replicas < 3) continue;
+      const local = { first: c.firstSeq, last: c.lastSeq };
+      const theirs = { first: info.state.first_seq, last: info.state.last_seq };
+      const fault = check.observe(c.stream, local, theirs, { front: !info.config.max_age });
+      if (!fault) continue;
+      quietUntil = Date.now() + (o.quietMs ?? 60_000);
+      check.reset();
+      const fields = { stream: c.stream, fault, copy: `${local.first}..${local.last}`, leader, leaderCopy: `${theirs.first}..${theirs.last}` };
+      if (fault === "leader-missing-oldest") {
+        o.log.error("the leader's copy of a bucket lost its oldest messages: it is asked to step down", fields);
+        o.onLeaderDamaged(c.stream, leader);
+      } else {
+        o.log.error("this server's copy of a bucket differs from its leader's", fields);
+        o.onDamaged(c.stream, fault, local, theirs);
       }
+      return;
     }
   };
   const timer = setInterval(() => void look().catch((e) => o.log.debug("copy check failed", { error: (e as Error).message })), o.everyMs ?? 5000);

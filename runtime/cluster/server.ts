@@ -38,7 +38,7 @@ import { SINGLE_WRITER_ENV } from "../../actors/store/kv-writer.ts";
 import { watchJetStreamApi } from "./jetstream-watch.ts";
 import { openRegistry, existingRegistry, putServer, listServers, announcedServers, deleteServer, BOOTSTRAP_KEY } from "./registry.ts";
 import { localJetStreamReport, clusterStreamNames } from "./jetstream-cluster.ts";
-import { identityForStart, natsNameOf, readIdentity, readPeers, rememberPeers, settleNewIdentity, watchForShiftedCopies, REBUILD_ENV } from "./nats-identity.ts";
+import { identityForStart, natsNameOf, readIdentity, readPeers, rememberPeers, settleNewIdentity, watchCopies, rebuildMode, othersLeading } from "./nats-identity.ts";
 import { leaveThrough } from "./leave.ts";
 import { settle } from "./settle.ts";
 import { writeServerState, writeServerConfig, JETSTREAM_DOMAIN } from "./server-config.ts";
@@ -178,16 +178,27 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
   if (!readLocal(dir)) throw new Error(`${dir}/pki has no cluster CA: a server joins with --join (which fetches it) or gets the first server's pki/ca.crt, pki/ca.key and tokens.csv`);
   const natsTls: NatsTls = ensureRouteCert(dir, c.address);
   const caFile = natsTls.caFile;
-  // The JetStream identity of this start: with FLOTILLA_REBUILD_COPIES=1, a clustered server that
-  // restarts while the others lead every bucket takes a new one with an empty store
-  // (nats-identity.ts says why, and why it is off by default).
-  const rebuildCopies = clustered && process.env[REBUILD_ENV] === "1";
+  // The JetStream identity of this start: a clustered server that restarts its nats-server to
+  // rebuild a damaged copy (or at every start, with FLOTILLA_REBUILD_COPIES=1) takes a new one with
+  // an empty store, while the others lead every bucket (nats-identity.ts says why).
+  const rebuild = clustered ? rebuildMode() : "never";
+  let rebuildNext = false;
   let natsName = natsNameOf(c.name, readIdentity(dir).incarnation);
   let fresh = false;
   let settling: ReturnType<typeof settleNewIdentity> | undefined;
+  let natsStarts = 0;
+  let restartAtOnce = false;
   const nats = await superviseNatsServer(
     async () => {
-      if (rebuildCopies) ({ name: natsName, fresh } = await identityForStart({ dir, server: c.name, cluster: c.cluster, peers: readPeers(dir), credentials: credentialsOf(token, { role: "store" }, caFile), log }));
+      fresh = false;
+      const others = { cluster: c.cluster, peers: readPeers(dir), credentials: credentialsOf(token, { role: "store" }, caFile), log };
+      if (rebuild === "always" || rebuildNext) ({ name: natsName, fresh } = await identityForStart({ ...others, dir, server: c.name }));
+      // Started again beside running servers (killed, or found unanswering): its catch-up is
+      // served by the leaders the others elected meanwhile, once they have settled (othersLeading).
+      else if (clustered && natsStarts > 0 && !restartAtOnce) await othersLeading({ ...others, self: natsName, electionWaitMs: 10_000 });
+      rebuildNext = false;
+      restartAtOnce = false;
+      natsStarts++;
       return startNatsServer({
         host: c.address,
         port: c.ports.nats,
@@ -222,23 +233,37 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
   const natsUrl = nats.current.url;
   const sysUrl = nats.current.sysUrl;
   const nc = await connectNats(natsUrl, `server/${c.name}`, credentialsOf(token, { role: "store" }, caFile));
-  let shiftWatch: { stop(): void } | undefined;
+  let copyWatch: { stop(): void } | undefined;
   if (clustered) {
     settling = settleNewIdentity({ dir, nc, cluster: c.cluster, monitorUrl: () => nats.current.monitorUrl, self: () => natsName, log });
     settling.kick(fresh);
-    shiftWatch = watchForShiftedCopies({
+    const stepDown = (stream: string) => nc.request(subjects(c.cluster).jsStreamStepdown(stream), new Uint8Array(0), { timeout: 3000 }).then(() => undefined, () => undefined);
+    copyWatch = watchCopies({
       nc,
       cluster: c.cluster,
       monitorUrl: () => nats.current.monitorUrl,
       self: () => natsName,
       log,
-      // With the rebuild on, the next start rebuilds every copy here, once the others lead every
-      // bucket; otherwise the error above is what an operator acts on (docs/operations.md).
-      onShifted: () => {
-        if (!rebuildCopies) return;
-        log.warn("restarting this server's nats-server to rebuild its copies");
-        void nats.current.stop();
+      // The next start rebuilds every copy here, once the others lead every bucket: so this
+      // server hands over the buckets it leads first. With the rebuild off (FLOTILLA_REBUILD_COPIES=0)
+      // the error logged is what an operator acts on (docs/operations.md).
+      onDamaged: () => {
+        if (rebuild === "never") return;
+        void (async () => {
+          log.warn("restarting this server's nats-server to rebuild its copies", { identity: natsName });
+          const jsm = await jetstreamManager(nc, { timeout: 3000 });
+          for (const stream of await clusterStreamNames(jsm, c.cluster)) {
+            const info = await jsm.streams.info(stream).catch(() => undefined);
+            if (info?.cluster?.leader === natsName) await stepDown(stream);
+          }
+        })()
+          .catch((e: unknown) => log.warn("handing over this server's buckets before the rebuild", { error: (e as Error).message }))
+          .finally(() => {
+            rebuildNext = true;
+            void nats.current.stop();
+          });
       },
+      onLeaderDamaged: (stream) => void stepDown(stream),
     });
   }
   let timer: NodeJS.Timeout | undefined;
@@ -274,7 +299,7 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
   let watchNc: NatsConnection | undefined;
   const stopWatch = async () => {
     jsWatch?.stop();
-    shiftWatch?.stop();
+    copyWatch?.stop();
     settling?.stop();
     await watchNc?.close().catch(() => undefined);
   };
@@ -418,7 +443,12 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
       // A connection made while the nats-server reloads its users (a node just joined) can be
       // refused once ("Authorization Violation"): asked again.
       watchNc = await settle("connecting the JetStream API watch", () => connectNats(natsUrl, `server/${c.name}/jetstream-watch`, credentialsOf(token, { role: "store" }, caFile), { ignoreClusterUpdates: true }), 15_000);
-      jsWatch = watchJetStreamApi({ nc: watchNc, restart: () => nats.current.stop(), log });
+      jsWatch = watchJetStreamApi({
+        nc: watchNc,
+        // Started again at once: this server's own nats-server is what is wrong.
+        restart: () => ((restartAtOnce = true), nats.current.stop()),
+        log,
+      });
     }
     log.info("server running", { nats: natsUrl, api: apiUrl, clustered, account: FLOTILLA_ACCOUNT, subjects: s.root });
   } catch (e) {

@@ -1,11 +1,11 @@
 /**
- * No shifted copy after a restart, with FLOTILLA_REBUILD_COPIES=1 (off by default: see
- * runtime/cluster/nats-identity.ts). nats-server 2.9.10 keeps compare-and-swap writes that JetStream
+ * A shifted copy found and rebuilt. nats-server 2.9.10 keeps compare-and-swap writes that JetStream
  * refused in a stream's log; a server that replays such writes at a restart comes back with a copy
  * ahead of its leader (runtime/cluster/nats-identity.ts). Here writers race on a few keys straight
  * to JetStream (as no Flotilla store does: its single writer checks first), and a follower of the
- * main bucket is SIGKILLed in the middle and restarted: it does not replay, it rebuilds its copies
- * under a new JetStream identity, and the three copies hold the same sequences.
+ * main bucket is SIGKILLed in the middle and restarted. With the servers' defaults, its copy watch
+ * finds the copy damaged, and the server rebuilds its copies under a new JetStream identity: the
+ * three copies end up holding the same sequences.
  */
 import type { RunningServers } from "../../cli/up-servers.ts";
 import { expect } from "chai";
@@ -34,8 +34,9 @@ describe("a server restarted after refused writes", function () {
   before(async function () {
     if (!findNatsServer()) this.skip();
     process.env.FLOTILLA_LOG ??= "warn";
-    // The servers are processes of their own: they take the switch from this environment.
-    process.env[REBUILD_ENV] = "1";
+    // The servers are processes of their own, with this environment: the default (rebuild a
+    // damaged copy), whatever the caller's shell says.
+    delete process.env[REBUILD_ENV];
     dir = mkdtempSync(join(tmpdir(), "flotilla-shift-"));
     c = await upServers({ dataDir: dir, servers: 3, nodes: 0, engine: "simulated", port: 0, natsPort: 0, quiet: true, leaseDurationMs: 3000 });
   });
@@ -52,7 +53,7 @@ describe("a server restarted after refused writes", function () {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it("rebuilds its copies under a new JetStream identity, and the copies agree", async () => {
+  it("finds the restarted copy damaged, rebuilds it under a new JetStream identity, and the copies agree", async () => {
     const s = subjects("default");
     const main = s.kvStream(s.bucket());
     const admin = await adminConnections(c);
@@ -86,14 +87,16 @@ describe("a server restarted after refused writes", function () {
         await Promise.all(writers);
         expect(refused, "writes refused while racing").to.be.greaterThan(0);
         await c.restart(victim.name);
-        // A few more writes: the restarted copy applies them at its own (shifted) sequences.
-        for (let i = 0; i < 20; i++) await kv.put(`spec-shift.after${i}`, "y").catch(() => undefined);
+        // More writes: the restarted copy applies them at its own (shifted) sequences, and its
+        // server finds it ahead of the leader's (two looks 5 s apart), hands over the buckets it
+        // leads, and rebuilds once the others have led them for a few seconds.
         rebuilt = await waitFor(
           async () => {
+            await kv.put(`spec-shift.after`, "y").catch(() => undefined);
             const peers = metaView(await jetstreamReports(admin.sys, 300)).peers;
             return peers.find((p) => serverOfNatsName(p) === victim.name && p !== victim.name);
           },
-          { timeoutMs: 20_000, what: "a rebuild" },
+          { timeoutMs: 60_000, intervalMs: 500, what: "a rebuild" },
         ).catch(() => undefined);
       }
       expect(rebuilt, "the restarted server took a new identity").to.be.a("string");

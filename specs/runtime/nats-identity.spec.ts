@@ -6,7 +6,7 @@ import { expect } from "chai";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CatchUp, ShiftDetector, identityForStart, natsNameOf, othersLeadEveryBucket, readIdentity, readPeers, rememberPeers, serverOfNatsName } from "../../runtime/cluster/nats-identity.ts";
+import { CatchUp, CopyCheck, copyFault, identityForStart, rebuildMode, natsNameOf, othersLeadEveryBucket, readIdentity, readPeers, rememberPeers, serverOfNatsName } from "../../runtime/cluster/nats-identity.ts";
 import { createLogger } from "../../runtime/logger.ts";
 
 describe("a server's JetStream identity", () => {
@@ -27,14 +27,44 @@ describe("a server's JetStream identity", () => {
     expect(othersLeadEveryBucket([{ stream: "KV_a", replicas: 1, leader: "server-b" }], "server-a"), "one replica: the only copy").to.equal(false);
   });
 
-  it("finds a copy shifted only when it holds more than its leader at two looks in a row", () => {
-    const d = new ShiftDetector();
-    expect(d.observe("KV_a", 100, 100)).to.equal(false);
-    expect(d.observe("KV_a", 90, 100), "behind: catching up").to.equal(false);
-    expect(d.observe("KV_a", 105, 100), "ahead once: the leader may have changed between the reads").to.equal(false);
-    expect(d.observe("KV_a", 100, 100)).to.equal(false);
-    expect(d.observe("KV_a", 105, 100)).to.equal(false);
-    expect(d.observe("KV_a", 107, 102)).to.equal(true);
+  it("calls a copy damaged only when it passes its leader at either end, never when it is merely behind", () => {
+    const r = (first: number, last: number) => ({ first, last });
+    expect(copyFault(r(1, 100), r(1, 100)), "equal").to.equal(undefined);
+    expect(copyFault(r(1, 90), r(1, 100)), "behind: catching up").to.equal(undefined);
+    expect(copyFault(r(0, 0), r(1, 100)), "empty: a new copy before its catch-up").to.equal(undefined);
+    expect(copyFault(r(1, 90), r(5, 100)), "behind, old keys rewritten since").to.equal(undefined);
+    expect(copyFault(r(1, 105), r(1, 100)), "shifted").to.equal("ahead");
+    // The 2026-12-03 CI run: the restarted server's copy held 273..589 while its leader held 1..589.
+    expect(copyFault(r(273, 589), r(1, 589))).to.equal("missing-oldest");
+    expect(copyFault(r(273, 580), r(1, 589)), "cut and behind").to.equal("missing-oldest");
+    expect(copyFault(r(1, 589), r(273, 589)), "seen from a sound copy while the cut one leads").to.equal("leader-missing-oldest");
+    expect(copyFault(r(1, 580), r(273, 589)), "behind: the leader may have moved its front since").to.equal(undefined);
+    expect(copyFault(r(1, 100), r(101, 100)), "a leader purged empty holds nothing to miss").to.equal(undefined);
+    // A bucket with a maximum age expires its front on each server's own timer.
+    expect(copyFault(r(40, 100), r(30, 100), { front: false })).to.equal(undefined);
+    expect(copyFault(r(40, 103), r(30, 100), { front: false }), "shifted all the same").to.equal("ahead");
+  });
+
+  it("confirms a fault only when the same one shows at two looks in a row", () => {
+    const d = new CopyCheck();
+    const r = (first: number, last: number) => ({ first, last });
+    expect(d.observe("KV_a", r(1, 100), r(1, 100))).to.equal(undefined);
+    expect(d.observe("KV_a", r(1, 105), r(1, 100)), "ahead once: the leader may have changed between the reads").to.equal(undefined);
+    expect(d.observe("KV_a", r(1, 100), r(1, 100))).to.equal(undefined);
+    expect(d.observe("KV_a", r(1, 105), r(1, 100))).to.equal(undefined);
+    expect(d.observe("KV_a", r(9, 110), r(1, 110)), "another fault starts a new count").to.equal(undefined);
+    expect(d.observe("KV_a", r(9, 112), r(1, 112))).to.equal("missing-oldest");
+    expect(d.observe("KV_b", r(1, 107), r(1, 102))).to.equal(undefined);
+    d.reset();
+    expect(d.observe("KV_b", r(1, 107), r(1, 102)), "counted afresh after a reset").to.equal(undefined);
+    expect(d.observe("KV_b", r(1, 109), r(1, 104))).to.equal("ahead");
+  });
+
+  it("rebuilds damaged copies by default, at every start with FLOTILLA_REBUILD_COPIES=1, and never with 0", () => {
+    expect(rebuildMode(undefined)).to.equal("damaged");
+    expect(rebuildMode("")).to.equal("damaged");
+    expect(rebuildMode("1")).to.equal("always");
+    expect(rebuildMode("0")).to.equal("never");
   });
 
   it("asks a stream's leader to step down only when the new copy has stalled behind it", () => {
