@@ -10,12 +10,13 @@
  * (deleted or never written) at R; anything else means R's state is lost — `expired`.
  */
 import type { NatsConnection, Msg, MsgHdrs } from "@nats-io/transport-node";
-import type { JetStreamManager } from "@nats-io/jetstream";
+import type { JetStreamManager, StoredMsg } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { CREATED_HEADER, KV_OPERATION_HEADER, EXPECTED_LAST_SUBJECT_SEQUENCE_HEADER } from "../../bus/kv.ts";
 import { requestMsg } from "../../bus/request.ts";
 import { kvPrefix } from "../../bus/subjects.ts";
+import { isTimeout } from "../../bus/errors.ts";
 
 const empty = new Uint8Array();
 const enc = new TextEncoder();
@@ -32,14 +33,39 @@ export interface StoredMessage {
 
 export type StateAt = { state: "present"; message: StoredMessage } | { state: "absent" } | { state: "expired" };
 
-const managers = new WeakMap<NatsConnection, JetStreamManager>();
-async function manager(nc: NatsConnection): Promise<JetStreamManager> {
-  let m = managers.get(nc);
+const managers = new WeakMap<NatsConnection, Map<number, JetStreamManager>>();
+/** A JetStream manager of this connection whose requests wait `timeoutMs` (the client's default 5 s when absent). */
+async function manager(nc: NatsConnection, timeoutMs = 5000): Promise<JetStreamManager> {
+  let byTimeout = managers.get(nc);
+  if (!byTimeout) managers.set(nc, (byTimeout = new Map()));
+  let m = byTimeout.get(timeoutMs);
   if (!m) {
-    m = await jetstreamManager(nc, { checkAPI: false });
-    managers.set(nc, m);
+    m = await jetstreamManager(nc, { checkAPI: false, timeout: timeoutMs });
+    byTimeout.set(timeoutMs, m);
   }
   return m;
+}
+
+/**
+ * How long each try of a replicated bucket's read waits. Such a read is answered by the stream
+ * leader; while a new leader is elected (4–9 s on nats-server 2.9.10 after the old one died or
+ * froze) nobody answers, and a read sent then would wait out one long time-out after the new
+ * leader is there. A read is safe to make again: short tries, each a little longer, for 8 s in all.
+ */
+export const LEADER_READ_TRIES_MS = [1500, 2500, 4000] as const;
+
+/** A stream's message through its leader (`getMessage`), tried again on each time-out. */
+async function leaderGet(nc: NatsConnection, stream: string, query: { last_by_subj: string } | { seq: number; next_by_subj: string }): Promise<StoredMsg | null> {
+  let last: unknown;
+  for (const t of LEADER_READ_TRIES_MS) {
+    try {
+      return await (await manager(nc, t)).streams.getMessage(stream, query as never);
+    } catch (e) {
+      if (!isTimeout(e)) throw e;
+      last = e;
+    }
+  }
+  throw last;
 }
 
 function fromHeaders(seq: number, h: MsgHdrs | undefined, data: Uint8Array): StoredMessage {
@@ -70,10 +96,16 @@ export interface KeyEntry {
 /**
  * A key's last entry. A bucket read with direct gets (one replica) is asked through the
  * connection's one reply inbox, not the KV client's request, which builds a stack-traced error
- * object for every read; a replicated bucket is read through its stream leader as the KV client does.
+ * object for every read; a replicated bucket is read through its stream leader as the KV client
+ * does, in short tries (`LEADER_READ_TRIES_MS`).
  */
 export async function readKey(nc: NatsConnection, kv: KV, bucket: string, key: string): Promise<KeyEntry | null> {
-  if (!(kv as unknown as { direct?: boolean }).direct) return kv.get(key);
+  if (!(kv as unknown as { direct?: boolean }).direct) {
+    const sm = await leaderGet(nc, `KV_${bucket}`, { last_by_subj: `${kvPrefix(bucket)}${key}` });
+    if (!sm) return null;
+    const op = sm.header?.get(KV_OPERATION_HEADER);
+    return { value: sm.data, revision: sm.seq, operation: op === "DEL" || op === "PURGE" ? op : "PUT" };
+  }
   const m = await directGet(nc, `KV_${bucket}`, `${kvPrefix(bucket)}${key}`);
   if (!m) return null;
   const op = m.headers?.get(KV_OPERATION_HEADER);
@@ -129,7 +161,7 @@ export class BucketReader {
       const m = await directGet(this.nc, this.stream, subject, from);
       return m ? fromHeaders(Number(m.headers?.get("Nats-Sequence")), m.headers, m.data) : undefined;
     }
-    const sm = await (await manager(this.nc)).streams.getMessage(this.stream, from === undefined ? { last_by_subj: subject } : ({ seq: from, next_by_subj: subject } as never));
+    const sm = await leaderGet(this.nc, this.stream, from === undefined ? { last_by_subj: subject } : { seq: from, next_by_subj: subject });
     return sm ? fromHeaders(sm.seq, sm.header, sm.data) : undefined;
   }
 }

@@ -10,8 +10,8 @@
  * So each clustered server asks `$JS.API.INFO` through a connection to its own nats-server every
  * `intervalMs`. A reply of any kind (an error such as "JetStream system temporarily unavailable"
  * while the meta group elects a leader included) is an answer. After `misses` silent asks in a
- * row, made while the connection stayed up, the server restarts its nats-server — at most once per
- * `cooldownMs`, so a nats-server still catching up is not restarted again.
+ * row, made while the connection stayed up, the server restarts its nats-server — never within
+ * `cooldownMs` of any start of it (`started()`), so a nats-server still catching up is left alone.
  *
  * @example
  *   const w = watchJetStreamApi({ nc, restart: () => nats.current.stop(), log });
@@ -54,6 +54,16 @@ export class SilenceCounter {
     return true;
   }
 
+  /**
+   * The nats-server started again (for whatever reason): silences before it say nothing about
+   * the new process, and a new one is not restarted within the cool-down (it is catching up:
+   * a restart in the middle of a catch-up was seen to cut its copy of a bucket short).
+   */
+  started(now: number): void {
+    this.silent = 0;
+    this.lastRestart = now;
+  }
+
   get silentInARow(): number {
     return this.silent;
   }
@@ -86,7 +96,7 @@ export function watchJetStreamApi(o: {
   cooldownMs?: number;
   /** What is asked (specs ask a subject of their own). */
   subject?: string;
-}): { stop(): void } {
+}): { started(): void; stop(): void } {
   const d = DEFAULT_JETSTREAM_WATCH;
   const p = { intervalMs: o.intervalMs ?? d.intervalMs, timeoutMs: o.timeoutMs ?? d.timeoutMs, misses: o.misses ?? d.misses, cooldownMs: o.cooldownMs ?? d.cooldownMs };
   const counter = new SilenceCounter(p);
@@ -111,6 +121,10 @@ export function watchJetStreamApi(o: {
   };
   timer = setTimeout(() => void tick(), p.intervalMs);
   return {
+    /** Call after each start of the nats-server (`SilenceCounter.started`). */
+    started() {
+      counter.started(Date.now());
+    },
     stop() {
       stopped = true;
       if (timer) clearTimeout(timer);

@@ -186,6 +186,8 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
   let natsName = natsNameOf(c.name, readIdentity(dir).incarnation);
   let fresh = false;
   let settling: ReturnType<typeof settleNewIdentity> | undefined;
+  /** The JetStream API watch, once it runs (below): told of each start of the nats-server. */
+  const jsApi: { watch?: ReturnType<typeof watchJetStreamApi> } = {};
   let natsStarts = 0;
   let restartAtOnce = false;
   const nats = await superviseNatsServer(
@@ -219,6 +221,7 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
     {
       onRestart: (n) => {
         log.warn("nats-server died and was started again", { pid: n.pid, identity: natsName });
+        jsApi.watch?.started();
         settling?.kick(fresh);
         if (fresh) restartActors();
         state = { ...state, natsPid: n.pid };
@@ -443,7 +446,7 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
       // A connection made while the nats-server reloads its users (a node just joined) can be
       // refused once ("Authorization Violation"): asked again.
       watchNc = await settle("connecting the JetStream API watch", () => connectNats(natsUrl, `server/${c.name}/jetstream-watch`, credentialsOf(token, { role: "store" }, caFile), { ignoreClusterUpdates: true }), 15_000);
-      jsWatch = watchJetStreamApi({
+      jsWatch = jsApi.watch = watchJetStreamApi({
         nc: watchNc,
         // Started again at once: this server's own nats-server is what is wrong.
         restart: () => ((restartAtOnce = true), nats.current.stop()),

@@ -35,6 +35,17 @@ describe("a server's watch over its nats-server's JetStream API", () => {
       expect(c.observe("silent", 29_999)).to.equal(false);
       expect(c.observe("silent", 30_000)).to.equal(true);
     });
+    it("leaves a nats-server that just started alone, whatever silences came before its start", () => {
+      // The 2026-12-03 quick chaos run: three silences while the cluster was slow, the nats-server
+      // killed and started again, one more silence 0.7 s later, and a restart in the middle of its
+      // catch-up that cut its copy of the bucket short.
+      const c = new SilenceCounter({ misses: 4, cooldownMs: 30_000 });
+      for (const t of [0, 3000, 6000]) expect(c.observe("silent", t)).to.equal(false);
+      c.started(10_000);
+      expect(c.silentInARow).to.equal(0);
+      for (const t of [10_700, 13_000, 16_000, 19_000, 22_000]) expect(c.observe("silent", t), `at ${t}`).to.equal(false);
+      expect(c.observe("silent", 40_000), "silent on past the cool-down").to.equal(true);
+    });
   });
 
   describe("against a real nats-server", () => {
