@@ -8,10 +8,12 @@
  * and nothing heals it but a restart of that nats-server (seen in the chaos run; docs/operations.md).
  *
  * So each clustered server asks `$JS.API.INFO` through a connection to its own nats-server every
- * `intervalMs`. A reply of any kind (an error such as "JetStream system temporarily unavailable"
+ * `intervalMs` (not while that connection is down). A reply of any kind (an error such as "JetStream system temporarily unavailable"
  * while the meta group elects a leader included) is an answer. After `misses` silent asks in a
  * row, made while the connection stayed up, the server restarts its nats-server — never within
- * `cooldownMs` of any start of it (`started()`), so a nats-server still catching up is left alone.
+ * `cooldownMs` of any start of it (`started()`), so a nats-server still catching up is left alone,
+ * and only when another server answers the same question (`askElsewhere`): a silence everywhere is
+ * not this nats-server's to heal.
  *
  * @example
  *   const w = watchJetStreamApi({ nc, restart: () => nats.current.stop(), log });
@@ -74,14 +76,16 @@ export class SilenceCounter {
  * unknown. `epoch` counts the connection's disconnects and reconnects: a change during the ask (the
  * nats-server restarting) says nothing about its JetStream API.
  */
-export async function askJetStream(nc: NatsConnection, timeoutMs: number, epoch: () => number, subject = JS_API_INFO): Promise<Ask> {
-  if (nc.isClosed()) return "unknown";
+export async function askJetStream(nc: NatsConnection, timeoutMs: number, epoch: () => number, subject = JS_API_INFO, connected: () => boolean = () => true): Promise<Ask> {
+  // Asked while the connection is down (the nats-server died and is not back yet), a request
+  // waits for the reconnect and times out: that is no silence of a JetStream API.
+  if (nc.isClosed() || !connected()) return "unknown";
   const before = epoch();
   try {
     await nc.request(subject, "", { timeout: timeoutMs });
     return "answered";
   } catch (e) {
-    if (nc.isClosed() || epoch() !== before) return "unknown";
+    if (nc.isClosed() || epoch() !== before || !connected()) return "unknown";
     return isTimeout(e) ? "silent" : "answered";
   }
 }
@@ -96,23 +100,40 @@ export function watchJetStreamApi(o: {
   cooldownMs?: number;
   /** What is asked (specs ask a subject of their own). */
   subject?: string;
+  /**
+   * The same question through another server, asked before a restart. Only a silence of this
+   * server alone is healed by restarting its nats-server; when the others are silent too (the
+   * meta group elects a leader, the cluster is overloaded), restarting would only take one more
+   * member away, and with every server deciding so at once, the quorum.
+   */
+  askElsewhere?: () => Promise<Ask>;
 }): { started(): void; stop(): void } {
   const d = DEFAULT_JETSTREAM_WATCH;
   const p = { intervalMs: o.intervalMs ?? d.intervalMs, timeoutMs: o.timeoutMs ?? d.timeoutMs, misses: o.misses ?? d.misses, cooldownMs: o.cooldownMs ?? d.cooldownMs };
   const counter = new SilenceCounter(p);
   let stopped = false;
   let epoch = 0;
+  let connected = true;
   void (async () => {
-    for await (const st of o.nc.status()) if (st.type === "disconnect" || st.type === "reconnect") epoch++;
+    for await (const st of o.nc.status()) {
+      if (st.type === "disconnect" || st.type === "reconnect") epoch++;
+      if (st.type === "disconnect") connected = false;
+      if (st.type === "reconnect") connected = true;
+    }
   })().catch(() => undefined);
   let timer: NodeJS.Timeout | undefined;
   const tick = async () => {
     if (stopped) return;
     try {
-      const a = await askJetStream(o.nc, p.timeoutMs, () => epoch, o.subject);
+      const a = await askJetStream(o.nc, p.timeoutMs, () => epoch, o.subject, () => connected);
       if (!stopped && counter.observe(a, Date.now())) {
-        o.log.warn("this server's nats-server no longer answers JetStream API requests; restarting it", { silentAsks: p.misses, timeoutMs: p.timeoutMs });
-        await o.restart();
+        const elsewhere = o.askElsewhere ? await o.askElsewhere().catch((): Ask => "unknown") : "answered";
+        if (elsewhere === "answered") {
+          o.log.warn("this server's nats-server no longer answers JetStream API requests; restarting it", { silentAsks: p.misses, timeoutMs: p.timeoutMs });
+          await o.restart();
+        } else {
+          o.log.warn("no server's JetStream API answers; this server's nats-server is left running", { silentAsks: p.misses, elsewhere });
+        }
       }
     } catch (e) {
       o.log.warn("JetStream API watch failed", { error: (e as Error).message });

@@ -124,7 +124,7 @@ export function othersLeadEveryBucket(buckets: readonly BucketLeadership[], self
 }
 
 /** A connection to the first other server that accepts one, for the questions below. */
-async function connectToPeer(o: { peers: string[]; credentials: Credentials; timeoutMs: number }): Promise<NatsConnection | undefined> {
+export async function connectToPeer(o: { peers: string[]; credentials: Credentials; timeoutMs: number }): Promise<NatsConnection | undefined> {
   for (const url of o.peers) {
     const nc = await connectNats(url, "server/identity-check", o.credentials, { maxReconnectAttempts: 0, timeout: o.timeoutMs, ignoreClusterUpdates: true }).catch(() => undefined);
     if (nc) return nc;
@@ -368,8 +368,20 @@ export class CatchUp {
  * caught up with its leader, asking a leader whose replica's catch-up stalled to step down (see
  * `CatchUp`). `kick()` after each start of the nats-server.
  */
-export function settleNewIdentity(o: { dir: string; nc: NatsConnection; cluster: string; monitorUrl: () => string | undefined; self: () => string; log: Logger; everyMs?: number; stallMs?: number }): { kick(fresh: boolean): void; settled(withinMs: number): Promise<boolean>; stop(): void } {
+export function settleNewIdentity(o: { dir: string; nc: NatsConnection; cluster: string; monitorUrl: () => string | undefined; self: () => string; log: Logger; everyMs?: number; stallMs?: number; credentials?: Credentials }): { kick(fresh: boolean): void; settled(withinMs: number): Promise<boolean>; stop(): void } {
   let stopped = false;
+  // The new copies' leaders are asked through another server when one answers: this server's own
+  // nats-server was seen to leave JetStream API requests unanswered for minutes while its new
+  // copies caught up, which kept the nudges below from ever being sent.
+  let peer: NatsConnection | undefined;
+  const asker = async (): Promise<NatsConnection> => {
+    if (o.credentials && (!peer || peer.isClosed())) peer = await connectToPeer({ peers: readPeers(o.dir), credentials: o.credentials, timeoutMs: 2000 });
+    return peer && !peer.isClosed() ? peer : o.nc;
+  };
+  const closePeer = () => {
+    void peer?.close().catch(() => undefined);
+    peer = undefined;
+  };
   let running = false;
   let waiters: (() => void)[] = [];
   let timer: NodeJS.Timeout | undefined;
@@ -400,7 +412,8 @@ export function settleNewIdentity(o: { dir: string; nc: NatsConnection; cluster:
   const watchCatchUp = async (): Promise<boolean> => {
     const monitor = o.monitorUrl();
     if (!monitor || !catchUp) return true;
-    const jsm = await jetstreamManager(o.nc, { timeout: 3000 });
+    const nc = await asker();
+    const jsm = await jetstreamManager(nc, { timeout: 3000 });
     const copies = new Map((await localStreamCopies(monitor, o.self())).map((c) => [c.stream, c.lastSeq]));
     const mine: string[] = [];
     for (const stream of await clusterStreamNames(jsm, o.cluster)) {
@@ -416,7 +429,7 @@ export function settleNewIdentity(o: { dir: string; nc: NatsConnection; cluster:
       if (local === undefined) return false; // placed here, not started here yet
       if (!catchUp.observe(stream, local, info.state.last_seq, Date.now())) continue;
       o.log.warn("a bucket's new copy does not catch up: its leader is asked to step down", { stream, copy: local, leader: info.cluster?.leader, leaderLastSeq: info.state.last_seq });
-      await o.nc.request(subjectsOf(o.cluster).jsStreamStepdown(stream), new Uint8Array(0), { timeout: 3000 }).catch(() => undefined);
+      await nc.request(subjectsOf(o.cluster).jsStreamStepdown(stream), new Uint8Array(0), { timeout: 3000 }).catch(() => undefined);
     }
     const done = catchUp.caughtUp(mine);
     if (done) o.log.info("every bucket's copy under the new JetStream identity has caught up", { identity: o.self() });
@@ -437,6 +450,7 @@ export function settleNewIdentity(o: { dir: string; nc: NatsConnection; cluster:
     if (done || stopped) {
       catchUp = undefined;
       running = false;
+      closePeer();
       for (const w of waiters) w();
       waiters = [];
       return;
@@ -469,6 +483,7 @@ export function settleNewIdentity(o: { dir: string; nc: NatsConnection; cluster:
     stop() {
       stopped = true;
       if (timer) clearTimeout(timer);
+      closePeer();
       for (const w of waiters) w();
       waiters = [];
     },

@@ -35,10 +35,10 @@ import { readJson } from "./server-config.ts";
 import type { BootstrapData } from "./bootstrap.ts";
 import { seal, open, readLocal, writeLocal } from "./bootstrap.ts";
 import { SINGLE_WRITER_ENV } from "../../actors/store/kv-writer.ts";
-import { watchJetStreamApi } from "./jetstream-watch.ts";
+import { askJetStream, watchJetStreamApi, DEFAULT_JETSTREAM_WATCH } from "./jetstream-watch.ts";
 import { openRegistry, existingRegistry, putServer, listServers, announcedServers, deleteServer, BOOTSTRAP_KEY } from "./registry.ts";
 import { localJetStreamReport, clusterStreamNames } from "./jetstream-cluster.ts";
-import { identityForStart, natsNameOf, readIdentity, readPeers, rememberPeers, settleNewIdentity, watchCopies, rebuildMode, othersLeading } from "./nats-identity.ts";
+import { identityForStart, natsNameOf, readIdentity, readPeers, rememberPeers, settleNewIdentity, watchCopies, rebuildMode, othersLeading, connectToPeer } from "./nats-identity.ts";
 import { leaveThrough } from "./leave.ts";
 import { settle } from "./settle.ts";
 import { writeServerState, writeServerConfig, JETSTREAM_DOMAIN } from "./server-config.ts";
@@ -238,7 +238,7 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
   const nc = await connectNats(natsUrl, `server/${c.name}`, credentialsOf(token, { role: "store" }, caFile));
   let copyWatch: { stop(): void } | undefined;
   if (clustered) {
-    settling = settleNewIdentity({ dir, nc, cluster: c.cluster, monitorUrl: () => nats.current.monitorUrl, self: () => natsName, log });
+    settling = settleNewIdentity({ dir, nc, cluster: c.cluster, monitorUrl: () => nats.current.monitorUrl, self: () => natsName, log, credentials: credentialsOf(token, { role: "store" }, caFile) });
     settling.kick(fresh);
     const stepDown = (stream: string) => nc.request(subjects(c.cluster).jsStreamStepdown(stream), new Uint8Array(0), { timeout: 3000 }).then(() => undefined, () => undefined);
     copyWatch = watchCopies({
@@ -300,11 +300,14 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
   };
   let jsWatch: { stop(): void } | undefined;
   let watchNc: NatsConnection | undefined;
+  /** Another server's, for the JetStream API watch to ask the same before a restart (made again when closed). */
+  let elsewhereNc: NatsConnection | undefined;
   const stopWatch = async () => {
     jsWatch?.stop();
     copyWatch?.stop();
     settling?.stop();
     await watchNc?.close().catch(() => undefined);
+    await elsewhereNc?.close().catch(() => undefined);
   };
   let joins: Subscription | undefined;
   let nodeJoins: Subscription | undefined;
@@ -448,6 +451,11 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
       watchNc = await settle("connecting the JetStream API watch", () => connectNats(natsUrl, `server/${c.name}/jetstream-watch`, credentialsOf(token, { role: "store" }, caFile), { ignoreClusterUpdates: true }), 15_000);
       jsWatch = jsApi.watch = watchJetStreamApi({
         nc: watchNc,
+        askElsewhere: async () => {
+          if (!elsewhereNc || elsewhereNc.isClosed()) elsewhereNc = await connectToPeer({ peers: readPeers(dir), credentials: credentialsOf(token, { role: "store" }, caFile), timeoutMs: 2000 });
+          if (!elsewhereNc) return "unknown";
+          return askJetStream(elsewhereNc, DEFAULT_JETSTREAM_WATCH.timeoutMs, () => 0);
+        },
         // Started again at once: this server's own nats-server is what is wrong.
         restart: () => ((restartAtOnce = true), nats.current.stop()),
         log,

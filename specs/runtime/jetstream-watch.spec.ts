@@ -80,5 +80,22 @@ describe("a server's watch over its nats-server's JetStream API", () => {
       healthy.stop();
       expect(restarts).to.equal(1);
     });
+    it("leaves its nats-server running when another server's JetStream API is silent too", async () => {
+      const log = createLogger("spec");
+      let restarts = 0;
+      let asked = 0;
+      const alone = watchJetStreamApi({ nc, log, subject: "spec.silent", intervalMs: 10, timeoutMs: 50, misses: 2, cooldownMs: 0, restart: async () => void restarts++, askElsewhere: async () => (asked++, "silent") });
+      await new Promise((r) => setTimeout(r, 500));
+      alone.stop();
+      expect(asked, "asked elsewhere").to.be.greaterThan(0);
+      expect(restarts).to.equal(0);
+      const local = watchJetStreamApi({ nc, log, subject: "spec.silent", intervalMs: 10, timeoutMs: 50, misses: 2, cooldownMs: 60_000, restart: async () => void restarts++, askElsewhere: async () => "answered" });
+      await new Promise((r) => setTimeout(r, 500));
+      local.stop();
+      expect(restarts, "silent here only: restarted once").to.equal(1);
+    });
+    it("counts nothing asked while its connection is down", async () => {
+      expect(await askJetStream(nc, 50, () => 0, "spec.silent", () => false)).to.equal("unknown");
+    });
   });
 });
