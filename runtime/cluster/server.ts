@@ -178,6 +178,8 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
   if (!readLocal(dir)) throw new Error(`${dir}/pki has no cluster CA: a server joins with --join (which fetches it) or gets the first server's pki/ca.crt, pki/ca.key and tokens.csv`);
   const natsTls: NatsTls = ensureRouteCert(dir, c.address);
   const caFile = natsTls.caFile;
+  /** What this server's own connections (store role) log in with, to its nats-server or another's. */
+  const storeCredentials = credentialsOf(token, { role: "store" }, caFile);
   // The JetStream identity of this start: a clustered server that restarts its nats-server to
   // rebuild a damaged copy (or at every start, with FLOTILLA_REBUILD_COPIES=1) takes a new one with
   // an empty store, while the others lead every bucket (nats-identity.ts says why).
@@ -193,7 +195,7 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
   const nats = await superviseNatsServer(
     async () => {
       fresh = false;
-      const others = { cluster: c.cluster, peers: readPeers(dir), credentials: credentialsOf(token, { role: "store" }, caFile), log };
+      const others = { cluster: c.cluster, peers: readPeers(dir), credentials: storeCredentials, log };
       if (rebuild === "always" || rebuildNext) ({ name: natsName, fresh } = await identityForStart({ ...others, dir, server: c.name }));
       // Started again beside running servers (killed, or found unanswering): its catch-up is
       // served by the leaders the others elected meanwhile, once they have settled (othersLeading).
@@ -235,10 +237,10 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
 
   const natsUrl = nats.current.url;
   const sysUrl = nats.current.sysUrl;
-  const nc = await connectNats(natsUrl, `server/${c.name}`, credentialsOf(token, { role: "store" }, caFile));
+  const nc = await connectNats(natsUrl, `server/${c.name}`, storeCredentials);
   let copyWatch: { stop(): void } | undefined;
   if (clustered) {
-    settling = settleNewIdentity({ dir, nc, cluster: c.cluster, monitorUrl: () => nats.current.monitorUrl, self: () => natsName, log, credentials: credentialsOf(token, { role: "store" }, caFile) });
+    settling = settleNewIdentity({ dir, nc, cluster: c.cluster, monitorUrl: () => nats.current.monitorUrl, self: () => natsName, log, credentials: storeCredentials });
     settling.kick(fresh);
     const stepDown = (stream: string) => nc.request(subjects(c.cluster).jsStreamStepdown(stream), new Uint8Array(0), { timeout: 3000 }).then(() => undefined, () => undefined);
     copyWatch = watchCopies({
@@ -448,11 +450,11 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
       // Its own connection to its own nats-server (never one the NATS cluster told it of).
       // A connection made while the nats-server reloads its users (a node just joined) can be
       // refused once ("Authorization Violation"): asked again.
-      watchNc = await settle("connecting the JetStream API watch", () => connectNats(natsUrl, `server/${c.name}/jetstream-watch`, credentialsOf(token, { role: "store" }, caFile), { ignoreClusterUpdates: true }), 15_000);
+      watchNc = await settle("connecting the JetStream API watch", () => connectNats(natsUrl, `server/${c.name}/jetstream-watch`, storeCredentials, { ignoreClusterUpdates: true }), 15_000);
       jsWatch = jsApi.watch = watchJetStreamApi({
         nc: watchNc,
         askElsewhere: async () => {
-          if (!elsewhereNc || elsewhereNc.isClosed()) elsewhereNc = await connectToPeer({ peers: readPeers(dir), credentials: credentialsOf(token, { role: "store" }, caFile), timeoutMs: 2000 });
+          if (!elsewhereNc || elsewhereNc.isClosed()) elsewhereNc = await connectToPeer({ peers: readPeers(dir), credentials: storeCredentials, timeoutMs: 2000 });
           if (!elsewhereNc) return "unknown";
           return askJetStream(elsewhereNc, DEFAULT_JETSTREAM_WATCH.timeoutMs, () => 0);
         },
@@ -499,7 +501,7 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
           const others = registry ? (await listServers(registry).catch(() => [])).filter((r) => r.name !== c.name) : [];
           await nc.close().catch(() => undefined);
           await nats.stop();
-          if (others.length) await leaveThrough(others.map((r) => r.natsUrl), credentialsOf(token, { role: "store" }, caFile), c.cluster, natsName, log);
+          if (others.length) await leaveThrough(others.map((r) => r.natsUrl), storeCredentials, c.cluster, natsName, log);
           return;
         }
         await nc.close().catch(() => undefined);
