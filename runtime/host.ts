@@ -159,7 +159,8 @@ export function watchPool(o: { natsUrl: string; natsOptions?: Partial<Connection
       if (!e) {
         const name = `watch/${natsUserOf(identity)}`;
         const connect = async () => guardSubscriptions(await connectNats(o.natsUrl, name, creds, { ...o.natsOptions }), (err) => reportFault(FaultOrigin.callback, err, undefined, log));
-        e = { watches: createSharedWatches({ connect, log: log.child({ watches: name }) }), refs: 0 };
+        // A node's connection learns every server and may move to another; a server's stays on its own.
+        e = { watches: createSharedWatches({ connect, log: log.child({ watches: name }), failover: !o.natsOptions?.ignoreClusterUpdates }), refs: 0 };
         entries.set(key, e);
       }
       const entry = e;

@@ -29,7 +29,7 @@ import type { KvChange, WatchHandle, WatchOptions } from "../bus/kv.ts";
 import type { Logger } from "./logger.ts";
 import { AsyncResource } from "node:async_hooks";
 import { watchBucket } from "../bus/kv.ts";
-import { ErrorCode, FlotillaError } from "../bus/errors.ts";
+import { ErrorCode, FlotillaError, isTimeout } from "../bus/errors.ts";
 import { createLogger } from "./logger.ts";
 import { outsideActors, reportFault, FaultOrigin } from "./containment.ts";
 import { sliceSpent, nextSlice } from "./time-slice.ts";
@@ -56,8 +56,20 @@ export interface SharedWatchOptions {
   recent?: number;
   /** Freeze shared values (default: FLOTILLA_CACHE_MUTATION_DETECTOR=1). */
   freeze?: boolean;
+  /**
+   * The connection may move to another server of the cluster (a node's: it learns every server).
+   * When resuming has timed out for `failoverAfterMs` with no watch made in between, the server
+   * it is on answers no JetStream requests (docs/operations.md), and the connection reconnects,
+   * to another server of its list. A server's own actors stay on their server: its JetStream API
+   * watch restarts that nats-server instead.
+   */
+  failover?: boolean;
+  failoverAfterMs?: number;
   log?: Logger;
 }
+
+/** How long a node's watches time out, resuming, before its connection moves to another server. */
+export const WATCH_FAILOVER_AFTER_MS = 15_000;
 
 interface Subscriber {
   opts: WatchOptions;
@@ -88,6 +100,8 @@ export function createSharedWatches(o: SharedWatchOptions): SharedWatches {
   const streams = new Map<string, Stream>();
   let conn: Promise<NatsConnection> | undefined;
   let closed = false;
+  /** With `failover`: since when resuming has timed out, with no watch made in between. */
+  let timingOutSince: number | undefined;
   // Opened outside every actor: it outlives any one of them.
   const connection = (): Promise<NatsConnection> =>
     (conn ??= outsideActors(() => o.connect()).catch((e: unknown) => {
@@ -209,8 +223,9 @@ export function createSharedWatches(o: SharedWatchOptions): SharedWatches {
       log.warn("shared watch broken, resuming", { bucket: this.bucket, filter: this.filter, error: e.message, revision: this.revision });
       const attempt = async () => {
         if (this.stopped) return;
+        let nc: NatsConnection | undefined;
         try {
-          const nc = await connection();
+          nc = await connection();
           if (this.stopped) return;
           const handle = await underlying(nc, this.bucket, {
             filter: this.filter,
@@ -221,10 +236,19 @@ export function createSharedWatches(o: SharedWatchOptions): SharedWatches {
           if (this.stopped) return handle.stop();
           this.handle = handle;
           this.retryDelay = 100;
+          timingOutSince = undefined;
         } catch (err) {
           if (err instanceof FlotillaError && err.code === ErrorCode.Expired) return this.expire(err);
           this.retryDelay = Math.min(this.retryDelay * 2, 5000);
           log.warn("shared watch resume failed, retrying", { error: (err as Error).message, delayMs: this.retryDelay });
+          if (o.failover && nc && isTimeout(err)) {
+            timingOutSince ??= Date.now();
+            if (Date.now() - timingOutSince >= (o.failoverAfterMs ?? WATCH_FAILOVER_AFTER_MS)) {
+              timingOutSince = undefined;
+              log.warn("watches have timed out through this server; moving to another server", { forMs: o.failoverAfterMs ?? WATCH_FAILOVER_AFTER_MS });
+              void nc.reconnect().catch(() => undefined);
+            }
+          }
           setTimeout(() => void attempt(), this.retryDelay).unref?.();
         }
       };

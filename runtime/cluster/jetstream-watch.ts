@@ -45,6 +45,8 @@ export class SilenceCounter {
 
   constructor(private readonly p: JetStreamWatchPolicy) {}
 
+  private restartBefore = -Infinity;
+
   /** Records one ask; true when the nats-server should be restarted now. */
   observe(a: Ask, now: number): boolean {
     if (a === "answered") this.silent = 0;
@@ -52,8 +54,14 @@ export class SilenceCounter {
     this.silent++;
     if (this.silent < this.p.misses || now - this.lastRestart < this.p.cooldownMs) return false;
     this.silent = 0;
+    this.restartBefore = this.lastRestart;
     this.lastRestart = now;
     return true;
+  }
+
+  /** The restart `observe` called for was not made: no cool-down starts from it. */
+  declined(): void {
+    this.lastRestart = this.restartBefore;
   }
 
   /**
@@ -132,6 +140,7 @@ export function watchJetStreamApi(o: {
           o.log.warn("this server's nats-server no longer answers JetStream API requests; restarting it", { silentAsks: p.misses, timeoutMs: p.timeoutMs });
           await o.restart();
         } else {
+          counter.declined();
           o.log.warn("no server's JetStream API answers; this server's nats-server is left running", { silentAsks: p.misses, elsewhere });
         }
       }

@@ -35,6 +35,7 @@ import { readJson } from "./server-config.ts";
 import type { BootstrapData } from "./bootstrap.ts";
 import { seal, open, readLocal, writeLocal } from "./bootstrap.ts";
 import { SINGLE_WRITER_ENV } from "../../actors/store/kv-writer.ts";
+import type { Ask } from "./jetstream-watch.ts";
 import { askJetStream, watchJetStreamApi, DEFAULT_JETSTREAM_WATCH } from "./jetstream-watch.ts";
 import { openRegistry, existingRegistry, putServer, listServers, announcedServers, deleteServer, BOOTSTRAP_KEY } from "./registry.ts";
 import { localJetStreamReport, clusterStreamNames } from "./jetstream-cluster.ts";
@@ -302,14 +303,15 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
   };
   let jsWatch: { stop(): void } | undefined;
   let watchNc: NatsConnection | undefined;
-  /** Another server's, for the JetStream API watch to ask the same before a restart (made again when closed). */
-  let elsewhereNc: NatsConnection | undefined;
+  /** The other servers', for the JetStream API watch to ask the same before a restart (made again when closed). */
+  const elsewhere = new Map<string, NatsConnection>();
   const stopWatch = async () => {
     jsWatch?.stop();
     copyWatch?.stop();
     settling?.stop();
     await watchNc?.close().catch(() => undefined);
-    await elsewhereNc?.close().catch(() => undefined);
+    for (const peer of elsewhere.values()) await peer.close().catch(() => undefined);
+    elsewhere.clear();
   };
   let joins: Subscription | undefined;
   let nodeJoins: Subscription | undefined;
@@ -453,10 +455,20 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
       watchNc = await settle("connecting the JetStream API watch", () => connectNats(natsUrl, `server/${c.name}/jetstream-watch`, storeCredentials, { ignoreClusterUpdates: true }), 15_000);
       jsWatch = jsApi.watch = watchJetStreamApi({
         nc: watchNc,
+        // Each other server in turn (one may be the frozen or cut-off one): any answer will do.
         askElsewhere: async () => {
-          if (!elsewhereNc || elsewhereNc.isClosed()) elsewhereNc = await connectToPeer({ peers: readPeers(dir), credentials: storeCredentials, timeoutMs: 2000 });
-          if (!elsewhereNc) return "unknown";
-          return askJetStream(elsewhereNc, DEFAULT_JETSTREAM_WATCH.timeoutMs, () => 0);
+          let heard: Ask = "unknown";
+          for (const url of readPeers(dir)) {
+            let peer = elsewhere.get(url);
+            if (!peer || peer.isClosed()) {
+              peer = await connectToPeer({ peers: [url], credentials: storeCredentials, timeoutMs: 2000 });
+              if (!peer) continue;
+              elsewhere.set(url, peer);
+            }
+            heard = await askJetStream(peer, DEFAULT_JETSTREAM_WATCH.timeoutMs, () => 0);
+            if (heard === "answered") return heard;
+          }
+          return heard;
         },
         // Started again at once: this server's own nats-server is what is wrong.
         restart: () => ((restartAtOnce = true), nats.current.stop()),

@@ -35,6 +35,16 @@ describe("a server's watch over its nats-server's JetStream API", () => {
       expect(c.observe("silent", 29_999)).to.equal(false);
       expect(c.observe("silent", 30_000)).to.equal(true);
     });
+    it("starts no cool-down from a restart it was asked for and did not make", () => {
+      const c = new SilenceCounter({ misses: 2, cooldownMs: 30_000 });
+      expect(c.observe("silent", 0)).to.equal(false);
+      expect(c.observe("silent", 1000)).to.equal(true);
+      c.declined(); // every other server was silent too
+      expect(c.observe("silent", 2000)).to.equal(false);
+      expect(c.observe("silent", 3000), "asked again at the next misses").to.equal(true);
+      expect(c.observe("silent", 4000)).to.equal(false);
+      expect(c.observe("silent", 5000), "made this time: the cool-down runs").to.equal(false);
+    });
     it("leaves a nats-server that just started alone, whatever silences came before its start", () => {
       // The 2026-12-03 quick chaos run: three silences while the cluster was slow, the nats-server
       // killed and started again, one more silence 0.7 s later, and a restart in the middle of its

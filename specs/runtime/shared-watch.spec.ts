@@ -5,7 +5,7 @@
  */
 import { expect } from "chai";
 import type { NatsConnection } from "@nats-io/transport-node";
-import type { KvChange } from "../../bus/kv.ts";
+import type { KvChange, WatchHandle, WatchOptions } from "../../bus/kv.ts";
 import type { ConfigMap } from "../../bus/resources.ts";
 import type { SharedWatches } from "../../runtime/shared-watch.ts";
 import { keyOf } from "../../bus/kv.ts";
@@ -109,6 +109,41 @@ describe("shared watch", () => {
     s.opened[1]!.opts.onChange(del("y", 6));
     for (const { seen } of [a, b]) expect(seen).to.deep.equal(["add x@3", "add y@4", "update x@5", "delete y"]);
     expect(names(a.inf)).to.deep.equal(["x@5"]);
+  });
+
+  it("moves a node's connection to another server when resuming keeps timing out there", async () => {
+    // A connection whose server answers no JetStream request: every resume times out until the
+    // connection reconnects (to another server of the cluster).
+    let reconnects = 0;
+    let opened = 0;
+    const nc = { drain: async () => undefined, reconnect: async () => void reconnects++ } as unknown as NatsConnection;
+    const watch = async (_nc: NatsConnection, _bucket: string, opts: WatchOptions): Promise<WatchHandle> => {
+      opened++;
+      if (opened > 1 && reconnects === 0) throw new FlotillaError(ErrorCode.Timeout, "timeout");
+      if (opened === 1) setTimeout(() => opts.onError!(new FlotillaError(ErrorCode.Unavailable, "the watch's consumer is gone")), 10);
+      opts.onSynced?.(1);
+      return { synced: Promise.resolve(1), stop: () => undefined };
+    };
+    const moving = createSharedWatches({ connect: async () => nc, watch, log: quietLog, failover: true, failoverAfterMs: 300 });
+    const staying = createSharedWatches({ connect: async () => nc, watch, log: quietLog, failover: false, failoverAfterMs: 300 });
+    const r = recordingInformer(moving.watch);
+    await r.inf.start();
+    await waitFor(() => reconnects > 0, { timeoutMs: 5000, what: "a reconnect" });
+    const resumedAfter = opened;
+    await waitFor(() => opened > resumedAfter, { timeoutMs: 5000, what: "the resume after the reconnect" });
+    expect(reconnects, "one move, then the resume succeeds").to.equal(1);
+    r.inf.stop();
+    await moving.close();
+    // A server's own actors stay on their server.
+    reconnects = 0;
+    opened = 0;
+    const t = recordingInformer(staying.watch);
+    await t.inf.start();
+    await new Promise((res) => setTimeout(res, 800));
+    t.inf.stop();
+    await staying.close();
+    expect(opened, "it kept trying").to.be.greaterThan(2);
+    expect(reconnects).to.equal(0);
   });
 
   it("makes every subscriber re-list when the revision to resume from is gone, and tells each what changed", async () => {
