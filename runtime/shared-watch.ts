@@ -58,7 +58,8 @@ export interface SharedWatchOptions {
   freeze?: boolean;
   /**
    * The connection may move to another server of the cluster (a node's: it learns every server).
-   * When resuming has timed out for `failoverAfterMs` with no watch made in between, the server
+   * When making watches (first ones or resumes) has timed out for `failoverAfterMs` with none
+   * made in between, the server
    * it is on answers no JetStream requests (docs/operations.md), and the connection reconnects,
    * to another server of its list. A server's own actors stay on their server: its JetStream API
    * watch restarts that nats-server instead.
@@ -100,8 +101,19 @@ export function createSharedWatches(o: SharedWatchOptions): SharedWatches {
   const streams = new Map<string, Stream>();
   let conn: Promise<NatsConnection> | undefined;
   let closed = false;
-  /** With `failover`: since when resuming has timed out, with no watch made in between. */
+  /** With `failover`: since when making watches has timed out, with none made in between. */
   let timingOutSince: number | undefined;
+  const watchMade = () => void (timingOutSince = undefined);
+  /** A watch (a first one, or a resume) timed out on `nc`: long enough so, the connection moves. */
+  const watchTimedOut = (nc: NatsConnection, err: unknown) => {
+    if (!o.failover || !isTimeout(err)) return;
+    timingOutSince ??= Date.now();
+    const forMs = o.failoverAfterMs ?? WATCH_FAILOVER_AFTER_MS;
+    if (Date.now() - timingOutSince < forMs) return;
+    timingOutSince = undefined;
+    log.warn("watches have timed out through this server; moving to another server", { forMs });
+    void nc.reconnect().catch(() => undefined);
+  };
   // Opened outside every actor: it outlives any one of them.
   const connection = (): Promise<NatsConnection> =>
     (conn ??= outsideActors(() => o.connect()).catch((e: unknown) => {
@@ -134,8 +146,9 @@ export function createSharedWatches(o: SharedWatchOptions): SharedWatches {
     }
 
     private async open(): Promise<void> {
+      let nc: NatsConnection | undefined;
       try {
-        const nc = await connection();
+        nc = await connection();
         if (this.stopped) return;
         const handle = await underlying(nc, this.bucket, {
           filter: this.filter,
@@ -145,8 +158,10 @@ export function createSharedWatches(o: SharedWatchOptions): SharedWatches {
         });
         if (this.stopped) return handle.stop();
         this.handle = handle;
+        watchMade();
         this.markSynced(await handle.synced);
       } catch (e) {
+        if (nc) watchTimedOut(nc, e);
         this.stop();
         throw e;
       }
@@ -236,19 +251,12 @@ export function createSharedWatches(o: SharedWatchOptions): SharedWatches {
           if (this.stopped) return handle.stop();
           this.handle = handle;
           this.retryDelay = 100;
-          timingOutSince = undefined;
+          watchMade();
         } catch (err) {
           if (err instanceof FlotillaError && err.code === ErrorCode.Expired) return this.expire(err);
           this.retryDelay = Math.min(this.retryDelay * 2, 5000);
           log.warn("shared watch resume failed, retrying", { error: (err as Error).message, delayMs: this.retryDelay });
-          if (o.failover && nc && isTimeout(err)) {
-            timingOutSince ??= Date.now();
-            if (Date.now() - timingOutSince >= (o.failoverAfterMs ?? WATCH_FAILOVER_AFTER_MS)) {
-              timingOutSince = undefined;
-              log.warn("watches have timed out through this server; moving to another server", { forMs: o.failoverAfterMs ?? WATCH_FAILOVER_AFTER_MS });
-              void nc.reconnect().catch(() => undefined);
-            }
-          }
+          if (nc) watchTimedOut(nc, err);
           setTimeout(() => void attempt(), this.retryDelay).unref?.();
         }
       };

@@ -146,6 +146,30 @@ describe("shared watch", () => {
     expect(reconnects).to.equal(0);
   });
 
+  it("moves it as well when first watches keep timing out (an actor starting again and again)", async () => {
+    let reconnects = 0;
+    const nc = { drain: async () => undefined, reconnect: async () => void reconnects++ } as unknown as NatsConnection;
+    const watch = async (_nc: NatsConnection, _bucket: string, opts: WatchOptions): Promise<WatchHandle> => {
+      if (reconnects === 0) throw new FlotillaError(ErrorCode.Timeout, "timeout");
+      opts.onSynced?.(1);
+      return { synced: Promise.resolve(1), stop: () => undefined };
+    };
+    const w = createSharedWatches({ connect: async () => nc, watch, log: quietLog, failover: true, failoverAfterMs: 200 });
+    let starts = 0;
+    for (const deadline = Date.now() + 5000; reconnects === 0 && Date.now() < deadline; starts++) {
+      const r = recordingInformer(w.watch);
+      await r.inf.start().catch(() => undefined);
+      r.inf.stop();
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    expect(starts, "several starts timed out first").to.be.greaterThan(1);
+    expect(reconnects).to.equal(1);
+    const r = recordingInformer(w.watch);
+    await r.inf.start();
+    r.inf.stop();
+    await w.close();
+  });
+
   it("makes every subscriber re-list when the revision to resume from is gone, and tells each what changed", async () => {
     const a = await first([["x", 3], ["y", 4], ["w", 2]], 4);
     const b = informer();
