@@ -58,18 +58,17 @@ export interface SharedWatchOptions {
   freeze?: boolean;
   /**
    * The connection may move to another server of the cluster (a node's: it learns every server).
-   * When making watches (first ones or resumes) has timed out for `failoverAfterMs` with none
-   * made in between, the server
-   * it is on answers no JetStream requests (docs/operations.md), and the connection reconnects,
-   * to another server of its list. A server's own actors stay on their server: its JetStream API
-   * watch restarts that nats-server instead.
+   * When making watches (first ones or resumes) has timed out for `failoverAfterMs` with none made
+   * in between, the server it is on answers no JetStream requests (docs/operations.md), and the
+   * connection reconnects, to another server of its list. A server's own actors stay on their
+   * server: its JetStream API watch restarts that nats-server instead.
    */
   failover?: boolean;
   failoverAfterMs?: number;
   log?: Logger;
 }
 
-/** How long a node's watches time out, resuming, before its connection moves to another server. */
+/** How long a node's watches time out before its connection moves to another server. */
 export const WATCH_FAILOVER_AFTER_MS = 15_000;
 
 interface Subscriber {
