@@ -68,10 +68,15 @@ async function leaderGet(nc: NatsConnection, stream: string, query: { last_by_su
   throw last;
 }
 
-function fromHeaders(seq: number, h: MsgHdrs | undefined, data: Uint8Array): StoredMessage {
+/** A stored message's KV operation, from its headers (none: a put). */
+function operationOf(h: MsgHdrs | undefined): KeyEntry["operation"] {
   const op = h?.get(KV_OPERATION_HEADER);
+  return op === "DEL" || op === "PURGE" ? op : "PUT";
+}
+
+function fromHeaders(seq: number, h: MsgHdrs | undefined, data: Uint8Array): StoredMessage {
   const replaced = h?.get(EXPECTED_LAST_SUBJECT_SEQUENCE_HEADER);
-  return { seq, deleted: op === "DEL" || op === "PURGE", data, created: !!h?.get(CREATED_HEADER), ...(replaced ? { replaced: Number(replaced) } : {}) };
+  return { seq, deleted: operationOf(h) !== "PUT", data, created: !!h?.get(CREATED_HEADER), ...(replaced ? { replaced: Number(replaced) } : {}) };
 }
 
 /** JetStream's direct get of a subject's last message, or with `from` its first at or after that sequence; undefined for none. */
@@ -102,14 +107,10 @@ export interface KeyEntry {
 export async function readKey(nc: NatsConnection, kv: KV, bucket: string, key: string): Promise<KeyEntry | null> {
   if (!(kv as unknown as { direct?: boolean }).direct) {
     const sm = await leaderGet(nc, `KV_${bucket}`, { last_by_subj: `${kvPrefix(bucket)}${key}` });
-    if (!sm) return null;
-    const op = sm.header?.get(KV_OPERATION_HEADER);
-    return { value: sm.data, revision: sm.seq, operation: op === "DEL" || op === "PURGE" ? op : "PUT" };
+    return sm ? { value: sm.data, revision: sm.seq, operation: operationOf(sm.header) } : null;
   }
   const m = await directGet(nc, `KV_${bucket}`, `${kvPrefix(bucket)}${key}`);
-  if (!m) return null;
-  const op = m.headers?.get(KV_OPERATION_HEADER);
-  return { value: m.data, revision: Number(m.headers?.get("Nats-Sequence")), operation: op === "DEL" || op === "PURGE" ? op : "PUT" };
+  return m ? { value: m.data, revision: Number(m.headers?.get("Nats-Sequence")), operation: operationOf(m.headers) } : null;
 }
 
 export class BucketReader {

@@ -8,8 +8,9 @@
  * and nothing heals it but a restart of that nats-server (seen in the chaos run; docs/operations.md).
  *
  * So each clustered server asks `$JS.API.INFO` through a connection to its own nats-server every
- * `intervalMs` (not while that connection is down). A reply of any kind (an error such as "JetStream system temporarily unavailable"
- * while the meta group elects a leader included) is an answer. After `misses` silent asks in a
+ * `intervalMs` (not while that connection is down). A reply of any kind (an error such as
+ * "JetStream system temporarily unavailable" while the meta group elects a leader included) is an
+ * answer. After `misses` silent asks in a
  * row, made while the connection stayed up, the server restarts its nats-server — never within
  * `cooldownMs` of any start of it (`started()`), so a nats-server still catching up is left alone,
  * and only when another server answers the same question (`askElsewhere`): a silence everywhere is

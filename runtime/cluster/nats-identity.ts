@@ -133,11 +133,11 @@ export async function connectToPeer(o: { peers: string[]; credentials: Credentia
 }
 
 /**
- * Each of the cluster's buckets' leader, asked through another server. A bucket electing its
- * leader does not answer (no leader yet); when the list itself is not answered (the meta group
- * elects a leader) nothing is known yet.
+ * Each of the cluster's buckets' leader, asked through `nc`. A bucket electing its leader does
+ * not answer (no leader yet); when the list itself is not answered (the meta group elects a
+ * leader) nothing is known yet.
  */
-async function bucketLeadership(nc: NatsConnection, cluster: string, timeoutMs: number): Promise<BucketLeadership[]> {
+export async function bucketLeadership(nc: NatsConnection, cluster: string, timeoutMs: number): Promise<BucketLeadership[]> {
   try {
     const jsm = await jetstreamManager(nc, { timeout: timeoutMs });
     const out: BucketLeadership[] = [];
@@ -219,6 +219,11 @@ export async function identityForStart(o: StartWait & { dir: string; server: str
   const name = natsNameOf(o.server, next.incarnation);
   o.log.info("nats-server starts under a new JetStream identity with an empty store: the bucket leaders copy every bucket to it", { previous: current, identity: name });
   return { name, fresh: true };
+}
+
+/** Asks a stream's leader to hand the stream to another replica; nothing when it does not answer. */
+export async function askStepDown(nc: NatsConnection, cluster: string, stream: string): Promise<void> {
+  await nc.request(subjectsOf(cluster).jsStreamStepdown(stream), new Uint8Array(0), { timeout: 3000 }).catch(() => undefined);
 }
 
 /** A stream's sequence range: this server's own copy (read first), or its leader's (read after). */
@@ -429,7 +434,7 @@ export function settleNewIdentity(o: { dir: string; nc: NatsConnection; cluster:
       if (local === undefined) return false; // placed here, not started here yet
       if (!catchUp.observe(stream, local, info.state.last_seq, Date.now())) continue;
       o.log.warn("a bucket's new copy does not catch up: its leader is asked to step down", { stream, copy: local, leader: info.cluster?.leader, leaderLastSeq: info.state.last_seq });
-      await nc.request(subjectsOf(o.cluster).jsStreamStepdown(stream), new Uint8Array(0), { timeout: 3000 }).catch(() => undefined);
+      await askStepDown(nc, o.cluster, stream);
     }
     const done = catchUp.caughtUp(mine);
     if (done) o.log.info("every bucket's copy under the new JetStream identity has caught up", { identity: o.self() });

@@ -39,7 +39,7 @@ import type { Ask } from "./jetstream-watch.ts";
 import { askJetStream, watchJetStreamApi, DEFAULT_JETSTREAM_WATCH } from "./jetstream-watch.ts";
 import { openRegistry, existingRegistry, putServer, listServers, announcedServers, deleteServer, BOOTSTRAP_KEY } from "./registry.ts";
 import { localJetStreamReport, clusterStreamNames } from "./jetstream-cluster.ts";
-import { identityForStart, natsNameOf, readIdentity, readPeers, rememberPeers, settleNewIdentity, watchCopies, rebuildMode, othersLeading, connectToPeer } from "./nats-identity.ts";
+import { identityForStart, natsNameOf, readIdentity, readPeers, rememberPeers, settleNewIdentity, watchCopies, rebuildMode, othersLeading, connectToPeer, bucketLeadership, askStepDown } from "./nats-identity.ts";
 import { leaveThrough } from "./leave.ts";
 import { settle } from "./settle.ts";
 import { writeServerState, writeServerConfig, JETSTREAM_DOMAIN } from "./server-config.ts";
@@ -243,7 +243,6 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
   if (clustered) {
     settling = settleNewIdentity({ dir, nc, cluster: c.cluster, monitorUrl: () => nats.current.monitorUrl, self: () => natsName, log, credentials: storeCredentials });
     settling.kick(fresh);
-    const stepDown = (stream: string) => nc.request(subjects(c.cluster).jsStreamStepdown(stream), new Uint8Array(0), { timeout: 3000 }).then(() => undefined, () => undefined);
     copyWatch = watchCopies({
       nc,
       cluster: c.cluster,
@@ -257,11 +256,7 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
         if (rebuild === "never") return;
         void (async () => {
           log.warn("restarting this server's nats-server to rebuild its copies", { identity: natsName });
-          const jsm = await jetstreamManager(nc, { timeout: 3000 });
-          for (const stream of await clusterStreamNames(jsm, c.cluster)) {
-            const info = await jsm.streams.info(stream).catch(() => undefined);
-            if (info?.cluster?.leader === natsName) await stepDown(stream);
-          }
+          for (const b of await bucketLeadership(nc, c.cluster, 3000)) if (b.leader === natsName) await askStepDown(nc, c.cluster, b.stream);
         })()
           .catch((e: unknown) => log.warn("handing over this server's buckets before the rebuild", { error: (e as Error).message }))
           .finally(() => {
@@ -269,7 +264,7 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
             void nats.current.stop();
           });
       },
-      onLeaderDamaged: (stream) => void stepDown(stream),
+      onLeaderDamaged: (stream) => void askStepDown(nc, c.cluster, stream),
     });
   }
   let timer: NodeJS.Timeout | undefined;
@@ -301,12 +296,11 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
       log.error("restarting the actors failed", { error: (e as Error).message });
     }
   };
-  let jsWatch: { stop(): void } | undefined;
   let watchNc: NatsConnection | undefined;
   /** The other servers', for the JetStream API watch to ask the same before a restart (made again when closed). */
   const elsewhere = new Map<string, NatsConnection>();
   const stopWatch = async () => {
-    jsWatch?.stop();
+    jsApi.watch?.stop();
     copyWatch?.stop();
     settling?.stop();
     await watchNc?.close().catch(() => undefined);
@@ -453,7 +447,7 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
       // A connection made while the nats-server reloads its users (a node just joined) can be
       // refused once ("Authorization Violation"): asked again.
       watchNc = await settle("connecting the JetStream API watch", () => connectNats(natsUrl, `server/${c.name}/jetstream-watch`, storeCredentials, { ignoreClusterUpdates: true }), 15_000);
-      jsWatch = jsApi.watch = watchJetStreamApi({
+      jsApi.watch = watchJetStreamApi({
         nc: watchNc,
         // Each other server in turn (one may be the frozen or cut-off one): any answer will do.
         askElsewhere: async () => {
