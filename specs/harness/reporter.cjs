@@ -1,9 +1,12 @@
 /**
  * The suite's reporter (.mocharc.json): mocha's `spec` output, then the spec files that took
  * longest, hooks included, so the suite's time (kept well under 15 minutes) has its causes named.
+ * With FLOTILLA_SPEC_TIMES=<file> it also writes every spec file's time there as JSON
+ * (`{ "specs/…spec.ts": ms }`): the lanes of `npm test` (specs/harness/lanes.ts) are balanced by it.
  */
 "use strict";
 const Mocha = require("mocha");
+const { writeFileSync } = require("node:fs");
 const { EVENT_SUITE_BEGIN, EVENT_SUITE_END, EVENT_RUN_END } = Mocha.Runner.constants;
 
 class FlotillaReporter extends Mocha.reporters.Spec {
@@ -23,6 +26,7 @@ class FlotillaReporter extends Mocha.reporters.Spec {
     runner.once(EVENT_RUN_END, () => {
       const all = [...took].sort((a, b) => b[1] - a[1]);
       const total = all.reduce((n, [, ms]) => n + ms, 0);
+      if (process.env.FLOTILLA_SPEC_TIMES) writeFileSync(process.env.FLOTILLA_SPEC_TIMES, `${JSON.stringify(Object.fromEntries(all), null, 1)}\n`);
       if (all.length < 2) return;
       process.stdout.write(`\n  slowest spec files (of ${Math.round(total / 1000)} s in ${all.length} files):\n`);
       for (const [file, ms] of all.slice(0, 15)) process.stdout.write(`  ${(ms / 1000).toFixed(1).padStart(7)} s  ${file}\n`);
