@@ -3,7 +3,7 @@
  * for the logs pane, driven in Debian's headless Chromium through playwright-core.
  * Screenshots of each view go to specs/artifacts/ (not committed).
  */
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import type { RunningCluster } from "../../cli/up.ts";
 import type { Host } from "../../runtime/host.ts";
 import { expect } from "chai";
@@ -63,6 +63,16 @@ describe("dashboard in a browser", function () {
     await p.getByRole("button", { name: "Sign in" }).click();
     await p.getByRole("heading", { name: "Overview" }).waitFor();
   };
+  /** A confirmation's dialog closes once its action succeeded; when the action fails, the failure is the dialog's alert. */
+  const confirmed = async (dialog: Locator) => {
+    const alert = dialog.getByRole("alert");
+    await Promise.race([
+      dialog.waitFor({ state: "detached" }),
+      alert.waitFor().then(async () => {
+        throw new Error(`the dialog's action failed: ${await alert.innerText()}`);
+      }),
+    ]);
+  };
   const nav = (p: Page, view: string) => p.getByRole("navigation", { name: "Views" }).getByRole("link", { name: view }).click();
 
   before(async function () {
@@ -105,6 +115,12 @@ describe("dashboard in a browser", function () {
     page = await ctx.newPage();
   });
 
+  // A dialog a failed test left open would make the rest of the page inert for the tests after it.
+  afterEach(async () => {
+    const open = page?.getByRole("dialog");
+    if (open && (await open.count())) await page.keyboard.press("Escape");
+  });
+
   after(async () => {
     await browser?.close();
     await procHost?.stop();
@@ -145,7 +161,7 @@ describe("dashboard in a browser", function () {
     await page.getByRole("button", { name: "Scale web" }).click();
     await dialog.getByLabel(/Replicas/).fill("4");
     await dialog.getByRole("button", { name: "Scale" }).click();
-    await dialog.waitFor({ state: "detached" });
+    await confirmed(dialog);
     await waitFor(async () => (await web().count()) === 4, { what: "four web pods in the page", timeoutMs: 20_000 });
     expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).to.equal(42);
     const scale = (await api("GET", "/apis/apps/v1/namespaces/default/deployments/web/scale")).json as { spec: { replicas: number } };
@@ -159,7 +175,7 @@ describe("dashboard in a browser", function () {
     await page.getByRole("button", { name: `Delete ${victim}` }).click();
     const dialog = page.getByRole("dialog", { name: `Delete pod ${victim}?` });
     await dialog.getByRole("button", { name: "Delete" }).click();
-    await dialog.waitFor({ state: "detached" });
+    await confirmed(dialog);
     const names = async () => page.locator('tr[data-pod^="web-"]').evaluateAll((rows) => rows.map((r) => r.getAttribute("data-pod")!));
     await waitFor(async () => {
       const now = await names();

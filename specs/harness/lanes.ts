@@ -18,12 +18,12 @@
  *   node --import tsx specs/harness/lanes.ts --lanes 1            one lane: the plain mocha run
  *   node --import tsx specs/harness/lanes.ts --record             also write every file's time to spec-times.json
  *
- * Each lane's output is printed whole when the lane ends, then one line per lane; the command
- * fails when any lane does.
+ * Each lane's output is printed whole when the lane ends (while it runs, it can be followed in
+ * the file named at the start), then one line per lane; the command fails when any lane does.
  */
 import type { ChildProcess } from "node:child_process";
 import { spawn } from "node:child_process";
-import { readFileSync, readdirSync, statSync, writeFileSync, mkdtempSync, rmSync, existsSync } from "node:fs";
+import { readFileSync, readdirSync, statSync, writeFileSync, mkdtempSync, rmSync, existsSync, createWriteStream } from "node:fs";
 import { join, relative } from "node:path";
 import { tmpdir } from "node:os";
 
@@ -122,10 +122,16 @@ function runLane(lane: Lane, dir: string): Promise<LaneResult> {
     });
     lanesRunning.add(child);
     const chunks: Buffer[] = [];
-    child.stdout.on("data", (d) => chunks.push(d));
-    child.stderr.on("data", (d) => chunks.push(d));
+    const live = createWriteStream(join(dir, `${lane.name}.log`));
+    const keep = (d: Buffer) => {
+      chunks.push(d);
+      live.write(d);
+    };
+    child.stdout.on("data", keep);
+    child.stderr.on("data", keep);
     child.on("close", (code, signal) => {
       lanesRunning.delete(child);
+      live.end();
       let times: Record<string, number> = {};
       if (existsSync(timesOut)) times = JSON.parse(readFileSync(timesOut, "utf8"));
       resolve({ lane, code: code ?? (signal ? 128 : 1), output: Buffer.concat(chunks).toString(), seconds: (Date.now() - started) / 1000, times });
@@ -159,6 +165,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   process.stdout.write(`${files.length} spec files in ${plan.length} lane(s): ${plan.map((l) => `${l.name} ${l.files.length} files (~${Math.round(l.ms / 1000)} s)`).join(", ")}\n`);
   const dir = mkdtempSync(join(tmpdir(), "flotilla-lanes-"));
+  process.stdout.write(`each lane's output as it runs: ${dir}/<lane>.log\n`);
   const results: LaneResult[] = [];
   try {
     await Promise.all(

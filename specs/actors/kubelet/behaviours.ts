@@ -249,7 +249,18 @@ export function kubeletBehaviours(f: Flavor, getCluster: () => TestCluster, base
       const hog = podOf(node, [f.sh("hog", "x=a; while :; do x=$x$x; done", { resources: { limits: { memory: "32Mi", cpu: "500m" } } })], { restartPolicy: "Never" });
       const calm = podOf(node, [f.sh("calm", "x=a; x=$x$x; echo ok; exec sleep 1000", { resources: { limits: { memory: "32Mi" } } })]);
       for (const p of [hog, calm]) await c().store.create("pods", "default", p);
-      const done = await waitPod(c(), hog, (x) => !!x.status?.containerStatuses?.[0]?.state?.terminated, "the hog terminated", 30_000);
+      // An engine may learn of the OOM kill just after the exit (its OOM event can follow it):
+      // the reason is read once it is OOMKilled, or once the hog has been gone for 5 s.
+      const done = await waitPod(
+        c(),
+        hog,
+        (x) => {
+          const t = x.status?.containerStatuses?.[0]?.state?.terminated;
+          return !!t && (t.reason === "OOMKilled" || Date.now() - Date.parse(t.finishedAt ?? "") > 5_000);
+        },
+        "the hog terminated",
+        30_000,
+      );
       const t = done.status!.containerStatuses![0]!.state!.terminated!;
       expect(t.reason).to.equal("OOMKilled");
       expect(t.exitCode).to.equal(137);
