@@ -60,3 +60,23 @@ export async function adminConnections(c: RunningServers): Promise<{ sys: NatsCo
 export function serverOf(c: RunningServers, pid: number): string | undefined {
   return c.servers.find((s) => readPids(s.dir).includes(pid))?.name;
 }
+
+/** The lines of a nats-server log that tell its cluster's story: meta and stream leaders (not each consumer's), quorum, catch-ups, peers, warnings and errors. */
+const CLUSTER_LOG_LINE = /leader|quorum|Catchup|catchup|peer|stepdown|\[WRN\]|\[ERR\]/;
+
+/**
+ * For a failed test: the last `lines` telling lines of each server's nats-server log and of its
+ * own log, so that a failure seen only in CI output still shows what the NATS cluster did.
+ */
+export function clusterLogTails(c: RunningServers, lines = 25): string {
+  const tail = (file: string, keep: (l: string) => boolean) => {
+    try {
+      return readFileSync(file, "utf8").split("\n").filter(keep).slice(-lines);
+    } catch {
+      return ["(no log)"];
+    }
+  };
+  return c.servers
+    .map((s) => [`── ${s.name}: nats-server`, ...tail(join(s.dir, "nats", "nats-server.log"), (l) => CLUSTER_LOG_LINE.test(l) && !l.includes("consumer leader")), `── ${s.name}: server`, ...tail(join(s.dir, "server.log"), (l) => / (WARN|ERROR) /.test(l))].join("\n"))
+    .join("\n");
+}

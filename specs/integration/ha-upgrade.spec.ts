@@ -10,7 +10,7 @@ import { signalServer } from "../../runtime/cluster/processes.ts";
 import { streamPlacements } from "../../runtime/cluster/jetstream-cluster.ts";
 import { subjects } from "../../bus/subjects.ts";
 import { waitFor } from "../harness/cluster.ts";
-import { apiOf, adminConnections } from "../harness/servers.ts";
+import { apiOf, adminConnections, clusterLogTails } from "../harness/servers.ts";
 import { findNatsServer } from "../../runtime/nats-server.ts";
 
 describe("upgrading a single-server data dir to three servers", function () {
@@ -22,6 +22,11 @@ describe("upgrading a single-server data dir to three servers", function () {
     if (!findNatsServer()) this.skip();
     process.env.FLOTILLA_LOG ??= "warn";
     dir = mkdtempSync(join(tmpdir(), "flotilla-upgrade-"));
+  });
+
+  // A failure seen only in a CI log still shows what the NATS cluster did.
+  afterEach(function () {
+    if (this.currentTest?.state === "failed" && c) process.stdout.write(`the servers' logs at the failure:\n${clusterLogTails(c)}\n`);
   });
 
   after(async () => {
