@@ -235,6 +235,8 @@ export async function startActor(
   };
   const supervisor = new Supervisor({
     log,
+    // A leader whose term ended is stopped next (onStopped); what fails in between is that stop.
+    ending: () => !!term?.signal.aborted,
     start: (crash, signal): Promise<Actor> => {
       crashCurrent = crash;
       return runInActorScope({ kind: def.kind, id, crash }, () => def.start(ctxFor(crash, signal), opts));

@@ -14,6 +14,11 @@ export interface SupervisorOptions {
   stableMs?: number;
   /** How long a crashed instance may take to stop before the next one starts anyway. */
   stopTimeoutMs?: number;
+  /**
+   * True while the instance is being taken down on purpose, before `stop()` is called (a leader's
+   * term has ended): a failure then is part of that stop (its fenced writes are refused), not a crash.
+   */
+  ending?: () => boolean;
 }
 
 export class Supervisor {
@@ -43,6 +48,10 @@ export class Supervisor {
     let crashed = false;
     const crash = (e: unknown) => {
       if (crashed || abort.signal.aborted || this.stopped) return;
+      if (this.o.ending?.()) {
+        this.o.log.info("actor failed as it was being stopped; not restarted", { error: e instanceof Error ? e.message : String(e) });
+        return;
+      }
       crashed = true;
       void this.restart(e);
     };
