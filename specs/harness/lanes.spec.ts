@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { readFileSync } from "node:fs";
 import { planLanes, specFiles, HOST_STATE } from "./lanes.ts";
 
-describe("npm test's lanes", () => {
+describe("the lanes of npm run test:lanes", () => {
   const times: Record<string, number> = { a: 50, b: 40, c: 30, d: 20, e: 10, h1: 35, h2: 5 };
   const timeOf = (f: string) => times[f] ?? 1;
   const isHostState = (f: string) => f.startsWith("h");

@@ -1,17 +1,20 @@
 /**
- * `npm test`: the spec files in lanes, each lane a mocha run of its own (its own run id, run
+ * `npm run test:lanes`: the spec files in lanes, each lane a mocha run of its own (its own run id, run
  * directory and leak check: run.ts), the lanes at the same time.
  *
  * Most of the suite's time is spent waiting (elections, lease expiries, restarts, probes), not
- * computing, so lanes side by side cut its time without starving each other of the CPU.
+ * computing: a serial run kept the 2 cores 37% busy on average (vmstat, user + system), three lanes 60%.
  *
  * Spec files that touch what the whole machine shares run one after another in the `host` lane:
  * the Docker engine and its networks, containerd, network namespaces, iptables, bridges, routes
  * and the pod network's fixed ranges. A file belongs there when its text matches HOST_STATE.
  * The rest can share the machine: their nats-servers, api-servers and process pods listen on free
- * ports, and a proxy's ClusterIPs and NodePorts are picked at random from their ranges. Every other file goes to
- * the lane with the least work so far, its work taken from spec-times.json (the times of the last
- * recorded run: `npm test -- --record`), longest first.
+ * ports, and a proxy's ClusterIPs and NodePorts are picked at random from their ranges. Each of
+ * them goes, longest first, to the lane with the least work so far, its work taken from
+ * spec-times.json (the times of the last recorded run: `npm run test:lanes -- --record`).
+ *
+ * Not yet `npm test`: on a 2-core machine some specs fail when they share the CPU with the other
+ * lanes (docs/operations.md, "The suite's time").
  *
  *   node --import tsx specs/harness/lanes.ts                      all spec files, FLOTILLA_TEST_LANES lanes (default 3)
  *   node --import tsx specs/harness/lanes.ts specs/integration    only the files under the given paths

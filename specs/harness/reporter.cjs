@@ -2,7 +2,7 @@
  * The suite's reporter (.mocharc.json): mocha's `spec` output, then the spec files that took
  * longest, hooks included, so the suite's time (kept well under 15 minutes) has its causes named.
  * With FLOTILLA_SPEC_TIMES=<file> it also writes every spec file's time there as JSON
- * (`{ "specs/…spec.ts": ms }`): the lanes of `npm test` (specs/harness/lanes.ts) are balanced by it.
+ * (`{ "specs/…spec.ts": ms }`): the lanes of `npm run test:lanes` (specs/harness/lanes.ts) are balanced by it.
  */
 "use strict";
 const Mocha = require("mocha");
