@@ -7,15 +7,26 @@
  * same requests in a millisecond. Every read of the store through that server then times out,
  * and nothing heals it but a restart of that nats-server (seen in the chaos run; docs/operations.md).
  *
- * So each clustered server asks `$JS.API.INFO` through a connection to its own nats-server every
- * `intervalMs` (not while that connection is down). A reply of any kind (an error such as
- * "JetStream system temporarily unavailable" while the meta group elects a leader included) is an
- * answer. After `misses` silent asks in a
- * row, made while the connection stayed up, the server restarts its nats-server — never within
- * `cooldownMs` of any start of it (`started()`), so a nats-server still catching up is left alone,
- * and only when another server answers the same question (`askElsewhere`): a silence everywhere is
- * not this nats-server's to heal.
+ * The request may be one the meta leader answers (`$JS.API.INFO`) or one only a stream's leader
+ * answers (`$JS.API.STREAM.INFO.<stream>`): which one goes unanswered depends on where the
+ * leaders are. After a chaos run's freeze, every bucket's leader sat on the server whose
+ * nats-server had been killed and restarted just before, and the two other servers' clients got
+ * no stream info while `$JS.API.INFO` (its leader elsewhere) was answered everywhere; restarting
+ * one of those nats-servers healed that server alone.
  *
+ * So each clustered server asks every subject of `subjects` through a connection to its own
+ * nats-server every `intervalMs` (not while that connection is down). A reply of any kind (an
+ * error such as "JetStream system temporarily unavailable" while the meta group elects a leader
+ * included) is an answer. After `misses` rounds in a row in which some subject was silent, asked
+ * while the connection stayed up, the server restarts its nats-server:
+ *   - never within `cooldownMs` of any start of it (`started()`), so a nats-server still catching
+ *     up is left alone;
+ *   - only when another server answers the silent subject (`askElsewhere`): a silence everywhere
+ *     is not this nats-server's to heal. The server's `askElsewhere` also says no while another
+ *     replica of the stream is not current (`othersCurrent`): that one is catching up, perhaps
+ *     after a restart of its own, and two restarts at once would take the stream's quorum;
+ *   - and when its own nats-server is still silent after a random pause of up to `jitterMs`:
+ *     two servers that found the same silence in the same second do not restart together.
  * @example
  *   const w = watchJetStreamApi({ nc, restart: () => nats.current.stop(), log });
  *   …
@@ -37,7 +48,23 @@ export interface JetStreamWatchPolicy {
 /** Account info: answered by the JetStream meta leader for the asking connection's account. */
 export const JS_API_INFO = "$JS.API.INFO";
 
-export const DEFAULT_JETSTREAM_WATCH = { intervalMs: 1000, timeoutMs: 2000, misses: 4, cooldownMs: 30_000 } as const;
+export const DEFAULT_JETSTREAM_WATCH = { intervalMs: 1000, timeoutMs: 2000, misses: 4, cooldownMs: 30_000, jitterMs: 8_000 } as const;
+
+/** Asked of a stream's leader only: its info. */
+export const streamInfoSubject = (stream: string): string => `$JS.API.STREAM.INFO.${stream}`;
+
+/** What a stream info reply says of its replicas (the leader's view). */
+export interface StreamReplicas {
+  cluster?: { leader?: string; replicas?: { name: string; current?: boolean; offline?: boolean }[] };
+}
+
+/**
+ * Whether every replica of a stream other than `me` is current and online, from its leader's
+ * stream info (pure). A reply without replicas (account info, an error) says nothing against it.
+ */
+export function othersCurrent(info: StreamReplicas, isMe: (natsName: string) => boolean): boolean {
+  return (info.cluster?.replicas ?? []).every((r) => isMe(r.name) || (r.current === true && r.offline !== true));
+}
 
 /** The decision alone: fed each ask's outcome, says when to restart. */
 export class SilenceCounter {
@@ -99,6 +126,16 @@ export async function askJetStream(nc: NatsConnection, timeoutMs: number, epoch:
   }
 }
 
+/** `othersCurrent`, asked through `nc` of the stream whose info `subject` asks for; false when unanswered. */
+export async function othersCurrentVia(nc: NatsConnection, subject: string, isMe: (natsName: string) => boolean, timeoutMs: number): Promise<boolean> {
+  try {
+    const m = await nc.request(subject, "", { timeout: timeoutMs });
+    return othersCurrent(JSON.parse(new TextDecoder().decode(m.data)) as StreamReplicas, isMe);
+  } catch {
+    return false;
+  }
+}
+
 export function watchJetStreamApi(o: {
   nc: NatsConnection;
   restart: () => Promise<void>;
@@ -107,18 +144,21 @@ export function watchJetStreamApi(o: {
   timeoutMs?: number;
   misses?: number;
   cooldownMs?: number;
-  /** What is asked (specs ask a subject of their own). */
-  subject?: string;
+  /** The longest random pause before a restart, after which the silence is asked again. */
+  jitterMs?: number;
+  /** What is asked each round (default `$JS.API.INFO`; specs ask subjects of their own). */
+  subjects?: readonly string[];
   /**
-   * The same question through another server, asked before a restart. Only a silence of this
+   * The silent subject through another server, asked before a restart. Only a silence of this
    * server alone is healed by restarting its nats-server; when the others are silent too (the
    * meta group elects a leader, the cluster is overloaded), restarting would only take one more
    * member away, and with every server deciding so at once, the quorum.
    */
-  askElsewhere?: () => Promise<Ask>;
+  askElsewhere?: (subject: string) => Promise<Ask>;
 }): { started(): void; stop(): void } {
   const d = DEFAULT_JETSTREAM_WATCH;
-  const p = { intervalMs: o.intervalMs ?? d.intervalMs, timeoutMs: o.timeoutMs ?? d.timeoutMs, misses: o.misses ?? d.misses, cooldownMs: o.cooldownMs ?? d.cooldownMs };
+  const p = { intervalMs: o.intervalMs ?? d.intervalMs, timeoutMs: o.timeoutMs ?? d.timeoutMs, misses: o.misses ?? d.misses, cooldownMs: o.cooldownMs ?? d.cooldownMs, jitterMs: o.jitterMs ?? 0 };
+  const subjects = o.subjects?.length ? o.subjects : [JS_API_INFO];
   const counter = new SilenceCounter(p);
   let stopped = false;
   let epoch = 0;
@@ -130,19 +170,31 @@ export function watchJetStreamApi(o: {
       if (st.type === "reconnect") connected = true;
     }
   })().catch(() => undefined);
+  const ask = (subject: string) => askJetStream(o.nc, p.timeoutMs, () => epoch, subject, () => connected);
   let timer: NodeJS.Timeout | undefined;
   const tick = async () => {
     if (stopped) return;
     try {
-      const a = await askJetStream(o.nc, p.timeoutMs, () => epoch, o.subject, () => connected);
-      if (!stopped && counter.observe(a, Date.now())) {
-        const elsewhere = o.askElsewhere ? await o.askElsewhere().catch((): Ask => "unknown") : "answered";
-        if (elsewhere === "answered") {
-          o.log.warn("this server's nats-server no longer answers JetStream API requests; restarting it", { silentAsks: p.misses, timeoutMs: p.timeoutMs });
-          await o.restart();
-        } else {
+      const asks = await Promise.all(subjects.map(ask));
+      const silentAt = asks.indexOf("silent");
+      const round: Ask = silentAt >= 0 ? "silent" : asks.every((a) => a === "answered") ? "answered" : "unknown";
+      if (!stopped && counter.observe(round, Date.now())) {
+        const subject = subjects[silentAt]!;
+        const elsewhere = o.askElsewhere ? await o.askElsewhere(subject).catch((): Ask => "unknown") : "answered";
+        if (elsewhere !== "answered") {
           counter.declined();
-          o.log.warn("no server's JetStream API answers; this server's nats-server is left running", { silentAsks: p.misses, elsewhere });
+          o.log.warn("JetStream API silent here and not answered elsewhere (or another replica is catching up); this server's nats-server is left running", { subject, silentAsks: p.misses, elsewhere });
+        } else {
+          if (p.jitterMs) await new Promise((r) => setTimeout(r, Math.random() * p.jitterMs));
+          if (stopped) return;
+          const again = await ask(subject);
+          if (again === "silent") {
+            o.log.warn("this server's nats-server no longer answers JetStream API requests; restarting it", { subject, silentAsks: p.misses, timeoutMs: p.timeoutMs });
+            await o.restart();
+          } else {
+            counter.declined();
+            o.log.info("JetStream API answered again before the restart; left running", { subject, ask: again });
+          }
         }
       }
     } catch (e) {

@@ -36,10 +36,10 @@ import type { BootstrapData } from "./bootstrap.ts";
 import { seal, open, readLocal, writeLocal } from "./bootstrap.ts";
 import { SINGLE_WRITER_ENV } from "../../actors/store/kv-writer.ts";
 import type { Ask } from "./jetstream-watch.ts";
-import { askJetStream, watchJetStreamApi, DEFAULT_JETSTREAM_WATCH } from "./jetstream-watch.ts";
+import { askJetStream, watchJetStreamApi, DEFAULT_JETSTREAM_WATCH, JS_API_INFO, streamInfoSubject, othersCurrentVia } from "./jetstream-watch.ts";
 import { openRegistry, existingRegistry, putServer, listServers, announcedServers, deleteServer, BOOTSTRAP_KEY } from "./registry.ts";
 import { localJetStreamReport, clusterStreamNames } from "./jetstream-cluster.ts";
-import { identityForStart, natsNameOf, readIdentity, readPeers, rememberPeers, settleNewIdentity, watchCopies, rebuildMode, othersLeading, connectToPeer, bucketLeadership, askStepDown } from "./nats-identity.ts";
+import { serverOfNatsName, identityForStart, natsNameOf, readIdentity, readPeers, rememberPeers, settleNewIdentity, watchCopies, rebuildMode, othersLeading, connectToPeer, bucketLeadership, askStepDown } from "./nats-identity.ts";
 import { leaveThrough } from "./leave.ts";
 import { settle } from "./settle.ts";
 import { writeServerState, writeServerConfig, JETSTREAM_DOMAIN } from "./server-config.ts";
@@ -449,8 +449,12 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
       watchNc = await settle("connecting the JetStream API watch", () => connectNats(natsUrl, `server/${c.name}/jetstream-watch`, storeCredentials, { ignoreClusterUpdates: true }), 15_000);
       jsApi.watch = watchJetStreamApi({
         nc: watchNc,
-        // Each other server in turn (one may be the frozen or cut-off one): any answer will do.
-        askElsewhere: async () => {
+        // The meta leader's question, and each bucket's stream leader's.
+        subjects: [JS_API_INFO, ...[s.bucket(), s.leasesBucket(), s.eventsBucket(), s.serversBucket()].map((b) => streamInfoSubject(s.kvStream(b)))],
+        jitterMs: DEFAULT_JETSTREAM_WATCH.jitterMs,
+        // Each other server in turn (one may be the frozen or cut-off one): any answer will do,
+        // unless it says another replica of the stream is catching up.
+        askElsewhere: async (subject) => {
           let heard: Ask = "unknown";
           for (const url of readPeers(dir)) {
             let peer = elsewhere.get(url);
@@ -459,8 +463,10 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
               if (!peer) continue;
               elsewhere.set(url, peer);
             }
-            heard = await askJetStream(peer, DEFAULT_JETSTREAM_WATCH.timeoutMs, () => 0);
-            if (heard === "answered") return heard;
+            heard = await askJetStream(peer, DEFAULT_JETSTREAM_WATCH.timeoutMs, () => 0, subject);
+            if (heard !== "answered") continue;
+            if (subject === JS_API_INFO) return heard;
+            return (await othersCurrentVia(peer, subject, (n) => serverOfNatsName(n) === c.name, DEFAULT_JETSTREAM_WATCH.timeoutMs)) ? heard : "unknown";
           }
           return heard;
         },

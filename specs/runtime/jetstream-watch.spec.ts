@@ -4,7 +4,7 @@ import type { NatsServer } from "../../runtime/nats-server.ts";
 import { startNatsServer } from "../../runtime/nats-server.ts";
 import { connectNats } from "../../runtime/host.ts";
 import { createLogger } from "../../runtime/logger.ts";
-import { SilenceCounter, askJetStream, watchJetStreamApi } from "../../runtime/cluster/jetstream-watch.ts";
+import { JS_API_INFO, SilenceCounter, askJetStream, othersCurrent, watchJetStreamApi } from "../../runtime/cluster/jetstream-watch.ts";
 
 describe("a server's watch over its nats-server's JetStream API", () => {
   describe("the decision", () => {
@@ -58,6 +58,21 @@ describe("a server's watch over its nats-server's JetStream API", () => {
     });
   });
 
+  describe("othersCurrent", () => {
+    const isMe = (n: string) => n === "server-a";
+    const info = (replicas: { name: string; current?: boolean; offline?: boolean }[]) => ({ cluster: { leader: "server-b", replicas } });
+    it("lets a restart go ahead when every other replica is current and online", () => {
+      expect(othersCurrent(info([{ name: "server-a", current: false }, { name: "server-c", current: true }]), isMe)).to.equal(true);
+    });
+    it("holds it back while another replica catches up or is offline", () => {
+      expect(othersCurrent(info([{ name: "server-a", current: true }, { name: "server-c", current: false }]), isMe)).to.equal(false);
+      expect(othersCurrent(info([{ name: "server-a", current: true }, { name: "server-c", current: true, offline: true }]), isMe)).to.equal(false);
+    });
+    it("says nothing against it from a reply without replicas", () => {
+      expect(othersCurrent({}, isMe)).to.equal(true);
+    });
+  });
+
   describe("against a real nats-server", () => {
     let server: NatsServer;
     let nc: NatsConnection;
@@ -83,7 +98,7 @@ describe("a server's watch over its nats-server's JetStream API", () => {
     it("restarts once after the silent asks, and not while JetStream answers", async () => {
       const log = createLogger("spec");
       let restarts = 0;
-      const silent = watchJetStreamApi({ nc, log, subject: "spec.silent", intervalMs: 10, timeoutMs: 50, misses: 3, cooldownMs: 60_000, restart: async () => void restarts++ });
+      const silent = watchJetStreamApi({ nc, log, subjects: ["spec.silent"], intervalMs: 10, timeoutMs: 50, misses: 3, cooldownMs: 60_000, restart: async () => void restarts++ });
       const healthy = watchJetStreamApi({ nc, log, intervalMs: 10, timeoutMs: 500, misses: 1, cooldownMs: 0, restart: async () => void (restarts += 100) });
       await new Promise((r) => setTimeout(r, 800));
       silent.stop();
@@ -94,15 +109,38 @@ describe("a server's watch over its nats-server's JetStream API", () => {
       const log = createLogger("spec");
       let restarts = 0;
       let asked = 0;
-      const alone = watchJetStreamApi({ nc, log, subject: "spec.silent", intervalMs: 10, timeoutMs: 50, misses: 2, cooldownMs: 0, restart: async () => void restarts++, askElsewhere: async () => (asked++, "silent") });
+      const alone = watchJetStreamApi({ nc, log, subjects: ["spec.silent"], intervalMs: 10, timeoutMs: 50, misses: 2, cooldownMs: 0, restart: async () => void restarts++, askElsewhere: async () => (asked++, "silent") });
       await new Promise((r) => setTimeout(r, 500));
       alone.stop();
       expect(asked, "asked elsewhere").to.be.greaterThan(0);
       expect(restarts).to.equal(0);
-      const local = watchJetStreamApi({ nc, log, subject: "spec.silent", intervalMs: 10, timeoutMs: 50, misses: 2, cooldownMs: 60_000, restart: async () => void restarts++, askElsewhere: async () => "answered" });
+      const local = watchJetStreamApi({ nc, log, subjects: ["spec.silent"], intervalMs: 10, timeoutMs: 50, misses: 2, cooldownMs: 60_000, restart: async () => void restarts++, askElsewhere: async () => "answered" });
       await new Promise((r) => setTimeout(r, 500));
       local.stop();
       expect(restarts, "silent here only: restarted once").to.equal(1);
+    });
+    it("restarts when a stream leader's subject is silent though account info is answered, asking elsewhere about that subject", async () => {
+      const log = createLogger("spec");
+      let restarts = 0;
+      const asked: string[] = [];
+      const w = watchJetStreamApi({ nc, log, subjects: [JS_API_INFO, "spec.silent"], intervalMs: 10, timeoutMs: 50, misses: 2, cooldownMs: 60_000, jitterMs: 20, restart: async () => void restarts++, askElsewhere: async (subject) => (asked.push(subject), "answered") });
+      await new Promise((r) => setTimeout(r, 600));
+      w.stop();
+      expect(asked).to.deep.equal(["spec.silent"]);
+      expect(restarts).to.equal(1);
+    });
+    it("leaves its nats-server running when the silence ends during the pause before the restart", async () => {
+      const log = createLogger("spec");
+      let wedged = true;
+      const sub = nc.subscribe("spec.wedged", { callback: (_e, m) => void (wedged || m.respond(new Uint8Array())) });
+      await nc.flush();
+      let restarts = 0;
+      // Another server's restart (say) heals this one while it pauses.
+      const w = watchJetStreamApi({ nc, log, subjects: ["spec.wedged"], intervalMs: 10, timeoutMs: 50, misses: 2, cooldownMs: 0, jitterMs: 30, restart: async () => void restarts++, askElsewhere: async () => ((wedged = false), "answered") });
+      await new Promise((r) => setTimeout(r, 500));
+      w.stop();
+      sub.unsubscribe();
+      expect(restarts).to.equal(0);
     });
     it("counts nothing asked while its connection is down", async () => {
       expect(await askJetStream(nc, 50, () => 0, "spec.silent", () => false)).to.equal("unknown");
