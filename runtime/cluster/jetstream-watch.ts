@@ -27,6 +27,7 @@
  *     after a restart of its own, and two restarts at once would take the stream's quorum;
  *   - and when its own nats-server is still silent after a random pause of up to `jitterMs`:
  *     two servers that found the same silence in the same second do not restart together.
+ *
  * @example
  *   const w = watchJetStreamApi({ nc, restart: () => nats.current.stop(), log });
  *   …
