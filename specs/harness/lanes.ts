@@ -13,8 +13,8 @@
  * them goes, longest first, to the lane with the least work so far, its work taken from
  * spec-times.json (the times of the last recorded run: `npm run test:lanes -- --record`).
  *
- * Not yet `npm test`: on a 2-core machine some specs fail when they share the CPU with the other
- * lanes (docs/operations.md, "The suite's time").
+ * Not yet `npm test`: on a 2-core machine every lane run so far had specs that pass alone and
+ * failed beside the other lanes (bench/measured/test-lanes-2026-12-03.txt names them).
  *
  *   node --import tsx specs/harness/lanes.ts                      all spec files, FLOTILLA_TEST_LANES lanes (default 3)
  *   node --import tsx specs/harness/lanes.ts specs/integration    only the files under the given paths
