@@ -165,7 +165,10 @@ export function reconcileJob(key: string, view: JobView, nowMs: number): JobDeci
   let completionTime = before.completionTime;
   const deletes: Pod[] = [];
   const creates: Pod[] = [];
-  const event = (eventType: "Normal" | "Warning", reason: string, message: string) => commands.push({ type: "event.record", eventType, reason, message });
+  // Recorded after the status write that says so: a write refused (the Job changed meanwhile) records
+  // nothing, and the retry decides again, so a Job is reported Completed or failed once.
+  const events: JobCommand[] = [];
+  const event = (eventType: "Normal" | "Warning", reason: string, message: string) => events.push({ type: "event.record", eventType, reason, message });
   const finished = isTrue(before, "Complete") || isTrue(before, "Failed");
 
   if (!finished) {
@@ -240,6 +243,7 @@ export function reconcileJob(key: string, view: JobView, nowMs: number): JobDeci
     uncountedTerminatedPods: {},
   };
   if (JSON.stringify(before) !== JSON.stringify(status)) commands.push({ type: "job.status", status });
+  commands.push(...events);
 
   // ttlSecondsAfterFinished: the Job (and, through the garbage collector, its pods) goes.
   const finish = (status.conditions ?? []).find((c) => (c.type === "Complete" || c.type === "Failed") && c.status === "True");

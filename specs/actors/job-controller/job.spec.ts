@@ -111,13 +111,40 @@ describe("job controller › reconcileJob", () => {
     });
   });
 
+  describe("the Completed event", () => {
+    it("is recorded once, even when the status write that completes the Job is refused and the Job is decided again", () => {
+      const w = new World(job());
+      w.step();
+      w.finish(w.pods[0]!, 0);
+      w.step(); // counted: the finalizer goes, the Job completes
+      // Once more from the state before that step's last write, as a retry after a refused write does.
+      const w2 = new World(job());
+      w2.step();
+      w2.finish(w2.pods[0]!, 0);
+      const first = w2.decide().commands;
+      const completing = first.map((c) => c.type).lastIndexOf("job.status");
+      // The executor stops at the refused write: what came before it ran, nothing after it.
+      for (const c of first.slice(0, completing)) {
+        if (c.type === "job.status") w2.job = { ...w2.job, status: c.status };
+        else if (c.type === "pods.finalize") w2.pods = w2.pods.map((p) => c.pods.find((x) => x.metadata.uid === p.metadata.uid) ?? p);
+        else if (c.type === "event.record") w2.events.push(`${c.reason}: ${c.message}`);
+      }
+      w2.step();
+      w2.step();
+      expect(w.events.filter((e) => e.startsWith("Completed"))).to.deep.equal(["Completed: Job completed"]);
+      expect(w2.events.filter((e) => e.startsWith("Completed"))).to.deep.equal(["Completed: Job completed"]);
+      expect(w2.conditions()).to.include("Complete/CompletionsReached");
+    });
+  });
+
   describe("counting with the tracking finalizer", () => {
     it("notes a finished pod as uncounted, removes its finalizer, then counts it — once", () => {
       const w = new World(job());
       w.step();
       w.finish(w.pods[0]!, 0);
       const cs = w.decide().commands;
-      expect(cs.map((c) => c.type)).to.deep.equal(["job.status", "pods.finalize", "event.record", "job.status"]);
+      // The Completed event after the status write that says so: a refused write records nothing.
+      expect(cs.map((c) => c.type)).to.deep.equal(["job.status", "pods.finalize", "job.status", "event.record"]);
       expect(of(cs, "job.status")[0]!.status.uncountedTerminatedPods).to.deep.equal({ succeeded: [w.pods[0]!.metadata.uid], failed: [] });
       expect(of(cs, "pods.finalize")[0]!.pods[0]!.metadata.finalizers).to.equal(undefined);
       w.step();
