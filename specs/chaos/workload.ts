@@ -381,8 +381,11 @@ export async function describeService(api: Api): Promise<string> {
   const http = ip
     ? await new Promise<string>((resolve) => {
         const req = httpGet(`http://${ip}:80/`, { timeout: 2000 }, (res) => {
-          res.resume();
-          resolve(`HTTP ${res.statusCode}`);
+          // The probe wants a web pod's answer ("web …"): what answered instead shows here.
+          let body = "";
+          res.setEncoding("utf8");
+          res.on("data", (d: string) => (body = (body + d).slice(0, 60)));
+          res.on("end", () => resolve(`HTTP ${res.statusCode} ${JSON.stringify(body)}`));
         });
         req.on("timeout", () => req.destroy(new Error("timed out after 2 s")));
         req.on("error", (e) => resolve(e.message));
