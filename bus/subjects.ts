@@ -74,6 +74,8 @@ export const jsApi = {
 
 export function subjects(cluster: string = DEFAULT_CLUSTER) {
   const root = `flotilla.${cluster}`;
+  const buckets = { main: `flotilla-${cluster}`, events: `flotilla-${cluster}-events`, leases: `flotilla-${cluster}-leases`, servers: `flotilla-${cluster}-servers` };
+  const kvStream = (bucket: string) => `KV_${bucket}`;
   return {
     root,
     cluster,
@@ -132,15 +134,17 @@ export function subjects(cluster: string = DEFAULT_CLUSTER) {
     eventsAll: () => `${root}.events.>`,
     eventsPrefix: () => `${root}.events.`,
     /** KV bucket names (one per cluster, plus a short-lived one for Event objects and one for Leases). */
-    bucket: () => `flotilla-${cluster}`,
-    eventsBucket: () => `flotilla-${cluster}-events`,
-    leasesBucket: () => `flotilla-${cluster}-leases`,
+    bucket: () => buckets.main,
+    eventsBucket: () => buckets.events,
+    leasesBucket: () => buckets.leases,
     /** The servers' registry and the encrypted bootstrap data (CA, tokens) joining servers fetch. */
-    serversBucket: () => `flotilla-${cluster}-servers`,
+    serversBucket: () => buckets.servers,
     /** The republish source for a bucket (JetStream KV subjects). */
     kvSubjects: (bucket: string) => kvKeySubject(bucket, ">"),
     kvPrefix,
-    kvStream: (bucket: string) => `KV_${bucket}`,
+    kvStream,
+    /** The streams of this cluster's buckets: main, events, leases, and the servers' registry (made by clustered servers only). */
+    kvStreams: () => Object.values(buckets).map(kvStream),
     /** What the stream of each of this cluster's buckets begins with (`KV_flotilla-<cluster>…`). */
     kvStreamsPrefix: () => `KV_flotilla-${cluster}`,
     /** NATS system-account connection advisories (node controller's fast signal). */

@@ -56,9 +56,7 @@ export async function printServers(dataDir: string, s: ClusterState): Promise<vo
       const meta = metaView(reports.value);
       say(`  JetStream:   meta leader ${meta.leader ?? "NONE"}; peers ${meta.peers.join(", ") || "-"}`);
     } else say(`  JetStream:   unknown (${reports.error.message})`);
-    const sub = subjects(s.cluster);
-    const streams = [sub.bucket(), sub.eventsBucket(), sub.leasesBucket(), sub.serversBucket()].map((b) => sub.kvStream(b));
-    const placed = await streamPlacements(nc, streams);
+    const placed = await streamPlacements(nc, subjects(s.cluster).kvStreams());
     process.stdout.write(
       formatColumns(
         ["    BUCKET", "REPLICAS", "LEADER", "FOLLOWERS"],

@@ -450,7 +450,7 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
       jsApi.watch = watchJetStreamApi({
         nc: watchNc,
         // The meta leader's question, and each bucket's stream leader's.
-        subjects: [JS_API_INFO, ...[s.bucket(), s.leasesBucket(), s.eventsBucket(), s.serversBucket()].map((b) => streamInfoSubject(s.kvStream(b)))],
+        subjects: [JS_API_INFO, ...s.kvStreams().map(streamInfoSubject)],
         jitterMs: DEFAULT_JETSTREAM_WATCH.jitterMs,
         // Each other server in turn (one may be the frozen or cut-off one): any answer will do,
         // unless it says another replica of the stream is catching up.
