@@ -114,24 +114,29 @@ export class SilenceCounter {
  * nats-server restarting) says nothing about its JetStream API.
  */
 export async function askJetStream(nc: NatsConnection, timeoutMs: number, epoch: () => number, subject = JS_API_INFO, connected: () => boolean = () => true): Promise<Ask> {
+  return (await askJetStreamReply(nc, timeoutMs, epoch, subject, connected)).ask;
+}
+
+/** `askJetStream`, with the reply's payload when one came (an error reply, such as no responders, has none). */
+export async function askJetStreamReply(nc: NatsConnection, timeoutMs: number, epoch: () => number, subject = JS_API_INFO, connected: () => boolean = () => true): Promise<{ ask: Ask; data?: Uint8Array }> {
   // Asked while the connection is down (the nats-server died and is not back yet), a request
   // waits for the reconnect and times out: that is no silence of a JetStream API.
-  if (nc.isClosed() || !connected()) return "unknown";
+  if (nc.isClosed() || !connected()) return { ask: "unknown" };
   const before = epoch();
   try {
-    await nc.request(subject, "", { timeout: timeoutMs });
-    return "answered";
+    const m = await nc.request(subject, "", { timeout: timeoutMs });
+    return { ask: "answered", data: m.data };
   } catch (e) {
-    if (nc.isClosed() || epoch() !== before || !connected()) return "unknown";
-    return isTimeout(e) ? "silent" : "answered";
+    if (nc.isClosed() || epoch() !== before || !connected()) return { ask: "unknown" };
+    return { ask: isTimeout(e) ? "silent" : "answered" };
   }
 }
 
-/** `othersCurrent`, asked through `nc` of the stream whose info `subject` asks for; false when unanswered. */
-export async function othersCurrentVia(nc: NatsConnection, subject: string, isMe: (natsName: string) => boolean, timeoutMs: number): Promise<boolean> {
+/** `othersCurrent` of a stream info reply's payload; false without one, or when it is not JSON. */
+export function othersCurrentIn(data: Uint8Array | undefined, isMe: (natsName: string) => boolean): boolean {
+  if (!data) return false;
   try {
-    const m = await nc.request(subject, "", { timeout: timeoutMs });
-    return othersCurrent(JSON.parse(new TextDecoder().decode(m.data)) as StreamReplicas, isMe);
+    return othersCurrent(JSON.parse(new TextDecoder().decode(data)) as StreamReplicas, isMe);
   } catch {
     return false;
   }

@@ -36,7 +36,7 @@ import type { BootstrapData } from "./bootstrap.ts";
 import { seal, open, readLocal, writeLocal } from "./bootstrap.ts";
 import { SINGLE_WRITER_ENV } from "../../actors/store/kv-writer.ts";
 import type { Ask } from "./jetstream-watch.ts";
-import { askJetStream, watchJetStreamApi, DEFAULT_JETSTREAM_WATCH, JS_API_INFO, streamInfoSubject, othersCurrentVia } from "./jetstream-watch.ts";
+import { askJetStreamReply, watchJetStreamApi, DEFAULT_JETSTREAM_WATCH, JS_API_INFO, streamInfoSubject, othersCurrentIn } from "./jetstream-watch.ts";
 import { openRegistry, existingRegistry, putServer, listServers, announcedServers, deleteServer, BOOTSTRAP_KEY } from "./registry.ts";
 import { localJetStreamReport, clusterStreamNames } from "./jetstream-cluster.ts";
 import { serverOfNatsName, identityForStart, natsNameOf, readIdentity, readPeers, rememberPeers, settleNewIdentity, watchCopies, rebuildMode, othersLeading, connectToPeer, bucketLeadership, askStepDown } from "./nats-identity.ts";
@@ -463,10 +463,11 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
               if (!peer) continue;
               elsewhere.set(url, peer);
             }
-            heard = await askJetStream(peer, DEFAULT_JETSTREAM_WATCH.timeoutMs, () => 0, subject);
+            const reply = await askJetStreamReply(peer, DEFAULT_JETSTREAM_WATCH.timeoutMs, () => 0, subject);
+            heard = reply.ask;
             if (heard !== "answered") continue;
             if (subject === JS_API_INFO) return heard;
-            return (await othersCurrentVia(peer, subject, (n) => serverOfNatsName(n) === c.name, DEFAULT_JETSTREAM_WATCH.timeoutMs)) ? heard : "unknown";
+            return othersCurrentIn(reply.data, (n) => serverOfNatsName(n) === c.name) ? heard : "unknown";
           }
           return heard;
         },

@@ -4,7 +4,7 @@ import type { NatsServer } from "../../runtime/nats-server.ts";
 import { startNatsServer } from "../../runtime/nats-server.ts";
 import { connectNats } from "../../runtime/host.ts";
 import { createLogger } from "../../runtime/logger.ts";
-import { JS_API_INFO, SilenceCounter, askJetStream, othersCurrent, watchJetStreamApi } from "../../runtime/cluster/jetstream-watch.ts";
+import { JS_API_INFO, SilenceCounter, askJetStream, othersCurrent, othersCurrentIn, watchJetStreamApi } from "../../runtime/cluster/jetstream-watch.ts";
 
 describe("a server's watch over its nats-server's JetStream API", () => {
   describe("the decision", () => {
@@ -70,6 +70,13 @@ describe("a server's watch over its nats-server's JetStream API", () => {
     });
     it("says nothing against it from a reply without replicas", () => {
       expect(othersCurrent({}, isMe)).to.equal(true);
+    });
+    it("reads a reply's payload, and holds the restart back without one or when it is not JSON", () => {
+      const bytes = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
+      expect(othersCurrentIn(bytes(info([{ name: "server-c", current: true }])), isMe)).to.equal(true);
+      expect(othersCurrentIn(bytes(info([{ name: "server-c", current: false }])), isMe)).to.equal(false);
+      expect(othersCurrentIn(undefined, isMe)).to.equal(false);
+      expect(othersCurrentIn(new TextEncoder().encode("not json"), isMe)).to.equal(false);
     });
   });
 
