@@ -37,7 +37,7 @@ const MOCHA = join(ROOT, "node_modules", ".bin", "mocha");
 /** What marks a spec file as touching state the whole machine shares (see above). */
 export const HOST_STATE = /docker|containerd|\bcri\b|NetnsLab|harness\/netns|iptables|pod-?network|podNetwork|vxlan/i;
 
-/** Seconds a file not in spec-times.json counts as. */
+/** Milliseconds a file not in spec-times.json counts as. */
 const UNKNOWN_MS = 5_000;
 
 /** Every `*.spec.ts` under the given files or directories, in mocha's order (sorted paths). */
@@ -52,10 +52,6 @@ export function specFiles(paths: readonly string[]): string[] {
   return out.sort();
 }
 
-/**
- * The lanes (pure): lane 0 takes every host-state file, in order; each other file goes, longest
- * first, to the lane with the least time so far (lane 0 included).
- */
 export interface Lane {
   name: string;
   files: string[];
@@ -63,6 +59,10 @@ export interface Lane {
   ms: number;
 }
 
+/**
+ * The lanes (pure): lane 0 takes every host-state file, in order; each other file goes, longest
+ * first, to the lane with the least time so far (lane 0 included).
+ */
 export function planLanes(files: readonly string[], { lanes, isHostState, timeOf }: { lanes: number; isHostState: (f: string) => boolean; timeOf: (f: string) => number }): Lane[] {
   const plan: Lane[] = Array.from({ length: Math.max(1, lanes) }, (_, i) => ({ name: i === 0 ? "host" : `lane-${i}`, files: [], ms: 0 }));
   const rest: string[] = [];
