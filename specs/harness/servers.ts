@@ -80,3 +80,15 @@ export function clusterLogTails(c: RunningServers, lines = 25): string {
     .map((s) => [`── ${s.name}: nats-server`, ...tail(join(s.dir, "nats", "nats-server.log"), (l) => CLUSTER_LOG_LINE.test(l) && !l.includes("consumer leader")), `── ${s.name}: server`, ...tail(join(s.dir, "server.log"), (l) => / (WARN|ERROR) /.test(l))].join("\n"))
     .join("\n");
 }
+
+/**
+ * In a describe block: after each failed test, prints `clusterLogTails` of the servers `servers()`
+ * returns (none yet: nothing), so a failure seen only in a CI log still shows what the NATS
+ * cluster did.
+ */
+export function printClusterLogsOnFailure(servers: () => RunningServers | undefined): void {
+  afterEach(function () {
+    const c = servers();
+    if (this.currentTest?.state === "failed" && c) process.stdout.write(`the servers' logs at the failure:\n${clusterLogTails(c)}\n`);
+  });
+}

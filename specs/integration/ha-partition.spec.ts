@@ -23,7 +23,7 @@ import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
 import { subjects } from "../../bus/subjects.ts";
 import { findNatsServer } from "../../runtime/nats-server.ts";
 import { waitFor } from "../harness/cluster.ts";
-import { adminConnections, clusterLogTails } from "../harness/servers.ts";
+import { adminConnections, printClusterLogsOnFailure } from "../harness/servers.ts";
 
 const SUBNET = "10.213.0";
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -94,10 +94,7 @@ describe("a partition of three servers in network namespaces", function () {
     c = await upServers({ dataDir: dir, servers: 3, nodes: 0, engine: "simulated", port: 0, quiet: true, leaseDurationMs: 3000, addresses: [0, 1, 2].map(n.address), prefix: (i) => ["ip", "netns", "exec", n.ns(i)] });
   });
 
-  // A failure seen only in a CI log still shows what the NATS cluster did.
-  afterEach(function () {
-    if (this.currentTest?.state === "failed" && c) process.stdout.write(`the servers' logs at the failure:\n${clusterLogTails(c)}\n`);
-  });
+  printClusterLogsOnFailure(() => c);
 
   after(async () => {
     if (c) {

@@ -15,7 +15,7 @@ import { serverOfNatsName } from "../../runtime/cluster/nats-identity.ts";
 import { pingActors } from "../../runtime/host.ts";
 import { subjects } from "../../bus/subjects.ts";
 import { waitFor } from "../harness/cluster.ts";
-import { apiOf, adminConnections, serverOf, clusterLogTails } from "../harness/servers.ts";
+import { apiOf, adminConnections, serverOf, printClusterLogsOnFailure } from "../harness/servers.ts";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { createInbox } from "@nats-io/transport-node";
 import { findNatsServer } from "../../runtime/nats-server.ts";
@@ -41,10 +41,7 @@ describe("three servers on loopback addresses", function () {
     c = await upServers({ dataDir: dir, servers: 3, nodes: 1, engine: "simulated", port: 0, natsPort: 0, quiet: true, leaseDurationMs: 3000 });
   });
 
-  // A failure seen only in a CI log still shows what the NATS cluster did.
-  afterEach(function () {
-    if (this.currentTest?.state === "failed" && c) process.stdout.write(`the servers' logs at the failure:\n${clusterLogTails(c)}\n`);
-  });
+  printClusterLogsOnFailure(() => c);
 
   after(async () => {
     if (c) {

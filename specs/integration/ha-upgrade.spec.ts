@@ -10,7 +10,7 @@ import { signalServer } from "../../runtime/cluster/processes.ts";
 import { streamPlacements } from "../../runtime/cluster/jetstream-cluster.ts";
 import { subjects } from "../../bus/subjects.ts";
 import { waitFor } from "../harness/cluster.ts";
-import { apiOf, adminConnections, clusterLogTails } from "../harness/servers.ts";
+import { apiOf, adminConnections, printClusterLogsOnFailure } from "../harness/servers.ts";
 import { findNatsServer } from "../../runtime/nats-server.ts";
 
 describe("upgrading a single-server data dir to three servers", function () {
@@ -24,10 +24,7 @@ describe("upgrading a single-server data dir to three servers", function () {
     dir = mkdtempSync(join(tmpdir(), "flotilla-upgrade-"));
   });
 
-  // A failure seen only in a CI log still shows what the NATS cluster did.
-  afterEach(function () {
-    if (this.currentTest?.state === "failed" && c) process.stdout.write(`the servers' logs at the failure:\n${clusterLogTails(c)}\n`);
-  });
+  printClusterLogsOnFailure(() => c);
 
   after(async () => {
     if (c) {

@@ -20,7 +20,7 @@ import { serverOfNatsName, REBUILD_ENV } from "../../runtime/cluster/nats-identi
 import { subjects } from "../../bus/subjects.ts";
 import { findNatsServer } from "../../runtime/nats-server.ts";
 import { waitFor } from "../harness/cluster.ts";
-import { adminConnections, clusterLogTails } from "../harness/servers.ts";
+import { adminConnections, printClusterLogsOnFailure } from "../harness/servers.ts";
 import { copiesAgree } from "../chaos/checker.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -41,10 +41,7 @@ describe("a server restarted after refused writes", function () {
     c = await upServers({ dataDir: dir, servers: 3, nodes: 0, engine: "simulated", port: 0, natsPort: 0, quiet: true, leaseDurationMs: 3000 });
   });
 
-  // A failure seen only in a CI log still shows what the NATS cluster did.
-  afterEach(function () {
-    if (this.currentTest?.state === "failed" && c) process.stdout.write(`the servers' logs at the failure:\n${clusterLogTails(c)}\n`);
-  });
+  printClusterLogsOnFailure(() => c);
 
   after(async () => {
     if (before_ === undefined) delete process.env[REBUILD_ENV];
