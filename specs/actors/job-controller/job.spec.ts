@@ -42,7 +42,12 @@ class World {
   }
   step(): JobCommand[] {
     const d = this.decide();
-    for (const c of d.commands) {
+    this.apply(d.commands);
+    return d.commands;
+  }
+  /** Carries the commands out, in order, as the executor does. */
+  apply(commands: readonly JobCommand[]): void {
+    for (const c of commands) {
       if (c.type === "pods.create")
         for (const p of c.pods) {
           const pod = structuredClone(p);
@@ -60,7 +65,6 @@ class World {
       else if (c.type === "event.record") this.events.push(`${c.reason}: ${c.message}`);
       else if (c.type === "job.delete") this.deletedJob = true;
     }
-    return d.commands;
   }
   running(): Pod[] {
     return this.pods.filter((p) => p.status?.phase === "Running");
@@ -124,11 +128,7 @@ describe("job controller › reconcileJob", () => {
       const first = w2.decide().commands;
       const completing = first.map((c) => c.type).lastIndexOf("job.status");
       // The executor stops at the refused write: what came before it ran, nothing after it.
-      for (const c of first.slice(0, completing)) {
-        if (c.type === "job.status") w2.job = { ...w2.job, status: c.status };
-        else if (c.type === "pods.finalize") w2.pods = w2.pods.map((p) => c.pods.find((x) => x.metadata.uid === p.metadata.uid) ?? p);
-        else if (c.type === "event.record") w2.events.push(`${c.reason}: ${c.message}`);
-      }
+      w2.apply(first.slice(0, completing));
       w2.step();
       w2.step();
       expect(w.events.filter((e) => e.startsWith("Completed"))).to.deep.equal(["Completed: Job completed"]);
