@@ -4,7 +4,7 @@
  * revision; `Expired` when that revision is no longer retained).
  */
 import type { NatsConnection } from "@nats-io/transport-node";
-import type { JetStreamClient, JetStreamManager, JsMsg } from "@nats-io/jetstream";
+import type { JetStreamClient, JetStreamManager, JsMsg, MsgRequest, NextMsgRequest } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
 import type { BucketName } from "./kinds.ts";
 import type { KubeObject } from "./resources.ts";
@@ -215,6 +215,9 @@ export async function bucketBounds(jsm: JetStreamManager, bucket: string): Promi
   return { first: info.state.first_seq, last: info.state.last_seq };
 }
 
+/** How long deliveries pause before a watch not yet synced asks the stream whether more are due. */
+const SYNC_CHECK_MS = 250;
+
 /** How often a watch checks that its consumer still exists. */
 const CONSUMER_CHECK_MS = 5_000;
 
@@ -260,6 +263,30 @@ export async function watchBucket(nc: NatsConnection, bucket: string, opts: Watc
   };
   if (remaining === 0) markSynced();
   let stopped = false;
+  // nats-server 2.9 can count one message too many in a filtered consumer's pending (num_pending
+  // and each message's), so the count alone may never reach 0 and the watch would wait for the
+  // 30 s idle heartbeat the ordered consumer asks for. When deliveries pause before the count is
+  // done, the stream is asked for the next message under the filter: none at or before the
+  // stream's last sequence when the watch began means the initial changes have all arrived.
+  let lastSeq = resuming ? (opts.afterRevision as number) : 0;
+  let pause: NodeJS.Timeout | undefined;
+  const checkSoon = () => {
+    if (isSynced || stopped) return;
+    clearTimeout(pause);
+    pause = setTimeout(() => void checkDelivered(), SYNC_CHECK_MS);
+    pause.unref();
+  };
+  const checkDelivered = async () => {
+    if (isSynced || stopped) return;
+    const from = lastSeq;
+    const next = await jsm.streams.getMessage(`KV_${bucket}`, { seq: from + 1, next_by_subj: `${prefix}${opts.filter}` } as NextMsgRequest as unknown as MsgRequest).catch(() => undefined);
+    if (isSynced || stopped) return;
+    // Still to come (or the question failed): ask again after the next pause.
+    if (next === undefined || (next !== null && next.seq <= bounds.last)) return checkSoon();
+    // Nothing delivered since the question: the initial changes are all here.
+    if (lastSeq === from) markSynced();
+    else checkSoon();
+  };
   // The consumer is NATS' ordered push consumer: it recreates itself after a gap, but notices a
   // consumer that is gone (deleted, or its server died) only after two missed 30 s heartbeats.
   // Flotilla does not wait that long: a consumer that is gone (asked for every 5 s) or missed
@@ -269,6 +296,7 @@ export async function watchBucket(nc: NatsConnection, bucket: string, opts: Watc
     if (stopped) return;
     stopped = true;
     clearInterval(alive);
+    clearTimeout(pause);
     iter.stop();
     opts.onError?.(new FlotillaError(ErrorCode.Unavailable, why));
   };
@@ -288,9 +316,11 @@ export async function watchBucket(nc: NatsConnection, bucket: string, opts: Watc
           opts.onError?.(new FlotillaError(ErrorCode.Internal, `watch handler failed: ${(e as Error).message}`, { cause: e }));
         }
       }
+      lastSeq = m.seq;
       if (!isSynced) {
         remaining--;
         if (remaining <= 0 || m.info.pending === 0) markSynced();
+        else checkSoon();
       }
     },
   });
@@ -311,6 +341,7 @@ export async function watchBucket(nc: NatsConnection, bucket: string, opts: Watc
     });
   }, CONSUMER_CHECK_MS);
   alive.unref();
+  checkSoon();
   iter.closed().then((err) => {
     if (!stopped && err) opts.onError?.(new FlotillaError(ErrorCode.Unavailable, `watch closed: ${String(err)}`, { cause: err }));
     if (!stopped && !err) opts.onError?.(new FlotillaError(ErrorCode.Unavailable, "watch closed"));
@@ -321,6 +352,7 @@ export async function watchBucket(nc: NatsConnection, bucket: string, opts: Watc
       if (stopped) return;
       stopped = true;
       clearInterval(alive);
+      clearTimeout(pause);
       iter.stop();
     },
   };

@@ -215,6 +215,24 @@ describe("store", () => {
       w.stop();
       expect(seen).to.deep.equal(later);
     });
+    it("reports each resumed watch synced once its changes arrive, though nats-server 2.9 may count one pending too many", async () => {
+      // Resumed inside one key's history, the installed nats-server (2.9.10) counted 6 pending for
+      // 5 messages in about half the runs, and the watch waited for the 30 s idle heartbeat.
+      await c.store.create("namespaces", undefined, { apiVersion: "v1", kind: "Namespace", metadata: { name: "resync" } });
+      let o = await c.store.create("configmaps", "resync", cm("x", { v: "0" }));
+      const R = Number(o.metadata.resourceVersion);
+      for (let i = 1; i <= 3; i++) o = await c.store.update("configmaps", { ...o, data: { v: String(i) } } as KubeObject);
+      await c.store.create("configmaps", "resync", cm("y"));
+      const last = Number((await c.store.delete("configmaps", "resync", "x")).metadata.resourceVersion);
+      for (let round = 0; round < 20; round++) {
+        let seen = 0;
+        const w = await watchBucket(c.nc, bucketFor(c.cluster, "main"), { filter: "configmaps.resync.>", afterRevision: R, onChange: () => void seen++ });
+        const synced = await Promise.race([w.synced, new Promise<"waiting">((r) => setTimeout(() => r("waiting"), 10_000).unref())]);
+        w.stop();
+        expect(synced, `round ${round}: synced after ${seen} of 5 changes`).to.be.at.least(last);
+        expect(seen).to.equal(5);
+      }
+    });
     it("signals synced for an empty prefix", async () => {
       const w = await watchBucket(c.nc, bucketFor(c.cluster, "main"), { filter: "configmaps.empty-ns.>", onChange: () => undefined });
       expect(await w.synced).to.be.a("number");
