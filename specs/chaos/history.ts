@@ -27,6 +27,20 @@ export interface WriteRecord {
   doneAt: number;
 }
 
+/**
+ * A read the churn made to learn a key's revision after an ambiguous write. Not checked: kept to
+ * show what each server answered while writes waited (a fault's "writes after" time).
+ */
+export interface ReadRecord {
+  key: string;
+  server: string;
+  /** 0: no answer (the client's error is in `message`). */
+  status: number;
+  message?: string;
+  sentAt: number;
+  doneAt: number;
+}
+
 /** One watch event, or the items of a (re)list that began a watch. */
 export interface EventRecord {
   /** Which watch stream (a new number after every re-list). */
@@ -56,6 +70,7 @@ export interface FinalObject {
 
 export interface History {
   writes: WriteRecord[];
+  reads?: ReadRecord[];
   events: EventRecord[];
   streams: StreamRecord[];
   /** Every object of the chaos namespace, read once the run has settled. */

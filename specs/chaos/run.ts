@@ -165,7 +165,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     violations.push(...(await serversAgree(cc)));
     violations.push(...(await bucketCopiesAgree(cc, say)));
     const final = listed;
-    const history = { writes: writers.writes, events: watcher.events, streams: watcher.streams, final };
+    const history = { writes: writers.writes, reads: writers.reads, events: watcher.events, streams: watcher.streams, final };
     violations.push(...checkHistory(history));
     if (o.out) {
       mkdirSync(o.out, { recursive: true });
@@ -199,8 +199,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     writeFileSync(join(o.out, "chaos-report.json"), JSON.stringify(report, null, 2) + "\n");
     writeFileSync(join(o.out, "chaos-report.txt"), text + "\n");
   }
-  if (!report.violations.length || !o.keep) rmSync(dir, { recursive: true, force: true });
-  else say(`chaos: the cluster's data dirs are kept in ${dir}`);
+  if (!o.keep) rmSync(dir, { recursive: true, force: true });
+  else say(`chaos: the cluster's data dirs and logs are kept in ${dir}`);
   return report;
 }
 

@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage } from "node:http";
 import type { Rng } from "./rng.ts";
-import type { WriteRecord, EventRecord, StreamRecord, Outcome } from "./history.ts";
+import type { WriteRecord, ReadRecord, EventRecord, StreamRecord, Outcome } from "./history.ts";
 import type { ChaosCluster, Api } from "./cluster.ts";
 import { request } from "node:https";
 import { get as httpGet } from "node:http";
@@ -33,6 +33,7 @@ interface Known {
 
 export class Writers {
   readonly writes: WriteRecord[] = [];
+  readonly reads: ReadRecord[] = [];
   private readonly keys = new Map<string, Known>();
   private next = 0;
   private stopped = false;
@@ -74,7 +75,7 @@ export class Writers {
     const server = this.r.pick(this.cc.serverNames);
     const api = this.cc.api(server);
     const unknown = [...this.keys].filter(([, k]) => k.rv === undefined).map(([key]) => key);
-    if (unknown.length) return this.refresh(api, this.r.pick(unknown));
+    if (unknown.length) return this.refresh(api, server, this.r.pick(unknown));
     const known = [...this.keys].filter(([, k]) => k.rv !== undefined).map(([key]) => key);
     const roll = this.r.next();
     if (known.length < this.o.maxKeys && (roll < 0.4 || known.length === 0)) return this.create(api, server);
@@ -83,9 +84,11 @@ export class Writers {
     return this.delete(api, server, key);
   }
 
-  private async refresh(api: Api, key: string): Promise<void> {
+  private async refresh(api: Api, server: string, key: string): Promise<void> {
     const name = key.split("/")[1]!;
-    const r = await api.call("GET", `${CM}/${name}`);
+    const sentAt = Date.now();
+    const r = await api.call("GET", `${CM}/${name}`).catch((e: Error) => ({ status: 0, body: { message: e.message } as Record<string, unknown> }));
+    this.reads.push({ key, server, status: r.status, ...(r.status === 200 ? {} : { message: String(r.body.message ?? "") }), sentAt, doneAt: Date.now() });
     if (r.status === 200) this.keys.set(key, { rv: (r.body.metadata as { resourceVersion: string }).resourceVersion });
     else if (r.status === 404) this.keys.delete(key);
   }
