@@ -157,6 +157,9 @@ export function leaseObject(nodeName: string, durationSeconds: number, now: numb
   };
 }
 
+/** After a round with a failed renewal, the next round comes this soon (not a whole interval later). */
+export const RETRY_AFTER_FAILURE_MS = 500;
+
 /** Renews the Leases of a set of nodes, each at most `concurrency` writes in flight. */
 export class LeaseKeeper {
   private readonly leases = new Map<string, { lease?: Lease; nodeUid?: string }>();
@@ -183,16 +186,27 @@ export class LeaseKeeper {
     return this.renewed.get(nodeName) ?? Number.NEGATIVE_INFINITY;
   }
 
-  /** Renews every Lease once now, then every renewIntervalMs. */
+  /**
+   * Renews every Lease once now, then every renewIntervalMs; after a round in which a renewal
+   * failed, the next round comes RETRY_AFTER_FAILURE_MS later instead. A store that answers again
+   * (a stream that elected a new leader) then renews the lease at once, not a whole interval on:
+   * the node fences itself when no renewal lands for the lease's duration.
+   */
   async start(): Promise<void> {
-    await this.renewAll();
+    let failed = (await this.renewAll()) > 0;
     const tick = () => {
       if (this.stopped) return;
-      this.running = this.renewAll().finally(() => {
-        if (!this.stopped) this.timer = setTimeout(tick, this.o.renewIntervalMs);
-      });
+      this.running = this.renewAll()
+        .then((n) => void (failed = n > 0))
+        .finally(() => {
+          if (!this.stopped) this.timer = setTimeout(tick, this.nextIn(failed));
+        });
     };
-    this.timer = setTimeout(tick, this.o.renewIntervalMs);
+    this.timer = setTimeout(tick, this.nextIn(failed));
+  }
+
+  private nextIn(failed: boolean): number {
+    return failed ? Math.min(RETRY_AFTER_FAILURE_MS, this.o.renewIntervalMs) : this.o.renewIntervalMs;
   }
 
   async stop(): Promise<void> {
@@ -201,16 +215,22 @@ export class LeaseKeeper {
     await this.running?.catch(() => undefined);
   }
 
-  async renewAll(): Promise<void> {
+  /** Renews every Lease once; resolves to how many renewals failed. */
+  async renewAll(): Promise<number> {
     const names = [...this.leases.keys()];
     let i = 0;
+    let failed = 0;
     const worker = async () => {
       while (i < names.length && !this.stopped) {
         const n = names[i++]!;
-        await this.renew(n).catch((e) => this.o.log.warn("lease renewal failed", { node: n, error: (e as Error).message }));
+        await this.renew(n).catch((e) => {
+          failed++;
+          this.o.log.warn("lease renewal failed", { node: n, error: (e as Error).message });
+        });
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.o.concurrency ?? 32, names.length) }, worker));
+    return failed;
   }
 
   async renew(nodeName: string): Promise<Lease> {
