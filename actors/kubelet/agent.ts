@@ -14,6 +14,7 @@ import { WorkQueue } from "../../runtime/workqueue.ts";
 import { isCode, ErrorCode } from "../../bus/errors.ts";
 import { ImageError, StartError } from "./engines/types.ts";
 import { ConfigError } from "./env.ts";
+import { fencedPod } from "./fence.ts";
 import { decideSync, gracePeriodSeconds as gracePeriodSecondsOf, isTerminalPhase } from "./pod-sync.ts";
 import { computeStatus } from "./pod-status.ts";
 import { containerConfig } from "./container-config.ts";
@@ -105,9 +106,27 @@ export class NodeAgent {
     this.fenced = fenced;
   }
 
-  /** Self-fencing (static pods stay unless `withStatic`): stop and remove every container and sandbox of this node. */
+  /** Stops and removes every container and sandbox of this node (static pods stay unless `withStatic`). */
   async stopEverything(withStatic = true): Promise<void> {
-    const gone = (r: PodRef) => withStatic || this.o.staticPod?.(r.namespace, r.name)?.metadata.uid !== r.uid;
+    await this.stopWhere((r) => withStatic || !this.isStaticPod(r));
+  }
+
+  /** Self-fencing: stops and removes the containers and sandboxes of the pods that must never run twice (fence.ts). */
+  async fence(): Promise<void> {
+    await this.stopWhere((r) => !this.isStaticPod(r) && fencedPod(this.knownPod(r.namespace, r.name, r.uid)));
+  }
+
+  private isStaticPod(r: PodRef): boolean {
+    return this.o.staticPod?.(r.namespace, r.name)?.metadata.uid === r.uid;
+  }
+
+  /** The pod object with this uid as this kubelet last had it (its sync's, else the cache's). */
+  private knownPod(ns: string, name: string, uid?: string): Pod | undefined {
+    const key = keyOf(ns, name);
+    return [this.lastSeen.get(key), this.o.getPod(ns, name)].find((p) => p && (uid === undefined || p.metadata.uid === uid));
+  }
+
+  private async stopWhere(gone: (r: PodRef) => boolean): Promise<void> {
     const [allCs, allSs] = await Promise.all([this.o.engine.listContainers(), this.o.engine.listSandboxes()]);
     const cs = allCs.filter((c) => gone(c.pod));
     const ss = allSs.filter((s) => gone(s.pod));
@@ -133,7 +152,8 @@ export class NodeAgent {
   private async sync(key: string): Promise<void> {
     const [ns, name] = key.split("/") as [string, string];
     const isStatic = this.o.staticPod?.(ns, name) !== undefined;
-    if (this.fenced && !isStatic) return;
+    // Fenced: the pods that must never run twice wait for the lease; the others go on being run.
+    if (this.fenced && !isStatic && fencedPod(this.knownPod(ns, name))) return;
     if (!isStatic && this.o.apiPodsKnown && !this.o.apiPodsKnown()) {
       this.queue.addAfter(key, 500);
       return;

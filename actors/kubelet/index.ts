@@ -2,8 +2,9 @@
  * The kubelet actor: registers its Node, renews its Lease, watches the pods bound to it (one
  * informer filtered on spec.nodeName), converges them through an engine (NodeAgent), serves logs,
  * and fences itself: unable to renew its Lease for the lease's duration (cut off from NATS, store
- * unreachable), it stops its pods' containers; renewing again, it re-lists and starts only what the
- * store still binds to it.
+ * unreachable), it stops the containers of the pods that must never run twice (StatefulSet pods,
+ * pods with claims: fence.ts), the others running on as in Kubernetes; renewing again, it re-lists,
+ * starts only what the store still binds to it and stops what was deleted meanwhile.
  *
  * @example
  *   await startHost({ natsUrl, actors: [{ def: kubelet, opts: { nodeName: "n1", engine: "process" } }] });
@@ -239,17 +240,17 @@ export async function startKubelet(ctx: ActorContext, opts: KubeletOptions): Pro
     cleanups.push(() => clearInterval(statusTimer));
 
     // Self-fencing: no lease renewal for the lease's duration (counted from when the last successful
-    // renewal was sent: NATS lost, store unreachable, …) → stop our pods (static pods stay: nothing
-    // else runs them, and the control plane may be one of them); renewing again → re-list and
-    // resync. The StatefulSet controller's fence rule (actors/statefulset-controller/fence.ts) relies on it.
+    // renewal was sent: NATS lost, store unreachable, …) → stop the pods that must never run twice,
+    // StatefulSet pods and pods with claims (fence.ts; the others keep running, static pods too);
+    // renewing again → re-list and resync. The StatefulSet controller's fence rule (actors/statefulset-controller/fence.ts) relies on it.
     const fenceCheck = setInterval(() => {
       if (stopped || unfencing) return;
       const due = fenceDue(leases.renewedAt(nodeName), ctx.now(), leaseSeconds);
       if (due && !fenced) {
         fenced = true;
         agent.setFenced(true);
-        log.warn("fenced: no lease renewal for the lease duration; stopping this node's containers", { leaseSeconds });
-        fencing = agent.stopEverything(false).catch((e) => log.error("fencing failed", { error: (e as Error).message }));
+        log.warn("fenced: no lease renewal for the lease duration; stopping this node's StatefulSet pods and pods with volume claims", { leaseSeconds });
+        fencing = agent.fence().catch((e) => log.error("fencing failed", { error: (e as Error).message }));
       } else if (!due && fenced) {
         unfencing = (async () => {
           await fencing;
@@ -262,6 +263,8 @@ export async function startKubelet(ctx: ActorContext, opts: KubeletOptions): Pro
           fenced = false;
           agent.setFenced(false);
           for (const p of informer.list()) agent.enqueue(p);
+          // Pods that kept running and were deleted meanwhile (evicted, replaced): stopped now.
+          await agent.resyncEngine().catch((e) => log.warn("engine resync failed", { error: (e as Error).message }));
         })().finally(() => (unfencing = undefined));
       }
     }, FENCE_CHECK_MS);

@@ -44,6 +44,11 @@ class Relay {
   }
 }
 
+/** A pod owned by a controller of this kind: a StatefulSet's must never run twice, a ReplicaSet's may. */
+function ownedBy(kind: "StatefulSet" | "ReplicaSet", name: string): (p: Pod) => Pod {
+  return (p) => ({ ...p, metadata: { ...p.metadata, ownerReferences: [{ apiVersion: "apps/v1", kind, name, uid: `${kind}-${name}`, controller: true }] } });
+}
+const sleeper = (name: string) => [{ name, image: "busybox", command: ["sleep", "1000"] }];
 
 describe("kubelet self-fencing (process engine)", function () {
   this.timeout(60_000);
@@ -74,27 +79,33 @@ describe("kubelet self-fencing (process engine)", function () {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it("stops its pods when cut off longer than its lease, and on return starts only what is still bound to it", async () => {
-    const keep = podOf(node, [{ name: "keep", image: "busybox", command: ["sleep", "1000"] }]);
-    const gone = podOf(node, [{ name: "gone", image: "busybox", command: ["sleep", "1000"] }]);
-    for (const p of [keep, gone]) await cluster.store.create("pods", "default", p);
-    const keepPid = pidOf(await waitPod(cluster, keep, running, "keep running"));
-    const gonePid = pidOf(await waitPod(cluster, gone, running, "gone running"));
+  it("stops its StatefulSet pods when cut off longer than its lease, keeps the others running, and on return runs only what is still bound to it", async () => {
+    const keep = ownedBy("StatefulSet", "db")(podOf(node, sleeper("keep")));
+    const gone = ownedBy("StatefulSet", "db")(podOf(node, sleeper("gone")));
+    const web = ownedBy("ReplicaSet", "web")(podOf(node, sleeper("web")));
+    const evicted = ownedBy("ReplicaSet", "web")(podOf(node, sleeper("evicted")));
+    for (const p of [keep, gone, web, evicted]) await cluster.store.create("pods", "default", p);
+    const [keepPid, gonePid, webPid, evictedPid] = await Promise.all([keep, gone, web, evicted].map(async (p) => pidOf(await waitPod(cluster, p, running, `${p.spec.containers[0]!.name} running`))));
 
     await relay.cut();
-    // While the node is away, one of its pods is force-deleted (as the node controller's eviction would).
-    await cluster.store.delete("pods", "default", gone.metadata.name!, { gracePeriodSeconds: 0 });
-    await waitFor(() => !alive(keepPid) && !alive(gonePid), { what: "fenced containers stopped", timeoutMs: 10_000 });
+    // While the node is away, two of its pods are force-deleted (as the node controller's eviction would).
+    for (const p of [gone, evicted]) await cluster.store.delete("pods", "default", p.metadata.name!, { gracePeriodSeconds: 0 });
+    await waitFor(() => !alive(keepPid!) && !alive(gonePid!), { what: "the StatefulSet pods' containers stopped", timeoutMs: 10_000 });
+    // A ReplicaSet's pods run on while the node cannot reach the control plane, as in Kubernetes.
+    expect(alive(webPid!) && alive(evictedPid!), "the ReplicaSet pods still run while fenced").to.equal(true);
 
     await relay.open();
     const back = await waitPod(cluster, keep, (p) => running(p) && pidOf(p) !== keepPid, "keep restarted after reconnect", 20_000);
+    // Back online: the pod deleted meanwhile is stopped, the other one never stopped.
+    await waitFor(() => !alive(evictedPid!), { what: "the pod deleted while the node was away stopped", timeoutMs: 10_000 });
+    expect(alive(webPid!), "the ReplicaSet pod that stayed bound kept its process").to.equal(true);
     expect(alive(pidOf(back))).to.equal(true);
     const procs = readFileSync(join(dataDir, "kubelet", cluster.cluster, node, "sandboxes", `${back.metadata.uid}.json`), "utf8");
     expect(procs).to.include(keep.metadata.name);
     const metas = readdirSync(join(dataDir, "kubelet", cluster.cluster, node, "containers")).map((id) => readFileSync(join(dataDir, "kubelet", cluster.cluster, node, "containers", id, "meta.json"), "utf8"));
-    expect(metas.some((m) => m.includes(gone.metadata.name!)), "the deleted pod is not started again").to.equal(false);
+    for (const p of [gone, evicted]) expect(metas.some((m) => m.includes(p.metadata.name!)), `the deleted pod ${p.spec.containers[0]!.name} does not run again`).to.equal(false);
     const all = await cluster.store.list<Pod>("pods", "default");
-    expect(all.items.map((p) => p.metadata.name)).to.not.include(gone.metadata.name);
+    expect(all.items.map((p) => p.metadata.name)).to.not.include.members([gone.metadata.name, evicted.metadata.name]);
   });
 });
 
@@ -127,16 +138,20 @@ describe("kubelet self-fencing when the store stops answering (NATS still connec
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it("stops its pods when it cannot renew its lease for the lease's duration, and starts them again once it can", async () => {
-    const keep = podOf(node, [{ name: "keep", image: "busybox", command: ["sleep", "1000"] }]);
-    await cluster.store.create("pods", "default", keep);
+  it("stops its StatefulSet pods when it cannot renew its lease for the lease's duration, and starts them again once it can", async () => {
+    const keep = ownedBy("StatefulSet", "db")(podOf(node, sleeper("keep")));
+    const web = ownedBy("ReplicaSet", "web")(podOf(node, sleeper("web")));
+    for (const p of [keep, web]) await cluster.store.create("pods", "default", p);
     const pid = pidOf(await waitPod(cluster, keep, running, "keep running"));
+    const webPid = pidOf(await waitPod(cluster, web, running, "web running"));
 
     await store.stop();
     await waitFor(() => !alive(pid), { what: "the container stopped although NATS never went away", timeoutMs: 10_000 });
+    expect(alive(webPid), "the ReplicaSet pod runs on while the store does not answer").to.equal(true);
 
     store = await startHost({ natsUrl: cluster.url, cluster: cluster.cluster, actors: [{ def: storeActor }] });
     const back = await waitPod(cluster, keep, (p) => running(p) && pidOf(p) !== pid, "keep started again", 20_000);
     expect(alive(pidOf(back))).to.equal(true);
+    expect(pidOf(await waitPod(cluster, web, running, "web running")), "the ReplicaSet pod was never restarted").to.equal(webPid);
   });
 });
