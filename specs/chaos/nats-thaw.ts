@@ -143,7 +143,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   if (!(cycles >= 1 && freezeS > 0)) throw new Error("usage: --cycles N (≥ 1) --freeze SECONDS (> 0) [--out FILE]");
   say(`chaos:thaw: three nats-servers, the follower s1 frozen ${freezeS} s and thawed, ${cycles} time(s); a put every ${PROBE_MS} ms through s0 and s2`);
   const r = await thaw({ cycles, freezeS });
-  say(`nats-server: ${r.version}`);
+  say(r.version);
   if (out) writeFileSync(out, JSON.stringify(r, null, 2) + "\n");
   process.exit(0);
 }
