@@ -267,7 +267,8 @@ export async function watchBucket(nc: NatsConnection, bucket: string, opts: Watc
   // and each message's), so the count alone may never reach 0 and the watch would wait for the
   // 30 s idle heartbeat the ordered consumer asks for. When deliveries pause before the count is
   // done, the stream is asked for the next message under the filter: none at or before the
-  // stream's last sequence when the watch began means the initial changes have all arrived.
+  // stream's last sequence when the watch began means the initial changes have all arrived (a
+  // reader's permissions allow that question: runtime/cluster/credentials.ts, watchSubjects).
   let lastSeq = resuming ? (opts.afterRevision as number) : 0;
   let pause: NodeJS.Timeout | undefined;
   const checkSoon = () => {

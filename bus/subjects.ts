@@ -54,13 +54,16 @@ export const KV_ALL = "$KV.>";
 
 /**
  * JetStream API subjects (`$JS.API.…`), for permissions: the store may use all of it; readers
- * (informers) only what a KV watch sends — account info, stream info and ephemeral consumers on
- * the cluster's buckets — plus flow-control replies.
+ * (informers) only what a KV watch sends — account info, stream info, ephemeral consumers and the
+ * next message under a filter (a watch's sync check, bus/kv.ts) on the cluster's buckets — plus
+ * flow-control replies. A reader that may create consumers with any filter reads no more with
+ * the message get.
  */
 export const jsApi = {
   all: () => "$JS.API.>",
   info: () => "$JS.API.INFO",
   streamInfo: (stream: string) => `$JS.API.STREAM.INFO.${stream}`,
+  streamMsgGet: (stream: string) => `$JS.API.STREAM.MSG.GET.${stream}`,
   consumerCreate: (stream: string) => [`$JS.API.CONSUMER.CREATE.${stream}`, `$JS.API.CONSUMER.CREATE.${stream}.>`],
   consumerInfo: (stream: string) => `$JS.API.CONSUMER.INFO.${stream}.*`,
   consumerDelete: (stream: string) => `$JS.API.CONSUMER.DELETE.${stream}.*`,

@@ -86,7 +86,7 @@ function watchSubjects(cluster: string): string[] {
   return [
     jsApi.info(),
     jsApi.flowControl(),
-    ...streams.flatMap((st) => [jsApi.streamInfo(st), ...jsApi.consumerCreate(st), jsApi.consumerInfo(st), jsApi.consumerDelete(st)]),
+    ...streams.flatMap((st) => [jsApi.streamInfo(st), jsApi.streamMsgGet(st), ...jsApi.consumerCreate(st), jsApi.consumerInfo(st), jsApi.consumerDelete(st)]),
   ];
 }
 

@@ -16,7 +16,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { up } from "../../cli/up.ts";
 import { connectNats } from "../../runtime/host.ts";
 import { StoreClient } from "../../bus/store-client.ts";
-import { subjects } from "../../bus/subjects.ts";
+import { subjects, kvPrefix } from "../../bus/subjects.ts";
 import { ErrorCode, FlotillaError } from "../../bus/errors.ts";
 import type { NatsServer } from "../../runtime/nats-server.ts";
 import { credentialsOf, readCredentials, credentialsPath, clusterUsers, sysPassword, nodeTokenOf } from "../../runtime/cluster/credentials.ts";
@@ -135,13 +135,17 @@ describe("the secured bus", function () {
       }
       w.stop();
       expect(seen.length).to.equal(2);
-      // Nothing else: no KV write, no stream change, no direct read, no stream creation.
-      expect(await refusal(kv.put("configmaps.default.planted-by-control", JSON.stringify({ metadata: { name: "planted-by-control" } })))).to.match(/permission|timeout|Permissions/i);
+      // A watch's sync check (bus/kv.ts) asks the stream for the next message under its filter:
+      // no more than a consumer with that filter reads.
       const jsm = await jetstreamManager(control, { timeout: 2000 });
+      const next = await jsm.streams.getMessage(s.kvStream(s.bucket()), { seq: 1, next_by_subj: `${kvPrefix(s.bucket())}nodes.>` } as never);
+      expect(next?.subject).to.match(/\.nodes\./);
+      // Nothing else: no KV write, no stream change, no stream creation, no other stream read.
+      expect(await refusal(kv.put("configmaps.default.planted-by-control", JSON.stringify({ metadata: { name: "planted-by-control" } })))).to.match(/permission|timeout|Permissions/i);
       expect(await refusal(jsm.streams.purge(s.kvStream(s.bucket())))).to.match(/permission|timeout|Permissions/i);
       expect(await refusal(jsm.streams.delete(s.kvStream(s.eventsBucket())))).to.match(/permission|timeout|Permissions/i);
       expect(await refusal(jsm.streams.add({ name: "PLANTED", subjects: ["planted.>"] }))).to.match(/permission|timeout|Permissions/i);
-      expect(await refusal(jsm.streams.getMessage(s.kvStream(s.bucket()), { seq: 1 }))).to.match(/permission|timeout|Permissions/i);
+      expect(await refusal(jsm.streams.getMessage("KV_flotilla-elsewhere", { seq: 1 }))).to.match(/permission|timeout|Permissions/i);
       // A forwarded KV write is stored unvalidated: the control plane may neither send one to a
       // bucket's writer nor pose as the writer.
       expect(await refusal(control.request(s.kvWrite("main", "server-a"), new Uint8Array(0), { timeout: 2000 }))).to.match(/permission|timeout|Permissions/i);
