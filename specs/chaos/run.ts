@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import { ChaosCluster, canPartition, healPartitions } from "./cluster.ts";
 import { rng, type Rng } from "./rng.ts";
 import { schedule, describeFault, NOT_RUN, FAULT_KINDS } from "./faults.ts";
-import { Writers, Watcher, Deployments, serviceAnswers, describeService, NS } from "./workload.ts";
+import { Writers, Watcher, Deployments, ServiceProbe, describeService, NS } from "./workload.ts";
 import { checkHistory, copiesAgree } from "./checker.ts";
 import { REBUILD_ENV } from "../../runtime/cluster/nats-identity.ts";
 
@@ -101,6 +101,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const writers = new Writers(cc, r, { workers: 4, paceMs: o.quick ? 120 : 150, maxKeys: 80 });
   const watcher = new Watcher(cc);
   const deps = new Deployments(cc, r, o.quick ? 3000 : 4000);
+  const service = new ServiceProbe();
   const any = () => cc.api(cc.serverNames.find((s) => cc.serverAlive(s)) ?? cc.serverNames[0]!);
   /** The first live server's api-server that answers, tried in turn for up to 60 s. */
   const firstAnswer = async <T,>(call: (api: ReturnType<typeof any>) => Promise<T>): Promise<T> => {
@@ -125,7 +126,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     }, 60_000);
     if (ready === undefined) throw new Error("the three workers did not become Ready within 60 s");
     await deps.create();
-    if ((await until("the example Service answers", () => serviceAnswers(any()), 90_000)) === undefined) throw new Error("the example Service did not answer within 90 s");
+    if ((await until("the example Service answers", () => service.answers(any()), 90_000)) === undefined) throw new Error("the example Service did not answer within 90 s");
     say("chaos: cluster ready; churn starts");
     t0 = Date.now();
     watcher.start();
@@ -135,13 +136,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
 
     for (const f of schedule(r, { quick: o.quick, random: 8 }).filter((x) => !(noPartition && x.kind === "partition-server") && (!o.only || o.only.includes(x.kind)))) {
       await sleep(o.quick ? 2000 : 5000);
-      const res = await inject(cc, f, writers, t0, targets, o.quick ? QUICK_SERVICE_WAIT_MS : 60_000);
+      const res = await inject(cc, f, writers, service, t0, targets, o.quick ? QUICK_SERVICE_WAIT_MS : 60_000);
       faults.push(res);
       say(`chaos: ${res.fault} on ${res.target} at ${res.at.toFixed(1)} s: writes after ${fmt(res.writesS)}, Service after ${fmt(res.serviceS)}, leaders after ${fmt(res.leadersS)}`);
       if (res.serviceS === undefined || res.serviceS > SERVICE_BOUND_S || res.writesS === undefined || res.writesS > SERVICE_BOUND_S) say(`chaos: JetStream API through each server: ${Object.entries(await cc.jsApiThroughEach()).map(([k, v]) => `${k} ${v}`).join(", ")}`);
       if (res.serviceS === undefined || res.serviceS > SERVICE_BOUND_S) {
         violations.push({ check: "service-recovery", message: `${res.fault}: the example Service did not answer within ${SERVICE_BOUND_S} s` });
-        say(`chaos: the Service's probe meets: ${await describeService(probeApi(cc, res.target))}`);
+        say(`chaos: the Service's probe last met: ${service.lastMiss ?? "nothing"}; now: ${await describeService(probeApi(cc, res.target))}`);
       }
       if (res.leadersS === undefined) violations.push({ check: "leaders", message: `${res.fault}: not every actor led again within 60 s (without a leader: ${res.leaderless?.join(", ") || "?"})` });
       if (res.writesS === undefined) violations.push({ check: "writes-resume", message: `${res.fault}: no write was acknowledged within 60 s` });
@@ -206,7 +207,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
 
 const fmt = (s: number | undefined) => (s === undefined ? "never" : `${s.toFixed(1)} s`);
 
-async function inject(cc: ChaosCluster, f: Fault, writers: Writers, t0: number, targets: Rng, serviceWaitMs: number): Promise<FaultResult> {
+async function inject(cc: ChaosCluster, f: Fault, writers: Writers, service: ServiceProbe, t0: number, targets: Rng, serviceWaitMs: number): Promise<FaultResult> {
   const live = cc.serverNames.filter((s) => cc.serverAlive(s));
   let target = "";
   let restart: (() => Promise<void>) | undefined;
@@ -255,7 +256,7 @@ async function inject(cc: ChaosCluster, f: Fault, writers: Writers, t0: number, 
     }
   }
   const writesS = await until("a write acknowledged", () => writers.lastAckAt() > at + 100, 60_000);
-  const serviceS = await until("the Service answers", () => serviceAnswers(probeApi(cc, target)), serviceWaitMs);
+  const serviceS = await until("the Service answers", () => service.answers(probeApi(cc, target)), serviceWaitMs);
   const leadersS = await until("every actor leads", async () => (await cc.everyActorLeads()).length === 0, 60_000);
   const leaderless = leadersS === undefined ? await cc.everyActorLeads() : undefined;
   await during;
@@ -270,7 +271,7 @@ function mostUsed(w: Writers): string | undefined {
   return [...n].sort((a, b) => b[1] - a[1])[0]?.[0];
 }
 
-/** The api-server the Service's probe reads the Service through: a live server's other than the fault's target. */
+/** The api-server the Service's probe reads the Service through (until it knows the ClusterIP): a live server's other than the fault's target. */
 function probeApi(cc: ChaosCluster, target: string) {
   return cc.api(cc.serverNames.find((s) => cc.serverAlive(s) && !target.startsWith(s)) ?? cc.serverNames[0]!);
 }

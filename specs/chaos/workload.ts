@@ -357,20 +357,38 @@ function deployment(name: string, replicas: number, command: string[], ports?: {
   };
 }
 
-/** GET the example Service through its ClusterIP: whether a pod behind it answered. */
-export async function serviceAnswers(api: Api): Promise<boolean> {
-  const r = await api.call("GET", `/api/v1/namespaces/${NS}/services/web`).catch(() => undefined);
-  const ip = (r?.body.spec as { clusterIP?: string } | undefined)?.clusterIP;
-  if (!ip) return false;
-  return new Promise((resolve) => {
-    const req = httpGet(`http://${ip}:80/`, { timeout: 2000 }, (res) => {
-      let t = "";
-      res.on("data", (d) => (t += d));
-      res.on("end", () => resolve(res.statusCode === 200 && t.startsWith("web ")));
+/**
+ * The example Service as its clients meet it: a GET of its ClusterIP, which must be answered by a
+ * web pod. The ClusterIP is read through the api-server once and kept (it never changes while the
+ * Service lives), so the probe measures the Service, not the api-server it was read through.
+ */
+export class ServiceProbe {
+  private ip?: string;
+  /** Why the last probe that failed did (shown when the Service misses its time). */
+  lastMiss?: string;
+
+  async answers(api: Api): Promise<boolean> {
+    this.ip ??= await api
+      .call("GET", `/api/v1/namespaces/${NS}/services/web`)
+      .then((r) => (r.body.spec as { clusterIP?: string } | undefined)?.clusterIP, () => undefined);
+    if (!this.ip) return this.miss("the Service could not be read");
+    const answer = await new Promise<string>((resolve) => {
+      const req = httpGet(`http://${this.ip}:80/`, { timeout: 2000 }, (res) => {
+        let t = "";
+        res.setEncoding("utf8");
+        res.on("data", (d: string) => (t = (t + d).slice(0, 60)));
+        res.on("end", () => resolve(res.statusCode === 200 && t.startsWith("web ") ? "" : `HTTP ${res.statusCode} ${JSON.stringify(t)}`));
+      });
+      req.on("timeout", () => req.destroy(new Error("timed out after 2 s")));
+      req.on("error", (e) => resolve(e.message));
     });
-    req.on("timeout", () => req.destroy());
-    req.on("error", () => resolve(false));
-  });
+    return answer ? this.miss(`${this.ip}: ${answer}`) : true;
+  }
+
+  private miss(why: string): false {
+    this.lastMiss = why;
+    return false;
+  }
 }
 
 /** What the Service's probe meets, step by step (printed when the Service does not answer). */
