@@ -102,8 +102,19 @@ describe("kubelet self-fencing (process engine)", function () {
     expect(alive(pidOf(back))).to.equal(true);
     const procs = readFileSync(join(dataDir, "kubelet", cluster.cluster, node, "sandboxes", `${back.metadata.uid}.json`), "utf8");
     expect(procs).to.include(keep.metadata.name);
-    const metas = readdirSync(join(dataDir, "kubelet", cluster.cluster, node, "containers")).map((id) => readFileSync(join(dataDir, "kubelet", cluster.cluster, node, "containers", id, "meta.json"), "utf8"));
-    for (const p of [gone, evicted]) expect(metas.some((m) => m.includes(p.metadata.name!)), `the deleted pod ${p.spec.containers[0]!.name} does not run again`).to.equal(false);
+    // The deleted pods' containers are removed (the evicted one's just after its process ended) and none is started again.
+    const containersDir = join(dataDir, "kubelet", cluster.cluster, node, "containers");
+    const metas = () =>
+      readdirSync(containersDir).flatMap((id) => {
+        try {
+          return [readFileSync(join(containersDir, id, "meta.json"), "utf8")];
+        } catch {
+          return []; // removed while being read
+        }
+      });
+    await waitFor(() => ![gone, evicted].some((p) => metas().some((m) => m.includes(p.metadata.name!))), { what: "the deleted pods' containers removed", timeoutMs: 10_000 });
+    await new Promise((r) => setTimeout(r, 1000));
+    for (const p of [gone, evicted]) expect(metas().some((m) => m.includes(p.metadata.name!)), `the deleted pod ${p.spec.containers[0]!.name} does not run again`).to.equal(false);
     const all = await cluster.store.list<Pod>("pods", "default");
     expect(all.items.map((p) => p.metadata.name)).to.not.include.members([gone.metadata.name, evicted.metadata.name]);
   });
