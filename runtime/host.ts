@@ -128,8 +128,14 @@ export async function connectNats(url: string, name: string, creds?: string | Cr
   try {
     return await connect(opts);
   } catch (e) {
-    throw new Error(`cannot reach NATS at ${url} (connection ${name}): ${(e as Error).message}. Is the cluster up (flotilla up) or the --nats URL right?`);
+    throw new Error(`${NATS_UNREACHABLE} at ${url} (connection ${name}): ${(e as Error).message}. Is the cluster up (flotilla up) or the --nats URL right?`);
   }
+}
+
+const NATS_UNREACHABLE = "cannot reach NATS";
+/** Whether `connectNats` (or a start that made a connection) failed because no NATS server answered. */
+export function isNatsUnreachable(e: unknown): boolean {
+  return e instanceof Error && e.message.startsWith(NATS_UNREACHABLE);
 }
 
 /**

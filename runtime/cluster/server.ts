@@ -17,7 +17,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { join } from "node:path";
 import type { NatsTls } from "../nats-server.ts";
 import { startNatsServer, superviseNatsServer, FLOTILLA_ACCOUNT } from "../nats-server.ts";
-import { startHost, connectNats } from "../host.ts";
+import { startHost, connectNats, isNatsUnreachable } from "../host.ts";
 import { createLogger } from "../logger.ts";
 import { ACTORS, CONTROL_PLANE } from "../../actors/registry.ts";
 import { ensurePki, ensureServingCert } from "../../actors/api-server/certs.ts";
@@ -440,7 +440,15 @@ export async function runServer(o: RunServerOptions): Promise<RunningServer> {
     // copies have caught up, so that the watches they open are not served from an empty copy
     // (JetStream places a watch's consumer on any replica of the stream, current or not).
     if (fresh && settling && !(await settling.settled(60_000))) log.warn("starting the actors before every bucket's new copy caught up");
-    startActors = () => startHost({ natsUrl, credentials: (id) => credentialsOf(token, id, caFile), cluster: c.cluster, actors: [...plane, ...nodeActors], leaseDurationMs: c.leaseDurationMs, natsOptions: { ignoreClusterUpdates: true } });
+    // Its nats-server may be restarting (a rebuild of its copies) while they connect: a refused
+    // connection is tried again (startHost stops what it started first), it does not end the server.
+    startActors = () =>
+      settle(
+        "starting this server's actors",
+        () => startHost({ natsUrl, credentials: (id) => credentialsOf(token, id, caFile), cluster: c.cluster, actors: [...plane, ...nodeActors], leaseDurationMs: c.leaseDurationMs, natsOptions: { ignoreClusterUpdates: true } }),
+        60_000,
+        isNatsUnreachable,
+      );
     host = await startActors();
     if (clustered) {
       // Its own connection to its own nats-server (never one the NATS cluster told it of).

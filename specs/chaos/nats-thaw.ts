@@ -10,8 +10,9 @@
  */
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { KV } from "@nats-io/kv";
-import { writeFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { writeFileSync, mkdtempSync, rmSync } from "node:fs";
+import { resolve, join } from "node:path";
+import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
 import { spawnSync } from "node:child_process";
 import { connect } from "@nats-io/transport-node";
@@ -33,7 +34,8 @@ export async function thaw(o: { cycles: number; freezeS: number }): Promise<{ ve
   const hosts = ["127.0.0.2", "127.0.0.3", "127.0.0.4"];
   const names = ["s0", "s1", "s2"];
   const routes = await Promise.all(hosts.map(async (h) => `${h}:${await freePort(h)}`));
-  const servers = await Promise.all(hosts.map((h, i) => startNatsServer({ host: h, serverName: names[i], cluster: { name: "thaw", listen: routes[i]!, routes, routePassword: "route" }, passwords: { sys: "sys", user: "u" }, quiet: true })));
+  const dir = mkdtempSync(join(tmpdir(), "flotilla-thaw-"));
+  const servers = await Promise.all(hosts.map((h, i) => startNatsServer({ host: h, serverName: names[i], dataDir: join(dir, names[i]!), cluster: { name: "thaw", listen: routes[i]!, routes, routePassword: "route" }, passwords: { sys: "sys", user: "u" }, quiet: true })));
   const conns: NatsConnection[] = [];
   const conn = async (i: number) => {
     const nc = await connect({ servers: servers[i]!.url, user: "flotilla", pass: "u", maxReconnectAttempts: -1, reconnectTimeWait: 250 });
@@ -117,6 +119,7 @@ export async function thaw(o: { cycles: number; freezeS: number }): Promise<{ ve
     for (const s of servers) process.kill(s.pid, "SIGCONT");
     await Promise.all(conns.map((c) => c.close().catch(() => undefined)));
     await Promise.all(servers.map((s) => s.stop().catch(() => undefined)));
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
