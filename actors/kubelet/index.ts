@@ -255,11 +255,20 @@ export async function startKubelet(ctx: ActorContext, opts: KubeletOptions): Pro
         unfencing = (async () => {
           await fencing;
           log.info("lease renewed after fencing: re-listing pods");
-          // A fresh list: only what the store binds to this node now is started again.
+          // A fresh list: only what the store binds to this node now is started again. Until it
+          // has come, no pod is known (a sync would take every running pod for a deleted one);
+          // a list that fails leaves the node fenced, and the next check lists again.
           const old = informer;
+          apiPodsKnown = false;
           informer = makeInformer();
           old.stop();
-          await watchPods(informer).catch((e) => log.error("re-list failed", { error: (e as Error).message }));
+          try {
+            await watchPods(informer);
+          } catch (e) {
+            log.error("re-list failed; still fenced, listing again", { error: (e as Error).message });
+            return;
+          }
+          apiPodsKnown = true;
           fenced = false;
           agent.setFenced(false);
           for (const p of informer.list()) agent.enqueue(p);
