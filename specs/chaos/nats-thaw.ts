@@ -51,7 +51,7 @@ export async function thaw(o: { cycles: number; freezeS: number }): Promise<{ ve
     const jsm = await jetstreamManager(first);
     const frozen = 1;
     // 30 watchers on the server to be frozen: every write fans out to it, as to a server's informers.
-    const kvOn = await Promise.all([0, 1, 2].map(async (i) => new Kvm(await conn(i)).open("thaw")));
+    const kvOn = await Promise.all([first, await conn(1), await conn(2)].map((nc) => new Kvm(nc).open("thaw")));
     for (let i = 0; i < 30; i++) {
       const w = await kvOn[frozen]!.watch();
       void (async () => {

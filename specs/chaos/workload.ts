@@ -358,6 +358,23 @@ function deployment(name: string, replicas: number, command: string[], ports?: {
 }
 
 /**
+ * One GET of the example Service's ClusterIP: whether a web pod answered (`HTTP 200`, a body that
+ * begins `web `), and what answered (status and the start of the body, or the client's error).
+ */
+function askClusterIP(ip: string): Promise<{ web: boolean; said: string }> {
+  return new Promise((resolve) => {
+    const req = httpGet(`http://${ip}:80/`, { timeout: 2000 }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (d: string) => (body = (body + d).slice(0, 60)));
+      res.on("end", () => resolve({ web: res.statusCode === 200 && body.startsWith("web "), said: `HTTP ${res.statusCode} ${JSON.stringify(body)}` }));
+    });
+    req.on("timeout", () => req.destroy(new Error("timed out after 2 s")));
+    req.on("error", (e) => resolve({ web: false, said: e.message }));
+  });
+}
+
+/**
  * The example Service as its clients meet it: a GET of its ClusterIP, which must be answered by a
  * web pod. The ClusterIP is read through the api-server once and kept (it never changes while the
  * Service lives), so the probe measures the Service, not the api-server it was read through.
@@ -372,17 +389,8 @@ export class ServiceProbe {
       .call("GET", `/api/v1/namespaces/${NS}/services/web`)
       .then((r) => (r.body.spec as { clusterIP?: string } | undefined)?.clusterIP, () => undefined);
     if (!this.ip) return this.miss("the Service could not be read");
-    const answer = await new Promise<string>((resolve) => {
-      const req = httpGet(`http://${this.ip}:80/`, { timeout: 2000 }, (res) => {
-        let t = "";
-        res.setEncoding("utf8");
-        res.on("data", (d: string) => (t = (t + d).slice(0, 60)));
-        res.on("end", () => resolve(res.statusCode === 200 && t.startsWith("web ") ? "" : `HTTP ${res.statusCode} ${JSON.stringify(t)}`));
-      });
-      req.on("timeout", () => req.destroy(new Error("timed out after 2 s")));
-      req.on("error", (e) => resolve(e.message));
-    });
-    return answer ? this.miss(`${this.ip}: ${answer}`) : true;
+    const answer = await askClusterIP(this.ip);
+    return answer.web || this.miss(`${this.ip}: ${answer.said}`);
   }
 
   private miss(why: string): false {
@@ -399,18 +407,6 @@ export async function describeService(api: Api): Promise<string> {
   const subsets = (ep?.body.subsets as { addresses?: { ip: string }[]; notReadyAddresses?: { ip: string }[] }[] | undefined) ?? [];
   const ready = subsets.flatMap((x) => x.addresses ?? []).map((a) => a.ip);
   const notReady = subsets.flatMap((x) => x.notReadyAddresses ?? []).map((a) => a.ip);
-  const http = ip
-    ? await new Promise<string>((resolve) => {
-        const req = httpGet(`http://${ip}:80/`, { timeout: 2000 }, (res) => {
-          // The probe wants a web pod's answer ("web …"): what answered instead shows here.
-          let body = "";
-          res.setEncoding("utf8");
-          res.on("data", (d: string) => (body = (body + d).slice(0, 60)));
-          res.on("end", () => resolve(`HTTP ${res.statusCode} ${JSON.stringify(body)}`));
-        });
-        req.on("timeout", () => req.destroy(new Error("timed out after 2 s")));
-        req.on("error", (e) => resolve(e.message));
-      })
-    : "not tried";
+  const http = ip ? (await askClusterIP(ip)).said : "not tried";
   return `GET service ${svc.status}${ip ? ` (${ip})` : ""}; endpoints ${ep?.status ?? "error"}: ready [${ready.join(", ")}], not ready [${notReady.join(", ")}]; ${http}`;
 }
